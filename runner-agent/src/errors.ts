@@ -1,0 +1,67 @@
+import { status } from "@grpc/grpc-js";
+
+export type AgentErrorCode =
+  | "INVALID_ARGUMENT"
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "PERMISSION_DENIED"
+  | "FAILED_PRECONDITION"
+  | "RESOURCE_EXHAUSTED"
+  | "UNAUTHENTICATED"
+  | "INTERNAL";
+
+/** The agent's one error type: a stable code, a message that says how to fix it, and the cause. */
+export class AgentError extends Error {
+  constructor(
+    readonly code: AgentErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "AgentError";
+  }
+}
+
+/** Agent error code → gRPC status: the one mapping at this boundary. */
+export const GRPC_STATUS_BY_CODE: Record<AgentErrorCode, status> = {
+  INVALID_ARGUMENT: status.INVALID_ARGUMENT,
+  NOT_FOUND: status.NOT_FOUND,
+  ALREADY_EXISTS: status.ALREADY_EXISTS,
+  PERMISSION_DENIED: status.PERMISSION_DENIED,
+  FAILED_PRECONDITION: status.FAILED_PRECONDITION,
+  RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
+  UNAUTHENTICATED: status.UNAUTHENTICATED,
+  INTERNAL: status.INTERNAL,
+};
+
+const CODE_BY_ERRNO: Record<string, AgentErrorCode> = {
+  ENOENT: "NOT_FOUND",
+  EACCES: "PERMISSION_DENIED",
+  EPERM: "PERMISSION_DENIED",
+  EROFS: "PERMISSION_DENIED",
+  EEXIST: "ALREADY_EXISTS",
+  EISDIR: "FAILED_PRECONDITION",
+  ENOTDIR: "FAILED_PRECONDITION",
+  ENOTEMPTY: "FAILED_PRECONDITION",
+  ENOSPC: "RESOURCE_EXHAUSTED",
+  EDQUOT: "RESOURCE_EXHAUSTED",
+  EMFILE: "RESOURCE_EXHAUSTED",
+};
+
+/** Turns a Node system error about `path` into an AgentError with a message naming the path. */
+export function fromSystemError(error: unknown, what: string, path: string): AgentError {
+  if (error instanceof AgentError) return error;
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code ?? "";
+  const code = CODE_BY_ERRNO[errno] ?? "INTERNAL";
+  const reason = errno === "ENOENT" ? "no such file or directory" : (error as Error).message;
+  return new AgentError(code, `Cannot ${what} "${path}": ${reason}`, { cause: error });
+}
+
+/** The gRPC error for anything a handler throws; unexpected errors become INTERNAL with no details leaked. */
+export function toGrpcError(error: unknown): Error & { code: status; details: string } {
+  const { code, details } =
+    error instanceof AgentError
+      ? { code: GRPC_STATUS_BY_CODE[error.code], details: error.message }
+      : { code: status.INTERNAL, details: "internal agent error; see the agent log" };
+  return Object.assign(new Error(details), { code, details });
+}

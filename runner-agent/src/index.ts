@@ -1,0 +1,3 @@
+export { loadAgentConfig, type AgentConfig } from "./config.js";
+export { createLogger } from "./log.js";
+export { startAgentServer, type AgentServer, type AgentServerOptions } from "./server.js";

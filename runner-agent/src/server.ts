@@ -1,0 +1,67 @@
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { ExecServiceService } from "@devhatchery/proto/agent/v1/exec";
+import { FsServiceService } from "@devhatchery/proto/agent/v1/fs";
+import { HealthService } from "@devhatchery/proto/health/v1";
+import { createExecService } from "./exec/exec-service.js";
+import { ProcessManager } from "./exec/process-manager.js";
+import { createFsService } from "./fs/fs-service.js";
+import { FileSystem } from "./fs/file-system.js";
+import { createHealthService } from "./health/health-service.js";
+import type { Logger } from "./log.js";
+import { createTokenGuard } from "./token-guard.js";
+
+/** Largest gRPC message either side may send (file writes are unary until streamed writes exist). */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export interface AgentServerOptions {
+  token: string;
+  host: string;
+  port: number;
+  workDir: string;
+  log: Logger;
+}
+
+/** A listening agent: its bound port and a drain that stops new work, ends processes and closes the server. */
+export interface AgentServer {
+  readonly port: number;
+  shutdown(): Promise<void>;
+}
+
+/** Builds the agent's gRPC server from its services and starts listening. */
+export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
+  const { log } = options;
+  const processes = new ProcessManager(options.workDir, log);
+  let serving = true;
+  const server = new Server({
+    interceptors: [createTokenGuard(options.token, log)],
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+  });
+  server.addService(HealthService, createHealthService(() => serving));
+  server.addService(ExecServiceService, createExecService(processes, log));
+  server.addService(FsServiceService, createFsService(new FileSystem(options.workDir)));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    );
+  });
+  log.info({ host: options.host, port, workDir: options.workDir }, "runner agent listening");
+
+  return {
+    port,
+    async shutdown() {
+      serving = false;
+      log.info({ processes: processes.size }, "runner agent draining");
+      await processes.shutdown();
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), 2_000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      log.info("runner agent stopped");
+    },
+  };
+}
