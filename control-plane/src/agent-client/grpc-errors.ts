@@ -1,0 +1,48 @@
+import { status, type ServiceError } from "@grpc/grpc-js";
+import { ControlPlaneError, type ErrorCode } from "../errors.js";
+
+/** gRPC status from the agent → control-plane error code: the one mapping at this boundary. */
+export const ERROR_CODE_BY_STATUS: Partial<Record<status, ErrorCode>> = {
+  [status.INVALID_ARGUMENT]: "INVALID_ARGUMENT",
+  [status.NOT_FOUND]: "NOT_FOUND",
+  [status.ALREADY_EXISTS]: "ALREADY_EXISTS",
+  [status.PERMISSION_DENIED]: "PERMISSION_DENIED",
+  [status.FAILED_PRECONDITION]: "FAILED_PRECONDITION",
+  [status.RESOURCE_EXHAUSTED]: "RESOURCE_EXHAUSTED",
+  [status.OUT_OF_RANGE]: "INVALID_ARGUMENT",
+  [status.UNAVAILABLE]: "RUNNER_UNAVAILABLE",
+  [status.DEADLINE_EXCEEDED]: "TIMEOUT",
+  [status.CANCELLED]: "CANCELLED",
+};
+
+/** The agent writes its messages for people; these codes pass them through unchanged. */
+const AGENT_MESSAGE_CODES = new Set<ErrorCode>([
+  "INVALID_ARGUMENT",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "FAILED_PRECONDITION",
+  "RESOURCE_EXHAUSTED",
+]);
+
+/** Converts an error from an agent call into a ControlPlaneError naming the runner. */
+export function fromGrpcError(error: unknown, runnerId: string): ControlPlaneError {
+  if (error instanceof ControlPlaneError) return error;
+  const grpcStatus = (error as Partial<ServiceError>).code;
+  const code = grpcStatus === undefined ? "INTERNAL" : (ERROR_CODE_BY_STATUS[grpcStatus] ?? "INTERNAL");
+  const details = (error as Partial<ServiceError>).details ?? "";
+  if (AGENT_MESSAGE_CODES.has(code)) return new ControlPlaneError(code, details, { cause: error });
+  if (code === "RUNNER_UNAVAILABLE") {
+    return new ControlPlaneError(
+      code,
+      `Runner "${runnerId}" is not answering (${details || "unavailable"}); it may have stopped. Check it with runner_list, or spawn a new one with runner_spawn.`,
+      { cause: error },
+    );
+  }
+  if (code === "TIMEOUT") return new ControlPlaneError(code, `Runner "${runnerId}" did not answer in time.`, { cause: error });
+  if (code === "CANCELLED") return new ControlPlaneError(code, "The call was cancelled.", { cause: error });
+  if (grpcStatus === status.UNAUTHENTICATED) {
+    return new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${runnerId}" rejected the control plane's token; remove it and spawn a new one.`, { cause: error });
+  }
+  return new ControlPlaneError("INTERNAL", `Runner "${runnerId}" failed: ${details || "internal agent error"}.`, { cause: error });
+}

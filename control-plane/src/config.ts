@@ -1,0 +1,114 @@
+import { isIP } from "node:net";
+import { z } from "zod";
+
+export type AuthMode = "none" | "bearer";
+
+export interface BearerTokenEntry {
+  principal: string;
+  token: string;
+}
+
+export interface ControlPlaneConfig {
+  listen: { host: string; port: number };
+  auth: { mode: AuthMode; tokens: BearerTokenEntry[] };
+  /** Host header values accepted on /mcp besides the listen address and loopback names. */
+  allowedHosts: string[];
+  /** Origin header values accepted on /mcp; requests without Origin are always accepted. */
+  allowedOrigins: string[];
+  defaultImage: string;
+  runnerNetwork: string;
+  readyTimeoutMs: number;
+  dockerHost: string | undefined;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+export const ENV = {
+  listenHost: "DEVHATCHERY_LISTEN_HOST",
+  listenPort: "DEVHATCHERY_LISTEN_PORT",
+  authMode: "DEVHATCHERY_AUTH",
+  bearerTokens: "DEVHATCHERY_BEARER_TOKENS",
+  allowedHosts: "DEVHATCHERY_ALLOWED_HOSTS",
+  allowedOrigins: "DEVHATCHERY_ALLOWED_ORIGINS",
+  defaultImage: "DEVHATCHERY_DEFAULT_IMAGE",
+  runnerNetwork: "DEVHATCHERY_RUNNER_NETWORK",
+  readyTimeoutMs: "DEVHATCHERY_READY_TIMEOUT_MS",
+  dockerHost: "DEVHATCHERY_DOCKER_HOST",
+  logLevel: "DEVHATCHERY_LOG_LEVEL",
+} as const;
+
+export const BEARER_TOKEN_MIN_LENGTH = 16;
+const PRINCIPAL_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}$/;
+
+const list = z
+  .string()
+  .optional()
+  .transform((value) => (value ?? "").split(",").map((item) => item.trim()).filter(Boolean));
+
+const schema = z.object({
+  [ENV.listenHost]: z.string().min(1).default("127.0.0.1"),
+  [ENV.listenPort]: z.coerce.number().int().min(0).max(65535).default(8080),
+  [ENV.authMode]: z.enum(["none", "bearer"], { error: "must be none or bearer" }).optional(),
+  [ENV.bearerTokens]: list,
+  [ENV.allowedHosts]: list,
+  [ENV.allowedOrigins]: list,
+  [ENV.defaultImage]: z.string().min(1).default("devhatchery/runner:latest"),
+  [ENV.runnerNetwork]: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "must be a Docker network name").default("devhatchery-runners"),
+  [ENV.readyTimeoutMs]: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  [ENV.dockerHost]: z.string().min(1).optional(),
+  [ENV.logLevel]: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+/** True for addresses that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1" || host === "[::1]";
+}
+
+function parseTokens(entries: string[], problems: string[]): BearerTokenEntry[] {
+  return entries.flatMap((entry, index) => {
+    const separator = entry.indexOf(":");
+    const principal = separator > 0 ? entry.slice(0, separator) : "";
+    const token = separator > 0 ? entry.slice(separator + 1) : "";
+    if (!PRINCIPAL_PATTERN.test(principal)) {
+      problems.push(`${ENV.bearerTokens}[${index}]: expected "principal:token" with a principal of letters, digits, ".", "_", "@" or "-"`);
+      return [];
+    }
+    if (token.length < BEARER_TOKEN_MIN_LENGTH) {
+      problems.push(`${ENV.bearerTokens}[${index}] (principal "${principal}"): the token must be at least ${BEARER_TOKEN_MIN_LENGTH} characters; generate one with \`openssl rand -hex 32\``);
+      return [];
+    }
+    return [{ principal, token }];
+  });
+}
+
+/** Parses the control plane's configuration from the environment once, listing every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`Invalid configuration:\n  ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n  ")}`);
+  }
+  const values = parsed.data;
+  const problems: string[] = [];
+  const tokens = parseTokens(values[ENV.bearerTokens], problems);
+  const host = values[ENV.listenHost];
+  const mode: AuthMode = values[ENV.authMode] ?? (values[ENV.bearerTokens].length > 0 ? "bearer" : "none");
+  if (mode === "none" && !isLoopbackHost(host)) {
+    problems.push(`${ENV.authMode}: auth "none" is only allowed on a loopback address, not "${host}"; set ${ENV.authMode}=bearer with ${ENV.bearerTokens}, or listen on 127.0.0.1`);
+  }
+  if (mode === "bearer" && values[ENV.bearerTokens].length === 0) {
+    problems.push(`${ENV.bearerTokens}: auth "bearer" needs at least one "principal:token" entry`);
+  }
+  if (problems.length > 0) throw new Error(`Invalid configuration:\n  ${problems.join("\n  ")}`);
+  return {
+    listen: { host, port: values[ENV.listenPort] },
+    auth: { mode, tokens },
+    allowedHosts: values[ENV.allowedHosts],
+    allowedOrigins: values[ENV.allowedOrigins],
+    defaultImage: values[ENV.defaultImage],
+    runnerNetwork: values[ENV.runnerNetwork],
+    readyTimeoutMs: values[ENV.readyTimeoutMs],
+    dockerHost: values[ENV.dockerHost],
+    logLevel: values[ENV.logLevel],
+  };
+}

@@ -1,0 +1,46 @@
+import type { Hono } from "hono";
+import { createBearerAuthenticator, type Authenticator } from "./auth/bearer-authenticator.js";
+import { LOCAL_PRINCIPAL } from "./auth/principal.js";
+import type { ControlPlaneConfig } from "./config.js";
+import { createApp } from "./http/app.js";
+import type { AppEnv } from "./http/auth-middleware.js";
+import { McpSessions } from "./http/mcp-sessions.js";
+import type { Logger } from "./log.js";
+import { createMcpServer } from "./mcp/mcp-server.js";
+import { ExecService } from "./runners/exec-service.js";
+import { FileService } from "./runners/file-service.js";
+import { RunnerService } from "./runners/runner-service.js";
+import { DockerRuntime } from "./runtime/docker-runtime.js";
+import { VERSION } from "./version.js";
+
+export interface ControlPlane {
+  app: Hono<AppEnv>;
+  runtime: DockerRuntime;
+  /** Closes sessions and agent connections; runners keep running. */
+  close(): Promise<void>;
+}
+
+/** Wires config → runtime → domain services → MCP → HTTP. Nothing here listens or reads the environment. */
+export function createControlPlane(config: ControlPlaneConfig, log: Logger): ControlPlane {
+  const runtime = new DockerRuntime(log, config.dockerHost);
+  const runners = new RunnerService(runtime, { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs }, log);
+  const execs = new ExecService(runners, log);
+  const files = new FileService(runners, log);
+  const sessions = new McpSessions((principal, sessionLog) => createMcpServer({ runners, execs, files, principal, log: sessionLog }, VERSION), log);
+  const authenticate: Authenticator = config.auth.mode === "none" ? () => LOCAL_PRINCIPAL : createBearerAuthenticator(config.auth.tokens);
+  const app = createApp({
+    sessions,
+    authenticate,
+    hostGuard: { listenHost: config.listen.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },
+    version: VERSION,
+    log,
+  });
+  return {
+    app,
+    runtime,
+    async close() {
+      await sessions.closeAll();
+      runners.close();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/** Stable error codes of the control plane; callers branch on these, never on message text. */
+export type ErrorCode =
+  | "INVALID_ARGUMENT"
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "PERMISSION_DENIED"
+  | "FAILED_PRECONDITION"
+  | "RESOURCE_EXHAUSTED"
+  | "UNAUTHENTICATED"
+  | "IMAGE_NOT_FOUND"
+  | "RUNNER_START_FAILED"
+  | "RUNNER_UNAVAILABLE"
+  | "DOCKER_UNAVAILABLE"
+  | "TIMEOUT"
+  | "CANCELLED"
+  | "INTERNAL";
+
+/** The control plane's one error type: a code, a message that says what failed and how to fix it, and the cause. */
+export class ControlPlaneError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "ControlPlaneError";
+  }
+}
+
+/** Wraps anything thrown into a ControlPlaneError, keeping one that already is. */
+export function asControlPlaneError(error: unknown): ControlPlaneError {
+  if (error instanceof ControlPlaneError) return error;
+  return new ControlPlaneError("INTERNAL", "Unexpected internal error; the control plane log has the details.", { cause: error });
+}

@@ -1,0 +1,34 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { asControlPlaneError, type ErrorCode } from "../errors.js";
+
+/** Control-plane error code → what the model should do next: the one mapping from errors to tool results. */
+export const RECOVERY_BY_CODE: Record<ErrorCode, string> = {
+  INVALID_ARGUMENT: "Correct the argument named above and call the tool again.",
+  NOT_FOUND: "Check the runner id or path; runner ids come from runner_spawn.",
+  ALREADY_EXISTS: "Choose another name or remove the existing one first.",
+  PERMISSION_DENIED: "The runner's user may not do this; choose another path or change its permissions with exec.",
+  FAILED_PRECONDITION: "The target is not in the state this call needs; inspect it (fs_list) and adjust the call.",
+  RESOURCE_EXHAUSTED: "Ask for less at once (a smaller range or file), or free space in the runner.",
+  UNAUTHENTICATED: "Reconnect with a valid bearer token.",
+  IMAGE_NOT_FOUND: "Use an image that exists locally or can be pulled, or omit image to use the default.",
+  RUNNER_START_FAILED: "Nothing was left behind; fix the cause above and call runner_spawn again.",
+  RUNNER_UNAVAILABLE: "Spawn a new runner with runner_spawn if this one is gone.",
+  DOCKER_UNAVAILABLE: "The host's Docker engine is down; retry later or tell the operator.",
+  TIMEOUT: "Retry; if it keeps timing out, allow more time or do less per call.",
+  CANCELLED: "The call was cancelled; call again if you still need it.",
+  INTERNAL: "Retry once; if it fails again, report it to the operator.",
+};
+
+/** A successful result: structured content plus a short text rendering for clients that show text. */
+export function toolSuccess<T extends Record<string, unknown>>(structured: T, text: string): CallToolResult {
+  return { content: [{ type: "text", text }], structuredContent: structured };
+}
+
+/** A failed result the model can act on: what failed, and how to recover. Unexpected errors reveal nothing. */
+export function toolFailure(error: unknown): CallToolResult {
+  const failure = asControlPlaneError(error);
+  return {
+    isError: true,
+    content: [{ type: "text", text: `Error ${failure.code}: ${failure.message}\n${RECOVERY_BY_CODE[failure.code]}` }],
+  };
+}

@@ -1,0 +1,53 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import { createProgressReporter } from "../progress.js";
+import type { ToolDeps } from "../tool-deps.js";
+import { toolFailure, toolSuccess } from "../tool-result.js";
+
+const PHASE_PROGRESS = { pulling: 10, creating: 50, starting: 70, ready: 100 } as const;
+
+export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void {
+  server.registerTool(
+    "runner_spawn",
+    {
+      title: "Spawn a runner",
+      description:
+        "Start a new runner: a Linux development container of your own with a working directory /work. " +
+        "Waits until the runner is ready, then returns its runner_id; pass that id as `runner` to exec and the fs_* tools. " +
+        "The image is pulled first if it is not on the host (progress is reported). Remove the runner with runner_remove when done.",
+      inputSchema: {
+        image: z
+          .string()
+          .min(1)
+          .max(255)
+          .optional()
+          .describe("Container image with the DevHatchery agent, e.g. \"devhatchery/runner:latest\". Omit to use the server's default image."),
+      },
+      outputSchema: {
+        runner_id: z.string().describe("The new runner's id; pass it as `runner` to other tools."),
+        image: z.string().describe("The image the runner was created from."),
+        status: z.enum(["ready"]).describe("Always \"ready\": the call returns once the runner accepts commands."),
+        created_at: z.string().describe("Creation time, ISO 8601."),
+        startup_ms: z.number().int().describe("Milliseconds from the call to the runner being ready."),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    async ({ image }, extra) => {
+      const startedAt = Date.now();
+      const report = createProgressReporter(extra);
+      try {
+        const runner = await deps.runners.spawn(deps.principal, { image }, (progress) => {
+          const detail = progress.phase === "pulling" ? `: ${progress.detail.status}` : "";
+          report(PHASE_PROGRESS[progress.phase], `${progress.phase}${detail}`);
+        });
+        const startupMs = Date.now() - startedAt;
+        return toolSuccess(
+          { runner_id: runner.runnerId, image: runner.image, status: "ready", created_at: runner.createdAt, startup_ms: startupMs },
+          `Runner ${runner.runnerId} is ready (image ${runner.image}, ${startupMs} ms).`,
+        );
+      } catch (error) {
+        return toolFailure(error);
+      }
+    },
+  );
+}

@@ -1,0 +1,145 @@
+import { randomBytes } from "node:crypto";
+import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
+import { AgentClient } from "../agent-client/agent-client.js";
+import { ControlPlaneError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { ContainerRuntime, PullProgress, RunnerContainer } from "../runtime/container-runtime.js";
+import { RUNNER_ID_PATTERN, type Principal, type RunnerInfo } from "./runner.js";
+
+export interface RunnerServiceOptions {
+  defaultImage: string;
+  network: string;
+  readyTimeoutMs: number;
+}
+
+export interface SpawnRequest {
+  image?: string | undefined;
+}
+
+export type SpawnProgress = { phase: "pulling"; detail: PullProgress } | { phase: "creating" } | { phase: "starting" } | { phase: "ready" };
+
+const HEALTH_POLL_MS = 50;
+const LOG_LINES_ON_FAILURE = 20;
+
+interface Connection {
+  principal: string;
+  client: AgentClient;
+}
+
+/** Runner lifecycle and owner-checked access to a runner's agent. */
+export class RunnerService {
+  private readonly connections = new Map<string, Connection>();
+
+  constructor(
+    private readonly runtime: ContainerRuntime,
+    private readonly options: RunnerServiceOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Creates a runner and waits until its agent is ready; a runner that does not get there is removed. */
+  async spawn(principal: Principal, request: SpawnRequest, onProgress: (progress: SpawnProgress) => void = () => {}): Promise<RunnerInfo> {
+    const image = request.image ?? this.options.defaultImage;
+    const runnerId = `r-${randomBytes(6).toString("hex")}`;
+    const token = randomBytes(32).toString("base64url");
+    const createdAt = new Date().toISOString();
+    const log = this.log.child({ runner: runnerId, principal: principal.id, image });
+
+    await this.runtime.ensureNetwork(this.options.network);
+    await this.runtime.ensureImage(image, (detail) => onProgress({ phase: "pulling", detail }));
+    onProgress({ phase: "creating" });
+    const container = await this.runtime.startRunner({
+      runnerId,
+      principal: principal.id,
+      image,
+      token,
+      agentPort: AGENT_DEFAULT_PORT,
+      network: this.options.network,
+      createdAt,
+    });
+    onProgress({ phase: "starting" });
+    try {
+      const client = await this.waitUntilReady(container, token);
+      this.connections.set(runnerId, { principal: principal.id, client });
+    } catch (error) {
+      const logs = await this.runtime.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => "");
+      await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner that failed to start"));
+      log.warn({ err: error, logs }, "runner failed to start");
+      const reason = error instanceof ControlPlaneError ? error.message : String(error);
+      throw new ControlPlaneError(
+        "RUNNER_START_FAILED",
+        `Runner from image "${image}" did not become ready and was removed: ${reason}` +
+          (logs.trim() ? `\nLast agent log lines:\n${logs.trim()}` : "\nThe agent wrote no log lines; check that the image contains the DevHatchery agent."),
+        { cause: error },
+      );
+    }
+    onProgress({ phase: "ready" });
+    log.info("runner ready");
+    return { runnerId, image, status: "ready", createdAt };
+  }
+
+  /** Removes a runner of this principal. */
+  async remove(principal: Principal, runnerRef: string): Promise<RunnerInfo> {
+    const container = await this.ownedContainer(principal, runnerRef);
+    this.connections.get(container.runnerId)?.client.close();
+    this.connections.delete(container.runnerId);
+    await this.runtime.removeRunner(container.runnerId);
+    this.log.info({ runner: container.runnerId, principal: principal.id }, "runner removed");
+    return { runnerId: container.runnerId, image: container.image, status: "stopped", createdAt: container.createdAt };
+  }
+
+  /** The agent of a runner owned by this principal; anything else is "not found" so ids reveal nothing. */
+  async connect(principal: Principal, runnerRef: string): Promise<AgentClient> {
+    const cached = this.connections.get(runnerRef);
+    if (cached) {
+      if (cached.principal !== principal.id) throw notFound(runnerRef);
+      return cached.client;
+    }
+    const container = await this.ownedContainer(principal, runnerRef);
+    if (container.state !== "running" || !container.address || !container.token) {
+      throw new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${runnerRef}" is ${container.state}, not running; remove it with runner_remove and spawn a new one with runner_spawn.`);
+    }
+    const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, container.token);
+    this.connections.set(container.runnerId, { principal: principal.id, client });
+    return client;
+  }
+
+  /** Closes every agent connection (runners keep running). */
+  close(): void {
+    for (const { client } of this.connections.values()) client.close();
+    this.connections.clear();
+  }
+
+  private async ownedContainer(principal: Principal, runnerRef: string): Promise<RunnerContainer> {
+    if (!RUNNER_ID_PATTERN.test(runnerRef)) {
+      throw new ControlPlaneError("INVALID_ARGUMENT", `"${runnerRef}" is not a runner id (expected "r-" and 12 hex digits, as returned by runner_spawn).`);
+    }
+    const container = await this.runtime.findRunner(runnerRef);
+    if (!container || container.principal !== principal.id) throw notFound(runnerRef);
+    return container;
+  }
+
+  private async waitUntilReady(container: RunnerContainer, token: string): Promise<AgentClient> {
+    if (!container.address) throw new ControlPlaneError("RUNNER_START_FAILED", `the container has no address on network "${this.options.network}"`);
+    const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, token);
+    const deadline = Date.now() + this.options.readyTimeoutMs;
+    let lastStateCheck = Date.now();
+    while (Date.now() < deadline) {
+      if (await client.isServing(Math.min(1_000, Math.max(1, deadline - Date.now())))) return client;
+      if (Date.now() - lastStateCheck > 250) {
+        lastStateCheck = Date.now();
+        const current = await this.runtime.findRunner(container.runnerId);
+        if (current?.state !== "running") {
+          client.close();
+          throw new ControlPlaneError("RUNNER_START_FAILED", `the agent exited (container ${current?.state ?? "gone"}, exit code ${current?.exitCode ?? "unknown"})`);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
+    }
+    client.close();
+    throw new ControlPlaneError("TIMEOUT", `the agent did not answer its health check within ${this.options.readyTimeoutMs} ms`);
+  }
+}
+
+function notFound(runnerRef: string): ControlPlaneError {
+  return new ControlPlaneError("NOT_FOUND", `Runner "${runnerRef}" not found for this principal; spawn one with runner_spawn.`);
+}

@@ -1,0 +1,214 @@
+import Docker from "dockerode";
+import { AGENT_ENV } from "@devhatchery/proto/contract";
+import { ControlPlaneError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { ContainerRuntime, ContainerState, PullProgress, RunnerContainer, RunnerContainerSpec } from "./container-runtime.js";
+import { demuxDockerLog } from "./docker-log.js";
+import { KIND, LABEL } from "./labels.js";
+
+/** Capabilities dropped from Docker's default set: none is needed to install packages or build software. */
+const DROPPED_CAPABILITIES = ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_CHROOT", "SETPCAP"];
+const DEFAULT_PIDS_LIMIT = 4096;
+
+function statusCode(error: unknown): number | undefined {
+  return (error as { statusCode?: number } | undefined)?.statusCode;
+}
+
+function containerName(runnerId: string): string {
+  return `devhatchery-${runnerId}`;
+}
+
+/** The dockerode implementation of ContainerRuntime; the only module that talks to Docker. */
+export class DockerRuntime implements ContainerRuntime {
+  private readonly docker: Docker;
+
+  constructor(
+    private readonly log: Logger,
+    dockerHost?: string,
+  ) {
+    this.docker = dockerHost ? new Docker(parseDockerHost(dockerHost)) : new Docker();
+  }
+
+  async ping(): Promise<void> {
+    await this.call("reach the Docker engine", () => this.docker.ping());
+  }
+
+  async ensureNetwork(name: string): Promise<void> {
+    const existing = await this.call("list networks", () => this.docker.listNetworks({ filters: { name: [name] } }));
+    if (existing.some((network) => network.Name === name)) return;
+    try {
+      await this.docker.createNetwork({
+        Name: name,
+        Driver: "bridge",
+        CheckDuplicate: true,
+        Labels: { [LABEL.managed]: "true", [LABEL.kind]: KIND.network },
+        // Runners must not reach each other (nor each other's agents); the control plane reaches them from the host.
+        Options: { "com.docker.network.bridge.enable_icc": "false" },
+      });
+      this.log.info({ network: name }, "created runner network");
+    } catch (error) {
+      if (statusCode(error) !== 409) throw this.wrap(error, `create network "${name}"`);
+    }
+  }
+
+  async ensureImage(image: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return;
+    } catch (error) {
+      if (statusCode(error) !== 404) throw this.wrap(error, `inspect image "${image}"`);
+    }
+    this.log.info({ image }, "pulling image");
+    try {
+      const stream = await this.docker.pull(image);
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(
+          stream,
+          (error: Error | null) => (error ? reject(error) : resolve()),
+          (event: { status?: string; progressDetail?: { current?: number; total?: number } }) => {
+            const { current, total } = event.progressDetail ?? {};
+            onProgress?.({ status: event.status ?? "pulling", fraction: current && total ? current / total : undefined });
+          },
+        );
+      });
+    } catch (error) {
+      throw new ControlPlaneError(
+        "IMAGE_NOT_FOUND",
+        `Image "${image}" is not present locally and could not be pulled (${(error as Error).message.trim()}). ` +
+          "Check the name and tag, build it (`npm run images` builds devhatchery/runner:latest), or pull it on the host.",
+        { cause: error },
+      );
+    }
+  }
+
+  async startRunner(spec: RunnerContainerSpec): Promise<RunnerContainer> {
+    const container = await this.call(`create a runner from "${spec.image}"`, () =>
+      this.docker.createContainer({
+        name: containerName(spec.runnerId),
+        Image: spec.image,
+        Hostname: spec.runnerId,
+        Env: [`${AGENT_ENV.token}=${spec.token}`, `${AGENT_ENV.port}=${spec.agentPort}`],
+        Labels: {
+          [LABEL.managed]: "true",
+          [LABEL.kind]: KIND.runner,
+          [LABEL.owner]: spec.principal,
+          [LABEL.runner]: spec.runnerId,
+          [LABEL.created]: spec.createdAt,
+          [LABEL.image]: spec.image,
+        },
+        HostConfig: {
+          Init: true,
+          NetworkMode: spec.network,
+          CapDrop: DROPPED_CAPABILITIES,
+          SecurityOpt: ["no-new-privileges:true"],
+          PidsLimit: DEFAULT_PIDS_LIMIT,
+          RestartPolicy: { Name: "no" },
+        },
+      }),
+    );
+    try {
+      await container.start();
+    } catch (error) {
+      await container.remove({ force: true }).catch(() => undefined);
+      throw this.wrap(error, `start a runner from "${spec.image}"`);
+    }
+    const started = await this.findRunner(spec.runnerId);
+    if (!started) throw new ControlPlaneError("RUNNER_START_FAILED", `Runner "${spec.runnerId}" disappeared right after it was started.`);
+    return started;
+  }
+
+  async findRunner(runnerId: string): Promise<RunnerContainer | undefined> {
+    try {
+      const info = await this.docker.getContainer(containerName(runnerId)).inspect();
+      if (info.Config.Labels?.[LABEL.runner] !== runnerId || info.Config.Labels[LABEL.kind] !== KIND.runner) return undefined;
+      return toRunnerContainer(info);
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw this.wrap(error, `inspect runner "${runnerId}"`);
+    }
+  }
+
+  async listRunners(principal: string): Promise<RunnerContainer[]> {
+    const summaries = await this.call("list runners", () =>
+      this.docker.listContainers({ all: true, filters: { label: [`${LABEL.kind}=${KIND.runner}`, `${LABEL.owner}=${principal}`] } }),
+    );
+    const runners = await Promise.all(summaries.map((summary) => this.findRunner(summary.Labels[LABEL.runner] ?? "")));
+    return runners.filter((runner): runner is RunnerContainer => runner !== undefined && runner.principal === principal);
+  }
+
+  async runnerLogs(runnerId: string, lines: number): Promise<string> {
+    try {
+      const raw = await this.docker.getContainer(containerName(runnerId)).logs({ stdout: true, stderr: true, tail: lines, follow: false });
+      return demuxDockerLog(raw as unknown as Buffer);
+    } catch (error) {
+      if (statusCode(error) === 404) return "";
+      throw this.wrap(error, `read the logs of runner "${runnerId}"`);
+    }
+  }
+
+  async removeRunner(runnerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(containerName(runnerId)).remove({ force: true, v: true });
+    } catch (error) {
+      if (statusCode(error) === 404) return;
+      // 409: removal already in progress; the container is going away either way.
+      if (statusCode(error) === 409) return;
+      throw this.wrap(error, `remove runner "${runnerId}"`);
+    }
+  }
+
+  private async call<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw this.wrap(error, what);
+    }
+  }
+
+  private wrap(error: unknown, what: string): ControlPlaneError {
+    if (error instanceof ControlPlaneError) return error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ECONNREFUSED" || code === "ENOENT" || code === "EACCES") {
+      return new ControlPlaneError(
+        "DOCKER_UNAVAILABLE",
+        `Cannot ${what}: the Docker engine is not reachable (${code}). Start Docker, or point DEVHATCHERY_DOCKER_HOST at it.`,
+        { cause: error },
+      );
+    }
+    if (statusCode(error) === 404) {
+      return new ControlPlaneError("NOT_FOUND", `Cannot ${what}: ${dockerMessage(error)}.`, { cause: error });
+    }
+    this.log.warn({ err: error, what }, "docker call failed");
+    return new ControlPlaneError("INTERNAL", `Cannot ${what}: Docker said "${dockerMessage(error)}".`, { cause: error });
+  }
+}
+
+function dockerMessage(error: unknown): string {
+  const json = (error as { json?: { message?: string } }).json;
+  return (json?.message ?? (error as Error).message ?? String(error)).trim();
+}
+
+function toRunnerContainer(info: Docker.ContainerInspectInfo): RunnerContainer {
+  const labels = info.Config.Labels ?? {};
+  const networks = Object.values(info.NetworkSettings.Networks ?? {});
+  const tokenEntry = (info.Config.Env ?? []).find((entry) => entry.startsWith(`${AGENT_ENV.token}=`));
+  return {
+    containerId: info.Id,
+    runnerId: labels[LABEL.runner] ?? "",
+    principal: labels[LABEL.owner] ?? "",
+    image: labels[LABEL.image] ?? info.Config.Image,
+    state: info.State.Status as ContainerState,
+    createdAt: labels[LABEL.created] ?? info.Created,
+    address: networks.find((network) => network.IPAddress)?.IPAddress || undefined,
+    token: tokenEntry?.slice(AGENT_ENV.token.length + 1),
+    exitCode: info.State.Running ? undefined : info.State.ExitCode,
+  };
+}
+
+/** Accepts unix:///path, tcp://host:port and http(s)://host:port. */
+function parseDockerHost(dockerHost: string): Docker.DockerOptions {
+  const url = new URL(dockerHost);
+  if (url.protocol === "unix:") return { socketPath: url.pathname };
+  const protocol = url.protocol === "https:" ? "https" : "http";
+  return { protocol, host: url.hostname, port: Number(url.port || (protocol === "https" ? 2376 : 2375)) };
+}
