@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { AgentFileInfo } from "../agent-client/agent-client.js";
+import type { FileInfo } from "../runners/file-service.js";
 
 /** The `runner` argument every runner tool takes. */
 export const runnerArg = z
@@ -19,7 +19,7 @@ export const fileEntrySchema = z.object({
 
 export type FileEntry = z.infer<typeof fileEntrySchema>;
 
-export function toFileEntry(info: AgentFileInfo): FileEntry {
+export function toFileEntry(info: FileInfo): FileEntry {
   return {
     name: info.name,
     path: info.path,

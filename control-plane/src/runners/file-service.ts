@@ -4,6 +4,9 @@ import type { Logger } from "../log.js";
 import type { Principal } from "./runner.js";
 import type { RunnerService } from "./runner-service.js";
 
+/** A file's metadata as the domain presents it. */
+export type FileInfo = AgentFileInfo;
+
 export type FileEncoding = "utf8" | "base64";
 
 export interface FileContent {

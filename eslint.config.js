@@ -1,0 +1,95 @@
+// Lint rules carry the architecture (STYLE.md): layering by import zones, one-owner imports for
+// Docker, gRPC types, Hono and the MCP SDK, kebab-case names, and no console in shipped code.
+import checkFile from "eslint-plugin-check-file";
+import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
+import importX from "eslint-plugin-import-x";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+const cp = "./control-plane/src";
+
+/** `from` may not import `target`; the message names the fix. */
+const zone = (target, from, message) => ({ target, from, message });
+
+const onlyIn = (pkg, owner) => ({
+  group: [pkg, `${pkg}/*`],
+  message: `Only ${owner} may import ${pkg}; go through it instead.`,
+});
+
+/**
+ * In the control plane each outside library or contract has one owner folder; everyone else goes through it.
+ * One flat-config block per owner keeps every other restriction in force there (later blocks replace rules).
+ */
+function controlPlaneImportOwners() {
+  const owners = [
+    { files: ["control-plane/src/runtime/docker-runtime.ts"], pattern: onlyIn("dockerode", "runtime/docker-runtime.ts") },
+    {
+      files: ["control-plane/src/agent-client/**"],
+      pattern: { group: ["@devhatchery/proto/agent/*", "@devhatchery/proto/health/*", "@grpc/grpc-js"], message: "Only agent-client/ speaks gRPC to the agent; use AgentClient." },
+    },
+    { files: ["control-plane/src/http/**", "control-plane/src/control-plane.ts", "control-plane/src/main.ts"], pattern: onlyIn("hono", "http/ (and the composition root)") },
+    { files: ["control-plane/src/http/**", "control-plane/src/main.ts"], pattern: onlyIn("@hono/node-server", "http/ and main.ts") },
+    { files: ["control-plane/src/mcp/**", "control-plane/src/http/**"], pattern: onlyIn("@modelcontextprotocol/sdk", "mcp/ and http/") },
+    {
+      files: [],
+      pattern: { group: ["@devhatchery/runner-agent", "@devhatchery/runner-agent/*"], message: "The control plane uses the agent only through proto/ and agent-client/." },
+    },
+  ];
+  const rule = (except) => ["error", { patterns: owners.filter((owner) => !except.includes(owner)).map((owner) => owner.pattern) }];
+  const blocks = [{ files: ["control-plane/src/**/*.ts"], ignores: ["**/*.test.ts"], rules: { "no-restricted-imports": rule([]) } }];
+  for (const file of new Set(owners.flatMap((owner) => owner.files))) {
+    const except = owners.filter((owner) => owner.files.includes(file));
+    blocks.push({ files: [file], ignores: ["**/*.test.ts"], rules: { "no-restricted-imports": rule(except) } });
+  }
+  return blocks;
+}
+
+export default tseslint.config(
+  { ignores: ["**/dist/**", "**/node_modules/**", "proto/gen/**", "coverage/**"] },
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.{ts,js,mjs}"],
+    languageOptions: { globals: { ...globals.node } },
+    plugins: { "import-x": importX, "check-file": checkFile },
+    settings: { "import-x/resolver-next": [createTypeScriptImportResolver()] },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+      "check-file/filename-naming-convention": ["error", { "**/*.{ts,js,mjs}": "KEBAB_CASE" }, { ignoreMiddleExtensions: true }],
+      "check-file/filename-blocklist": [
+        "error",
+        { "**/utils.ts": "*-name-the-thing.ts", "**/helpers.ts": "*-name-the-thing.ts", "**/common.ts": "*-name-the-thing.ts" },
+      ],
+      "import-x/no-restricted-paths": [
+        "error",
+        {
+          zones: [
+            zone(`${cp}/runtime`, [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/agent-client`, `${cp}/auth`], "runtime/ is the bottom layer: it knows only Docker."),
+            zone(`${cp}/agent-client`, [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`], "agent-client/ is a bottom layer: it knows only the agent contract."),
+            zone(`${cp}/runners`, [`${cp}/http`, `${cp}/mcp`], "runners/ is the domain: no HTTP or MCP; return domain values and let mcp/ present them."),
+            zone(`${cp}/mcp`, [`${cp}/http`, `${cp}/runtime`, `${cp}/agent-client`], "mcp/ talks to the domain in runners/, never to Docker or the agent directly."),
+            zone(`${cp}/http`, [`${cp}/runtime`, `${cp}/agent-client`, `${cp}/runners`], "http/ hands requests to mcp/; it does not reach below it."),
+            zone("./runner-agent", ["./control-plane"], "The agent and the control plane share only proto/."),
+            zone("./control-plane", ["./runner-agent"], "The agent and the control plane share only proto/."),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["runner-agent/src/**/*.ts", "control-plane/src/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    rules: { "no-console": ["error"] },
+  },
+  {
+    files: ["runner-agent/src/**/*.ts"],
+    ignores: ["runner-agent/src/**/*-service.ts", "runner-agent/src/server.ts", "**/*.test.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["@devhatchery/proto/agent/*", "@devhatchery/proto/health/*"], message: "Only *-service.ts (gRPC adapters) and server.ts touch proto types; managers use plain types." }] },
+      ],
+    },
+  },
+  ...controlPlaneImportOwners(),
+);
