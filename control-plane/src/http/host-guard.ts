@@ -27,7 +27,7 @@ export function createHostGuard(options: HostGuardOptions): MiddlewareHandler {
   const hostAllowed = (hostname: string): boolean => anyHost || hosts.has(hostname);
 
   return async (c, next) => {
-    const host = c.req.header("host") ?? "";
+    const host = c.req.header("host") ?? new URL(c.req.url).host;
     if (!host || !hostAllowed(hostnameOf(host))) {
       return c.json({ error: "forbidden_host", message: `Host "${host}" is not allowed; add it to DEVHATCHERY_ALLOWED_HOSTS.` }, 403);
     }

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { isLoopbackHost, loadConfig } from "./config.js";
+
+const token = "0123456789abcdef0123";
+
+describe("loadConfig", () => {
+  it("starts on loopback with auth none and defaults when nothing is set", () => {
+    expect(loadConfig({})).toMatchObject({
+      listen: { host: "127.0.0.1", port: 8080 },
+      auth: { mode: "none", tokens: [] },
+      defaultImage: "devhatchery/runner:latest",
+      runnerNetwork: "devhatchery-runners",
+      readyTimeoutMs: 30_000,
+    });
+  });
+
+  it("switches to bearer when tokens are configured, one principal per token", () => {
+    const config = loadConfig({ DEVHATCHERY_BEARER_TOKENS: `alice:${token}, bob:${token}x:y` });
+    expect(config.auth).toEqual({ mode: "bearer", tokens: [{ principal: "alice", token }, { principal: "bob", token: `${token}x:y` }] });
+  });
+
+  it("refuses auth none on a non-loopback address", () => {
+    expect(() => loadConfig({ DEVHATCHERY_LISTEN_HOST: "0.0.0.0" })).toThrow(
+      'DEVHATCHERY_AUTH: auth "none" is only allowed on a loopback address, not "0.0.0.0"; set DEVHATCHERY_AUTH=bearer with DEVHATCHERY_BEARER_TOKENS, or listen on 127.0.0.1',
+    );
+    expect(() => loadConfig({ DEVHATCHERY_LISTEN_HOST: "0.0.0.0", DEVHATCHERY_AUTH: "none", DEVHATCHERY_BEARER_TOKENS: `a:${token}` })).toThrow(/only allowed on a loopback/);
+  });
+
+  it("lists every problem at once", () => {
+    expect(() =>
+      loadConfig({ DEVHATCHERY_LISTEN_HOST: "10.1.2.3", DEVHATCHERY_AUTH: "bearer", DEVHATCHERY_BEARER_TOKENS: "no-separator,alice:short" }),
+    ).toThrow(
+      [
+        "Invalid configuration:",
+        '  DEVHATCHERY_BEARER_TOKENS[0]: expected "principal:token" with a principal of letters, digits, ".", "_", "@" or "-"',
+        '  DEVHATCHERY_BEARER_TOKENS[1] (principal "alice"): the token must be at least 16 characters; generate one with `openssl rand -hex 32`',
+      ].join("\n"),
+    );
+  });
+
+  it("asks for tokens when bearer is chosen without any", () => {
+    expect(() => loadConfig({ DEVHATCHERY_AUTH: "bearer" })).toThrow('DEVHATCHERY_BEARER_TOKENS: auth "bearer" needs at least one "principal:token" entry');
+  });
+
+  it("reports schema errors with the variable name", () => {
+    expect(() => loadConfig({ DEVHATCHERY_LISTEN_PORT: "http", DEVHATCHERY_AUTH: "magic" })).toThrow(
+      ["Invalid configuration:", "  DEVHATCHERY_LISTEN_PORT: Invalid input: expected number, received NaN", "  DEVHATCHERY_AUTH: must be none or bearer"].join("\n"),
+    );
+  });
+
+  it.each([
+    ["127.0.0.1", true],
+    ["127.8.9.10", true],
+    ["localhost", true],
+    ["::1", true],
+    ["0.0.0.0", false],
+    ["192.168.1.5", false],
+    ["example.com", false],
+  ])("isLoopbackHost(%s) = %s", (host, expected) => {
+    expect(isLoopbackHost(host)).toBe(expected);
+  });
+});

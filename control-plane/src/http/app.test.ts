@@ -1,0 +1,93 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../config.js";
+import { createControlPlane } from "../control-plane.js";
+import { createLogger } from "../log.js";
+
+const ALICE = "alice-token-0123456789";
+const BOB = "bob-token-0123456789";
+const controlPlane = createControlPlane(loadConfig({ DEVHATCHERY_BEARER_TOKENS: `alice:${ALICE},bob:${BOB}` }), createLogger("silent"));
+const { app } = controlPlane;
+
+const initialize = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "app-test", version: "1.0.0" } },
+};
+
+function post(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return Promise.resolve(
+    app.request("http://127.0.0.1:8080/mcp", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    }),
+  );
+}
+
+afterAll(async () => {
+  await controlPlane.close();
+});
+
+describe("HTTP surface", () => {
+  it("answers /healthz without auth", async () => {
+    const response = await app.request("http://127.0.0.1:8080/healthz");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: "ok" });
+    expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("answers 401 with a challenge when the token is missing or wrong", async () => {
+    for (const headers of [{}, { authorization: "Bearer wrong-token-0123456789" }, { authorization: `Basic ${ALICE}` }]) {
+      const response = await post(initialize, headers);
+      expect(response.status).toBe(401);
+      expect(response.headers.get("www-authenticate")).toBe('Bearer realm="devhatchery", error="invalid_token"');
+      expect(await response.json()).toEqual({
+        jsonrpc: "2.0",
+        error: { code: -32001, message: "Unauthorized: send `Authorization: Bearer <token>` with a token configured on the server." },
+        id: null,
+      });
+    }
+  });
+
+  it("refuses a foreign Host or Origin before looking at credentials (DNS rebinding)", async () => {
+    const badHost = await app.request("http://evil.example:8080/mcp", { method: "POST", headers: { authorization: `Bearer ${ALICE}` } });
+    expect(badHost.status).toBe(403);
+    expect(await badHost.json()).toEqual({ error: "forbidden_host", message: 'Host "evil.example:8080" is not allowed; add it to DEVHATCHERY_ALLOWED_HOSTS.' });
+    const badOrigin = await post(initialize, { authorization: `Bearer ${ALICE}`, origin: "http://evil.example" });
+    expect(badOrigin.status).toBe(403);
+    expect(await badOrigin.json()).toMatchObject({ error: "forbidden_origin" });
+    const goodOrigin = await post(initialize, { authorization: `Bearer ${ALICE}`, origin: "http://localhost:6274" });
+    expect(goodOrigin.status).toBe(200);
+  });
+
+  it("rejects malformed JSON and requests without a session", async () => {
+    const malformed = await post("{not json", { authorization: `Bearer ${ALICE}` });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { code: -32700 } });
+    const noSession = await post({ jsonrpc: "2.0", id: 2, method: "tools/list" }, { authorization: `Bearer ${ALICE}` });
+    expect(noSession.status).toBe(400);
+    expect(await noSession.json()).toMatchObject({ error: { message: "Bad Request: no Mcp-Session-Id header; start with an initialize request." } });
+  });
+
+  it("keeps a session to the principal that opened it", async () => {
+    const opened = await post(initialize, { authorization: `Bearer ${ALICE}` });
+    expect(opened.status).toBe(200);
+    const sessionId = opened.headers.get("mcp-session-id");
+    expect(sessionId).toBeTruthy();
+    const list = { jsonrpc: "2.0", id: 2, method: "tools/list" };
+    const headers = { "mcp-session-id": sessionId!, "mcp-protocol-version": "2025-11-25" };
+    const asBob = await post(list, { ...headers, authorization: `Bearer ${BOB}` });
+    expect(asBob.status).toBe(404);
+    expect(await asBob.json()).toMatchObject({ error: { message: "Session not found: it expired or was closed; initialize a new session." } });
+    const asAlice = await post(list, { ...headers, authorization: `Bearer ${ALICE}` });
+    expect(asAlice.status).toBe(200);
+    expect(await asAlice.text()).toContain('"runner_spawn"');
+  });
+
+  it("answers unknown routes with a pointer to /mcp", async () => {
+    const response = await app.request("http://127.0.0.1:8080/nope");
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: "not_found", message: "No route for GET /nope; MCP is served at /mcp." });
+  });
+});
