@@ -87,7 +87,13 @@ export class AgentClient {
     address: string,
     private readonly token: string,
   ) {
-    const options = { "grpc.max_receive_message_length": MAX_MESSAGE_BYTES, "grpc.max_send_message_length": MAX_MESSAGE_BYTES };
+    const options = {
+      "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+      "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+      // A runner's agent starts within a few hundred milliseconds: retry connecting quickly, not after grpc's 1 s default.
+      "grpc.initial_reconnect_backoff_ms": 20,
+      "grpc.max_reconnect_backoff_ms": 1_000,
+    };
     const creds = credentials.createInsecure();
     this.exec = new ExecServiceClient(address, creds, options);
     this.fs = new FsServiceClient(address, creds, options);
@@ -97,7 +103,10 @@ export class AgentClient {
   /** True when the agent answers its health check as SERVING within `timeoutMs`. */
   isServing(timeoutMs: number): Promise<boolean> {
     return new Promise((resolve) => {
-      this.health.check({ service: "" }, this.metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => {
+      const metadata = this.metadata();
+      // Wait for the connection (within the deadline) instead of failing at once while the agent is still starting.
+      metadata.setOptions({ waitForReady: true });
+      this.health.check({ service: "" }, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
         resolve(!error && response.status === HealthCheckResponse_ServingStatus.SERVING);
       });
     });

@@ -38,7 +38,8 @@ describe("HTTP surface", () => {
   });
 
   it("answers 401 with a challenge when the token is missing or wrong", async () => {
-    for (const headers of [{}, { authorization: "Bearer wrong-token-0123456789" }, { authorization: `Basic ${ALICE}` }]) {
+    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer wrong-token-0123456789" }, { authorization: `Basic ${ALICE}` }];
+    for (const headers of attempts) {
       const response = await post(initialize, headers);
       expect(response.status).toBe(401);
       expect(response.headers.get("www-authenticate")).toBe('Bearer realm="devhatchery", error="invalid_token"');

@@ -119,25 +119,32 @@ export class RunnerService {
   }
 
   private async waitUntilReady(container: RunnerContainer, token: string): Promise<AgentClient> {
+    if (container.state !== "running") throw agentExited(container);
     if (!container.address) throw new ControlPlaneError("RUNNER_START_FAILED", `the container has no address on network "${this.options.network}"`);
     const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, token);
     const deadline = Date.now() + this.options.readyTimeoutMs;
     let lastStateCheck = Date.now();
-    while (Date.now() < deadline) {
-      if (await client.isServing(Math.min(1_000, Math.max(1, deadline - Date.now())))) return client;
-      if (Date.now() - lastStateCheck > 250) {
-        lastStateCheck = Date.now();
-        const current = await this.runtime.findRunner(container.runnerId);
-        if (current?.state !== "running") {
-          client.close();
-          throw new ControlPlaneError("RUNNER_START_FAILED", `the agent exited (container ${current?.state ?? "gone"}, exit code ${current?.exitCode ?? "unknown"})`);
+    try {
+      while (Date.now() < deadline) {
+        if (await client.isServing(Math.min(250, Math.max(1, deadline - Date.now())))) return client;
+        if (Date.now() - lastStateCheck > 250) {
+          lastStateCheck = Date.now();
+          const current = await this.runtime.findRunner(container.runnerId);
+          if (current?.state !== "running") throw agentExited(current);
         }
+        await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
       }
-      await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
+    } catch (error) {
+      client.close();
+      throw error;
     }
     client.close();
     throw new ControlPlaneError("TIMEOUT", `the agent did not answer its health check within ${this.options.readyTimeoutMs} ms`);
   }
+}
+
+function agentExited(container: RunnerContainer | undefined): ControlPlaneError {
+  return new ControlPlaneError("RUNNER_START_FAILED", `the agent exited (container ${container?.state ?? "gone"}, exit code ${container?.exitCode ?? "unknown"})`);
 }
 
 function notFound(runnerRef: string): ControlPlaneError {
