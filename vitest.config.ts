@@ -10,6 +10,7 @@ const dockerEnv = {
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/support/summary-reporter.ts"],
     projects: [
       {
         test: {
