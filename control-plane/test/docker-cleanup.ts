@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import Docker from "dockerode";
 
 const docker = new Docker();
@@ -13,6 +16,18 @@ export async function removeTestRunners(principals: string[], network?: string):
 
 export async function countRunners(principal: string): Promise<number> {
   return (await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.owner=${principal}`] } })).length;
+}
+
+/** Builds a tiny image `FROM base` whose main process runs the shell `script` instead of an agent. */
+export async function buildImpostorImage(tag: string, base: string, script: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "devhatchery-impostor-"));
+  try {
+    await writeFile(join(dir, "Dockerfile"), `FROM ${base}\nCMD ${JSON.stringify(["sh", "-c", script])}\n`);
+    const stream = await docker.buildImage({ context: dir, src: ["Dockerfile"] }, { t: tag });
+    await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export { docker };

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countRunners, docker, removeTestRunners } from "../../test/docker-cleanup.js";
+import { buildImpostorImage, countRunners, docker, removeTestRunners } from "../../test/docker-cleanup.js";
 import { createLogger } from "../log.js";
 import { DockerRuntime } from "../runtime/docker-runtime.js";
 import { ExecService } from "./exec-service.js";
@@ -77,6 +77,33 @@ describe("RunnerService against the real Docker engine", () => {
     expect((error as Error).message).toMatch(/^Runner from image "devhatchery-test\/debian:bookworm" did not become ready and was removed: the agent exited \(container exited, exit code 0\)/);
     expect((error as Error).message).toContain("check that the image contains the DevHatchery agent");
     expect(await countRunners(alice.id)).toBe(before);
+  });
+
+  it("includes the agent's last log lines when it crashes at start-up", async () => {
+    const crashing = "devhatchery-test/crashing-agent:dev";
+    await buildImpostorImage(crashing, NO_AGENT_IMAGE, "echo 'agent exploded: no such config' >&2; exit 3");
+    const before = await countRunners(alice.id);
+    const error = await runners.spawn(alice, { image: crashing }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "RUNNER_START_FAILED" });
+    expect((error as Error).message).toBe(
+      `Runner from image "${crashing}" did not become ready and was removed: the agent exited (container exited, exit code 3)\nLast agent log lines:\nagent exploded: no such config`,
+    );
+    expect(await countRunners(alice.id)).toBe(before);
+    await docker.getImage(crashing).remove({ force: true }).catch(() => undefined);
+  });
+
+  it("removes a runner whose agent does not answer within the ready timeout", async () => {
+    const silent = "devhatchery-test/silent-agent:dev";
+    await buildImpostorImage(silent, NO_AGENT_IMAGE, "echo 'listening, honestly'; exec sleep 600");
+    const impatient = new RunnerService(runtime, { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 1_000 }, log);
+    const before = await countRunners(alice.id);
+    const error = await impatient.spawn(alice, { image: silent }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "RUNNER_START_FAILED" });
+    expect((error as Error).message).toBe(
+      `Runner from image "${silent}" did not become ready and was removed: the agent did not answer its health check within 1000 ms\nLast agent log lines:\nlistening, honestly`,
+    );
+    expect(await countRunners(alice.id)).toBe(before);
+    await docker.getImage(silent).remove({ force: true }).catch(() => undefined);
   });
 
   it("explains an image that is neither present nor pullable", async () => {
