@@ -40,7 +40,8 @@ export class McpSessions {
     let parsedBody: unknown;
     if (request.method === "POST") {
       try {
-        parsedBody = await request.clone().json();
+        // Parsed once here; the transport takes the parsed body and does not read the stream again.
+        parsedBody = await request.json();
       } catch {
         return jsonRpcError(400, -32700, "Parse error: the request body is not valid JSON.");
       }

@@ -65,6 +65,13 @@ describe("ExecService over a real gRPC server", () => {
     expect([...bytes]).toEqual([0, 255, 1]);
   });
 
+  it("delivers large output completely through backpressure", async () => {
+    const events = await collectExec(agent.exec, { shell: "yes 0123456789abcdef | head -c 20000000" });
+    const bytes = events.reduce((sum, event) => sum + (event?.$case === "output" ? event.value.data.length : 0), 0);
+    expect(bytes).toBe(20_000_000);
+    expect(exitedOf(events).exitCode).toBe(0);
+  });
+
   it("ends a process that outlives timeout_ms and says it timed out", async () => {
     const events = await collectExec(agent.exec, { shell: "sleep 30", timeoutMs: 200 });
     expect(exitedOf(events)).toMatchObject({ reason: ExitReason.EXIT_REASON_TIMED_OUT, signal: "SIGTERM" });

@@ -34,6 +34,7 @@ export function createExecService(processes: ProcessManager, log: Logger): ExecS
       const send = (event: ExecEvent["event"]): boolean => call.write({ event });
       let handle: ExecHandle | undefined;
       let ended = false;
+      let paused = false;
 
       processes
         .start(
@@ -42,9 +43,13 @@ export function createExecService(processes: ProcessManager, log: Logger): ExecS
             onOutput(stream, seq, data) {
               const name = stream === "stdout" ? OutputStream.OUTPUT_STREAM_STDOUT : OutputStream.OUTPUT_STREAM_STDERR;
               // Backpressure: a slow reader pauses the process's pipes instead of growing the agent's memory.
-              if (!send({ $case: "output", value: { stream: name, seq, data } })) {
+              if (!send({ $case: "output", value: { stream: name, seq, data } }) && !paused) {
+                paused = true;
                 handle?.pauseOutput();
-                call.once("drain", () => handle?.resumeOutput());
+                call.once("drain", () => {
+                  paused = false;
+                  handle?.resumeOutput();
+                });
               }
             },
             onExit(outcome) {
