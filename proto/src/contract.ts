@@ -7,6 +7,7 @@
 export const AGENT_ENV = {
   token: "DEVHATCHERY_AGENT_TOKEN",
   port: "DEVHATCHERY_AGENT_PORT",
+  debugPort: "DEVHATCHERY_AGENT_DEBUG_PORT",
   host: "DEVHATCHERY_AGENT_HOST",
   workDir: "DEVHATCHERY_AGENT_WORKDIR",
   logLevel: "DEVHATCHERY_AGENT_LOG_LEVEL",
@@ -17,6 +18,9 @@ export const AGENT_ENV_PREFIX = "DEVHATCHERY_AGENT_";
 
 /** The port the agent listens on inside a runner unless configured otherwise. */
 export const AGENT_DEFAULT_PORT = 7070;
+
+/** The port of the agent's read-only HTTP debug endpoint (same token); 0 turns it off. */
+export const AGENT_DEFAULT_DEBUG_PORT = 7071;
 
 /** gRPC metadata key carrying the runner's token as `Bearer <token>`. */
 export const AGENT_AUTH_METADATA_KEY = "authorization";

@@ -6,6 +6,7 @@ import { ExecServiceClient, ExitReason, OutputStream, type ExecEvent } from "@de
 import { FsServiceClient, type WriteResponse } from "@devhatchery/proto/agent/v1/fs";
 import { HealthCheckResponse_ServingStatus, HealthClient, type HealthCheckResponse } from "@devhatchery/proto/health/v1";
 import { authMetadata, collectExec, readAll } from "../test/agent-harness.js";
+import { askReflection } from "../test/reflection-client.js";
 
 /** The offline test runner image built by images/build-test-images.sh (agent baked in, Debian base). */
 const RUNNER_IMAGE = "devhatchery-test/runner:dev";
@@ -47,6 +48,13 @@ describe("the agent in a real runner container", () => {
       new Promise<HealthCheckResponse>((resolve, reject) => health.check({ service: "" }, metadata, (error, response) => (error ? reject(error) : resolve(response))));
     expect((await check()).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
     await expect(check(authMetadata("not-the-token"))).rejects.toMatchObject({ code: 16 });
+  });
+
+  it("serves gRPC reflection from the bundled agent, so grpcurl can list and call its services", async () => {
+    const response = await askReflection(`127.0.0.1:${container.getMappedPort(7070)}`, authMetadata(token), { listServices: "" });
+    expect(response.listServicesResponse?.service.map((service) => service.name)).toEqual(
+      expect.arrayContaining(["devhatchery.agent.v1.ExecService", "devhatchery.agent.v1.FsService", "grpc.health.v1.Health"]),
+    );
   });
 
   it("runs commands in the image's userland with /work as the default directory", async () => {

@@ -5,7 +5,7 @@ const token = "t".repeat(32);
 
 describe("loadAgentConfig", () => {
   it("applies defaults", () => {
-    expect(loadAgentConfig({ DEVHATCHERY_AGENT_TOKEN: token })).toEqual({ token, host: "0.0.0.0", port: 7070, workDir: "/work", logLevel: "info" });
+    expect(loadAgentConfig({ DEVHATCHERY_AGENT_TOKEN: token })).toEqual({ token, host: "0.0.0.0", port: 7070, debugPort: 7071, workDir: "/work", logLevel: "info" });
   });
 
   it("lists every problem at once", () => {

@@ -1,10 +1,12 @@
 import { z } from "zod";
-import { AGENT_DEFAULT_PORT, AGENT_ENV, AGENT_TOKEN_MIN_LENGTH } from "@devhatchery/proto/contract";
+import { AGENT_DEFAULT_DEBUG_PORT, AGENT_DEFAULT_PORT, AGENT_ENV, AGENT_TOKEN_MIN_LENGTH } from "@devhatchery/proto/contract";
 
 export interface AgentConfig {
   token: string;
   host: string;
   port: number;
+  /** Port of the HTTP debug endpoint; 0 disables it. */
+  debugPort: number;
   workDir: string;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
@@ -15,6 +17,7 @@ const schema = z.object({
     .min(AGENT_TOKEN_MIN_LENGTH, `${AGENT_ENV.token} must be at least ${AGENT_TOKEN_MIN_LENGTH} characters`),
   [AGENT_ENV.host]: z.string().min(1).default("0.0.0.0"),
   [AGENT_ENV.port]: z.coerce.number().int().min(0).max(65535).default(AGENT_DEFAULT_PORT),
+  [AGENT_ENV.debugPort]: z.coerce.number().int().min(0).max(65535).default(AGENT_DEFAULT_DEBUG_PORT),
   [AGENT_ENV.workDir]: z.string().startsWith("/", `${AGENT_ENV.workDir} must be an absolute path`).default("/work"),
   [AGENT_ENV.logLevel]: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -31,6 +34,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     token: values[AGENT_ENV.token],
     host: values[AGENT_ENV.host],
     port: values[AGENT_ENV.port],
+    debugPort: values[AGENT_ENV.debugPort],
     workDir: values[AGENT_ENV.workDir],
     logLevel: values[AGENT_ENV.logLevel],
   };

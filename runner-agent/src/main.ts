@@ -10,7 +10,7 @@ function main(): void {
   delete process.env[AGENT_ENV.token];
   const log = createLogger(config.logLevel);
 
-  startAgentServer({ ...config, log }).then(
+  startAgentServer({ ...config, debugPort: config.debugPort || undefined, log }).then(
     (server) => {
       let stopping = false;
       const stop = (signal: string): void => {

@@ -6,8 +6,11 @@ import { createExecService } from "./exec/exec-service.js";
 import { ProcessManager } from "./exec/process-manager.js";
 import { createFsService } from "./fs/fs-service.js";
 import { FileSystem } from "./fs/file-system.js";
+import { createCallTracker } from "./debug/call-tracker.js";
+import { startDebugServer, type DebugServer } from "./debug/debug-server.js";
 import { createHealthService } from "./health/health-service.js";
 import type { Logger } from "./log.js";
+import { addReflectionService } from "./reflection/reflection-service.js";
 import { createTokenGuard } from "./token-guard.js";
 
 /** Largest gRPC message either side may send (file writes are unary until streamed writes exist). */
@@ -17,6 +20,8 @@ export interface AgentServerOptions {
   token: string;
   host: string;
   port: number;
+  /** Port of the HTTP debug endpoint (0 = any free port); undefined leaves it off. */
+  debugPort?: number | undefined;
   workDir: string;
   log: Logger;
 }
@@ -24,6 +29,8 @@ export interface AgentServerOptions {
 /** A listening agent: its bound port and a drain that stops new work, ends processes and closes the server. */
 export interface AgentServer {
   readonly port: number;
+  /** The debug endpoint's port, when it runs. */
+  readonly debugPort: number | undefined;
   shutdown(): Promise<void>;
 }
 
@@ -32,12 +39,14 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   const { log } = options;
   const processes = new ProcessManager(options.workDir, log);
   let serving = true;
+  const calls = createCallTracker();
   const server = new Server({
-    interceptors: [createTokenGuard(options.token, log)],
+    interceptors: [createTokenGuard(options.token, log), calls.interceptor],
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
   server.addService(HealthService, createHealthService(() => serving));
+  addReflectionService(server);
   server.addService(ExecServiceService, createExecService(processes, log));
   server.addService(FsServiceService, createFsService(new FileSystem(options.workDir)));
 
@@ -47,11 +56,19 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     );
   });
   log.info({ host: options.host, port, workDir: options.workDir }, "runner agent listening");
+  let debug: DebugServer | undefined;
+  if (options.debugPort !== undefined) {
+    // DEBUG-WIRE processes/watches
+    const sources = { calls: calls.stats, processes: () => [], watches: () => [] };
+    debug = await startDebugServer({ host: options.host, port: options.debugPort, token: options.token, sources, log });
+  }
 
   return {
     port,
+    debugPort: debug?.port,
     async shutdown() {
       serving = false;
+      await debug?.close();
       log.info({ processes: processes.size }, "runner agent draining");
       await processes.shutdown();
       await new Promise<void>((resolve) => {

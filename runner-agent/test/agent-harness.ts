@@ -29,7 +29,7 @@ export function authMetadata(token = TEST_TOKEN): Metadata {
 
 export async function startAgentHarness(): Promise<AgentHarness> {
   const workDir = await mkdtemp(join(tmpdir(), "devhatchery-agent-"));
-  const server = await startAgentServer({ token: TEST_TOKEN, host: "127.0.0.1", port: 0, workDir, log: createLogger("silent") });
+  const server = await startAgentServer({ token: TEST_TOKEN, host: "127.0.0.1", port: 0, debugPort: 0, workDir, log: createLogger("silent") });
   const address = `127.0.0.1:${server.port}`;
   const exec = new ExecServiceClient(address, credentials.createInsecure());
   const fs = new FsServiceClient(address, credentials.createInsecure());
