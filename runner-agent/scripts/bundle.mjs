@@ -1,5 +1,5 @@
 // Bundles the agent into one CommonJS file (dist/agent.cjs) that runs on the agent's own Node runtime.
-import { readFile } from "node:fs/promises";
+import { copyFile, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { build } from "esbuild";
@@ -40,4 +40,20 @@ await build({
   legalComments: "none",
   plugins: [inlineReflectionProtos],
   logLevel: "warning",
+  // The bundle is CommonJS, where import.meta is empty: give modules that locate files beside themselves the bundle's URL.
+  banner: { js: 'const importMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { "import.meta.url": "importMetaUrl" },
 });
+
+/**
+ * The pty addon (node-pty's N-API binary, prebuilt per platform on npm) cannot be inlined: ship it beside agent.cjs
+ * under the name the agent looks for (runner-agent/src/exec/pty-addon.ts). npm installs only this machine's
+ * platform package, so the bundle carries the addon for the architecture it is built on.
+ */
+const ptyAddon = `node-pty-${process.platform}-${process.arch}.node`;
+try {
+  await copyFile(require.resolve(`@lydell/node-pty-${process.platform}-${process.arch}/pty.node`), new URL(`../dist/${ptyAddon}`, import.meta.url).pathname);
+} catch (error) {
+  if (process.platform === "linux") throw new Error(`bundle: the pty addon for linux-${process.arch} is missing (npm ci installs @lydell/node-pty-linux-${process.arch}): ${error.message}`);
+  console.warn(`bundle: no pty addon for ${process.platform}-${process.arch}; agents built here cannot run processes on a pty`);
+}

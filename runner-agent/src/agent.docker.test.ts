@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { credentials } from "@grpc/grpc-js";
-import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
+import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExecServiceClient, ExitReason, OutputStream, type ExecEvent } from "@devhatchery/proto/agent/v1/exec";
-import { FsServiceClient, type WriteResponse } from "@devhatchery/proto/agent/v1/fs";
+import { FsServiceClient } from "@devhatchery/proto/agent/v1/fs";
 import { HealthCheckResponse_ServingStatus, HealthClient, type HealthCheckResponse } from "@devhatchery/proto/health/v1";
-import { authMetadata, collectExec, readAll } from "../test/agent-harness.js";
+import { authMetadata, collectExec, readAll, writeStreamed } from "../test/agent-harness.js";
 import { askReflection } from "../test/reflection-client.js";
 
 /** The offline test runner image built by images/build-test-images.sh (agent baked in, Debian base). */
@@ -40,7 +40,11 @@ describe("the agent in a real runner container", () => {
     exec?.close();
     fs?.close();
     health?.close();
-    await container?.stop({ remove: true, timeout: 5_000 }).catch(() => undefined);
+    // The last test stops the container itself, so remove it by id rather than through stop().
+    if (container) {
+      const runtime = await getContainerRuntimeClient();
+      await runtime.container.getById(container.getId()).remove({ force: true }).catch(() => undefined);
+    }
   });
 
   it("is healthy with the runner's token and refuses everyone else", async () => {
@@ -70,11 +74,7 @@ describe("the agent in a real runner container", () => {
   });
 
   it("writes, reads and lists files inside the container", async () => {
-    await new Promise<WriteResponse>((resolve, reject) =>
-      fs.write({ path: "proj/readme.md", data: Buffer.from("# hi\n"), createParents: true, mode: 0 }, authMetadata(token), (error, response) =>
-        error ? reject(error) : resolve(response),
-      ),
-    );
+    await writeStreamed(fs, { path: "proj/readme.md", createParents: true }, Buffer.from("# hi\n"), { metadata: authMetadata(token) });
     expect((await readAll(fs, { path: "/work/proj/readme.md" }, authMetadata(token))).data.toString()).toBe("# hi\n");
     const events = await collectExec(exec, { shell: "cat /work/proj/readme.md" }, authMetadata(token));
     expect(stdoutOf(events)).toBe("# hi\n");

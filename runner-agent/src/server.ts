@@ -1,19 +1,24 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { ExecServiceService } from "@devhatchery/proto/agent/v1/exec";
 import { FsServiceService } from "@devhatchery/proto/agent/v1/fs";
+import { WatchServiceService } from "@devhatchery/proto/agent/v1/watch";
 import { HealthService } from "@devhatchery/proto/health/v1";
 import { createExecService } from "./exec/exec-service.js";
+import type { ExecSettings } from "./exec/exec-settings.js";
 import { ProcessManager } from "./exec/process-manager.js";
 import { createFsService } from "./fs/fs-service.js";
 import { FileSystem } from "./fs/file-system.js";
 import { createCallTracker } from "./debug/call-tracker.js";
+import { toProcessRecord, toWatchRecord } from "./debug/debug-records.js";
 import { startDebugServer, type DebugServer } from "./debug/debug-server.js";
 import { createHealthService } from "./health/health-service.js";
 import type { Logger } from "./log.js";
 import { addReflectionService } from "./reflection/reflection-service.js";
 import { createTokenGuard } from "./token-guard.js";
+import { createWatchService } from "./watch/watch-service.js";
+import { DEFAULT_WATCH_LIMITS, WatchManager, type WatchLimits } from "./watch/watch-manager.js";
 
-/** Largest gRPC message either side may send (file writes are unary until streamed writes exist). */
+/** Largest gRPC message either side may send: file bytes travel in small chunks; the headroom is for large listings. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface AgentServerOptions {
@@ -24,6 +29,10 @@ export interface AgentServerOptions {
   debugPort?: number | undefined;
   workDir: string;
   log: Logger;
+  /** Output log caps, spill directory and retention of processes; defaults for what is left out. */
+  exec?: Partial<ExecSettings> | undefined;
+  /** Overrides of the agent's watch limits (tests lower them). */
+  watchLimits?: Partial<WatchLimits>;
 }
 
 /** A listening agent: its bound port and a drain that stops new work, ends processes and closes the server. */
@@ -37,7 +46,9 @@ export interface AgentServer {
 /** Builds the agent's gRPC server from its services and starts listening. */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
   const { log } = options;
-  const processes = new ProcessManager(options.workDir, log);
+  const processes = new ProcessManager(options.workDir, log, options.exec);
+  await processes.init();
+  const watches = new WatchManager(options.workDir, log, { ...DEFAULT_WATCH_LIMITS, ...options.watchLimits });
   let serving = true;
   const calls = createCallTracker();
   const server = new Server({
@@ -49,6 +60,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   addReflectionService(server);
   server.addService(ExecServiceService, createExecService(processes, log));
   server.addService(FsServiceService, createFsService(new FileSystem(options.workDir)));
+  server.addService(WatchServiceService, createWatchService(watches, log));
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) =>
@@ -58,8 +70,11 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   log.info({ host: options.host, port, workDir: options.workDir }, "runner agent listening");
   let debug: DebugServer | undefined;
   if (options.debugPort !== undefined) {
-    // DEBUG-WIRE processes/watches
-    const sources = { calls: calls.stats, processes: () => [], watches: () => [] };
+    const sources = {
+      calls: calls.stats,
+      processes: () => processes.list().map(toProcessRecord),
+      watches: () => watches.list().map((watch) => toWatchRecord(watch.summary())),
+    };
     debug = await startDebugServer({ host: options.host, port: options.debugPort, token: options.token, sources, log });
   }
 
@@ -70,6 +85,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       serving = false;
       await debug?.close();
       log.info({ processes: processes.size }, "runner agent draining");
+      watches.closeAll();
       await processes.shutdown();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => server.forceShutdown(), 2_000);

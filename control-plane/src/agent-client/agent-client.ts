@@ -1,7 +1,7 @@
-import { credentials, Metadata, type ClientReadableStream } from "@grpc/grpc-js";
+import { credentials, Metadata, status, type ClientReadableStream, type ClientWritableStream } from "@grpc/grpc-js";
 import { AGENT_AUTH_METADATA_KEY } from "@devhatchery/proto/contract";
 import { ExecServiceClient, ExitReason, OutputStream, type ExecEvent } from "@devhatchery/proto/agent/v1/exec";
-import { FileType, FsServiceClient, type FileInfo, type ReadChunk } from "@devhatchery/proto/agent/v1/fs";
+import { FileType, FsServiceClient, type FileInfo, type ReadChunk, type WriteRequest } from "@devhatchery/proto/agent/v1/fs";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@devhatchery/proto/health/v1";
 import { fromGrpcError } from "./grpc-errors.js";
 
@@ -16,10 +16,15 @@ export interface AgentExecRequest {
   timeoutMs: number;
 }
 
+/** Why a process ended: on its own, by a signal, by its timeout, after an interrupt, or by the OOM killer. */
+export type AgentExitReason = "exited" | "signaled" | "timed_out" | "interrupted" | "oom_killed";
+
 export type AgentExecEvent =
   | { type: "started"; execId: string; pid: number }
   | { type: "output"; stream: "stdout" | "stderr"; seq: number; data: Buffer }
-  | { type: "exited"; reason: "exited" | "signaled" | "timed_out"; exitCode: number | undefined; signal: string | undefined; durationMs: number };
+  /** The agent's output cap dropped these bytes before this reader got them. */
+  | { type: "dropped"; bytes: number }
+  | { type: "exited"; reason: AgentExitReason; exitCode: number | undefined; signal: string | undefined; durationMs: number };
 
 export interface AgentFileInfo {
   path: string;
@@ -28,7 +33,14 @@ export interface AgentFileInfo {
   size: number;
   mode: number;
   mtimeMs: number;
+  /** Identifies this version of the file (same from read, write, list and stat); pass it back as `ifMatch`. */
+  etag: string;
+  /** Where a symlink points; empty for anything else. */
+  linkTarget: string;
 }
+
+/** Bytes per data message of a streamed write. */
+const WRITE_CHUNK_BYTES = 256 * 1024;
 
 const FILE_TYPE: Record<number, AgentFileInfo["type"]> = {
   [FileType.FILE_TYPE_FILE]: "file",
@@ -36,9 +48,11 @@ const FILE_TYPE: Record<number, AgentFileInfo["type"]> = {
   [FileType.FILE_TYPE_SYMLINK]: "symlink",
 };
 
-const EXIT_REASON: Record<number, "exited" | "signaled" | "timed_out"> = {
+const EXIT_REASON: Record<number, AgentExitReason> = {
   [ExitReason.EXIT_REASON_SIGNALED]: "signaled",
   [ExitReason.EXIT_REASON_TIMED_OUT]: "timed_out",
+  [ExitReason.EXIT_REASON_INTERRUPTED]: "interrupted",
+  [ExitReason.EXIT_REASON_OOM_KILLED]: "oom_killed",
 };
 
 function toFileInfo(info: FileInfo | undefined): AgentFileInfo {
@@ -49,6 +63,8 @@ function toFileInfo(info: FileInfo | undefined): AgentFileInfo {
     size: info?.size ?? 0,
     mode: info?.mode ?? 0,
     mtimeMs: info?.mtimeMs ?? 0,
+    etag: info?.etag ?? "",
+    linkTarget: info?.linkTarget ?? "",
   };
 }
 
@@ -63,6 +79,8 @@ function toExecEvent(event: ExecEvent["event"]): AgentExecEvent | undefined {
         seq: event.value.seq,
         data: Buffer.from(event.value.data),
       };
+    case "dropped":
+      return { type: "dropped", bytes: event.value.bytes };
     case "exited":
       return {
         type: "exited",
@@ -112,38 +130,65 @@ export class AgentClient {
     });
   }
 
-  /** Runs a process, calling `onEvent` for every event; resolves with the exited event. Aborting the signal cancels the call (the agent then ends the process). */
+  /**
+   * Runs a process and follows it, calling `onEvent` for every event; resolves with the exited event. Aborting the
+   * signal interrupts the process in the agent (SIGINT, then SIGTERM, then SIGKILL) and rejects with CANCELLED: the
+   * stream alone going away would leave it running, since the agent keeps processes independent of their readers.
+   */
   runExec(
     request: AgentExecRequest,
     onEvent: (event: AgentExecEvent) => void,
     signal?: AbortSignal,
   ): Promise<Extract<AgentExecEvent, { type: "exited" }>> {
     return new Promise((resolve, reject) => {
-      const call = this.exec.exec(request, this.metadata());
+      if (signal?.aborted) return reject(fromGrpcError({ code: status.CANCELLED, details: "cancelled before start" }, this.runnerId));
+      const call = this.exec.exec({ ...request, user: "", stdin: Buffer.alloc(0), stdinOpen: false, pty: undefined, killGraceMs: 0 }, this.metadata());
       let exited: Extract<AgentExecEvent, { type: "exited" }> | undefined;
-      const onAbort = (): void => call.cancel();
+      let execId: string | undefined;
+      let settled = false;
+      const settle = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        outcome();
+      };
+      const stop = (id: string): void => {
+        this.interruptExec(id).catch(() => undefined);
+        call.cancel();
+        settle(() => reject(fromGrpcError({ code: status.CANCELLED, details: "cancelled" }, this.runnerId)));
+      };
+      // Before `started` arrives there is no id to interrupt yet; the started handler does it then.
+      const onAbort = (): void => (execId ? stop(execId) : undefined);
       signal?.addEventListener("abort", onAbort, { once: true });
       call.on("data", (message: ExecEvent) => {
         const event = toExecEvent(message.event);
-        if (!event) return;
+        if (!event || settled) return;
+        if (event.type === "started") {
+          execId = event.execId;
+          if (signal?.aborted) return stop(execId);
+        }
         if (event.type === "exited") exited = event;
         onEvent(event);
       });
-      call.on("error", (error) => {
-        signal?.removeEventListener("abort", onAbort);
-        reject(fromGrpcError(error, this.runnerId));
-      });
-      call.on("end", () => {
-        signal?.removeEventListener("abort", onAbort);
-        if (exited) resolve(exited);
-        else reject(fromGrpcError({ code: 14, details: "the exec stream ended without an exit event" }, this.runnerId));
-      });
+      call.on("error", (error) => settle(() => reject(fromGrpcError(error, this.runnerId))));
+      call.on("end", () =>
+        settle(() =>
+          exited ? resolve(exited) : reject(fromGrpcError({ code: status.UNAVAILABLE, details: "the exec stream ended without an exit event" }, this.runnerId)),
+        ),
+      );
     });
   }
 
-  /** Reads up to `length` bytes (0 = to the end) from `offset`. */
-  async readFile(path: string, offset: number, length: number): Promise<{ info: AgentFileInfo; data: Buffer }> {
-    const call: ClientReadableStream<ReadChunk> = this.fs.read({ path, offset, length }, this.metadata());
+  /** Interrupts a process: SIGINT to its group, then SIGTERM and SIGKILL `graceMs` apart (0: the agent's default). */
+  interruptExec(execId: string, graceMs = 0): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.exec.interrupt({ execId, graceMs }, this.metadata(), (error) => (error ? reject(fromGrpcError(error, this.runnerId)) : resolve()));
+    });
+  }
+
+  /** Reads up to `length` bytes (0 = to the end) from `offset`; with `ifMatch`, only from that version of the file. */
+  async readFile(path: string, offset: number, length: number, ifMatch = ""): Promise<{ info: AgentFileInfo; data: Buffer }> {
+    const call: ClientReadableStream<ReadChunk> = this.fs.read({ path, offset, length, ifMatch }, this.metadata());
     const chunks: Buffer[] = [];
     let info: AgentFileInfo | undefined;
     try {
@@ -157,17 +202,37 @@ export class AgentClient {
     return { info: info ?? toFileInfo(undefined), data: Buffer.concat(chunks) };
   }
 
-  writeFile(path: string, data: Buffer, options: { createParents: boolean; mode: number }): Promise<AgentFileInfo> {
+  /**
+   * Replaces a file atomically through the streamed Write RPC; with `ifMatch` (an etag), only if the file is still
+   * that version (FAILED_PRECONDITION otherwise). `mode` 0 keeps an existing file's mode, else 0644.
+   */
+  writeFile(path: string, data: Buffer, options: { createParents: boolean; mode: number; ifMatch?: string }): Promise<AgentFileInfo> {
     return new Promise((resolve, reject) => {
-      this.fs.write({ path, data, createParents: options.createParents, mode: options.mode }, this.metadata(), (error, response) =>
+      const call: ClientWritableStream<WriteRequest> = this.fs.write(this.metadata(), (error, response) =>
         error ? reject(fromGrpcError(error, this.runnerId)) : resolve(toFileInfo(response.info)),
       );
+      const header = { path, createParents: options.createParents, mode: options.mode, ifMatch: options.ifMatch ?? "" };
+      let offset = 0;
+      const sendData = (): void => {
+        while (offset < data.length) {
+          const chunk = data.subarray(offset, offset + WRITE_CHUNK_BYTES);
+          offset += chunk.length;
+          if (!call.write({ message: { $case: "data", value: chunk } })) {
+            call.once("drain", sendData);
+            return;
+          }
+        }
+        call.end();
+      };
+      call.write({ message: { $case: "header", value: header } });
+      sendData();
     });
   }
 
-  listDirectory(path: string, limit: number): Promise<{ directory: AgentFileInfo; entries: AgentFileInfo[]; truncated: boolean }> {
+  /** Lists a directory breadth first down to `depth` levels (0 or 1 = its own entries), at most `limit` entries. */
+  listDirectory(path: string, limit: number, depth = 1): Promise<{ directory: AgentFileInfo; entries: AgentFileInfo[]; truncated: boolean }> {
     return new Promise((resolve, reject) => {
-      this.fs.list({ path, limit }, this.metadata(), (error, response) =>
+      this.fs.list({ path, limit, depth }, this.metadata(), (error, response) =>
         error
           ? reject(fromGrpcError(error, this.runnerId))
           : resolve({ directory: toFileInfo(response.directory), entries: response.entries.map(toFileInfo), truncated: response.truncated }),

@@ -15,6 +15,9 @@ export const fileEntrySchema = z.object({
   size: z.number().int().describe("Size in bytes."),
   mode: z.string().describe('Permission bits in octal, e.g. "0644".'),
   modified_at: z.string().describe("Last modification time, ISO 8601."),
+  etag: z
+    .string()
+    .describe("Identifies this version of the file; it changes on every write. The same file has the same etag in fs_read, fs_write and fs_list."),
 });
 
 export type FileEntry = z.infer<typeof fileEntrySchema>;
@@ -27,6 +30,7 @@ export function toFileEntry(info: FileInfo): FileEntry {
     size: info.size,
     mode: formatMode(info.mode),
     modified_at: new Date(info.mtimeMs).toISOString(),
+    etag: info.etag,
   };
 }
 

@@ -1,5 +1,5 @@
 import { StringDecoder } from "node:string_decoder";
-import type { AgentExecEvent } from "../agent-client/agent-client.js";
+import type { AgentExecEvent, AgentExitReason } from "../agent-client/agent-client.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { OutputCollector } from "./output-collector.js";
@@ -25,10 +25,10 @@ export interface ExecResult {
   execId: string;
   exitCode: number | null;
   signal: string | null;
-  reason: "exited" | "signaled" | "timed_out";
+  reason: AgentExitReason;
   stdout: string;
   stderr: string;
-  /** Bytes cut from the middle of stdout/stderr because they exceeded the result cap. */
+  /** Bytes cut from the middle of stdout/stderr because they exceeded the result cap (or the agent's output cap). */
   omittedBytes: number;
   durationMs: number;
 }
@@ -50,8 +50,10 @@ export class ExecService {
     const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
     let execId = "";
     let totalBytes = 0;
+    let droppedBytes = 0;
     const onEvent = (event: AgentExecEvent): void => {
       if (event.type === "started") execId = event.execId;
+      if (event.type === "dropped") droppedBytes += event.bytes;
       if (event.type !== "output") return;
       collected[event.stream].add(event.data);
       totalBytes += event.data.length;
@@ -67,7 +69,7 @@ export class ExecService {
       reason: exited.reason,
       stdout: collected.stdout.text(),
       stderr: collected.stderr.text(),
-      omittedBytes: collected.stdout.omittedBytes + collected.stderr.omittedBytes,
+      omittedBytes: collected.stdout.omittedBytes + collected.stderr.omittedBytes + droppedBytes,
       durationMs: exited.durationMs,
     };
   }

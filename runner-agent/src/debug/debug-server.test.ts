@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAgentHarness, TEST_TOKEN, type AgentHarness } from "../../test/agent-harness.js";
+import { authMetadata, followExec, startAgentHarness, startProcess, startWatch, TEST_TOKEN, type AgentHarness } from "../../test/agent-harness.js";
 import { AGENT_VERSION } from "../version.js";
 
 describe("the agent's debug endpoint", () => {
@@ -34,6 +34,25 @@ describe("the agent's debug endpoint", () => {
     expect(body.streams).toMatchObject({ open: expect.any(Number), total: expect.any(Number) });
     expect(Array.isArray(body.processes)).toBe(true);
     expect(Array.isArray(body.watches)).toBe(true);
+  });
+
+  it("lists processes, watches and open streams", async () => {
+    const process = await startProcess(agent.exec, { shell: "echo hello; sleep 30" });
+    const watch = await startWatch(agent.watch, { path: agent.workDir });
+    const follower = followExec(agent.exec.attach({ execId: process.execId, cursor: 0, keepaliveMs: 0 }, authMetadata()));
+    await follower.next((event) => event.$case === "output");
+    try {
+      const body = (await (await get("/debug.json")).json()) as {
+        processes: Record<string, unknown>[];
+        watches: Record<string, unknown>[];
+        streams: { openByMethod: Record<string, number> };
+      };
+      expect(body.processes).toContainEqual(expect.objectContaining({ id: process.execId, state: "running", command: "echo hello; sleep 30", output_bytes: 6, readers: 1 }));
+      expect(body.watches).toContainEqual(expect.objectContaining({ id: watch.watchId, path: agent.workDir, recursive: true, readers: 0 }));
+      expect(body.streams.openByMethod["/devhatchery.agent.v1.ExecService/Attach"]).toBe(1);
+    } finally {
+      follower.cancel();
+    }
   });
 
   it("serves a small HTML page to browsers", async () => {

@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExitReason, OutputStream, type ExecEvent } from "@devhatchery/proto/agent/v1/exec";
-import { authMetadata, collectExec, startAgentHarness, type AgentHarness } from "../../test/agent-harness.js";
+import { authMetadata, collectExec, execStartRequest, followExec, startAgentHarness, type AgentHarness } from "../../test/agent-harness.js";
 
 type Event = NonNullable<ExecEvent["event"]>;
 
@@ -28,7 +29,7 @@ describe("ExecService over a real gRPC server", () => {
     await agent.close();
   });
 
-  it("streams started, output with increasing sequence numbers, then exited with the exit code", async () => {
+  it("streams started, output with increasing sequence numbers and contiguous cursors, then exited with the exit code", async () => {
     const events = await collectExec(agent.exec, { shell: "echo one; echo two >&2; exit 7" });
     expect(events[0]?.$case).toBe("started");
     expect(outputOf(events, OutputStream.OUTPUT_STREAM_STDOUT)).toBe("one\n");
@@ -36,6 +37,13 @@ describe("ExecService over a real gRPC server", () => {
     const seqs = events.flatMap((event) => (event?.$case === "output" ? [event.value.seq] : []));
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(seqs[0]).toBe(1);
+    let cursor = 0;
+    for (const event of events) {
+      if (event?.$case !== "output") continue;
+      expect(event.value.cursor).toBe(cursor);
+      cursor += event.value.data.length;
+    }
+    expect(cursor).toBe(8);
     expect(exitedOf(events)).toMatchObject({ reason: ExitReason.EXIT_REASON_EXITED, exitCode: 7, signal: "" });
   });
 
@@ -103,14 +111,53 @@ describe("ExecService over a real gRPC server", () => {
     await expect(collectExec(agent.exec, { argv: ["true"], shell: "true" })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: message });
   });
 
-  it("ends the process group when the caller cancels the stream", async () => {
-    const marker = `${agent.workDir}/cancelled-${Date.now()}`;
-    const script = `trap 'touch ${marker}; exit 0' TERM; echo ready; sleep 30 & wait`;
-    const call = agent.exec.exec({ argv: [], shell: script, cwd: "", env: {}, timeoutMs: 0 }, authMetadata());
-    call.on("error", () => undefined);
-    // Cancel only once the trap is installed, or the shell could die before it can leave the marker.
-    await new Promise<void>((resolve) => call.on("data", (event: ExecEvent) => event.event?.$case === "output" && resolve()));
-    call.cancel();
-    await expect.poll(() => existsSync(marker), { timeout: 5_000 }).toBe(true);
+  it("keeps the process running when the caller cancels the stream, and replays its output to a new reader", async () => {
+    const marker = `${agent.workDir}/kept-${Date.now()}`;
+    const call = agent.exec.exec(execStartRequest({ shell: `echo ready; sleep 0.5; touch ${marker}; echo done` }), authMetadata());
+    const follower = followExec(call);
+    const started = await follower.next((event) => event.$case === "started");
+    await follower.next((event) => event.$case === "output");
+    follower.cancel();
+    expect((await follower.ended)?.code).toBe(status.CANCELLED);
+    const execId = started.$case === "started" ? started.value.execId : "";
+    const replay = followExec(agent.exec.attach({ execId, cursor: 0, keepaliveMs: 0 }, authMetadata()));
+    expect(await replay.ended).toBeUndefined();
+    expect(replay.output().toString()).toBe("ready\ndone\n");
+    expect(replay.events.at(-1)).toMatchObject({ $case: "exited", value: { reason: ExitReason.EXIT_REASON_EXITED, exitCode: 0 } });
+    expect(existsSync(marker)).toBe(true);
+  });
+
+  it("runs as another user given by name, uid or uid:gid, with that user's HOME", async () => {
+    const byName = await collectExec(agent.exec, { shell: 'id -u; id -g; id -G; echo "$HOME $USER"', user: "nobody", cwd: "/" });
+    expect(outputOf(byName, OutputStream.OUTPUT_STREAM_STDOUT)).toBe("65534\n65534\n65534\n/nonexistent nobody\n");
+    const byIds = await collectExec(agent.exec, { shell: "id -u; id -g", user: "4321:4322", cwd: "/" });
+    expect(outputOf(byIds, OutputStream.OUTPUT_STREAM_STDOUT)).toBe("4321\n4322\n");
+    const byUid = await collectExec(agent.exec, { shell: "id -un; id -g", user: "65534", cwd: "/" });
+    expect(outputOf(byUid, OutputStream.OUTPUT_STREAM_STDOUT)).toBe("nobody\n65534\n");
+  });
+
+  it("refuses unknown users and groups with NOT_FOUND, and malformed ones with INVALID_ARGUMENT", async () => {
+    await expect(collectExec(agent.exec, { argv: ["true"], user: "no-such-user" })).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+      details: 'User "no-such-user" not found in /etc/passwd of this runner; pass a numeric uid, or create the user first (useradd no-such-user).',
+    });
+    await expect(collectExec(agent.exec, { argv: ["true"], user: "nobody:no-such-group" })).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+      details: 'Group "no-such-group" not found in /etc/group of this runner; pass a numeric gid, or create the group first (groupadd no-such-group).',
+    });
+    await expect(collectExec(agent.exec, { argv: ["true"], user: ":1000" })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'User ":1000" is not valid; use a name or uid (up to 4294967294), optionally with a group: "app", "1000" or "1000:1000".',
+    });
+  });
+
+  it("refuses a program the user may not run with PERMISSION_DENIED", async () => {
+    // The harness's work directory is private to root (mkdtemp makes it 0700), so nobody cannot reach into it.
+    const script = `${agent.workDir}/private.sh`;
+    await writeFile(script, "#!/bin/sh\necho hi\n", { mode: 0o755 });
+    await expect(collectExec(agent.exec, { argv: [script], user: "nobody", cwd: "/" })).rejects.toMatchObject({
+      code: status.PERMISSION_DENIED,
+      details: `Cannot start "${script}" in "/": permission denied. Check that the program is executable and that the user may enter the directory.`,
+    });
   });
 });

@@ -1,17 +1,25 @@
-import type { sendUnaryData, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
+import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
 import {
   FileType,
   type FileInfo,
   type FsServiceServer,
-  type ListRequest,
-  type ListResponse,
   type ReadChunk,
   type ReadRequest,
+  type TarInHeader,
+  type TarInRequest,
+  type TarInResponse,
+  type TarOutChunk,
+  type TarOutRequest,
+  type WriteHeader,
   type WriteRequest,
   type WriteResponse,
 } from "@devhatchery/proto/agent/v1/fs";
 import { toGrpcError } from "../errors.js";
-import type { FileEntry, FileKind, FileSystem } from "./file-system.js";
+import type { FileEntry, FileKind } from "./file-entry.js";
+import type { FileSystem } from "./file-system.js";
+import type { TarInSummary } from "./tar-extraction.js";
+import { drained } from "./stream-drain.js";
+import { receiveUpload } from "./upload-stream.js";
 
 const FILE_TYPE: Record<FileKind, FileType> = {
   file: FileType.FILE_TYPE_FILE,
@@ -21,7 +29,8 @@ const FILE_TYPE: Record<FileKind, FileType> = {
 };
 
 function toFileInfo(entry: FileEntry): FileInfo {
-  return { path: entry.path, name: entry.name, type: FILE_TYPE[entry.kind], size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs };
+  const { kind, ...rest } = entry;
+  return { ...rest, type: FILE_TYPE[kind] };
 }
 
 function unary<Req, Res>(work: (request: Req) => Promise<Res>) {
@@ -33,35 +42,81 @@ function unary<Req, Res>(work: (request: Req) => Promise<Res>) {
   };
 }
 
-/** The gRPC adapter for FsService. */
+/** A client-streaming handler: `work` consumes the call (see receiveUpload) and resolves with the response. */
+function upload<Req, Res>(work: (call: ServerReadableStream<Req, Res>) => Promise<Res>) {
+  return (call: ServerReadableStream<Req, Res>, callback: sendUnaryData<Res>): void => {
+    work(call).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(toGrpcError(error)),
+    );
+  };
+}
+
+/** Sends every message with backpressure, then ends the call; a failure becomes the call's status. */
+function download<Req, Res>(call: ServerWritableStream<Req, Res>, start: () => Promise<{ messages: AsyncIterable<Res>; close(): void }>): void {
+  start()
+    .then(async ({ messages, close }) => {
+      call.on("cancelled", close);
+      try {
+        for await (const message of messages) {
+          if (!call.write(message)) await drained(call, "the call");
+        }
+        call.end();
+      } finally {
+        close();
+      }
+    })
+    .catch((error: unknown) => {
+      if (!call.cancelled) call.emit("error", toGrpcError(error));
+    });
+}
+
+/** The gRPC adapter for FsService: proto messages in and out, FileSystem does the work. */
 export function createFsService(files: FileSystem): FsServiceServer {
   return {
-    read(call: ServerWritableStream<ReadRequest, ReadChunk>): void {
-      const { path, offset, length } = call.request;
-      files.openRead(path, offset, length).then(
-        async ({ info, stream }) => {
-          call.on("cancelled", () => stream.destroy());
-          let first: FileInfo | undefined = toFileInfo(info);
-          try {
-            for await (const data of stream) {
-              if (!call.write({ info: first, data })) await new Promise((r) => call.once("drain", r));
-              first = undefined;
-            }
-            if (first) call.write({ info: first, data: Buffer.alloc(0) });
-            call.end();
-          } catch (error) {
-            call.emit("error", toGrpcError(error));
-          }
-        },
-        (error: unknown) => call.emit("error", toGrpcError(error)),
-      );
-    },
-    write: unary<WriteRequest, WriteResponse>(async ({ path, data, createParents, mode }) => ({
-      info: toFileInfo(await files.write(path, data, { createParents, mode })),
-    })),
-    list: unary<ListRequest, ListResponse>(async ({ path, limit }) => {
-      const listing = await files.list(path, limit);
+    stat: unary(async ({ path }) => ({ info: toFileInfo(await files.stat(path)) })),
+    list: unary(async ({ path, depth, limit }) => {
+      const listing = await files.list(path, depth, limit);
       return { directory: toFileInfo(listing.directory), entries: listing.entries.map(toFileInfo), truncated: listing.truncated };
+    }),
+    read(call: ServerWritableStream<ReadRequest, ReadChunk>): void {
+      const { path, offset, length, ifMatch } = call.request;
+      download(call, async () => {
+        const { info, stream } = await files.openRead(path, offset, length, ifMatch);
+        async function* chunks(): AsyncIterable<ReadChunk> {
+          let first: FileInfo | undefined = toFileInfo(info);
+          for await (const data of stream as AsyncIterable<Buffer>) {
+            yield { info: first, data };
+            first = undefined;
+          }
+          if (first) yield { info: first, data: Buffer.alloc(0) };
+        }
+        return { messages: chunks(), close: () => stream.destroy() };
+      });
+    },
+    write: upload<WriteRequest, WriteResponse>(async (call) => {
+      const entry = await receiveUpload<WriteHeader, FileEntry>(call, "Write", ({ path, ...options }) => files.beginWrite(path, options));
+      return { info: toFileInfo(entry) };
+    }),
+    mkdir: unary(async ({ path, parents, mode }) => ({ info: toFileInfo(await files.mkdir(path, { parents, mode })) })),
+    move: unary(async ({ source, destination, overwrite, createParents }) => ({
+      info: toFileInfo(await files.move(source, destination, { overwrite, createParents })),
+    })),
+    remove: unary(async ({ path, recursive }) => ({ info: toFileInfo(await files.remove(path, recursive)) })),
+    chmod: unary(async ({ path, mode }) => ({ info: toFileInfo(await files.chmod(path, mode)) })),
+    tarOut(call: ServerWritableStream<TarOutRequest, TarOutChunk>): void {
+      const { path, include, exclude } = call.request;
+      download(call, async () => {
+        const tar = await files.tarOut(path, { include, exclude });
+        async function* chunks(): AsyncIterable<TarOutChunk> {
+          for await (const data of tar.chunks) yield { data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
+        }
+        return { messages: chunks(), close: () => tar.close() };
+      });
+    },
+    tarIn: upload<TarInRequest, TarInResponse>(async (call) => {
+      const summary = await receiveUpload<TarInHeader, TarInSummary>(call, "TarIn", ({ path, ...options }) => files.tarIn(path, options));
+      return { directory: toFileInfo(summary.directory), entries: summary.entries, bytes: summary.bytes };
     }),
   };
 }

@@ -7,7 +7,7 @@ import {
 } from "@devhatchery/proto/health/v1";
 
 /** Services known to the health check; "" is the agent as a whole. */
-const KNOWN_SERVICES = new Set(["", "devhatchery.agent.v1.ExecService", "devhatchery.agent.v1.FsService"]);
+const KNOWN_SERVICES = new Set(["", "devhatchery.agent.v1.ExecService", "devhatchery.agent.v1.FsService", "devhatchery.agent.v1.WatchService"]);
 
 /** Standard gRPC health: SERVING while the agent accepts work, NOT_SERVING once it drains. */
 export function createHealthService(isServing: () => boolean): HealthServer {

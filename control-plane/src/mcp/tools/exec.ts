@@ -35,7 +35,9 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
         exec_id: z.string().describe("The process's id inside the runner."),
         exit_code: z.number().int().nullable().describe("The exit code, or null when the process was ended by a signal."),
         signal: z.string().nullable().describe('The signal that ended the process, e.g. "SIGKILL", or null.'),
-        reason: z.enum(["exited", "signaled", "timed_out"]).describe("Why the process ended."),
+        reason: z
+          .enum(["exited", "signaled", "timed_out", "interrupted", "oom_killed"])
+          .describe("Why the process ended: on its own, by a signal, by timeout_ms, after an interrupt, or killed for using too much memory."),
         stdout: z.string().describe("Standard output (UTF-8; the middle is cut when longer than 256 KiB)."),
         stderr: z.string().describe("Standard error (UTF-8; the middle is cut when longer than 256 KiB)."),
         omitted_bytes: z.number().int().describe("Bytes cut from the middle of stdout and stderr together."),
@@ -53,7 +55,7 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
           (chunk) => report(chunk.totalBytes, chunk.text, { "io.devhatchery/stream": chunk.stream }),
           extra.signal,
         );
-        const ending = result.reason === "exited" ? `exit code ${result.exitCode}` : result.reason === "timed_out" ? `timed out after ${timeout_ms} ms` : `killed by ${result.signal}`;
+        const ending = describeEnding(result.reason, result.exitCode, result.signal, timeout_ms);
         return toolSuccess(
           {
             exec_id: result.execId,
@@ -74,4 +76,19 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
       }
     },
   );
+}
+
+function describeEnding(reason: string, exitCode: number | null, signal: string | null, timeoutMs: number | undefined): string {
+  switch (reason) {
+    case "exited":
+      return `exit code ${exitCode}`;
+    case "timed_out":
+      return `timed out after ${timeoutMs} ms`;
+    case "oom_killed":
+      return "killed for using too much memory (out of memory)";
+    case "interrupted":
+      return `interrupted (${signal ? `ended by ${signal}` : `exit code ${exitCode}`})`;
+    default:
+      return `killed by ${signal}`;
+  }
 }

@@ -12,9 +12,12 @@ import {
   Client,
   type ClientOptions,
   type ClientReadableStream,
+  type ClientUnaryCall,
   type handleServerStreamingCall,
+  type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
+  type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 
@@ -65,10 +68,17 @@ export enum ExitReason {
   EXIT_REASON_UNSPECIFIED = 0,
   /** EXIT_REASON_EXITED - The process exited on its own; exit_code is set. */
   EXIT_REASON_EXITED = 1,
-  /** EXIT_REASON_SIGNALED - The process was ended by a signal it did not handle; signal is set. */
+  /** EXIT_REASON_SIGNALED - The process was ended by a signal (sent with Signal, or from inside the runner); signal is set. */
   EXIT_REASON_SIGNALED = 2,
-  /** EXIT_REASON_TIMED_OUT - The process outlived timeout_ms and was ended by the agent. */
+  /** EXIT_REASON_TIMED_OUT - The process outlived timeout_ms and was ended by the agent; signal (or exit_code, if it exited on SIGTERM) is set. */
   EXIT_REASON_TIMED_OUT = 3,
+  /** EXIT_REASON_INTERRUPTED - The process ended after Interrupt; signal or exit_code says how. */
+  EXIT_REASON_INTERRUPTED = 4,
+  /**
+   * EXIT_REASON_OOM_KILLED - The kernel's OOM killer ended it (or a process of its group, which it reported as exit code 137): it ended by
+   * SIGKILL while the runner's memory cgroup counted a new OOM kill.
+   */
+  EXIT_REASON_OOM_KILLED = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -86,6 +96,12 @@ export function exitReasonFromJSON(object: any): ExitReason {
     case 3:
     case "EXIT_REASON_TIMED_OUT":
       return ExitReason.EXIT_REASON_TIMED_OUT;
+    case 4:
+    case "EXIT_REASON_INTERRUPTED":
+      return ExitReason.EXIT_REASON_INTERRUPTED;
+    case 5:
+    case "EXIT_REASON_OOM_KILLED":
+      return ExitReason.EXIT_REASON_OOM_KILLED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -103,35 +119,132 @@ export function exitReasonToJSON(object: ExitReason): string {
       return "EXIT_REASON_SIGNALED";
     case ExitReason.EXIT_REASON_TIMED_OUT:
       return "EXIT_REASON_TIMED_OUT";
+    case ExitReason.EXIT_REASON_INTERRUPTED:
+      return "EXIT_REASON_INTERRUPTED";
+    case ExitReason.EXIT_REASON_OOM_KILLED:
+      return "EXIT_REASON_OOM_KILLED";
     case ExitReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
 }
 
-export interface ExecRequest {
-  /** The program and its arguments. Exactly one of argv or shell must be set. */
+export enum ExecState {
+  EXEC_STATE_UNSPECIFIED = 0,
+  EXEC_STATE_RUNNING = 1,
+  EXEC_STATE_EXITED = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function execStateFromJSON(object: any): ExecState {
+  switch (object) {
+    case 0:
+    case "EXEC_STATE_UNSPECIFIED":
+      return ExecState.EXEC_STATE_UNSPECIFIED;
+    case 1:
+    case "EXEC_STATE_RUNNING":
+      return ExecState.EXEC_STATE_RUNNING;
+    case 2:
+    case "EXEC_STATE_EXITED":
+      return ExecState.EXEC_STATE_EXITED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ExecState.UNRECOGNIZED;
+  }
+}
+
+export function execStateToJSON(object: ExecState): string {
+  switch (object) {
+    case ExecState.EXEC_STATE_UNSPECIFIED:
+      return "EXEC_STATE_UNSPECIFIED";
+    case ExecState.EXEC_STATE_RUNNING:
+      return "EXEC_STATE_RUNNING";
+    case ExecState.EXEC_STATE_EXITED:
+      return "EXEC_STATE_EXITED";
+    case ExecState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export interface ExecStartRequest {
+  /** The program and its arguments, run without a shell. Exactly one of argv or shell must be set. */
   argv: string[];
   /** A command string, run as `/bin/sh -lc <shell>`. */
   shell: string;
-  /** Working directory; relative paths resolve against the agent's work directory (/work). */
+  /** Working directory; relative paths resolve against the agent's work directory (/work). Default: /work. */
   cwd: string;
-  /** Extra environment variables, merged over the agent's environment (without its token). */
+  /** Extra environment variables, merged over the agent's environment (which never includes the agent's token). */
   env: { [key: string]: string };
-  /** Process lifetime limit in milliseconds; 0 means no limit. On expiry: SIGTERM, then SIGKILL. */
+  /** Process lifetime limit in milliseconds; 0 means no limit. On expiry: SIGTERM, then SIGKILL after kill_grace_ms. */
   timeoutMs: number;
+  /**
+   * Run as this user: a name or uid from the runner's /etc/passwd, optionally with a group as `user:group` (a name
+   * from /etc/group or a gid). A uid missing from /etc/passwd runs with gid 0 unless a group is given, like
+   * `docker exec --user`. HOME, USER and LOGNAME follow the user unless env sets them. Supplementary groups are not
+   * set. Empty: the agent's own user.
+   */
+  user: string;
+  /** Bytes written to stdin first. */
+  stdin: Buffer;
+  /**
+   * Keep stdin open after `stdin` so WriteStdin can send more. Default false: stdin is closed after `stdin`, so a
+   * program that reads it sees end of file instead of waiting forever.
+   */
+  stdinOpen: boolean;
+  /**
+   * Run in a pseudo-terminal of this size (0 rows or cols: 24x80). Output then arrives as one stream (stdout), TERM
+   * defaults to xterm-256color, and stdin stays open whatever stdin_open says (a terminal has no end of file);
+   * closing it with WriteStdin types Ctrl-D, which a program reading a line takes as end of file.
+   */
+  pty:
+    | ExecTerminalSize
+    | undefined;
+  /** Grace between SIGTERM and SIGKILL when timeout_ms expires; 0 means the agent's default (2000 ms). */
+  killGraceMs: number;
 }
 
-export interface ExecRequest_EnvEntry {
+export interface ExecStartRequest_EnvEntry {
   key: string;
   value: string;
 }
 
+export interface ExecTerminalSize {
+  rows: number;
+  cols: number;
+}
+
+export interface ExecStartResponse {
+  exec: ExecInfo | undefined;
+}
+
+export interface ExecAttachRequest {
+  execId: string;
+  /**
+   * Where to start: 0 replays the whole log; a chunk's `cursor + len(data)` resumes after that chunk. A cursor past
+   * the end of the log is INVALID_ARGUMENT.
+   */
+  cursor: number;
+  /**
+   * Send a keepalive event after this many milliseconds without any other event; 0 means the agent's default
+   * (15000 ms).
+   */
+  keepaliveMs: number;
+}
+
 export interface ExecEvent {
-  event: { $case: "started"; value: ExecStarted } | { $case: "output"; value: ExecOutput } | {
-    $case: "exited";
-    value: ExecExited;
-  } | undefined;
+  event:
+    | //
+    /** Only from Exec, always first. */
+    { $case: "started"; value: ExecStarted }
+    | { $case: "output"; value: ExecOutput }
+    | //
+    /** Always last. */
+    { $case: "exited"; value: ExecExit }
+    | { $case: "dropped"; value: ExecOutputDropped }
+    | { $case: "keepalive"; value: ExecKeepalive }
+    | undefined;
 }
 
 export interface ExecStarted {
@@ -139,29 +252,178 @@ export interface ExecStarted {
   pid: number;
 }
 
+/**
+ * One read from the process's stdout or stderr, as stored in the log (a resumed read may start inside one: then
+ * `cursor` is where this piece starts, and seq is the stored chunk's).
+ */
 export interface ExecOutput {
   stream: OutputStream;
   /** Monotonic per process, starting at 1, across both streams. */
   seq: number;
   data: Buffer;
+  /** Position of data's first byte in the process's output log. */
+  cursor: number;
 }
 
-export interface ExecExited {
+/**
+ * The log no longer holds [cursor, cursor + bytes): the output cap dropped it. The next output starts at
+ * cursor + bytes.
+ */
+export interface ExecOutputDropped {
+  cursor: number;
+  bytes: number;
+}
+
+/** Nothing happened for keepalive_ms; the process is still running. */
+export interface ExecKeepalive {
+  /** The end of the log right now, which is where this reader stands. */
+  cursor: number;
+}
+
+export interface ExecExit {
   reason: ExitReason;
+  /** Set when the process exited with a code, unset when a signal ended it. */
   exitCode?:
     | number
     | undefined;
-  /** Signal name such as "SIGKILL", empty when the process exited on its own. */
+  /** The signal that ended the process, such as "SIGKILL"; empty when it exited with a code. */
   signal: string;
   durationMs: number;
 }
 
-function createBaseExecRequest(): ExecRequest {
-  return { argv: [], shell: "", cwd: "", env: {}, timeoutMs: 0 };
+export interface ExecInfo {
+  execId: string;
+  pid: number;
+  state: ExecState;
+  /** The command for display: the shell string, or argv joined with spaces; long ones are cut with "…". */
+  command: string;
+  /** The absolute working directory. */
+  cwd: string;
+  /** The user it runs as, as requested; empty for the agent's own user. */
+  user: string;
+  pty: boolean;
+  stdinOpen: boolean;
+  /** Set once the process has ended. */
+  exit:
+    | ExecExit
+    | undefined;
+  /** Unix epoch milliseconds; ended_at_ms is 0 while running. */
+  startedAtMs: number;
+  endedAtMs: number;
+  output: ExecOutputStats | undefined;
 }
 
-export const ExecRequest: MessageFns<ExecRequest> = {
-  encode(message: ExecRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export interface ExecOutputStats {
+  /** The end of the log: every byte the process has written so far, both streams. */
+  endCursor: number;
+  /** The first byte the log still holds; everything before it was dropped by the output cap. */
+  startCursor: number;
+  /** Bytes of this log held in the agent's memory, and on disk in spill files. */
+  memoryBytes: number;
+  spilledBytes: number;
+  /** Streams and long polls following this log right now. */
+  readers: number;
+}
+
+export interface ExecReadRequest {
+  execId: string;
+  cursor: number;
+  /** At most this many bytes of output; 0 means 1 MiB. At most 16 MiB. */
+  maxBytes: number;
+  /** When no output after cursor is there yet and the process is running, wait up to this long for some. */
+  waitMs: number;
+}
+
+export interface ExecReadResponse {
+  chunks: ExecOutput[];
+  /** Bytes between the requested cursor and the first chunk that the output cap dropped. */
+  droppedBytes: number;
+  /** Where to read next. */
+  nextCursor: number;
+  /** True when the process has ended and next_cursor is the end of its output: there will be nothing more. */
+  eof: boolean;
+  exec: ExecInfo | undefined;
+}
+
+export interface ExecWriteStdinRequest {
+  execId: string;
+  data: Buffer;
+  /** Close stdin after data (the program sees end of file). */
+  close: boolean;
+}
+
+export interface ExecWriteStdinResponse {
+  /** Bytes written to stdin so far, `stdin` of the start request included. */
+  stdinBytes: number;
+}
+
+export interface ExecSignalRequest {
+  execId: string;
+  /** A signal name, with or without "SIG": "SIGTERM", "TERM", "SIGUSR1", "SIGKILL", … */
+  signal: string;
+}
+
+export interface ExecSignalResponse {
+  exec: ExecInfo | undefined;
+}
+
+export interface ExecInterruptRequest {
+  execId: string;
+  /** Time between the escalation steps; 0 means the agent's default (2000 ms). */
+  graceMs: number;
+}
+
+export interface ExecInterruptResponse {
+  exec: ExecInfo | undefined;
+}
+
+export interface ExecResizeRequest {
+  execId: string;
+  size: ExecTerminalSize | undefined;
+}
+
+export interface ExecResizeResponse {
+}
+
+export interface ExecGetRequest {
+  execId: string;
+}
+
+export interface ExecGetResponse {
+  exec: ExecInfo | undefined;
+}
+
+export interface ExecListRequest {
+}
+
+export interface ExecListResponse {
+  execs: ExecInfo[];
+}
+
+export interface ExecRemoveRequest {
+  execId: string;
+}
+
+export interface ExecRemoveResponse {
+}
+
+function createBaseExecStartRequest(): ExecStartRequest {
+  return {
+    argv: [],
+    shell: "",
+    cwd: "",
+    env: {},
+    timeoutMs: 0,
+    user: "",
+    stdin: Buffer.alloc(0),
+    stdinOpen: false,
+    pty: undefined,
+    killGraceMs: 0,
+  };
+}
+
+export const ExecStartRequest: MessageFns<ExecStartRequest> = {
+  encode(message: ExecStartRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.argv) {
       writer.uint32(10).string(v!);
     }
@@ -172,15 +434,30 @@ export const ExecRequest: MessageFns<ExecRequest> = {
       writer.uint32(26).string(message.cwd);
     }
     globalThis.Object.entries(message.env).forEach(([key, value]: [string, string]) => {
-      ExecRequest_EnvEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
+      ExecStartRequest_EnvEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
     });
     if (message.timeoutMs !== 0) {
       writer.uint32(40).uint32(message.timeoutMs);
     }
+    if (message.user !== "") {
+      writer.uint32(50).string(message.user);
+    }
+    if (message.stdin.length !== 0) {
+      writer.uint32(58).bytes(message.stdin);
+    }
+    if (message.stdinOpen !== false) {
+      writer.uint32(64).bool(message.stdinOpen);
+    }
+    if (message.pty !== undefined) {
+      ExecTerminalSize.encode(message.pty, writer.uint32(74).fork()).join();
+    }
+    if (message.killGraceMs !== 0) {
+      writer.uint32(80).uint32(message.killGraceMs);
+    }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ExecRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStartRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -189,7 +466,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseExecRequest();
+      const message = createBaseExecStartRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -222,7 +499,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
               break;
             }
 
-            const entry4 = ExecRequest_EnvEntry.decode(reader, reader.uint32());
+            const entry4 = ExecStartRequest_EnvEntry.decode(reader, reader.uint32());
             if (entry4.value !== undefined) {
               message.env[entry4.key] = entry4.value;
             }
@@ -234,6 +511,46 @@ export const ExecRequest: MessageFns<ExecRequest> = {
             }
 
             message.timeoutMs = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.stdin = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.stdinOpen = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.pty = ExecTerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.killGraceMs = reader.uint32();
             continue;
           }
         }
@@ -248,7 +565,7 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     }
   },
 
-  fromJSON(object: any): ExecRequest {
+  fromJSON(object: any): ExecStartRequest {
     return {
       argv: globalThis.Array.isArray(object?.argv) ? object.argv.map((e: any) => globalThis.String(e)) : [],
       shell: isSet(object.shell) ? globalThis.String(object.shell) : "",
@@ -272,10 +589,23 @@ export const ExecRequest: MessageFns<ExecRequest> = {
         : isSet(object.timeout_ms)
         ? globalThis.Number(object.timeout_ms)
         : 0,
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      stdin: isSet(object.stdin) ? Buffer.from(bytesFromBase64(object.stdin)) : Buffer.alloc(0),
+      stdinOpen: isSet(object.stdinOpen)
+        ? globalThis.Boolean(object.stdinOpen)
+        : isSet(object.stdin_open)
+        ? globalThis.Boolean(object.stdin_open)
+        : false,
+      pty: isSet(object.pty) ? ExecTerminalSize.fromJSON(object.pty) : undefined,
+      killGraceMs: isSet(object.killGraceMs)
+        ? globalThis.Number(object.killGraceMs)
+        : isSet(object.kill_grace_ms)
+        ? globalThis.Number(object.kill_grace_ms)
+        : 0,
     };
   },
 
-  toJSON(message: ExecRequest): unknown {
+  toJSON(message: ExecStartRequest): unknown {
     const obj: any = {};
     if (message.argv?.length) {
       obj.argv = message.argv;
@@ -298,14 +628,29 @@ export const ExecRequest: MessageFns<ExecRequest> = {
     if (message.timeoutMs !== 0) {
       obj.timeoutMs = Math.round(message.timeoutMs);
     }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.stdin.length !== 0) {
+      obj.stdin = base64FromBytes(message.stdin);
+    }
+    if (message.stdinOpen !== false) {
+      obj.stdinOpen = message.stdinOpen;
+    }
+    if (message.pty !== undefined) {
+      obj.pty = ExecTerminalSize.toJSON(message.pty);
+    }
+    if (message.killGraceMs !== 0) {
+      obj.killGraceMs = Math.round(message.killGraceMs);
+    }
     return obj;
   },
 
-  create(base?: DeepPartial<ExecRequest>): ExecRequest {
-    return ExecRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<ExecStartRequest>): ExecStartRequest {
+    return ExecStartRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ExecRequest>): ExecRequest {
-    const message = createBaseExecRequest();
+  fromPartial(object: DeepPartial<ExecStartRequest>): ExecStartRequest {
+    const message = createBaseExecStartRequest();
     message.argv = object.argv?.map((e) => e) || [];
     message.shell = object.shell ?? "";
     message.cwd = object.cwd ?? "";
@@ -319,16 +664,23 @@ export const ExecRequest: MessageFns<ExecRequest> = {
       {},
     );
     message.timeoutMs = object.timeoutMs ?? 0;
+    message.user = object.user ?? "";
+    message.stdin = object.stdin ?? Buffer.alloc(0);
+    message.stdinOpen = object.stdinOpen ?? false;
+    message.pty = (object.pty !== undefined && object.pty !== null)
+      ? ExecTerminalSize.fromPartial(object.pty)
+      : undefined;
+    message.killGraceMs = object.killGraceMs ?? 0;
     return message;
   },
 };
 
-function createBaseExecRequest_EnvEntry(): ExecRequest_EnvEntry {
+function createBaseExecStartRequest_EnvEntry(): ExecStartRequest_EnvEntry {
   return { key: "", value: "" };
 }
 
-export const ExecRequest_EnvEntry: MessageFns<ExecRequest_EnvEntry> = {
-  encode(message: ExecRequest_EnvEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ExecStartRequest_EnvEntry: MessageFns<ExecStartRequest_EnvEntry> = {
+  encode(message: ExecStartRequest_EnvEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.key !== "") {
       writer.uint32(10).string(message.key);
     }
@@ -338,7 +690,7 @@ export const ExecRequest_EnvEntry: MessageFns<ExecRequest_EnvEntry> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ExecRequest_EnvEntry {
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStartRequest_EnvEntry {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -347,7 +699,7 @@ export const ExecRequest_EnvEntry: MessageFns<ExecRequest_EnvEntry> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseExecRequest_EnvEntry();
+      const message = createBaseExecStartRequest_EnvEntry();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -379,14 +731,14 @@ export const ExecRequest_EnvEntry: MessageFns<ExecRequest_EnvEntry> = {
     }
   },
 
-  fromJSON(object: any): ExecRequest_EnvEntry {
+  fromJSON(object: any): ExecStartRequest_EnvEntry {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
       value: isSet(object.value) ? globalThis.String(object.value) : "",
     };
   },
 
-  toJSON(message: ExecRequest_EnvEntry): unknown {
+  toJSON(message: ExecStartRequest_EnvEntry): unknown {
     const obj: any = {};
     if (message.key !== "") {
       obj.key = message.key;
@@ -397,13 +749,274 @@ export const ExecRequest_EnvEntry: MessageFns<ExecRequest_EnvEntry> = {
     return obj;
   },
 
-  create(base?: DeepPartial<ExecRequest_EnvEntry>): ExecRequest_EnvEntry {
-    return ExecRequest_EnvEntry.fromPartial(base ?? {});
+  create(base?: DeepPartial<ExecStartRequest_EnvEntry>): ExecStartRequest_EnvEntry {
+    return ExecStartRequest_EnvEntry.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ExecRequest_EnvEntry>): ExecRequest_EnvEntry {
-    const message = createBaseExecRequest_EnvEntry();
+  fromPartial(object: DeepPartial<ExecStartRequest_EnvEntry>): ExecStartRequest_EnvEntry {
+    const message = createBaseExecStartRequest_EnvEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseExecTerminalSize(): ExecTerminalSize {
+  return { rows: 0, cols: 0 };
+}
+
+export const ExecTerminalSize: MessageFns<ExecTerminalSize> = {
+  encode(message: ExecTerminalSize, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rows !== 0) {
+      writer.uint32(8).uint32(message.rows);
+    }
+    if (message.cols !== 0) {
+      writer.uint32(16).uint32(message.cols);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecTerminalSize {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecTerminalSize();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rows = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cols = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecTerminalSize {
+    return {
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+      cols: isSet(object.cols) ? globalThis.Number(object.cols) : 0,
+    };
+  },
+
+  toJSON(message: ExecTerminalSize): unknown {
+    const obj: any = {};
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    if (message.cols !== 0) {
+      obj.cols = Math.round(message.cols);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecTerminalSize>): ExecTerminalSize {
+    return ExecTerminalSize.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecTerminalSize>): ExecTerminalSize {
+    const message = createBaseExecTerminalSize();
+    message.rows = object.rows ?? 0;
+    message.cols = object.cols ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecStartResponse(): ExecStartResponse {
+  return { exec: undefined };
+}
+
+export const ExecStartResponse: MessageFns<ExecStartResponse> = {
+  encode(message: ExecStartResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exec !== undefined) {
+      ExecInfo.encode(message.exec, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStartResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStartResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.exec = ExecInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecStartResponse {
+    return { exec: isSet(object.exec) ? ExecInfo.fromJSON(object.exec) : undefined };
+  },
+
+  toJSON(message: ExecStartResponse): unknown {
+    const obj: any = {};
+    if (message.exec !== undefined) {
+      obj.exec = ExecInfo.toJSON(message.exec);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecStartResponse>): ExecStartResponse {
+    return ExecStartResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecStartResponse>): ExecStartResponse {
+    const message = createBaseExecStartResponse();
+    message.exec = (object.exec !== undefined && object.exec !== null) ? ExecInfo.fromPartial(object.exec) : undefined;
+    return message;
+  },
+};
+
+function createBaseExecAttachRequest(): ExecAttachRequest {
+  return { execId: "", cursor: 0, keepaliveMs: 0 };
+}
+
+export const ExecAttachRequest: MessageFns<ExecAttachRequest> = {
+  encode(message: ExecAttachRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    if (message.cursor !== 0) {
+      writer.uint32(16).uint64(message.cursor);
+    }
+    if (message.keepaliveMs !== 0) {
+      writer.uint32(24).uint32(message.keepaliveMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecAttachRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecAttachRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cursor = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.keepaliveMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecAttachRequest {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+      cursor: isSet(object.cursor) ? globalThis.Number(object.cursor) : 0,
+      keepaliveMs: isSet(object.keepaliveMs)
+        ? globalThis.Number(object.keepaliveMs)
+        : isSet(object.keepalive_ms)
+        ? globalThis.Number(object.keepalive_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExecAttachRequest): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    if (message.cursor !== 0) {
+      obj.cursor = Math.round(message.cursor);
+    }
+    if (message.keepaliveMs !== 0) {
+      obj.keepaliveMs = Math.round(message.keepaliveMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecAttachRequest>): ExecAttachRequest {
+    return ExecAttachRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecAttachRequest>): ExecAttachRequest {
+    const message = createBaseExecAttachRequest();
+    message.execId = object.execId ?? "";
+    message.cursor = object.cursor ?? 0;
+    message.keepaliveMs = object.keepaliveMs ?? 0;
     return message;
   },
 };
@@ -422,7 +1035,13 @@ export const ExecEvent: MessageFns<ExecEvent> = {
         ExecOutput.encode(message.event.value, writer.uint32(18).fork()).join();
         break;
       case "exited":
-        ExecExited.encode(message.event.value, writer.uint32(26).fork()).join();
+        ExecExit.encode(message.event.value, writer.uint32(26).fork()).join();
+        break;
+      case "dropped":
+        ExecOutputDropped.encode(message.event.value, writer.uint32(34).fork()).join();
+        break;
+      case "keepalive":
+        ExecKeepalive.encode(message.event.value, writer.uint32(42).fork()).join();
         break;
     }
     return writer;
@@ -462,7 +1081,23 @@ export const ExecEvent: MessageFns<ExecEvent> = {
               break;
             }
 
-            message.event = { $case: "exited", value: ExecExited.decode(reader, reader.uint32()) };
+            message.event = { $case: "exited", value: ExecExit.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.event = { $case: "dropped", value: ExecOutputDropped.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.event = { $case: "keepalive", value: ExecKeepalive.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -484,7 +1119,11 @@ export const ExecEvent: MessageFns<ExecEvent> = {
         : isSet(object.output)
         ? { $case: "output", value: ExecOutput.fromJSON(object.output) }
         : isSet(object.exited)
-        ? { $case: "exited", value: ExecExited.fromJSON(object.exited) }
+        ? { $case: "exited", value: ExecExit.fromJSON(object.exited) }
+        : isSet(object.dropped)
+        ? { $case: "dropped", value: ExecOutputDropped.fromJSON(object.dropped) }
+        : isSet(object.keepalive)
+        ? { $case: "keepalive", value: ExecKeepalive.fromJSON(object.keepalive) }
         : undefined,
     };
   },
@@ -496,7 +1135,11 @@ export const ExecEvent: MessageFns<ExecEvent> = {
     } else if (message.event?.$case === "output") {
       obj.output = ExecOutput.toJSON(message.event.value);
     } else if (message.event?.$case === "exited") {
-      obj.exited = ExecExited.toJSON(message.event.value);
+      obj.exited = ExecExit.toJSON(message.event.value);
+    } else if (message.event?.$case === "dropped") {
+      obj.dropped = ExecOutputDropped.toJSON(message.event.value);
+    } else if (message.event?.$case === "keepalive") {
+      obj.keepalive = ExecKeepalive.toJSON(message.event.value);
     }
     return obj;
   },
@@ -521,7 +1164,19 @@ export const ExecEvent: MessageFns<ExecEvent> = {
       }
       case "exited": {
         if (object.event?.value !== undefined && object.event?.value !== null) {
-          message.event = { $case: "exited", value: ExecExited.fromPartial(object.event.value) };
+          message.event = { $case: "exited", value: ExecExit.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "dropped": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "dropped", value: ExecOutputDropped.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "keepalive": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "keepalive", value: ExecKeepalive.fromPartial(object.event.value) };
         }
         break;
       }
@@ -620,7 +1275,7 @@ export const ExecStarted: MessageFns<ExecStarted> = {
 };
 
 function createBaseExecOutput(): ExecOutput {
-  return { stream: 0, seq: 0, data: Buffer.alloc(0) };
+  return { stream: 0, seq: 0, data: Buffer.alloc(0), cursor: 0 };
 }
 
 export const ExecOutput: MessageFns<ExecOutput> = {
@@ -633,6 +1288,9 @@ export const ExecOutput: MessageFns<ExecOutput> = {
     }
     if (message.data.length !== 0) {
       writer.uint32(26).bytes(message.data);
+    }
+    if (message.cursor !== 0) {
+      writer.uint32(32).uint64(message.cursor);
     }
     return writer;
   },
@@ -674,6 +1332,14 @@ export const ExecOutput: MessageFns<ExecOutput> = {
             message.data = Buffer.from(reader.bytes());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.cursor = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -691,6 +1357,7 @@ export const ExecOutput: MessageFns<ExecOutput> = {
       stream: isSet(object.stream) ? outputStreamFromJSON(object.stream) : 0,
       seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      cursor: isSet(object.cursor) ? globalThis.Number(object.cursor) : 0,
     };
   },
 
@@ -705,6 +1372,9 @@ export const ExecOutput: MessageFns<ExecOutput> = {
     if (message.data.length !== 0) {
       obj.data = base64FromBytes(message.data);
     }
+    if (message.cursor !== 0) {
+      obj.cursor = Math.round(message.cursor);
+    }
     return obj;
   },
 
@@ -716,16 +1386,169 @@ export const ExecOutput: MessageFns<ExecOutput> = {
     message.stream = object.stream ?? 0;
     message.seq = object.seq ?? 0;
     message.data = object.data ?? Buffer.alloc(0);
+    message.cursor = object.cursor ?? 0;
     return message;
   },
 };
 
-function createBaseExecExited(): ExecExited {
+function createBaseExecOutputDropped(): ExecOutputDropped {
+  return { cursor: 0, bytes: 0 };
+}
+
+export const ExecOutputDropped: MessageFns<ExecOutputDropped> = {
+  encode(message: ExecOutputDropped, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cursor !== 0) {
+      writer.uint32(8).uint64(message.cursor);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(16).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecOutputDropped {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecOutputDropped();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cursor = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecOutputDropped {
+    return {
+      cursor: isSet(object.cursor) ? globalThis.Number(object.cursor) : 0,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+    };
+  },
+
+  toJSON(message: ExecOutputDropped): unknown {
+    const obj: any = {};
+    if (message.cursor !== 0) {
+      obj.cursor = Math.round(message.cursor);
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecOutputDropped>): ExecOutputDropped {
+    return ExecOutputDropped.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecOutputDropped>): ExecOutputDropped {
+    const message = createBaseExecOutputDropped();
+    message.cursor = object.cursor ?? 0;
+    message.bytes = object.bytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecKeepalive(): ExecKeepalive {
+  return { cursor: 0 };
+}
+
+export const ExecKeepalive: MessageFns<ExecKeepalive> = {
+  encode(message: ExecKeepalive, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cursor !== 0) {
+      writer.uint32(8).uint64(message.cursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecKeepalive {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecKeepalive();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cursor = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecKeepalive {
+    return { cursor: isSet(object.cursor) ? globalThis.Number(object.cursor) : 0 };
+  },
+
+  toJSON(message: ExecKeepalive): unknown {
+    const obj: any = {};
+    if (message.cursor !== 0) {
+      obj.cursor = Math.round(message.cursor);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecKeepalive>): ExecKeepalive {
+    return ExecKeepalive.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecKeepalive>): ExecKeepalive {
+    const message = createBaseExecKeepalive();
+    message.cursor = object.cursor ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecExit(): ExecExit {
   return { reason: 0, exitCode: undefined, signal: "", durationMs: 0 };
 }
 
-export const ExecExited: MessageFns<ExecExited> = {
-  encode(message: ExecExited, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const ExecExit: MessageFns<ExecExit> = {
+  encode(message: ExecExit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.reason !== 0) {
       writer.uint32(8).int32(message.reason);
     }
@@ -741,7 +1564,7 @@ export const ExecExited: MessageFns<ExecExited> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ExecExited {
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecExit {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -750,7 +1573,7 @@ export const ExecExited: MessageFns<ExecExited> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseExecExited();
+      const message = createBaseExecExit();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -798,7 +1621,7 @@ export const ExecExited: MessageFns<ExecExited> = {
     }
   },
 
-  fromJSON(object: any): ExecExited {
+  fromJSON(object: any): ExecExit {
     return {
       reason: isSet(object.reason) ? exitReasonFromJSON(object.reason) : 0,
       exitCode: isSet(object.exitCode)
@@ -815,7 +1638,7 @@ export const ExecExited: MessageFns<ExecExited> = {
     };
   },
 
-  toJSON(message: ExecExited): unknown {
+  toJSON(message: ExecExit): unknown {
     const obj: any = {};
     if (message.reason !== 0) {
       obj.reason = exitReasonToJSON(message.reason);
@@ -832,11 +1655,11 @@ export const ExecExited: MessageFns<ExecExited> = {
     return obj;
   },
 
-  create(base?: DeepPartial<ExecExited>): ExecExited {
-    return ExecExited.fromPartial(base ?? {});
+  create(base?: DeepPartial<ExecExit>): ExecExit {
+    return ExecExit.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ExecExited>): ExecExited {
-    const message = createBaseExecExited();
+  fromPartial(object: DeepPartial<ExecExit>): ExecExit {
+    const message = createBaseExecExit();
     message.reason = object.reason ?? 0;
     message.exitCode = object.exitCode ?? undefined;
     message.signal = object.signal ?? "";
@@ -845,30 +1668,2071 @@ export const ExecExited: MessageFns<ExecExited> = {
   },
 };
 
-/** Runs processes inside the runner and streams their output. */
+function createBaseExecInfo(): ExecInfo {
+  return {
+    execId: "",
+    pid: 0,
+    state: 0,
+    command: "",
+    cwd: "",
+    user: "",
+    pty: false,
+    stdinOpen: false,
+    exit: undefined,
+    startedAtMs: 0,
+    endedAtMs: 0,
+    output: undefined,
+  };
+}
+
+export const ExecInfo: MessageFns<ExecInfo> = {
+  encode(message: ExecInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(16).int32(message.pid);
+    }
+    if (message.state !== 0) {
+      writer.uint32(24).int32(message.state);
+    }
+    if (message.command !== "") {
+      writer.uint32(34).string(message.command);
+    }
+    if (message.cwd !== "") {
+      writer.uint32(42).string(message.cwd);
+    }
+    if (message.user !== "") {
+      writer.uint32(50).string(message.user);
+    }
+    if (message.pty !== false) {
+      writer.uint32(56).bool(message.pty);
+    }
+    if (message.stdinOpen !== false) {
+      writer.uint32(64).bool(message.stdinOpen);
+    }
+    if (message.exit !== undefined) {
+      ExecExit.encode(message.exit, writer.uint32(74).fork()).join();
+    }
+    if (message.startedAtMs !== 0) {
+      writer.uint32(80).int64(message.startedAtMs);
+    }
+    if (message.endedAtMs !== 0) {
+      writer.uint32(88).int64(message.endedAtMs);
+    }
+    if (message.output !== undefined) {
+      ExecOutputStats.encode(message.output, writer.uint32(98).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.cwd = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.pty = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.stdinOpen = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.exit = ExecExit.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.startedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.endedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.output = ExecOutputStats.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecInfo {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      state: isSet(object.state) ? execStateFromJSON(object.state) : 0,
+      command: isSet(object.command) ? globalThis.String(object.command) : "",
+      cwd: isSet(object.cwd) ? globalThis.String(object.cwd) : "",
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      pty: isSet(object.pty) ? globalThis.Boolean(object.pty) : false,
+      stdinOpen: isSet(object.stdinOpen)
+        ? globalThis.Boolean(object.stdinOpen)
+        : isSet(object.stdin_open)
+        ? globalThis.Boolean(object.stdin_open)
+        : false,
+      exit: isSet(object.exit) ? ExecExit.fromJSON(object.exit) : undefined,
+      startedAtMs: isSet(object.startedAtMs)
+        ? globalThis.Number(object.startedAtMs)
+        : isSet(object.started_at_ms)
+        ? globalThis.Number(object.started_at_ms)
+        : 0,
+      endedAtMs: isSet(object.endedAtMs)
+        ? globalThis.Number(object.endedAtMs)
+        : isSet(object.ended_at_ms)
+        ? globalThis.Number(object.ended_at_ms)
+        : 0,
+      output: isSet(object.output) ? ExecOutputStats.fromJSON(object.output) : undefined,
+    };
+  },
+
+  toJSON(message: ExecInfo): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.state !== 0) {
+      obj.state = execStateToJSON(message.state);
+    }
+    if (message.command !== "") {
+      obj.command = message.command;
+    }
+    if (message.cwd !== "") {
+      obj.cwd = message.cwd;
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.pty !== false) {
+      obj.pty = message.pty;
+    }
+    if (message.stdinOpen !== false) {
+      obj.stdinOpen = message.stdinOpen;
+    }
+    if (message.exit !== undefined) {
+      obj.exit = ExecExit.toJSON(message.exit);
+    }
+    if (message.startedAtMs !== 0) {
+      obj.startedAtMs = Math.round(message.startedAtMs);
+    }
+    if (message.endedAtMs !== 0) {
+      obj.endedAtMs = Math.round(message.endedAtMs);
+    }
+    if (message.output !== undefined) {
+      obj.output = ExecOutputStats.toJSON(message.output);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecInfo>): ExecInfo {
+    return ExecInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecInfo>): ExecInfo {
+    const message = createBaseExecInfo();
+    message.execId = object.execId ?? "";
+    message.pid = object.pid ?? 0;
+    message.state = object.state ?? 0;
+    message.command = object.command ?? "";
+    message.cwd = object.cwd ?? "";
+    message.user = object.user ?? "";
+    message.pty = object.pty ?? false;
+    message.stdinOpen = object.stdinOpen ?? false;
+    message.exit = (object.exit !== undefined && object.exit !== null) ? ExecExit.fromPartial(object.exit) : undefined;
+    message.startedAtMs = object.startedAtMs ?? 0;
+    message.endedAtMs = object.endedAtMs ?? 0;
+    message.output = (object.output !== undefined && object.output !== null)
+      ? ExecOutputStats.fromPartial(object.output)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseExecOutputStats(): ExecOutputStats {
+  return { endCursor: 0, startCursor: 0, memoryBytes: 0, spilledBytes: 0, readers: 0 };
+}
+
+export const ExecOutputStats: MessageFns<ExecOutputStats> = {
+  encode(message: ExecOutputStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endCursor !== 0) {
+      writer.uint32(8).uint64(message.endCursor);
+    }
+    if (message.startCursor !== 0) {
+      writer.uint32(16).uint64(message.startCursor);
+    }
+    if (message.memoryBytes !== 0) {
+      writer.uint32(24).uint64(message.memoryBytes);
+    }
+    if (message.spilledBytes !== 0) {
+      writer.uint32(32).uint64(message.spilledBytes);
+    }
+    if (message.readers !== 0) {
+      writer.uint32(40).uint32(message.readers);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecOutputStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecOutputStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.endCursor = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.startCursor = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.memoryBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.spilledBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.readers = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecOutputStats {
+    return {
+      endCursor: isSet(object.endCursor)
+        ? globalThis.Number(object.endCursor)
+        : isSet(object.end_cursor)
+        ? globalThis.Number(object.end_cursor)
+        : 0,
+      startCursor: isSet(object.startCursor)
+        ? globalThis.Number(object.startCursor)
+        : isSet(object.start_cursor)
+        ? globalThis.Number(object.start_cursor)
+        : 0,
+      memoryBytes: isSet(object.memoryBytes)
+        ? globalThis.Number(object.memoryBytes)
+        : isSet(object.memory_bytes)
+        ? globalThis.Number(object.memory_bytes)
+        : 0,
+      spilledBytes: isSet(object.spilledBytes)
+        ? globalThis.Number(object.spilledBytes)
+        : isSet(object.spilled_bytes)
+        ? globalThis.Number(object.spilled_bytes)
+        : 0,
+      readers: isSet(object.readers) ? globalThis.Number(object.readers) : 0,
+    };
+  },
+
+  toJSON(message: ExecOutputStats): unknown {
+    const obj: any = {};
+    if (message.endCursor !== 0) {
+      obj.endCursor = Math.round(message.endCursor);
+    }
+    if (message.startCursor !== 0) {
+      obj.startCursor = Math.round(message.startCursor);
+    }
+    if (message.memoryBytes !== 0) {
+      obj.memoryBytes = Math.round(message.memoryBytes);
+    }
+    if (message.spilledBytes !== 0) {
+      obj.spilledBytes = Math.round(message.spilledBytes);
+    }
+    if (message.readers !== 0) {
+      obj.readers = Math.round(message.readers);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecOutputStats>): ExecOutputStats {
+    return ExecOutputStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecOutputStats>): ExecOutputStats {
+    const message = createBaseExecOutputStats();
+    message.endCursor = object.endCursor ?? 0;
+    message.startCursor = object.startCursor ?? 0;
+    message.memoryBytes = object.memoryBytes ?? 0;
+    message.spilledBytes = object.spilledBytes ?? 0;
+    message.readers = object.readers ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecReadRequest(): ExecReadRequest {
+  return { execId: "", cursor: 0, maxBytes: 0, waitMs: 0 };
+}
+
+export const ExecReadRequest: MessageFns<ExecReadRequest> = {
+  encode(message: ExecReadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    if (message.cursor !== 0) {
+      writer.uint32(16).uint64(message.cursor);
+    }
+    if (message.maxBytes !== 0) {
+      writer.uint32(24).uint32(message.maxBytes);
+    }
+    if (message.waitMs !== 0) {
+      writer.uint32(32).uint32(message.waitMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecReadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecReadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cursor = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.maxBytes = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.waitMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecReadRequest {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+      cursor: isSet(object.cursor) ? globalThis.Number(object.cursor) : 0,
+      maxBytes: isSet(object.maxBytes)
+        ? globalThis.Number(object.maxBytes)
+        : isSet(object.max_bytes)
+        ? globalThis.Number(object.max_bytes)
+        : 0,
+      waitMs: isSet(object.waitMs)
+        ? globalThis.Number(object.waitMs)
+        : isSet(object.wait_ms)
+        ? globalThis.Number(object.wait_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExecReadRequest): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    if (message.cursor !== 0) {
+      obj.cursor = Math.round(message.cursor);
+    }
+    if (message.maxBytes !== 0) {
+      obj.maxBytes = Math.round(message.maxBytes);
+    }
+    if (message.waitMs !== 0) {
+      obj.waitMs = Math.round(message.waitMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecReadRequest>): ExecReadRequest {
+    return ExecReadRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecReadRequest>): ExecReadRequest {
+    const message = createBaseExecReadRequest();
+    message.execId = object.execId ?? "";
+    message.cursor = object.cursor ?? 0;
+    message.maxBytes = object.maxBytes ?? 0;
+    message.waitMs = object.waitMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecReadResponse(): ExecReadResponse {
+  return { chunks: [], droppedBytes: 0, nextCursor: 0, eof: false, exec: undefined };
+}
+
+export const ExecReadResponse: MessageFns<ExecReadResponse> = {
+  encode(message: ExecReadResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.chunks) {
+      ExecOutput.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.droppedBytes !== 0) {
+      writer.uint32(16).uint64(message.droppedBytes);
+    }
+    if (message.nextCursor !== 0) {
+      writer.uint32(24).uint64(message.nextCursor);
+    }
+    if (message.eof !== false) {
+      writer.uint32(32).bool(message.eof);
+    }
+    if (message.exec !== undefined) {
+      ExecInfo.encode(message.exec, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecReadResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecReadResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunks.push(ExecOutput.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.droppedBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.nextCursor = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.eof = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.exec = ExecInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecReadResponse {
+    return {
+      chunks: globalThis.Array.isArray(object?.chunks) ? object.chunks.map((e: any) => ExecOutput.fromJSON(e)) : [],
+      droppedBytes: isSet(object.droppedBytes)
+        ? globalThis.Number(object.droppedBytes)
+        : isSet(object.dropped_bytes)
+        ? globalThis.Number(object.dropped_bytes)
+        : 0,
+      nextCursor: isSet(object.nextCursor)
+        ? globalThis.Number(object.nextCursor)
+        : isSet(object.next_cursor)
+        ? globalThis.Number(object.next_cursor)
+        : 0,
+      eof: isSet(object.eof) ? globalThis.Boolean(object.eof) : false,
+      exec: isSet(object.exec) ? ExecInfo.fromJSON(object.exec) : undefined,
+    };
+  },
+
+  toJSON(message: ExecReadResponse): unknown {
+    const obj: any = {};
+    if (message.chunks?.length) {
+      obj.chunks = message.chunks.map((e) => ExecOutput.toJSON(e));
+    }
+    if (message.droppedBytes !== 0) {
+      obj.droppedBytes = Math.round(message.droppedBytes);
+    }
+    if (message.nextCursor !== 0) {
+      obj.nextCursor = Math.round(message.nextCursor);
+    }
+    if (message.eof !== false) {
+      obj.eof = message.eof;
+    }
+    if (message.exec !== undefined) {
+      obj.exec = ExecInfo.toJSON(message.exec);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecReadResponse>): ExecReadResponse {
+    return ExecReadResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecReadResponse>): ExecReadResponse {
+    const message = createBaseExecReadResponse();
+    message.chunks = object.chunks?.map((e) => ExecOutput.fromPartial(e)) || [];
+    message.droppedBytes = object.droppedBytes ?? 0;
+    message.nextCursor = object.nextCursor ?? 0;
+    message.eof = object.eof ?? false;
+    message.exec = (object.exec !== undefined && object.exec !== null) ? ExecInfo.fromPartial(object.exec) : undefined;
+    return message;
+  },
+};
+
+function createBaseExecWriteStdinRequest(): ExecWriteStdinRequest {
+  return { execId: "", data: Buffer.alloc(0), close: false };
+}
+
+export const ExecWriteStdinRequest: MessageFns<ExecWriteStdinRequest> = {
+  encode(message: ExecWriteStdinRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    if (message.close !== false) {
+      writer.uint32(24).bool(message.close);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecWriteStdinRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecWriteStdinRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.close = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecWriteStdinRequest {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      close: isSet(object.close) ? globalThis.Boolean(object.close) : false,
+    };
+  },
+
+  toJSON(message: ExecWriteStdinRequest): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.close !== false) {
+      obj.close = message.close;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecWriteStdinRequest>): ExecWriteStdinRequest {
+    return ExecWriteStdinRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecWriteStdinRequest>): ExecWriteStdinRequest {
+    const message = createBaseExecWriteStdinRequest();
+    message.execId = object.execId ?? "";
+    message.data = object.data ?? Buffer.alloc(0);
+    message.close = object.close ?? false;
+    return message;
+  },
+};
+
+function createBaseExecWriteStdinResponse(): ExecWriteStdinResponse {
+  return { stdinBytes: 0 };
+}
+
+export const ExecWriteStdinResponse: MessageFns<ExecWriteStdinResponse> = {
+  encode(message: ExecWriteStdinResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stdinBytes !== 0) {
+      writer.uint32(8).uint64(message.stdinBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecWriteStdinResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecWriteStdinResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.stdinBytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecWriteStdinResponse {
+    return {
+      stdinBytes: isSet(object.stdinBytes)
+        ? globalThis.Number(object.stdinBytes)
+        : isSet(object.stdin_bytes)
+        ? globalThis.Number(object.stdin_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExecWriteStdinResponse): unknown {
+    const obj: any = {};
+    if (message.stdinBytes !== 0) {
+      obj.stdinBytes = Math.round(message.stdinBytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecWriteStdinResponse>): ExecWriteStdinResponse {
+    return ExecWriteStdinResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecWriteStdinResponse>): ExecWriteStdinResponse {
+    const message = createBaseExecWriteStdinResponse();
+    message.stdinBytes = object.stdinBytes ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecSignalRequest(): ExecSignalRequest {
+  return { execId: "", signal: "" };
+}
+
+export const ExecSignalRequest: MessageFns<ExecSignalRequest> = {
+  encode(message: ExecSignalRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    if (message.signal !== "") {
+      writer.uint32(18).string(message.signal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecSignalRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecSignalRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.signal = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecSignalRequest {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+      signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
+    };
+  },
+
+  toJSON(message: ExecSignalRequest): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    if (message.signal !== "") {
+      obj.signal = message.signal;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecSignalRequest>): ExecSignalRequest {
+    return ExecSignalRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecSignalRequest>): ExecSignalRequest {
+    const message = createBaseExecSignalRequest();
+    message.execId = object.execId ?? "";
+    message.signal = object.signal ?? "";
+    return message;
+  },
+};
+
+function createBaseExecSignalResponse(): ExecSignalResponse {
+  return { exec: undefined };
+}
+
+export const ExecSignalResponse: MessageFns<ExecSignalResponse> = {
+  encode(message: ExecSignalResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exec !== undefined) {
+      ExecInfo.encode(message.exec, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecSignalResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecSignalResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.exec = ExecInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecSignalResponse {
+    return { exec: isSet(object.exec) ? ExecInfo.fromJSON(object.exec) : undefined };
+  },
+
+  toJSON(message: ExecSignalResponse): unknown {
+    const obj: any = {};
+    if (message.exec !== undefined) {
+      obj.exec = ExecInfo.toJSON(message.exec);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecSignalResponse>): ExecSignalResponse {
+    return ExecSignalResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecSignalResponse>): ExecSignalResponse {
+    const message = createBaseExecSignalResponse();
+    message.exec = (object.exec !== undefined && object.exec !== null) ? ExecInfo.fromPartial(object.exec) : undefined;
+    return message;
+  },
+};
+
+function createBaseExecInterruptRequest(): ExecInterruptRequest {
+  return { execId: "", graceMs: 0 };
+}
+
+export const ExecInterruptRequest: MessageFns<ExecInterruptRequest> = {
+  encode(message: ExecInterruptRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    if (message.graceMs !== 0) {
+      writer.uint32(16).uint32(message.graceMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecInterruptRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecInterruptRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.graceMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecInterruptRequest {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+      graceMs: isSet(object.graceMs)
+        ? globalThis.Number(object.graceMs)
+        : isSet(object.grace_ms)
+        ? globalThis.Number(object.grace_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ExecInterruptRequest): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    if (message.graceMs !== 0) {
+      obj.graceMs = Math.round(message.graceMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecInterruptRequest>): ExecInterruptRequest {
+    return ExecInterruptRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecInterruptRequest>): ExecInterruptRequest {
+    const message = createBaseExecInterruptRequest();
+    message.execId = object.execId ?? "";
+    message.graceMs = object.graceMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecInterruptResponse(): ExecInterruptResponse {
+  return { exec: undefined };
+}
+
+export const ExecInterruptResponse: MessageFns<ExecInterruptResponse> = {
+  encode(message: ExecInterruptResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exec !== undefined) {
+      ExecInfo.encode(message.exec, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecInterruptResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecInterruptResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.exec = ExecInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecInterruptResponse {
+    return { exec: isSet(object.exec) ? ExecInfo.fromJSON(object.exec) : undefined };
+  },
+
+  toJSON(message: ExecInterruptResponse): unknown {
+    const obj: any = {};
+    if (message.exec !== undefined) {
+      obj.exec = ExecInfo.toJSON(message.exec);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecInterruptResponse>): ExecInterruptResponse {
+    return ExecInterruptResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecInterruptResponse>): ExecInterruptResponse {
+    const message = createBaseExecInterruptResponse();
+    message.exec = (object.exec !== undefined && object.exec !== null) ? ExecInfo.fromPartial(object.exec) : undefined;
+    return message;
+  },
+};
+
+function createBaseExecResizeRequest(): ExecResizeRequest {
+  return { execId: "", size: undefined };
+}
+
+export const ExecResizeRequest: MessageFns<ExecResizeRequest> = {
+  encode(message: ExecResizeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    if (message.size !== undefined) {
+      ExecTerminalSize.encode(message.size, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecResizeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecResizeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.size = ExecTerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecResizeRequest {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+      size: isSet(object.size) ? ExecTerminalSize.fromJSON(object.size) : undefined,
+    };
+  },
+
+  toJSON(message: ExecResizeRequest): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    if (message.size !== undefined) {
+      obj.size = ExecTerminalSize.toJSON(message.size);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecResizeRequest>): ExecResizeRequest {
+    return ExecResizeRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecResizeRequest>): ExecResizeRequest {
+    const message = createBaseExecResizeRequest();
+    message.execId = object.execId ?? "";
+    message.size = (object.size !== undefined && object.size !== null)
+      ? ExecTerminalSize.fromPartial(object.size)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseExecResizeResponse(): ExecResizeResponse {
+  return {};
+}
+
+export const ExecResizeResponse: MessageFns<ExecResizeResponse> = {
+  encode(_: ExecResizeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecResizeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecResizeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ExecResizeResponse {
+    return {};
+  },
+
+  toJSON(_: ExecResizeResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecResizeResponse>): ExecResizeResponse {
+    return ExecResizeResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ExecResizeResponse>): ExecResizeResponse {
+    const message = createBaseExecResizeResponse();
+    return message;
+  },
+};
+
+function createBaseExecGetRequest(): ExecGetRequest {
+  return { execId: "" };
+}
+
+export const ExecGetRequest: MessageFns<ExecGetRequest> = {
+  encode(message: ExecGetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecGetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecGetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecGetRequest {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ExecGetRequest): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecGetRequest>): ExecGetRequest {
+    return ExecGetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecGetRequest>): ExecGetRequest {
+    const message = createBaseExecGetRequest();
+    message.execId = object.execId ?? "";
+    return message;
+  },
+};
+
+function createBaseExecGetResponse(): ExecGetResponse {
+  return { exec: undefined };
+}
+
+export const ExecGetResponse: MessageFns<ExecGetResponse> = {
+  encode(message: ExecGetResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exec !== undefined) {
+      ExecInfo.encode(message.exec, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecGetResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecGetResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.exec = ExecInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecGetResponse {
+    return { exec: isSet(object.exec) ? ExecInfo.fromJSON(object.exec) : undefined };
+  },
+
+  toJSON(message: ExecGetResponse): unknown {
+    const obj: any = {};
+    if (message.exec !== undefined) {
+      obj.exec = ExecInfo.toJSON(message.exec);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecGetResponse>): ExecGetResponse {
+    return ExecGetResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecGetResponse>): ExecGetResponse {
+    const message = createBaseExecGetResponse();
+    message.exec = (object.exec !== undefined && object.exec !== null) ? ExecInfo.fromPartial(object.exec) : undefined;
+    return message;
+  },
+};
+
+function createBaseExecListRequest(): ExecListRequest {
+  return {};
+}
+
+export const ExecListRequest: MessageFns<ExecListRequest> = {
+  encode(_: ExecListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecListRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecListRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ExecListRequest {
+    return {};
+  },
+
+  toJSON(_: ExecListRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecListRequest>): ExecListRequest {
+    return ExecListRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ExecListRequest>): ExecListRequest {
+    const message = createBaseExecListRequest();
+    return message;
+  },
+};
+
+function createBaseExecListResponse(): ExecListResponse {
+  return { execs: [] };
+}
+
+export const ExecListResponse: MessageFns<ExecListResponse> = {
+  encode(message: ExecListResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.execs) {
+      ExecInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecListResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecListResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execs.push(ExecInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecListResponse {
+    return { execs: globalThis.Array.isArray(object?.execs) ? object.execs.map((e: any) => ExecInfo.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: ExecListResponse): unknown {
+    const obj: any = {};
+    if (message.execs?.length) {
+      obj.execs = message.execs.map((e) => ExecInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecListResponse>): ExecListResponse {
+    return ExecListResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecListResponse>): ExecListResponse {
+    const message = createBaseExecListResponse();
+    message.execs = object.execs?.map((e) => ExecInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseExecRemoveRequest(): ExecRemoveRequest {
+  return { execId: "" };
+}
+
+export const ExecRemoveRequest: MessageFns<ExecRemoveRequest> = {
+  encode(message: ExecRemoveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecRemoveRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecRemoveRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecRemoveRequest {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ExecRemoveRequest): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecRemoveRequest>): ExecRemoveRequest {
+    return ExecRemoveRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ExecRemoveRequest>): ExecRemoveRequest {
+    const message = createBaseExecRemoveRequest();
+    message.execId = object.execId ?? "";
+    return message;
+  },
+};
+
+function createBaseExecRemoveResponse(): ExecRemoveResponse {
+  return {};
+}
+
+export const ExecRemoveResponse: MessageFns<ExecRemoveResponse> = {
+  encode(_: ExecRemoveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecRemoveResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecRemoveResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ExecRemoveResponse {
+    return {};
+  },
+
+  toJSON(_: ExecRemoveResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ExecRemoveResponse>): ExecRemoveResponse {
+    return ExecRemoveResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ExecRemoveResponse>): ExecRemoveResponse {
+    const message = createBaseExecRemoveResponse();
+    return message;
+  },
+};
+
+/**
+ * Runs processes inside the runner.
+ *
+ * Processes. Start (or Exec) returns an exec id; the process then lives on its own: it ends when it exits, when its
+ * timeout_ms expires (SIGTERM, then SIGKILL after kill_grace_ms), or when a caller signals or interrupts it. Closing
+ * or cancelling a stream that reads it never affects it. Every process runs in its own process group (and session),
+ * and signals go to that group, so a shell's children are reached too.
+ *
+ * Output log. A process's stdout and stderr go into one log in the order the agent read them, addressed by a byte
+ * cursor: cursor 0 is the first byte the process wrote, and a chunk's `cursor` is the position of its first byte, so
+ * a reader resumes with `cursor + len(data)` and receives every later byte exactly once. Any number of readers can
+ * follow a log at the same time, each from its own cursor. The agent keeps the newest output in memory and writes
+ * older output to spill files on disk, so a slow reader is served from disk and costs the agent no memory. A log
+ * holds at most the agent's output cap (DEVHATCHERY_AGENT_EXEC_MAX_OUTPUT_BYTES) per process: past it the oldest
+ * output is dropped, and a reader whose cursor falls before what is left gets an ExecOutputDropped event saying how
+ * many bytes it missed, never a silent gap. The agent never blocks a process because of its readers; it pauses a
+ * process's pipes only while its own writes to the spill file lag behind, and resumes them when the writes complete.
+ *
+ * Retention. A finished process stays readable (Attach, Read, Get, List) for the agent's retention time and count
+ * (DEVHATCHERY_AGENT_EXEC_RETAIN_MS, DEVHATCHERY_AGENT_EXEC_RETAIN_COUNT, oldest reaped first), or until Remove;
+ * then its log and spill files are deleted and its id answers NOT_FOUND.
+ *
+ * Errors. NOT_FOUND (no such exec id, program, user or working directory), FAILED_PRECONDITION (the process has
+ * ended or its stdin is closed, the call needs a pty, a working directory that is not a directory), INVALID_ARGUMENT
+ * (a malformed request: both or neither of argv and shell, an unknown signal name, a cursor past the end of the log),
+ * PERMISSION_DENIED (the user may not run the program or enter the directory). Details say what failed, the value,
+ * and the fix.
+ */
 export type ExecServiceService = typeof ExecServiceService;
 export const ExecServiceService = {
-  /** Starts a process and streams a started event, output chunks and finally an exited event. */
+  /** Starts a process and returns at once; read its output with Attach or Read. */
+  start: {
+    path: "/devhatchery.agent.v1.ExecService/Start" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExecStartRequest): Buffer => Buffer.from(ExecStartRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecStartRequest => ExecStartRequest.decode(value),
+    responseSerialize: (value: ExecStartResponse): Buffer => Buffer.from(ExecStartResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecStartResponse => ExecStartResponse.decode(value),
+  },
+  /** Starts a process and follows it in one call: `started`, then the same events as Attach from cursor 0. */
   exec: {
     path: "/devhatchery.agent.v1.ExecService/Exec" as const,
     requestStream: false as const,
     responseStream: true as const,
-    requestSerialize: (value: ExecRequest): Buffer => Buffer.from(ExecRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ExecRequest => ExecRequest.decode(value),
+    requestSerialize: (value: ExecStartRequest): Buffer => Buffer.from(ExecStartRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecStartRequest => ExecStartRequest.decode(value),
     responseSerialize: (value: ExecEvent): Buffer => Buffer.from(ExecEvent.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExecEvent => ExecEvent.decode(value),
+  },
+  /**
+   * Follows a process's output from a cursor: what the log holds is replayed, then live output, keepalives while it
+   * is quiet, and finally its exit. Ends right after `exited`; a caller may cancel at any time and attach again.
+   */
+  attach: {
+    path: "/devhatchery.agent.v1.ExecService/Attach" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExecAttachRequest): Buffer => Buffer.from(ExecAttachRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecAttachRequest => ExecAttachRequest.decode(value),
+    responseSerialize: (value: ExecEvent): Buffer => Buffer.from(ExecEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecEvent => ExecEvent.decode(value),
+  },
+  /** Returns the output after a cursor, waiting up to wait_ms for some to arrive (long polling). */
+  read: {
+    path: "/devhatchery.agent.v1.ExecService/Read" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExecReadRequest): Buffer => Buffer.from(ExecReadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecReadRequest => ExecReadRequest.decode(value),
+    responseSerialize: (value: ExecReadResponse): Buffer => Buffer.from(ExecReadResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecReadResponse => ExecReadResponse.decode(value),
+  },
+  /** Writes bytes to the process's stdin (in call order), and optionally closes it. */
+  writeStdin: {
+    path: "/devhatchery.agent.v1.ExecService/WriteStdin" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExecWriteStdinRequest): Buffer =>
+      Buffer.from(ExecWriteStdinRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecWriteStdinRequest => ExecWriteStdinRequest.decode(value),
+    responseSerialize: (value: ExecWriteStdinResponse): Buffer =>
+      Buffer.from(ExecWriteStdinResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecWriteStdinResponse => ExecWriteStdinResponse.decode(value),
+  },
+  /** Sends a signal to the process group. */
+  signal: {
+    path: "/devhatchery.agent.v1.ExecService/Signal" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExecSignalRequest): Buffer => Buffer.from(ExecSignalRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecSignalRequest => ExecSignalRequest.decode(value),
+    responseSerialize: (value: ExecSignalResponse): Buffer => Buffer.from(ExecSignalResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecSignalResponse => ExecSignalResponse.decode(value),
+  },
+  /**
+   * Asks the process to stop as a terminal's Ctrl-C would, then insists: SIGINT to the process group, SIGTERM if it
+   * is still running after grace_ms, SIGKILL after another grace_ms. Returns at once; the escalation runs in the agent.
+   * Idempotent: a process that has ended, or is already being stopped, is left as it is. Once it ends, whatever is
+   * left of its process group is killed.
+   */
+  interrupt: {
+    path: "/devhatchery.agent.v1.ExecService/Interrupt" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExecInterruptRequest): Buffer => Buffer.from(ExecInterruptRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecInterruptRequest => ExecInterruptRequest.decode(value),
+    responseSerialize: (value: ExecInterruptResponse): Buffer =>
+      Buffer.from(ExecInterruptResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecInterruptResponse => ExecInterruptResponse.decode(value),
+  },
+  /** Changes the size of a pty process's terminal (the process gets SIGWINCH). */
+  resize: {
+    path: "/devhatchery.agent.v1.ExecService/Resize" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExecResizeRequest): Buffer => Buffer.from(ExecResizeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecResizeRequest => ExecResizeRequest.decode(value),
+    responseSerialize: (value: ExecResizeResponse): Buffer => Buffer.from(ExecResizeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecResizeResponse => ExecResizeResponse.decode(value),
+  },
+  /** Describes one process. */
+  get: {
+    path: "/devhatchery.agent.v1.ExecService/Get" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExecGetRequest): Buffer => Buffer.from(ExecGetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecGetRequest => ExecGetRequest.decode(value),
+    responseSerialize: (value: ExecGetResponse): Buffer => Buffer.from(ExecGetResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecGetResponse => ExecGetResponse.decode(value),
+  },
+  /** Describes every process the agent holds: running ones first, then finished ones, each by start time. */
+  list: {
+    path: "/devhatchery.agent.v1.ExecService/List" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExecListRequest): Buffer => Buffer.from(ExecListRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecListRequest => ExecListRequest.decode(value),
+    responseSerialize: (value: ExecListResponse): Buffer => Buffer.from(ExecListResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecListResponse => ExecListResponse.decode(value),
+  },
+  /** Forgets a finished process now and deletes its output log. */
+  remove: {
+    path: "/devhatchery.agent.v1.ExecService/Remove" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExecRemoveRequest): Buffer => Buffer.from(ExecRemoveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecRemoveRequest => ExecRemoveRequest.decode(value),
+    responseSerialize: (value: ExecRemoveResponse): Buffer => Buffer.from(ExecRemoveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecRemoveResponse => ExecRemoveResponse.decode(value),
   },
 } as const;
 
 export interface ExecServiceServer extends UntypedServiceImplementation {
-  /** Starts a process and streams a started event, output chunks and finally an exited event. */
-  exec: handleServerStreamingCall<ExecRequest, ExecEvent>;
+  /** Starts a process and returns at once; read its output with Attach or Read. */
+  start: handleUnaryCall<ExecStartRequest, ExecStartResponse>;
+  /** Starts a process and follows it in one call: `started`, then the same events as Attach from cursor 0. */
+  exec: handleServerStreamingCall<ExecStartRequest, ExecEvent>;
+  /**
+   * Follows a process's output from a cursor: what the log holds is replayed, then live output, keepalives while it
+   * is quiet, and finally its exit. Ends right after `exited`; a caller may cancel at any time and attach again.
+   */
+  attach: handleServerStreamingCall<ExecAttachRequest, ExecEvent>;
+  /** Returns the output after a cursor, waiting up to wait_ms for some to arrive (long polling). */
+  read: handleUnaryCall<ExecReadRequest, ExecReadResponse>;
+  /** Writes bytes to the process's stdin (in call order), and optionally closes it. */
+  writeStdin: handleUnaryCall<ExecWriteStdinRequest, ExecWriteStdinResponse>;
+  /** Sends a signal to the process group. */
+  signal: handleUnaryCall<ExecSignalRequest, ExecSignalResponse>;
+  /**
+   * Asks the process to stop as a terminal's Ctrl-C would, then insists: SIGINT to the process group, SIGTERM if it
+   * is still running after grace_ms, SIGKILL after another grace_ms. Returns at once; the escalation runs in the agent.
+   * Idempotent: a process that has ended, or is already being stopped, is left as it is. Once it ends, whatever is
+   * left of its process group is killed.
+   */
+  interrupt: handleUnaryCall<ExecInterruptRequest, ExecInterruptResponse>;
+  /** Changes the size of a pty process's terminal (the process gets SIGWINCH). */
+  resize: handleUnaryCall<ExecResizeRequest, ExecResizeResponse>;
+  /** Describes one process. */
+  get: handleUnaryCall<ExecGetRequest, ExecGetResponse>;
+  /** Describes every process the agent holds: running ones first, then finished ones, each by start time. */
+  list: handleUnaryCall<ExecListRequest, ExecListResponse>;
+  /** Forgets a finished process now and deletes its output log. */
+  remove: handleUnaryCall<ExecRemoveRequest, ExecRemoveResponse>;
 }
 
 export interface ExecServiceClient extends Client {
-  /** Starts a process and streams a started event, output chunks and finally an exited event. */
-  exec(request: ExecRequest, options?: Partial<CallOptions>): ClientReadableStream<ExecEvent>;
-  exec(request: ExecRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<ExecEvent>;
+  /** Starts a process and returns at once; read its output with Attach or Read. */
+  start(
+    request: ExecStartRequest,
+    callback: (error: ServiceError | null, response: ExecStartResponse) => void,
+  ): ClientUnaryCall;
+  start(
+    request: ExecStartRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExecStartResponse) => void,
+  ): ClientUnaryCall;
+  start(
+    request: ExecStartRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExecStartResponse) => void,
+  ): ClientUnaryCall;
+  /** Starts a process and follows it in one call: `started`, then the same events as Attach from cursor 0. */
+  exec(request: ExecStartRequest, options?: Partial<CallOptions>): ClientReadableStream<ExecEvent>;
+  exec(request: ExecStartRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<ExecEvent>;
+  /**
+   * Follows a process's output from a cursor: what the log holds is replayed, then live output, keepalives while it
+   * is quiet, and finally its exit. Ends right after `exited`; a caller may cancel at any time and attach again.
+   */
+  attach(request: ExecAttachRequest, options?: Partial<CallOptions>): ClientReadableStream<ExecEvent>;
+  attach(
+    request: ExecAttachRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ExecEvent>;
+  /** Returns the output after a cursor, waiting up to wait_ms for some to arrive (long polling). */
+  read(
+    request: ExecReadRequest,
+    callback: (error: ServiceError | null, response: ExecReadResponse) => void,
+  ): ClientUnaryCall;
+  read(
+    request: ExecReadRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExecReadResponse) => void,
+  ): ClientUnaryCall;
+  read(
+    request: ExecReadRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExecReadResponse) => void,
+  ): ClientUnaryCall;
+  /** Writes bytes to the process's stdin (in call order), and optionally closes it. */
+  writeStdin(
+    request: ExecWriteStdinRequest,
+    callback: (error: ServiceError | null, response: ExecWriteStdinResponse) => void,
+  ): ClientUnaryCall;
+  writeStdin(
+    request: ExecWriteStdinRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExecWriteStdinResponse) => void,
+  ): ClientUnaryCall;
+  writeStdin(
+    request: ExecWriteStdinRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExecWriteStdinResponse) => void,
+  ): ClientUnaryCall;
+  /** Sends a signal to the process group. */
+  signal(
+    request: ExecSignalRequest,
+    callback: (error: ServiceError | null, response: ExecSignalResponse) => void,
+  ): ClientUnaryCall;
+  signal(
+    request: ExecSignalRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExecSignalResponse) => void,
+  ): ClientUnaryCall;
+  signal(
+    request: ExecSignalRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExecSignalResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Asks the process to stop as a terminal's Ctrl-C would, then insists: SIGINT to the process group, SIGTERM if it
+   * is still running after grace_ms, SIGKILL after another grace_ms. Returns at once; the escalation runs in the agent.
+   * Idempotent: a process that has ended, or is already being stopped, is left as it is. Once it ends, whatever is
+   * left of its process group is killed.
+   */
+  interrupt(
+    request: ExecInterruptRequest,
+    callback: (error: ServiceError | null, response: ExecInterruptResponse) => void,
+  ): ClientUnaryCall;
+  interrupt(
+    request: ExecInterruptRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExecInterruptResponse) => void,
+  ): ClientUnaryCall;
+  interrupt(
+    request: ExecInterruptRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExecInterruptResponse) => void,
+  ): ClientUnaryCall;
+  /** Changes the size of a pty process's terminal (the process gets SIGWINCH). */
+  resize(
+    request: ExecResizeRequest,
+    callback: (error: ServiceError | null, response: ExecResizeResponse) => void,
+  ): ClientUnaryCall;
+  resize(
+    request: ExecResizeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExecResizeResponse) => void,
+  ): ClientUnaryCall;
+  resize(
+    request: ExecResizeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExecResizeResponse) => void,
+  ): ClientUnaryCall;
+  /** Describes one process. */
+  get(
+    request: ExecGetRequest,
+    callback: (error: ServiceError | null, response: ExecGetResponse) => void,
+  ): ClientUnaryCall;
+  get(
+    request: ExecGetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExecGetResponse) => void,
+  ): ClientUnaryCall;
+  get(
+    request: ExecGetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExecGetResponse) => void,
+  ): ClientUnaryCall;
+  /** Describes every process the agent holds: running ones first, then finished ones, each by start time. */
+  list(
+    request: ExecListRequest,
+    callback: (error: ServiceError | null, response: ExecListResponse) => void,
+  ): ClientUnaryCall;
+  list(
+    request: ExecListRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExecListResponse) => void,
+  ): ClientUnaryCall;
+  list(
+    request: ExecListRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExecListResponse) => void,
+  ): ClientUnaryCall;
+  /** Forgets a finished process now and deletes its output log. */
+  remove(
+    request: ExecRemoveRequest,
+    callback: (error: ServiceError | null, response: ExecRemoveResponse) => void,
+  ): ClientUnaryCall;
+  remove(
+    request: ExecRemoveRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExecRemoveResponse) => void,
+  ): ClientUnaryCall;
+  remove(
+    request: ExecRemoveRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExecRemoveResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ExecServiceClient = makeGenericClientConstructor(

@@ -13,6 +13,8 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -30,6 +32,7 @@ export enum FileType {
   FILE_TYPE_FILE = 1,
   FILE_TYPE_DIRECTORY = 2,
   FILE_TYPE_SYMLINK = 3,
+  /** FILE_TYPE_OTHER - Sockets, FIFOs and devices. */
   FILE_TYPE_OTHER = 4,
   UNRECOGNIZED = -1,
 }
@@ -77,15 +80,60 @@ export function fileTypeToJSON(object: FileType): string {
 }
 
 export interface FileInfo {
-  /** The path as resolved by the agent (absolute). */
+  /** The absolute path the caller named (relative paths resolved against /work; symlinks not resolved). */
   path: string;
+  /** The last component of path. */
   name: string;
   type: FileType;
   size: number;
-  /** Permission bits, e.g. 0644. */
+  /** Permission bits including setuid/setgid/sticky, e.g. 0644 (decimal 420). */
   mode: number;
   /** Modification time in milliseconds since the epoch. */
   mtimeMs: number;
+  /** This version's etag; see the service comment for how it is derived. */
+  etag: string;
+  /** Where a symlink points, as stored in the link (relative or absolute, possibly dangling); empty otherwise. */
+  linkTarget: string;
+  uid: number;
+  gid: number;
+}
+
+export interface StatRequest {
+  path: string;
+}
+
+export interface StatResponse {
+  /**
+   * For a symlink to an existing target: the target's type, size, mode, times and etag, with `link_target` set.
+   * For a dangling symlink: the link itself (FILE_TYPE_SYMLINK).
+   */
+  info: FileInfo | undefined;
+}
+
+export interface ListRequest {
+  path: string;
+  /** Maximum entries to return; 0 means the agent's default (1000). At most 100000. */
+  limit: number;
+  /**
+   * How many levels to descend: 1 (or 0, the default) lists the directory's own entries, 2 adds the entries of its
+   * subdirectories, and so on. Symlinks to directories are listed, never followed.
+   */
+  depth: number;
+}
+
+export interface ListResponse {
+  directory:
+    | FileInfo
+    | undefined;
+  /**
+   * Breadth first: every entry at depth 1 sorted by name, then every entry at depth 2 (grouped by directory, in
+   * the order of their directories, sorted by name within each), and so on; a cap therefore drops the deepest
+   * entries first. Entries describe themselves: a symlink is FILE_TYPE_SYMLINK with `link_target` set. A
+   * subdirectory that cannot be read is listed, without its entries.
+   */
+  entries: FileInfo[];
+  /** True when more entries exist within `depth` than `limit` allowed; raise the limit or list a subdirectory. */
+  truncated: boolean;
 }
 
 export interface ReadRequest {
@@ -93,42 +141,175 @@ export interface ReadRequest {
   offset: number;
   /** Maximum bytes to return; 0 means to the end of the file. */
   length: number;
+  /**
+   * When set, read only if the file's current etag is this one (FAILED_PRECONDITION otherwise), e.g. to read a
+   * large file in ranges and be sure all ranges come from the same version.
+   */
+  ifMatch: string;
 }
 
 export interface ReadChunk {
-  /** Set on the first chunk only. */
+  /**
+   * Set on the first chunk only: the version being read (the file is read through one open descriptor, so a
+   * concurrent write through this service never mixes into the bytes of this call).
+   */
   info: FileInfo | undefined;
   data: Buffer;
 }
 
 export interface WriteRequest {
+  message:
+    | //
+    /** Must be the first message, and only the first. */
+    { $case: "header"; value: WriteHeader }
+    | //
+    /** The file's bytes, in order; chunks of 64 KiB to 1 MiB work well. */
+    { $case: "data"; value: Buffer }
+    | undefined;
+}
+
+export interface WriteHeader {
   path: string;
-  data: Buffer;
-  /** Create missing parent directories. */
+  /** Create missing parent directories (mode 0755); otherwise a missing parent is NOT_FOUND. */
   createParents: boolean;
-  /** Permission bits for a new file; 0 keeps an existing file's mode or uses 0644. */
+  /** Permission bits for the file; 0 keeps an existing file's mode, or uses 0644 for a new file. */
   mode: number;
+  /**
+   * When set, the write replaces the file only if its current etag is this one, checked when the header arrives
+   * and again atomically right before the rename (writes through the agent to one path are serialized there).
+   * A mismatch, or a file that no longer exists, fails with FAILED_PRECONDITION and the file keeps its content.
+   */
+  ifMatch: string;
 }
 
 export interface WriteResponse {
+  /** The file as written, with its new etag. */
   info: FileInfo | undefined;
 }
 
-export interface ListRequest {
+export interface MkdirRequest {
   path: string;
-  /** Maximum entries to return; 0 means the agent's default (1000). */
-  limit: number;
+  /** Create missing parents too, and succeed when the directory already exists (like `mkdir -p`). */
+  parents: boolean;
+  /** Permission bits for the new directory; 0 means 0755. */
+  mode: number;
 }
 
-export interface ListResponse {
-  directory: FileInfo | undefined;
-  entries: FileInfo[];
-  /** True when the directory holds more entries than were returned. */
-  truncated: boolean;
+export interface MkdirResponse {
+  info: FileInfo | undefined;
+}
+
+export interface MoveRequest {
+  source: string;
+  /** The new path of the source itself (not a directory to move it into). */
+  destination: string;
+  /**
+   * Replace an existing destination: a file or symlink, or an empty directory when the source is a directory.
+   * Without it an existing destination fails with ALREADY_EXISTS.
+   */
+  overwrite: boolean;
+  /** Create the destination's missing parent directories. */
+  createParents: boolean;
+}
+
+export interface MoveResponse {
+  /** The destination after the move. */
+  info: FileInfo | undefined;
+}
+
+export interface RemoveRequest {
+  path: string;
+  /** Remove a directory with everything in it; without it only an empty directory can be removed. */
+  recursive: boolean;
+}
+
+export interface RemoveResponse {
+  /** What was removed, as it was right before removal. */
+  info: FileInfo | undefined;
+}
+
+export interface ChmodRequest {
+  path: string;
+  /** The new permission bits, e.g. 0755 (at most 07777); 0 means no permissions at all. */
+  mode: number;
+}
+
+export interface ChmodResponse {
+  info: FileInfo | undefined;
+}
+
+export interface TarOutRequest {
+  /**
+   * A directory (its contents become the archive's members, named relative to it, without a leading "./") or a
+   * single file (one member named after it). Symlinks inside are archived as symlinks, never followed; sockets,
+   * FIFOs and devices are skipped. Hard links are archived as separate files.
+   */
+  path: string;
+  /**
+   * Globs (Node's path.matchesGlob: *, **, ?, [...], {a,b}) matched against each member's relative path (they apply
+   * to a directory's members; a single file is archived as asked). When any are given, only files and symlinks
+   * matching one are archived, with the directories leading to them (empty directories are then left out).
+   */
+  include: string[];
+  /**
+   * Globs as for include; a matching file, symlink or directory is left out, a directory with all its contents.
+   * Use "** /name" to match at any depth, e.g. "** /node_modules".
+   */
+  exclude: string[];
+}
+
+export interface TarOutChunk {
+  /** The next bytes of the archive; the archive is complete when the stream ends without an error. */
+  data: Buffer;
+}
+
+export interface TarInRequest {
+  message:
+    | //
+    /** Must be the first message, and only the first. */
+    { $case: "header"; value: TarInHeader }
+    | //
+    /** The archive's bytes, in order. */
+    { $case: "data"; value: Buffer }
+    | undefined;
+}
+
+/**
+ * Extraction is all or nothing. The archive is extracted into a hidden staging directory inside the target while
+ * it streams; only when the whole archive was read and every member passed the checks are the members moved into
+ * place (one rename each). A refused member, a malformed archive or a cancelled call removes the staging directory
+ * and leaves the target as it was. Members are refused (INVALID_ARGUMENT, naming the member) when their name is
+ * absolute or has a ".." component, when they are device files or FIFOs, when a symlink points outside the target,
+ * when a hard link names anything but an earlier file member, or when a member would be written through a symlink.
+ * Modes and the modification times of files and symlinks are kept; owners are not (members belong to the agent's
+ * user). The staging directory is named ".devhatchery-tar-*" and is visible in the target while extraction runs.
+ */
+export interface TarInHeader {
+  /** The directory to extract into. */
+  path: string;
+  /** Create the directory (and its parents) when missing; otherwise a missing directory is NOT_FOUND. */
+  createParents: boolean;
+  /**
+   * Replace existing files and symlinks with the archive's; without it an existing one fails the whole archive
+   * with ALREADY_EXISTS. Existing directories are always merged into; a file where the archive has a directory (or
+   * the reverse) fails with FAILED_PRECONDITION.
+   */
+  overwrite: boolean;
+}
+
+export interface TarInResponse {
+  /** The target directory after extraction. */
+  directory:
+    | FileInfo
+    | undefined;
+  /** Members extracted (files, directories, symlinks and hard links). */
+  entries: number;
+  /** Bytes of file content extracted. */
+  bytes: number;
 }
 
 function createBaseFileInfo(): FileInfo {
-  return { path: "", name: "", type: 0, size: 0, mode: 0, mtimeMs: 0 };
+  return { path: "", name: "", type: 0, size: 0, mode: 0, mtimeMs: 0, etag: "", linkTarget: "", uid: 0, gid: 0 };
 }
 
 export const FileInfo: MessageFns<FileInfo> = {
@@ -150,6 +331,18 @@ export const FileInfo: MessageFns<FileInfo> = {
     }
     if (message.mtimeMs !== 0) {
       writer.uint32(48).uint64(message.mtimeMs);
+    }
+    if (message.etag !== "") {
+      writer.uint32(58).string(message.etag);
+    }
+    if (message.linkTarget !== "") {
+      writer.uint32(66).string(message.linkTarget);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(72).uint32(message.uid);
+    }
+    if (message.gid !== 0) {
+      writer.uint32(80).uint32(message.gid);
     }
     return writer;
   },
@@ -215,6 +408,38 @@ export const FileInfo: MessageFns<FileInfo> = {
             message.mtimeMs = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.linkTarget = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.gid = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -239,6 +464,14 @@ export const FileInfo: MessageFns<FileInfo> = {
         : isSet(object.mtime_ms)
         ? globalThis.Number(object.mtime_ms)
         : 0,
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      linkTarget: isSet(object.linkTarget)
+        ? globalThis.String(object.linkTarget)
+        : isSet(object.link_target)
+        ? globalThis.String(object.link_target)
+        : "",
+      uid: isSet(object.uid) ? globalThis.Number(object.uid) : 0,
+      gid: isSet(object.gid) ? globalThis.Number(object.gid) : 0,
     };
   },
 
@@ -262,6 +495,18 @@ export const FileInfo: MessageFns<FileInfo> = {
     if (message.mtimeMs !== 0) {
       obj.mtimeMs = Math.round(message.mtimeMs);
     }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    if (message.linkTarget !== "") {
+      obj.linkTarget = message.linkTarget;
+    }
+    if (message.uid !== 0) {
+      obj.uid = Math.round(message.uid);
+    }
+    if (message.gid !== 0) {
+      obj.gid = Math.round(message.gid);
+    }
     return obj;
   },
 
@@ -276,29 +521,27 @@ export const FileInfo: MessageFns<FileInfo> = {
     message.size = object.size ?? 0;
     message.mode = object.mode ?? 0;
     message.mtimeMs = object.mtimeMs ?? 0;
+    message.etag = object.etag ?? "";
+    message.linkTarget = object.linkTarget ?? "";
+    message.uid = object.uid ?? 0;
+    message.gid = object.gid ?? 0;
     return message;
   },
 };
 
-function createBaseReadRequest(): ReadRequest {
-  return { path: "", offset: 0, length: 0 };
+function createBaseStatRequest(): StatRequest {
+  return { path: "" };
 }
 
-export const ReadRequest: MessageFns<ReadRequest> = {
-  encode(message: ReadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const StatRequest: MessageFns<StatRequest> = {
+  encode(message: StatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.path !== "") {
       writer.uint32(10).string(message.path);
-    }
-    if (message.offset !== 0) {
-      writer.uint32(16).uint64(message.offset);
-    }
-    if (message.length !== 0) {
-      writer.uint32(24).uint64(message.length);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ReadRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number): StatRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -307,7 +550,7 @@ export const ReadRequest: MessageFns<ReadRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseReadRequest();
+      const message = createBaseStatRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -319,22 +562,6 @@ export const ReadRequest: MessageFns<ReadRequest> = {
             message.path = reader.string();
             continue;
           }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.offset = longToNumber(reader.uint64());
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.length = longToNumber(reader.uint64());
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -347,259 +574,41 @@ export const ReadRequest: MessageFns<ReadRequest> = {
     }
   },
 
-  fromJSON(object: any): ReadRequest {
-    return {
-      path: isSet(object.path) ? globalThis.String(object.path) : "",
-      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
-      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
-    };
+  fromJSON(object: any): StatRequest {
+    return { path: isSet(object.path) ? globalThis.String(object.path) : "" };
   },
 
-  toJSON(message: ReadRequest): unknown {
+  toJSON(message: StatRequest): unknown {
     const obj: any = {};
     if (message.path !== "") {
       obj.path = message.path;
     }
-    if (message.offset !== 0) {
-      obj.offset = Math.round(message.offset);
-    }
-    if (message.length !== 0) {
-      obj.length = Math.round(message.length);
-    }
     return obj;
   },
 
-  create(base?: DeepPartial<ReadRequest>): ReadRequest {
-    return ReadRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<StatRequest>): StatRequest {
+    return StatRequest.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<ReadRequest>): ReadRequest {
-    const message = createBaseReadRequest();
+  fromPartial(object: DeepPartial<StatRequest>): StatRequest {
+    const message = createBaseStatRequest();
     message.path = object.path ?? "";
-    message.offset = object.offset ?? 0;
-    message.length = object.length ?? 0;
     return message;
   },
 };
 
-function createBaseReadChunk(): ReadChunk {
-  return { info: undefined, data: Buffer.alloc(0) };
-}
-
-export const ReadChunk: MessageFns<ReadChunk> = {
-  encode(message: ReadChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.info !== undefined) {
-      FileInfo.encode(message.info, writer.uint32(10).fork()).join();
-    }
-    if (message.data.length !== 0) {
-      writer.uint32(18).bytes(message.data);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): ReadChunk {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseReadChunk();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.info = FileInfo.decode(reader, reader.uint32());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.data = Buffer.from(reader.bytes());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): ReadChunk {
-    return {
-      info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined,
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
-    };
-  },
-
-  toJSON(message: ReadChunk): unknown {
-    const obj: any = {};
-    if (message.info !== undefined) {
-      obj.info = FileInfo.toJSON(message.info);
-    }
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<ReadChunk>): ReadChunk {
-    return ReadChunk.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<ReadChunk>): ReadChunk {
-    const message = createBaseReadChunk();
-    message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
-    message.data = object.data ?? Buffer.alloc(0);
-    return message;
-  },
-};
-
-function createBaseWriteRequest(): WriteRequest {
-  return { path: "", data: Buffer.alloc(0), createParents: false, mode: 0 };
-}
-
-export const WriteRequest: MessageFns<WriteRequest> = {
-  encode(message: WriteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.path !== "") {
-      writer.uint32(10).string(message.path);
-    }
-    if (message.data.length !== 0) {
-      writer.uint32(18).bytes(message.data);
-    }
-    if (message.createParents !== false) {
-      writer.uint32(24).bool(message.createParents);
-    }
-    if (message.mode !== 0) {
-      writer.uint32(32).uint32(message.mode);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): WriteRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseWriteRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.path = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.data = Buffer.from(reader.bytes());
-            continue;
-          }
-          case 3: {
-            if (tag !== 24) {
-              break;
-            }
-
-            message.createParents = reader.bool();
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.mode = reader.uint32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): WriteRequest {
-    return {
-      path: isSet(object.path) ? globalThis.String(object.path) : "",
-      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
-      createParents: isSet(object.createParents)
-        ? globalThis.Boolean(object.createParents)
-        : isSet(object.create_parents)
-        ? globalThis.Boolean(object.create_parents)
-        : false,
-      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
-    };
-  },
-
-  toJSON(message: WriteRequest): unknown {
-    const obj: any = {};
-    if (message.path !== "") {
-      obj.path = message.path;
-    }
-    if (message.data.length !== 0) {
-      obj.data = base64FromBytes(message.data);
-    }
-    if (message.createParents !== false) {
-      obj.createParents = message.createParents;
-    }
-    if (message.mode !== 0) {
-      obj.mode = Math.round(message.mode);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<WriteRequest>): WriteRequest {
-    return WriteRequest.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<WriteRequest>): WriteRequest {
-    const message = createBaseWriteRequest();
-    message.path = object.path ?? "";
-    message.data = object.data ?? Buffer.alloc(0);
-    message.createParents = object.createParents ?? false;
-    message.mode = object.mode ?? 0;
-    return message;
-  },
-};
-
-function createBaseWriteResponse(): WriteResponse {
+function createBaseStatResponse(): StatResponse {
   return { info: undefined };
 }
 
-export const WriteResponse: MessageFns<WriteResponse> = {
-  encode(message: WriteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const StatResponse: MessageFns<StatResponse> = {
+  encode(message: StatResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.info !== undefined) {
       FileInfo.encode(message.info, writer.uint32(10).fork()).join();
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): WriteResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number): StatResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -608,7 +617,7 @@ export const WriteResponse: MessageFns<WriteResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseWriteResponse();
+      const message = createBaseStatResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -632,11 +641,11 @@ export const WriteResponse: MessageFns<WriteResponse> = {
     }
   },
 
-  fromJSON(object: any): WriteResponse {
+  fromJSON(object: any): StatResponse {
     return { info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined };
   },
 
-  toJSON(message: WriteResponse): unknown {
+  toJSON(message: StatResponse): unknown {
     const obj: any = {};
     if (message.info !== undefined) {
       obj.info = FileInfo.toJSON(message.info);
@@ -644,18 +653,18 @@ export const WriteResponse: MessageFns<WriteResponse> = {
     return obj;
   },
 
-  create(base?: DeepPartial<WriteResponse>): WriteResponse {
-    return WriteResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<StatResponse>): StatResponse {
+    return StatResponse.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<WriteResponse>): WriteResponse {
-    const message = createBaseWriteResponse();
+  fromPartial(object: DeepPartial<StatResponse>): StatResponse {
+    const message = createBaseStatResponse();
     message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
     return message;
   },
 };
 
 function createBaseListRequest(): ListRequest {
-  return { path: "", limit: 0 };
+  return { path: "", limit: 0, depth: 0 };
 }
 
 export const ListRequest: MessageFns<ListRequest> = {
@@ -665,6 +674,9 @@ export const ListRequest: MessageFns<ListRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(16).uint32(message.limit);
+    }
+    if (message.depth !== 0) {
+      writer.uint32(24).uint32(message.depth);
     }
     return writer;
   },
@@ -698,6 +710,14 @@ export const ListRequest: MessageFns<ListRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.depth = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -714,6 +734,7 @@ export const ListRequest: MessageFns<ListRequest> = {
     return {
       path: isSet(object.path) ? globalThis.String(object.path) : "",
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      depth: isSet(object.depth) ? globalThis.Number(object.depth) : 0,
     };
   },
 
@@ -725,6 +746,9 @@ export const ListRequest: MessageFns<ListRequest> = {
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
     }
+    if (message.depth !== 0) {
+      obj.depth = Math.round(message.depth);
+    }
     return obj;
   },
 
@@ -735,6 +759,7 @@ export const ListRequest: MessageFns<ListRequest> = {
     const message = createBaseListRequest();
     message.path = object.path ?? "";
     message.limit = object.limit ?? 0;
+    message.depth = object.depth ?? 0;
     return message;
   },
 };
@@ -842,30 +867,1672 @@ export const ListResponse: MessageFns<ListResponse> = {
   },
 };
 
-/** Filesystem work inside the runner. Relative paths resolve against the agent's work directory (/work). */
+function createBaseReadRequest(): ReadRequest {
+  return { path: "", offset: 0, length: 0, ifMatch: "" };
+}
+
+export const ReadRequest: MessageFns<ReadRequest> = {
+  encode(message: ReadRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).uint64(message.offset);
+    }
+    if (message.length !== 0) {
+      writer.uint32(24).uint64(message.length);
+    }
+    if (message.ifMatch !== "") {
+      writer.uint32(34).string(message.ifMatch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.length = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ifMatch = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+      ifMatch: isSet(object.ifMatch)
+        ? globalThis.String(object.ifMatch)
+        : isSet(object.if_match)
+        ? globalThis.String(object.if_match)
+        : "",
+    };
+  },
+
+  toJSON(message: ReadRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    if (message.ifMatch !== "") {
+      obj.ifMatch = message.ifMatch;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadRequest>): ReadRequest {
+    return ReadRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadRequest>): ReadRequest {
+    const message = createBaseReadRequest();
+    message.path = object.path ?? "";
+    message.offset = object.offset ?? 0;
+    message.length = object.length ?? 0;
+    message.ifMatch = object.ifMatch ?? "";
+    return message;
+  },
+};
+
+function createBaseReadChunk(): ReadChunk {
+  return { info: undefined, data: Buffer.alloc(0) };
+}
+
+export const ReadChunk: MessageFns<ReadChunk> = {
+  encode(message: ReadChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      FileInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = FileInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadChunk {
+    return {
+      info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ReadChunk): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = FileInfo.toJSON(message.info);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadChunk>): ReadChunk {
+    return ReadChunk.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadChunk>): ReadChunk {
+    const message = createBaseReadChunk();
+    message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseWriteRequest(): WriteRequest {
+  return { message: undefined };
+}
+
+export const WriteRequest: MessageFns<WriteRequest> = {
+  encode(message: WriteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.message?.$case) {
+      case "header":
+        WriteHeader.encode(message.message.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.message.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = { $case: "header", value: WriteHeader.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteRequest {
+    return {
+      message: isSet(object.header)
+        ? { $case: "header", value: WriteHeader.fromJSON(object.header) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: WriteRequest): unknown {
+    const obj: any = {};
+    if (message.message?.$case === "header") {
+      obj.header = WriteHeader.toJSON(message.message.value);
+    } else if (message.message?.$case === "data") {
+      obj.data = base64FromBytes(message.message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WriteRequest>): WriteRequest {
+    return WriteRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WriteRequest>): WriteRequest {
+    const message = createBaseWriteRequest();
+    switch (object.message?.$case) {
+      case "header": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "header", value: WriteHeader.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "data", value: object.message.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseWriteHeader(): WriteHeader {
+  return { path: "", createParents: false, mode: 0, ifMatch: "" };
+}
+
+export const WriteHeader: MessageFns<WriteHeader> = {
+  encode(message: WriteHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.createParents !== false) {
+      writer.uint32(16).bool(message.createParents);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).uint32(message.mode);
+    }
+    if (message.ifMatch !== "") {
+      writer.uint32(34).string(message.ifMatch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.createParents = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ifMatch = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteHeader {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      createParents: isSet(object.createParents)
+        ? globalThis.Boolean(object.createParents)
+        : isSet(object.create_parents)
+        ? globalThis.Boolean(object.create_parents)
+        : false,
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
+      ifMatch: isSet(object.ifMatch)
+        ? globalThis.String(object.ifMatch)
+        : isSet(object.if_match)
+        ? globalThis.String(object.if_match)
+        : "",
+    };
+  },
+
+  toJSON(message: WriteHeader): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.createParents !== false) {
+      obj.createParents = message.createParents;
+    }
+    if (message.mode !== 0) {
+      obj.mode = Math.round(message.mode);
+    }
+    if (message.ifMatch !== "") {
+      obj.ifMatch = message.ifMatch;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WriteHeader>): WriteHeader {
+    return WriteHeader.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WriteHeader>): WriteHeader {
+    const message = createBaseWriteHeader();
+    message.path = object.path ?? "";
+    message.createParents = object.createParents ?? false;
+    message.mode = object.mode ?? 0;
+    message.ifMatch = object.ifMatch ?? "";
+    return message;
+  },
+};
+
+function createBaseWriteResponse(): WriteResponse {
+  return { info: undefined };
+}
+
+export const WriteResponse: MessageFns<WriteResponse> = {
+  encode(message: WriteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      FileInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = FileInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteResponse {
+    return { info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined };
+  },
+
+  toJSON(message: WriteResponse): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = FileInfo.toJSON(message.info);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WriteResponse>): WriteResponse {
+    return WriteResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WriteResponse>): WriteResponse {
+    const message = createBaseWriteResponse();
+    message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
+    return message;
+  },
+};
+
+function createBaseMkdirRequest(): MkdirRequest {
+  return { path: "", parents: false, mode: 0 };
+}
+
+export const MkdirRequest: MessageFns<MkdirRequest> = {
+  encode(message: MkdirRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.parents !== false) {
+      writer.uint32(16).bool(message.parents);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).uint32(message.mode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MkdirRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMkdirRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.parents = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MkdirRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      parents: isSet(object.parents) ? globalThis.Boolean(object.parents) : false,
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
+    };
+  },
+
+  toJSON(message: MkdirRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.parents !== false) {
+      obj.parents = message.parents;
+    }
+    if (message.mode !== 0) {
+      obj.mode = Math.round(message.mode);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MkdirRequest>): MkdirRequest {
+    return MkdirRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MkdirRequest>): MkdirRequest {
+    const message = createBaseMkdirRequest();
+    message.path = object.path ?? "";
+    message.parents = object.parents ?? false;
+    message.mode = object.mode ?? 0;
+    return message;
+  },
+};
+
+function createBaseMkdirResponse(): MkdirResponse {
+  return { info: undefined };
+}
+
+export const MkdirResponse: MessageFns<MkdirResponse> = {
+  encode(message: MkdirResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      FileInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MkdirResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMkdirResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = FileInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MkdirResponse {
+    return { info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined };
+  },
+
+  toJSON(message: MkdirResponse): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = FileInfo.toJSON(message.info);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MkdirResponse>): MkdirResponse {
+    return MkdirResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MkdirResponse>): MkdirResponse {
+    const message = createBaseMkdirResponse();
+    message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
+    return message;
+  },
+};
+
+function createBaseMoveRequest(): MoveRequest {
+  return { source: "", destination: "", overwrite: false, createParents: false };
+}
+
+export const MoveRequest: MessageFns<MoveRequest> = {
+  encode(message: MoveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.destination !== "") {
+      writer.uint32(18).string(message.destination);
+    }
+    if (message.overwrite !== false) {
+      writer.uint32(24).bool(message.overwrite);
+    }
+    if (message.createParents !== false) {
+      writer.uint32(32).bool(message.createParents);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MoveRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMoveRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.destination = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.overwrite = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.createParents = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MoveRequest {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      destination: isSet(object.destination) ? globalThis.String(object.destination) : "",
+      overwrite: isSet(object.overwrite) ? globalThis.Boolean(object.overwrite) : false,
+      createParents: isSet(object.createParents)
+        ? globalThis.Boolean(object.createParents)
+        : isSet(object.create_parents)
+        ? globalThis.Boolean(object.create_parents)
+        : false,
+    };
+  },
+
+  toJSON(message: MoveRequest): unknown {
+    const obj: any = {};
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.destination !== "") {
+      obj.destination = message.destination;
+    }
+    if (message.overwrite !== false) {
+      obj.overwrite = message.overwrite;
+    }
+    if (message.createParents !== false) {
+      obj.createParents = message.createParents;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MoveRequest>): MoveRequest {
+    return MoveRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MoveRequest>): MoveRequest {
+    const message = createBaseMoveRequest();
+    message.source = object.source ?? "";
+    message.destination = object.destination ?? "";
+    message.overwrite = object.overwrite ?? false;
+    message.createParents = object.createParents ?? false;
+    return message;
+  },
+};
+
+function createBaseMoveResponse(): MoveResponse {
+  return { info: undefined };
+}
+
+export const MoveResponse: MessageFns<MoveResponse> = {
+  encode(message: MoveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      FileInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MoveResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMoveResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = FileInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MoveResponse {
+    return { info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined };
+  },
+
+  toJSON(message: MoveResponse): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = FileInfo.toJSON(message.info);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MoveResponse>): MoveResponse {
+    return MoveResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MoveResponse>): MoveResponse {
+    const message = createBaseMoveResponse();
+    message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveRequest(): RemoveRequest {
+  return { path: "", recursive: false };
+}
+
+export const RemoveRequest: MessageFns<RemoveRequest> = {
+  encode(message: RemoveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.recursive !== false) {
+      writer.uint32(16).bool(message.recursive);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.recursive = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      recursive: isSet(object.recursive) ? globalThis.Boolean(object.recursive) : false,
+    };
+  },
+
+  toJSON(message: RemoveRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.recursive !== false) {
+      obj.recursive = message.recursive;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveRequest>): RemoveRequest {
+    return RemoveRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveRequest>): RemoveRequest {
+    const message = createBaseRemoveRequest();
+    message.path = object.path ?? "";
+    message.recursive = object.recursive ?? false;
+    return message;
+  },
+};
+
+function createBaseRemoveResponse(): RemoveResponse {
+  return { info: undefined };
+}
+
+export const RemoveResponse: MessageFns<RemoveResponse> = {
+  encode(message: RemoveResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      FileInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = FileInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveResponse {
+    return { info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined };
+  },
+
+  toJSON(message: RemoveResponse): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = FileInfo.toJSON(message.info);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RemoveResponse>): RemoveResponse {
+    return RemoveResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RemoveResponse>): RemoveResponse {
+    const message = createBaseRemoveResponse();
+    message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
+    return message;
+  },
+};
+
+function createBaseChmodRequest(): ChmodRequest {
+  return { path: "", mode: 0 };
+}
+
+export const ChmodRequest: MessageFns<ChmodRequest> = {
+  encode(message: ChmodRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(16).uint32(message.mode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChmodRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChmodRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChmodRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
+    };
+  },
+
+  toJSON(message: ChmodRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.mode !== 0) {
+      obj.mode = Math.round(message.mode);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ChmodRequest>): ChmodRequest {
+    return ChmodRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ChmodRequest>): ChmodRequest {
+    const message = createBaseChmodRequest();
+    message.path = object.path ?? "";
+    message.mode = object.mode ?? 0;
+    return message;
+  },
+};
+
+function createBaseChmodResponse(): ChmodResponse {
+  return { info: undefined };
+}
+
+export const ChmodResponse: MessageFns<ChmodResponse> = {
+  encode(message: ChmodResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      FileInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChmodResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChmodResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = FileInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChmodResponse {
+    return { info: isSet(object.info) ? FileInfo.fromJSON(object.info) : undefined };
+  },
+
+  toJSON(message: ChmodResponse): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = FileInfo.toJSON(message.info);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ChmodResponse>): ChmodResponse {
+    return ChmodResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ChmodResponse>): ChmodResponse {
+    const message = createBaseChmodResponse();
+    message.info = (object.info !== undefined && object.info !== null) ? FileInfo.fromPartial(object.info) : undefined;
+    return message;
+  },
+};
+
+function createBaseTarOutRequest(): TarOutRequest {
+  return { path: "", include: [], exclude: [] };
+}
+
+export const TarOutRequest: MessageFns<TarOutRequest> = {
+  encode(message: TarOutRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    for (const v of message.include) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.exclude) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TarOutRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTarOutRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.include.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.exclude.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TarOutRequest {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      include: globalThis.Array.isArray(object?.include) ? object.include.map((e: any) => globalThis.String(e)) : [],
+      exclude: globalThis.Array.isArray(object?.exclude) ? object.exclude.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: TarOutRequest): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.include?.length) {
+      obj.include = message.include;
+    }
+    if (message.exclude?.length) {
+      obj.exclude = message.exclude;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TarOutRequest>): TarOutRequest {
+    return TarOutRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TarOutRequest>): TarOutRequest {
+    const message = createBaseTarOutRequest();
+    message.path = object.path ?? "";
+    message.include = object.include?.map((e) => e) || [];
+    message.exclude = object.exclude?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTarOutChunk(): TarOutChunk {
+  return { data: Buffer.alloc(0) };
+}
+
+export const TarOutChunk: MessageFns<TarOutChunk> = {
+  encode(message: TarOutChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TarOutChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTarOutChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TarOutChunk {
+    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: TarOutChunk): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TarOutChunk>): TarOutChunk {
+    return TarOutChunk.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TarOutChunk>): TarOutChunk {
+    const message = createBaseTarOutChunk();
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseTarInRequest(): TarInRequest {
+  return { message: undefined };
+}
+
+export const TarInRequest: MessageFns<TarInRequest> = {
+  encode(message: TarInRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.message?.$case) {
+      case "header":
+        TarInHeader.encode(message.message.value, writer.uint32(10).fork()).join();
+        break;
+      case "data":
+        writer.uint32(18).bytes(message.message.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TarInRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTarInRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = { $case: "header", value: TarInHeader.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = { $case: "data", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TarInRequest {
+    return {
+      message: isSet(object.header)
+        ? { $case: "header", value: TarInHeader.fromJSON(object.header) }
+        : isSet(object.data)
+        ? { $case: "data", value: Buffer.from(bytesFromBase64(object.data)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: TarInRequest): unknown {
+    const obj: any = {};
+    if (message.message?.$case === "header") {
+      obj.header = TarInHeader.toJSON(message.message.value);
+    } else if (message.message?.$case === "data") {
+      obj.data = base64FromBytes(message.message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TarInRequest>): TarInRequest {
+    return TarInRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TarInRequest>): TarInRequest {
+    const message = createBaseTarInRequest();
+    switch (object.message?.$case) {
+      case "header": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "header", value: TarInHeader.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "data": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "data", value: object.message.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseTarInHeader(): TarInHeader {
+  return { path: "", createParents: false, overwrite: false };
+}
+
+export const TarInHeader: MessageFns<TarInHeader> = {
+  encode(message: TarInHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.createParents !== false) {
+      writer.uint32(16).bool(message.createParents);
+    }
+    if (message.overwrite !== false) {
+      writer.uint32(24).bool(message.overwrite);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TarInHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTarInHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.createParents = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.overwrite = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TarInHeader {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      createParents: isSet(object.createParents)
+        ? globalThis.Boolean(object.createParents)
+        : isSet(object.create_parents)
+        ? globalThis.Boolean(object.create_parents)
+        : false,
+      overwrite: isSet(object.overwrite) ? globalThis.Boolean(object.overwrite) : false,
+    };
+  },
+
+  toJSON(message: TarInHeader): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.createParents !== false) {
+      obj.createParents = message.createParents;
+    }
+    if (message.overwrite !== false) {
+      obj.overwrite = message.overwrite;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TarInHeader>): TarInHeader {
+    return TarInHeader.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TarInHeader>): TarInHeader {
+    const message = createBaseTarInHeader();
+    message.path = object.path ?? "";
+    message.createParents = object.createParents ?? false;
+    message.overwrite = object.overwrite ?? false;
+    return message;
+  },
+};
+
+function createBaseTarInResponse(): TarInResponse {
+  return { directory: undefined, entries: 0, bytes: 0 };
+}
+
+export const TarInResponse: MessageFns<TarInResponse> = {
+  encode(message: TarInResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.directory !== undefined) {
+      FileInfo.encode(message.directory, writer.uint32(10).fork()).join();
+    }
+    if (message.entries !== 0) {
+      writer.uint32(16).uint32(message.entries);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(24).uint64(message.bytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TarInResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTarInResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.directory = FileInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.entries = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TarInResponse {
+    return {
+      directory: isSet(object.directory) ? FileInfo.fromJSON(object.directory) : undefined,
+      entries: isSet(object.entries) ? globalThis.Number(object.entries) : 0,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+    };
+  },
+
+  toJSON(message: TarInResponse): unknown {
+    const obj: any = {};
+    if (message.directory !== undefined) {
+      obj.directory = FileInfo.toJSON(message.directory);
+    }
+    if (message.entries !== 0) {
+      obj.entries = Math.round(message.entries);
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TarInResponse>): TarInResponse {
+    return TarInResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TarInResponse>): TarInResponse {
+    const message = createBaseTarInResponse();
+    message.directory = (object.directory !== undefined && object.directory !== null)
+      ? FileInfo.fromPartial(object.directory)
+      : undefined;
+    message.entries = object.entries ?? 0;
+    message.bytes = object.bytes ?? 0;
+    return message;
+  },
+};
+
+/**
+ * Filesystem work inside the runner.
+ *
+ * Paths. Relative paths resolve against the agent's work directory (/work); absolute paths are used as given (the
+ * container is the boundary: there is no allow-list inside a runner). Every FileInfo carries the absolute path.
+ *
+ * Etags. Every FileInfo carries an etag, and the same file has the same etag whichever RPC returned it (Stat, List,
+ * Read, Write, Mkdir, Move, Chmod). It is derived from the inode number, the size, the modification time in
+ * nanoseconds and the change time in nanoseconds; treat it as opaque. Every write through this service replaces the
+ * file's inode (temporary file, then rename), so its etag always changes; a write by another process moves the
+ * mtime/ctime, so its etag changes too. Pass an etag back as `if_match` (Write, Read) to act only on that version.
+ *
+ * Errors. gRPC status and what it means here: NOT_FOUND (the path or its parent does not exist), ALREADY_EXISTS
+ * (the destination exists and replacing it was not asked for), FAILED_PRECONDITION (wrong file type, a non-empty
+ * directory, an `if_match` etag that does not match), INVALID_ARGUMENT (a malformed request or a refused tar
+ * member), PERMISSION_DENIED, RESOURCE_EXHAUSTED (disk full). The details say what failed, the path, and the fix.
+ */
 export type FsServiceService = typeof FsServiceService;
 export const FsServiceService = {
-  /** Streams a file's bytes in chunks, starting with its metadata. */
-  read: {
-    path: "/devhatchery.agent.v1.FsService/Read" as const,
-    requestStream: false as const,
-    responseStream: true as const,
-    requestSerialize: (value: ReadRequest): Buffer => Buffer.from(ReadRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ReadRequest => ReadRequest.decode(value),
-    responseSerialize: (value: ReadChunk): Buffer => Buffer.from(ReadChunk.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ReadChunk => ReadChunk.decode(value),
-  },
-  /** Writes a whole file atomically (temporary file, then rename). */
-  write: {
-    path: "/devhatchery.agent.v1.FsService/Write" as const,
+  /** Describes one path. Symlinks are followed (like stat(2)); `link_target` says when the path is one. */
+  stat: {
+    path: "/devhatchery.agent.v1.FsService/Stat" as const,
     requestStream: false as const,
     responseStream: false as const,
-    requestSerialize: (value: WriteRequest): Buffer => Buffer.from(WriteRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): WriteRequest => WriteRequest.decode(value),
-    responseSerialize: (value: WriteResponse): Buffer => Buffer.from(WriteResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): WriteResponse => WriteResponse.decode(value),
+    requestSerialize: (value: StatRequest): Buffer => Buffer.from(StatRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StatRequest => StatRequest.decode(value),
+    responseSerialize: (value: StatResponse): Buffer => Buffer.from(StatResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StatResponse => StatResponse.decode(value),
   },
-  /** Lists a directory. */
+  /** Lists a directory, optionally recursively, up to an entry cap. */
   list: {
     path: "/devhatchery.agent.v1.FsService/List" as const,
     requestStream: false as const,
@@ -875,38 +2542,140 @@ export const FsServiceService = {
     responseSerialize: (value: ListResponse): Buffer => Buffer.from(ListResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListResponse => ListResponse.decode(value),
   },
+  /** Streams a file's bytes (or a range) in chunks; the first chunk carries the file's metadata and etag. */
+  read: {
+    path: "/devhatchery.agent.v1.FsService/Read" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ReadRequest): Buffer => Buffer.from(ReadRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadRequest => ReadRequest.decode(value),
+    responseSerialize: (value: ReadChunk): Buffer => Buffer.from(ReadChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadChunk => ReadChunk.decode(value),
+  },
+  /**
+   * Writes a whole file atomically from a stream: a WriteHeader, then the bytes in any number of data chunks.
+   * The bytes go to a temporary file beside the target, which replaces the target by rename when the client
+   * half-closes the stream; a cancelled or failed call leaves the target untouched and no temporary file behind.
+   */
+  write: {
+    path: "/devhatchery.agent.v1.FsService/Write" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: WriteRequest): Buffer => Buffer.from(WriteRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WriteRequest => WriteRequest.decode(value),
+    responseSerialize: (value: WriteResponse): Buffer => Buffer.from(WriteResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WriteResponse => WriteResponse.decode(value),
+  },
+  /** Creates a directory. */
+  mkdir: {
+    path: "/devhatchery.agent.v1.FsService/Mkdir" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MkdirRequest): Buffer => Buffer.from(MkdirRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MkdirRequest => MkdirRequest.decode(value),
+    responseSerialize: (value: MkdirResponse): Buffer => Buffer.from(MkdirResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MkdirResponse => MkdirResponse.decode(value),
+  },
+  /** Renames (moves) a file, symlink or directory; across file systems it copies, then removes the source. */
+  move: {
+    path: "/devhatchery.agent.v1.FsService/Move" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MoveRequest): Buffer => Buffer.from(MoveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MoveRequest => MoveRequest.decode(value),
+    responseSerialize: (value: MoveResponse): Buffer => Buffer.from(MoveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MoveResponse => MoveResponse.decode(value),
+  },
+  /** Removes a file, symlink (not what it points to) or directory. */
+  remove: {
+    path: "/devhatchery.agent.v1.FsService/Remove" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveRequest): Buffer => Buffer.from(RemoveRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveRequest => RemoveRequest.decode(value),
+    responseSerialize: (value: RemoveResponse): Buffer => Buffer.from(RemoveResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveResponse => RemoveResponse.decode(value),
+  },
+  /** Changes a path's permission bits (following symlinks, like chmod(2)). */
+  chmod: {
+    path: "/devhatchery.agent.v1.FsService/Chmod" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ChmodRequest): Buffer => Buffer.from(ChmodRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ChmodRequest => ChmodRequest.decode(value),
+    responseSerialize: (value: ChmodResponse): Buffer => Buffer.from(ChmodResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ChmodResponse => ChmodResponse.decode(value),
+  },
+  /** Streams an uncompressed tar archive (pax/ustar) of a file or of a directory's contents. */
+  tarOut: {
+    path: "/devhatchery.agent.v1.FsService/TarOut" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: TarOutRequest): Buffer => Buffer.from(TarOutRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TarOutRequest => TarOutRequest.decode(value),
+    responseSerialize: (value: TarOutChunk): Buffer => Buffer.from(TarOutChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TarOutChunk => TarOutChunk.decode(value),
+  },
+  /**
+   * Extracts an uncompressed tar archive (ustar, pax or GNU) into a directory, all or nothing: a TarInHeader, then
+   * the archive's bytes in any number of data chunks. See TarInHeader for the rules members must follow.
+   */
+  tarIn: {
+    path: "/devhatchery.agent.v1.FsService/TarIn" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: TarInRequest): Buffer => Buffer.from(TarInRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TarInRequest => TarInRequest.decode(value),
+    responseSerialize: (value: TarInResponse): Buffer => Buffer.from(TarInResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TarInResponse => TarInResponse.decode(value),
+  },
 } as const;
 
 export interface FsServiceServer extends UntypedServiceImplementation {
-  /** Streams a file's bytes in chunks, starting with its metadata. */
-  read: handleServerStreamingCall<ReadRequest, ReadChunk>;
-  /** Writes a whole file atomically (temporary file, then rename). */
-  write: handleUnaryCall<WriteRequest, WriteResponse>;
-  /** Lists a directory. */
+  /** Describes one path. Symlinks are followed (like stat(2)); `link_target` says when the path is one. */
+  stat: handleUnaryCall<StatRequest, StatResponse>;
+  /** Lists a directory, optionally recursively, up to an entry cap. */
   list: handleUnaryCall<ListRequest, ListResponse>;
+  /** Streams a file's bytes (or a range) in chunks; the first chunk carries the file's metadata and etag. */
+  read: handleServerStreamingCall<ReadRequest, ReadChunk>;
+  /**
+   * Writes a whole file atomically from a stream: a WriteHeader, then the bytes in any number of data chunks.
+   * The bytes go to a temporary file beside the target, which replaces the target by rename when the client
+   * half-closes the stream; a cancelled or failed call leaves the target untouched and no temporary file behind.
+   */
+  write: handleClientStreamingCall<WriteRequest, WriteResponse>;
+  /** Creates a directory. */
+  mkdir: handleUnaryCall<MkdirRequest, MkdirResponse>;
+  /** Renames (moves) a file, symlink or directory; across file systems it copies, then removes the source. */
+  move: handleUnaryCall<MoveRequest, MoveResponse>;
+  /** Removes a file, symlink (not what it points to) or directory. */
+  remove: handleUnaryCall<RemoveRequest, RemoveResponse>;
+  /** Changes a path's permission bits (following symlinks, like chmod(2)). */
+  chmod: handleUnaryCall<ChmodRequest, ChmodResponse>;
+  /** Streams an uncompressed tar archive (pax/ustar) of a file or of a directory's contents. */
+  tarOut: handleServerStreamingCall<TarOutRequest, TarOutChunk>;
+  /**
+   * Extracts an uncompressed tar archive (ustar, pax or GNU) into a directory, all or nothing: a TarInHeader, then
+   * the archive's bytes in any number of data chunks. See TarInHeader for the rules members must follow.
+   */
+  tarIn: handleClientStreamingCall<TarInRequest, TarInResponse>;
 }
 
 export interface FsServiceClient extends Client {
-  /** Streams a file's bytes in chunks, starting with its metadata. */
-  read(request: ReadRequest, options?: Partial<CallOptions>): ClientReadableStream<ReadChunk>;
-  read(request: ReadRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<ReadChunk>;
-  /** Writes a whole file atomically (temporary file, then rename). */
-  write(
-    request: WriteRequest,
-    callback: (error: ServiceError | null, response: WriteResponse) => void,
-  ): ClientUnaryCall;
-  write(
-    request: WriteRequest,
+  /** Describes one path. Symlinks are followed (like stat(2)); `link_target` says when the path is one. */
+  stat(request: StatRequest, callback: (error: ServiceError | null, response: StatResponse) => void): ClientUnaryCall;
+  stat(
+    request: StatRequest,
     metadata: Metadata,
-    callback: (error: ServiceError | null, response: WriteResponse) => void,
+    callback: (error: ServiceError | null, response: StatResponse) => void,
   ): ClientUnaryCall;
-  write(
-    request: WriteRequest,
+  stat(
+    request: StatRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: WriteResponse) => void,
+    callback: (error: ServiceError | null, response: StatResponse) => void,
   ): ClientUnaryCall;
-  /** Lists a directory. */
+  /** Lists a directory, optionally recursively, up to an entry cap. */
   list(request: ListRequest, callback: (error: ServiceError | null, response: ListResponse) => void): ClientUnaryCall;
   list(
     request: ListRequest,
@@ -919,6 +2688,114 @@ export interface FsServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListResponse) => void,
   ): ClientUnaryCall;
+  /** Streams a file's bytes (or a range) in chunks; the first chunk carries the file's metadata and etag. */
+  read(request: ReadRequest, options?: Partial<CallOptions>): ClientReadableStream<ReadChunk>;
+  read(request: ReadRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<ReadChunk>;
+  /**
+   * Writes a whole file atomically from a stream: a WriteHeader, then the bytes in any number of data chunks.
+   * The bytes go to a temporary file beside the target, which replaces the target by rename when the client
+   * half-closes the stream; a cancelled or failed call leaves the target untouched and no temporary file behind.
+   */
+  write(callback: (error: ServiceError | null, response: WriteResponse) => void): ClientWritableStream<WriteRequest>;
+  write(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WriteResponse) => void,
+  ): ClientWritableStream<WriteRequest>;
+  write(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WriteResponse) => void,
+  ): ClientWritableStream<WriteRequest>;
+  write(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WriteResponse) => void,
+  ): ClientWritableStream<WriteRequest>;
+  /** Creates a directory. */
+  mkdir(
+    request: MkdirRequest,
+    callback: (error: ServiceError | null, response: MkdirResponse) => void,
+  ): ClientUnaryCall;
+  mkdir(
+    request: MkdirRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MkdirResponse) => void,
+  ): ClientUnaryCall;
+  mkdir(
+    request: MkdirRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MkdirResponse) => void,
+  ): ClientUnaryCall;
+  /** Renames (moves) a file, symlink or directory; across file systems it copies, then removes the source. */
+  move(request: MoveRequest, callback: (error: ServiceError | null, response: MoveResponse) => void): ClientUnaryCall;
+  move(
+    request: MoveRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MoveResponse) => void,
+  ): ClientUnaryCall;
+  move(
+    request: MoveRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MoveResponse) => void,
+  ): ClientUnaryCall;
+  /** Removes a file, symlink (not what it points to) or directory. */
+  remove(
+    request: RemoveRequest,
+    callback: (error: ServiceError | null, response: RemoveResponse) => void,
+  ): ClientUnaryCall;
+  remove(
+    request: RemoveRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveResponse) => void,
+  ): ClientUnaryCall;
+  remove(
+    request: RemoveRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveResponse) => void,
+  ): ClientUnaryCall;
+  /** Changes a path's permission bits (following symlinks, like chmod(2)). */
+  chmod(
+    request: ChmodRequest,
+    callback: (error: ServiceError | null, response: ChmodResponse) => void,
+  ): ClientUnaryCall;
+  chmod(
+    request: ChmodRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ChmodResponse) => void,
+  ): ClientUnaryCall;
+  chmod(
+    request: ChmodRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ChmodResponse) => void,
+  ): ClientUnaryCall;
+  /** Streams an uncompressed tar archive (pax/ustar) of a file or of a directory's contents. */
+  tarOut(request: TarOutRequest, options?: Partial<CallOptions>): ClientReadableStream<TarOutChunk>;
+  tarOut(
+    request: TarOutRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<TarOutChunk>;
+  /**
+   * Extracts an uncompressed tar archive (ustar, pax or GNU) into a directory, all or nothing: a TarInHeader, then
+   * the archive's bytes in any number of data chunks. See TarInHeader for the rules members must follow.
+   */
+  tarIn(callback: (error: ServiceError | null, response: TarInResponse) => void): ClientWritableStream<TarInRequest>;
+  tarIn(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TarInResponse) => void,
+  ): ClientWritableStream<TarInRequest>;
+  tarIn(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TarInResponse) => void,
+  ): ClientWritableStream<TarInRequest>;
+  tarIn(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TarInResponse) => void,
+  ): ClientWritableStream<TarInRequest>;
 }
 
 export const FsServiceClient = makeGenericClientConstructor(
