@@ -22,7 +22,7 @@ const onlyIn = (pkg, owner) => ({
  */
 function controlPlaneImportOwners() {
   const owners = [
-    { files: ["control-plane/src/runtime/docker-runtime.ts"], pattern: onlyIn("dockerode", "runtime/docker-runtime.ts") },
+    { files: ["control-plane/src/runtime/docker-*.ts"], pattern: onlyIn("dockerode", "runtime/docker-*.ts") },
     {
       files: ["control-plane/src/agent-client/**"],
       pattern: { group: ["@devhatchery/proto/agent/*", "@devhatchery/proto/health/*", "@grpc/grpc-js"], message: "Only agent-client/ speaks gRPC to the agent; use AgentClient." },

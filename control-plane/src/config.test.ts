@@ -1,5 +1,6 @@
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { isLoopbackHost, loadConfig } from "./config.js";
+import { DEFAULT_AGENT_BUNDLE, isLoopbackHost, loadConfig } from "./config.js";
 
 const token = "0123456789abcdef0123";
 
@@ -45,6 +46,20 @@ describe("loadConfig", () => {
   it("reports schema errors with the variable name", () => {
     expect(() => loadConfig({ DEVHATCHERY_LISTEN_PORT: "http", DEVHATCHERY_AUTH: "magic" })).toThrow(
       ["Invalid configuration:", "  DEVHATCHERY_LISTEN_PORT: Invalid input: expected number, received NaN", "  DEVHATCHERY_AUTH: must be none or bearer"].join("\n"),
+    );
+  });
+
+  it("finds the agent bundle beside the control plane and caches agent runtimes under the user's cache directory", () => {
+    const repository = fileURLToPath(new URL("../../", import.meta.url));
+    expect(DEFAULT_AGENT_BUNDLE).toBe(`${repository}runner-agent/dist/agent.cjs`);
+    expect(loadConfig({ HOME: "/home/op" }).agent).toEqual({ bundlePath: DEFAULT_AGENT_BUNDLE, cacheDir: "/home/op/.cache/devhatchery" });
+    expect(loadConfig({ HOME: "/home/op", XDG_CACHE_HOME: "/var/cache/op" }).agent.cacheDir).toBe("/var/cache/op/devhatchery");
+  });
+
+  it("takes the agent bundle and the cache directory from the environment, as absolute paths only", () => {
+    expect(loadConfig({ DEVHATCHERY_AGENT_BUNDLE: "/srv/agent.cjs", DEVHATCHERY_CACHE_DIR: "/srv/cache" }).agent).toEqual({ bundlePath: "/srv/agent.cjs", cacheDir: "/srv/cache" });
+    expect(() => loadConfig({ DEVHATCHERY_AGENT_BUNDLE: "dist/agent.cjs", DEVHATCHERY_CACHE_DIR: "cache" })).toThrow(
+      ["Invalid configuration:", "  DEVHATCHERY_AGENT_BUNDLE: must be an absolute path", "  DEVHATCHERY_CACHE_DIR: must be an absolute path"].join("\n"),
     );
   });
 

@@ -1,4 +1,7 @@
 import { isIP } from "node:net";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
 export type AuthMode = "none" | "bearer";
@@ -19,6 +22,8 @@ export interface ControlPlaneConfig {
   runnerNetwork: string;
   readyTimeoutMs: number;
   dockerHost: string | undefined;
+  /** Injected agent delivery: the bundle to copy into agent volumes and where the agent's Node runtimes are cached. */
+  agent: { bundlePath: string; cacheDir: string };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
@@ -33,11 +38,18 @@ export const ENV = {
   runnerNetwork: "DEVHATCHERY_RUNNER_NETWORK",
   readyTimeoutMs: "DEVHATCHERY_READY_TIMEOUT_MS",
   dockerHost: "DEVHATCHERY_DOCKER_HOST",
+  agentBundle: "DEVHATCHERY_AGENT_BUNDLE",
+  cacheDir: "DEVHATCHERY_CACHE_DIR",
   logLevel: "DEVHATCHERY_LOG_LEVEL",
 } as const;
 
 export const BEARER_TOKEN_MIN_LENGTH = 16;
 const PRINCIPAL_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}$/;
+
+/** The agent bundle beside a built (or source) control plane in this repository: runner-agent/dist/agent.cjs. */
+export const DEFAULT_AGENT_BUNDLE = fileURLToPath(new URL("../../runner-agent/dist/agent.cjs", import.meta.url));
+
+const absolutePath = z.string().refine(isAbsolute, "must be an absolute path");
 
 const list = z
   .string()
@@ -55,6 +67,8 @@ const schema = z.object({
   [ENV.runnerNetwork]: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "must be a Docker network name").default("devhatchery-runners"),
   [ENV.readyTimeoutMs]: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   [ENV.dockerHost]: z.string().min(1).optional(),
+  [ENV.agentBundle]: absolutePath.default(DEFAULT_AGENT_BUNDLE),
+  [ENV.cacheDir]: absolutePath.optional(),
   [ENV.logLevel]: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -63,6 +77,12 @@ export function isLoopbackHost(host: string): boolean {
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");
   return host === "::1" || host === "[::1]";
+}
+
+/** `$XDG_CACHE_HOME/devhatchery`, else `~/.cache/devhatchery`. */
+function defaultCacheDir(env: NodeJS.ProcessEnv): string {
+  const xdg = env.XDG_CACHE_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), ".cache"), "devhatchery");
 }
 
 function parseTokens(entries: string[], problems: string[]): BearerTokenEntry[] {
@@ -109,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneCo
     runnerNetwork: values[ENV.runnerNetwork],
     readyTimeoutMs: values[ENV.readyTimeoutMs],
     dockerHost: values[ENV.dockerHost],
+    agent: { bundlePath: values[ENV.agentBundle], cacheDir: values[ENV.cacheDir] ?? defaultCacheDir(env) },
     logLevel: values[ENV.logLevel],
   };
 }

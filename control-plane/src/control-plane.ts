@@ -22,7 +22,7 @@ export interface ControlPlane {
 
 /** Wires config → runtime → domain services → MCP → HTTP. Nothing here listens or reads the environment. */
 export function createControlPlane(config: ControlPlaneConfig, log: Logger): ControlPlane {
-  const runtime = new DockerRuntime(log, config.dockerHost);
+  const runtime = new DockerRuntime(log, config.dockerHost, config.agent);
   const runners = new RunnerService(runtime, { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs }, log);
   const execs = new ExecService(runners, log);
   const files = new FileService(runners, log);

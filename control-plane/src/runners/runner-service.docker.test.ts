@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAgentDeliveryFixture, type AgentDeliveryFixture } from "../../test/agent-delivery-fixture.js";
+import { buildTestImage } from "../../test/build-test-image.js";
 import { buildImpostorImage, countRunners, docker, removeTestRunners } from "../../test/docker-cleanup.js";
 import { createLogger } from "../log.js";
 import { DockerRuntime } from "../runtime/docker-runtime.js";
@@ -7,8 +9,9 @@ import { ExecService } from "./exec-service.js";
 import { RunnerService } from "./runner-service.js";
 
 const RUNNER_IMAGE = "devhatchery-test/runner:dev";
-/** The test base image has no agent: a runner from it can never become ready. */
-const NO_AGENT_IMAGE = "devhatchery-test/debian:bookworm";
+const DEBIAN_IMAGE = "devhatchery-test/debian:bookworm";
+/** Claims a baked agent (the label) but has none, so the agent is not injected and the runner cannot become ready. */
+const NO_AGENT_IMAGE = `devhatchery-test/agentless-labelled:${randomBytes(4).toString("hex")}`;
 
 describe("RunnerService against the real Docker engine", () => {
   const suffix = randomBytes(4).toString("hex");
@@ -16,16 +19,24 @@ describe("RunnerService against the real Docker engine", () => {
   const bob = { id: `test-bob-${suffix}` };
   const network = `devhatchery-test-${suffix}`;
   const log = createLogger("silent");
-  const runtime = new DockerRuntime(log);
-  const runners = new RunnerService(runtime, { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 15_000 }, log);
-  const execs = new ExecService(runners, log);
+  let agentDelivery: AgentDeliveryFixture;
+  let runtime: DockerRuntime;
+  let runners: RunnerService;
+  let execs: ExecService;
 
   beforeAll(async () => {
+    agentDelivery = await createAgentDeliveryFixture(suffix);
+    runtime = new DockerRuntime(log, undefined, agentDelivery.options());
+    runners = new RunnerService(runtime, { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 15_000 }, log);
+    execs = new ExecService(runners, log);
     await runtime.ping();
+    await buildTestImage({ tag: NO_AGENT_IMAGE, context: { dockerfile: `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.agent.version="impostor"\n` } });
   });
   afterAll(async () => {
-    runners.close();
+    runners?.close();
     await removeTestRunners([alice.id, bob.id], network);
+    await agentDelivery?.cleanup();
+    await docker.getImage(NO_AGENT_IMAGE).remove({ force: true }).catch(() => undefined);
   });
 
   it("spawns a labelled, locked-down runner on a private network and runs commands in it", async () => {
@@ -74,8 +85,10 @@ describe("RunnerService against the real Docker engine", () => {
     const before = await countRunners(alice.id);
     const error = await runners.spawn(alice, { image: NO_AGENT_IMAGE }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "RUNNER_START_FAILED" });
-    expect((error as Error).message).toMatch(/^Runner from image "devhatchery-test\/debian:bookworm" did not become ready and was removed: the agent exited \(container exited, exit code 0\)/);
-    expect((error as Error).message).toContain("check that the image contains the DevHatchery agent");
+    expect((error as Error).message).toBe(
+      `Runner from image "${NO_AGENT_IMAGE}" did not become ready and was removed: the agent exited (container exited, exit code 0)\n` +
+        "The agent wrote no log lines; check that the image contains the DevHatchery agent (images/README.md).",
+    );
     expect(await countRunners(alice.id)).toBe(before);
   });
 

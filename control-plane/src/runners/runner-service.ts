@@ -3,7 +3,7 @@ import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
 import { AgentClient } from "../agent-client/agent-client.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, PullProgress, RunnerContainer } from "../runtime/container-runtime.js";
+import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer } from "../runtime/container-runtime.js";
 import { RUNNER_ID_PATTERN, type Principal, type RunnerInfo } from "./runner.js";
 
 export interface RunnerServiceOptions {
@@ -19,6 +19,8 @@ export interface SpawnRequest {
 export type SpawnProgress = { phase: "pulling"; detail: PullProgress } | { phase: "creating" } | { phase: "starting" } | { phase: "ready" };
 
 const HEALTH_POLL_MS = 50;
+const BAKED_HINT = "check that the image contains the DevHatchery agent (images/README.md).";
+const INJECTED_HINT = "the agent was injected; check that the image is glibc-based with libstdc++ (images/README.md).";
 const LOG_LINES_ON_FAILURE = 20;
 
 interface Connection {
@@ -45,7 +47,9 @@ export class RunnerService {
     const log = this.log.child({ runner: runnerId, principal: principal.id, image });
 
     await this.runtime.ensureNetwork(this.options.network);
-    await this.runtime.ensureImage(image, (detail) => onProgress({ phase: "pulling", detail }));
+    const imageInfo = await this.runtime.ensureImage(image, (detail) => onProgress({ phase: "pulling", detail }));
+    const agentVolume = await this.agentVolumeFor(image, imageInfo, onProgress);
+    log.debug({ delivery: agentVolume ? "injected" : "baked", agentVolume }, "agent delivery chosen");
     onProgress({ phase: "creating" });
     const container = await this.runtime.startRunner({
       runnerId,
@@ -55,6 +59,7 @@ export class RunnerService {
       agentPort: AGENT_DEFAULT_PORT,
       network: this.options.network,
       createdAt,
+      agentVolume,
     });
     onProgress({ phase: "starting" });
     try {
@@ -68,13 +73,23 @@ export class RunnerService {
       throw new ControlPlaneError(
         "RUNNER_START_FAILED",
         `Runner from image "${image}" did not become ready and was removed: ${reason}` +
-          (logs.trim() ? `\nLast agent log lines:\n${logs.trim()}` : "\nThe agent wrote no log lines; check that the image contains the DevHatchery agent."),
+          (logs.trim() ? `\nLast agent log lines:\n${logs.trim()}` : `\nThe agent wrote no log lines; ${agentVolume ? INJECTED_HINT : BAKED_HINT}`),
         { cause: error },
       );
     }
     onProgress({ phase: "ready" });
     log.info("runner ready");
     return { runnerId, image, status: "ready", createdAt };
+  }
+
+  /**
+   * Baked when the image carries the agent (label io.devhatchery.agent.version): undefined. Injected otherwise:
+   * the agent volume to mount. Preparing it is reported as "pulling" progress, as it is part of getting ready to create.
+   */
+  private async agentVolumeFor(image: string, info: ImageInfo, onProgress: (progress: SpawnProgress) => void): Promise<string | undefined> {
+    if (info.agentVersion) return undefined;
+    const report = (status: string): void => onProgress({ phase: "pulling", detail: { status: `agent: ${status}`, fraction: undefined } });
+    return this.runtime.ensureAgentVolume(info.architecture, image, report);
   }
 
   /** Removes a runner of this principal. */

@@ -9,6 +9,19 @@ export interface RunnerContainerSpec {
   agentPort: number;
   network: string;
   createdAt: string;
+  /**
+   * Injected delivery: the agent volume to mount read-only at /opt/devhatchery and run the agent from.
+   * Undefined for images with the agent baked in, whose own entrypoint starts it.
+   */
+  agentVolume: string | undefined;
+}
+
+/** What the control plane needs to know about a local image. */
+export interface ImageInfo {
+  /** Docker's name for the image's architecture, e.g. amd64 or arm64. */
+  architecture: string;
+  /** The label io.devhatchery.agent.version: set when the agent is baked into the image. */
+  agentVersion: string | undefined;
 }
 
 export type ContainerState = "created" | "running" | "paused" | "restarting" | "exited" | "removing" | "dead";
@@ -38,7 +51,12 @@ export interface ContainerRuntime {
   /** Creates the private runner network if it does not exist. */
   ensureNetwork(name: string): Promise<void>;
   /** Makes the image available locally, pulling it when missing. */
-  ensureImage(image: string, onProgress?: (progress: PullProgress) => void): Promise<void>;
+  ensureImage(image: string, onProgress?: (progress: PullProgress) => void): Promise<ImageInfo>;
+  /**
+   * Makes sure the read-only volume holding the agent and its Node runtime for `architecture` exists and is
+   * complete (created and filled once, rebuilt when incomplete); returns its name. `helperImage` must be local.
+   */
+  ensureAgentVolume(architecture: string, helperImage: string, onProgress?: (status: string) => void): Promise<string>;
   /** Creates and starts a runner container; removes it again if it cannot be started. */
   startRunner(spec: RunnerContainerSpec): Promise<RunnerContainer>;
   findRunner(runnerId: string): Promise<RunnerContainer | undefined>;

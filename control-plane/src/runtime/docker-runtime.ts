@@ -2,17 +2,30 @@ import Docker from "dockerode";
 import { AGENT_ENV } from "@devhatchery/proto/contract";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, ContainerState, PullProgress, RunnerContainer, RunnerContainerSpec } from "./container-runtime.js";
+import { VERSION } from "../version.js";
+import { AGENT_ENTRYPOINT, AGENT_MOUNT_PATH, AgentPayload } from "./agent-payload.js";
+import { AgentVolumeKeeper, type AgentVolumeTiming } from "./agent-volume-keeper.js";
+import { DockerAgentVolumeStore } from "./docker-agent-volume-store.js";
+import { createDockerErrors, statusCode, type DockerErrors } from "./docker-errors.js";
+import type { ContainerRuntime, ContainerState, ImageInfo, PullProgress, RunnerContainer, RunnerContainerSpec } from "./container-runtime.js";
 import { demuxDockerLog } from "./docker-log.js";
 import { KIND, LABEL } from "./labels.js";
+import { NodeRuntimeCache, type NodeRuntimeCacheOptions } from "./node-runtime-cache.js";
+
+/** Where the injected agent comes from: the bundle on disk and a cache for its Node runtimes. */
+export interface AgentDeliveryOptions extends NodeRuntimeCacheOptions {
+  /** Path of the agent bundle, runner-agent/dist/agent.cjs. */
+  bundlePath: string;
+  /** The agent version that names and labels agent volumes; defaults to the control plane's version. */
+  version?: string;
+  timing?: AgentVolumeTiming;
+}
 
 /** Capabilities dropped from Docker's default set: none is needed to install packages or build software. */
 const DROPPED_CAPABILITIES = ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_CHROOT", "SETPCAP"];
 const DEFAULT_PIDS_LIMIT = 4096;
-
-function statusCode(error: unknown): number | undefined {
-  return (error as { statusCode?: number } | undefined)?.statusCode;
-}
+/** The agent's work directory; Docker creates it in injected runners (baked images create it themselves). */
+const WORK_DIR = "/work";
 
 function containerName(runnerId: string): string {
   return `devhatchery-${runnerId}`;
@@ -21,20 +34,26 @@ function containerName(runnerId: string): string {
 /** The dockerode implementation of ContainerRuntime; the only module that talks to Docker. */
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
+  private readonly agentVolumes: AgentVolumeKeeper;
+  private readonly errors: DockerErrors;
 
   constructor(
     private readonly log: Logger,
-    dockerHost?: string,
+    dockerHost: string | undefined,
+    agent: AgentDeliveryOptions,
   ) {
     this.docker = dockerHost ? new Docker(parseDockerHost(dockerHost)) : new Docker();
+    const payload = new AgentPayload(agent.bundlePath, agent.version ?? VERSION, new NodeRuntimeCache(agent, log));
+    this.errors = createDockerErrors(log);
+    this.agentVolumes = new AgentVolumeKeeper(new DockerAgentVolumeStore(this.docker, this.errors, log), payload, log, agent.timing);
   }
 
   async ping(): Promise<void> {
-    await this.call("reach the Docker engine", () => this.docker.ping());
+    await this.errors.call("reach the Docker engine", () => this.docker.ping());
   }
 
   async ensureNetwork(name: string): Promise<void> {
-    const existing = await this.call("list networks", () => this.docker.listNetworks({ filters: { name: [name] } }));
+    const existing = await this.errors.call("list networks", () => this.docker.listNetworks({ filters: { name: [name] } }));
     if (existing.some((network) => network.Name === name)) return;
     try {
       await this.docker.createNetwork({
@@ -47,16 +66,15 @@ export class DockerRuntime implements ContainerRuntime {
       });
       this.log.info({ network: name }, "created runner network");
     } catch (error) {
-      if (statusCode(error) !== 409) throw this.wrap(error, `create network "${name}"`);
+      if (statusCode(error) !== 409) throw this.errors.wrap(error, `create network "${name}"`);
     }
   }
 
-  async ensureImage(image: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
+  async ensureImage(image: string, onProgress?: (progress: PullProgress) => void): Promise<ImageInfo> {
     try {
-      await this.docker.getImage(image).inspect();
-      return;
+      return toImageInfo(await this.docker.getImage(image).inspect());
     } catch (error) {
-      if (statusCode(error) !== 404) throw this.wrap(error, `inspect image "${image}"`);
+      if (statusCode(error) !== 404) throw this.errors.wrap(error, `inspect image "${image}"`);
     }
     this.log.info({ image }, "pulling image");
     try {
@@ -79,15 +97,21 @@ export class DockerRuntime implements ContainerRuntime {
         { cause: error },
       );
     }
+    return toImageInfo(await this.errors.call(`inspect image "${image}"`, () => this.docker.getImage(image).inspect()));
+  }
+
+  async ensureAgentVolume(architecture: string, helperImage: string, onProgress?: (status: string) => void): Promise<string> {
+    return this.agentVolumes.ensure(architecture, helperImage, onProgress);
   }
 
   async startRunner(spec: RunnerContainerSpec): Promise<RunnerContainer> {
-    const container = await this.call(`create a runner from "${spec.image}"`, () =>
+    const container = await this.errors.call(`create a runner from "${spec.image}"`, () =>
       this.docker.createContainer({
         name: containerName(spec.runnerId),
         Image: spec.image,
         Hostname: spec.runnerId,
         Env: [`${AGENT_ENV.token}=${spec.token}`, `${AGENT_ENV.port}=${spec.agentPort}`],
+        ...(spec.agentVolume ? { Entrypoint: AGENT_ENTRYPOINT, Cmd: [], WorkingDir: WORK_DIR } : {}),
         Labels: {
           [LABEL.managed]: "true",
           [LABEL.kind]: KIND.runner,
@@ -103,6 +127,9 @@ export class DockerRuntime implements ContainerRuntime {
           SecurityOpt: ["no-new-privileges:true"],
           PidsLimit: DEFAULT_PIDS_LIMIT,
           RestartPolicy: { Name: "no" },
+          ...(spec.agentVolume
+            ? { Mounts: [{ Type: "volume" as const, Source: spec.agentVolume, Target: AGENT_MOUNT_PATH, ReadOnly: true }] }
+            : {}),
         },
       }),
     );
@@ -110,7 +137,7 @@ export class DockerRuntime implements ContainerRuntime {
       await container.start();
     } catch (error) {
       await container.remove({ force: true }).catch(() => undefined);
-      throw this.wrap(error, `start a runner from "${spec.image}"`);
+      throw this.errors.wrap(error, `start a runner from "${spec.image}"`);
     }
     const started = await this.findRunner(spec.runnerId);
     if (!started) throw new ControlPlaneError("RUNNER_START_FAILED", `Runner "${spec.runnerId}" disappeared right after it was started.`);
@@ -124,12 +151,12 @@ export class DockerRuntime implements ContainerRuntime {
       return toRunnerContainer(info);
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
-      throw this.wrap(error, `inspect runner "${runnerId}"`);
+      throw this.errors.wrap(error, `inspect runner "${runnerId}"`);
     }
   }
 
   async listRunners(principal: string): Promise<RunnerContainer[]> {
-    const summaries = await this.call("list runners", () =>
+    const summaries = await this.errors.call("list runners", () =>
       this.docker.listContainers({ all: true, filters: { label: [`${LABEL.kind}=${KIND.runner}`, `${LABEL.owner}=${principal}`] } }),
     );
     const runners = await Promise.all(summaries.map((summary) => this.findRunner(summary.Labels[LABEL.runner] ?? "")));
@@ -142,7 +169,7 @@ export class DockerRuntime implements ContainerRuntime {
       return demuxDockerLog(raw as unknown as Buffer);
     } catch (error) {
       if (statusCode(error) === 404) return "";
-      throw this.wrap(error, `read the logs of runner "${runnerId}"`);
+      throw this.errors.wrap(error, `read the logs of runner "${runnerId}"`);
     }
   }
 
@@ -153,39 +180,13 @@ export class DockerRuntime implements ContainerRuntime {
       if (statusCode(error) === 404) return;
       // 409: removal already in progress; the container is going away either way.
       if (statusCode(error) === 409) return;
-      throw this.wrap(error, `remove runner "${runnerId}"`);
+      throw this.errors.wrap(error, `remove runner "${runnerId}"`);
     }
-  }
-
-  private async call<T>(what: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw this.wrap(error, what);
-    }
-  }
-
-  private wrap(error: unknown, what: string): ControlPlaneError {
-    if (error instanceof ControlPlaneError) return error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ECONNREFUSED" || code === "ENOENT" || code === "EACCES") {
-      return new ControlPlaneError(
-        "DOCKER_UNAVAILABLE",
-        `Cannot ${what}: the Docker engine is not reachable (${code}). Start Docker, or point DEVHATCHERY_DOCKER_HOST at it.`,
-        { cause: error },
-      );
-    }
-    if (statusCode(error) === 404) {
-      return new ControlPlaneError("NOT_FOUND", `Cannot ${what}: ${dockerMessage(error)}.`, { cause: error });
-    }
-    this.log.warn({ err: error, what }, "docker call failed");
-    return new ControlPlaneError("INTERNAL", `Cannot ${what}: Docker said "${dockerMessage(error)}".`, { cause: error });
   }
 }
 
-function dockerMessage(error: unknown): string {
-  const json = (error as { json?: { message?: string } }).json;
-  return (json?.message ?? (error as Error).message ?? String(error)).trim();
+function toImageInfo(info: Docker.ImageInspectInfo): ImageInfo {
+  return { architecture: info.Architecture, agentVersion: info.Config.Labels?.[LABEL.agentVersion] || undefined };
 }
 
 function toRunnerContainer(info: Docker.ContainerInspectInfo): RunnerContainer {

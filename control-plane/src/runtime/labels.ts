@@ -6,9 +6,20 @@ export const LABEL = {
   runner: "io.devhatchery.runner",
   created: "io.devhatchery.created",
   image: "io.devhatchery.image",
+  /** On images with the agent baked in (and on agent volumes): the agent's version. */
+  agentVersion: "io.devhatchery.agent.version",
+  /** On agent volumes: the digest of their content (agent bundle and Node version). */
+  agentDigest: "io.devhatchery.agent.digest",
+  /** On agent volumes: the Node architecture they hold (x64, arm64). */
+  agentArch: "io.devhatchery.agent.arch",
+  /** On helper containers: the agent volume they serve. */
+  agentVolume: "io.devhatchery.agent.volume",
 } as const;
 
 export const KIND = {
   runner: "runner",
   network: "network",
+  agent: "agent",
+  /** Never-started containers that lock, inspect or fill an agent volume. */
+  agentHelper: "agent-helper",
 } as const;

@@ -1,0 +1,46 @@
+import { ControlPlaneError } from "../errors.js";
+import type { Logger } from "../log.js";
+
+export function statusCode(error: unknown): number | undefined {
+  return (error as { statusCode?: number } | undefined)?.statusCode;
+}
+
+export function dockerMessage(error: unknown): string {
+  const json = (error as { json?: { message?: string } }).json;
+  return (json?.message ?? (error as Error).message ?? String(error)).trim();
+}
+
+/** Turns dockerode failures into ControlPlaneErrors that say what we tried and what to do about it. */
+export interface DockerErrors {
+  wrap(error: unknown, what: string): ControlPlaneError;
+  call<T>(what: string, work: () => Promise<T>): Promise<T>;
+}
+
+export function createDockerErrors(log: Logger): DockerErrors {
+  const wrap = (error: unknown, what: string): ControlPlaneError => {
+    if (error instanceof ControlPlaneError) return error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ECONNREFUSED" || code === "ENOENT" || code === "EACCES") {
+      return new ControlPlaneError(
+        "DOCKER_UNAVAILABLE",
+        `Cannot ${what}: the Docker engine is not reachable (${code}). Start Docker, or point DEVHATCHERY_DOCKER_HOST at it.`,
+        { cause: error },
+      );
+    }
+    if (statusCode(error) === 404) {
+      return new ControlPlaneError("NOT_FOUND", `Cannot ${what}: ${dockerMessage(error)}.`, { cause: error });
+    }
+    log.warn({ err: error, what }, "docker call failed");
+    return new ControlPlaneError("INTERNAL", `Cannot ${what}: Docker said "${dockerMessage(error)}".`, { cause: error });
+  };
+  return {
+    wrap,
+    async call(what, work) {
+      try {
+        return await work();
+      } catch (error) {
+        throw wrap(error, what);
+      }
+    },
+  };
+}
