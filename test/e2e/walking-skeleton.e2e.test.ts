@@ -138,6 +138,23 @@ describe("MCP client → control plane → Docker → agent", () => {
     await expect(connectClient(server.url)).rejects.toThrow();
   });
 
+  it("shows the agent's debug view through the control plane, to the owner only", async () => {
+    const debugUrl = server.url.replace(/\/mcp$/, `/runners/${runnerId}/debug`);
+    const asOwner = await fetch(debugUrl, { headers: { authorization: `Bearer ${alice.token}` } });
+    expect(asOwner.status).toBe(200);
+    const view = (await asOwner.json()) as { version: string; processes: { command: string }[]; memory: { rss_bytes: number } };
+    expect(view.version).toBe("0.1.0");
+    expect(view.memory.rss_bytes).toBeGreaterThan(0);
+    expect(view.processes.map((process) => process.command)).toContain("for i in 1 2 3; do echo line-$i; sleep 0.2; done");
+    const html = await fetch(debugUrl, { headers: { authorization: `Bearer ${alice.token}`, accept: "text/html" } });
+    expect(html.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await html.text()).toContain("<h1>DevHatchery runner agent</h1>");
+    const asBob = await fetch(debugUrl, { headers: { authorization: `Bearer ${bob.token}` } });
+    expect(asBob.status).toBe(404);
+    expect(await asBob.json()).toEqual({ error: "not_found", message: `Runner "${runnerId}" not found for this principal; spawn one with runner_spawn.` });
+    expect((await fetch(debugUrl)).status).toBe(401);
+  });
+
   it("removes the runner", async () => {
     const { result, structured } = await callTool(asAlice, "runner_remove", { runner: runnerId });
     expect(result.isError).toBeFalsy();

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
 import { AgentClient } from "../agent-client/agent-client.js";
+import { fetchAgentDebug, type AgentDebugView, type DebugFormat } from "../agent-client/agent-debug.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer } from "../runtime/container-runtime.js";
@@ -116,6 +117,15 @@ export class RunnerService {
     const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, container.token);
     this.connections.set(container.runnerId, { principal: principal.id, client });
     return client;
+  }
+
+  /** The agent's debug view of a runner owned by this principal (processes, watches, streams, memory). */
+  async debugView(principal: Principal, runnerRef: string, format: DebugFormat): Promise<AgentDebugView> {
+    const container = await this.ownedContainer(principal, runnerRef);
+    if (container.state !== "running" || !container.address || !container.token) {
+      throw new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${runnerRef}" is ${container.state}, not running; its agent has no debug view.`);
+    }
+    return fetchAgentDebug(container.address, container.token, format, container.runnerId);
   }
 
   /** Closes every agent connection (runners keep running). */
