@@ -9,7 +9,7 @@ describe("loadConfig", () => {
     expect(loadConfig({})).toMatchObject({
       listen: { host: "127.0.0.1", port: 8080 },
       auth: { mode: "none", tokens: [] },
-      defaultImage: "devhatchery/runner:latest",
+      defaultImage: "ubuntu:24.04",
       runnerNetwork: "devhatchery-runners",
       readyTimeoutMs: 30_000,
     });

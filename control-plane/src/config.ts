@@ -63,7 +63,7 @@ const schema = z.object({
   [ENV.bearerTokens]: list,
   [ENV.allowedHosts]: list,
   [ENV.allowedOrigins]: list,
-  [ENV.defaultImage]: z.string().min(1).default("devhatchery/runner:latest"),
+  [ENV.defaultImage]: z.string().min(1).default("ubuntu:24.04"),
   [ENV.runnerNetwork]: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "must be a Docker network name").default("devhatchery-runners"),
   [ENV.readyTimeoutMs]: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   [ENV.dockerHost]: z.string().min(1).optional(),

@@ -93,7 +93,7 @@ export class DockerRuntime implements ContainerRuntime {
       throw new ControlPlaneError(
         "IMAGE_NOT_FOUND",
         `Image "${image}" is not present locally and could not be pulled (${(error as Error).message.trim()}). ` +
-          "Check the name and tag, build it (`npm run images` builds devhatchery/runner:latest), or pull it on the host.",
+          "Check the name and tag, or pull or build it on the host (`npm run images` builds devhatchery/runner:latest).",
         { cause: error },
       );
     }

@@ -21,7 +21,7 @@ export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void
           .min(1)
           .max(255)
           .optional()
-          .describe("Container image with the DevHatchery agent, e.g. \"devhatchery/runner:latest\". Omit to use the server's default image."),
+          .describe("Container image to run, e.g. \"ubuntu:24.04\" or \"python:3.12\" (any glibc-based Linux image: the agent is added when the image lacks it). Omit to use the server's default image."),
       },
       outputSchema: {
         runner_id: z.string().describe("The new runner's id; pass it as `runner` to other tools."),
