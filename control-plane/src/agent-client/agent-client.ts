@@ -3,6 +3,7 @@ import { AGENT_AUTH_METADATA_KEY } from "@devhatchery/proto/contract";
 import { ExecServiceClient, ExitReason, OutputStream, type ExecEvent } from "@devhatchery/proto/agent/v1/exec";
 import { FileType, FsServiceClient, type FileInfo, type ReadChunk, type WriteRequest } from "@devhatchery/proto/agent/v1/fs";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@devhatchery/proto/health/v1";
+import { WatchServiceClient } from "@devhatchery/proto/agent/v1/watch";
 import { fromGrpcError } from "./grpc-errors.js";
 
 /** Largest message either side may send; matches the agent. */
@@ -94,8 +95,21 @@ function toExecEvent(event: ExecEvent["event"]): AgentExecEvent | undefined {
   }
 }
 
-/** One runner's agent over gRPC: proto types stay in here, callers get plain domain values and ControlPlaneErrors. */
+/** The generated gRPC clients of one agent; only modules in agent-client/ use them (lint enforces it). */
+export interface AgentGrpcClients {
+  readonly exec: ExecServiceClient;
+  readonly fs: FsServiceClient;
+  readonly watch: WatchServiceClient;
+  readonly health: HealthClient;
+}
+
+/**
+ * One runner's agent over gRPC: proto types stay in agent-client/, callers get plain domain values and
+ * ControlPlaneErrors. Calls beyond the core ones live in sibling modules (`*-calls.ts`) built on `grpc` and
+ * `callMetadata()`.
+ */
 export class AgentClient {
+  readonly grpc: AgentGrpcClients;
   private readonly exec: ExecServiceClient;
   private readonly fs: FsServiceClient;
   private readonly health: HealthClient;
@@ -116,6 +130,7 @@ export class AgentClient {
     this.exec = new ExecServiceClient(address, creds, options);
     this.fs = new FsServiceClient(address, creds, options);
     this.health = new HealthClient(address, creds, options);
+    this.grpc = { exec: this.exec, fs: this.fs, watch: new WatchServiceClient(address, creds, options), health: this.health };
   }
 
   /** True when the agent answers its health check as SERVING within `timeoutMs`. */
@@ -243,7 +258,13 @@ export class AgentClient {
   close(): void {
     this.exec.close();
     this.fs.close();
+    this.grpc.watch.close();
     this.health.close();
+  }
+
+  /** Metadata carrying the runner's token, for every call to this agent. */
+  callMetadata(): Metadata {
+    return this.metadata();
   }
 
   private metadata(): Metadata {
