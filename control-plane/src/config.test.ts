@@ -12,7 +12,20 @@ describe("loadConfig", () => {
       defaultImage: "ubuntu:24.04",
       runnerNetwork: "devhatchery-runners",
       readyTimeoutMs: 30_000,
+      sessionIdleTimeoutMs: 1_800_000,
+      testFixtures: false,
     });
+  });
+
+  it("takes the session idle timeout and the test fixtures switch from the environment", () => {
+    expect(loadConfig({ DEVHATCHERY_SESSION_IDLE_TIMEOUT_MS: "5000", DEVHATCHERY_TEST_FIXTURES: "1" })).toMatchObject({ sessionIdleTimeoutMs: 5000, testFixtures: true });
+    expect(() => loadConfig({ DEVHATCHERY_SESSION_IDLE_TIMEOUT_MS: "10", DEVHATCHERY_TEST_FIXTURES: "yes" })).toThrow(
+      [
+        "Invalid configuration:",
+        "  DEVHATCHERY_SESSION_IDLE_TIMEOUT_MS: Too small: expected number to be >=1000",
+        '  DEVHATCHERY_TEST_FIXTURES: must be "1" (serve the conformance fixtures, tests only) or "0"',
+      ].join("\n"),
+    );
   });
 
   it("switches to bearer when tokens are configured, one principal per token", () => {

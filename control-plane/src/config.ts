@@ -25,6 +25,10 @@ export interface ControlPlaneConfig {
   /** Injected agent delivery: the bundle to copy into agent volumes and where the agent's Node runtimes are cached. */
   agent: { bundlePath: string; cacheDir: string };
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** An MCP session with no request and no open stream for this long is closed. */
+  sessionIdleTimeoutMs: number;
+  /** Serve the MCP conformance suite's fixture tools, resources and prompts. Tests only; never in production. */
+  testFixtures: boolean;
 }
 
 export const ENV = {
@@ -41,6 +45,8 @@ export const ENV = {
   agentBundle: "DEVHATCHERY_AGENT_BUNDLE",
   cacheDir: "DEVHATCHERY_CACHE_DIR",
   logLevel: "DEVHATCHERY_LOG_LEVEL",
+  sessionIdleTimeoutMs: "DEVHATCHERY_SESSION_IDLE_TIMEOUT_MS",
+  testFixtures: "DEVHATCHERY_TEST_FIXTURES",
 } as const;
 
 export const BEARER_TOKEN_MIN_LENGTH = 16;
@@ -70,6 +76,8 @@ const schema = z.object({
   [ENV.agentBundle]: absolutePath.default(DEFAULT_AGENT_BUNDLE),
   [ENV.cacheDir]: absolutePath.optional(),
   [ENV.logLevel]: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  [ENV.sessionIdleTimeoutMs]: z.coerce.number().int().min(1000).max(7 * 24 * 60 * 60 * 1000).default(30 * 60 * 1000),
+  [ENV.testFixtures]: z.enum(["0", "1"], { error: 'must be "1" (serve the conformance fixtures, tests only) or "0"' }).default("0"),
 });
 
 /** True for addresses that only this machine can reach. */
@@ -131,5 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneCo
     dockerHost: values[ENV.dockerHost],
     agent: { bundlePath: values[ENV.agentBundle], cacheDir: values[ENV.cacheDir] ?? defaultCacheDir(env) },
     logLevel: values[ENV.logLevel],
+    sessionIdleTimeoutMs: values[ENV.sessionIdleTimeoutMs],
+    testFixtures: values[ENV.testFixtures] === "1",
   };
 }

@@ -5,11 +5,15 @@ import type { ControlPlaneConfig } from "./config.js";
 import { createApp } from "./http/app.js";
 import type { AppEnv } from "./http/auth-middleware.js";
 import { McpSessions } from "./http/mcp-sessions.js";
+import { DEFAULT_EVENT_STORE_LIMITS } from "./http/session-event-store.js";
 import type { Logger } from "./log.js";
+import { FIXTURE_SUBSCRIPTIONS } from "./mcp/fixtures/fixture-resources.js";
 import { createMcpServer } from "./mcp/mcp-server.js";
+import { createExecOutputSubscriptionProvider } from "./mcp/resources/exec-output-resource.js";
 import { ExecService } from "./runners/exec-service.js";
 import { FileService } from "./runners/file-service.js";
 import { RunnerService } from "./runners/runner-service.js";
+import { WatchService } from "./runners/watch-service.js";
 import { DockerRuntime } from "./runtime/docker-runtime.js";
 import { VERSION } from "./version.js";
 
@@ -26,7 +30,18 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
   const runners = new RunnerService(runtime, { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs }, log);
   const execs = new ExecService(runners, log);
   const files = new FileService(runners, log);
-  const sessions = new McpSessions((principal, sessionLog) => createMcpServer({ runners, execs, files, principal, log: sessionLog }, VERSION), log);
+  const watches = new WatchService(runners, log);
+  const fixtureSubscriptions = config.testFixtures ? [FIXTURE_SUBSCRIPTIONS] : [];
+  const sessions = new McpSessions(
+    (principal, sessionLog) =>
+      createMcpServer(
+        { runners, execs, files, watches, subscriptionProviders: [createExecOutputSubscriptionProvider(execs, principal), ...fixtureSubscriptions], principal, log: sessionLog },
+        VERSION,
+        { testFixtures: config.testFixtures },
+      ),
+    log,
+    { idleTimeoutMs: config.sessionIdleTimeoutMs, eventStore: DEFAULT_EVENT_STORE_LIMITS },
+  );
   const authenticate: Authenticator = config.auth.mode === "none" ? () => LOCAL_PRINCIPAL : createBearerAuthenticator(config.auth.tokens);
   const app = createApp({
     sessions,

@@ -5,6 +5,8 @@ export type ErrorCode =
   | "ALREADY_EXISTS"
   | "PERMISSION_DENIED"
   | "FAILED_PRECONDITION"
+  /** An `if_match` etag names a version of a file that is no longer there: re-read, reapply, retry. */
+  | "ETAG_MISMATCH"
   | "RESOURCE_EXHAUSTED"
   | "UNAUTHENTICATED"
   | "IMAGE_NOT_FOUND"

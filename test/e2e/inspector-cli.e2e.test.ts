@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
+import { TOOL_NAMES } from "../support/tool-names.js";
 
 const INSPECTOR = fileURLToPath(new URL("../../node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js", import.meta.url));
 
@@ -37,8 +38,14 @@ describe("the MCP Inspector CLI as a third-party client", () => {
     });
   }
 
-  const call = (tool: string, args: Record<string, string>) =>
-    inspector(["--method", "tools/call", "--tool-name", tool, ...Object.entries(args).flatMap(([key, value]) => ["--tool-arg", `${key}=${value}`])]);
+  const call = async (tool: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => {
+    const run = await inspector(["--method", "tools/call", "--tool-name", tool, "--tool-args-json", JSON.stringify(args)]);
+    expect(run.code, `${tool}: ${run.stderr}`).toBe(0);
+    expect(run.json.result?.isError, tool).toBeFalsy();
+    called.add(tool);
+    return run.json.result?.structuredContent ?? {};
+  };
+  const called = new Set<string>();
 
   beforeAll(async () => {
     server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`, DEVHATCHERY_RUNNER_NETWORK: network });
@@ -48,11 +55,11 @@ describe("the MCP Inspector CLI as a third-party client", () => {
     await removeTestRunners([principal], network);
   });
 
-  it("lists the six tools with descriptions and schemas", async () => {
+  it("lists every tool with descriptions and schemas", async () => {
     const run = await inspector(["--method", "tools/list"]);
     expect(run.code, run.stderr).toBe(0);
     const tools = run.json.result?.tools ?? [];
-    expect(tools.map((tool) => tool.name).sort()).toEqual(["exec", "fs_list", "fs_read", "fs_write", "runner_remove", "runner_spawn"]);
+    expect(tools.map((tool) => tool.name).sort()).toEqual(TOOL_NAMES);
     for (const tool of tools) {
       expect(tool.description).toBeTruthy();
       expect(tool.inputSchema).toBeTruthy();
@@ -60,32 +67,35 @@ describe("the MCP Inspector CLI as a third-party client", () => {
     }
   });
 
-  it("drives spawn → exec → write → read → list → remove", async () => {
-    const spawned = await call("runner_spawn", {});
-    expect(spawned.code, spawned.stderr).toBe(0);
-    const runner = spawned.json.result?.structuredContent?.runner_id as string;
+  it("drives every tool, each in its own Inspector session", async () => {
+    const runner = (await call("runner_spawn", {})).runner_id as string;
     expect(runner).toMatch(/^r-[0-9a-f]{12}$/);
 
-    const echoed = await call("exec", { runner, command: "echo hello from $(hostname)" });
-    expect(echoed.json.result?.structuredContent).toMatchObject({ exit_code: 0, stdout: `hello from ${runner}\n` });
+    expect(await call("exec", { runner, command: "echo hello from $(hostname)" })).toMatchObject({ exit_code: 0, stdout: `hello from ${runner}\n` });
+    const reader = (await call("exec", { runner, command: "read name; echo hello $name", stdin_open: true, yield_ms: 0 })).exec_id as string;
+    expect(await call("exec_write", { runner, exec_id: reader, data: "inspector\n", close: true })).toMatchObject({ closed: true });
+    expect(await call("exec_read", { runner, exec_id: reader, cursor: 0, wait_ms: 10_000 })).toMatchObject({ stdout: "hello inspector\n" });
+    const sleeper = (await call("exec", { runner, command: "sleep 60", yield_ms: 0 })).exec_id as string;
+    await call("exec_signal", { runner, exec_id: sleeper, signal: "SIGKILL" });
+    const listed = (await call("exec_list", { runner })).execs as { exec_id: string }[];
+    expect(listed.map((exec) => exec.exec_id)).toEqual(expect.arrayContaining([reader, sleeper]));
 
-    const failed = await call("exec", { runner, command: "exit 4" });
-    expect(failed.json.result?.structuredContent).toMatchObject({ exit_code: 4 });
+    const watchId = (await call("fs_watch", { runner, path: "/work" })).watch_id as string;
+    expect(await call("fs_write", { runner, path: "inspector/hello.txt", content: "written by the inspector" })).toMatchObject({ file: { path: "/work/inspector/hello.txt", size: 24 } });
+    expect(await call("fs_read", { runner, path: "inspector/hello.txt" })).toMatchObject({ content: "written by the inspector" });
+    expect(await call("fs_stat", { runner, path: "inspector/hello.txt" })).toMatchObject({ file: { type: "file", size: 24 } });
+    expect(await call("fs_mkdir", { runner, path: "inspector/sub" })).toMatchObject({ directory: { path: "/work/inspector/sub" } });
+    expect(await call("fs_move", { runner, source: "inspector/hello.txt", destination: "inspector/sub/hello.txt" })).toMatchObject({ file: { path: "/work/inspector/sub/hello.txt" } });
+    expect(await call("fs_list", { runner, path: "inspector", depth: 2 })).toMatchObject({ path: "/work/inspector" });
+    const changes = await call("fs_changes", { runner, watch_id: watchId, cursor: 0, wait_ms: 5_000 });
+    expect(JSON.stringify(changes)).toContain("inspector");
+    expect(await call("fs_remove", { runner, path: "inspector", recursive: true })).toMatchObject({ removed: { path: "/work/inspector" } });
 
-    const written = await call("fs_write", { runner, path: "inspector/hello.txt", content: "written by the inspector" });
-    expect(written.json.result?.structuredContent).toMatchObject({ file: { path: "/work/inspector/hello.txt", size: 24 } });
-
-    const read = await call("fs_read", { runner, path: "inspector/hello.txt" });
-    expect(read.json.result?.structuredContent).toMatchObject({ content: "written by the inspector" });
-
-    const listed = await call("fs_list", { runner, path: "inspector" });
-    expect(listed.json.result?.structuredContent).toMatchObject({ path: "/work/inspector", entries: [{ name: "hello.txt", type: "file" }] });
-
-    const missing = await call("fs_read", { runner, path: "inspector/missing.txt" });
+    const missing = await inspector(["--method", "tools/call", "--tool-name", "fs_read", "--tool-args-json", JSON.stringify({ runner, path: "inspector/missing.txt" })]);
     expect(missing.code).toBe(5);
 
-    const removed = await call("runner_remove", { runner });
-    expect(removed.json.result?.structuredContent).toEqual({ runner_id: runner, removed: true });
+    expect(await call("runner_remove", { runner })).toEqual({ runner_id: runner, removed: true });
+    expect([...called].sort()).toEqual(TOOL_NAMES);
   });
 
   it("is refused without a token", async () => {

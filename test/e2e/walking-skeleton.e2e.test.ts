@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countRunners, removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
 import { callTool, connectClient, textOf } from "../support/mcp-client.js";
+import { TOOL_NAMES } from "../support/tool-names.js";
 
-const EXPECTED_TOOLS = ["exec", "fs_list", "fs_read", "fs_write", "runner_remove", "runner_spawn"];
 
 describe("MCP client → control plane → Docker → agent", () => {
   const suffix = randomBytes(4).toString("hex");
@@ -34,9 +34,9 @@ describe("MCP client → control plane → Docker → agent", () => {
     expect(code).toBe(0);
   });
 
-  it("lists the six tools, each with a description, an input schema and an output schema", async () => {
+  it("lists every tool, each with a description, an input schema and an output schema", async () => {
     const { tools } = await asAlice.listTools();
-    expect(tools.map((tool) => tool.name).sort()).toEqual(EXPECTED_TOOLS);
+    expect(tools.map((tool) => tool.name).sort()).toEqual(TOOL_NAMES);
     for (const tool of tools) {
       expect(tool.description?.length).toBeGreaterThan(40);
       expect(tool.inputSchema.type).toBe("object");

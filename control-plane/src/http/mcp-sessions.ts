@@ -4,13 +4,29 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Principal } from "../auth/principal.js";
 import type { Logger } from "../log.js";
+import { DEFAULT_EVENT_STORE_LIMITS, SessionEventStore, type EventStoreLimits } from "./session-event-store.js";
+import { trackBody } from "./track-body.js";
 
 interface Session {
   principal: string;
   transport: WebStandardStreamableHTTPServerTransport;
   server: McpServer;
+  events: SessionEventStore;
   lastSeen: number;
+  /** SSE responses still open; a session with an open stream is never idle. */
+  openStreams: number;
 }
+
+export interface McpSessionsOptions {
+  /** A session with no request and no open stream for this long is closed. */
+  idleTimeoutMs: number;
+  eventStore: EventStoreLimits;
+}
+
+/** Sent as the SSE `retry` field: how long a client whose stream dropped waits before reconnecting. */
+const RECONNECT_AFTER_MS = 1000;
+
+export const DEFAULT_SESSION_OPTIONS: McpSessionsOptions = { idleTimeoutMs: 30 * 60 * 1000, eventStore: DEFAULT_EVENT_STORE_LIMITS };
 
 function jsonRpcError(status: number, code: number, message: string): Response {
   return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status });
@@ -18,7 +34,8 @@ function jsonRpcError(status: number, code: number, message: string): Response {
 
 /**
  * Stateful MCP sessions over Streamable HTTP: one transport and one server per session, each bound to the
- * principal that opened it. A session is reachable only by that principal; idle sessions are closed.
+ * principal that opened it. A session is reachable only by that principal; idle sessions are closed. Each session
+ * keeps its recent SSE events, so a client that reconnects with `Last-Event-ID` misses nothing.
  */
 export class McpSessions {
   private readonly sessions = new Map<string, Session>();
@@ -27,9 +44,9 @@ export class McpSessions {
   constructor(
     private readonly createServer: (principal: Principal, sessionLog: Logger) => McpServer,
     private readonly log: Logger,
-    private readonly idleTimeoutMs = 30 * 60 * 1000,
+    private readonly options: McpSessionsOptions = DEFAULT_SESSION_OPTIONS,
   ) {
-    this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, idleTimeoutMs)).unref();
+    this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, Math.max(100, options.idleTimeoutMs / 4))).unref();
   }
 
   get size(): number {
@@ -54,7 +71,9 @@ export class McpSessions {
         return jsonRpcError(404, -32001, "Session not found: it expired or was closed; initialize a new session.");
       }
       session.lastSeen = Date.now();
-      return session.transport.handleRequest(request, { parsedBody });
+      const lastEventId = request.method === "GET" ? request.headers.get("last-event-id") : null;
+      const refusal = lastEventId ? this.refuseResume(session, lastEventId) : undefined;
+      return refusal ?? this.track(session, await session.transport.handleRequest(request, { parsedBody }));
     }
     if (request.method === "POST" && isInitializeRequest(parsedBody)) return this.open(request, principal, parsedBody);
     return jsonRpcError(400, -32000, "Bad Request: no Mcp-Session-Id header; start with an initialize request.");
@@ -70,10 +89,15 @@ export class McpSessions {
   private async open(request: Request, principal: Principal, parsedBody: unknown): Promise<Response> {
     const sessionLog = this.log.child({ principal: principal.id });
     const server = this.createServer(principal, sessionLog);
+    const events = new SessionEventStore(this.options.eventStore);
+    let session: Session | undefined;
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      eventStore: events,
+      retryInterval: RECONNECT_AFTER_MS,
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { principal: principal.id, transport, server, lastSeen: Date.now() });
+        session = { principal: principal.id, transport, server, events, lastSeen: Date.now(), openStreams: 0 };
+        this.sessions.set(id, session);
         sessionLog.info({ session: id }, "mcp session opened");
       },
       onsessionclosed: (id) => {
@@ -85,13 +109,39 @@ export class McpSessions {
       if (transport.sessionId) this.sessions.delete(transport.sessionId);
     };
     await server.connect(transport);
-    return transport.handleRequest(request, { parsedBody });
+    const response = await transport.handleRequest(request, { parsedBody });
+    return session ? this.track(session, response) : response;
+  }
+
+  /** Answers a Last-Event-ID the session cannot honour in full, instead of resuming with a silent gap. */
+  private refuseResume(session: Session, lastEventId: string): Response | undefined {
+    const point = session.events.resumePoint(lastEventId);
+    if (point.kind === "replayable") return undefined;
+    if (point.kind === "unknown") {
+      return jsonRpcError(400, -32000, `Cannot resume: Last-Event-ID "${lastEventId.slice(0, 200)}" is not an event of this session; open the stream again without Last-Event-ID.`);
+    }
+    const { eventsPerStream, bytesPerStream } = this.options.eventStore;
+    return jsonRpcError(
+      410,
+      -32000,
+      `Cannot resume: ${point.missed} event(s) after Last-Event-ID "${lastEventId}" are gone (a session keeps the last ${eventsPerStream} events and ${bytesPerStream} bytes of each stream); ` +
+        "open the stream again without Last-Event-ID and re-read the state you need.",
+    );
+  }
+
+  private track(session: Session, response: Response): Response {
+    if (!response.body || !response.headers.get("content-type")?.startsWith("text/event-stream")) return response;
+    session.openStreams++;
+    return trackBody(response, () => {
+      session.openStreams--;
+      session.lastSeen = Date.now();
+    });
   }
 
   private closeIdle(): void {
-    const cutoff = Date.now() - this.idleTimeoutMs;
+    const cutoff = Date.now() - this.options.idleTimeoutMs;
     for (const [id, session] of this.sessions) {
-      if (session.lastSeen < cutoff) {
+      if (session.openStreams === 0 && session.lastSeen < cutoff) {
         this.sessions.delete(id);
         void session.server.close().catch(() => undefined);
         this.log.info({ session: id, principal: session.principal }, "mcp session expired");

@@ -3,6 +3,9 @@ import type { ExecService } from "../runners/exec-service.js";
 import type { FileService } from "../runners/file-service.js";
 import type { Principal } from "../runners/runner.js";
 import type { RunnerService } from "../runners/runner-service.js";
+import type { WatchService } from "../runners/watch-service.js";
+import type { SubscriptionProvider } from "./resources/subscription-provider.js";
+import type { SessionRoots } from "./roots/session-roots.js";
 
 /** What every tool gets: the domain services, the session's principal and a logger. */
 export interface ToolDeps {
@@ -11,4 +14,12 @@ export interface ToolDeps {
   files: FileService;
   principal: Principal;
   log: Logger;
+  watches: WatchService;
+  /** Resource subscriptions beyond runners and files (those are built in), e.g. exec output; one set per session. */
+  subscriptionProviders: SubscriptionProvider[];
+  /** The client's roots: resolve relative paths with `roots.resolvePath(runner, path, extra)`. */
+  roots: SessionRoots;
 }
+
+/** What the composition root hands createMcpServer per session; the server adds what only it can make (roots). */
+export type SessionDeps = Omit<ToolDeps, "roots">;

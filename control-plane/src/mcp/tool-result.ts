@@ -8,6 +8,8 @@ export const RECOVERY_BY_CODE: Record<ErrorCode, string> = {
   ALREADY_EXISTS: "Choose another name or remove the existing one first.",
   PERMISSION_DENIED: "The runner's user may not do this; choose another path or change its permissions with exec.",
   FAILED_PRECONDITION: "The target is not in the state this call needs; inspect it (fs_list) and adjust the call.",
+  ETAG_MISMATCH:
+    "The file changed (or was removed) since you read it: fs_read it again for its current content and etag, reapply your change to that content, and retry with the new etag as if_match.",
   RESOURCE_EXHAUSTED: "Ask for less at once (a smaller range or file), or free space in the runner.",
   UNAUTHENTICATED: "Reconnect with a valid bearer token.",
   IMAGE_NOT_FOUND: "Use an image that exists locally or can be pulled, or omit image to use the default.",

@@ -1,26 +1,16 @@
-import { StringDecoder } from "node:string_decoder";
-import type { AgentExecEvent, AgentExitReason } from "../agent-client/agent-client.js";
+import type { AgentExitReason } from "../agent-client/agent-client.js";
+import { attachExec, getExec, listExecs, readExec, signalExec, writeExecStdin } from "../agent-client/exec-calls.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { OutputCollector } from "./output-collector.js";
+import type { ExecCommand, ExecFollower, ExecInfo, ExecOutcome, ExecOutputChunk, ExecRead } from "./exec.js";
+import { runExecUntil } from "./exec-run.js";
+import { toExecReadText } from "./exec-read-text.js";
 import type { Principal } from "./runner.js";
 import type { RunnerService } from "./runner-service.js";
 
-export interface ExecCommand {
-  /** A command string (run by `/bin/sh -lc`) or a program with its arguments. */
-  command: string | string[];
-  cwd?: string | undefined;
-  env?: Record<string, string> | undefined;
-  timeoutMs?: number | undefined;
-}
+export type { ExecCommand, ExecOutputChunk } from "./exec.js";
 
-export interface ExecOutputChunk {
-  stream: "stdout" | "stderr";
-  text: string;
-  /** Bytes of output received so far, both streams together. */
-  totalBytes: number;
-}
-
+/** A finished process's result (run waits for the end). */
 export interface ExecResult {
   execId: string;
   exitCode: number | null;
@@ -33,55 +23,97 @@ export interface ExecResult {
   durationMs: number;
 }
 
+export interface ExecStartOptions {
+  /** How long to follow the process before returning it still running; undefined waits for the end. */
+  yieldMs?: number | undefined;
+  onOutput?: (chunk: ExecOutputChunk) => void;
+  /** Aborting interrupts the process (SIGINT, SIGTERM, SIGKILL) and rejects with CANCELLED. */
+  signal?: AbortSignal | undefined;
+}
+
 /** Output kept per stream in a result; the middle of longer output is cut. */
 export const RESULT_OUTPUT_CAP_BYTES = 256 * 1024;
 
-/** Runs commands in a principal's runners and gathers their output. */
+/** How often a follower's stream hears from a quiet process (it notices a dead runner no later than this). */
+const FOLLOW_KEEPALIVE_MS = 15_000;
+
+/** Runs commands in a principal's runners and reads, feeds, signals and lists their processes. */
 export class ExecService {
   constructor(
     private readonly runners: RunnerService,
     private readonly log: Logger,
   ) {}
 
-  async run(principal: Principal, runnerRef: string, command: ExecCommand, onOutput: (chunk: ExecOutputChunk) => void, signal?: AbortSignal): Promise<ExecResult> {
-    const { argv, shell } = toArgvOrShell(command.command);
+  /** Starts a process and follows it up to `yieldMs`; returns it ended, or still running with a cursor to read on. */
+  async start(principal: Principal, runnerRef: string, command: ExecCommand, options: ExecStartOptions = {}): Promise<ExecOutcome> {
     const agent = await this.runners.connect(principal, runnerRef);
-    const collected = { stdout: new OutputCollector(RESULT_OUTPUT_CAP_BYTES), stderr: new OutputCollector(RESULT_OUTPUT_CAP_BYTES) };
-    const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
-    let execId = "";
-    let totalBytes = 0;
-    let droppedBytes = 0;
-    const onEvent = (event: AgentExecEvent): void => {
-      if (event.type === "started") execId = event.execId;
-      if (event.type === "dropped") droppedBytes += event.bytes;
-      if (event.type !== "output") return;
-      collected[event.stream].add(event.data);
-      totalBytes += event.data.length;
-      const text = decoders[event.stream].write(event.data);
-      if (text) onOutput({ stream: event.stream, text, totalBytes });
-    };
-    const exited = await agent.runExec({ argv, shell, cwd: command.cwd ?? "", env: command.env ?? {}, timeoutMs: command.timeoutMs ?? 0 }, onEvent, signal);
-    this.log.info({ runner: runnerRef, principal: principal.id, exec: execId, reason: exited.reason, exitCode: exited.exitCode }, "exec finished");
-    return {
-      execId,
-      exitCode: exited.exitCode ?? null,
-      signal: exited.signal ?? null,
-      reason: exited.reason,
-      stdout: collected.stdout.text(),
-      stderr: collected.stderr.text(),
-      omittedBytes: collected.stdout.omittedBytes + collected.stderr.omittedBytes + droppedBytes,
-      durationMs: exited.durationMs,
-    };
+    const outcome = await runExecUntil(agent, command, { capBytes: RESULT_OUTPUT_CAP_BYTES, ...options });
+    this.log.info({ runner: runnerRef, principal: principal.id, exec: outcome.execId, state: outcome.state, reason: outcome.exit?.reason }, "exec returned");
+    return outcome;
   }
-}
 
-function toArgvOrShell(command: string | string[]): { argv: string[]; shell: string } {
-  if (typeof command === "string") {
-    if (!command.trim()) throw new ControlPlaneError("INVALID_ARGUMENT", "command is empty; pass a shell command such as \"ls -la\" or an argv array such as [\"ls\", \"-la\"].");
-    return { argv: [], shell: command };
+  /** Runs a process to its end and returns its exit and output. */
+  async run(principal: Principal, runnerRef: string, command: ExecCommand, onOutput: (chunk: ExecOutputChunk) => void, signal?: AbortSignal): Promise<ExecResult> {
+    const outcome = await this.start(principal, runnerRef, command, { onOutput, signal });
+    const exit = outcome.exit;
+    if (!exit) throw new ControlPlaneError("INTERNAL", `Exec "${outcome.execId}" was returned before it ended.`);
+    return {
+      execId: outcome.execId,
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      reason: exit.reason,
+      stdout: outcome.stdout,
+      stderr: outcome.stderr,
+      omittedBytes: outcome.omittedBytes + outcome.droppedBytes,
+      durationMs: exit.durationMs,
+    };
   }
-  if (command.length === 0 || !command[0]) {
-    throw new ControlPlaneError("INVALID_ARGUMENT", "command argv is empty; its first element must name a program, e.g. [\"ls\", \"-la\"].");
+
+  /** Output after `cursor` (at most `maxBytes`), waiting up to `waitMs` for some while the process runs. */
+  async read(principal: Principal, runnerRef: string, execId: string, request: { cursor: number; maxBytes: number; waitMs: number }): Promise<ExecRead> {
+    const agent = await this.runners.connect(principal, runnerRef);
+    const read = await readExec(agent, execId, request.cursor, request.maxBytes, request.waitMs);
+    const text = toExecReadText(read.chunks, read.nextCursor, read.eof);
+    return { exec: read.exec, stdout: text.stdout, stderr: text.stderr, cursor: request.cursor, nextCursor: text.nextCursor, droppedBytes: read.droppedBytes, eof: read.eof };
   }
-  return { argv: command, shell: "" };
+
+  /** Writes text to a process's stdin, optionally closing it; resolves with the bytes written to stdin so far. */
+  async write(principal: Principal, runnerRef: string, execId: string, data: string, close: boolean): Promise<number> {
+    const agent = await this.runners.connect(principal, runnerRef);
+    return writeExecStdin(agent, execId, Buffer.from(data, "utf8"), close);
+  }
+
+  /** Sends a signal to a process's group. */
+  async signal(principal: Principal, runnerRef: string, execId: string, signal: string): Promise<ExecInfo> {
+    const agent = await this.runners.connect(principal, runnerRef);
+    const info = await signalExec(agent, execId, signal);
+    this.log.info({ runner: runnerRef, principal: principal.id, exec: execId, signal }, "exec signalled");
+    return info;
+  }
+
+  /** The processes of a runner: running ones first, then finished ones the agent still holds. */
+  async list(principal: Principal, runnerRef: string): Promise<ExecInfo[]> {
+    return listExecs(await this.runners.connect(principal, runnerRef));
+  }
+
+  /** The last `maxBytes` of a process's output in log order (both streams), and the cursor where that text starts. */
+  async tail(principal: Principal, runnerRef: string, execId: string, maxBytes: number): Promise<{ exec: ExecInfo; text: string; fromCursor: number }> {
+    const agent = await this.runners.connect(principal, runnerRef);
+    const info = await getExec(agent, execId);
+    const fromCursor = Math.max(info.startCursor, info.endCursor - maxBytes);
+    const read = await readExec(agent, execId, fromCursor, maxBytes, 0);
+    return { exec: read.exec, text: Buffer.concat(read.chunks.map((chunk) => chunk.data)).toString("utf8"), fromCursor: fromCursor + read.droppedBytes };
+  }
+
+  /** Calls `onChange` whenever the process writes output or ends, until closed. A finished process never changes. */
+  async follow(principal: Principal, runnerRef: string, execId: string, onChange: () => void): Promise<ExecFollower> {
+    const agent = await this.runners.connect(principal, runnerRef);
+    const info = await getExec(agent, execId);
+    if (info.state === "exited") return { close: () => {} };
+    const stream = attachExec(agent, execId, info.endCursor, FOLLOW_KEEPALIVE_MS, (event) => {
+      if (event.type !== "keepalive" && event.type !== "started") onChange();
+    });
+    stream.ended.catch((error: unknown) => this.log.debug({ err: error, runner: runnerRef, exec: execId }, "exec follower ended"));
+    return { close: () => stream.cancel() };
+  }
 }

@@ -1,7 +1,11 @@
-import type { AgentFileInfo } from "../agent-client/agent-client.js";
+import type { AgentClient, AgentFileInfo } from "../agent-client/agent-client.js";
+import { makeDirectory, movePath, removePath, statPath } from "../agent-client/fs-calls.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { withEtagPrecondition } from "./etag-precondition.js";
+import { detectMimeType } from "./mime-type.js";
 import type { Principal } from "./runner.js";
+import { resolveRunnerPath } from "./runner-path.js";
 import type { RunnerService } from "./runner-service.js";
 
 /** A file's metadata as the domain presents it. */
@@ -16,42 +20,62 @@ export interface FileContent {
   offset: number;
   /** Bytes returned. */
   length: number;
+  mimeType: string;
+}
+
+export interface FileListing {
+  directory: AgentFileInfo;
+  /** Breadth first: the directory's own entries sorted by name, then those one level down, and so on. */
+  entries: AgentFileInfo[];
+  truncated: boolean;
 }
 
 /** The most fs_read returns in one call. */
 export const READ_CAP_BYTES = 1024 * 1024;
 /** The most fs_write accepts in one call (decoded bytes). */
 export const WRITE_CAP_BYTES = 16 * 1024 * 1024;
+/** Bytes read from the start of a file to sniff its type when its name does not tell. */
+const SNIFF_BYTES = 8192;
 
-/** Reads, writes and lists files in a principal's runners. */
+/** Reads, writes, lists, moves and removes files in a principal's runners; relative paths resolve against /work. */
 export class FileService {
   constructor(
     private readonly runners: RunnerService,
     private readonly log: Logger,
   ) {}
 
-  async read(principal: Principal, runnerRef: string, path: string, options: { encoding: FileEncoding; offset: number; length: number }): Promise<FileContent> {
+  /** Reads a range (`length` 0 = to the end, within the cap); with `ifMatch`, only from that version of the file. */
+  async read(
+    principal: Principal,
+    runnerRef: string,
+    path: string,
+    options: { encoding: FileEncoding; offset: number; length: number; ifMatch?: string | undefined },
+  ): Promise<FileContent> {
     if (options.length > READ_CAP_BYTES) {
       throw new ControlPlaneError("INVALID_ARGUMENT", `length ${options.length} exceeds the read cap of ${READ_CAP_BYTES} bytes; read the file in ranges with offset and length.`);
     }
+    const target = resolveRunnerPath(path);
+    const ifMatch = options.ifMatch ?? "";
     const agent = await this.runners.connect(principal, runnerRef);
     const wanted = options.length > 0 ? options.length : READ_CAP_BYTES + 1;
-    const { info, data } = await agent.readFile(path, options.offset, wanted);
+    const { info, data } = await withEtagPrecondition(agent, target, ifMatch, () => agent.readFile(target, options.offset, wanted, ifMatch));
     if (data.length > READ_CAP_BYTES) {
       throw new ControlPlaneError(
         "RESOURCE_EXHAUSTED",
         `File "${info.path}" is ${info.size} bytes, more than the ${READ_CAP_BYTES}-byte read cap; read it in ranges with offset and length (at most ${READ_CAP_BYTES} each).`,
       );
     }
-    return { info, content: data.toString(options.encoding), encoding: options.encoding, offset: options.offset, length: data.length };
+    const mimeType = detectMimeType(info.path, data, options.offset);
+    return { info, content: data.toString(options.encoding), encoding: options.encoding, offset: options.offset, length: data.length, mimeType };
   }
 
+  /** Replaces a file atomically; with `ifMatch`, only if it is still that version (ETAG_MISMATCH otherwise). */
   async write(
     principal: Principal,
     runnerRef: string,
     path: string,
     content: string,
-    options: { encoding: FileEncoding; createParents: boolean; mode: number | undefined },
+    options: { encoding: FileEncoding; createParents: boolean; mode: number | undefined; ifMatch?: string | undefined },
   ): Promise<AgentFileInfo> {
     if (options.encoding === "base64" && !/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(content)) {
       throw new ControlPlaneError("INVALID_ARGUMENT", "content is not valid base64; encode the bytes with standard base64, or use encoding \"utf8\" for text.");
@@ -60,14 +84,71 @@ export class FileService {
     if (data.length > WRITE_CAP_BYTES) {
       throw new ControlPlaneError("INVALID_ARGUMENT", `content is ${data.length} bytes, more than the ${WRITE_CAP_BYTES}-byte write cap; split the file or upload it in parts.`);
     }
+    const target = resolveRunnerPath(path);
+    const ifMatch = options.ifMatch ?? "";
     const agent = await this.runners.connect(principal, runnerRef);
-    const info = await agent.writeFile(path, data, { createParents: options.createParents, mode: options.mode ?? 0 });
-    this.log.info({ runner: runnerRef, principal: principal.id, path: info.path, bytes: data.length }, "file written");
+    const info = await withEtagPrecondition(agent, target, ifMatch, () =>
+      agent.writeFile(target, data, { createParents: options.createParents, mode: options.mode ?? 0, ifMatch }),
+    );
+    this.log.info({ runner: runnerRef, principal: principal.id, path: info.path, bytes: data.length, conditional: ifMatch !== "" }, "file written");
     return info;
   }
 
-  async list(principal: Principal, runnerRef: string, path: string, limit: number): Promise<{ directory: AgentFileInfo; entries: AgentFileInfo[]; truncated: boolean }> {
+  /** Lists a directory down to `depth` levels (1 = its own entries), at most `limit` entries. */
+  async list(principal: Principal, runnerRef: string, path: string, limit: number, depth = 1): Promise<FileListing> {
+    const target = resolveRunnerPath(path);
     const agent = await this.runners.connect(principal, runnerRef);
-    return agent.listDirectory(path, limit);
+    return agent.listDirectory(target, limit, depth);
+  }
+
+  /** Describes a path (following symlinks) with the media type of a file: null for anything else. */
+  async stat(principal: Principal, runnerRef: string, path: string): Promise<{ info: AgentFileInfo; mimeType: string | null }> {
+    const target = resolveRunnerPath(path);
+    const agent = await this.runners.connect(principal, runnerRef);
+    const info = await statPath(agent, target);
+    if (info.type !== "file") return { info, mimeType: null };
+    return { info, mimeType: detectMimeType(info.path, await this.sniff(agent, info)) };
+  }
+
+  /** Creates a directory; with `parents`, its missing parents too, and an existing directory is fine. */
+  async mkdir(principal: Principal, runnerRef: string, path: string, options: { parents: boolean; mode: number | undefined }): Promise<AgentFileInfo> {
+    const target = resolveRunnerPath(path);
+    const agent = await this.runners.connect(principal, runnerRef);
+    return makeDirectory(agent, target, { parents: options.parents, mode: options.mode ?? 0 });
+  }
+
+  /** Moves `source` to the path `destination`; replaces an existing destination only with `overwrite`. */
+  async move(
+    principal: Principal,
+    runnerRef: string,
+    source: string,
+    destination: string,
+    options: { overwrite: boolean; createParents: boolean },
+  ): Promise<AgentFileInfo> {
+    const from = resolveRunnerPath(source);
+    const to = resolveRunnerPath(destination);
+    const agent = await this.runners.connect(principal, runnerRef);
+    const info = await movePath(agent, from, to, options);
+    this.log.info({ runner: runnerRef, principal: principal.id, source: from, destination: to, overwrite: options.overwrite }, "path moved");
+    return info;
+  }
+
+  /** Removes a path (a symlink itself, not its target); a non-empty directory only when `recursive`. */
+  async remove(principal: Principal, runnerRef: string, path: string, options: { recursive: boolean }): Promise<AgentFileInfo> {
+    const target = resolveRunnerPath(path);
+    const agent = await this.runners.connect(principal, runnerRef);
+    const info = await removePath(agent, target, options.recursive);
+    this.log.info({ runner: runnerRef, principal: principal.id, path: target, type: info.type, recursive: options.recursive }, "path removed");
+    return info;
+  }
+
+  /** The start of this version of the file, or undefined when it cannot be read (no permission, changed meanwhile). */
+  private async sniff(agent: AgentClient, info: AgentFileInfo): Promise<Buffer | undefined> {
+    try {
+      return (await agent.readFile(info.path, 0, SNIFF_BYTES, info.etag)).data;
+    } catch (error) {
+      if (error instanceof ControlPlaneError && ["PERMISSION_DENIED", "FAILED_PRECONDITION", "NOT_FOUND"].includes(error.code)) return undefined;
+      throw error;
+    }
   }
 }

@@ -4,7 +4,7 @@ import { AgentClient } from "../agent-client/agent-client.js";
 import { fetchAgentDebug, type AgentDebugView, type DebugFormat } from "../agent-client/agent-debug.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer } from "../runtime/container-runtime.js";
+import type { ContainerRuntime, ContainerState, ImageInfo, PullProgress, RunnerContainer } from "../runtime/container-runtime.js";
 import { RUNNER_ID_PATTERN, type Principal, type RunnerInfo } from "./runner.js";
 
 export interface RunnerServiceOptions {
@@ -24,6 +24,18 @@ const BAKED_HINT = "check that the image contains the DevHatchery agent (images/
 const INJECTED_HINT = "the agent was injected; check that the image is glibc-based with libstdc++ (images/README.md).";
 const LOG_LINES_ON_FAILURE = 20;
 
+const STATUS_BY_STATE: Record<ContainerState, RunnerInfo["status"]> = {
+  created: "starting",
+  restarting: "starting",
+  running: "ready",
+  paused: "stopped",
+  exited: "stopped",
+  dead: "stopped",
+  removing: "stopped",
+};
+
+export type RunnerChangeListener = (principalId: string, runnerId: string) => void;
+
 interface Connection {
   principal: string;
   client: AgentClient;
@@ -32,6 +44,7 @@ interface Connection {
 /** Runner lifecycle and owner-checked access to a runner's agent. */
 export class RunnerService {
   private readonly connections = new Map<string, Connection>();
+  private readonly changeListeners = new Set<RunnerChangeListener>();
 
   constructor(
     private readonly runtime: ContainerRuntime,
@@ -80,6 +93,7 @@ export class RunnerService {
     }
     onProgress({ phase: "ready" });
     log.info("runner ready");
+    this.emitChange(principal.id, runnerId);
     return { runnerId, image, status: "ready", createdAt };
   }
 
@@ -100,7 +114,32 @@ export class RunnerService {
     this.connections.delete(container.runnerId);
     await this.runtime.removeRunner(container.runnerId);
     this.log.info({ runner: container.runnerId, principal: principal.id }, "runner removed");
+    this.emitChange(principal.id, container.runnerId);
     return { runnerId: container.runnerId, image: container.image, status: "stopped", createdAt: container.createdAt };
+  }
+
+  /** The principal's runners as Docker knows them, newest first. */
+  async list(principal: Principal): Promise<RunnerInfo[]> {
+    const containers = await this.runtime.listRunners(principal.id);
+    return containers
+      .map((container) => ({ runnerId: container.runnerId, image: container.image, status: STATUS_BY_STATE[container.state], createdAt: container.createdAt }))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  /** Calls `listener` after a runner was spawned (ready) or removed through this service; returns the unsubscribe. */
+  onRunnerChange(listener: RunnerChangeListener): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private emitChange(principalId: string, runnerId: string): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener(principalId, runnerId);
+      } catch (error) {
+        this.log.warn({ err: error, runner: runnerId }, "runner change listener failed");
+      }
+    }
   }
 
   /** The agent of a runner owned by this principal; anything else is "not found" so ids reveal nothing. */

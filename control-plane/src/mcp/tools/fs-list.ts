@@ -1,34 +1,39 @@
+import { posix } from "node:path";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { fileEntrySchema, runnerArg, toFileEntry } from "../schemas.js";
+import { fileEntrySchema, runnerArg, toFileEntry, type FileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
 
 const MAX_LIMIT = 10_000;
+const MAX_DEPTH = 32;
 
 export function registerFsListTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
     "fs_list",
     {
       title: "List a directory",
-      description: "List the entries of a directory in a runner, sorted by name. Relative paths resolve against /work.",
+      description:
+        "List the entries of a directory in a runner, optionally recursively. Entries come breadth first: the directory's own entries sorted by name, " +
+        "then those one level down, and so on, so a limit drops the deepest entries first. Symlinks are listed, not followed.",
       inputSchema: {
         runner: runnerArg,
-        path: z.string().default(".").describe('The directory, e.g. "/work" or "src". Defaults to /work.'),
+        path: z.string().min(1).default(".").describe('The directory, e.g. "/work" or "src". Relative paths resolve against your first root folder in this runner, else /work; defaults to that folder.'),
+        depth: z.number().int().min(1).max(MAX_DEPTH).default(1).describe(`How many levels to list: 1 (default) for the directory's own entries, 2 to add those of its subdirectories, … up to ${MAX_DEPTH}.`),
         limit: z.number().int().min(1).max(MAX_LIMIT).default(1000).describe(`Most entries to return (1 to ${MAX_LIMIT}, default 1000).`),
       },
       outputSchema: {
         path: z.string().describe("The directory listed, as an absolute path."),
         entries: z.array(fileEntrySchema),
-        truncated: z.boolean().describe("True when the directory has more entries than were returned; raise limit to see more."),
+        truncated: z.boolean().describe("True when more entries exist within depth than limit allowed; raise limit, lower depth or list a subdirectory."),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    async ({ runner, path, limit }) => {
+    async ({ runner, path, depth, limit }, extra) => {
       try {
-        const listing = await deps.files.list(deps.principal, runner, path, limit);
+        const listing = await deps.files.list(deps.principal, runner, await deps.roots.resolvePath(runner, path, extra), limit, depth);
         const entries = listing.entries.map(toFileEntry);
-        const lines = entries.map((entry) => `${entry.type === "directory" ? "d" : entry.type === "symlink" ? "l" : "-"} ${entry.mode} ${String(entry.size).padStart(10)} ${entry.name}`);
+        const lines = entries.map((entry) => renderEntry(listing.directory.path, entry));
         return toolSuccess(
           { path: listing.directory.path, entries, truncated: listing.truncated },
           `${listing.directory.path} (${entries.length} entries${listing.truncated ? ", truncated" : ""})\n${lines.join("\n")}`,
@@ -38,4 +43,11 @@ export function registerFsListTool(server: McpServer, deps: ToolDeps): void {
       }
     },
   );
+}
+
+function renderEntry(directory: string, entry: FileEntry): string {
+  const kind = entry.type === "directory" ? "d" : entry.type === "symlink" ? "l" : entry.type === "other" ? "?" : "-";
+  const name = posix.relative(directory, entry.path) + (entry.type === "directory" ? "/" : "");
+  const link = entry.link_target === undefined ? "" : ` -> ${entry.link_target}`;
+  return `${kind} ${entry.mode} ${String(entry.size).padStart(10)} ${name}${link}`;
 }

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// Writes docs/api-reference.md from the live MCP server: every tool (name, title, description, annotations, input
+// and output fields) and resource template, as tools/list and resources/templates/list answer them. Runs the
+// built control plane in-process (no Docker needed: listing touches no runner). `npm run docs:api`.
+import { writeFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+
+const { createControlPlane } = await import("../dist/control-plane.js");
+const { loadConfig } = await import("../dist/config.js");
+const { createLogger } = await import("../dist/log.js");
+
+const TARGET = fileURLToPath(new URL("../../docs/api-reference.md", import.meta.url));
+const URL_MCP = "http://127.0.0.1:8080/mcp";
+const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" };
+
+const controlPlane = createControlPlane(loadConfig({ HOME: process.env.HOME ?? "/root" }), createLogger("silent"));
+try {
+  const sessionId = await initialize();
+  const tools = await listAll(sessionId, "tools/list", "tools");
+  const templates = await listAll(sessionId, "resources/templates/list", "resourceTemplates");
+  await writeFile(TARGET, render(tools, templates));
+  process.stdout.write(`wrote ${TARGET}: ${tools.length} tools, ${templates.length} resource templates\n`);
+} finally {
+  await controlPlane.close();
+}
+
+async function rpc(sessionId, id, method, params) {
+  const response = await controlPlane.app.request(URL_MCP, {
+    method: "POST",
+    headers: { ...HEADERS, ...(sessionId ? { "mcp-session-id": sessionId } : {}) },
+    body: JSON.stringify({ jsonrpc: "2.0", ...(id === undefined ? {} : { id }), method, ...(params ? { params } : {}) }),
+  });
+  const text = await response.text();
+  if (id === undefined) return { response };
+  const data = text.split("\n").find((line) => line.startsWith("data: ") && line.includes(`"id":${id}`));
+  if (!data) throw new Error(`${method} answered ${response.status} without a result: ${text.slice(0, 500)}`);
+  const message = JSON.parse(data.slice(6));
+  if (message.error) throw new Error(`${method} failed: ${message.error.message}`);
+  return { response, result: message.result };
+}
+
+async function initialize() {
+  const params = { protocolVersion: "2025-11-25", capabilities: { roots: { listChanged: true } }, clientInfo: { name: "gen-api-reference", version: "1" } };
+  const { response } = await rpc(undefined, 0, "initialize", params);
+  const sessionId = response.headers.get("mcp-session-id");
+  await rpc(sessionId, undefined, "notifications/initialized");
+  return sessionId;
+}
+
+async function listAll(sessionId, method, key) {
+  const items = [];
+  let cursor;
+  for (let page = 1; page < 100; page++) {
+    const { result } = await rpc(sessionId, page, method, cursor ? { cursor } : undefined);
+    items.push(...result[key]);
+    cursor = result.nextCursor;
+    if (!cursor) break;
+  }
+  return items.sort((a, b) => (a.name ?? a.uriTemplate).localeCompare(b.name ?? b.uriTemplate));
+}
+
+function cell(text) {
+  return String(text ?? "").replaceAll("|", "\\|").replaceAll("\n", " ");
+}
+
+function typeOf(schema) {
+  if (!schema || typeof schema !== "object") return "any";
+  if (schema.const !== undefined) return `\`${JSON.stringify(schema.const)}\``;
+  if (schema.enum) return schema.enum.map((value) => `\`${JSON.stringify(value)}\``).join(" \\| ");
+  const union = schema.anyOf ?? schema.oneOf;
+  if (union) return union.map(typeOf).join(" \\| ");
+  if (Array.isArray(schema.type)) return schema.type.join(" \\| ");
+  if (schema.type === "array") return `${typeOf(schema.items)}[]`;
+  if (schema.type === "object" && schema.additionalProperties && typeof schema.additionalProperties === "object") return `map of ${typeOf(schema.additionalProperties)}`;
+  return schema.type ?? "any";
+}
+
+function limits(schema) {
+  const notes = [];
+  // zod marks every integer with the safe-integer range; that says nothing to a reader.
+  if (schema.minimum !== undefined && schema.minimum !== Number.MIN_SAFE_INTEGER) notes.push(`≥ ${schema.minimum}`);
+  if (schema.maximum !== undefined && schema.maximum !== Number.MAX_SAFE_INTEGER) notes.push(`≤ ${schema.maximum}`);
+  if (schema.minLength !== undefined) notes.push(`length ≥ ${schema.minLength}`);
+  if (schema.maxLength !== undefined) notes.push(`length ≤ ${schema.maxLength}`);
+  if (schema.default !== undefined) notes.push(`default \`${JSON.stringify(schema.default)}\``);
+  return notes.join(", ");
+}
+
+function fieldTable(schema) {
+  const properties = Object.entries(schema?.properties ?? {});
+  if (properties.length === 0) return "_none_\n";
+  const required = new Set(schema.required ?? []);
+  const rows = properties.map(([name, field]) => `| \`${name}\` | ${typeOf(field)} | ${required.has(name) ? "yes" : "no"} | ${cell(limits(field))} | ${cell(field.description)} |`);
+  return ["| field | type | required | limits | description |", "|---|---|---|---|---|", ...rows, ""].join("\n");
+}
+
+function annotationsOf(tool) {
+  const hints = ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"];
+  const annotations = tool.annotations ?? {};
+  return hints.map((hint) => `${hint}: ${annotations[hint] === undefined ? "unset" : `\`${annotations[hint]}\``}`).join(" · ");
+}
+
+function render(tools, templates) {
+  const lines = [
+    "# API reference",
+    "",
+    "<!-- Generated by `npm run docs:api` from the server's tools/list and resources/templates/list; do not edit. CI fails when it is stale. -->",
+    "",
+    "DevHatchery's MCP surface as a client sees it at `/mcp` (Streamable HTTP, protocol 2025-11-25). Sessions, resumable",
+    "streams and logging are described in [streams and sessions](streams.md).",
+    "",
+    "## Tools",
+    "",
+    ...tools.map((tool) => `- [\`${tool.name}\`](#${tool.name}) — ${cell(tool.title ?? "")}`),
+    "",
+  ];
+  for (const tool of tools) {
+    lines.push(`### ${tool.name}`, "", `**${cell(tool.title ?? tool.name)}**`, "", tool.description ?? "", "", `Annotations: ${annotationsOf(tool)}`, "");
+    lines.push("Input:", "", fieldTable(tool.inputSchema));
+    lines.push("Output (`structuredContent`):", "", tool.outputSchema ? fieldTable(tool.outputSchema) : "_text content only_\n");
+  }
+  lines.push("## Resource templates", "");
+  if (templates.length === 0) lines.push("_none_", "");
+  lines.push("| URI template | name | title | MIME type | description |", "|---|---|---|---|---|");
+  for (const template of templates) {
+    lines.push(`| \`${template.uriTemplate}\` | ${cell(template.name)} | ${cell(template.title)} | ${cell(template.mimeType)} | ${cell(template.description)} |`);
+  }
+  return `${lines.join("\n")}\n`;
+}

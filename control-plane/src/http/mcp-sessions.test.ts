@@ -1,0 +1,161 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { createLogger } from "../log.js";
+import { registerConformanceFixtures } from "../mcp/fixtures/register-conformance-fixtures.js";
+import { DEFAULT_SESSION_OPTIONS, McpSessions, type McpSessionsOptions } from "./mcp-sessions.js";
+
+const ALICE = { id: "alice" };
+const URL_MCP = "http://127.0.0.1:8080/mcp";
+const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+
+interface SseEvent {
+  id?: string;
+  data: string;
+}
+
+/** Reads SSE events from a response body, one at a time; bounded by the caller. */
+function sseReader(response: Response): { next(): Promise<SseEvent | undefined>; cancel(): Promise<void> } {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  return {
+    async next() {
+      for (;;) {
+        const end = buffer.indexOf("\n\n");
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event: SseEvent = { data: "" };
+          for (const line of block.split("\n")) {
+            if (line.startsWith("id: ")) event.id = line.slice(4);
+            if (line.startsWith("data: ")) event.data += line.slice(6);
+          }
+          if (event.id !== undefined || event.data) return event;
+          continue; // keep-alive comment
+        }
+        const chunk = await reader.read();
+        if (chunk.done) return undefined;
+        buffer += chunk.value;
+      }
+    },
+    cancel: () => reader.cancel(),
+  };
+}
+
+let sessions: McpSessions | undefined;
+
+function createSessions(options: Partial<McpSessionsOptions> = {}): McpSessions {
+  sessions = new McpSessions(
+    () => {
+      const server = new McpServer({ name: "sessions-test", version: "1.0.0" }, { capabilities: { logging: {} } });
+      registerConformanceFixtures(server);
+      return server;
+    },
+    createLogger("silent"),
+    { ...DEFAULT_SESSION_OPTIONS, ...options },
+  );
+  return sessions;
+}
+
+async function open(target: McpSessions): Promise<string> {
+  const init = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } } };
+  const response = await target.handle(new Request(URL_MCP, { method: "POST", headers: HEADERS, body: JSON.stringify(init) }), ALICE);
+  await response.text();
+  const sessionId = response.headers.get("mcp-session-id")!;
+  await send(target, sessionId, { jsonrpc: "2.0", method: "notifications/initialized" });
+  return sessionId;
+}
+
+function send(target: McpSessions, sessionId: string, body: unknown, method = "POST", extra: Record<string, string> = {}): Promise<Response> {
+  const headers = { ...HEADERS, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25", ...extra };
+  return target.handle(new Request(URL_MCP, { method, headers, body: method === "POST" ? JSON.stringify(body) : undefined }), ALICE);
+}
+
+afterEach(async () => {
+  await sessions?.closeAll();
+  sessions = undefined;
+});
+
+describe("McpSessions", () => {
+  it("resumes a dropped stream with Last-Event-ID: every notification arrives once, then the result", async () => {
+    const target = createSessions();
+    const sessionId = await open(target);
+    const call = { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "test_tool_with_progress", arguments: { steps: 20, delay_ms: 20 }, _meta: { progressToken: "p" } } };
+    const first = sseReader(await send(target, sessionId, call));
+    const progress: number[] = [];
+    let lastEventId = "";
+    while (progress.length < 3) {
+      const event = (await first.next())!;
+      lastEventId = event.id ?? lastEventId;
+      if (event.data) progress.push(JSON.parse(event.data).params.progress);
+    }
+    await first.cancel(); // the connection drops; the tool keeps running and its notifications are kept
+
+    const resumed = await send(target, sessionId, undefined, "GET", { "last-event-id": lastEventId });
+    expect(resumed.status).toBe(200);
+    const second = sseReader(resumed);
+    let result: unknown;
+    for (let i = 0; i < 100 && result === undefined; i++) {
+      const event = await second.next();
+      if (!event) break;
+      const message = JSON.parse(event.data);
+      if (message.id === 7) result = message.result;
+      else progress.push(message.params.progress);
+    }
+    await second.cancel();
+    expect(progress).toEqual(Array.from({ length: 21 }, (_, step) => step * 5));
+    expect(result).toEqual({ content: [{ type: "text", text: "p" }] });
+  });
+
+  it("refuses to resume from an event it no longer has or never issued, saying why", async () => {
+    const target = createSessions({ eventStore: { eventsPerStream: 2, bytesPerStream: 1_000_000, bytesPerSession: 1_000_000 } });
+    const sessionId = await open(target);
+    const call = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "test_tool_with_progress", arguments: { steps: 4, delay_ms: 0 }, _meta: { progressToken: 1 } } };
+    const events: SseEvent[] = [];
+    const reader = sseReader(await send(target, sessionId, call));
+    for (let event = await reader.next(); event && events.length < 20; event = await reader.next()) events.push(event);
+    const firstId = events[0]!.id!;
+    const gone = await send(target, sessionId, undefined, "GET", { "last-event-id": firstId });
+    expect(gone.status).toBe(410);
+    expect(await gone.json()).toEqual({
+      jsonrpc: "2.0",
+      error: {
+        code: -32000,
+        message: `Cannot resume: 4 event(s) after Last-Event-ID "${firstId}" are gone (a session keeps the last 2 events and 1000000 bytes of each stream); open the stream again without Last-Event-ID and re-read the state you need.`,
+      },
+      id: null,
+    });
+    const unknown = await send(target, sessionId, undefined, "GET", { "last-event-id": "not-an-event/1" });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({
+      error: { message: 'Cannot resume: Last-Event-ID "not-an-event/1" is not an event of this session; open the stream again without Last-Event-ID.' },
+    });
+  });
+
+  it("ends a session on DELETE: later requests get 404", async () => {
+    const target = createSessions();
+    const sessionId = await open(target);
+    const deleted = await send(target, sessionId, undefined, "DELETE");
+    expect(deleted.status).toBe(200);
+    expect(target.size).toBe(0);
+    const after = await send(target, sessionId, { jsonrpc: "2.0", id: 2, method: "tools/list" });
+    expect(after.status).toBe(404);
+    expect(await after.json()).toMatchObject({ error: { code: -32001, message: "Session not found: it expired or was closed; initialize a new session." } });
+  });
+
+  it("expires idle sessions but not one with an open stream", async () => {
+    const target = createSessions({ idleTimeoutMs: 200 });
+    const listening = await open(target);
+    const idle = await open(target);
+    const stream = await send(target, listening, undefined, "GET");
+    expect(stream.status).toBe(200);
+    expect(target.size).toBe(2);
+    // Polling the size, not the session: a request would count as activity.
+    await expect.poll(() => target.size, { timeout: 5000, interval: 50 }).toBe(1);
+    expect((await send(target, idle, { jsonrpc: "2.0", id: 3, method: "ping" })).status).toBe(404);
+    // The listening session opened first, so it was older than the idle one when that one expired.
+    const alive = await send(target, listening, { jsonrpc: "2.0", id: 4, method: "ping" });
+    expect(alive.status).toBe(200);
+    await alive.text();
+    await stream.body!.cancel();
+  });
+});

@@ -1,0 +1,69 @@
+import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { ControlPlaneError } from "../../errors.js";
+import type { Principal, RunnerInfo } from "../../runners/runner.js";
+import type { RunnerService } from "../../runners/runner-service.js";
+import type { ToolDeps } from "../tool-deps.js";
+import { toResourceError } from "./resource-error.js";
+import { fileUri, parseRunnerUri, RUNNER_URI_TEMPLATE, runnerUri } from "./resource-uris.js";
+
+/** Runner ids a completion offers at most. */
+const COMPLETION_LIMIT = 100;
+
+/** The principal's runner `runnerId`; NOT_FOUND for a missing runner and for someone else's alike. */
+export async function findRunner(runners: RunnerService, principal: Principal, runnerId: string): Promise<RunnerInfo> {
+  const runner = (await runners.list(principal)).find((candidate) => candidate.runnerId === runnerId);
+  if (!runner) throw new ControlPlaneError("NOT_FOUND", `Runner "${runnerId}" not found for this principal; spawn one with runner_spawn.`);
+  return runner;
+}
+
+/** Completes a runner id from the caller's runners (newest first). */
+export async function completeRunnerId(deps: ToolDeps, value: string): Promise<string[]> {
+  try {
+    const runners = await deps.runners.list(deps.principal);
+    return runners.map((runner) => runner.runnerId).filter((id) => id.startsWith(value)).slice(0, COMPLETION_LIMIT);
+  } catch (error) {
+    deps.log.debug({ err: error }, "runner completion failed");
+    return [];
+  }
+}
+
+/** `devhatchery://runners/{runner}`: a runner's status, image and creation time as JSON; listed for the caller. */
+export function registerRunnerResource(server: McpServer, deps: ToolDeps): void {
+  const template = new ResourceTemplate(RUNNER_URI_TEMPLATE, {
+    list: async () => {
+      const runners = await deps.runners.list(deps.principal).catch((error: unknown) => {
+        throw toResourceError(error);
+      });
+      return {
+        resources: runners.map((runner) => ({
+          uri: runnerUri(runner.runnerId),
+          name: runner.runnerId,
+          title: `Runner ${runner.runnerId} (${runner.image}, ${runner.status})`,
+          mimeType: "application/json",
+        })),
+      };
+    },
+    complete: { runner: (value) => completeRunnerId(deps, value) },
+  });
+  server.registerResource(
+    "runner",
+    template,
+    {
+      title: "Runner",
+      description:
+        "One of your runners: its status (starting, ready, stopped), image and creation time as JSON, with the URI of its files. " +
+        "Subscribe to hear when it becomes ready or is removed.",
+      mimeType: "application/json",
+    },
+    async (uri) => {
+      try {
+        const runnerId = parseRunnerUri(uri.href)?.runnerId ?? "";
+        const runner = await findRunner(deps.runners, deps.principal, runnerId);
+        const body = { runner_id: runner.runnerId, image: runner.image, status: runner.status, created_at: runner.createdAt, files_uri: fileUri(runner.runnerId, "/work") };
+        return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(body, null, 2) }] };
+      } catch (error) {
+        throw toResourceError(error);
+      }
+    },
+  );
+}

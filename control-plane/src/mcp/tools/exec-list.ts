@@ -1,0 +1,31 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import { runnerArg } from "../schemas.js";
+import type { ToolDeps } from "../tool-deps.js";
+import { toolFailure, toolSuccess } from "../tool-result.js";
+import { describeExit, execInfoSchema, toExecInfoOutput } from "./exec-schemas.js";
+
+export function registerExecListTool(server: McpServer, deps: ToolDeps): void {
+  server.registerTool(
+    "exec_list",
+    {
+      title: "List commands",
+      description:
+        "List the processes started with exec in a runner: running ones first, then finished ones the runner still keeps " +
+        "(for 30 minutes by default), with state, command, exit and output size. Read any of them with exec_read.",
+      inputSchema: { runner: runnerArg },
+      outputSchema: { execs: z.array(execInfoSchema) },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ runner }) => {
+      try {
+        const infos = await deps.execs.list(deps.principal, runner);
+        const execs = infos.map(toExecInfoOutput);
+        const lines = infos.map((info) => `${info.execId} ${describeExit(info.exit)}, ${info.endCursor} bytes of output: ${info.command}`);
+        return toolSuccess({ execs }, execs.length ? lines.join("\n") : "No processes in this runner.");
+      } catch (error) {
+        return toolFailure(error);
+      }
+    },
+  );
+}

@@ -1,0 +1,34 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import { runnerArg } from "../schemas.js";
+import type { ToolDeps } from "../tool-deps.js";
+import { toolFailure, toolSuccess } from "../tool-result.js";
+import { execIdArg, execInfoSchema, toExecInfoOutput } from "./exec-schemas.js";
+
+export function registerExecSignalTool(server: McpServer, deps: ToolDeps): void {
+  server.registerTool(
+    "exec_signal",
+    {
+      title: "Signal a command",
+      description:
+        "Send a signal to a process started with exec and to its whole process group (so a shell's children get it too). " +
+        'Any signal name, with or without "SIG": "SIGINT" (like Ctrl-C), "SIGTERM" (ask to stop), "SIGKILL" (force), "SIGHUP", "SIGUSR1", … ' +
+        "The call returns at once; the process may take a moment to end: exec_read shows its exit.",
+      inputSchema: {
+        runner: runnerArg,
+        exec_id: execIdArg,
+        signal: z.string().min(1).default("SIGTERM").describe('The signal name, e.g. "SIGTERM" (default), "INT" or "SIGKILL".'),
+      },
+      outputSchema: { exec: execInfoSchema.describe("The process right after the signal was sent (it may still be running).") },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    },
+    async ({ runner, exec_id, signal }) => {
+      try {
+        const exec = toExecInfoOutput(await deps.execs.signal(deps.principal, runner, exec_id, signal));
+        return toolSuccess({ exec }, `Sent ${signal} to ${exec_id} (now ${exec.state}).`);
+      } catch (error) {
+        return toolFailure(error);
+      }
+    },
+  );
+}

@@ -1,0 +1,32 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import { fileEntrySchema, pathArg, runnerArg, toFileEntry } from "../schemas.js";
+import type { ToolDeps } from "../tool-deps.js";
+import { toolFailure, toolSuccess } from "../tool-result.js";
+
+export function registerFsRemoveTool(server: McpServer, deps: ToolDeps): void {
+  server.registerTool(
+    "fs_remove",
+    {
+      title: "Remove a path",
+      description:
+        "Remove a file, symlink (the link, not what it points to) or directory in a runner. A directory that is not empty is refused " +
+        "unless recursive is true, which removes it with everything in it. There is no undo.",
+      inputSchema: {
+        runner: runnerArg,
+        path: pathArg("The path to remove", "/work/build"),
+        recursive: z.boolean().default(false).describe("Remove a non-empty directory with all its contents (default false: only files, symlinks and empty directories)."),
+      },
+      outputSchema: { removed: fileEntrySchema.describe("What was removed, as it was right before.") },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ runner, path, recursive }, extra) => {
+      try {
+        const removed = toFileEntry(await deps.files.remove(deps.principal, runner, await deps.roots.resolvePath(runner, path, extra), { recursive }));
+        return toolSuccess({ removed }, `Removed ${removed.type} ${removed.path}.`);
+      } catch (error) {
+        return toolFailure(error);
+      }
+    },
+  );
+}

@@ -1,0 +1,40 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import { fileEntrySchema, pathArg, runnerArg, toFileEntry } from "../schemas.js";
+import type { ToolDeps } from "../tool-deps.js";
+import { toolFailure, toolSuccess } from "../tool-result.js";
+
+export function registerFsStatTool(server: McpServer, deps: ToolDeps): void {
+  server.registerTool(
+    "fs_stat",
+    {
+      title: "Describe a path",
+      description:
+        "Describe a file or directory in a runner without reading it whole: type, size, mode, modification time, etag, symlink target and, for files, " +
+        "the media type. Symlinks are followed (type, size and etag describe what the link points to; link_target says it is a link). " +
+        "Fails with NOT_FOUND when nothing is at the path.",
+      inputSchema: {
+        runner: runnerArg,
+        path: pathArg("The path to describe", "/work/package.json"),
+      },
+      outputSchema: {
+        file: fileEntrySchema,
+        mime_type: z.string().nullable().describe('For a file, its media type from the name and the first bytes, e.g. "image/png"; null for anything else.'),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ runner, path }, extra) => {
+      try {
+        const { info, mimeType } = await deps.files.stat(deps.principal, runner, await deps.roots.resolvePath(runner, path, extra));
+        const file = toFileEntry(info);
+        const link = file.link_target === undefined ? "" : ` -> ${file.link_target}`;
+        return toolSuccess(
+          { file, mime_type: mimeType },
+          `${file.path}${link}: ${file.type}${mimeType ? ` (${mimeType})` : ""}, ${file.size} bytes, mode ${file.mode}, modified ${file.modified_at}, etag ${file.etag}`,
+        );
+      } catch (error) {
+        return toolFailure(error);
+      }
+    },
+  );
+}
