@@ -5,6 +5,23 @@
 import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
+/** Notifications are not listed by the protocol, so this part is written by hand; keep it true to the code. */
+const NOTIFICATIONS = [
+  "## Notifications",
+  "",
+  "| direction | method | when |",
+  "|---|---|---|",
+  "| server → client | `notifications/progress` | while `exec` waits: each output chunk as `message`, `progress` = bytes so far, `_meta[\"io.devhatchery/stream\"]` = `stdout` or `stderr`; while `runner_spawn` pulls, creates and starts a runner (only when the call carries a progress token) |",
+  "| server → client | `notifications/resources/updated` | a subscribed file or directory changed (agent watch, throttled per URI), a subscribed exec output grew or the process ended, a subscribed runner became ready or was removed |",
+  "| server → client | `notifications/resources/list_changed` | the principal spawned or removed a runner, or the client's roots changed |",
+  "| server → client | `notifications/message` | runner ready (`info`) and removed (`notice`), filtered by the session's `logging/setLevel` |",
+  "| client → server | `notifications/cancelled` | cancels a tool call; a cancelled `exec` interrupts its process (SIGINT, SIGTERM, SIGKILL) |",
+  "| client → server | `notifications/roots/list_changed` | the server asks `roots/list` again and re-resolves relative paths and listings |",
+  "",
+  "Streams are resumable with `Last-Event-ID` within the limits in [streams.md](streams.md).",
+];
+
+
 const { createControlPlane } = await import("../dist/control-plane.js");
 const { loadConfig } = await import("../dist/config.js");
 const { createLogger } = await import("../dist/log.js");
@@ -125,5 +142,6 @@ function render(tools, templates) {
   for (const template of templates) {
     lines.push(`| \`${template.uriTemplate}\` | ${cell(template.name)} | ${cell(template.title)} | ${cell(template.mimeType)} | ${cell(template.description)} |`);
   }
+  lines.push("", ...NOTIFICATIONS);
   return `${lines.join("\n")}\n`;
 }
