@@ -99,8 +99,10 @@ describe("ExecService output log: cursors, replay, spill, cap, readers", () => {
     // The log holds at most the ring of spilled output plus the ring of output still being written, plus a pipe read.
     expect(maxMemory).toBeGreaterThan(0);
     expect(maxMemory).toBeLessThanOrEqual(2 * ringBytes + 256 * 1024);
-    // With the whole output written and not yet read, 100 MB held anywhere in this process would show here.
-    expect(buffersWhenBehind - buffersBefore).toBeLessThan(16 * MIB);
+    // With the whole output written and not yet read, 100 MB held anywhere in this process would show here. The
+    // bound leaves room for what the gRPC client and other tests in this worker hold at that moment (seen up to
+    // ~20 MB on a loaded 2-core machine), far below the 100 MB a retained log would add.
+    expect(buffersWhenBehind - buffersBefore).toBeLessThan(48 * MIB);
   });
 
   it("gives a reader that reconnects from its last cursor, even inside a chunk, every byte exactly once", async () => {
