@@ -1,25 +1,28 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { ExecServiceService } from "@devhatchery/proto/agent/v1/exec";
-import { FsServiceService } from "@devhatchery/proto/agent/v1/fs";
 import { WatchServiceService } from "@devhatchery/proto/agent/v1/watch";
 import { HealthService } from "@devhatchery/proto/health/v1";
 import { createExecService } from "./exec/exec-service.js";
 import type { ExecSettings } from "./exec/exec-settings.js";
 import { ProcessManager } from "./exec/process-manager.js";
-import { createFsService } from "./fs/fs-service.js";
+import { createFsService, FS_SERVICE_DEFINITION } from "./fs/fs-service.js";
 import { FileSystem } from "./fs/file-system.js";
 import { createCallTracker } from "./debug/call-tracker.js";
 import { toProcessRecord, toWatchRecord } from "./debug/debug-records.js";
 import { startDebugServer, type DebugServer } from "./debug/debug-server.js";
 import { createHealthService } from "./health/health-service.js";
 import type { Logger } from "./log.js";
-import { addReflectionService } from "./reflection/reflection-service.js";
+import { raiseReceiveWindow } from "./receive-window.js";
+import { addLazyReflection } from "./reflection/lazy-reflection.js";
 import { createTokenGuard } from "./token-guard.js";
 import { createWatchService } from "./watch/watch-service.js";
 import { DEFAULT_WATCH_LIMITS, WatchManager, type WatchLimits } from "./watch/watch-manager.js";
 
 /** Largest gRPC message either side may send: file bytes travel in small chunks; the headroom is for large listings. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** HTTP/2 receive window, per stream and per connection: what a client may send ahead of the agent reading it. */
+const RECEIVE_WINDOW_BYTES = 4 * 1024 * 1024;
 
 export interface AgentServerOptions {
   token: string;
@@ -57,15 +60,18 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
   server.addService(HealthService, createHealthService(() => serving));
-  addReflectionService(server);
+  addLazyReflection(server);
   server.addService(ExecServiceService, createExecService(processes, log));
-  server.addService(FsServiceService, createFsService(new FileSystem(options.workDir)));
+  server.addService(FS_SERVICE_DEFINITION, createFsService(new FileSystem(options.workDir)));
   server.addService(WatchServiceService, createWatchService(watches, log));
 
+  const applyReceiveWindow = raiseReceiveWindow(server, RECEIVE_WINDOW_BYTES);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    );
+    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) => {
+      if (error) return reject(error);
+      applyReceiveWindow();
+      resolve(bound);
+    });
   });
   log.info({ host: options.host, port, workDir: options.workDir }, "runner agent listening");
   let debug: DebugServer | undefined;

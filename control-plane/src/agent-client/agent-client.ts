@@ -1,9 +1,11 @@
-import { credentials, Metadata, status, type ClientReadableStream, type ClientWritableStream } from "@grpc/grpc-js";
+import { credentials, makeGenericClientConstructor, Metadata, status, type ClientReadableStream, type ClientWritableStream } from "@grpc/grpc-js";
 import { AGENT_AUTH_METADATA_KEY } from "@devhatchery/proto/contract";
 import { ExecServiceClient, ExitReason, OutputStream, type ExecEvent } from "@devhatchery/proto/agent/v1/exec";
-import { FileType, FsServiceClient, type FileInfo, type ReadChunk, type WriteRequest } from "@devhatchery/proto/agent/v1/fs";
+import { FileType, FsServiceService, type FileInfo, type FsServiceClient, type ReadChunk, type WriteRequest } from "@devhatchery/proto/agent/v1/fs";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@devhatchery/proto/health/v1";
 import { WatchServiceClient } from "@devhatchery/proto/agent/v1/watch";
+import { ByteCollector } from "./byte-collector.js";
+import { encodeBytesField, soleBytesField } from "./bytes-field.js";
 import { fromGrpcError } from "./grpc-errors.js";
 
 /** Largest message either side may send; matches the agent. */
@@ -40,8 +42,42 @@ export interface AgentFileInfo {
   linkTarget: string;
 }
 
-/** Bytes per data message of a streamed write. */
+/** Bytes per data message of a streamed write (128 KiB to 1 MiB measured the same). */
 const WRITE_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * HTTP/2 receive window (per stream and per connection) for what the agent sends, e.g. Read: Node's 64 KiB default
+ * holds a download to one window per round trip. The agent sets the same for what it receives.
+ */
+const RECEIVE_WINDOW_BYTES = 4 * 1024 * 1024;
+
+/** Field number of `data` in both ReadChunk and WriteRequest. */
+const DATA_FIELD = 2;
+
+/**
+ * The generated FsService client, except that the bulk messages (a WriteRequest of data, a ReadChunk of data alone)
+ * skip the generated codecs, which copy the bytes several times; the agent codes them the same way.
+ */
+const FsTransferClient = makeGenericClientConstructor(
+  {
+    ...FsServiceService,
+    read: {
+      ...FsServiceService.read,
+      responseDeserialize: (bytes: Buffer): ReadChunk => {
+        const data = soleBytesField(bytes, DATA_FIELD);
+        return data ? { info: undefined, data } : FsServiceService.read.responseDeserialize(bytes);
+      },
+    },
+    write: {
+      ...FsServiceService.write,
+      requestSerialize: (request: WriteRequest): Buffer =>
+        request.message?.$case === "data" && request.message.value.length > 0
+          ? encodeBytesField(DATA_FIELD, request.message.value)
+          : FsServiceService.write.requestSerialize(request),
+    },
+  },
+  "devhatchery.agent.v1.FsService",
+) as unknown as typeof FsServiceClient;
 
 const FILE_TYPE: Record<number, AgentFileInfo["type"]> = {
   [FileType.FILE_TYPE_FILE]: "file",
@@ -125,10 +161,11 @@ export class AgentClient {
       // A runner's agent starts within a few hundred milliseconds: retry connecting quickly, not after grpc's 1 s default.
       "grpc.initial_reconnect_backoff_ms": 20,
       "grpc.max_reconnect_backoff_ms": 1_000,
+      "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
     };
     const creds = credentials.createInsecure();
     this.exec = new ExecServiceClient(address, creds, options);
-    this.fs = new FsServiceClient(address, creds, options);
+    this.fs = new FsTransferClient(address, creds, options);
     this.health = new HealthClient(address, creds, options);
     this.grpc = { exec: this.exec, fs: this.fs, watch: new WatchServiceClient(address, creds, options), health: this.health };
   }
@@ -204,17 +241,21 @@ export class AgentClient {
   /** Reads up to `length` bytes (0 = to the end) from `offset`; with `ifMatch`, only from that version of the file. */
   async readFile(path: string, offset: number, length: number, ifMatch = ""): Promise<{ info: AgentFileInfo; data: Buffer }> {
     const call: ClientReadableStream<ReadChunk> = this.fs.read({ path, offset, length, ifMatch }, this.metadata());
-    const chunks: Buffer[] = [];
+    const data = new ByteCollector();
     let info: AgentFileInfo | undefined;
     try {
       for await (const chunk of call as AsyncIterable<ReadChunk>) {
-        if (chunk.info) info = toFileInfo(chunk.info);
-        chunks.push(Buffer.from(chunk.data));
+        if (chunk.info) {
+          info = toFileInfo(chunk.info);
+          const available = Math.max(0, info.size - offset);
+          data.expect(length > 0 ? Math.min(length, available) : available);
+        }
+        data.push(chunk.data);
       }
     } catch (error) {
       throw fromGrpcError(error, this.runnerId);
     }
-    return { info: info ?? toFileInfo(undefined), data: Buffer.concat(chunks) };
+    return { info: info ?? toFileInfo(undefined), data: data.result() };
   }
 
   /**

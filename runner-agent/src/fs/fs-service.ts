@@ -1,6 +1,7 @@
 import type { sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from "@grpc/grpc-js";
 import {
   FileType,
+  FsServiceService,
   type FileInfo,
   type FsServiceServer,
   type ReadChunk,
@@ -15,6 +16,7 @@ import {
   type WriteResponse,
 } from "@devhatchery/proto/agent/v1/fs";
 import { toGrpcError } from "../errors.js";
+import { encodeBytesField, soleBytesField } from "./bytes-field.js";
 import type { FileEntry, FileKind } from "./file-entry.js";
 import type { FileSystem } from "./file-system.js";
 import type { TarInSummary } from "./tar-extraction.js";
@@ -26,6 +28,29 @@ const FILE_TYPE: Record<FileKind, FileType> = {
   directory: FileType.FILE_TYPE_DIRECTORY,
   symlink: FileType.FILE_TYPE_SYMLINK,
   other: FileType.FILE_TYPE_OTHER,
+};
+
+/** Field number of `data` in both ReadChunk and WriteRequest. */
+const DATA_FIELD = 2;
+
+/**
+ * FsService as the server registers it: the generated definition, except that the bulk messages (a ReadChunk of
+ * data alone, a WriteRequest of data) skip the generated codecs, which copy the bytes several times.
+ */
+export const FS_SERVICE_DEFINITION = {
+  ...FsServiceService,
+  read: {
+    ...FsServiceService.read,
+    responseSerialize: (chunk: ReadChunk): Buffer =>
+      chunk.info || chunk.data.length === 0 ? FsServiceService.read.responseSerialize(chunk) : encodeBytesField(DATA_FIELD, chunk.data),
+  },
+  write: {
+    ...FsServiceService.write,
+    requestDeserialize: (bytes: Buffer): WriteRequest => {
+      const data = soleBytesField(bytes, DATA_FIELD);
+      return data ? { message: { $case: "data", value: data } } : FsServiceService.write.requestDeserialize(bytes);
+    },
+  },
 };
 
 function toFileInfo(entry: FileEntry): FileInfo {
