@@ -5,7 +5,7 @@ import { FileType, FsServiceService, type FileInfo, type FsServiceClient, type R
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@devhatchery/proto/health/v1";
 import { WatchServiceClient } from "@devhatchery/proto/agent/v1/watch";
 import { ByteCollector } from "./byte-collector.js";
-import { encodeBytesField, soleBytesField } from "./bytes-field.js";
+import { encodeBytesField, soleBytesField } from "@devhatchery/proto/bytes-field";
 import { fromGrpcError } from "./grpc-errors.js";
 
 /** Largest message either side may send; matches the agent. */

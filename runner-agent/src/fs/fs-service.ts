@@ -16,7 +16,7 @@ import {
   type WriteResponse,
 } from "@devhatchery/proto/agent/v1/fs";
 import { toGrpcError } from "../errors.js";
-import { encodeBytesField, soleBytesField } from "./bytes-field.js";
+import { encodeBytesField, soleBytesField } from "@devhatchery/proto/bytes-field";
 import type { FileEntry, FileKind } from "./file-entry.js";
 import type { FileSystem } from "./file-system.js";
 import type { TarInSummary } from "./tar-extraction.js";

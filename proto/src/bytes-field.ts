@@ -1,7 +1,7 @@
 /**
  * The protobuf wire format of a message made of one bytes field (tag, varint length, bytes), hand-coded for the
  * bulk of file transfers: the generated codecs copy such bytes three or four times, these once (encode) or never
- * (decode). Only fields numbered below 16 (one-byte tags) are supported. The agent has the same codec.
+ * (decode). Only fields numbered below 16 (one-byte tags) are supported. The agent and the control plane share it.
  */
 const LENGTH_DELIMITED = 2;
 

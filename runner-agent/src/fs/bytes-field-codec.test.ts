@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { FileInfo, ReadChunk, WriteRequest } from "@devhatchery/proto/agent/v1/fs";
-import { encodeBytesField, soleBytesField } from "./bytes-field.js";
+import { encodeBytesField, soleBytesField } from "@devhatchery/proto/bytes-field";
 
 // Lengths around every varint width: 1, 2 and 3 length bytes.
 const LENGTHS = [0, 1, 127, 128, 16_383, 16_384, 300_000];
