@@ -79,7 +79,8 @@ const FsTransferClient = makeGenericClientConstructor(
   "devhatchery.agent.v1.FsService",
 ) as unknown as typeof FsServiceClient;
 
-const FILE_TYPE: Record<number, AgentFileInfo["type"]> = {
+/** Proto file type → the domain's name for it. */
+export const FILE_TYPE: Record<number, AgentFileInfo["type"]> = {
   [FileType.FILE_TYPE_FILE]: "file",
   [FileType.FILE_TYPE_DIRECTORY]: "directory",
   [FileType.FILE_TYPE_SYMLINK]: "symlink",
@@ -92,7 +93,8 @@ const EXIT_REASON: Record<number, AgentExitReason> = {
   [ExitReason.EXIT_REASON_OOM_KILLED]: "oom_killed",
 };
 
-function toFileInfo(info: FileInfo | undefined): AgentFileInfo {
+/** A proto FileInfo as the domain sees it. */
+export function toFileInfo(info: FileInfo | undefined): AgentFileInfo {
   return {
     path: info?.path ?? "",
     name: info?.name ?? "",

@@ -1,26 +1,7 @@
 import type { ServiceError } from "@grpc/grpc-js";
-import { FileType, type FileInfo } from "@devhatchery/proto/agent/v1/fs";
-import type { AgentClient, AgentFileInfo } from "./agent-client.js";
+import type { FileInfo } from "@devhatchery/proto/agent/v1/fs";
+import { toFileInfo, type AgentClient, type AgentFileInfo } from "./agent-client.js";
 import { fromGrpcError } from "./grpc-errors.js";
-
-const FILE_TYPE: Record<number, AgentFileInfo["type"]> = {
-  [FileType.FILE_TYPE_FILE]: "file",
-  [FileType.FILE_TYPE_DIRECTORY]: "directory",
-  [FileType.FILE_TYPE_SYMLINK]: "symlink",
-};
-
-function toFileInfo(info: FileInfo | undefined): AgentFileInfo {
-  return {
-    path: info?.path ?? "",
-    name: info?.name ?? "",
-    type: FILE_TYPE[info?.type ?? 0] ?? "other",
-    size: info?.size ?? 0,
-    mode: info?.mode ?? 0,
-    mtimeMs: info?.mtimeMs ?? 0,
-    etag: info?.etag ?? "",
-    linkTarget: info?.linkTarget ?? "",
-  };
-}
 
 /** Turns a unary call's callback into a promise of the FileInfo its response carries. */
 function fileInfoCall(agent: AgentClient, start: (done: (error: ServiceError | null, response: { info?: FileInfo | undefined }) => void) => void): Promise<AgentFileInfo> {

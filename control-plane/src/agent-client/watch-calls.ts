@@ -9,7 +9,7 @@ import {
   type WatchEvent,
   type WatchInfo,
 } from "@devhatchery/proto/agent/v1/watch";
-import type { AgentClient } from "./agent-client.js";
+import { FILE_TYPE, type AgentClient } from "./agent-client.js";
 import { fromGrpcError } from "./grpc-errors.js";
 
 export interface AgentWatchRequest {
@@ -76,12 +76,6 @@ const CHANGE_KIND: Record<number, AgentChange["kind"]> = {
   [ChangeKind.CHANGE_KIND_MODIFIED]: "modified",
   [ChangeKind.CHANGE_KIND_DELETED]: "deleted",
   [ChangeKind.CHANGE_KIND_RENAMED]: "renamed",
-};
-
-const FILE_TYPE: Record<number, AgentChange["type"]> = {
-  [FileType.FILE_TYPE_FILE]: "file",
-  [FileType.FILE_TYPE_DIRECTORY]: "directory",
-  [FileType.FILE_TYPE_SYMLINK]: "symlink",
 };
 
 const RESYNC_REASON: Record<number, AgentResyncReason> = {
