@@ -88,3 +88,38 @@ describe("loadConfig", () => {
     expect(isLoopbackHost(host)).toBe(expected);
   });
 });
+
+describe("loadConfig: allowed roots and exports", () => {
+  it("parses allowed roots by alias, read-only unless :rw, and puts exports under the user's state directory", () => {
+    const config = loadConfig({ HOME: "/home/ada", DEVHATCHERY_ALLOWED_ROOTS: "data=/srv/data, out=/srv/out:rw ,logs=/var/log/app:ro" });
+    expect(config.allowedRoots).toEqual([
+      { alias: "data", hostPath: "/srv/data", allowRw: false },
+      { alias: "out", hostPath: "/srv/out", allowRw: true },
+      { alias: "logs", hostPath: "/var/log/app", allowRw: false },
+    ]);
+    expect(config.exports).toEqual({ root: "/home/ada/.local/state/devhatchery/exports", maxBytes: 5 * 1024 * 1024 * 1024 });
+    expect(loadConfig({ XDG_STATE_HOME: "/state" }).exports.root).toBe("/state/devhatchery/exports");
+    expect(loadConfig({}).allowedRoots).toEqual([]);
+  });
+
+  it("takes the export root and size limit from the environment", () => {
+    expect(loadConfig({ DEVHATCHERY_EXPORT_ROOT: "/srv/exports", DEVHATCHERY_EXPORT_MAX_BYTES: "1048576" }).exports).toEqual({ root: "/srv/exports", maxBytes: 1048576 });
+    expect(() => loadConfig({ DEVHATCHERY_EXPORT_ROOT: "exports", DEVHATCHERY_EXPORT_MAX_BYTES: "0" })).toThrow(
+      ["Invalid configuration:", "  DEVHATCHERY_EXPORT_ROOT: must be an absolute path", "  DEVHATCHERY_EXPORT_MAX_BYTES: Too small: expected number to be >=1"].join("\n"),
+    );
+  });
+
+  it("lists every malformed allowed root at once", () => {
+    expect(() => loadConfig({ DEVHATCHERY_ALLOWED_ROOTS: "Data=/srv/d,rel=srv/x,dot=/srv/../etc,root=/:rw,ok=/srv/ok,ok=/srv/other,noequals" })).toThrow(
+      [
+        "Invalid configuration:",
+        '  DEVHATCHERY_ALLOWED_ROOTS[0] "Data=/srv/d": expected "alias=/host/path[:ro|:rw]" with an alias of lower-case letters, digits, "_" or "-" (at most 32), e.g. "data=/srv/data:ro"',
+        '  DEVHATCHERY_ALLOWED_ROOTS[1] "rel=srv/x": the host path must be an absolute, normalized folder other than "/", e.g. "rel=/srv/rel:ro"',
+        '  DEVHATCHERY_ALLOWED_ROOTS[2] "dot=/srv/../etc": the host path must be an absolute, normalized folder other than "/", e.g. "dot=/srv/dot:ro"',
+        '  DEVHATCHERY_ALLOWED_ROOTS[3] "root=/:rw": the host path must be an absolute, normalized folder other than "/", e.g. "root=/srv/root:ro"',
+        '  DEVHATCHERY_ALLOWED_ROOTS[5] "ok=/srv/other": alias "ok" is listed twice; give each allowed root its own alias',
+        '  DEVHATCHERY_ALLOWED_ROOTS[6] "noequals": expected "alias=/host/path[:ro|:rw]" with an alias of lower-case letters, digits, "_" or "-" (at most 32), e.g. "data=/srv/data:ro"',
+      ].join("\n"),
+    );
+  });
+});

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
@@ -9,6 +9,14 @@ export type AuthMode = "none" | "bearer";
 export interface BearerTokenEntry {
   principal: string;
   token: string;
+}
+
+/** A host folder runners may mount by alias (DEVHATCHERY_ALLOWED_ROOTS); read-only unless `allowRw` and asked for. */
+export interface AllowedRoot {
+  alias: string;
+  hostPath: string;
+  /** Whether a runner may ask for this alias read-write (and exports may be written into its mounts). */
+  allowRw: boolean;
 }
 
 export interface ControlPlaneConfig {
@@ -29,6 +37,10 @@ export interface ControlPlaneConfig {
   sessionIdleTimeoutMs: number;
   /** Serve the MCP conformance suite's fixture tools, resources and prompts. Tests only; never in production. */
   testFixtures: boolean;
+  /** Host folders runners may mount under /export/<alias>. */
+  allowedRoots: AllowedRoot[];
+  /** Where export_create writes (a folder per principal), and the most bytes (uncompressed tar) one export may hold. */
+  exports: { root: string; maxBytes: number };
 }
 
 export const ENV = {
@@ -47,7 +59,14 @@ export const ENV = {
   logLevel: "DEVHATCHERY_LOG_LEVEL",
   sessionIdleTimeoutMs: "DEVHATCHERY_SESSION_IDLE_TIMEOUT_MS",
   testFixtures: "DEVHATCHERY_TEST_FIXTURES",
+  allowedRoots: "DEVHATCHERY_ALLOWED_ROOTS",
+  exportRoot: "DEVHATCHERY_EXPORT_ROOT",
+  exportMaxBytes: "DEVHATCHERY_EXPORT_MAX_BYTES",
 } as const;
+
+/** Mount aliases: lower-case letters, digits, "_" and "-", starting with a letter or digit. */
+export const MOUNT_ALIAS_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+export const DEFAULT_EXPORT_MAX_BYTES = 5 * 1024 * 1024 * 1024;
 
 export const BEARER_TOKEN_MIN_LENGTH = 16;
 const PRINCIPAL_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}$/;
@@ -77,6 +96,9 @@ const schema = z.object({
   [ENV.cacheDir]: absolutePath.optional(),
   [ENV.logLevel]: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   [ENV.sessionIdleTimeoutMs]: z.coerce.number().int().min(1000).max(7 * 24 * 60 * 60 * 1000).default(30 * 60 * 1000),
+  [ENV.allowedRoots]: list,
+  [ENV.exportRoot]: absolutePath.optional(),
+  [ENV.exportMaxBytes]: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_EXPORT_MAX_BYTES),
   [ENV.testFixtures]: z.enum(["0", "1"], { error: 'must be "1" (serve the conformance fixtures, tests only) or "0"' }).default("0"),
 });
 
@@ -91,6 +113,35 @@ export function isLoopbackHost(host: string): boolean {
 function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   const xdg = env.XDG_CACHE_HOME;
   return join(xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), ".cache"), "devhatchery");
+}
+
+/** `$XDG_STATE_HOME/devhatchery/exports`, else `~/.local/state/devhatchery/exports`. */
+function defaultExportRoot(env: NodeJS.ProcessEnv): string {
+  const xdg = env.XDG_STATE_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), ".local", "state"), "devhatchery", "exports");
+}
+
+/** `alias=/host/path[:ro|:rw]` entries; `:rw` lets runners ask for read-write, the default is read-only. */
+function parseAllowedRoots(entries: string[], problems: string[]): AllowedRoot[] {
+  const roots: AllowedRoot[] = [];
+  entries.forEach((entry, index) => {
+    const where = `${ENV.allowedRoots}[${index}] "${entry}"`;
+    const separator = entry.indexOf("=");
+    const alias = separator > 0 ? entry.slice(0, separator) : "";
+    const rest = separator > 0 ? entry.slice(separator + 1) : "";
+    const modeMatch = /:(ro|rw)$/.exec(rest);
+    const hostPath = modeMatch ? rest.slice(0, -3) : rest;
+    if (!MOUNT_ALIAS_PATTERN.test(alias)) {
+      problems.push(`${where}: expected "alias=/host/path[:ro|:rw]" with an alias of lower-case letters, digits, "_" or "-" (at most 32), e.g. "data=/srv/data:ro"`);
+    } else if (!isAbsolute(hostPath) || normalize(hostPath) !== hostPath || hostPath.endsWith("/")) {
+      problems.push(`${where}: the host path must be an absolute, normalized folder other than "/", e.g. "${alias}=/srv/${alias}:ro"`);
+    } else if (roots.some((root) => root.alias === alias)) {
+      problems.push(`${where}: alias "${alias}" is listed twice; give each allowed root its own alias`);
+    } else {
+      roots.push({ alias, hostPath, allowRw: modeMatch?.[1] === "rw" });
+    }
+  });
+  return roots;
 }
 
 function parseTokens(entries: string[], problems: string[]): BearerTokenEntry[] {
@@ -119,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneCo
   const values = parsed.data;
   const problems: string[] = [];
   const tokens = parseTokens(values[ENV.bearerTokens], problems);
+  const allowedRoots = parseAllowedRoots(values[ENV.allowedRoots], problems);
   const host = values[ENV.listenHost];
   const mode: AuthMode = values[ENV.authMode] ?? (values[ENV.bearerTokens].length > 0 ? "bearer" : "none");
   if (mode === "none" && !isLoopbackHost(host)) {
@@ -141,5 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneCo
     logLevel: values[ENV.logLevel],
     sessionIdleTimeoutMs: values[ENV.sessionIdleTimeoutMs],
     testFixtures: values[ENV.testFixtures] === "1",
+    allowedRoots,
+    exports: { root: values[ENV.exportRoot] ?? defaultExportRoot(env), maxBytes: values[ENV.exportMaxBytes] },
   };
 }

@@ -11,6 +11,8 @@ import { FIXTURE_SUBSCRIPTIONS } from "./mcp/fixtures/fixture-resources.js";
 import { createMcpServer } from "./mcp/mcp-server.js";
 import { createExecOutputSubscriptionProvider } from "./mcp/resources/exec-output-resource.js";
 import { ExecService } from "./runners/exec-service.js";
+import { ExportService } from "./runners/export-service.js";
+import { MountPolicy } from "./runners/mount-policy.js";
 import { FileService } from "./runners/file-service.js";
 import { RunnerService } from "./runners/runner-service.js";
 import { WatchService } from "./runners/watch-service.js";
@@ -27,7 +29,9 @@ export interface ControlPlane {
 /** Wires config → runtime → domain services → MCP → HTTP. Nothing here listens or reads the environment. */
 export function createControlPlane(config: ControlPlaneConfig, log: Logger): ControlPlane {
   const runtime = new DockerRuntime(log, config.dockerHost, config.agent);
-  const runners = new RunnerService(runtime, { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs }, log);
+  const mountPolicy = new MountPolicy(config.allowedRoots);
+  const runners = new RunnerService(runtime, { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs, mountPolicy }, log);
+  const exports = new ExportService(runners, { root: config.exports.root, maxBytes: config.exports.maxBytes, mountPolicy }, log);
   const execs = new ExecService(runners, log);
   const files = new FileService(runners, log);
   const watches = new WatchService(runners, log);
@@ -35,7 +39,7 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
   const sessions = new McpSessions(
     (principal, sessionLog) =>
       createMcpServer(
-        { runners, execs, files, watches, subscriptionProviders: [createExecOutputSubscriptionProvider(execs, principal), ...fixtureSubscriptions], principal, log: sessionLog },
+        { runners, execs, files, exports, watches, subscriptionProviders: [createExecOutputSubscriptionProvider(execs, principal), ...fixtureSubscriptions], principal, log: sessionLog },
         VERSION,
         { testFixtures: config.testFixtures },
       ),

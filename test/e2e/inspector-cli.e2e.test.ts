@@ -1,5 +1,8 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
@@ -20,6 +23,7 @@ describe("the MCP Inspector CLI as a third-party client", () => {
   const token = randomBytes(24).toString("hex");
   const network = `devhatchery-e2e-${suffix}`;
   let server: ControlPlaneProcess;
+  let exportRoot = "";
 
   /** One Inspector CLI invocation (a fresh MCP session each time), run with this Node. */
   function inspector(args: string[], auth = true): Promise<InspectorRun> {
@@ -48,11 +52,13 @@ describe("the MCP Inspector CLI as a third-party client", () => {
   const called = new Set<string>();
 
   beforeAll(async () => {
-    server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`, DEVHATCHERY_RUNNER_NETWORK: network });
+    exportRoot = await mkdtemp(join(tmpdir(), "devhatchery-inspector-exports-"));
+    server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`, DEVHATCHERY_RUNNER_NETWORK: network, DEVHATCHERY_EXPORT_ROOT: exportRoot });
   });
   afterAll(async () => {
     await server?.stop();
     await removeTestRunners([principal], network);
+    await rm(exportRoot, { recursive: true, force: true });
   });
 
   it("lists every tool with descriptions and schemas", async () => {
@@ -89,6 +95,10 @@ describe("the MCP Inspector CLI as a third-party client", () => {
     expect(await call("fs_list", { runner, path: "inspector", depth: 2 })).toMatchObject({ path: "/work/inspector" });
     const changes = await call("fs_changes", { runner, watch_id: watchId, cursor: 0, wait_ms: 5_000 });
     expect(JSON.stringify(changes)).toContain("inspector");
+    const exported = await call("export_create", { runner, path: "inspector", format: "tar.gz" });
+    expect(exported).toMatchObject({ format: "tar.gz", file_count: 1 });
+    const exports = (await call("export_list", {})).exports as { export_id: string }[];
+    expect(exports.map((entry) => entry.export_id)).toContain(exported.export_id);
     expect(await call("fs_remove", { runner, path: "inspector", recursive: true })).toMatchObject({ removed: { path: "/work/inspector" } });
 
     const missing = await inspector(["--method", "tools/call", "--tool-name", "fs_read", "--tool-args-json", JSON.stringify({ runner, path: "inspector/missing.txt" })]);

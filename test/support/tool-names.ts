@@ -5,6 +5,8 @@ export const TOOL_NAMES = [
   "exec_read",
   "exec_signal",
   "exec_write",
+  "export_create",
+  "export_list",
   "fs_changes",
   "fs_list",
   "fs_mkdir",

@@ -11,6 +11,8 @@ import { registerExecListTool } from "./tools/exec-list.js";
 import { registerExecReadTool } from "./tools/exec-read.js";
 import { registerExecSignalTool } from "./tools/exec-signal.js";
 import { registerExecWriteTool } from "./tools/exec-write.js";
+import { registerExportCreateTool } from "./tools/export-create.js";
+import { registerExportListTool } from "./tools/export-list.js";
 import { registerFsListTool } from "./tools/fs-list.js";
 import { registerFsMkdirTool } from "./tools/fs-mkdir.js";
 import { registerFsMoveTool } from "./tools/fs-move.js";
@@ -28,6 +30,7 @@ export const SERVER_NAME = "devhatchery";
 const INSTRUCTIONS =
   "DevHatchery gives you real Linux development machines (runners). Start one with runner_spawn, " +
   "then run commands with exec and work with files using fs_read, fs_write, fs_list, fs_stat, fs_mkdir, fs_move and fs_remove (fs_write with if_match for safe edits), passing the runner_id as `runner`. " +
+  "Get results out with export_create (an archive or folder in your export folder, or straight into a read-write /export mount from runner_spawn's mounts). " +
   "Your work lives in /work. Remove runners you no longer need with runner_remove. " +
   "Follow file changes with fs_watch and fs_changes; runners and their files are also resources (devhatchery://runners/{runner}/files/{path}) to read and subscribe to.";
 
@@ -61,6 +64,8 @@ export function createMcpServer(sessionDeps: SessionDeps, version: string, optio
   registerFsWatchTool(server, deps);
   registerFsChangesTool(server, deps);
   registerRunnerRemoveTool(server, deps);
+  registerExportCreateTool(server, deps);
+  registerExportListTool(server, deps);
   announceRunnerChanges(server, deps, createClientLog(server));
   if (options.testFixtures) registerConformanceFixtures(server);
   return server;

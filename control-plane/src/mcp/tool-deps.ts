@@ -1,5 +1,6 @@
 import type { Logger } from "../log.js";
 import type { ExecService } from "../runners/exec-service.js";
+import type { ExportService } from "../runners/export-service.js";
 import type { FileService } from "../runners/file-service.js";
 import type { Principal } from "../runners/runner.js";
 import type { RunnerService } from "../runners/runner-service.js";
@@ -12,6 +13,7 @@ export interface ToolDeps {
   runners: RunnerService;
   execs: ExecService;
   files: FileService;
+  exports: ExportService;
   principal: Principal;
   log: Logger;
   watches: WatchService;

@@ -6,7 +6,7 @@ export const RECOVERY_BY_CODE: Record<ErrorCode, string> = {
   INVALID_ARGUMENT: "Correct the argument named above and call the tool again.",
   NOT_FOUND: "Check the runner id or path; runner ids come from runner_spawn.",
   ALREADY_EXISTS: "Choose another name or remove the existing one first.",
-  PERMISSION_DENIED: "The runner's user may not do this; choose another path or change its permissions with exec.",
+  PERMISSION_DENIED: "Not allowed, as the message says (file permissions in the runner, or the operator's mount policy); choose another path or mode, or fix the permissions with exec.",
   FAILED_PRECONDITION: "The target is not in the state this call needs; inspect it (fs_list) and adjust the call.",
   ETAG_MISMATCH:
     "The file changed (or was removed) since you read it: fs_read it again for its current content and etag, reapply your change to that content, and retry with the new etag as if_match.",

@@ -5,16 +5,21 @@ import { fetchAgentDebug, type AgentDebugView, type DebugFormat } from "../agent
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime, ContainerState, ImageInfo, PullProgress, RunnerContainer } from "../runtime/container-runtime.js";
+import { MountPolicy, type MountRequest, type RunnerBind } from "./mount-policy.js";
 import { RUNNER_ID_PATTERN, type Principal, type RunnerInfo } from "./runner.js";
 
 export interface RunnerServiceOptions {
   defaultImage: string;
   network: string;
   readyTimeoutMs: number;
+  /** The operator's allowed roots; without it every mount request is refused. */
+  mountPolicy?: MountPolicy;
 }
 
 export interface SpawnRequest {
   image?: string | undefined;
+  /** Allowed roots to bind under /export, validated before the container is created. */
+  mounts?: MountRequest[] | undefined;
 }
 
 export type SpawnProgress = { phase: "pulling"; detail: PullProgress } | { phase: "creating" } | { phase: "starting" } | { phase: "ready" };
@@ -60,6 +65,7 @@ export class RunnerService {
     const createdAt = new Date().toISOString();
     const log = this.log.child({ runner: runnerId, principal: principal.id, image });
 
+    const binds = await (this.options.mountPolicy ?? new MountPolicy([])).resolve(request.mounts ?? []);
     await this.runtime.ensureNetwork(this.options.network);
     const imageInfo = await this.runtime.ensureImage(image, (detail) => onProgress({ phase: "pulling", detail }));
     const agentVolume = await this.agentVolumeFor(image, imageInfo, onProgress);
@@ -74,7 +80,9 @@ export class RunnerService {
       network: this.options.network,
       createdAt,
       agentVolume,
+      binds,
     });
+    auditMounts(log, binds);
     onProgress({ phase: "starting" });
     try {
       const client = await this.waitUntilReady(container, token);
@@ -173,6 +181,11 @@ export class RunnerService {
     this.connections.clear();
   }
 
+  /** The host folders bound into a runner of this principal (its /export mounts). */
+  async binds(principal: Principal, runnerRef: string): Promise<RunnerContainer["binds"]> {
+    return (await this.ownedContainer(principal, runnerRef)).binds;
+  }
+
   private async ownedContainer(principal: Principal, runnerRef: string): Promise<RunnerContainer> {
     if (!RUNNER_ID_PATTERN.test(runnerRef)) {
       throw new ControlPlaneError("INVALID_ARGUMENT", `"${runnerRef}" is not a runner id (expected "r-" and 12 hex digits, as returned by runner_spawn).`);
@@ -205,6 +218,10 @@ export class RunnerService {
     client.close();
     throw new ControlPlaneError("TIMEOUT", `the agent did not answer its health check within ${this.options.readyTimeoutMs} ms`);
   }
+}
+
+function auditMounts(log: Logger, binds: RunnerBind[]): void {
+  for (const bind of binds) log.info({ audit: true, action: "mount", alias: bind.alias, source: bind.source, target: bind.target, readOnly: bind.readOnly }, "runner mount");
 }
 
 function agentExited(container: RunnerContainer | undefined): ControlPlaneError {

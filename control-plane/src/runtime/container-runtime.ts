@@ -14,6 +14,17 @@ export interface RunnerContainerSpec {
    * Undefined for images with the agent baked in, whose own entrypoint starts it.
    */
   agentVolume: string | undefined;
+  /** Host folders to bind (already validated against the allowed roots); none when omitted. */
+  binds?: HostBind[];
+}
+
+/** A host folder bound into a runner. */
+export interface HostBind {
+  /** The host path (symlinks already resolved). */
+  source: string;
+  /** Where it appears in the runner. */
+  target: string;
+  readOnly: boolean;
 }
 
 /** What the control plane needs to know about a local image. */
@@ -37,6 +48,8 @@ export interface RunnerContainer {
   address: string | undefined;
   token: string | undefined;
   exitCode: number | undefined;
+  /** The host folders bound into the runner. */
+  binds: HostBind[];
 }
 
 export interface PullProgress {

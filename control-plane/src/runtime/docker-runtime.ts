@@ -127,9 +127,10 @@ export class DockerRuntime implements ContainerRuntime {
           SecurityOpt: ["no-new-privileges:true"],
           PidsLimit: DEFAULT_PIDS_LIMIT,
           RestartPolicy: { Name: "no" },
-          ...(spec.agentVolume
-            ? { Mounts: [{ Type: "volume" as const, Source: spec.agentVolume, Target: AGENT_MOUNT_PATH, ReadOnly: true }] }
-            : {}),
+          Mounts: [
+            ...(spec.agentVolume ? [{ Type: "volume" as const, Source: spec.agentVolume, Target: AGENT_MOUNT_PATH, ReadOnly: true }] : []),
+            ...(spec.binds ?? []).map((bind) => ({ Type: "bind" as const, Source: bind.source, Target: bind.target, ReadOnly: bind.readOnly })),
+          ],
         },
       }),
     );
@@ -203,6 +204,9 @@ function toRunnerContainer(info: Docker.ContainerInspectInfo): RunnerContainer {
     address: networks.find((network) => network.IPAddress)?.IPAddress || undefined,
     token: tokenEntry?.slice(AGENT_ENV.token.length + 1),
     exitCode: info.State.Running ? undefined : info.State.ExitCode,
+    binds: (info.Mounts ?? [])
+      .filter((mount) => mount.Type === "bind")
+      .map((mount) => ({ source: mount.Source, target: mount.Destination, readOnly: !mount.RW })),
   };
 }
 

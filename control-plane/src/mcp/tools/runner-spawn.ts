@@ -22,6 +22,18 @@ export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void
           .max(255)
           .optional()
           .describe("Container image to run, e.g. \"ubuntu:24.04\" or \"python:3.12\" (any glibc-based Linux image: the agent is added when the image lacks it). Omit to use the server's default image."),
+        mounts: z
+          .array(
+            z.object({
+              alias: z.string().min(1).max(32).describe('An allowed root of this server, by alias, e.g. "data" (the operator lists them; an unknown alias is refused with the list).'),
+              subpath: z.string().max(1024).optional().describe('A folder inside the alias root to mount instead of the whole root, relative to it, e.g. "reports/2024"; no "..".'),
+              target: z.string().max(1024).optional().describe('Where it appears in the runner, under /export; default "/export/<alias>".'),
+              mode: z.enum(["ro", "rw"]).default("ro").describe('"ro" (default) or "rw" (only where the alias allows it); export_create can write into "rw" mounts.'),
+            }),
+          )
+          .max(16)
+          .default([])
+          .describe("Host folders to mount in the runner, by allowed-root alias; read-only unless you ask for rw and the alias allows it."),
       },
       outputSchema: {
         runner_id: z.string().describe("The new runner's id; pass it as `runner` to other tools."),
@@ -32,11 +44,11 @@ export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
-    async ({ image }, extra) => {
+    async ({ image, mounts }, extra) => {
       const startedAt = Date.now();
       const report = createProgressReporter(extra);
       try {
-        const runner = await deps.runners.spawn(deps.principal, { image }, (progress) => {
+        const runner = await deps.runners.spawn(deps.principal, { image, mounts }, (progress) => {
           const detail = progress.phase === "pulling" ? `: ${progress.detail.status}` : "";
           report(PHASE_PROGRESS[progress.phase], `${progress.phase}${detail}`);
         });
