@@ -20,8 +20,9 @@ export interface ControlPlaneProcess {
 export function startControlPlane(env: Record<string, string>): Promise<ControlPlaneProcess> {
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
     env: {
-      PATH: process.env.PATH ?? "",
-      HOME: process.env.HOME ?? "/root",
+      // The machine's environment (npm's CA and proxy settings included: injected runners run `npm pack`), without
+      // any DEVHATCHERY_* setting of the developer's shell, then the test's own settings.
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("DEVHATCHERY_"))),
       DEVHATCHERY_LISTEN_PORT: "0",
       DEVHATCHERY_DEFAULT_IMAGE: TEST_RUNNER_IMAGE,
       DEVHATCHERY_LOG_LEVEL: "info",

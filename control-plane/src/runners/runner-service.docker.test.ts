@@ -63,6 +63,19 @@ describe("RunnerService against the real Docker engine", () => {
     expect(result).toMatchObject({ exitCode: 0, reason: "exited", stdout: "42\ndocker-init\n" });
   });
 
+  it("creates the runner network once when spawns race on a fresh control plane", async () => {
+    const racing = `${network}-race`;
+    const racer = { id: `test-racer-${suffix}` };
+    const fresh = new RunnerService(new DockerRuntime(log, undefined, agentDelivery.options()), { defaultImage: RUNNER_IMAGE, network: racing, readyTimeoutMs: 15_000 }, log);
+    try {
+      await Promise.all([fresh.spawn(racer, {}), fresh.spawn(racer, {}), fresh.spawn(racer, {})]);
+      expect((await docker.listNetworks({ filters: { name: [racing] } })).filter((entry) => entry.Name === racing)).toHaveLength(1);
+    } finally {
+      fresh.close();
+      await removeTestRunners([racer.id], racing);
+    }
+  });
+
   it("hides a runner from every other principal as not found", async () => {
     const runner = await runners.spawn(alice, {});
     const message = `Runner "${runner.runnerId}" not found for this principal; spawn one with runner_spawn.`;

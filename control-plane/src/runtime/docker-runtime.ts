@@ -36,6 +36,7 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly agentVolumes: AgentVolumeKeeper;
   private readonly errors: DockerErrors;
+  private readonly networks = new Map<string, Promise<void>>();
 
   constructor(
     private readonly log: Logger,
@@ -52,7 +53,20 @@ export class DockerRuntime implements ContainerRuntime {
     await this.errors.call("reach the Docker engine", () => this.docker.ping());
   }
 
-  async ensureNetwork(name: string): Promise<void> {
+  /**
+   * Creates the network if it is missing. Concurrent calls share one check-and-create (Docker 20.10 would create
+   * duplicates with the same name); later calls check again, so a network removed meanwhile is recreated.
+   */
+  ensureNetwork(name: string): Promise<void> {
+    let pending = this.networks.get(name);
+    if (!pending) {
+      pending = this.createNetworkIfMissing(name).finally(() => this.networks.delete(name));
+      this.networks.set(name, pending);
+    }
+    return pending;
+  }
+
+  private async createNetworkIfMissing(name: string): Promise<void> {
     const existing = await this.errors.call("list networks", () => this.docker.listNetworks({ filters: { name: [name] } }));
     if (existing.some((network) => network.Name === name)) return;
     try {
