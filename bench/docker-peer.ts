@@ -25,3 +25,9 @@ export async function dockerCliExec(containerId: string, argv: string[]): Promis
 export async function dockerCp(from: string, to: string): Promise<void> {
   await run(DOCKER_CLI, ["cp", from, to], { maxBuffer: 1024 * 1024 });
 }
+
+/** `docker run -d ARGS…` through the CLI; resolves with the new container's id. */
+export async function dockerRunDetached(args: string[]): Promise<string> {
+  const { stdout } = await run(DOCKER_CLI, ["run", "-d", ...args]);
+  return stdout.trim();
+}

@@ -27,11 +27,18 @@ export function summarize(samples: number[]): Summary {
   };
 }
 
-/** Runs `work` `warmup` times unmeasured, then `samples` times, returning the durations in ms. */
-export async function measure(work: () => Promise<unknown>, options: { warmup: number; samples: number }): Promise<number[]> {
-  for (let i = 0; i < options.warmup; i++) await work();
+/**
+ * Runs `work` `warmup` times unmeasured, then `samples` times, returning the durations in ms. An aborted `signal`
+ * stops it before the next run (the scenario's time budget is spent).
+ */
+export async function measure(work: () => Promise<unknown>, options: { warmup: number; samples: number; signal?: AbortSignal }): Promise<number[]> {
+  for (let i = 0; i < options.warmup; i++) {
+    options.signal?.throwIfAborted();
+    await work();
+  }
   const durations: number[] = [];
   for (let i = 0; i < options.samples; i++) {
+    options.signal?.throwIfAborted();
     const started = process.hrtime.bigint();
     await work();
     durations.push(Number(process.hrtime.bigint() - started) / 1e6);

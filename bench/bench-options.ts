@@ -1,0 +1,57 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Sizes and counts of one `npm run bench` run: the full run, or the smoke variant CI runs so the benches never rot. */
+export interface BenchOptions {
+  smoke: boolean;
+  /** Where the report goes: docs/benchmarks.md, or a temp file for the smoke run. */
+  output: string;
+  /** The command that produced the report, as written into it. */
+  command: string;
+  execSamples: number;
+  statSamples: number;
+  spawnSamples: number;
+  fileMb: number;
+  fileSamples: number;
+  updateSamples: number;
+  sessionCounts: number[];
+  sessionLines: number;
+  memoryRunners: number;
+  /** Upper bound of one scenario's run; a scenario past it fails and the next one runs. */
+  scenarioBudgetMs: number;
+}
+
+export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
+  const smoke = argv.includes("--smoke") || env.BENCH_SMOKE === "1";
+  const common = { smoke, command: smoke ? "npm run bench -- --smoke" : "npm run bench" };
+  if (smoke) {
+    return {
+      ...common,
+      output: env.BENCH_OUTPUT ?? join(tmpdir(), `devhatchery-bench-smoke-${process.pid}.md`),
+      execSamples: 10,
+      statSamples: 10,
+      spawnSamples: 2,
+      fileMb: 4,
+      fileSamples: 1,
+      updateSamples: 3,
+      sessionCounts: [10],
+      sessionLines: 200,
+      memoryRunners: 5,
+      scenarioBudgetMs: 60_000,
+    };
+  }
+  return {
+    ...common,
+    output: env.BENCH_OUTPUT ?? "docs/benchmarks.md",
+    execSamples: 200,
+    statSamples: 300,
+    spawnSamples: 10,
+    fileMb: 100,
+    fileSamples: 5,
+    updateSamples: 30,
+    sessionCounts: [10, 50, 100],
+    sessionLines: 2000,
+    memoryRunners: 50,
+    scenarioBudgetMs: 600_000,
+  };
+}

@@ -1,0 +1,124 @@
+import { randomBytes } from "node:crypto";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import Docker from "dockerode";
+import { AgentClient } from "../control-plane/dist/agent-client/agent-client.js";
+import { removeTestRunners } from "../control-plane/test/docker-cleanup.ts";
+import { startControlPlane, type ControlPlaneProcess } from "../test/support/control-plane-process.ts";
+import { connectClient } from "../test/support/mcp-client.ts";
+import { listAgentVolumes, removeAgentVolumesSince } from "./agent-volumes.ts";
+import { findChildPids } from "./process-memory.ts";
+
+const CONTROL_PLANE_MAIN = "control-plane/dist/main.js";
+const TOKEN_ENV = "DEVHATCHERY_AGENT_TOKEN=";
+// The control plane runs `npm pack` for the injected agent's Node runtime: it needs npm's registry, proxy and CA settings.
+const NPM_ENV = /^(npm_config_\w+|NODE_EXTRA_CA_CERTS|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)$/;
+const open = new Set<() => Promise<void>>();
+
+/** Closes every fixture still open (a scenario cut off by its time budget); run once before exiting. */
+export async function closeOpenFixtures(): Promise<void> {
+  for (const close of [...open]) await close();
+}
+
+/** A runner the control plane made, reached directly too: its container and an AgentClient with its own token. */
+export interface DirectRunner {
+  runnerId: string;
+  container: Docker.Container;
+  info: Docker.ContainerInspectInfo;
+  address: string;
+  token: string;
+  agent: AgentClient;
+}
+
+/** The real control plane process with one principal of its own, an MCP SDK client, and cleanup by label. */
+export interface McpFixture {
+  docker: Docker;
+  url: string;
+  network: string;
+  client: Client;
+  /** A further MCP session of the same principal (closed with the fixture). */
+  connect(): Promise<Client>;
+  /** Calls a tool and returns its structured result; a tool error throws with the tool's text. */
+  call(name: string, args: Record<string, unknown>, client?: Client): Promise<Record<string, unknown>>;
+  spawnRunner(image?: string): Promise<string>;
+  direct(runnerId: string): Promise<DirectRunner>;
+  /** Every log line the control plane wrote so far. */
+  logs(): string;
+  /** The control plane's pid, for its memory. */
+  pid(): number;
+  close(): Promise<void>;
+}
+
+export async function startMcpFixture(image: string, name: string): Promise<McpFixture> {
+  const docker = new Docker();
+  const suffix = randomBytes(4).toString("hex");
+  const principal = `bench-${name}-${suffix}`;
+  const token = randomBytes(24).toString("hex");
+  const network = `devhatchery-bench-${name}-${suffix}`;
+  const volumesBefore = await listAgentVolumes(docker);
+  const othersBefore = new Set(await findChildPids(CONTROL_PLANE_MAIN));
+  const npmEnv = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => NPM_ENV.test(entry[0]) && entry[1] !== undefined));
+  const server: ControlPlaneProcess = await startControlPlane({
+    ...npmEnv,
+    DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
+    DEVHATCHERY_RUNNER_NETWORK: network,
+    DEVHATCHERY_DEFAULT_IMAGE: image,
+  });
+  const [pid, ...extra] = (await findChildPids(CONTROL_PLANE_MAIN)).filter((found) => !othersBefore.has(found));
+  const clients: Client[] = [];
+  const agents: AgentClient[] = [];
+  const close = async (): Promise<void> => {
+    if (!open.delete(close)) return;
+    for (const agent of agents) agent.close();
+    await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
+    await server.stop();
+    await removeTestRunners([principal], network);
+    // Concurrent first spawns can create several networks of one name; remove each by id.
+    const leftovers = await docker.listNetworks({ filters: { name: [network] } });
+    await Promise.all(leftovers.filter((found) => found.Name === network).map((found) => docker.getNetwork(found.Id).remove().catch(() => undefined)));
+    await removeAgentVolumesSince(docker, volumesBefore);
+  };
+  open.add(close);
+  const connect = async (): Promise<Client> => {
+    const client = await connectClient(server.url, token);
+    clients.push(client);
+    return client;
+  };
+  try {
+    const client = await connect();
+    const call = async (tool: string, args: Record<string, unknown>, via = client): Promise<Record<string, unknown>> => {
+      const result = (await via.callTool({ name: tool, arguments: args }, undefined, { timeout: 180_000 })) as CallToolResult;
+      if (result.isError) throw new Error(`${tool} failed: ${result.content.map((item) => (item.type === "text" ? item.text : item.type)).join(" ")}`);
+      return (result.structuredContent ?? {}) as Record<string, unknown>;
+    };
+    return {
+      docker,
+      url: server.url,
+      network,
+      client,
+      connect,
+      call,
+      spawnRunner: async (runnerImage = image) => (await call("runner_spawn", { image: runnerImage })).runner_id as string,
+      async direct(runnerId) {
+        const [found] = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.runner=${runnerId}`] } });
+        if (!found) throw new Error(`No container labelled io.devhatchery.runner=${runnerId}; was runner "${runnerId}" removed?`);
+        const container = docker.getContainer(found.Id);
+        const info = await container.inspect();
+        const address = info.NetworkSettings.Networks[network]?.IPAddress ?? "";
+        const agentToken = (info.Config.Env ?? []).find((entry) => entry.startsWith(TOKEN_ENV))?.slice(TOKEN_ENV.length) ?? "";
+        const agent = new AgentClient(runnerId, `${address}:7070`, agentToken);
+        agents.push(agent);
+        return { runnerId, container, info, address, token: agentToken, agent };
+      },
+      logs: () => server.logs(),
+      pid: () => {
+        if (pid === undefined || extra.length > 0) throw new Error(`Cannot tell which child process is this fixture's control plane ("${CONTROL_PLANE_MAIN}"); start one fixture at a time.`);
+        return pid;
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
