@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countRunners, removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
+import { countRunners, docker, removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
 import { callTool, connectClient, textOf } from "../support/mcp-client.js";
 import { TOOL_NAMES } from "../support/tool-names.js";
@@ -153,6 +153,22 @@ describe("MCP client → control plane → Docker → agent", () => {
     expect(asBob.status).toBe(404);
     expect(await asBob.json()).toEqual({ error: "not_found", message: `Runner "${runnerId}" not found for this principal; spawn one with runner_spawn.` });
     expect((await fetch(debugUrl)).status).toBe(401);
+  });
+
+  it("never writes a bearer token or a runner token to the control plane's or the agent's log", async () => {
+    const container = docker.getContainer(`devhatchery-${runnerId}`);
+    const env = (await container.inspect()).Config.Env ?? [];
+    const runnerToken = env.find((entry) => entry.startsWith("DEVHATCHERY_AGENT_TOKEN="))?.split("=")[1] ?? "";
+    expect(runnerToken.length).toBeGreaterThanOrEqual(32);
+    // A failed login puts a wrong token on the wire; it must not reach the log either.
+    const wrongToken = randomBytes(24).toString("hex");
+    await fetch(server.url, { method: "POST", headers: { authorization: `Bearer ${wrongToken}`, "content-type": "application/json" }, body: "{}" });
+    const agentLog = (await container.logs({ stdout: true, stderr: true })).toString();
+    for (const secret of [alice.token, bob.token, wrongToken, runnerToken]) {
+      expect(server.logs()).not.toContain(secret);
+      expect(agentLog).not.toContain(secret);
+    }
+    expect(server.logs()).toContain('"msg":"authentication failed"');
   });
 
   it("removes the runner", async () => {
