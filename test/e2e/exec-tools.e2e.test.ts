@@ -1,12 +1,10 @@
-import { randomBytes } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RECOVERY_BY_CODE } from "../../control-plane/src/mcp/tool-result.js";
-import { removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
-import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
 import { readExecToEnd } from "../support/exec-reads.js";
-import { callTool, connectClient, textOf } from "../support/mcp-client.js";
+import { callTool, textOf } from "../support/mcp-client.js";
+import { startTwoPrincipalRunner, type TwoPrincipalRunner } from "../support/runner-session.js";
 
 const READ_LIMITS = { maxCalls: 50, deadlineMs: 60_000 };
 const FAILED_PRECONDITION_HINT = RECOVERY_BY_CODE.FAILED_PRECONDITION;
@@ -17,29 +15,18 @@ function seqOutput(n: number): string {
 }
 
 describe("exec, exec_read, exec_write, exec_signal, exec_list and the exec output resource", () => {
-  const suffix = randomBytes(4).toString("hex");
-  const alice = { principal: `e2e-exec-alice-${suffix}`, token: randomBytes(24).toString("hex") };
-  const bob = { principal: `e2e-exec-bob-${suffix}`, token: randomBytes(24).toString("hex") };
-  const network = `devhatchery-e2e-exec-${suffix}`;
-  let server: ControlPlaneProcess;
+  let session: TwoPrincipalRunner;
   let asAlice: Client;
   let asBob: Client;
   let runner: string;
 
   beforeAll(async () => {
-    server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${alice.principal}:${alice.token},${bob.principal}:${bob.token}`, DEVHATCHERY_RUNNER_NETWORK: network });
-    asAlice = await connectClient(server.url, alice.token);
-    asBob = await connectClient(server.url, bob.token);
-    const spawned = await callTool(asAlice, "runner_spawn", {});
-    runner = spawned.structured.runner_id as string;
+    session = await startTwoPrincipalRunner("exec");
+    ({ asAlice, asBob, runnerId: runner } = session);
   });
 
   afterAll(async () => {
-    await asAlice?.close();
-    await asBob?.close();
-    const code = await server?.stop();
-    await removeTestRunners([alice.principal, bob.principal], network);
-    expect(code).toBe(0);
+    expect(await session?.close()).toBe(0);
   });
 
   it("describes the exec tools with output schemas and truthful annotations", async () => {

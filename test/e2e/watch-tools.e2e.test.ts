@@ -1,9 +1,7 @@
-import { randomBytes } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
-import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
-import { callTool, connectClient, textOf } from "../support/mcp-client.js";
+import { callTool, textOf } from "../support/mcp-client.js";
+import { startTwoPrincipalRunner, type TwoPrincipalRunner } from "../support/runner-session.js";
 
 interface Changes {
   changes: { kind: string; path: string; type: string; old_path: string | null; cursor: number }[];
@@ -15,11 +13,7 @@ interface Changes {
 }
 
 describe("fs_watch and fs_changes", () => {
-  const suffix = randomBytes(4).toString("hex");
-  const alice = { principal: `e2e-watch-alice-${suffix}`, token: randomBytes(24).toString("hex") };
-  const bob = { principal: `e2e-watch-bob-${suffix}`, token: randomBytes(24).toString("hex") };
-  const network = `devhatchery-e2e-watch-${suffix}`;
-  let server: ControlPlaneProcess;
+  let session: TwoPrincipalRunner;
   let asAlice: Client;
   let asBob: Client;
   let runnerId: string;
@@ -53,22 +47,13 @@ describe("fs_watch and fs_changes", () => {
   };
 
   beforeAll(async () => {
-    server = await startControlPlane({
-      DEVHATCHERY_BEARER_TOKENS: `${alice.principal}:${alice.token},${bob.principal}:${bob.token}`,
-      DEVHATCHERY_RUNNER_NETWORK: network,
-    });
-    asAlice = await connectClient(server.url, alice.token);
-    asBob = await connectClient(server.url, bob.token);
-    runnerId = (await callTool(asAlice, "runner_spawn", {})).structured.runner_id as string;
+    session = await startTwoPrincipalRunner("watch");
+    ({ asAlice, asBob, runnerId: runnerId } = session);
     await sh("mkdir -p /work/burst /work/hist /work/ign /work/gone");
   });
 
   afterAll(async () => {
-    await asAlice?.close();
-    await asBob?.close();
-    const code = await server?.stop();
-    await removeTestRunners([alice.principal, bob.principal], network);
-    expect(code).toBe(0);
+    expect(await session?.close()).toBe(0);
   });
 
   it("describes the watch it started", async () => {
