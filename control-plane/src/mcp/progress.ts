@@ -3,8 +3,11 @@ import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sd
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-/** Sends a progress notification; `progress` must grow with every call. */
-export type ProgressReporter = (progress: number, message: string, meta?: Record<string, unknown>) => void;
+/**
+ * Sends a progress notification; `progress` is raised when needed so it grows with every call. `flush` resolves
+ * once every notification was handed over: a tool that awaits it before returning sends none after its result.
+ */
+export type ProgressReporter = ((progress: number, message: string, meta?: Record<string, unknown>) => void) & { flush(): Promise<void> };
 
 /**
  * A progress reporter for one request: a no-op when the client sent no progress token. Notifications go out
@@ -12,13 +15,13 @@ export type ProgressReporter = (progress: number, message: string, meta?: Record
  */
 export function createProgressReporter(extra: ToolExtra): ProgressReporter {
   const progressToken = extra._meta?.progressToken;
-  if (progressToken === undefined) return () => {};
   let last = -Infinity;
   let queue: Promise<void> = Promise.resolve();
-  return (progress, message, meta) => {
-    const next = progress > last ? progress : last + 1;
-    last = next;
-    const params = { progressToken, progress: next, message, ...(meta ? { _meta: meta } : {}) };
+  const report = (progress: number, message: string, meta?: Record<string, unknown>): void => {
+    if (progressToken === undefined) return;
+    last = Math.max(progress, last + 1);
+    const params = { progressToken, progress: last, message, ...(meta ? { _meta: meta } : {}) };
     queue = queue.then(() => extra.sendNotification({ method: "notifications/progress", params }).catch(() => undefined));
   };
+  return Object.assign(report, { flush: () => queue });
 }

@@ -1,4 +1,4 @@
-import type { ToolExtra } from "../progress.js";
+import { createProgressReporter, type ToolExtra } from "../progress.js";
 
 /** `_meta` key on an output progress notification naming its stream ("stdout" or "stderr"). */
 export const STREAM_META_KEY = "io.devhatchery/stream";
@@ -14,16 +14,9 @@ export interface OutputProgress {
  * a notification sent after the result would reach a client that stopped listening for this request.
  */
 export function createOutputProgress(extra: ToolExtra): OutputProgress {
-  const progressToken = extra._meta?.progressToken;
-  let queue: Promise<void> = Promise.resolve();
-  let last = 0;
+  const reporter = createProgressReporter(extra);
   return {
-    report(totalBytes, stream, text) {
-      if (progressToken === undefined) return;
-      last = Math.max(totalBytes, last + 1);
-      const params = { progressToken, progress: last, message: text, _meta: { [STREAM_META_KEY]: stream } };
-      queue = queue.then(() => extra.sendNotification({ method: "notifications/progress", params }).catch(() => undefined));
-    },
-    flush: () => queue,
+    report: (totalBytes, stream, text) => reporter(totalBytes, text, { [STREAM_META_KEY]: stream }),
+    flush: () => reporter.flush(),
   };
 }
