@@ -45,6 +45,8 @@ export class ProcessManager {
   private spillDir = "";
   private ownsSpillDir = false;
 
+  private readonly baseEnv: Record<string, string>;
+
   constructor(
     private readonly workDir: string,
     private readonly log: Logger,
@@ -53,6 +55,8 @@ export class ProcessManager {
   ) {
     this.settings = { ...DEFAULT_EXEC_SETTINGS, ...settings };
     this.oomKills = oomKills;
+    // Read once: process.env is slow to enumerate, and the agent's own environment does not change.
+    this.baseEnv = createChildEnv(process.env, {});
   }
 
   get keepaliveMs(): number {
@@ -101,7 +105,7 @@ export class ProcessManager {
     const user = spec.user ? await resolveRunAsUser(spec.user) : undefined;
     const terminal = spec.terminal ? validTerminal(spec.terminal.rows || DEFAULT_TERMINAL.rows, spec.terminal.cols || DEFAULT_TERMINAL.cols) : undefined;
     const personal = user ? { ...(user.home ? { HOME: user.home } : {}), ...(user.name ? { USER: user.name, LOGNAME: user.name } : {}) } : {};
-    const env = createChildEnv(process.env, { ...(terminal ? { TERM: "xterm-256color" } : {}), ...personal, ...spec.env });
+    const env = createChildEnv(this.baseEnv, { ...(terminal ? { TERM: "xterm-256color" } : {}), ...personal, ...spec.env });
     const id = `${EXEC_DIR_PREFIX}${randomBytes(8).toString("hex")}`;
     const { ringBytes, maxOutputBytes, killGraceMs } = this.settings;
     const managed = new ManagedProcess({
