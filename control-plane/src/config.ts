@@ -41,6 +41,27 @@ export interface ControlPlaneConfig {
   allowedRoots: AllowedRoot[];
   /** Where export_create writes (a folder per principal), and the most bytes (uncompressed tar) one export may hold. */
   exports: { root: string; maxBytes: number };
+  /** Where the state store lives (<stateDir>/state.db): idempotency keys, spawns in flight, activity, tasks. */
+  stateDir: string;
+  /** Images pulled in the background at start-up (readiness does not wait for them). */
+  prepullImages: string[];
+  /** Runner limits: what a spawn gets when it asks for nothing, and the most it may ask for. */
+  limits: {
+    defaults: { cpus: number; memoryMb: number; pids: number };
+    max: { cpus: number; memoryMb: number; pids: number };
+    /** Runners (any status) one principal may have at once. */
+    maxRunnersPerPrincipal: number;
+    /** Size of /work for storage "tmpfs". */
+    tmpfsMb: number;
+  };
+  /** The operator's minimum isolation profile: "hardened" makes every runner hardened. */
+  profile: "default" | "hardened";
+  /** Audit log destination: "stderr", "stdout" or an absolute file path (JSON lines); undefined turns it off. */
+  auditLog: string | undefined;
+  /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; undefined turns tracing off. */
+  otlpEndpoint: string | undefined;
+  /** How long shutdown lets open streams finish before cutting them. */
+  shutdownGraceMs: number;
 }
 
 export const ENV = {
@@ -62,6 +83,20 @@ export const ENV = {
   allowedRoots: "DEVHATCHERY_ALLOWED_ROOTS",
   exportRoot: "DEVHATCHERY_EXPORT_ROOT",
   exportMaxBytes: "DEVHATCHERY_EXPORT_MAX_BYTES",
+  stateDir: "DEVHATCHERY_STATE_DIR",
+  prepull: "DEVHATCHERY_PREPULL",
+  defaultCpus: "DEVHATCHERY_DEFAULT_CPUS",
+  defaultMemoryMb: "DEVHATCHERY_DEFAULT_MEMORY_MB",
+  defaultPids: "DEVHATCHERY_DEFAULT_PIDS",
+  maxCpus: "DEVHATCHERY_MAX_CPUS",
+  maxMemoryMb: "DEVHATCHERY_MAX_MEMORY_MB",
+  maxPids: "DEVHATCHERY_MAX_PIDS",
+  maxRunners: "DEVHATCHERY_MAX_RUNNERS",
+  tmpfsMb: "DEVHATCHERY_TMPFS_MB",
+  profile: "DEVHATCHERY_PROFILE",
+  auditLog: "DEVHATCHERY_AUDIT_LOG",
+  otlpEndpoint: "DEVHATCHERY_OTLP_ENDPOINT",
+  shutdownGraceMs: "DEVHATCHERY_SHUTDOWN_GRACE_MS",
 } as const;
 
 /** Mount aliases: lower-case letters, digits, "_" and "-", starting with a letter or digit. */
@@ -99,8 +134,28 @@ const schema = z.object({
   [ENV.allowedRoots]: list,
   [ENV.exportRoot]: absolutePath.optional(),
   [ENV.exportMaxBytes]: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_EXPORT_MAX_BYTES),
+  [ENV.stateDir]: absolutePath.optional(),
+  [ENV.prepull]: list,
+  [ENV.defaultCpus]: z.coerce.number().positive().max(1024).default(2),
+  [ENV.defaultMemoryMb]: z.coerce.number().int().min(64).max(1_048_576).default(2048),
+  [ENV.defaultPids]: z.coerce.number().int().min(32).max(1_000_000).default(4096),
+  [ENV.maxCpus]: z.coerce.number().positive().max(1024).default(4),
+  [ENV.maxMemoryMb]: z.coerce.number().int().min(64).max(1_048_576).default(8192),
+  [ENV.maxPids]: z.coerce.number().int().min(32).max(1_000_000).default(16384),
+  [ENV.maxRunners]: z.coerce.number().int().min(1).max(10_000).default(50),
+  [ENV.tmpfsMb]: z.coerce.number().int().min(16).max(1_048_576).default(1024),
+  [ENV.profile]: z.enum(["default", "hardened"]).default("default"),
+  [ENV.auditLog]: z.string().min(1).optional(),
+  [ENV.otlpEndpoint]: z.url().optional(),
+  [ENV.shutdownGraceMs]: z.coerce.number().int().min(0).max(600_000).default(10_000),
   [ENV.testFixtures]: z.enum(["0", "1"], { error: 'must be "1" (serve the conformance fixtures, tests only) or "0"' }).default("0"),
 });
+
+/** `$XDG_STATE_HOME/devhatchery`, else `~/.local/state/devhatchery`. */
+function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  const xdg = env.XDG_STATE_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), ".local", "state"), "devhatchery");
+}
 
 /** True for addresses that only this machine can reach. */
 export function isLoopbackHost(host: string): boolean {
@@ -195,5 +250,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneCo
     testFixtures: values[ENV.testFixtures] === "1",
     allowedRoots,
     exports: { root: values[ENV.exportRoot] ?? defaultExportRoot(env), maxBytes: values[ENV.exportMaxBytes] },
+    stateDir: values[ENV.stateDir] ?? defaultStateDir(env),
+    prepullImages: values[ENV.prepull],
+    limits: {
+      defaults: { cpus: values[ENV.defaultCpus], memoryMb: values[ENV.defaultMemoryMb], pids: values[ENV.defaultPids] },
+      max: { cpus: values[ENV.maxCpus], memoryMb: values[ENV.maxMemoryMb], pids: values[ENV.maxPids] },
+      maxRunnersPerPrincipal: values[ENV.maxRunners],
+      tmpfsMb: values[ENV.tmpfsMb],
+    },
+    profile: values[ENV.profile],
+    auditLog: values[ENV.auditLog],
+    otlpEndpoint: values[ENV.otlpEndpoint],
+    shutdownGraceMs: values[ENV.shutdownGraceMs],
   };
 }

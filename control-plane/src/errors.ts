@@ -10,6 +10,14 @@ export type ErrorCode =
   | "RESOURCE_EXHAUSTED"
   | "UNAUTHENTICATED"
   | "IMAGE_NOT_FOUND"
+  /** The registry refused the pull (credentials) or could not be reached. */
+  | "IMAGE_PULL_FAILED"
+  /** An idempotency key was used before with different arguments, or its runner is gone. */
+  | "IDEMPOTENCY_CONFLICT"
+  /** A workspace volume is still mounted by a runner. */
+  | "VOLUME_IN_USE"
+  /** A limit of the operator's policy (cpu, memory, pids, runner count, image, profile) refuses the request. */
+  | "POLICY_DENIED"
   | "RUNNER_START_FAILED"
   | "RUNNER_UNAVAILABLE"
   | "DOCKER_UNAVAILABLE"

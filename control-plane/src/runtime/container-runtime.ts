@@ -16,6 +16,56 @@ export interface RunnerContainerSpec {
   agentVolume: string | undefined;
   /** Host folders to bind (already validated against the allowed roots); none when omitted. */
   binds?: HostBind[];
+  /** What is mounted at /work: a workspace volume (kept when the runner is removed) or a tmpfs (gone with it). */
+  storage: WorkspaceStorage;
+  /** The caller's alias for the runner (label io.devhatchery.alias), unique per principal; checked by the domain. */
+  alias?: string | undefined;
+  /** The workspace key (label io.devhatchery.workspace) when the runner was spawned for one. */
+  workspaceKey?: string | undefined;
+  limits: RunnerLimits;
+  /** Extra environment variables for the runner's processes (validated by the domain; never contains the agent's names). */
+  env?: Record<string, string>;
+  /**
+   * The `hardened` profile: runs as HARDENED_USER with a read-only root filesystem and a tmpfs /tmp; /work stays
+   * writable for that user (the runtime prepares a fresh workspace volume's ownership).
+   */
+  hardened?: boolean;
+}
+
+/** /work of a runner. */
+export type WorkspaceStorage = { kind: "volume"; volume: string } | { kind: "tmpfs"; sizeMb: number };
+
+/** Resource limits of one runner, already checked against the operator's maxima. */
+export interface RunnerLimits {
+  /** CPUs (fractions allowed), e.g. 1.5. */
+  cpus: number;
+  memoryMb: number;
+  pids: number;
+}
+
+/** The uid:gid of the hardened profile's user. */
+export const HARDENED_USER = "1000:1000";
+
+/** A principal's workspace volume (labels io.devhatchery.owner and io.devhatchery.workspace). */
+export interface WorkspaceVolume {
+  name: string;
+  principal: string;
+  workspaceKey: string;
+  createdAt: string;
+  /** Bytes used, when asked for and the engine could say (docker system df). */
+  sizeBytes: number | undefined;
+  /** Runner ids whose containers (running or stopped) mount it. */
+  usedBy: string[];
+}
+
+/** A change to a runner container, as the engine reports it. */
+export interface RunnerEvent {
+  runnerId: string;
+  principal: string;
+  /** start: (re)started; die: its main process (the agent) ended; oom: the kernel killed a process for memory; destroy: removed. */
+  action: "start" | "die" | "oom" | "destroy";
+  /** With die: the exit code. */
+  exitCode?: number | undefined;
 }
 
 /** A host folder bound into a runner. */
@@ -50,6 +100,18 @@ export interface RunnerContainer {
   exitCode: number | undefined;
   /** The host folders bound into the runner. */
   binds: HostBind[];
+  alias: string | undefined;
+  workspaceKey: string | undefined;
+  storage: WorkspaceStorage;
+  limits: RunnerLimits;
+  /** False when the runner was created without outbound network access. */
+  networkEnabled: boolean;
+  hardened: boolean;
+  /** True when the engine reports the container was OOM-killed (its last run). */
+  oomKilled: boolean;
+  /** When its current or last run started and, when stopped, finished (ISO 8601). */
+  startedAt: string | undefined;
+  finishedAt: string | undefined;
 }
 
 export interface PullProgress {
@@ -61,8 +123,11 @@ export interface PullProgress {
 export interface ContainerRuntime {
   /** Fails with DOCKER_UNAVAILABLE when the engine cannot be reached. */
   ping(): Promise<void>;
-  /** Creates the private runner network if it does not exist. */
-  ensureNetwork(name: string): Promise<void>;
+  /**
+   * Creates the private runner network if it does not exist. With `internal`, the network has no route out
+   * (runners spawned with `network: false`); the host still reaches the agents on it.
+   */
+  ensureNetwork(name: string, options?: { internal?: boolean }): Promise<void>;
   /** Makes the image available locally, pulling it when missing. */
   ensureImage(image: string, onProgress?: (progress: PullProgress) => void): Promise<ImageInfo>;
   /**
@@ -76,6 +141,21 @@ export interface ContainerRuntime {
   listRunners(principal: string): Promise<RunnerContainer[]>;
   /** The last `lines` lines the container wrote to stdout and stderr. */
   runnerLogs(runnerId: string, lines: number): Promise<string>;
-  /** Removes the container (forcefully); a container that is already gone is not an error. */
+  /** Removes the container (forcefully) but never a workspace volume; a container that is already gone is not an error. */
   removeRunner(runnerId: string): Promise<void>;
+  /** Stops a runner's container (SIGTERM, then SIGKILL after `timeoutS`); an already stopped one is not an error. */
+  stopRunner(runnerId: string, timeoutS: number): Promise<void>;
+  /** Starts a stopped runner's container again and returns it as it is now. */
+  restartRunner(runnerId: string): Promise<RunnerContainer>;
+  /** Every runner container DevHatchery created on this engine, of all principals (for reconciliation). */
+  listAllRunners(): Promise<RunnerContainer[]>;
+  /** Creates the principal's volume for `workspaceKey` when missing (labelled), returns it; never changes an existing one. */
+  ensureWorkspaceVolume(principal: string, workspaceKey: string, createdAt: string): Promise<WorkspaceVolume>;
+  findWorkspaceVolume(principal: string, workspaceKey: string): Promise<WorkspaceVolume | undefined>;
+  /** The principal's workspace volumes; `sizes` asks the engine for disk usage (slower). */
+  listWorkspaceVolumes(principal: string, options?: { sizes?: boolean }): Promise<WorkspaceVolume[]>;
+  /** Removes a workspace volume; VOLUME_IN_USE when a container (even a stopped one) still mounts it. */
+  removeWorkspaceVolume(name: string): Promise<void>;
+  /** Follows engine events for runner containers until the returned function is called; reconnects when the stream drops. */
+  watchRunnerEvents(listener: (event: RunnerEvent) => void): () => void;
 }

@@ -6,6 +6,16 @@ export const LABEL = {
   runner: "io.devhatchery.runner",
   created: "io.devhatchery.created",
   image: "io.devhatchery.image",
+  /** On runners and workspace volumes: the workspace key. */
+  workspace: "io.devhatchery.workspace",
+  /** On runners: the caller's alias. */
+  alias: "io.devhatchery.alias",
+  /** On runners: "volume" or "tmpfs". */
+  storage: "io.devhatchery.storage",
+  /** On runners: "true" when created with the hardened profile. */
+  hardened: "io.devhatchery.hardened",
+  /** On runners: "false" when created without outbound network. */
+  network: "io.devhatchery.network",
   /** On images with the agent baked in (and on agent volumes): the agent's version. */
   agentVersion: "io.devhatchery.agent.version",
   /** On agent volumes: the digest of their content (agent bundle and Node version). */
@@ -20,6 +30,8 @@ export const KIND = {
   runner: "runner",
   network: "network",
   agent: "agent",
+  /** A principal's persistent /work. */
+  workspace: "workspace",
   /** Never-started containers that lock, inspect or fill an agent volume. */
   agentHelper: "agent-helper",
 } as const;

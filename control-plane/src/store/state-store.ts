@@ -1,0 +1,104 @@
+/**
+ * What Docker labels cannot hold, kept across control-plane restarts: idempotency keys, spawns in flight, runner
+ * activity, workspace use and MCP task records. Every record is scoped to one principal; a lookup with another
+ * principal finds nothing. The SQLite implementation (node:sqlite) is sqlite-state-store.ts.
+ */
+export interface StateStore {
+  /**
+   * Claims `key` for a request of `principal`. "claimed": the caller owns it and must later complete or release it.
+   * "existing": the key was used before (by this principal) within its lifetime; the caller compares requestHash.
+   */
+  claimIdempotencyKey(claim: IdempotencyClaim): IdempotencyOutcome;
+  /** Records the runner a claimed key produced. */
+  completeIdempotencyKey(principal: string, key: string, runnerId: string): void;
+  /** Forgets a claimed key whose request failed, so a retry with the same key runs again. */
+  releaseIdempotencyKey(principal: string, key: string): void;
+
+  /** A spawn accepted (status starting) and not finished; survives restarts so they can be reported as failed. */
+  recordSpawn(spawn: SpawnRecord): void;
+  /** Marks a spawn finished: "ready" removes the record; "failed" keeps it (with the error) until it expires. */
+  finishSpawn(runnerId: string, outcome: { status: "ready" } | { status: "failed"; error: string }): void;
+  findSpawn(principal: string, runnerId: string): SpawnRecord | undefined;
+  listSpawns(principal?: string): SpawnRecord[];
+  /** Removes a spawn record (e.g. the failed runner was removed by its owner). */
+  deleteSpawn(runnerId: string): void;
+
+  /** Last activity of a runner (a call that used it), kept per runner. */
+  touchRunner(principal: string, runnerId: string, at: string): void;
+  runnerActivity(principal: string): Map<string, string>;
+  /** Last use of a workspace volume (a runner spawned on, attached to or used it). */
+  touchWorkspace(principal: string, workspaceKey: string, at: string): void;
+  workspaceActivity(principal: string): Map<string, string>;
+  /** Forgets a runner's (or a workspace's) activity when it is removed. */
+  forgetRunner(runnerId: string): void;
+  forgetWorkspace(principal: string, workspaceKey: string): void;
+
+  /** MCP task records (runner_spawn as a task), owned by a principal. */
+  createTask(task: TaskRecord): void;
+  getTask(principal: string, taskId: string): TaskRecord | undefined;
+  /** Updates status, message and/or result; unknown or foreign ids are ignored and return false. */
+  updateTask(principal: string, taskId: string, update: TaskUpdate): boolean;
+  listTasks(principal: string, options: { afterTaskId?: string; limit: number }): TaskRecord[];
+
+  /** Drops expired idempotency keys, failed spawns and tasks; returns how many records went. */
+  pruneExpired(now: Date): number;
+  /** True while the store is open and answers a trivial query (for /readyz). */
+  isHealthy(): boolean;
+  close(): void;
+}
+
+export interface IdempotencyClaim {
+  principal: string;
+  key: string;
+  /** A stable hash of the request's arguments: the same key with another hash is a conflict. */
+  requestHash: string;
+  /** The runner the request will create (known before the spawn starts). */
+  runnerId: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface IdempotencyRecord extends IdempotencyClaim {
+  /** True once completeIdempotencyKey ran. */
+  completed: boolean;
+}
+
+export type IdempotencyOutcome = { status: "claimed" } | { status: "existing"; record: IdempotencyRecord };
+
+export interface SpawnRecord {
+  runnerId: string;
+  principal: string;
+  image: string;
+  workspaceKey: string | undefined;
+  alias: string | undefined;
+  status: "starting" | "failed";
+  /** With status failed: what went wrong, as the caller should read it. */
+  error: string | undefined;
+  createdAt: string;
+  /** Failed records are dropped after this. */
+  expiresAt: string;
+}
+
+export type TaskStatus = "working" | "input_required" | "completed" | "failed" | "cancelled";
+
+export interface TaskRecord {
+  taskId: string;
+  principal: string;
+  status: TaskStatus;
+  statusMessage: string | undefined;
+  /** The JSON-serialisable MCP request that created the task, and the result once there is one. */
+  request: unknown;
+  result: unknown;
+  createdAt: string;
+  lastUpdatedAt: string;
+  /** Milliseconds the task is kept after creation; null keeps it until removed. */
+  ttlMs: number | null;
+  pollIntervalMs: number | undefined;
+}
+
+export interface TaskUpdate {
+  status?: TaskStatus;
+  statusMessage?: string | undefined;
+  result?: unknown;
+  lastUpdatedAt: string;
+}
