@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ensures a Docker engine is running (Debian's docker.io, started in the background when no service
-# manager runs it) and that debootstrap is present for the offline test images. Idempotent and quick
+# manager runs it), that debootstrap is present for the offline test images and docker-registry for the
+# pull tests. Idempotent and quick
 # when everything is already there.
 set -euo pipefail
 
@@ -10,6 +11,10 @@ SUDO=""
 missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+# A real registry for the image pull tests (Distribution 2.8; the tests start their own on loopback ports).
+[ -x /usr/bin/docker-registry ] || missing+=(docker-registry)
+# `ip netns` for the network tests' stand-in for a host beyond the Docker host.
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "provision-docker: installing ${missing[*]}"
   $SUDO apt-get update -qq

@@ -52,6 +52,8 @@ export interface WorkspaceVolume {
   principal: string;
   workspaceKey: string;
   createdAt: string;
+  /** The image of the runner the volume was created for (label io.devhatchery.image), when the creator said. */
+  image?: string | undefined;
   /** Bytes used, when asked for and the engine could say (docker system df). */
   sizeBytes: number | undefined;
   /** Runner ids whose containers (running or stopped) mount it. */
@@ -149,8 +151,11 @@ export interface ContainerRuntime {
   restartRunner(runnerId: string): Promise<RunnerContainer>;
   /** Every runner container DevHatchery created on this engine, of all principals (for reconciliation). */
   listAllRunners(): Promise<RunnerContainer[]>;
-  /** Creates the principal's volume for `workspaceKey` when missing (labelled), returns it; never changes an existing one. */
-  ensureWorkspaceVolume(principal: string, workspaceKey: string, createdAt: string): Promise<WorkspaceVolume>;
+  /**
+   * Creates the principal's volume for `workspaceKey` when missing (labelled, with `image` when given), returns it;
+   * never changes an existing one.
+   */
+  ensureWorkspaceVolume(principal: string, workspaceKey: string, createdAt: string, image?: string): Promise<WorkspaceVolume>;
   findWorkspaceVolume(principal: string, workspaceKey: string): Promise<WorkspaceVolume | undefined>;
   /** The principal's workspace volumes; `sizes` asks the engine for disk usage (slower). */
   listWorkspaceVolumes(principal: string, options?: { sizes?: boolean }): Promise<WorkspaceVolume[]>;

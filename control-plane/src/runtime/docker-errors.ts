@@ -5,9 +5,12 @@ export function statusCode(error: unknown): number | undefined {
   return (error as { statusCode?: number } | undefined)?.statusCode;
 }
 
+/** The engine's own words: the JSON body's message, else dockerode's message without its "(HTTP code N) reason - " prefix. */
 export function dockerMessage(error: unknown): string {
-  const json = (error as { json?: { message?: string } }).json;
-  return (json?.message ?? (error as Error).message ?? String(error)).trim();
+  const json = (error as { json?: { message?: string } | null }).json;
+  if (json?.message) return json.message.trim();
+  const message = ((error as Error).message ?? String(error)).trim();
+  return message.replace(/^\(HTTP code \d+\) [^-]*- /, "").trim();
 }
 
 /** Turns dockerode failures into ControlPlaneErrors that say what we tried and what to do about it. */

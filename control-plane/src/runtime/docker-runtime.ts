@@ -1,14 +1,20 @@
 import Docker from "dockerode";
-import { AGENT_ENV } from "@devhatchery/proto/contract";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { VERSION } from "../version.js";
-import { AGENT_ENTRYPOINT, AGENT_MOUNT_PATH, AgentPayload } from "./agent-payload.js";
+import { AgentPayload } from "./agent-payload.js";
 import { AgentVolumeKeeper, type AgentVolumeTiming } from "./agent-volume-keeper.js";
+import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer, RunnerContainerSpec, RunnerEvent, WorkspaceVolume } from "./container-runtime.js";
 import { DockerAgentVolumeStore } from "./docker-agent-volume-store.js";
 import { createDockerErrors, statusCode, type DockerErrors } from "./docker-errors.js";
-import type { ContainerRuntime, ContainerState, ImageInfo, PullProgress, RunnerContainer, RunnerContainerSpec } from "./container-runtime.js";
+import { pullDockerImage } from "./docker-image-pull.js";
 import { demuxDockerLog } from "./docker-log.js";
+import { DockerNetworks } from "./docker-networks.js";
+import { toRunnerContainer } from "./docker-runner-container.js";
+import { watchDockerRunnerEvents } from "./docker-runner-events.js";
+import { runnerContainerName, toRunnerCreateOptions } from "./docker-runner-spec.js";
+import { prepareHardenedWorkspace } from "./docker-workspace-ownership.js";
+import { DockerWorkspaceVolumes } from "./docker-workspace-volumes.js";
 import { KIND, LABEL } from "./labels.js";
 import { NodeRuntimeCache, type NodeRuntimeCacheOptions } from "./node-runtime-cache.js";
 
@@ -21,22 +27,13 @@ export interface AgentDeliveryOptions extends NodeRuntimeCacheOptions {
   timing?: AgentVolumeTiming;
 }
 
-/** Capabilities dropped from Docker's default set: none is needed to install packages or build software. */
-const DROPPED_CAPABILITIES = ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_CHROOT", "SETPCAP"];
-const DEFAULT_PIDS_LIMIT = 4096;
-/** The agent's work directory; Docker creates it in injected runners (baked images create it themselves). */
-const WORK_DIR = "/work";
-
-function containerName(runnerId: string): string {
-  return `devhatchery-${runnerId}`;
-}
-
-/** The dockerode implementation of ContainerRuntime; the only module that talks to Docker. */
+/** The dockerode implementation of ContainerRuntime; with the other docker-*.ts files, the only code that talks to Docker. */
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
   private readonly agentVolumes: AgentVolumeKeeper;
   private readonly errors: DockerErrors;
-  private readonly networks = new Map<string, Promise<void>>();
+  private readonly networks: DockerNetworks;
+  private readonly workspaces: DockerWorkspaceVolumes;
 
   constructor(
     private readonly log: Logger,
@@ -47,41 +44,16 @@ export class DockerRuntime implements ContainerRuntime {
     const payload = new AgentPayload(agent.bundlePath, agent.version ?? VERSION, new NodeRuntimeCache(agent, log));
     this.errors = createDockerErrors(log);
     this.agentVolumes = new AgentVolumeKeeper(new DockerAgentVolumeStore(this.docker, this.errors, log), payload, log, agent.timing);
+    this.networks = new DockerNetworks(this.docker, this.errors, log);
+    this.workspaces = new DockerWorkspaceVolumes(this.docker, this.errors, log);
   }
 
   async ping(): Promise<void> {
     await this.errors.call("reach the Docker engine", () => this.docker.ping());
   }
 
-  /**
-   * Creates the network if it is missing. Concurrent calls share one check-and-create (Docker 20.10 would create
-   * duplicates with the same name); later calls check again, so a network removed meanwhile is recreated.
-   */
-  ensureNetwork(name: string): Promise<void> {
-    let pending = this.networks.get(name);
-    if (!pending) {
-      pending = this.createNetworkIfMissing(name).finally(() => this.networks.delete(name));
-      this.networks.set(name, pending);
-    }
-    return pending;
-  }
-
-  private async createNetworkIfMissing(name: string): Promise<void> {
-    const existing = await this.errors.call("list networks", () => this.docker.listNetworks({ filters: { name: [name] } }));
-    if (existing.some((network) => network.Name === name)) return;
-    try {
-      await this.docker.createNetwork({
-        Name: name,
-        Driver: "bridge",
-        CheckDuplicate: true,
-        Labels: { [LABEL.managed]: "true", [LABEL.kind]: KIND.network },
-        // Runners must not reach each other (nor each other's agents); the control plane reaches them from the host.
-        Options: { "com.docker.network.bridge.enable_icc": "false" },
-      });
-      this.log.info({ network: name }, "created runner network");
-    } catch (error) {
-      if (statusCode(error) !== 409) throw this.errors.wrap(error, `create network "${name}"`);
-    }
+  ensureNetwork(name: string, options: { internal?: boolean } = {}): Promise<void> {
+    return this.networks.ensure(name, options.internal === true);
   }
 
   async ensureImage(image: string, onProgress?: (progress: PullProgress) => void): Promise<ImageInfo> {
@@ -91,26 +63,7 @@ export class DockerRuntime implements ContainerRuntime {
       if (statusCode(error) !== 404) throw this.errors.wrap(error, `inspect image "${image}"`);
     }
     this.log.info({ image }, "pulling image");
-    try {
-      const stream = await this.docker.pull(image);
-      await new Promise<void>((resolve, reject) => {
-        this.docker.modem.followProgress(
-          stream,
-          (error: Error | null) => (error ? reject(error) : resolve()),
-          (event: { status?: string; progressDetail?: { current?: number; total?: number } }) => {
-            const { current, total } = event.progressDetail ?? {};
-            onProgress?.({ status: event.status ?? "pulling", fraction: current && total ? current / total : undefined });
-          },
-        );
-      });
-    } catch (error) {
-      throw new ControlPlaneError(
-        "IMAGE_NOT_FOUND",
-        `Image "${image}" is not present locally and could not be pulled (${(error as Error).message.trim()}). ` +
-          "Check the name and tag, or pull or build it on the host (`npm run images` builds devhatchery/runner:latest).",
-        { cause: error },
-      );
-    }
+    await pullDockerImage(this.docker, this.errors, image, onProgress);
     return toImageInfo(await this.errors.call(`inspect image "${image}"`, () => this.docker.getImage(image).inspect()));
   }
 
@@ -119,35 +72,9 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async startRunner(spec: RunnerContainerSpec): Promise<RunnerContainer> {
-    const container = await this.errors.call(`create a runner from "${spec.image}"`, () =>
-      this.docker.createContainer({
-        name: containerName(spec.runnerId),
-        Image: spec.image,
-        Hostname: spec.runnerId,
-        Env: [`${AGENT_ENV.token}=${spec.token}`, `${AGENT_ENV.port}=${spec.agentPort}`],
-        ...(spec.agentVolume ? { Entrypoint: AGENT_ENTRYPOINT, Cmd: [], WorkingDir: WORK_DIR } : {}),
-        Labels: {
-          [LABEL.managed]: "true",
-          [LABEL.kind]: KIND.runner,
-          [LABEL.owner]: spec.principal,
-          [LABEL.runner]: spec.runnerId,
-          [LABEL.created]: spec.createdAt,
-          [LABEL.image]: spec.image,
-        },
-        HostConfig: {
-          Init: true,
-          NetworkMode: spec.network,
-          CapDrop: DROPPED_CAPABILITIES,
-          SecurityOpt: ["no-new-privileges:true"],
-          PidsLimit: DEFAULT_PIDS_LIMIT,
-          RestartPolicy: { Name: "no" },
-          Mounts: [
-            ...(spec.agentVolume ? [{ Type: "volume" as const, Source: spec.agentVolume, Target: AGENT_MOUNT_PATH, ReadOnly: true }] : []),
-            ...(spec.binds ?? []).map((bind) => ({ Type: "bind" as const, Source: bind.source, Target: bind.target, ReadOnly: bind.readOnly })),
-          ],
-        },
-      }),
-    );
+    const networkEnabled = await this.networks.hasOutboundAccess(spec.network);
+    if (spec.hardened && spec.storage.kind === "volume") await prepareHardenedWorkspace(this.docker, this.errors, spec, spec.storage.volume);
+    const container = await this.errors.call(`create a runner from "${spec.image}"`, () => this.docker.createContainer(toRunnerCreateOptions(spec, networkEnabled)));
     try {
       await container.start();
     } catch (error) {
@@ -161,7 +88,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async findRunner(runnerId: string): Promise<RunnerContainer | undefined> {
     try {
-      const info = await this.docker.getContainer(containerName(runnerId)).inspect();
+      const info = await this.docker.getContainer(runnerContainerName(runnerId)).inspect();
       if (info.Config.Labels?.[LABEL.runner] !== runnerId || info.Config.Labels[LABEL.kind] !== KIND.runner) return undefined;
       return toRunnerContainer(info);
     } catch (error) {
@@ -171,16 +98,25 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async listRunners(principal: string): Promise<RunnerContainer[]> {
+    const runners = await this.listByLabels([`${LABEL.owner}=${principal}`]);
+    return runners.filter((runner) => runner.principal === principal);
+  }
+
+  listAllRunners(): Promise<RunnerContainer[]> {
+    return this.listByLabels([`${LABEL.managed}=true`]);
+  }
+
+  private async listByLabels(labels: string[]): Promise<RunnerContainer[]> {
     const summaries = await this.errors.call("list runners", () =>
-      this.docker.listContainers({ all: true, filters: { label: [`${LABEL.kind}=${KIND.runner}`, `${LABEL.owner}=${principal}`] } }),
+      this.docker.listContainers({ all: true, filters: { label: [`${LABEL.kind}=${KIND.runner}`, ...labels] } }),
     );
     const runners = await Promise.all(summaries.map((summary) => this.findRunner(summary.Labels[LABEL.runner] ?? "")));
-    return runners.filter((runner): runner is RunnerContainer => runner !== undefined && runner.principal === principal);
+    return runners.filter((runner): runner is RunnerContainer => runner !== undefined);
   }
 
   async runnerLogs(runnerId: string, lines: number): Promise<string> {
     try {
-      const raw = await this.docker.getContainer(containerName(runnerId)).logs({ stdout: true, stderr: true, tail: lines, follow: false });
+      const raw = await this.docker.getContainer(runnerContainerName(runnerId)).logs({ stdout: true, stderr: true, tail: lines, follow: false });
       return demuxDockerLog(raw as unknown as Buffer);
     } catch (error) {
       if (statusCode(error) === 404) return "";
@@ -190,7 +126,8 @@ export class DockerRuntime implements ContainerRuntime {
 
   async removeRunner(runnerId: string): Promise<void> {
     try {
-      await this.docker.getContainer(containerName(runnerId)).remove({ force: true, v: true });
+      // `v` removes anonymous volumes only; named workspace volumes always survive the container.
+      await this.docker.getContainer(runnerContainerName(runnerId)).remove({ force: true, v: true });
     } catch (error) {
       if (statusCode(error) === 404) return;
       // 409: removal already in progress; the container is going away either way.
@@ -198,30 +135,57 @@ export class DockerRuntime implements ContainerRuntime {
       throw this.errors.wrap(error, `remove runner "${runnerId}"`);
     }
   }
+
+  async stopRunner(runnerId: string, timeoutS: number): Promise<void> {
+    try {
+      await this.docker.getContainer(runnerContainerName(runnerId)).stop({ t: timeoutS });
+    } catch (error) {
+      if (statusCode(error) === 304) return;
+      throw this.runnerError(error, runnerId, "stop");
+    }
+  }
+
+  async restartRunner(runnerId: string): Promise<RunnerContainer> {
+    try {
+      await this.docker.getContainer(runnerContainerName(runnerId)).start();
+    } catch (error) {
+      if (statusCode(error) !== 304) throw this.runnerError(error, runnerId, "start");
+    }
+    const runner = await this.findRunner(runnerId);
+    if (!runner) throw this.runnerError({ statusCode: 404 }, runnerId, "start");
+    return runner;
+  }
+
+  ensureWorkspaceVolume(principal: string, workspaceKey: string, createdAt: string, image?: string): Promise<WorkspaceVolume> {
+    return this.workspaces.ensure(principal, workspaceKey, createdAt, image);
+  }
+
+  findWorkspaceVolume(principal: string, workspaceKey: string): Promise<WorkspaceVolume | undefined> {
+    return this.workspaces.find(principal, workspaceKey);
+  }
+
+  listWorkspaceVolumes(principal: string, options: { sizes?: boolean } = {}): Promise<WorkspaceVolume[]> {
+    return this.workspaces.list(principal, options.sizes === true);
+  }
+
+  removeWorkspaceVolume(name: string): Promise<void> {
+    return this.workspaces.remove(name);
+  }
+
+  watchRunnerEvents(listener: (event: RunnerEvent) => void): () => void {
+    return watchDockerRunnerEvents(this.docker, this.log, listener);
+  }
+
+  private runnerError(error: unknown, runnerId: string, verb: string): ControlPlaneError {
+    if (statusCode(error) === 404) {
+      return new ControlPlaneError("NOT_FOUND", `Cannot ${verb} runner "${runnerId}": its container no longer exists; spawn a new runner.`, { cause: error });
+    }
+    return this.errors.wrap(error, `${verb} runner "${runnerId}"`);
+  }
 }
 
 function toImageInfo(info: Docker.ImageInspectInfo): ImageInfo {
   return { architecture: info.Architecture, agentVersion: info.Config.Labels?.[LABEL.agentVersion] || undefined };
-}
-
-function toRunnerContainer(info: Docker.ContainerInspectInfo): RunnerContainer {
-  const labels = info.Config.Labels ?? {};
-  const networks = Object.values(info.NetworkSettings.Networks ?? {});
-  const tokenEntry = (info.Config.Env ?? []).find((entry) => entry.startsWith(`${AGENT_ENV.token}=`));
-  return {
-    containerId: info.Id,
-    runnerId: labels[LABEL.runner] ?? "",
-    principal: labels[LABEL.owner] ?? "",
-    image: labels[LABEL.image] ?? info.Config.Image,
-    state: info.State.Status as ContainerState,
-    createdAt: labels[LABEL.created] ?? info.Created,
-    address: networks.find((network) => network.IPAddress)?.IPAddress || undefined,
-    token: tokenEntry?.slice(AGENT_ENV.token.length + 1),
-    exitCode: info.State.Running ? undefined : info.State.ExitCode,
-    binds: (info.Mounts ?? [])
-      .filter((mount) => mount.Type === "bind")
-      .map((mount) => ({ source: mount.Source, target: mount.Destination, readOnly: !mount.RW })),
-  };
 }
 
 /** Accepts unix:///path, tcp://host:port and http(s)://host:port. */

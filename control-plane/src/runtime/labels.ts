@@ -34,4 +34,6 @@ export const KIND = {
   workspace: "workspace",
   /** Never-started containers that lock, inspect or fill an agent volume. */
   agentHelper: "agent-helper",
+  /** Short-lived containers that prepare a workspace volume's ownership for a hardened runner. */
+  workspaceHelper: "workspace-helper",
 } as const;

@@ -39,6 +39,11 @@ export interface StateStore {
   /** Updates status, message and/or result; unknown or foreign ids are ignored and return false. */
   updateTask(principal: string, taskId: string, update: TaskUpdate): boolean;
   listTasks(principal: string, options: { afterTaskId?: string; limit: number }): TaskRecord[];
+  /**
+   * At start-up: tasks still working belonged to the previous process, whose background work died with it; marks
+   * them failed with `statusMessage` and returns how many. One store file serves one control plane.
+   */
+  failUnfinishedTasks(statusMessage: string, at: string): number;
 
   /** Drops expired idempotency keys, failed spawns and tasks; returns how many records went. */
   pruneExpired(now: Date): number;

@@ -1,0 +1,143 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { docker } from "../../test/docker-cleanup.js";
+import { eventually } from "../../test/runtime-fixture.js";
+import { createLogger } from "../log.js";
+import type { PullProgress } from "./container-runtime.js";
+import { DockerRuntime } from "./docker-runtime.js";
+
+const REGISTRY_BINARY = "/usr/bin/docker-registry";
+/** bcrypt of "test-password" for user "devhatchery" (htpasswd -B): the registry only checks it. */
+const HTPASSWD = "devhatchery:$2y$05$8VMcMVBqxwCL/NTytg4NMee4wNCpRx0p2SVxRg4BdST9XHZMRq0HK\n";
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function follow(stream: NodeJS.ReadableStream): Promise<void> {
+  let failure: string | undefined;
+  await new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()), (event: { error?: string }) => (failure ??= event.error)),
+  );
+  if (failure) throw new Error(failure);
+}
+
+/** Distribution 2.8 (Debian's docker-registry) on a loopback port; Docker allows plain HTTP to 127.0.0.0/8. */
+class LocalRegistry {
+  address = "";
+  private process: ChildProcess | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly name: string,
+  ) {}
+
+  async start(auth: boolean): Promise<void> {
+    this.address = `127.0.0.1:${await freePort()}`;
+    const config = join(this.dir, `${this.name}.yml`);
+    const lines = ["version: 0.1", "log: { level: error }", `storage: { filesystem: { rootdirectory: ${join(this.dir, this.name)} } }`, `http: { addr: ${this.address} }`];
+    if (auth) {
+      await writeFile(join(this.dir, "htpasswd"), HTPASSWD);
+      lines.push(`auth: { htpasswd: { realm: devhatchery-test, path: ${join(this.dir, "htpasswd")} } }`);
+    }
+    await writeFile(config, `${lines.join("\n")}\n`);
+    this.process = spawn(REGISTRY_BINARY, ["serve", config], { stdio: "ignore" });
+    await eventually(`the registry at ${this.address}`, async () => {
+      const answer = await fetch(`http://${this.address}/v2/`).catch(() => undefined);
+      return answer ? true : undefined;
+    });
+  }
+
+  stop(): void {
+    this.process?.kill();
+  }
+}
+
+describe("image pulls: progress from a real registry, failures classified with a hint", () => {
+  const suffix = randomBytes(4).toString("hex");
+  const runtime = new DockerRuntime(createLogger("silent"), undefined, { bundlePath: "/nonexistent/agent.cjs", cacheDir: tmpdir() });
+  let dir: string;
+  let open: LocalRegistry;
+  let locked: LocalRegistry;
+  const images: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(REGISTRY_BINARY)) throw new Error(`${REGISTRY_BINARY} is missing: run .ci/provision-docker.sh (it installs Debian's docker-registry).`);
+    dir = await mkdtemp(join(tmpdir(), "devhatchery-registry-"));
+    open = new LocalRegistry(dir, "open");
+    locked = new LocalRegistry(dir, "locked");
+    await Promise.all([open.start(false), locked.start(true)]);
+  });
+  afterAll(async () => {
+    open?.stop();
+    locked?.stop();
+    await Promise.all(images.map((image) => docker.getImage(image).remove({ force: true }).catch(() => undefined)));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("pulls a missing image, reporting the download as a fraction that reaches 1", async () => {
+    const image = `${open.address}/devhatchery-test/pull-${suffix}:1`;
+    images.push(image);
+    const context = join(dir, "context");
+    await rm(context, { recursive: true, force: true });
+    await mkdir(context);
+    await writeFile(join(context, "Dockerfile"), "FROM scratch\nCOPY blob /blob\n");
+    // Random content: a layer no other image shares, so removing the image removes it and the pull downloads it.
+    await writeFile(join(context, "blob"), randomBytes(4 * 1024 * 1024));
+    await follow(await docker.buildImage({ context, src: ["Dockerfile", "blob"] }, { t: image }));
+    await follow(await docker.getImage(image).push({ authconfig: { serveraddress: open.address } }));
+    await docker.getImage(image).remove({ force: true });
+
+    const progress: PullProgress[] = [];
+    expect(await runtime.ensureImage(image, (event) => progress.push(event))).toEqual({ architecture: "amd64", agentVersion: undefined });
+    const fractions = progress.flatMap((event) => (event.fraction === undefined ? [] : [event.fraction]));
+    expect(fractions.length).toBeGreaterThan(0);
+    expect(fractions.every((fraction) => fraction > 0 && fraction <= 1)).toBe(true);
+    expect(Math.max(...fractions)).toBe(1);
+    expect(progress.map((event) => event.status)).toEqual(expect.arrayContaining(["Downloading", "Pull complete"]));
+  });
+
+  it("reports an unknown repository and an unknown tag as IMAGE_NOT_FOUND", async () => {
+    for (const image of [`${open.address}/devhatchery-test/missing-${suffix}:1`, `${open.address}/devhatchery-test/pull-${suffix}:2`]) {
+      await expect(runtime.ensureImage(image)).rejects.toMatchObject({
+        code: "IMAGE_NOT_FOUND",
+        message:
+          `Image "${image}" was not found on registry "${open.address}" (Docker said: "manifest for ${image} not found: manifest unknown: manifest unknown"). ` +
+          "Check the repository name and tag, or build the image on the Docker host (`npm run images` builds devhatchery/runner:latest).",
+      });
+    }
+  });
+
+  it("reports a registry that wants credentials as IMAGE_PULL_FAILED with a docker login hint", async () => {
+    const image = `${locked.address}/devhatchery-test/private:1`;
+    await expect(runtime.ensureImage(image)).rejects.toMatchObject({
+      code: "IMAGE_PULL_FAILED",
+      message:
+        `Image "${image}" could not be pulled: registry "${locked.address}" requires credentials the Docker host does not have ` +
+        `(Docker said: "Head "http://${locked.address}/v2/devhatchery-test/private/manifests/1": no basic auth credentials"). ` +
+        `Run \`docker login ${locked.address}\` on the Docker host, or use a public image.`,
+    });
+  });
+
+  it("reports an unreachable registry as IMAGE_PULL_FAILED with a local-image hint", async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    const image = `${address}/devhatchery-test/anything:1`;
+    await expect(runtime.ensureImage(image)).rejects.toMatchObject({
+      code: "IMAGE_PULL_FAILED",
+      message:
+        `Image "${image}" could not be pulled: registry "${address}" is unreachable from the Docker host ` +
+        `(Docker said: "Get "http://${address}/v2/": dial tcp ${address}: connect: connection refused"). ` +
+        "Use an image that is present locally, or ask the operator to prepull it.",
+    });
+  });
+});

@@ -1,0 +1,74 @@
+import type Docker from "dockerode";
+import { ControlPlaneError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { statusCode, type DockerErrors } from "./docker-errors.js";
+import { KIND, LABEL } from "./labels.js";
+
+/**
+ * Runner networks: bridges with inter-container communication off, so runners cannot reach each other (nor each
+ * other's agents) while the control plane reaches them from the host.
+ *
+ * `internal` networks (runners spawned without network access) get no masquerading and Docker drops anything
+ * forwarded off the bridge, so nothing beyond the Docker host is reachable. Verified on Engine 20.10: the host
+ * still reaches the agents on them, and runners still cannot reach each other; but, as on every bridge network,
+ * a runner can open connections to services the Docker host itself listens on (on 0.0.0.0, or on the bridge's
+ * gateway address): the kernel delivers those locally without forwarding them. Bind host services to 127.0.0.1
+ * or firewall the bridges when that matters.
+ */
+export class DockerNetworks {
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly errors: DockerErrors,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Concurrent calls share one check-and-create (Docker 20.10 would create duplicates with the same name); later
+   * calls check again, so a network removed meanwhile is recreated.
+   */
+  ensure(name: string, internal: boolean): Promise<void> {
+    let pending = this.pending.get(name);
+    if (!pending) {
+      pending = this.createIfMissing(name, internal).finally(() => this.pending.delete(name));
+      this.pending.set(name, pending);
+    }
+    return pending;
+  }
+
+  /** Whether runners on the network can reach beyond the Docker host (false for internal networks). */
+  async hasOutboundAccess(name: string): Promise<boolean> {
+    const info = await this.errors.call(`inspect network "${name}"`, () => this.docker.getNetwork(name).inspect() as Promise<Docker.NetworkInspectInfo>);
+    return !info.Internal;
+  }
+
+  private async createIfMissing(name: string, internal: boolean): Promise<void> {
+    const existing = await this.errors.call("list networks", () => this.docker.listNetworks({ filters: { name: [name] } }));
+    const found = existing.find((network) => network.Name === name);
+    if (found) return this.checkInternal(found, internal);
+    try {
+      await this.docker.createNetwork({
+        Name: name,
+        Driver: "bridge",
+        CheckDuplicate: true,
+        Internal: internal,
+        Labels: { [LABEL.managed]: "true", [LABEL.kind]: KIND.network },
+        Options: { "com.docker.network.bridge.enable_icc": "false" },
+      });
+      this.log.info({ network: name, internal }, "created runner network");
+    } catch (error) {
+      if (statusCode(error) !== 409) throw this.errors.wrap(error, `create network "${name}"`);
+    }
+  }
+
+  private checkInternal(network: Docker.NetworkInspectInfo, internal: boolean): void {
+    if (Boolean(network.Internal) === internal) return;
+    throw new ControlPlaneError(
+      "FAILED_PRECONDITION",
+      `Network "${network.Name}" exists but is ${network.Internal ? "internal (no outbound access)" : "not internal (has outbound access)"}, ` +
+        `while runners need it ${internal ? "internal" : "with outbound access"}; remove it (\`docker network rm ${network.Name}\`) ` +
+        "or configure another runner network name.",
+    );
+  }
+}

@@ -1,0 +1,126 @@
+import { createHash } from "node:crypto";
+import type Docker from "dockerode";
+import { ControlPlaneError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { WorkspaceVolume } from "./container-runtime.js";
+import { statusCode, type DockerErrors } from "./docker-errors.js";
+import { KIND, LABEL } from "./labels.js";
+
+/** The volume of a principal's workspace: a digest, so any key is a valid name and keys never clash across principals. */
+export function workspaceVolumeName(principal: string, workspaceKey: string): string {
+  return `devhatchery-ws-${createHash("sha256").update(`${principal}\0${workspaceKey}`).digest("hex").slice(0, 20)}`;
+}
+
+/** Workspace volumes on Docker: labelled with their owner and key; who uses them comes from the containers. */
+export class DockerWorkspaceVolumes {
+  constructor(
+    private readonly docker: Docker,
+    private readonly errors: DockerErrors,
+    private readonly log: Logger,
+  ) {}
+
+  async ensure(principal: string, workspaceKey: string, createdAt: string, image?: string): Promise<WorkspaceVolume> {
+    const existing = await this.find(principal, workspaceKey);
+    if (existing) return existing;
+    const name = workspaceVolumeName(principal, workspaceKey);
+    const labels = {
+      [LABEL.managed]: "true",
+      [LABEL.kind]: KIND.workspace,
+      [LABEL.owner]: principal,
+      [LABEL.workspace]: workspaceKey,
+      [LABEL.created]: createdAt,
+      ...(image ? { [LABEL.image]: image } : {}),
+    };
+    // Creating a volume that exists returns it unchanged, so a concurrent creator's labels win and are read back.
+    await this.errors.call(`create workspace volume "${name}"`, () => this.docker.createVolume({ Name: name, Labels: labels }));
+    this.log.info({ volume: name, principal, workspace: workspaceKey }, "created workspace volume");
+    const created = await this.find(principal, workspaceKey);
+    if (!created) throw new ControlPlaneError("INTERNAL", `Workspace volume "${name}" disappeared right after it was created; try again.`);
+    return created;
+  }
+
+  async find(principal: string, workspaceKey: string): Promise<WorkspaceVolume | undefined> {
+    const name = workspaceVolumeName(principal, workspaceKey);
+    const info = await this.inspect(name);
+    if (!info || info.Labels?.[LABEL.owner] !== principal || info.Labels[LABEL.workspace] !== workspaceKey) return undefined;
+    return toWorkspaceVolume(info, await this.users([name]), undefined);
+  }
+
+  async list(principal: string, sizes: boolean): Promise<WorkspaceVolume[]> {
+    const { Volumes: volumes } = await this.errors.call("list workspace volumes", () =>
+      this.docker.listVolumes({ filters: { label: [`${LABEL.kind}=${KIND.workspace}`, `${LABEL.owner}=${principal}`] } }),
+    );
+    const owned = (volumes ?? []).filter((volume) => volume.Labels?.[LABEL.owner] === principal);
+    if (owned.length === 0) return [];
+    const [users, sizeByName] = await Promise.all([this.users(owned.map((volume) => volume.Name)), sizes ? this.sizes() : undefined]);
+    return owned.map((volume) => toWorkspaceVolume(volume, users, sizeByName?.get(volume.Name)));
+  }
+
+  /** VOLUME_IN_USE while a container (running or not) mounts it; refuses volumes that are not workspaces. */
+  async remove(name: string): Promise<void> {
+    const info = await this.inspect(name);
+    if (info?.Labels?.[LABEL.kind] !== KIND.workspace) {
+      throw new ControlPlaneError("NOT_FOUND", `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`);
+    }
+    try {
+      await this.docker.getVolume(name).remove();
+      this.log.info({ volume: name }, "removed workspace volume");
+    } catch (error) {
+      if (statusCode(error) === 404) {
+        throw new ControlPlaneError("NOT_FOUND", `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`, { cause: error });
+      }
+      if (statusCode(error) !== 409) throw this.errors.wrap(error, `remove workspace volume "${name}"`);
+      const users = (await this.users([name])).get(name) ?? [];
+      throw new ControlPlaneError(
+        "VOLUME_IN_USE",
+        `Workspace volume "${name}" is still mounted by ${users.length > 0 ? users.map((user) => `"${user}"`).join(", ") : "a container"}; ` +
+          "remove those runners first (stopped ones count too), then remove the volume.",
+        { cause: error },
+      );
+    }
+  }
+
+  private async inspect(name: string): Promise<Docker.VolumeInspectInfo | undefined> {
+    try {
+      return await this.docker.getVolume(name).inspect();
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined;
+      throw this.errors.wrap(error, `inspect volume "${name}"`);
+    }
+  }
+
+  /** Volume name → the runner ids (or, for other containers, names) of every container that mounts it. */
+  private async users(names: string[]): Promise<Map<string, string[]>> {
+    const containers = await this.errors.call("list the containers using workspace volumes", () =>
+      this.docker.listContainers({ all: true, filters: { volume: names } }),
+    );
+    const users = new Map<string, string[]>(names.map((name) => [name, []]));
+    for (const container of containers) {
+      const user = container.Labels[LABEL.runner] ?? container.Names[0]?.replace(/^\//, "") ?? container.Id;
+      for (const mount of container.Mounts) if (mount.Name) users.get(mount.Name)?.push(user);
+    }
+    return users;
+  }
+
+  private async sizes(): Promise<Map<string, number>> {
+    const usage = (await this.errors.call("read the disk usage of volumes", () => this.docker.df())) as { Volumes?: Docker.VolumeInspectInfo[] | null };
+    const sizes = new Map<string, number>();
+    for (const volume of usage.Volumes ?? []) {
+      if (volume.UsageData && volume.UsageData.Size >= 0) sizes.set(volume.Name, volume.UsageData.Size);
+    }
+    return sizes;
+  }
+}
+
+function toWorkspaceVolume(info: Docker.VolumeInspectInfo, users: Map<string, string[]>, sizeBytes: number | undefined): WorkspaceVolume {
+  const labels = info.Labels ?? {};
+  return {
+    name: info.Name,
+    principal: labels[LABEL.owner] ?? "",
+    workspaceKey: labels[LABEL.workspace] ?? "",
+    createdAt: labels[LABEL.created] ?? "",
+    image: labels[LABEL.image] || undefined,
+    sizeBytes,
+    usedBy: users.get(info.Name) ?? [],
+  };
+}

@@ -1,0 +1,103 @@
+import type { DatabaseSync } from "node:sqlite";
+import { ControlPlaneError } from "../errors.js";
+
+/**
+ * Forward-only migrations: entry N takes the schema from version N to N + 1. Never edit a shipped entry; append one.
+ * Times are ISO 8601 UTC strings (Date#toISOString), so they compare as text.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE idempotency_keys (
+    principal TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    runner_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    completed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (principal, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+
+  CREATE TABLE spawns (
+    runner_id TEXT PRIMARY KEY,
+    principal TEXT NOT NULL,
+    image TEXT NOT NULL,
+    workspace_key TEXT,
+    alias TEXT,
+    status TEXT NOT NULL CHECK (status IN ('starting', 'failed')),
+    error TEXT,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  );
+  CREATE INDEX spawns_principal ON spawns (principal, created_at);
+
+  CREATE TABLE runner_activity (
+    runner_id TEXT PRIMARY KEY,
+    principal TEXT NOT NULL,
+    at TEXT NOT NULL
+  );
+  CREATE INDEX runner_activity_principal ON runner_activity (principal);
+
+  CREATE TABLE workspace_activity (
+    principal TEXT NOT NULL,
+    workspace_key TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (principal, workspace_key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL UNIQUE,
+    principal TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_message TEXT,
+    request TEXT,
+    result TEXT,
+    created_at TEXT NOT NULL,
+    last_updated_at TEXT NOT NULL,
+    ttl_ms INTEGER,
+    poll_interval_ms INTEGER,
+    expires_at TEXT
+  );
+  CREATE INDEX tasks_principal ON tasks (principal, seq);
+  CREATE INDEX tasks_expiry ON tasks (expires_at);
+  `,
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database to SCHEMA_VERSION inside one write transaction, so two processes opening the same new file
+ * migrate it once. A file written by a newer DevHatchery is refused rather than guessed at.
+ */
+export function migrateSchema(db: DatabaseSync, path: string): void {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    const row = db.prepare("SELECT version FROM schema_version").get();
+    const current = row === undefined ? 0 : Number(row.version);
+    if (current > SCHEMA_VERSION) {
+      throw new ControlPlaneError(
+        "FAILED_PRECONDITION",
+        `The state store "${path}" has schema version ${current}, newer than this DevHatchery understands (${SCHEMA_VERSION}); ` +
+          "upgrade DevHatchery, or point stateDir (DEVHATCHERY_STATE_DIR) at another folder.",
+      );
+    }
+    for (let version = current; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version] ?? "");
+    if (row === undefined) db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION);
+    else db.prepare("UPDATE schema_version SET version = ?").run(SCHEMA_VERSION);
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/** The version recorded in an open database (0 for an empty file); for tests and diagnostics. */
+export function schemaVersionOf(db: DatabaseSync): number {
+  const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+  if (table === undefined) return 0;
+  return Number(db.prepare("SELECT version FROM schema_version").get()?.version ?? 0);
+}
