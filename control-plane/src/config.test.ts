@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_AGENT_BUNDLE, isLoopbackHost, loadConfig } from "./config.js";
 
 const token = "0123456789abcdef0123";
+const sha256 = (value: string): string => createHash("sha256").update(value).digest("hex");
 
 describe("loadConfig", () => {
   it("starts on loopback with auth none and defaults when nothing is set", () => {
@@ -22,20 +24,20 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ DEVHATCHERY_SESSION_IDLE_TIMEOUT_MS: "10", DEVHATCHERY_TEST_FIXTURES: "yes" })).toThrow(
       [
         "Invalid configuration:",
-        "  DEVHATCHERY_SESSION_IDLE_TIMEOUT_MS: Too small: expected number to be >=1000",
-        '  DEVHATCHERY_TEST_FIXTURES: must be "1" (serve the conformance fixtures, tests only) or "0"',
+        '  DEVHATCHERY_SESSION_IDLE_TIMEOUT_MS: must be at least 1000, got "10"',
+        '  DEVHATCHERY_TEST_FIXTURES: must be "1" (serve the conformance fixtures, tests only) or "0", got "yes"',
       ].join("\n"),
     );
   });
 
   it("switches to bearer when tokens are configured, one principal per token", () => {
     const config = loadConfig({ DEVHATCHERY_BEARER_TOKENS: `alice:${token}, bob:${token}x:y` });
-    expect(config.auth).toEqual({ mode: "bearer", tokens: [{ principal: "alice", token }, { principal: "bob", token: `${token}x:y` }] });
+    expect(config.auth).toEqual({ mode: "bearer", tokens: [{ principal: "alice", tokenSha256: sha256(token) }, { principal: "bob", tokenSha256: sha256(`${token}x:y`) }] });
   });
 
   it("refuses auth none on a non-loopback address", () => {
     expect(() => loadConfig({ DEVHATCHERY_LISTEN_HOST: "0.0.0.0" })).toThrow(
-      'DEVHATCHERY_AUTH: auth "none" is only allowed on a loopback address, not "0.0.0.0"; set DEVHATCHERY_AUTH=bearer with DEVHATCHERY_BEARER_TOKENS, or listen on 127.0.0.1',
+      'auth.mode: "none" is only allowed on a loopback address, not "0.0.0.0"; use bearer auth with tokens (auth.mode: bearer and auth.tokens, or DEVHATCHERY_AUTH=bearer with DEVHATCHERY_BEARER_TOKENS), or listen on 127.0.0.1',
     );
     expect(() => loadConfig({ DEVHATCHERY_LISTEN_HOST: "0.0.0.0", DEVHATCHERY_AUTH: "none", DEVHATCHERY_BEARER_TOKENS: `a:${token}` })).toThrow(/only allowed on a loopback/);
   });
@@ -46,19 +48,19 @@ describe("loadConfig", () => {
     ).toThrow(
       [
         "Invalid configuration:",
-        '  DEVHATCHERY_BEARER_TOKENS[0]: expected "principal:token" with a principal of letters, digits, ".", "_", "@" or "-"',
-        '  DEVHATCHERY_BEARER_TOKENS[1] (principal "alice"): the token must be at least 16 characters; generate one with `openssl rand -hex 32`',
+        '  DEVHATCHERY_BEARER_TOKENS[0]: expected "principal:token", e.g. "alice:$(openssl rand -hex 32)"; entries are separated by ","',
+        "  DEVHATCHERY_BEARER_TOKENS[1].token: must be at least 16 characters, got (hidden, 5 characters); generate one with `openssl rand -hex 32`",
       ].join("\n"),
     );
   });
 
   it("asks for tokens when bearer is chosen without any", () => {
-    expect(() => loadConfig({ DEVHATCHERY_AUTH: "bearer" })).toThrow('DEVHATCHERY_BEARER_TOKENS: auth "bearer" needs at least one "principal:token" entry');
+    expect(() => loadConfig({ DEVHATCHERY_AUTH: "bearer" })).toThrow('auth.tokens: auth "bearer" needs at least one token; each entry needs a principal and one of token, token_file or token_sha256');
   });
 
   it("reports schema errors with the variable name", () => {
     expect(() => loadConfig({ DEVHATCHERY_LISTEN_PORT: "http", DEVHATCHERY_AUTH: "magic" })).toThrow(
-      ["Invalid configuration:", "  DEVHATCHERY_LISTEN_PORT: Invalid input: expected number, received NaN", "  DEVHATCHERY_AUTH: must be none or bearer"].join("\n"),
+      ["Invalid configuration:", '  DEVHATCHERY_LISTEN_PORT: must be a number, got "http"', '  DEVHATCHERY_AUTH: must be one of none, bearer, got "magic"'].join("\n"),
     );
   });
 
@@ -72,7 +74,7 @@ describe("loadConfig", () => {
   it("takes the agent bundle and the cache directory from the environment, as absolute paths only", () => {
     expect(loadConfig({ DEVHATCHERY_AGENT_BUNDLE: "/srv/agent.cjs", DEVHATCHERY_CACHE_DIR: "/srv/cache" }).agent).toEqual({ bundlePath: "/srv/agent.cjs", cacheDir: "/srv/cache" });
     expect(() => loadConfig({ DEVHATCHERY_AGENT_BUNDLE: "dist/agent.cjs", DEVHATCHERY_CACHE_DIR: "cache" })).toThrow(
-      ["Invalid configuration:", "  DEVHATCHERY_AGENT_BUNDLE: must be an absolute path", "  DEVHATCHERY_CACHE_DIR: must be an absolute path"].join("\n"),
+      ["Invalid configuration:", '  DEVHATCHERY_AGENT_BUNDLE: must be an absolute path, got "dist/agent.cjs"', '  DEVHATCHERY_CACHE_DIR: must be an absolute path, got "cache"'].join("\n"),
     );
   });
 
@@ -105,7 +107,7 @@ describe("loadConfig: allowed roots and exports", () => {
   it("takes the export root and size limit from the environment", () => {
     expect(loadConfig({ DEVHATCHERY_EXPORT_ROOT: "/srv/exports", DEVHATCHERY_EXPORT_MAX_BYTES: "1048576" }).exports).toEqual({ root: "/srv/exports", maxBytes: 1048576 });
     expect(() => loadConfig({ DEVHATCHERY_EXPORT_ROOT: "exports", DEVHATCHERY_EXPORT_MAX_BYTES: "0" })).toThrow(
-      ["Invalid configuration:", "  DEVHATCHERY_EXPORT_ROOT: must be an absolute path", "  DEVHATCHERY_EXPORT_MAX_BYTES: Too small: expected number to be >=1"].join("\n"),
+      ["Invalid configuration:", '  DEVHATCHERY_EXPORT_ROOT: must be an absolute path, got "exports"', '  DEVHATCHERY_EXPORT_MAX_BYTES: must be at least 1, got "0"'].join("\n"),
     );
   });
 
@@ -113,12 +115,12 @@ describe("loadConfig: allowed roots and exports", () => {
     expect(() => loadConfig({ DEVHATCHERY_ALLOWED_ROOTS: "Data=/srv/d,rel=srv/x,dot=/srv/../etc,root=/:rw,ok=/srv/ok,ok=/srv/other,noequals" })).toThrow(
       [
         "Invalid configuration:",
-        '  DEVHATCHERY_ALLOWED_ROOTS[0] "Data=/srv/d": expected "alias=/host/path[:ro|:rw]" with an alias of lower-case letters, digits, "_" or "-" (at most 32), e.g. "data=/srv/data:ro"',
-        '  DEVHATCHERY_ALLOWED_ROOTS[1] "rel=srv/x": the host path must be an absolute, normalized folder other than "/", e.g. "rel=/srv/rel:ro"',
-        '  DEVHATCHERY_ALLOWED_ROOTS[2] "dot=/srv/../etc": the host path must be an absolute, normalized folder other than "/", e.g. "dot=/srv/dot:ro"',
-        '  DEVHATCHERY_ALLOWED_ROOTS[3] "root=/:rw": the host path must be an absolute, normalized folder other than "/", e.g. "root=/srv/root:ro"',
-        '  DEVHATCHERY_ALLOWED_ROOTS[5] "ok=/srv/other": alias "ok" is listed twice; give each allowed root its own alias',
-        '  DEVHATCHERY_ALLOWED_ROOTS[6] "noequals": expected "alias=/host/path[:ro|:rw]" with an alias of lower-case letters, digits, "_" or "-" (at most 32), e.g. "data=/srv/data:ro"',
+        '  DEVHATCHERY_ALLOWED_ROOTS[6]: expected "alias=/host/path[:ro|:rw]", e.g. "data=/srv/data:ro"; entries are separated by ","',
+        '  DEVHATCHERY_ALLOWED_ROOTS[0].alias: must be 1-32 lower-case letters, digits, "_" or "-", starting with a letter or digit, got "Data"',
+        '  DEVHATCHERY_ALLOWED_ROOTS[1].path: must be an absolute, normalized folder other than "/", e.g. /srv/data, got "srv/x"',
+        '  DEVHATCHERY_ALLOWED_ROOTS[2].path: must be an absolute, normalized folder other than "/", e.g. /srv/data, got "/srv/../etc"',
+        '  DEVHATCHERY_ALLOWED_ROOTS[3].path: must be an absolute, normalized folder other than "/", e.g. /srv/data, got "/"',
+        '  DEVHATCHERY_ALLOWED_ROOTS[5].alias: "ok" is listed twice; give each allowed root its own alias',
       ].join("\n"),
     );
   });

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 import { serve } from "@hono/node-server";
-import { loadConfig } from "./config.js";
+import { runCli } from "./cli/run-cli.js";
+import type { ControlPlaneConfig } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
 import { createLogger } from "./log.js";
 import { VERSION } from "./version.js";
 
-const SHUTDOWN_GRACE_MS = 10_000;
+/** After the grace period, how long closing connections and the store may take before the process exits anyway. */
+const SHUTDOWN_SLACK_MS = 5_000;
 
-/** Composition root: the only place that reads the environment and starts listening. */
-function main(): void {
-  const config = loadConfig(process.env);
+/** `devhatchery serve`: listens until SIGTERM or SIGINT, then stops gracefully and exits 0; runners keep running. */
+function startServer(config: ControlPlaneConfig): void {
   const log = createLogger(config.logLevel);
   const controlPlane = createControlPlane(config, log);
 
@@ -30,22 +31,30 @@ function main(): void {
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "shutting down; runners keep running");
-    const force = setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
-    server.close(() => {
-      clearTimeout(force);
-      process.exit(0);
-    });
-    void controlPlane.close();
+    log.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down; runners keep running");
+    setTimeout(() => process.exit(0), config.shutdownGraceMs + SHUTDOWN_SLACK_MS).unref();
+    // Shut the control plane down first: requests arriving meanwhile get 503 instead of a refused connection.
+    controlPlane
+      .shutdown(config.shutdownGraceMs)
+      .catch((error: unknown) => log.error({ err: error }, "graceful shutdown failed"))
+      .finally(() => server.close(() => process.exit(0)));
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-try {
-  main();
-} catch (error) {
-  // Configuration errors come before the logger exists: say what is wrong plainly and exit non-zero.
-  process.stderr.write(`devhatchery: ${(error as Error).message}\n`);
-  process.exit(1);
-}
+/** Composition root: the only place that reads the environment and starts listening; `devhatchery` with no command serves. */
+runCli(process.argv.slice(2), {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  env: process.env,
+  serve: startServer,
+}).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`devhatchery: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createBearerAuthenticator } from "./bearer-authenticator.js";
 
+const sha256 = (token: string): string => createHash("sha256").update(token).digest("hex");
 const authenticate = createBearerAuthenticator([
-  { principal: "alice", token: "alice-token-0123456789" },
-  { principal: "bob", token: "bob-token-0123456789" },
+  { principal: "alice", tokenSha256: sha256("alice-token-0123456789") },
+  { principal: "bob", tokenSha256: sha256("bob-token-0123456789") },
 ]);
 
 describe("bearer authenticator", () => {

@@ -10,11 +10,12 @@ function digest(value: string): Buffer {
 }
 
 /**
- * Bearer auth with several tokens, each mapped to a principal. Only token digests are kept, and every
- * candidate is compared in constant time so timing reveals neither which token matched nor how much.
+ * Bearer auth with several tokens, each mapped to a principal. Only token digests are known (the configuration
+ * hashes plain tokens), and every candidate is compared in constant time so timing reveals neither which token
+ * matched nor how much.
  */
 export function createBearerAuthenticator(entries: BearerTokenEntry[]): Authenticator {
-  const known = entries.map(({ principal, token }) => ({ principal: { id: principal }, digest: digest(token) }));
+  const known = entries.map(({ principal, tokenSha256 }) => ({ principal: { id: principal }, digest: Buffer.from(tokenSha256, "hex") }));
   return (authorization) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
     if (!match) return undefined;

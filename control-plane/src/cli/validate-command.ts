@@ -1,0 +1,54 @@
+import { parseArgs } from "node:util";
+import { loadConfig } from "../config.js";
+import { asControlPlaneError } from "../errors.js";
+import { createLogger } from "../log.js";
+import { DockerDeploymentProbe } from "../runtime/docker-deployment-probe.js";
+import type { CliContext } from "./cli-context.js";
+import { baseUrlOf, configPathOf, describeSource, formatProblems, loadCliConfig } from "./cli-config.js";
+import { EXIT } from "./exit-codes.js";
+import { checkHostPaths } from "./host-path-checks.js";
+
+export const VALIDATE_HELP = `Usage: devhatchery validate [--config PATH]
+
+Checks the configuration (the file, then DEVHATCHERY_* overrides) and lists every problem at once, each with a fix;
+then checks that the host paths it names exist and that the Docker engine answers. Creates nothing.
+
+Options:
+  --config PATH   the config file (default: DEVHATCHERY_CONFIG, else the embedded defaults)
+  --help          show this help
+
+Exit codes: 0 valid, 1 invalid configuration or missing host paths, 2 Docker unreachable.
+`;
+
+export async function validateCommand(args: string[], context: CliContext): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: "string" } }, strict: true });
+  const path = configPathOf(values.config, context.env);
+  const config = loadCliConfig(context, path);
+  if (!config) return EXIT.invalid;
+  const { HOME, XDG_STATE_HOME } = context.env;
+  const problems = checkHostPaths(config, loadConfig({ HOME, XDG_STATE_HOME }));
+  let dockerProblem: string | undefined;
+  try {
+    await new DockerDeploymentProbe(config.dockerHost, createLogger("silent")).ping();
+  } catch (error) {
+    dockerProblem = `the engine at "${config.dockerHost ?? "Docker's default endpoint"}" does not answer: ${asControlPlaneError(error).message}`;
+  }
+  const all = [...problems, ...(dockerProblem ? [{ where: "docker.host", message: dockerProblem }] : [])];
+  if (all.length > 0) {
+    context.err(formatProblems(`Problems with ${describeSource(path, context.env)}`, all));
+    return problems.length > 0 ? EXIT.invalid : EXIT.dockerUnreachable;
+  }
+  const tokens = config.auth.tokens.length;
+  context.out(
+    [
+      `OK: ${describeSource(path, context.env)} is valid.`,
+      `  listen   ${baseUrlOf(config)}/mcp, auth ${config.auth.mode}${config.auth.mode === "bearer" ? ` (${tokens} token${tokens === 1 ? "" : "s"})` : ""}`,
+      `  docker   reachable at ${config.dockerHost ?? "Docker's default endpoint"}`,
+      `  images   default ${config.defaultImage}; prepull ${config.prepullImages.join(", ") || "none"}; allowed ${config.allowedImages.join(", ") || "any"}`,
+      `  roots    ${config.allowedRoots.map((root) => `${root.alias}=${root.hostPath}${root.allowRw ? " (rw)" : ""}`).join(", ") || "none"}`,
+      `  state    ${config.stateDir}; exports ${config.exports.root}`,
+      "",
+    ].join("\n"),
+  );
+  return EXIT.ok;
+}

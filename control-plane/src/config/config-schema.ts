@@ -1,0 +1,170 @@
+import { isAbsolute, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { ENV, type EnvName } from "./config-env.js";
+
+/** What the reference (docs/configuration.md), the init template and problem messages know about one key. */
+export interface KeyMeta {
+  description: string;
+  /** The DEVHATCHERY_* variable that overrides this key. */
+  env?: EnvName;
+  /** How to fix a bad value; appended to every problem reported for this key. */
+  hint?: string;
+  /** The default when it is computed at start-up rather than fixed. */
+  defaultText?: string;
+  /** An example value for keys without a default (commented out in the template). */
+  example?: unknown;
+}
+
+/** Mount aliases: lower-case letters, digits, "_" and "-", starting with a letter or digit. */
+export const MOUNT_ALIAS_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+export const DEFAULT_EXPORT_MAX_BYTES = 5 * 1024 * 1024 * 1024;
+export const BEARER_TOKEN_MIN_LENGTH = 16;
+export const PRINCIPAL_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}$/;
+export const AUDIT_STREAMS = ["stderr", "stdout", "off"] as const;
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** The agent bundle beside a built (or source) control plane in this repository: runner-agent/dist/agent.cjs. */
+export const DEFAULT_AGENT_BUNDLE = fileURLToPath(new URL("../../../runner-agent/dist/agent.cjs", import.meta.url));
+
+function key<T extends z.ZodType>(schema: T, meta: KeyMeta): T {
+  return schema.meta({ ...meta });
+}
+
+function section<T extends z.ZodRawShape>(description: string, shape: T) {
+  // Every key of a section has a default, so an absent section is an empty one.
+  return z.strictObject(shape).prefault({} as never).meta({ description });
+}
+
+const absolutePath = z.string().refine(isAbsolute, "must be an absolute path");
+const imageName = z.string().regex(/^\S+$/, "must be an image reference without spaces, e.g. ubuntu:24.04");
+const hostFolder = z
+  .string()
+  .refine((path) => isAbsolute(path) && normalize(path) === path && !path.endsWith("/"), 'must be an absolute, normalized folder other than "/", e.g. /srv/data');
+const millis = (min: number, max: number) => z.number().int().min(min).max(max);
+const cpus = z.number().positive().max(1024);
+const memoryMb = z.number().int().min(64).max(1_048_576);
+const pids = z.number().int().min(32).max(1_000_000);
+
+const tokenEntry = z.strictObject({
+  principal: key(z.string().regex(PRINCIPAL_PATTERN, 'must be 1-64 letters, digits, ".", "_", "@" or "-"'), {
+    description: "Who this token authenticates as; runners, exports and tasks belong to a principal.",
+    example: "alice",
+  }),
+  token: key(z.string().min(BEARER_TOKEN_MIN_LENGTH).optional(), {
+    description: "The token in plain text (prefer token_sha256 or token_file).",
+    hint: "generate one with `openssl rand -hex 32`",
+  }),
+  token_file: key(absolutePath.optional(), {
+    description: "An absolute path of a file holding the token (surrounding whitespace ignored), e.g. a mounted secret.",
+  }),
+  token_sha256: key(z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits").optional(), {
+    description: "The SHA-256 of the token in hex, so the file holds no secret: `printf %s \"$TOKEN\" | sha256sum`.",
+  }),
+});
+
+const allowedRoot = z.strictObject({
+  alias: key(z.string().regex(MOUNT_ALIAS_PATTERN, 'must be 1-32 lower-case letters, digits, "_" or "-", starting with a letter or digit'), {
+    description: "The name runners use to mount the folder (under /export/<alias>).",
+    example: "data",
+  }),
+  path: key(hostFolder, { description: "The host folder.", example: "/srv/data" }),
+  mode: key(z.enum(["ro", "rw"]).default("ro"), {
+    description: '"rw" lets a runner ask for read-write (and exports may write into it); mounts are read-only unless asked.',
+  }),
+});
+
+const limitSet = (description: string, defaults: { cpus: number; memoryMb: number; pids: number }, env: { cpus: EnvName; memoryMb: EnvName; pids: EnvName }) =>
+  section(description, {
+    cpus: key(cpus.default(defaults.cpus), { description: "CPUs (fractions allowed).", env: env.cpus }),
+    memory_mb: key(memoryMb.default(defaults.memoryMb), { description: "Memory in MiB (no swap).", env: env.memoryMb }),
+    pids: key(pids.default(defaults.pids), { description: "Processes and threads.", env: env.pids }),
+  });
+
+/** devhatchery.yaml: every key, its default, its DEVHATCHERY_* override and what it means. Unknown keys are errors. */
+export const configFileSchema = z.strictObject({
+  listen: section("Where the MCP endpoint listens.", {
+    host: key(z.string().min(1).default("127.0.0.1"), { description: "Address to bind; anything but loopback requires bearer auth.", env: ENV.listenHost }),
+    port: key(z.number().int().min(0).max(65535).default(8080), { description: "Port; 0 picks a free one and logs it.", env: ENV.listenPort }),
+  }),
+  auth: section("Who may call the control plane.", {
+    mode: key(z.enum(["none", "bearer"]).optional(), {
+      description: '"none" (loopback only, one local principal) or "bearer" (tokens below).',
+      env: ENV.authMode,
+      defaultText: "bearer when tokens are listed, else none",
+    }),
+    tokens: key(z.array(tokenEntry).default([]), {
+      description: "Bearer tokens, each mapped to a principal; give exactly one of token, token_file or token_sha256.",
+      env: ENV.bearerTokens,
+      hint: 'each entry needs a principal and one of token, token_file or token_sha256',
+    }),
+    allowed_hosts: key(z.array(z.string().min(1)).default([]), { description: "Extra Host header values accepted on /mcp (DNS-rebinding guard).", env: ENV.allowedHosts }),
+    allowed_origins: key(z.array(z.string().min(1)).default([]), { description: "Extra browser Origin values accepted on /mcp.", env: ENV.allowedOrigins }),
+  }),
+  images: section("Runner images.", {
+    default: key(imageName.default("ubuntu:24.04"), { description: "Image for runner_spawn without an image.", env: ENV.defaultImage }),
+    prepull: key(z.array(imageName).default([]), { description: "Images pulled in the background at start-up (readiness does not wait).", env: ENV.prepull }),
+    allowed: key(z.array(imageName).default([]), {
+      description: 'Image patterns runners may use ("*" matches anything, e.g. "devhatchery/*" or "ubuntu@sha256:*"); empty allows any image.',
+      env: ENV.allowedImages,
+    }),
+  }),
+  runners: section("How runners are created.", {
+    network: key(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "must be a Docker network name").default("devhatchery-runners"), {
+      description: "Private bridge network for runners (created, inter-container traffic off); <network>-offline serves runners without network.",
+      env: ENV.runnerNetwork,
+    }),
+    ready_timeout_ms: key(millis(1000, 600_000).default(30_000), { description: "How long a new runner's agent has to answer its health check.", env: ENV.readyTimeoutMs }),
+    profile: key(z.enum(["default", "hardened"]).default("default"), { description: 'Minimum isolation profile; "hardened" makes every runner hardened.', env: ENV.profile }),
+  }),
+  limits: section("Runner limits.", {
+    defaults: limitSet("What a spawn gets when it asks for nothing.", { cpus: 2, memoryMb: 2048, pids: 4096 }, { cpus: ENV.defaultCpus, memoryMb: ENV.defaultMemoryMb, pids: ENV.defaultPids }),
+    max: limitSet("The most a spawn may ask for.", { cpus: 4, memoryMb: 8192, pids: 16384 }, { cpus: ENV.maxCpus, memoryMb: ENV.maxMemoryMb, pids: ENV.maxPids }),
+    max_runners_per_principal: key(z.number().int().min(1).max(10_000).default(50), { description: "Runners (any status) one principal may have at once.", env: ENV.maxRunners }),
+    tmpfs_mb: key(z.number().int().min(16).max(1_048_576).default(1024), { description: 'Size of /work for storage "tmpfs".', env: ENV.tmpfsMb }),
+  }),
+  allowed_roots: key(z.array(allowedRoot).default([]), {
+    description: "Host folders runners may mount by alias, read-only unless the mode is rw and the caller asks for rw.",
+    env: ENV.allowedRoots,
+  }),
+  exports: section("Where export_create writes.", {
+    root: key(absolutePath.optional(), { description: "A folder per principal, plus .staging.", env: ENV.exportRoot, defaultText: "$XDG_STATE_HOME/devhatchery/exports or ~/.local/state/devhatchery/exports" }),
+    max_bytes: key(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_EXPORT_MAX_BYTES), { description: "The most bytes (uncompressed tar) one export may hold.", env: ENV.exportMaxBytes }),
+  }),
+  state: section("The state store.", {
+    dir: key(absolutePath.optional(), { description: "Folder of state.db (idempotency keys, spawns in flight, activity, tasks).", env: ENV.stateDir, defaultText: "$XDG_STATE_HOME/devhatchery or ~/.local/state/devhatchery" }),
+  }),
+  docker: section("The Docker engine.", {
+    host: key(z.string().regex(/^(unix|tcp|http|https):\/\/\S+$/, "must be a URL like unix:///var/run/docker.sock or tcp://127.0.0.1:2375").optional(), {
+      description: "Docker endpoint: unix:///path or tcp://host:port.",
+      env: ENV.dockerHost,
+      defaultText: "Docker's default (DOCKER_HOST or the local socket)",
+    }),
+  }),
+  log: section("Logs.", {
+    level: key(z.enum(LOG_LEVELS).default("info"), { description: "pino level of the JSON log on stdout.", env: ENV.logLevel }),
+    audit: key(z.string().refine((value) => (AUDIT_STREAMS as readonly string[]).includes(value) || isAbsolute(value), 'must be "stderr", "stdout", "off" or an absolute file path').default("off"), {
+      description: "Audit log (JSON lines): stderr, stdout, an absolute file path, or off.",
+      env: ENV.auditLog,
+    }),
+  }),
+  telemetry: section("Traces.", {
+    otlp_endpoint: key(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(), {
+      description: "OTLP/HTTP traces endpoint; tracing is off without one.",
+      env: ENV.otlpEndpoint,
+      example: "http://127.0.0.1:4318/v1/traces",
+    }),
+  }),
+  sessions: section("MCP sessions.", {
+    idle_timeout_ms: key(millis(1000, 7 * 24 * 60 * 60 * 1000).default(30 * 60 * 1000), { description: "A session with no request and no open stream for this long is closed.", env: ENV.sessionIdleTimeoutMs }),
+  }),
+  shutdown: section("Graceful shutdown.", {
+    grace_ms: key(millis(0, 600_000).default(10_000), { description: "How long open streams may finish after SIGTERM before they are cut.", env: ENV.shutdownGraceMs }),
+  }),
+  agent: section("The agent injected into images that do not carry it.", {
+    bundle: key(absolutePath.default(DEFAULT_AGENT_BUNDLE), { description: "The agent bundle (agent.cjs).", env: ENV.agentBundle, defaultText: "runner-agent/dist/agent.cjs beside the control plane" }),
+    cache_dir: key(absolutePath.optional(), { description: "Where the agent's Node runtimes are cached.", env: ENV.cacheDir, defaultText: "$XDG_CACHE_HOME/devhatchery or ~/.cache/devhatchery" }),
+  }),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;

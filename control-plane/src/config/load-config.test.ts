@@ -1,0 +1,149 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ConfigError, isImageAllowed, loadConfig } from "../config.js";
+import { renderConfigTemplate } from "./config-template.js";
+
+const dir = mkdtempSync(join(tmpdir(), "devhatchery-config-test-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+function file(text: string): string {
+  const path = join(dir, `config-${files++}.yaml`);
+  writeFileSync(path, text);
+  return path;
+}
+
+const sha256 = (value: string): string => createHash("sha256").update(value).digest("hex");
+
+function problemsOf(load: () => unknown): string[] {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((problem) => `${problem.where}: ${problem.message}`);
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig with devhatchery.yaml", () => {
+  it("takes the file over the defaults and DEVHATCHERY_* variables over the file", () => {
+    const path = file("listen:\n  port: 9000\n  host: 127.0.0.2\nlimits:\n  max:\n    cpus: 8\nimages:\n  prepull: [a:1, b:2]\n");
+    const config = loadConfig({ HOME: "/home/op", DEVHATCHERY_LISTEN_PORT: "9100" }, path);
+    expect(config.listen).toEqual({ host: "127.0.0.2", port: 9100 });
+    expect(config.limits.max).toEqual({ cpus: 8, memoryMb: 8192, pids: 16384 });
+    expect(config.prepullImages).toEqual(["a:1", "b:2"]);
+    expect(loadConfig({ DEVHATCHERY_PREPULL: "c:3" }, path).prepullImages).toEqual(["c:3"]);
+  });
+
+  it("reads the path from DEVHATCHERY_CONFIG, and an explicit path wins", () => {
+    const path = file("runners:\n  network: from-file\n");
+    expect(loadConfig({ DEVHATCHERY_CONFIG: path }).runnerNetwork).toBe("from-file");
+    expect(loadConfig({ DEVHATCHERY_CONFIG: "/nonexistent.yaml" }, path).runnerNetwork).toBe("from-file");
+  });
+
+  it("keeps only token digests, from plain tokens, token files and token_sha256", () => {
+    const tokenFile = join(dir, "ci-token");
+    writeFileSync(tokenFile, "ci-token-0123456789abcdef\n");
+    const digest = sha256("bob-token-0123456789");
+    const path = file(
+      `auth:\n  tokens:\n    - { principal: alice, token: alice-token-0123456789 }\n    - { principal: bob, token_sha256: ${digest.toUpperCase()} }\n    - { principal: ci, token_file: ${tokenFile} }\n`,
+    );
+    expect(loadConfig({}, path).auth).toEqual({
+      mode: "bearer",
+      tokens: [
+        { principal: "alice", tokenSha256: sha256("alice-token-0123456789") },
+        { principal: "bob", tokenSha256: digest },
+        { principal: "ci", tokenSha256: sha256("ci-token-0123456789abcdef") },
+      ],
+    });
+  });
+
+  it("lists every problem of a file at once: bad values, unknown keys with a suggestion, and checks across keys", () => {
+    const path = file(
+      [
+        "listen:",
+        "  prt: 80",
+        "  host: 0.0.0.0",
+        "auth:",
+        "  tokens:",
+        "    - { principal: alice, token: short }",
+        "    - { principal: bob }",
+        "    - { principal: ci, token_file: /nonexistent/token }",
+        "    - { principal: dup, token: alice-token-0123456789 }",
+        "    - { principal: dup2, token: alice-token-0123456789 }",
+        "limits:",
+        "  defaults: { cpus: 8 }",
+        "  max: { memory_mb: 32 }",
+        "images:",
+        '  allowed: ["devhatchery/*"]',
+        "port: 3",
+        "allowed_roots:",
+        "  - { alias: data, path: /srv/data, mode: rx }",
+        "log:",
+        "  levle: info",
+      ].join("\n"),
+    );
+    expect(problemsOf(() => loadConfig({}, path))).toEqual([
+      'listen.prt: is not a known key; did you mean "port"?',
+      "auth.tokens[0].token: must be at least 16 characters, got (hidden, 5 characters); generate one with `openssl rand -hex 32`",
+      "limits.max.memory_mb: must be at least 64, got 32",
+      "allowed_roots[0].mode: must be one of ro, rw, got \"rx\"",
+      'log.levle: is not a known key; did you mean "level"?',
+      'port: is not a known key here; did you mean "listen.port"?',
+      "auth.tokens[1]: needs exactly one of token, token_file or token_sha256, got none",
+      "auth.tokens[2].token_file: cannot be read (ENOENT); create the file or fix the path",
+      "auth.tokens[4]: repeats the token of entry 3; give every principal its own token",
+      "limits.defaults.cpus: is 8, more than limits.max.cpus (4); lower the default or raise the maximum",
+      "limits.defaults.memory_mb: is 2048, more than limits.max.memory_mb (32); lower the default or raise the maximum",
+      'images.default: "ubuntu:24.04" is not matched by images.allowed (devhatchery/*); add a pattern for it or pick an allowed image',
+    ]);
+  });
+
+  it("names the variable for a bad value that came from the environment", () => {
+    const path = file("limits:\n  max:\n    memory_mb: 4096\n");
+    expect(problemsOf(() => loadConfig({ DEVHATCHERY_MAX_MEMORY_MB: "12x" }, path))).toEqual(['DEVHATCHERY_MAX_MEMORY_MB: must be a number, got "12x"']);
+  });
+
+  it("refuses a named file that is missing, YAML that does not parse and a file that is not a mapping", () => {
+    expect(problemsOf(() => loadConfig({}, join(dir, "missing.yaml")))).toEqual([
+      `${join(dir, "missing.yaml")}: cannot be read (ENOENT); write one with \`devhatchery init ${join(dir, "missing.yaml")}\`, or fix --config / DEVHATCHERY_CONFIG`,
+    ]);
+    const broken = file("listen:\n  host: [1\n");
+    expect(problemsOf(() => loadConfig({}, broken))).toEqual([`${broken}:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]; fix the YAML syntax`]);
+    const list = file("- a\n- b\n");
+    expect(problemsOf(() => loadConfig({}, list))).toEqual([`${list}: must hold a YAML mapping of sections (listen:, auth:, images:, …); \`devhatchery init\` writes a template`]);
+  });
+
+  it("treats an empty file and keys without a value as not set", () => {
+    expect(loadConfig({ HOME: "/h" }, file(""))).toEqual(loadConfig({ HOME: "/h" }));
+    expect(loadConfig({ HOME: "/h" }, file("state:\nlisten:\n  port:\n"))).toEqual(loadConfig({ HOME: "/h" }));
+  });
+
+  it("writes a template that validates and holds exactly the defaults", () => {
+    expect(loadConfig({ HOME: "/h" }, file(renderConfigTemplate()))).toEqual(loadConfig({ HOME: "/h" }));
+  });
+
+  it("turns the audit destination off, or passes a stream or an absolute path on", () => {
+    expect(loadConfig({}).auditLog).toBeUndefined();
+    expect(loadConfig({ DEVHATCHERY_AUDIT_LOG: "stderr" }).auditLog).toBe("stderr");
+    expect(loadConfig({}, file("log:\n  audit: /var/log/devhatchery-audit.jsonl\n")).auditLog).toBe("/var/log/devhatchery-audit.jsonl");
+    expect(problemsOf(() => loadConfig({ DEVHATCHERY_AUDIT_LOG: "audit.log" }))).toEqual(['DEVHATCHERY_AUDIT_LOG: must be "stderr", "stdout", "off" or an absolute file path, got "audit.log"']);
+  });
+});
+
+describe("isImageAllowed", () => {
+  it.each([
+    [[], "anything:1", true],
+    [["devhatchery/*"], "devhatchery/runner:latest", true],
+    [["devhatchery/*"], "evil/devhatchery/runner", false],
+    [["ubuntu:24.04"], "ubuntu:24.04", true],
+    [["ubuntu:24.04"], "ubuntu:24.10", false],
+    [["ubuntu@sha256:*"], "ubuntu@sha256:abc", true],
+    [["ubuntu@sha256:*"], "ubuntu:latest", false],
+  ])("%j admits %s: %s", (patterns, image, expected) => {
+    expect(isImageAllowed(image, patterns)).toBe(expected);
+  });
+});

@@ -1,0 +1,75 @@
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import type { ControlPlaneConfig } from "../config.js";
+import { checkedConfigSchema, type CheckedConfig } from "./config-checks.js";
+import { ENV } from "./config-env.js";
+import { ConfigError, type ConfigProblem } from "./config-error.js";
+import { readConfigFile } from "./config-file.js";
+import { applyOverrides, readEnvOverrides } from "./env-overrides.js";
+import { describeIssues } from "./issue-problems.js";
+import { tokenDigest } from "./token-source.js";
+
+/** `$XDG_<kind>_HOME/devhatchery`, else `~/<fallback>/devhatchery`. */
+function xdgDir(env: NodeJS.ProcessEnv, variable: "XDG_STATE_HOME" | "XDG_CACHE_HOME", fallback: string[]): string {
+  const xdg = env[variable];
+  return join(xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), ...fallback), "devhatchery");
+}
+
+function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): ControlPlaneConfig {
+  const stateDir = xdgDir(env, "XDG_STATE_HOME", [".local", "state"]);
+  const tokens = file.auth.tokens.map((entry) => {
+    const digest = tokenDigest(entry);
+    if (!("sha256" in digest)) throw new Error(`token of "${entry.principal}" passed the checks without a digest`);
+    return { principal: entry.principal, tokenSha256: digest.sha256 };
+  });
+  const { limits } = file;
+  return {
+    listen: { host: file.listen.host, port: file.listen.port },
+    auth: { mode: file.auth.mode ?? (tokens.length > 0 ? "bearer" : "none"), tokens },
+    allowedHosts: file.auth.allowed_hosts,
+    allowedOrigins: file.auth.allowed_origins,
+    defaultImage: file.images.default,
+    allowedImages: file.images.allowed,
+    runnerNetwork: file.runners.network,
+    readyTimeoutMs: file.runners.ready_timeout_ms,
+    dockerHost: file.docker.host,
+    agent: { bundlePath: file.agent.bundle, cacheDir: file.agent.cache_dir ?? xdgDir(env, "XDG_CACHE_HOME", [".cache"]) },
+    logLevel: file.log.level,
+    sessionIdleTimeoutMs: file.sessions.idle_timeout_ms,
+    testFixtures: env[ENV.testFixtures] === "1",
+    allowedRoots: file.allowed_roots.map((root) => ({ alias: root.alias, hostPath: root.path, allowRw: root.mode === "rw" })),
+    exports: { root: file.exports.root ?? join(stateDir, "exports"), maxBytes: file.exports.max_bytes },
+    stateDir: file.state.dir ?? stateDir,
+    prepullImages: file.images.prepull,
+    limits: {
+      defaults: { cpus: limits.defaults.cpus, memoryMb: limits.defaults.memory_mb, pids: limits.defaults.pids },
+      max: { cpus: limits.max.cpus, memoryMb: limits.max.memory_mb, pids: limits.max.pids },
+      maxRunnersPerPrincipal: limits.max_runners_per_principal,
+      tmpfsMb: limits.tmpfs_mb,
+    },
+    profile: file.runners.profile,
+    auditLog: file.log.audit === "off" ? undefined : file.log.audit,
+    otlpEndpoint: file.telemetry.otlp_endpoint,
+    shutdownGraceMs: file.shutdown.grace_ms,
+  };
+}
+
+/**
+ * The control plane's configuration: the embedded defaults, then devhatchery.yaml at `configPath` (none is fine; a
+ * named file that is missing is an error), then DEVHATCHERY_* overrides. Throws a ConfigError listing every problem.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath: string | undefined = env[ENV.config] || undefined): ControlPlaneConfig {
+  const file = configPath === undefined ? { raw: {}, problems: [] } : readConfigFile(configPath);
+  const { overrides, problems: envProblems } = readEnvOverrides(env);
+  const input = applyOverrides(file.raw, overrides);
+  const parsed = checkedConfigSchema.safeParse(input);
+  const reported = new Set(envProblems.map((problem) => problem.where));
+  const schemaProblems = parsed.success ? [] : describeIssues(parsed.error.issues, input, overrides).filter((problem) => !reported.has(problem.where));
+  const problems: ConfigProblem[] = [...file.problems, ...envProblems, ...schemaProblems];
+  const fixtures = env[ENV.testFixtures];
+  if (fixtures !== undefined && fixtures !== "0" && fixtures !== "1") {
+    problems.push({ where: ENV.testFixtures, message: `must be "1" (serve the conformance fixtures, tests only) or "0", got ${JSON.stringify(fixtures)}` });
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return toControlPlaneConfig(parsed.data, env);
+}
