@@ -25,5 +25,11 @@ export const AGENT_DEFAULT_DEBUG_PORT = 7071;
 /** gRPC metadata key carrying the runner's token as `Bearer <token>`. */
 export const AGENT_AUTH_METADATA_KEY = "authorization";
 
+/**
+ * gRPC metadata key carrying the correlation id of the request that caused a call (the control plane's
+ * X-Request-Id); the agent logs it on the lines about that call.
+ */
+export const AGENT_CORRELATION_METADATA_KEY = "x-devhatchery-correlation-id";
+
 /** Minimum token length the agent accepts at start-up. */
 export const AGENT_TOKEN_MIN_LENGTH = 32;

@@ -7,6 +7,7 @@ import type { ExecSettings } from "./exec/exec-settings.js";
 import { ProcessManager } from "./exec/process-manager.js";
 import { createFsService, FS_SERVICE_DEFINITION } from "./fs/fs-service.js";
 import { FileSystem } from "./fs/file-system.js";
+import { createCallContextInterceptor } from "./call-context.js";
 import { createCallTracker } from "./debug/call-tracker.js";
 import { toProcessRecord, toWatchRecord } from "./debug/debug-records.js";
 import { startDebugServer, type DebugServer } from "./debug/debug-server.js";
@@ -55,14 +56,14 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   let serving = true;
   const calls = createCallTracker();
   const server = new Server({
-    interceptors: [createTokenGuard(options.token, log), calls.interceptor],
+    interceptors: [createTokenGuard(options.token, log), createCallContextInterceptor(), calls.interceptor],
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
   server.addService(HealthService, createHealthService(() => serving));
   addLazyReflection(server);
   server.addService(ExecServiceService, createExecService(processes, log));
-  server.addService(FS_SERVICE_DEFINITION, createFsService(new FileSystem(options.workDir)));
+  server.addService(FS_SERVICE_DEFINITION, createFsService(new FileSystem(options.workDir), log));
   server.addService(WatchServiceService, createWatchService(watches, log));
 
   const applyReceiveWindow = raiseReceiveWindow(server, RECEIVE_WINDOW_BYTES);

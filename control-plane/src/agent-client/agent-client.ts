@@ -1,9 +1,11 @@
 import { credentials, makeGenericClientConstructor, Metadata, status, type ClientReadableStream, type ClientWritableStream } from "@grpc/grpc-js";
-import { AGENT_AUTH_METADATA_KEY } from "@devhatchery/proto/contract";
+import { AGENT_AUTH_METADATA_KEY, AGENT_CORRELATION_METADATA_KEY } from "@devhatchery/proto/contract";
 import { ExecServiceClient, ExitReason, OutputStream, type ExecEvent } from "@devhatchery/proto/agent/v1/exec";
 import { FileType, FsServiceService, type FileInfo, type FsServiceClient, type ReadChunk, type WriteRequest } from "@devhatchery/proto/agent/v1/fs";
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@devhatchery/proto/health/v1";
 import { WatchServiceClient } from "@devhatchery/proto/agent/v1/watch";
+import { currentRequestContext } from "../request-context.js";
+import { traceAgentCalls } from "./agent-call-tracing.js";
 import { ByteCollector } from "./byte-collector.js";
 import { encodeBytesField, soleBytesField } from "@devhatchery/proto/bytes-field";
 import { fromGrpcError } from "./grpc-errors.js";
@@ -165,11 +167,13 @@ export class AgentClient {
       "grpc.max_reconnect_backoff_ms": 1_000,
       "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
     };
+    // A fresh object per client: grpc-js takes `interceptors` out of the options it is given.
+    const clientOptions = () => ({ ...options, interceptors: [traceAgentCalls] });
     const creds = credentials.createInsecure();
-    this.exec = new ExecServiceClient(address, creds, options);
-    this.fs = new FsTransferClient(address, creds, options);
-    this.health = new HealthClient(address, creds, options);
-    this.grpc = { exec: this.exec, fs: this.fs, watch: new WatchServiceClient(address, creds, options), health: this.health };
+    this.exec = new ExecServiceClient(address, creds, clientOptions());
+    this.fs = new FsTransferClient(address, creds, clientOptions());
+    this.health = new HealthClient(address, creds, clientOptions());
+    this.grpc = { exec: this.exec, fs: this.fs, watch: new WatchServiceClient(address, creds, clientOptions()), health: this.health };
   }
 
   /** True when the agent answers its health check as SERVING within `timeoutMs`. */
@@ -305,7 +309,7 @@ export class AgentClient {
     this.health.close();
   }
 
-  /** Metadata carrying the runner's token, for every call to this agent. */
+  /** Metadata carrying the runner's token and the current request's correlation id, for every call to this agent. */
   callMetadata(): Metadata {
     return this.metadata();
   }
@@ -313,6 +317,8 @@ export class AgentClient {
   private metadata(): Metadata {
     const metadata = new Metadata();
     metadata.set(AGENT_AUTH_METADATA_KEY, `Bearer ${this.token}`);
+    const correlationId = currentRequestContext()?.correlationId;
+    if (correlationId) metadata.set(AGENT_CORRELATION_METADATA_KEY, correlationId);
     return metadata;
   }
 }

@@ -86,6 +86,34 @@ describe("HTTP surface", () => {
     expect(await asAlice.text()).toContain('"runner_spawn"');
   });
 
+  it("echoes a safe X-Request-Id and replaces an unsafe one", async () => {
+    const safe = await app.request("http://127.0.0.1:8080/healthz", { headers: { "x-request-id": "client-req_42:a.b" } });
+    expect(safe.headers.get("x-request-id")).toBe("client-req_42:a.b");
+    for (const unsafe of ["has space", "x".repeat(65), "-leading-dash", "quote\"d"]) {
+      const response = await app.request("http://127.0.0.1:8080/healthz", { headers: { "x-request-id": unsafe } });
+      expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it("serves Prometheus metrics without auth: auth failures and HTTP latency by route pattern, no principals", async () => {
+    await post(initialize, { authorization: "Bearer nobody-0123456789" });
+    await app.request("http://127.0.0.1:8080/runners/r-abc/debug");
+    await app.request("http://127.0.0.1:8080/nope");
+    const response = await app.request("http://127.0.0.1:8080/metrics");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const text = await response.text();
+    expect(text).toMatch(/^devhatchery_auth_failures_total\{reason="invalid"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^devhatchery_auth_failures_total\{reason="missing"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^devhatchery_http_request_duration_seconds_count\{method="POST",route="\/mcp",status="401"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^devhatchery_http_request_duration_seconds_count\{method="GET",route="\/runners\/:runner\/debug",status="401"\} 1$/m);
+    expect(text).toMatch(/^devhatchery_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]\d*$/m);
+    expect(text).not.toContain("r-abc");
+    expect(text).not.toContain("alice");
+    const foreign = await app.request("http://evil.example:8080/metrics");
+    expect(foreign.status).toBe(403);
+  });
+
   it("answers unknown routes with a pointer to /mcp", async () => {
     const response = await app.request("http://127.0.0.1:8080/nope");
     expect(response.status).toBe(404);

@@ -142,6 +142,52 @@ describe("McpSessions", () => {
     expect(await after.json()).toMatchObject({ error: { code: -32001, message: "Session not found: it expired or was closed; initialize a new session." } });
   });
 
+  it("on shutdown refuses new requests with 503 and lets a streaming call in flight finish", async () => {
+    const target = createSessions();
+    const sessionId = await open(target);
+    const listening = await send(target, sessionId, undefined, "GET");
+    const call = { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "test_tool_with_progress", arguments: { steps: 5, delay_ms: 40 }, _meta: { progressToken: "s" } } };
+    const reader = sseReader(await send(target, sessionId, call));
+    const nextMessage = async (): Promise<{ id?: number; result?: unknown; params?: { progress: number } } | undefined> => {
+      for (let i = 0; i < 20; i++) {
+        const event = await reader.next();
+        if (!event) return undefined;
+        if (event.data) return JSON.parse(event.data);
+      }
+      return undefined;
+    };
+    expect((await nextMessage())?.params?.progress).toBe(0);
+
+    const stopped = target.shutdown(10_000);
+    const refused = await send(target, sessionId, { jsonrpc: "2.0", id: 10, method: "ping" });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("5");
+    expect(await refused.json()).toEqual({
+      jsonrpc: "2.0",
+      error: { code: -32000, message: "Service unavailable: this control plane is shutting down; retry in 5 s (after it restarts)." },
+      id: null,
+    });
+    let result: unknown;
+    for (let message = await nextMessage(), i = 0; message && i < 20; message = await nextMessage(), i++) {
+      if (message.id === 9) result = message.result;
+    }
+    expect(result).toEqual({ content: [{ type: "text", text: "s" }] });
+    expect(await stopped).toBe(0);
+    expect(target.size).toBe(0);
+    // The idle GET stream did not hold shutdown up; closing the sessions ended it.
+    expect(await listening.text()).toBe("");
+  });
+
+  it("on shutdown cuts a call still running after the grace period", async () => {
+    const target = createSessions();
+    const sessionId = await open(target);
+    const call = { jsonrpc: "2.0", id: 11, method: "tools/call", params: { name: "test_tool_with_progress", arguments: { steps: 50, delay_ms: 100 }, _meta: { progressToken: "c" } } };
+    const response = await send(target, sessionId, call);
+    expect(await target.shutdown(150)).toBe(1);
+    const text = await response.text();
+    expect(text).not.toContain('"id":11');
+  });
+
   it("expires idle sessions but not one with an open stream", async () => {
     const target = createSessions({ idleTimeoutMs: 200 });
     const listening = await open(target);

@@ -1,9 +1,13 @@
 import { randomUUID } from "node:crypto";
+import { context, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Principal } from "../auth/principal.js";
 import type { Logger } from "../log.js";
+import { currentRequestContext, runWithRequestContext } from "../request-context.js";
+import { InFlightRequests } from "./in-flight-requests.js";
+import { describeMcpCall } from "./mcp-call.js";
 import { DEFAULT_EVENT_STORE_LIMITS, SessionEventStore, type EventStoreLimits } from "./session-event-store.js";
 import { trackBody } from "./track-body.js";
 
@@ -23,13 +27,22 @@ export interface McpSessionsOptions {
   eventStore: EventStoreLimits;
 }
 
+function isEventStream(response: Response): boolean {
+  return response.body !== null && (response.headers.get("content-type")?.startsWith("text/event-stream") ?? false);
+}
+
 /** Sent as the SSE `retry` field: how long a client whose stream dropped waits before reconnecting. */
 const RECONNECT_AFTER_MS = 1000;
 
 export const DEFAULT_SESSION_OPTIONS: McpSessionsOptions = { idleTimeoutMs: 30 * 60 * 1000, eventStore: DEFAULT_EVENT_STORE_LIMITS };
 
-function jsonRpcError(status: number, code: number, message: string): Response {
-  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status });
+/** What a client refused during shutdown is told to wait before trying again (another instance, or this one restarted). */
+const RETRY_AFTER_S = 5;
+
+const tracer = trace.getTracer("devhatchery-control-plane");
+
+function jsonRpcError(status: number, code: number, message: string, headers?: Record<string, string>): Response {
+  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, ...(headers ? { headers } : {}) });
 }
 
 /**
@@ -40,6 +53,9 @@ function jsonRpcError(status: number, code: number, message: string): Response {
 export class McpSessions {
   private readonly sessions = new Map<string, Session>();
   private readonly sweeper: NodeJS.Timeout;
+  /** POSTs being answered (their SSE response included); shutdown waits for these, not for idle GET streams. */
+  private readonly inFlight = new InFlightRequests();
+  private draining = false;
 
   constructor(
     private readonly createServer: (principal: Principal, sessionLog: Logger) => McpServer,
@@ -53,16 +69,77 @@ export class McpSessions {
     return this.sessions.size;
   }
 
+  /** True once shutdown began: every request is answered 503. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   async handle(request: Request, principal: Principal): Promise<Response> {
-    let parsedBody: unknown;
-    if (request.method === "POST") {
-      try {
-        // Parsed once here; the transport takes the parsed body and does not read the stream again.
-        parsedBody = await request.json();
-      } catch {
-        return jsonRpcError(400, -32700, "Parse error: the request body is not valid JSON.");
-      }
+    if (this.draining) {
+      return jsonRpcError(503, -32000, `Service unavailable: this control plane is shutting down; retry in ${RETRY_AFTER_S} s (after it restarts).`, {
+        "retry-after": String(RETRY_AFTER_S),
+      });
     }
+    if (request.method !== "POST") return this.route(request, principal, undefined);
+    let parsedBody: unknown;
+    try {
+      // Parsed once here; the transport takes the parsed body and does not read the stream again.
+      parsedBody = await request.json();
+    } catch {
+      return jsonRpcError(400, -32700, "Parse error: the request body is not valid JSON.");
+    }
+    return this.answer(request, principal, parsedBody);
+  }
+
+  /**
+   * Stops taking requests (503 with Retry-After from now on), lets the POSTs in flight finish (a streamed exec
+   * included) for up to `graceMs`, then closes every session, cutting what is still open. Resolves with how many
+   * requests were cut.
+   */
+  async shutdown(graceMs: number): Promise<number> {
+    this.draining = true;
+    if (this.inFlight.count > 0) this.log.info({ inFlight: this.inFlight.count, graceMs }, "waiting for MCP requests in flight");
+    await this.inFlight.idle(graceMs);
+    const cut = this.inFlight.count;
+    await this.closeAll();
+    return cut;
+  }
+
+  /** A POST: traced as `mcp <method>` (tool name included), counted in flight until its response body ends. */
+  private async answer(request: Request, principal: Principal, parsedBody: unknown): Promise<Response> {
+    const call = describeMcpCall(parsedBody);
+    const requestContext = currentRequestContext();
+    const started = Date.now();
+    const span = tracer.startSpan(call.spanName, { attributes: call.attributes });
+    const answered = this.inFlight.begin();
+    let finished = false;
+    const finish = (error?: unknown): void => {
+      if (finished) return;
+      finished = true;
+      if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+      span.end();
+      if (call.tool) {
+        const fields = { principal: principal.id, tool: call.tool, durationMs: Date.now() - started };
+        const log = (): void => this.log.info(fields, "tool call finished");
+        if (requestContext) runWithRequestContext(requestContext, log);
+        else log();
+      }
+      answered();
+    };
+    try {
+      const response = await context.with(trace.setSpan(context.active(), span), () => this.route(request, principal, parsedBody));
+      if (!isEventStream(response)) {
+        finish();
+        return response;
+      }
+      return trackBody(response, finish);
+    } catch (error) {
+      finish(error);
+      throw error;
+    }
+  }
+
+  private async route(request: Request, principal: Principal, parsedBody: unknown): Promise<Response> {
     const sessionId = request.headers.get("mcp-session-id");
     if (sessionId) {
       const session = this.sessions.get(sessionId);
@@ -130,7 +207,7 @@ export class McpSessions {
   }
 
   private track(session: Session, response: Response): Response {
-    if (!response.body || !response.headers.get("content-type")?.startsWith("text/event-stream")) return response;
+    if (!isEventStream(response)) return response;
     session.openStreams++;
     return trackBody(response, () => {
       session.openStreams--;

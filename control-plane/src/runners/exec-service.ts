@@ -1,7 +1,10 @@
 import type { AgentExitReason } from "../agent-client/agent-client.js";
 import { attachExec, getExec, listExecs, readExec, signalExec, writeExecStdin } from "../agent-client/exec-calls.js";
+import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { NO_METER, type Meter } from "../meter.js";
+import { ExecAudit } from "./exec-audit.js";
 import type { ExecCommand, ExecFollower, ExecInfo, ExecOutcome, ExecOutputChunk, ExecRead } from "./exec.js";
 import { runExecUntil } from "./exec-run.js";
 import { toExecReadText } from "./exec-read-text.js";
@@ -39,16 +42,30 @@ const FOLLOW_KEEPALIVE_MS = 15_000;
 
 /** Runs commands in a principal's runners and reads, feeds, signals and lists their processes. */
 export class ExecService {
+  private readonly audit: ExecAudit;
+
   constructor(
     private readonly runners: RunnerService,
     private readonly log: Logger,
-  ) {}
+    audit: AuditLog = NO_AUDIT,
+    private readonly meter: Meter = NO_METER,
+  ) {
+    this.audit = new ExecAudit(audit, meter);
+  }
 
   /** Starts a process and follows it up to `yieldMs`; returns it ended, or still running with a cursor to read on. */
   async start(principal: Principal, runnerRef: string, command: ExecCommand, options: ExecStartOptions = {}): Promise<ExecOutcome> {
     const agent = await this.runners.connect(principal, runnerRef);
-    const outcome = await runExecUntil(agent, command, { capBytes: RESULT_OUTPUT_CAP_BYTES, ...options });
-    this.log.info({ runner: runnerRef, principal: principal.id, exec: outcome.execId, state: outcome.state, reason: outcome.exit?.reason }, "exec returned");
+    this.audit.started(principal.id, agent.runnerId, command);
+    let outcome: ExecOutcome;
+    try {
+      outcome = await runExecUntil(agent, command, { capBytes: RESULT_OUTPUT_CAP_BYTES, ...options });
+    } catch (error) {
+      this.audit.failed(principal.id, agent.runnerId, error);
+      throw error;
+    }
+    this.audit.returned(principal.id, agent.runnerId, outcome);
+    this.log.info({ runner: agent.runnerId, principal: principal.id, exec: outcome.execId, state: outcome.state, reason: outcome.exit?.reason }, "exec returned");
     return outcome;
   }
 
@@ -73,6 +90,7 @@ export class ExecService {
   async read(principal: Principal, runnerRef: string, execId: string, request: { cursor: number; maxBytes: number; waitMs: number }): Promise<ExecRead> {
     const agent = await this.runners.connect(principal, runnerRef);
     const read = await readExec(agent, execId, request.cursor, request.maxBytes, request.waitMs);
+    this.audit.read(agent.runnerId, execId, read.chunks.reduce((sum, chunk) => sum + chunk.data.length, 0), read.eof ? read.exec.exit : null);
     const text = toExecReadText(read.chunks, read.nextCursor, read.eof);
     return { exec: read.exec, stdout: text.stdout, stderr: text.stderr, cursor: request.cursor, nextCursor: text.nextCursor, droppedBytes: read.droppedBytes, eof: read.eof };
   }
@@ -80,7 +98,9 @@ export class ExecService {
   /** Writes text to a process's stdin, optionally closing it; resolves with the bytes written to stdin so far. */
   async write(principal: Principal, runnerRef: string, execId: string, data: string, close: boolean): Promise<number> {
     const agent = await this.runners.connect(principal, runnerRef);
-    return writeExecStdin(agent, execId, Buffer.from(data, "utf8"), close);
+    const bytes = Buffer.from(data, "utf8");
+    this.meter.bytesStreamed("to_runner", bytes.length);
+    return writeExecStdin(agent, execId, bytes, close);
   }
 
   /** Sends a signal to a process's group. */

@@ -6,8 +6,10 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { constants as zlibConstants, createGzip, createZstdCompress } from "node:zlib";
 import { tarOut } from "../agent-client/tar-calls.js";
-import { ControlPlaneError } from "../errors.js";
+import { NO_AUDIT, type AuditLog } from "../audit.js";
+import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { NO_METER, type Meter } from "../meter.js";
 import { EXPORT_ROOT_DESTINATION, exportRootFolder, mountFolder } from "./export-destination.js";
 import { ExportDirectoryWriter } from "./export-directory-writer.js";
 import { hashBody, MANIFEST_SUFFIX, type ExportFormat, type ExportManifest, type ManifestEntry } from "./export-manifest.js";
@@ -57,19 +59,22 @@ export class ExportService {
     private readonly runners: RunnerService,
     private readonly options: ExportServiceOptions,
     private readonly log: Logger,
+    private readonly audit: AuditLog = NO_AUDIT,
+    private readonly meter: Meter = NO_METER,
   ) {}
 
   async create(principal: Principal, runnerRef: string, request: ExportRequest, onProgress: (bytes: number) => void = () => {}, signal?: AbortSignal): Promise<ExportRecord> {
     const exportId = `e-${randomBytes(6).toString("hex")}`;
-    const name = checkName(request.name ?? defaultName(runnerRef, request.path));
-    const fileName = name + EXTENSION_BY_FORMAT[request.format];
     const agent = await this.runners.connect(principal, runnerRef);
+    const runnerId = agent.runnerId;
+    const name = checkName(request.name ?? defaultName(runnerId, request.path));
+    const fileName = name + EXTENSION_BY_FORMAT[request.format];
     const toMount = request.destination !== EXPORT_ROOT_DESTINATION;
     const folder = toMount
       ? await mountFolder(request.destination, await this.runners.binds(principal, runnerRef), this.options.mountPolicy)
       : await exportRootFolder(this.options.root, principal.id);
     const staging = join(this.options.root, STAGING_DIR, exportId);
-    const log = this.log.child({ principal: principal.id, runner: runnerRef, export: exportId });
+    const log = this.log.child({ principal: principal.id, runner: runnerId, export: exportId });
     try {
       await assertFree(folder, fileName);
       await assertFree(folder, fileName + MANIFEST_SUFFIX);
@@ -93,7 +98,7 @@ export class ExportService {
         name: fileName,
         format: request.format,
         principal: principal.id,
-        runner_id: runnerRef,
+        runner_id: runnerId,
         source_path: request.path,
         include: request.include,
         exclude: request.exclude,
@@ -112,9 +117,23 @@ export class ExportService {
       });
       const hostPath = join(folder.path, fileName);
       log.info({ audit: true, action: "export", format: request.format, source: request.path, destination: hostPath, bytes: written.bytes, sha256: written.sha256 }, "export written");
+      this.meter.bytesStreamed("from_runner", written.bytes);
+      this.audit.record({
+        action: "export.create",
+        principal: principal.id,
+        outcome: "ok",
+        runner: runnerId,
+        export: exportId,
+        format: request.format,
+        source: request.path,
+        destination: hostPath,
+        size: written.bytes,
+        sha256: written.sha256,
+      });
       return { manifest, hostPath, runnerPath: toMount ? posix.join(request.destination, fileName) : undefined };
     } catch (error) {
       log.info({ audit: true, action: "export", outcome: "failed", source: request.path, err: error }, "export failed");
+      this.audit.record({ action: "export.create", principal: principal.id, outcome: "failed", runner: runnerId, export: exportId, format: request.format, source: request.path, code: asControlPlaneError(error).code });
       if (signal?.aborted && !(error instanceof ControlPlaneError && error.code === "CANCELLED")) {
         throw new ControlPlaneError("CANCELLED", `The export of "${request.path}" was cancelled; nothing was written.`, { cause: error });
       }

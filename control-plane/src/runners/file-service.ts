@@ -1,7 +1,9 @@
 import type { AgentClient, AgentFileInfo } from "../agent-client/agent-client.js";
 import { makeDirectory, movePath, removePath, statPath } from "../agent-client/fs-calls.js";
+import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { NO_METER, type Meter } from "../meter.js";
 import { withEtagPrecondition } from "./etag-precondition.js";
 import { detectMimeType } from "./mime-type.js";
 import type { Principal } from "./runner.js";
@@ -42,6 +44,8 @@ export class FileService {
   constructor(
     private readonly runners: RunnerService,
     private readonly log: Logger,
+    private readonly audit: AuditLog = NO_AUDIT,
+    private readonly meter: Meter = NO_METER,
   ) {}
 
   /** Reads a range (`length` 0 = to the end, within the cap); with `ifMatch`, only from that version of the file. */
@@ -59,6 +63,8 @@ export class FileService {
     const agent = await this.runners.connect(principal, runnerRef);
     const wanted = options.length > 0 ? options.length : READ_CAP_BYTES + 1;
     const { info, data } = await withEtagPrecondition(agent, target, ifMatch, () => agent.readFile(target, options.offset, wanted, ifMatch));
+    this.meter.fsOperation("read");
+    this.meter.bytesStreamed("from_runner", data.length);
     if (data.length > READ_CAP_BYTES) {
       throw new ControlPlaneError(
         "RESOURCE_EXHAUSTED",
@@ -91,6 +97,9 @@ export class FileService {
       agent.writeFile(target, data, { createParents: options.createParents, mode: options.mode ?? 0, ifMatch }),
     );
     this.log.info({ runner: runnerRef, principal: principal.id, path: info.path, bytes: data.length, conditional: ifMatch !== "" }, "file written");
+    this.meter.fsOperation("write");
+    this.meter.bytesStreamed("to_runner", data.length);
+    this.audit.record({ action: "fs.write", principal: principal.id, outcome: "ok", runner: agent.runnerId, path: info.path, size: data.length, conditional: ifMatch !== "" });
     return info;
   }
 
@@ -98,7 +107,9 @@ export class FileService {
   async list(principal: Principal, runnerRef: string, path: string, limit: number, depth = 1): Promise<FileListing> {
     const target = resolveRunnerPath(path);
     const agent = await this.runners.connect(principal, runnerRef);
-    return agent.listDirectory(target, limit, depth);
+    const listing = await agent.listDirectory(target, limit, depth);
+    this.meter.fsOperation("list");
+    return listing;
   }
 
   /** Describes a path (following symlinks) with the media type of a file: null for anything else. */
@@ -106,6 +117,7 @@ export class FileService {
     const target = resolveRunnerPath(path);
     const agent = await this.runners.connect(principal, runnerRef);
     const info = await statPath(agent, target);
+    this.meter.fsOperation("stat");
     if (info.type !== "file") return { info, mimeType: null };
     return { info, mimeType: detectMimeType(info.path, await this.sniff(agent, info)) };
   }
@@ -114,7 +126,10 @@ export class FileService {
   async mkdir(principal: Principal, runnerRef: string, path: string, options: { parents: boolean; mode: number | undefined }): Promise<AgentFileInfo> {
     const target = resolveRunnerPath(path);
     const agent = await this.runners.connect(principal, runnerRef);
-    return makeDirectory(agent, target, { parents: options.parents, mode: options.mode ?? 0 });
+    const info = await makeDirectory(agent, target, { parents: options.parents, mode: options.mode ?? 0 });
+    this.meter.fsOperation("mkdir");
+    this.audit.record({ action: "fs.mkdir", principal: principal.id, outcome: "ok", runner: agent.runnerId, path: info.path, parents: options.parents });
+    return info;
   }
 
   /** Moves `source` to the path `destination`; replaces an existing destination only with `overwrite`. */
@@ -130,6 +145,8 @@ export class FileService {
     const agent = await this.runners.connect(principal, runnerRef);
     const info = await movePath(agent, from, to, options);
     this.log.info({ runner: runnerRef, principal: principal.id, source: from, destination: to, overwrite: options.overwrite }, "path moved");
+    this.meter.fsOperation("move");
+    this.audit.record({ action: "fs.move", principal: principal.id, outcome: "ok", runner: agent.runnerId, source: from, destination: info.path, overwrite: options.overwrite });
     return info;
   }
 
@@ -139,6 +156,8 @@ export class FileService {
     const agent = await this.runners.connect(principal, runnerRef);
     const info = await removePath(agent, target, options.recursive);
     this.log.info({ runner: runnerRef, principal: principal.id, path: target, type: info.type, recursive: options.recursive }, "path removed");
+    this.meter.fsOperation("remove");
+    this.audit.record({ action: "fs.remove", principal: principal.id, outcome: "ok", runner: agent.runnerId, path: target, type: info.type, recursive: options.recursive });
     return info;
   }
 

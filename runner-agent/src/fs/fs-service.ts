@@ -16,6 +16,7 @@ import {
   type WriteResponse,
 } from "@devhatchery/proto/agent/v1/fs";
 import { toGrpcError } from "../errors.js";
+import type { Logger } from "../log.js";
 import { encodeBytesField, soleBytesField } from "@devhatchery/proto/bytes-field";
 import type { FileEntry, FileKind } from "./file-entry.js";
 import type { FileSystem } from "./file-system.js";
@@ -96,8 +97,12 @@ function download<Req, Res>(call: ServerWritableStream<Req, Res>, start: () => P
     });
 }
 
-/** The gRPC adapter for FsService: proto messages in and out, FileSystem does the work. */
-export function createFsService(files: FileSystem): FsServiceServer {
+/** The gRPC adapter for FsService: proto messages in and out, FileSystem does the work; changes are logged. */
+export function createFsService(files: FileSystem, log: Logger): FsServiceServer {
+  const changed = (entry: FileEntry, what: string, fields: Record<string, unknown> = {}): FileInfo => {
+    log.info({ path: entry.path, ...fields }, what);
+    return toFileInfo(entry);
+  };
   return {
     stat: unary(async ({ path }) => ({ info: toFileInfo(await files.stat(path)) })),
     list: unary(async ({ path, depth, limit }) => {
@@ -121,13 +126,13 @@ export function createFsService(files: FileSystem): FsServiceServer {
     },
     write: upload<WriteRequest, WriteResponse>(async (call) => {
       const entry = await receiveUpload<WriteHeader, FileEntry>(call, "Write", ({ path, ...options }) => files.beginWrite(path, options));
-      return { info: toFileInfo(entry) };
+      return { info: changed(entry, "file written", { bytes: entry.size }) };
     }),
-    mkdir: unary(async ({ path, parents, mode }) => ({ info: toFileInfo(await files.mkdir(path, { parents, mode })) })),
+    mkdir: unary(async ({ path, parents, mode }) => ({ info: changed(await files.mkdir(path, { parents, mode }), "directory made") })),
     move: unary(async ({ source, destination, overwrite, createParents }) => ({
-      info: toFileInfo(await files.move(source, destination, { overwrite, createParents })),
+      info: changed(await files.move(source, destination, { overwrite, createParents }), "path moved", { source }),
     })),
-    remove: unary(async ({ path, recursive }) => ({ info: toFileInfo(await files.remove(path, recursive)) })),
+    remove: unary(async ({ path, recursive }) => ({ info: changed(await files.remove(path, recursive), "path removed", { recursive }) })),
     chmod: unary(async ({ path, mode }) => ({ info: toFileInfo(await files.chmod(path, mode)) })),
     tarOut(call: ServerWritableStream<TarOutRequest, TarOutChunk>): void {
       const { path, include, exclude } = call.request;
@@ -141,6 +146,7 @@ export function createFsService(files: FileSystem): FsServiceServer {
     },
     tarIn: upload<TarInRequest, TarInResponse>(async (call) => {
       const summary = await receiveUpload<TarInHeader, TarInSummary>(call, "TarIn", ({ path, ...options }) => files.tarIn(path, options));
+      log.info({ path: summary.directory.path, entries: summary.entries, bytes: summary.bytes }, "archive extracted");
       return { directory: toFileInfo(summary.directory), entries: summary.entries, bytes: summary.bytes };
     }),
   };

@@ -1,0 +1,18 @@
+/**
+ * The counters the domain bumps as it works (exec outcomes, filesystem operations, bytes moved). Bounded values
+ * only: never ids, principals or paths. The Prometheus implementation lives in observability/.
+ */
+export interface Meter {
+  /** A process ended (as seen by the control plane), or an exec call failed ("error"). */
+  execEnded(outcome: ExecOutcomeLabel, durationMs: number | undefined): void;
+  fsOperation(op: FsOperationLabel): void;
+  /** Bytes carried between a client and a runner: file content, exec output and stdin, exports. */
+  bytesStreamed(direction: "to_runner" | "from_runner", bytes: number): void;
+}
+
+export type ExecOutcomeLabel = "success" | "nonzero_exit" | "signaled" | "timed_out" | "interrupted" | "oom_killed" | "error";
+
+export type FsOperationLabel = "read" | "write" | "list" | "stat" | "mkdir" | "move" | "remove";
+
+/** A meter that counts nothing (tests of other things). */
+export const NO_METER: Meter = { execEnded: () => undefined, fsOperation: () => undefined, bytesStreamed: () => undefined };

@@ -1,0 +1,93 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { ExecOutcomeLabel, FsOperationLabel, Meter } from "../meter.js";
+
+/** How long a count of active runners (one Docker list call) is reused across scrapes. */
+const ACTIVE_RUNNERS_CACHE_MS = 5_000;
+
+export type SpawnOutcomeLabel = "ok" | "failed" | "denied";
+
+/** Why authentication failed: no credentials at all, or credentials that match no principal. */
+export type AuthFailureReason = "missing" | "invalid";
+
+/**
+ * The control plane's Prometheus metrics in a registry of their own (never the global default). Labels are bounded
+ * sets (outcomes, operations, HTTP method, route pattern, status): never runner ids, principals or paths.
+ */
+export class PrometheusMetrics implements Meter {
+  readonly registry = new Registry();
+  private readonly spawns: Counter<"outcome">;
+  private readonly execs: Counter<"outcome">;
+  private readonly execDuration: Histogram;
+  private readonly fsOperations: Counter<"op">;
+  private readonly bytes: Counter<"direction">;
+  private readonly authFailures: Counter<"reason">;
+  private readonly httpDuration: Histogram<"method" | "route" | "status">;
+
+  /** `countActiveRunners` asks Docker how many runners are running (cached a few seconds across scrapes). */
+  constructor(countActiveRunners: () => Promise<number>) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: "devhatchery_" });
+    this.spawns = new Counter({ name: "devhatchery_runner_spawns_total", help: "Runner spawns by outcome.", labelNames: ["outcome"], registers });
+    this.execs = new Counter({ name: "devhatchery_exec_total", help: "Processes run in runners, by how they ended (error: the call failed).", labelNames: ["outcome"], registers });
+    this.execDuration = new Histogram({
+      name: "devhatchery_exec_duration_seconds",
+      help: "How long processes ran, from start to exit.",
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+      registers,
+    });
+    this.fsOperations = new Counter({ name: "devhatchery_fs_operations_total", help: "Filesystem operations on runners, by operation.", labelNames: ["op"], registers });
+    this.bytes = new Counter({
+      name: "devhatchery_bytes_streamed_total",
+      help: "Bytes carried between clients and runners (file content, exec output and stdin, exports), by direction.",
+      labelNames: ["direction"],
+      registers,
+    });
+    this.authFailures = new Counter({ name: "devhatchery_auth_failures_total", help: "Requests refused for missing or invalid credentials.", labelNames: ["reason"], registers });
+    this.httpDuration = new Histogram({
+      name: "devhatchery_http_request_duration_seconds",
+      help: "HTTP request latency until the response starts (an SSE stream counts until its headers), by matched route.",
+      labelNames: ["method", "route", "status"],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
+      registers,
+    });
+    let cached: { value: number; at: number } | undefined;
+    new Gauge({
+      name: "devhatchery_runners_active",
+      help: "Runner containers running on this Docker engine (all principals).",
+      registers,
+      async collect() {
+        if (!cached || Date.now() - cached.at > ACTIVE_RUNNERS_CACHE_MS) {
+          // Docker unreachable: keep the last count rather than failing the whole scrape (readiness reports Docker).
+          const value = await countActiveRunners().catch(() => cached?.value ?? 0);
+          cached = { value, at: Date.now() };
+        }
+        this.set(cached.value);
+      },
+    });
+  }
+
+  runnerSpawned(outcome: SpawnOutcomeLabel): void {
+    this.spawns.inc({ outcome });
+  }
+
+  authFailed(reason: AuthFailureReason): void {
+    this.authFailures.inc({ reason });
+  }
+
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    this.httpDuration.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  execEnded(outcome: ExecOutcomeLabel, durationMs: number | undefined): void {
+    this.execs.inc({ outcome });
+    if (durationMs !== undefined) this.execDuration.observe(durationMs / 1000);
+  }
+
+  fsOperation(op: FsOperationLabel): void {
+    this.fsOperations.inc({ op });
+  }
+
+  bytesStreamed(direction: "to_runner" | "from_runner", bytes: number): void {
+    if (bytes > 0) this.bytes.inc({ direction }, bytes);
+  }
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { createReadiness } from "./readiness.js";
+
+describe("createReadiness", () => {
+  it("reports every check, with the error and hint of each failing one", async () => {
+    const readiness = createReadiness([
+      { name: "docker", check: async () => undefined, hint: "start docker" },
+      { name: "store", check: () => Promise.reject(new Error("closed")), hint: "restart" },
+    ]);
+    expect(await readiness()).toEqual({
+      ready: false,
+      checks: [
+        { name: "docker", ok: true },
+        { name: "store", ok: false, error: "closed", hint: "restart" },
+      ],
+    });
+  });
+
+  it("reuses one report within the cache window and runs again after it", async () => {
+    let runs = 0;
+    const readiness = createReadiness([{ name: "count", check: async () => void runs++, hint: "" }], 50);
+    await Promise.all([readiness(), readiness()]);
+    await readiness();
+    expect(runs).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await readiness();
+    expect(runs).toBe(2);
+  });
+});

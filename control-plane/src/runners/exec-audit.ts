@@ -1,0 +1,86 @@
+import type { AuditLog } from "../audit.js";
+import { asControlPlaneError } from "../errors.js";
+import type { ExecOutcomeLabel, Meter } from "../meter.js";
+import type { ExecCommand, ExecExit, ExecOutcome } from "./exec.js";
+
+/** Processes returned still running whose end is recorded when a read first sees it; the oldest are forgotten past this. */
+const MAX_PENDING_ENDS = 10_000;
+
+/** `NAME=value` words a shell command may start with (they set the environment of the program after them). */
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+/**
+ * What the audit log keeps of a command: never its arguments (they may hold secrets), only the program (the first
+ * word that is not a `NAME=value` assignment, without its directory, at most 64 characters), how it was given, the
+ * command line's length, the cwd and the names (not values) of the environment variables passed.
+ */
+export function summarizeCommand(command: ExecCommand): Record<string, unknown> {
+  const words = typeof command.command === "string" ? command.command.trim().split(/\s+/) : command.command;
+  const program = (words.find((word) => !ASSIGNMENT.test(word)) ?? "").split("/").pop()!.slice(0, 64);
+  const length = typeof command.command === "string" ? command.command.length : command.command.join(" ").length;
+  return {
+    command_kind: typeof command.command === "string" ? "shell" : "argv",
+    program,
+    command_length: length,
+    cwd: command.cwd ?? "",
+    env_names: Object.keys(command.env ?? {}),
+  };
+}
+
+/** How a process ended, as a bounded metric label. */
+export function execOutcomeLabel(exit: ExecExit): ExecOutcomeLabel {
+  if (exit.reason === "exited") return exit.exitCode === 0 ? "success" : "nonzero_exit";
+  return exit.reason;
+}
+
+/** Records exec.start and exec.end (metadata only) and counts outcomes, durations and output bytes. */
+export class ExecAudit {
+  private readonly pendingEnds = new Map<string, { principal: string; runner: string }>();
+
+  constructor(
+    private readonly audit: AuditLog,
+    private readonly meter: Meter,
+  ) {}
+
+  started(principal: string, runner: string, command: ExecCommand): void {
+    this.audit.record({ action: "exec.start", principal, outcome: "ok", runner, ...summarizeCommand(command) });
+  }
+
+  /** An exec call returned: the process ended (recorded now) or still runs (recorded when a read sees its end). */
+  returned(principal: string, runner: string, outcome: ExecOutcome): void {
+    this.meter.bytesStreamed("from_runner", outcome.nextCursor);
+    if (outcome.exit) return this.ended(principal, runner, outcome.execId, outcome.exit);
+    this.pendingEnds.set(`${runner}/${outcome.execId}`, { principal, runner });
+    if (this.pendingEnds.size > MAX_PENDING_ENDS) this.pendingEnds.delete(this.pendingEnds.keys().next().value!);
+  }
+
+  failed(principal: string, runner: string, error: unknown): void {
+    this.meter.execEnded("error", undefined);
+    this.audit.record({ action: "exec.end", principal, outcome: "failed", runner, code: asControlPlaneError(error).code });
+  }
+
+  /** A read returned output of a process (and, once it ended, its exit). */
+  read(runner: string, execId: string, bytes: number, exit: ExecExit | null): void {
+    this.meter.bytesStreamed("from_runner", bytes);
+    const pending = exit ? this.pendingEnds.get(`${runner}/${execId}`) : undefined;
+    if (pending && exit) {
+      this.pendingEnds.delete(`${runner}/${execId}`);
+      this.ended(pending.principal, runner, execId, exit);
+    }
+  }
+
+  private ended(principal: string, runner: string, execId: string, exit: ExecExit): void {
+    this.meter.execEnded(execOutcomeLabel(exit), exit.durationMs);
+    this.audit.record({
+      action: "exec.end",
+      principal,
+      outcome: "ok",
+      runner,
+      exec: execId,
+      reason: exit.reason,
+      exit_code: exit.exitCode,
+      signal: exit.signal,
+      duration_ms: exit.durationMs,
+    });
+  }
+}

@@ -1,0 +1,137 @@
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import type { Progress } from "@modelcontextprotocol/sdk/types.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { docker, removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
+import { startControlPlane } from "../support/control-plane-process.js";
+import { callTool, connectClient, textOf } from "../support/mcp-client.js";
+
+/** A loopback port nothing listens on: bound once, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function runnerState(runnerId: string): Promise<string | undefined> {
+  const [container] = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.runner=${runnerId}`] } });
+  return container?.State;
+}
+
+describe("readiness and graceful shutdown of the real control plane", () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  function names(label: string) {
+    const suffix = randomBytes(4).toString("hex");
+    return { principal: `e2e-${label}-${suffix}`, token: randomBytes(24).toString("hex"), network: `devhatchery-e2e-${label}-${suffix}` };
+  }
+
+  async function start(label: string, env: Record<string, string> = {}) {
+    const { principal, token, network } = names(label);
+    const server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`, DEVHATCHERY_RUNNER_NETWORK: network, ...env });
+    cleanups.push(async () => {
+      await server.stop();
+      await removeTestRunners([principal], network);
+    });
+    return { server, token, base: server.url.replace(/\/mcp$/, "") };
+  }
+
+  it("/readyz is 200 with every check passing when Docker, the store and the default image's agent are ready", async () => {
+    const { base } = await start("ready");
+    const response = await fetch(`${base}/readyz`);
+    expect(await response.json()).toEqual({
+      status: "ready",
+      checks: [
+        { name: "docker", ok: true },
+        { name: "agent", ok: true },
+        { name: "store", ok: true },
+      ],
+    });
+    expect(response.status).toBe(200);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it("/readyz is 503 naming the failing check and its fix when Docker is unreachable; /healthz stays 200", async () => {
+    const port = await closedPort();
+    const { base } = await start("unready", { DEVHATCHERY_DOCKER_HOST: `tcp://127.0.0.1:${port}` });
+    const response = await fetch(`${base}/readyz`);
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { status: string; checks: { name: string; ok: boolean; error?: string; hint?: string }[] };
+    expect(body.status).toBe("not_ready");
+    const docker = body.checks.find((check) => check.name === "docker");
+    expect(docker).toMatchObject({ ok: false, hint: "Start Docker or fix DEVHATCHERY_DOCKER_HOST (dockerHost) so the control plane can reach the engine." });
+    expect(docker?.error).toMatch(new RegExp(`^Docker at "tcp://127\\.0\\.0\\.1:${port}" does not answer: .*ECONNREFUSED`));
+    expect(body.checks.find((check) => check.name === "agent")).toMatchObject({ ok: false, hint: expect.stringContaining("devhatchery-test/runner:dev") });
+    expect(body.checks.find((check) => check.name === "store")).toEqual({ name: "store", ok: true });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it("on SIGTERM lets a streaming exec finish, answers new requests 503, exits 0 and leaves the runner running", async () => {
+    const { server, token } = await start("drain", { DEVHATCHERY_SHUTDOWN_GRACE_MS: "30000" });
+    const client = await connectClient(server.url, token);
+    cleanups.push(() => client.close());
+    const spawned = await callTool(client, "runner_spawn", {});
+    expect(spawned.result.isError, textOf(spawned.result)).toBeFalsy();
+    const runner = spawned.structured.runner_id as string;
+
+    const progress: Progress[] = [];
+    let sawOutput!: () => void;
+    const outputSeen = new Promise<void>((resolve) => (sawOutput = resolve));
+    const exec = client.callTool({ name: "exec", arguments: { runner, command: "for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 0.25; done" } }, undefined, {
+      timeout: 60_000,
+      onprogress: (update) => {
+        progress.push(update);
+        sawOutput();
+      },
+    });
+    await outputSeen;
+    const exited = server.stop();
+    await expect
+      .poll(async () => (await fetch(server.url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" })).status, {
+        timeout: 5_000,
+        interval: 50,
+      })
+      .toBe(503);
+    const refused = await fetch(server.url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+    expect(refused.headers.get("retry-after")).toBe("5");
+    expect(await refused.json()).toEqual({
+      jsonrpc: "2.0",
+      error: { code: -32000, message: "Service unavailable: this control plane is shutting down; retry in 5 s (after it restarts)." },
+      id: null,
+    });
+
+    const result = (await exec) as { structuredContent?: Record<string, unknown> };
+    expect(result.structuredContent).toMatchObject({ exit_code: 0, stdout: "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\ntick 7\ntick 8\n" });
+    expect(progress.length).toBeGreaterThan(1);
+    expect(await exited).toBe(0);
+    expect(server.logs()).toContain('"msg":"draining: new MCP requests get 503; requests in flight may finish; runners keep running"');
+    expect(await runnerState(runner)).toBe("running");
+  });
+
+  it("cuts a call still running when the grace period ends, and still exits 0 with the runner running", async () => {
+    const { server, token } = await start("cut", { DEVHATCHERY_SHUTDOWN_GRACE_MS: "500" });
+    const client = await connectClient(server.url, token);
+    cleanups.push(() => client.close());
+    const spawned = await callTool(client, "runner_spawn", {});
+    const runner = spawned.structured.runner_id as string;
+    let sawOutput!: () => void;
+    const outputSeen = new Promise<void>((resolve) => (sawOutput = resolve));
+    const exec = client
+      .callTool({ name: "exec", arguments: { runner, command: "echo waiting; sleep 60" } }, undefined, { timeout: 60_000, onprogress: () => sawOutput() })
+      .then(
+        () => "answered",
+        () => "failed",
+      );
+    await outputSeen;
+    expect(await server.stop()).toBe(0);
+    expect(server.logs()).toMatch(/"cut":1,"graceMs":500,"msg":"cut MCP requests still in flight after the grace period"/);
+    expect(await runnerState(runner)).toBe("running");
+    await client.close();
+    expect(await exec).toBe("failed");
+  });
+});
