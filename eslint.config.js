@@ -31,6 +31,13 @@ function controlPlaneImportOwners() {
     { files: ["control-plane/src/http/**", "control-plane/src/main.ts"], pattern: onlyIn("@hono/node-server", "http/ and main.ts") },
     { files: ["control-plane/src/mcp/**", "control-plane/src/http/**"], pattern: onlyIn("@modelcontextprotocol/sdk", "mcp/ and http/") },
     {
+      files: ["control-plane/src/observability/**"],
+      pattern: {
+        group: ["prom-client", "@opentelemetry/sdk-*", "@opentelemetry/exporter-*", "@opentelemetry/resources"],
+        message: "Only observability/ sets up metrics and tracing; count through meter.ts, audit through audit.ts, start spans with @opentelemetry/api.",
+      },
+    },
+    {
       files: [],
       pattern: { group: ["@devhatchery/runner-agent", "@devhatchery/runner-agent/*"], message: "The control plane uses the agent only through proto/ and agent-client/." },
     },
@@ -66,9 +73,21 @@ export default tseslint.config(
           zones: [
             zone(`${cp}/runtime`, [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/agent-client`, `${cp}/auth`], "runtime/ is the bottom layer: it knows only Docker."),
             zone(`${cp}/agent-client`, [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`], "agent-client/ is a bottom layer: it knows only the agent contract."),
+            zone(
+              `${cp}/store`,
+              [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/auth`],
+              "store/ is a bottom layer: it knows only SQLite and its own records; take principals as id strings and let callers map to and from domain types.",
+            ),
+            zone(`${cp}/runtime`, [`${cp}/store`], "runtime/ knows only Docker; keep state in runners/ and hand it what it needs."),
+            zone(`${cp}/agent-client`, [`${cp}/store`], "agent-client/ knows only the agent contract; keep state in runners/ and hand it what it needs."),
             zone(`${cp}/runners`, [`${cp}/http`, `${cp}/mcp`], "runners/ is the domain: no HTTP or MCP; return domain values and let mcp/ present them."),
             zone(`${cp}/mcp`, [`${cp}/http`, `${cp}/runtime`, `${cp}/agent-client`], "mcp/ talks to the domain in runners/, never to Docker or the agent directly."),
             zone(`${cp}/http`, [`${cp}/runtime`, `${cp}/agent-client`, `${cp}/runners`], "http/ hands requests to mcp/; it does not reach below it."),
+            zone(
+              [`${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/auth`, `${cp}/store`],
+              `${cp}/observability`,
+              "observability/ is wired by the composition root and http/; report through audit.ts (AuditLog), meter.ts (Meter) and request-context.ts.",
+            ),
             zone("./runner-agent", ["./control-plane"], "The agent and the control plane share only proto/."),
             zone("./control-plane", ["./runner-agent"], "The agent and the control plane share only proto/."),
           ],

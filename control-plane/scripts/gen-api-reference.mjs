@@ -11,14 +11,24 @@ const NOTIFICATIONS = [
   "",
   "| direction | method | when |",
   "|---|---|---|",
-  "| server → client | `notifications/progress` | while `exec` waits: each output chunk as `message`, `progress` = bytes so far, `_meta[\"io.devhatchery/stream\"]` = `stdout` or `stderr`; while `runner_spawn` pulls, creates and starts a runner (only when the call carries a progress token) |",
-  "| server → client | `notifications/resources/updated` | a subscribed file or directory changed (agent watch, throttled per URI), a subscribed exec output grew or the process ended, a subscribed runner became ready or was removed |",
+  "| server → client | `notifications/progress` | while `exec` waits: each output chunk as `message`, `progress` = bytes so far, `_meta[\"io.devhatchery/stream\"]` = `stdout` or `stderr`; while `runner_spawn` (wait true) and `runner_attach` pull, create and start a runner (only when the call carries a progress token; a call that returned, such as `runner_spawn` with wait false, sends none: see the next rows) |",
+  "| server → client | `notifications/resources/updated` | a subscribed file or directory changed (agent watch, throttled per URI), a subscribed exec output grew or the process ended, a subscribed runner started, became ready, failed, stopped, started again or was removed (a runner URI by alias or workspace key may be subscribed before the runner exists) |",
   "| server → client | `notifications/resources/list_changed` | the principal spawned or removed a runner, or the client's roots changed |",
-  "| server → client | `notifications/message` | runner ready (`info`) and removed (`notice`), filtered by the session's `logging/setLevel` |",
+  "| server → client | `notifications/message` | to every session of the runner's principal, each status once per runner: ready (`info`), spawn failed (`error`, with the reason), stopped (`notice`; `warning` with the exit when its agent died), removed (`notice`); filtered by the session's `logging/setLevel`. How `runner_spawn` with wait false reports readiness |",
+  "| server → client | `notifications/tasks/status` | a task-augmented `runner_spawn` changed phase (`statusMessage`: pulling, creating, starting) or finished (`completed`, or `failed` with the error text) |",
   "| client → server | `notifications/cancelled` | cancels a tool call; a cancelled `exec` interrupts its process (SIGINT, SIGTERM, SIGKILL) |",
   "| client → server | `notifications/roots/list_changed` | the server asks `roots/list` again and re-resolves relative paths and listings |",
   "",
   "Streams are resumable with `Last-Event-ID` within the limits in [streams.md](streams.md).",
+  "",
+  "## Tasks",
+  "",
+  "Tools with task support `optional` (`runner_spawn`) may be called with `params.task` (`{ \"ttl\": ms }`): the call returns a task",
+  "at once and the work runs in the background. `tasks/get` polls it (`working` → `completed` or `failed`), `tasks/result` returns",
+  "the same result a plain call would have, `tasks/list` lists the caller's tasks and `tasks/cancel` cancels one (the spawn itself",
+  "still finishes). Tasks are kept in the control plane's state store: they survive a restart, expire after their ttl (at most 24 h)",
+  "and are visible only to the principal that created them. A call without `params.task` runs as a normal call.",
+  "",
 ];
 
 
@@ -133,6 +143,8 @@ function render(tools, templates) {
   ];
   for (const tool of tools) {
     lines.push(`### ${tool.name}`, "", `**${cell(tool.title ?? tool.name)}**`, "", tool.description ?? "", "", `Annotations: ${annotationsOf(tool)}`, "");
+    const taskSupport = tool.execution?.taskSupport;
+    if (taskSupport && taskSupport !== "forbidden") lines.push(`Task support: \`${taskSupport}\` (see [Tasks](#tasks))`, "");
     lines.push("Input:", "", fieldTable(tool.inputSchema));
     lines.push("Output (`structuredContent`):", "", tool.outputSchema ? fieldTable(tool.outputSchema) : "_text content only_\n");
   }

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Hono } from "hono";
 import { createBearerAuthenticator, type Authenticator } from "./auth/bearer-authenticator.js";
 import { LOCAL_PRINCIPAL } from "./auth/principal.js";
@@ -9,6 +10,10 @@ import { DEFAULT_EVENT_STORE_LIMITS } from "./http/session-event-store.js";
 import type { Logger } from "./log.js";
 import { FIXTURE_SUBSCRIPTIONS } from "./mcp/fixtures/fixture-resources.js";
 import { createMcpServer } from "./mcp/mcp-server.js";
+import { createPrincipalTaskStore } from "./mcp/tasks/principal-task-store.js";
+import { createObservability } from "./observability/observability.js";
+import { createReadiness } from "./observability/readiness.js";
+import { createReadinessChecks } from "./observability/readiness-checks.js";
 import { createExecOutputSubscriptionProvider } from "./mcp/resources/exec-output-resource.js";
 import { ExecService } from "./runners/exec-service.js";
 import { ExportService } from "./runners/export-service.js";
@@ -17,29 +22,64 @@ import { FileService } from "./runners/file-service.js";
 import { RunnerService } from "./runners/runner-service.js";
 import { WatchService } from "./runners/watch-service.js";
 import { DockerRuntime } from "./runtime/docker-runtime.js";
+import type { StateStore } from "./store/state-store.js";
+import { createSqliteStateStore } from "./store/sqlite-state-store.js";
 import { VERSION } from "./version.js";
 
 export interface ControlPlane {
   app: Hono<AppEnv>;
   runtime: DockerRuntime;
-  /** Closes sessions and agent connections; runners keep running. */
+  /** The state store (idempotency keys, spawns, activity, MCP tasks); closed by close(). */
+  store: StateStore;
+  runners: RunnerService;
+  /**
+   * Graceful stop: new MCP requests get 503 with Retry-After, requests in flight (streamed execs included) may finish
+   * for up to `graceMs` and are then cut; then agent connections, the store, the audit log and tracing are closed.
+   * Runners keep running. Call it before closing the HTTP server, so late requests get the 503 rather than a reset.
+   */
+  shutdown(graceMs: number): Promise<void>;
+  /** shutdown(0): cuts what is in flight at once. */
   close(): Promise<void>;
 }
 
 /** Wires config → runtime → domain services → MCP → HTTP. Nothing here listens or reads the environment. */
 export function createControlPlane(config: ControlPlaneConfig, log: Logger): ControlPlane {
-  const runtime = new DockerRuntime(log, config.dockerHost, config.agent);
+  const dockerRuntime = new DockerRuntime(log, config.dockerHost, config.agent);
+  const observability = createObservability(config, VERSION, async () => (await dockerRuntime.listAllRunners()).filter((runner) => runner.state === "running").length);
+  const { audit, metrics } = observability;
+  const runtime = observability.traced(dockerRuntime, "runtime");
   const mountPolicy = new MountPolicy(config.allowedRoots);
-  const runners = new RunnerService(runtime, { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs, mountPolicy }, log);
-  const exports = new ExportService(runners, { root: config.exports.root, maxBytes: config.exports.maxBytes, mountPolicy }, log);
-  const execs = new ExecService(runners, log);
-  const files = new FileService(runners, log);
+  const store = createSqliteStateStore(join(config.stateDir, "state.db"));
+  const runners = new RunnerService(
+    runtime,
+    store,
+    { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs, mountPolicy, limits: config.limits, profile: config.profile },
+    log,
+    audit,
+  );
+  // Readiness does not wait for either: reconciling needs Docker, which may come up after the control plane.
+  runners.reconcile().catch((error: unknown) => log.warn({ err: error }, "reconciling runners with Docker failed; it runs again at the next start"));
+  runners.startBackgroundWork(config.prepullImages);
+  const exports = new ExportService(runners, { root: config.exports.root, maxBytes: config.exports.maxBytes, mountPolicy }, log, audit, metrics);
+  const execs = new ExecService(runners, log, audit, metrics);
+  const files = new FileService(runners, log, audit, metrics);
   const watches = new WatchService(runners, log);
   const fixtureSubscriptions = config.testFixtures ? [FIXTURE_SUBSCRIPTIONS] : [];
   const sessions = new McpSessions(
     (principal, sessionLog) =>
       createMcpServer(
-        { runners, execs, files, exports, watches, subscriptionProviders: [createExecOutputSubscriptionProvider(execs, principal), ...fixtureSubscriptions], principal, log: sessionLog },
+        {
+          runners,
+          execs,
+          files,
+          exports,
+          watches,
+          subscriptionProviders: [createExecOutputSubscriptionProvider(execs, principal), ...fixtureSubscriptions],
+          principal,
+          log: sessionLog,
+          taskStore: createPrincipalTaskStore(store, principal),
+          dockerReachable: () => runtime.ping().then(() => true, () => false),
+        },
         VERSION,
         { testFixtures: config.testFixtures },
       ),
@@ -54,13 +94,26 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
     hostGuard: { listenHost: config.listen.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },
     version: VERSION,
     log,
+    audit,
+    metrics,
+    readiness: createReadiness(createReadinessChecks({ runtime, defaultImage: config.defaultImage, dockerHost: config.dockerHost, store })),
   });
+  let stopped: Promise<void> | undefined;
+  const shutdown = (graceMs: number): Promise<void> =>
+    (stopped ??= (async () => {
+      log.info({ graceMs }, "draining: new MCP requests get 503; requests in flight may finish; runners keep running");
+      const cut = await sessions.shutdown(graceMs);
+      if (cut > 0) log.warn({ cut, graceMs }, "cut MCP requests still in flight after the grace period");
+      runners.close();
+      store.close();
+      await observability.close();
+    })());
   return {
     app,
     runtime,
-    async close() {
-      await sessions.closeAll();
-      runners.close();
-    },
+    store,
+    runners,
+    shutdown,
+    close: () => shutdown(0),
   };
 }

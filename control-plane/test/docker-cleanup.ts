@@ -5,13 +5,25 @@ import Docker from "dockerode";
 
 const docker = new Docker();
 
-/** Removes every container and network labelled as created for `principalPrefix` tests; safe to call twice. */
+/** Removes every container and workspace volume of these test principals, and the network; safe to call twice. */
 export async function removeTestRunners(principals: string[], network?: string): Promise<void> {
   for (const principal of principals) {
     const containers = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.owner=${principal}`] } });
     await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
   }
-  if (network) await docker.getNetwork(network).remove().catch(() => undefined);
+  await removeTestWorkspaces(principals);
+  if (network) {
+    await docker.getNetwork(network).remove().catch(() => undefined);
+    await docker.getNetwork(`${network}-offline`).remove().catch(() => undefined);
+  }
+}
+
+/** Removes the workspace volumes (runners' /work) of these test principals; their runners must be gone first. */
+export async function removeTestWorkspaces(principals: string[]): Promise<void> {
+  for (const principal of principals) {
+    const { Volumes: volumes } = await docker.listVolumes({ filters: { label: [`io.devhatchery.owner=${principal}`, "io.devhatchery.kind=workspace"] } });
+    await Promise.all((volumes ?? []).map((volume) => docker.getVolume(volume.Name).remove().catch(() => undefined)));
+  }
 }
 
 export async function countRunners(principal: string): Promise<number> {

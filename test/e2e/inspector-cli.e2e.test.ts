@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
+import { removeTestWorkspaces } from "../support/runners-fixture.js";
 import { TOOL_NAMES } from "../support/tool-names.js";
 
 const INSPECTOR = fileURLToPath(new URL("../../node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js", import.meta.url));
@@ -57,7 +57,7 @@ describe("the MCP Inspector CLI as a third-party client", () => {
   });
   afterAll(async () => {
     await server?.stop();
-    await removeTestRunners([principal], network);
+    await removeTestWorkspaces([{ id: principal, token }], network);
     await rm(exportRoot, { recursive: true, force: true });
   });
 
@@ -74,8 +74,10 @@ describe("the MCP Inspector CLI as a third-party client", () => {
   });
 
   it("drives every tool, each in its own Inspector session", async () => {
-    const runner = (await call("runner_spawn", {})).runner_id as string;
+    const runner = (await call("runner_spawn", { alias: "inspected", workspace_key: "inspector-ws" })).runner_id as string;
     expect(runner).toMatch(/^r-[0-9a-f]{12}$/);
+    expect(await call("runner_list", {})).toMatchObject({ runners: [{ runner_id: runner, alias: "inspected", workspace_key: "inspector-ws", status: "ready" }] });
+    expect(await call("system_status", {})).toMatchObject({ docker_reachable: true, runner_count: 1, workspace_count: 1 });
 
     expect(await call("exec", { runner, command: "echo hello from $(hostname)" })).toMatchObject({ exit_code: 0, stdout: `hello from ${runner}\n` });
     const reader = (await call("exec", { runner, command: "read name; echo hello $name", stdin_open: true, yield_ms: 0 })).exec_id as string;
@@ -104,7 +106,12 @@ describe("the MCP Inspector CLI as a third-party client", () => {
     const missing = await inspector(["--method", "tools/call", "--tool-name", "fs_read", "--tool-args-json", JSON.stringify({ runner, path: "inspector/missing.txt" })]);
     expect(missing.code).toBe(5);
 
-    expect(await call("runner_remove", { runner })).toEqual({ runner_id: runner, removed: true });
+    expect(await call("runner_stop", { runner: "inspected" })).toMatchObject({ runner_id: runner, status: "stopped" });
+    expect(await call("runner_attach", { runner: "inspector-ws" })).toMatchObject({ runner_id: runner, action: "started", status: "ready" });
+    expect(await call("runner_remove", { runner })).toEqual({ runner_id: runner, removed: true, workspace_key: "inspector-ws", volume_removed: false });
+    const workspaces = (await call("volume_list", { sizes: false })).workspaces as { workspace_key: string }[];
+    expect(workspaces.map((workspace) => workspace.workspace_key)).toEqual(["inspector-ws"]);
+    expect(await call("volume_remove", { workspace_key: "inspector-ws" })).toMatchObject({ removed: true, workspace: { workspace_key: "inspector-ws" } });
     expect([...called].sort()).toEqual(TOOL_NAMES);
   });
 

@@ -62,16 +62,19 @@ describe("runner files and runners as MCP resources, with subscriptions", () => 
     expect(notes.listChanged()).toBeGreaterThanOrEqual(1);
   });
 
-  it("reads the runner resource: status, image, created, files URI", async () => {
+  it("reads the runner resource: status, image, workspace, storage, created, last activity, files URI", async () => {
     const { contents } = await asAlice.readResource({ uri: `devhatchery://runners/${runnerId}` });
     expect(contents).toHaveLength(1);
     const [content] = contents;
     expect(content?.mimeType).toBe("application/json");
-    expect(JSON.parse(content && "text" in content ? content.text : "")).toEqual({
+    expect(JSON.parse(content && "text" in content ? content.text : "")).toMatchObject({
       runner_id: runnerId,
       image: "devhatchery-test/runner:dev",
       status: "ready",
+      workspace_key: runnerId,
+      storage: "volume",
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      last_activity_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       files_uri: file("work"),
     });
   });

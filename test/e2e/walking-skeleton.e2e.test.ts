@@ -99,9 +99,12 @@ describe("MCP client → control plane → Docker → agent", () => {
     const missing = await callTool(asAlice, "fs_read", { runner: runnerId, path: "/nope.txt" });
     expect(missing.result.isError).toBe(true);
     expect(textOf(missing.result)).toBe('Error NOT_FOUND: Cannot read "/nope.txt": no such file or directory\nCheck the runner id or path; runner ids come from runner_spawn.');
-    const badId = await callTool(asAlice, "exec", { runner: "build-1", command: "true" });
-    expect(textOf(badId.result)).toBe(
-      'Error INVALID_ARGUMENT: "build-1" is not a runner id (expected "r-" and 12 hex digits, as returned by runner_spawn).\nCorrect the argument named above and call the tool again.',
+    // "build-1" could be an alias or a workspace key: it is looked up, and not found.
+    const unknownName = await callTool(asAlice, "exec", { runner: "build-1", command: "true" });
+    expect(textOf(unknownName.result)).toBe('Error NOT_FOUND: Runner "build-1" not found for this principal; spawn one with runner_spawn.\nCheck the runner id or path; runner ids come from runner_spawn.');
+    const badRef = await callTool(asAlice, "exec", { runner: "build 1", command: "true" });
+    expect(textOf(badRef.result)).toBe(
+      'Error INVALID_ARGUMENT: "build 1" is not a runner id, alias or workspace key (a runner id is "r-" and 12 hex digits; aliases and keys are letters, digits, ".", "_" and "-"); list your runners with runner_list.\nCorrect the argument named above and call the tool again.',
     );
   });
 
@@ -174,7 +177,7 @@ describe("MCP client → control plane → Docker → agent", () => {
   it("removes the runner", async () => {
     const { result, structured } = await callTool(asAlice, "runner_remove", { runner: runnerId });
     expect(result.isError).toBeFalsy();
-    expect(structured).toEqual({ runner_id: runnerId, removed: true });
+    expect(structured).toEqual({ runner_id: runnerId, removed: true, workspace_key: runnerId, volume_removed: false });
     expect(await countRunners(alice.principal)).toBe(0);
     const again = await callTool(asAlice, "exec", { runner: runnerId, command: "true" });
     expect(again.result.isError).toBe(true);

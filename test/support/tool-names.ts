@@ -16,6 +16,12 @@ export const TOOL_NAMES = [
   "fs_stat",
   "fs_watch",
   "fs_write",
+  "runner_attach",
+  "runner_list",
   "runner_remove",
   "runner_spawn",
+  "runner_stop",
+  "system_status",
+  "volume_list",
+  "volume_remove",
 ];

@@ -5,6 +5,7 @@ import { announceRunnerChanges } from "./runner-announcements.js";
 import type { SessionDeps, ToolDeps } from "./tool-deps.js";
 import { registerSessionResources } from "./resources/session-resources.js";
 import { SessionRoots } from "./roots/session-roots.js";
+import { TASKS_CAPABILITY } from "./tasks/tasks-capability.js";
 import { registerExecOutputResource } from "./resources/exec-output-resource.js";
 import { registerExecTool } from "./tools/exec.js";
 import { registerExecListTool } from "./tools/exec-list.js";
@@ -22,17 +23,27 @@ import { registerFsWatchTool } from "./tools/fs-watch.js";
 import { registerFsRemoveTool } from "./tools/fs-remove.js";
 import { registerFsStatTool } from "./tools/fs-stat.js";
 import { registerFsWriteTool } from "./tools/fs-write.js";
+import { registerRunnerAttachTool } from "./tools/runner-attach.js";
+import { registerRunnerListTool } from "./tools/runner-list.js";
 import { registerRunnerRemoveTool } from "./tools/runner-remove.js";
 import { registerRunnerSpawnTool } from "./tools/runner-spawn.js";
+import { registerRunnerStopTool } from "./tools/runner-stop.js";
+import { registerSystemStatusTool } from "./tools/system-status.js";
+import { registerVolumeListTool } from "./tools/volume-list.js";
+import { registerVolumeRemoveTool } from "./tools/volume-remove.js";
 
 export const SERVER_NAME = "devhatchery";
 
 const INSTRUCTIONS =
-  "DevHatchery gives you real Linux development machines (runners). Start one with runner_spawn, " +
-  "then run commands with exec and work with files using fs_read, fs_write, fs_list, fs_stat, fs_mkdir, fs_move and fs_remove (fs_write with if_match for safe edits), passing the runner_id as `runner`. " +
+  "DevHatchery gives you real Linux development machines (runners). Start one with runner_spawn (give it a workspace_key such as \"my-project\" and an alias if you like), " +
+  "then run commands with exec and work with files using fs_read, fs_write, fs_list, fs_stat, fs_mkdir, fs_move and fs_remove (fs_write with if_match for safe edits), " +
+  "passing the runner_id, the alias or the workspace_key as `runner`. " +
+  "Your work lives in /work, a workspace volume that outlives the runner: runner_list and volume_list show what you have, runner_attach brings a runner back by workspace_key, alias or id " +
+  "(starting it, or spawning a new one on the workspace), runner_stop pauses one and keeps everything, runner_remove deletes the runner but keeps /work unless you ask (volume_remove deletes a workspace). " +
+  "runner_spawn with wait: false returns at once; a log message and notifications/resources/updated on devhatchery://runners/{runner_id} tell you when it is ready (it also runs as an MCP task). " +
   "Get results out with export_create (an archive or folder in your export folder, or straight into a read-write /export mount from runner_spawn's mounts). " +
-  "Your work lives in /work. Remove runners you no longer need with runner_remove. " +
-  "Follow file changes with fs_watch and fs_changes; runners and their files are also resources (devhatchery://runners/{runner}/files/{path}) to read and subscribe to.";
+  "Follow file changes with fs_watch and fs_changes; runners and their files are also resources (devhatchery://runners/{runner}/files/{path}) to read and subscribe to. " +
+  "system_status says whether the server and its Docker engine are healthy.";
 
 export interface McpServerOptions {
   /** Add the MCP conformance suite's fixtures (DEVHATCHERY_TEST_FIXTURES=1; tests only). */
@@ -43,11 +54,19 @@ export interface McpServerOptions {
 export function createMcpServer(sessionDeps: SessionDeps, version: string, options: McpServerOptions = {}): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, title: "DevHatchery", version },
-    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+    {
+      // Task-augmented tools/call (runner_spawn) with records in the principal's task store.
+      capabilities: { logging: {}, tasks: TASKS_CAPABILITY },
+      taskStore: sessionDeps.taskStore,
+      instructions: INSTRUCTIONS,
+    },
   );
-  const deps: ToolDeps = { ...sessionDeps, roots: new SessionRoots(server.server, sessionDeps.log) };
+  const deps: ToolDeps = { ...sessionDeps, roots: new SessionRoots(server.server, sessionDeps.log), version };
   registerSessionResources(server, deps);
   registerRunnerSpawnTool(server, deps);
+  registerRunnerAttachTool(server, deps);
+  registerRunnerListTool(server, deps);
+  registerRunnerStopTool(server, deps);
   registerExecTool(server, deps);
   registerExecReadTool(server, deps);
   registerExecWriteTool(server, deps);
@@ -64,6 +83,9 @@ export function createMcpServer(sessionDeps: SessionDeps, version: string, optio
   registerFsWatchTool(server, deps);
   registerFsChangesTool(server, deps);
   registerRunnerRemoveTool(server, deps);
+  registerVolumeListTool(server, deps);
+  registerVolumeRemoveTool(server, deps);
+  registerSystemStatusTool(server, deps);
   registerExportCreateTool(server, deps);
   registerExportListTool(server, deps);
   announceRunnerChanges(server, deps, createClientLog(server));

@@ -1,18 +1,42 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import { asControlPlaneError } from "../errors.js";
+import type { RunnerInfo } from "../runners/runner.js";
 import type { ClientLog } from "./client-log.js";
 import type { SessionDeps } from "./tool-deps.js";
 
+type Announced = RunnerInfo["status"] | "removed";
+
+/** How long a stop is left to settle (into a removal, say) before it is announced. */
+const STOP_SETTLE_MS = 500;
+
 /**
- * Tells the session's client, with a log message, when one of its principal's runners became ready (`info`) or
- * was removed (`notice`), by this session or another one. Stops when the session closes. Call before connecting.
+ * Tells the session's client, with a log message, when one of its principal's runners became ready (`info`), failed
+ * to start (`error`, with the reason), stopped (`notice`, or `warning` with the reason when its agent died) or was
+ * removed (`notice`), by this session or another one: how a runner_spawn with wait false reports readiness. Each
+ * status is told once per runner. Stops when the session closes. Call before connecting.
  */
 export function announceRunnerChanges(server: McpServer, deps: SessionDeps, clientLog: ClientLog): void {
+  const told = new Map<string, Announced>();
   // One lookup after another, so the client hears of changes in the order they happened.
   let queue = Promise.resolve();
+  const lookup = (runnerId: string): Promise<RunnerInfo | undefined> =>
+    deps.runners.get(deps.principal, runnerId).catch((error: unknown) => {
+      if (asControlPlaneError(error).code === "NOT_FOUND") return undefined;
+      throw error;
+    });
   const announce = async (runnerId: string): Promise<void> => {
-    const runner = (await deps.runners.list(deps.principal)).find((candidate) => candidate.runnerId === runnerId);
-    if (!runner) clientLog("notice", `Runner ${runnerId} was removed.`, { runner_id: runnerId, status: "removed" });
-    else if (runner.status === "ready") clientLog("info", `Runner ${runnerId} is ready (image ${runner.image}).`, { runner_id: runnerId, status: "ready", image: runner.image });
+    let runner = await lookup(runnerId);
+    if (runner?.status === "stopped") {
+      // Removing a runner kills its container first: that "die" looks like a stop for a moment. Look again after it settled.
+      await new Promise((resolve) => setTimeout(resolve, STOP_SETTLE_MS));
+      runner = await lookup(runnerId);
+    }
+    const status: Announced = runner?.status ?? "removed";
+    if (told.get(runnerId) === status || status === "starting" || status === "unknown") return;
+    told.set(runnerId, status);
+    const message = announcement(runnerId, runner);
+    clientLog(message.level, message.text, { runner_id: runnerId, status, ...(runner ? { image: runner.image } : {}), ...(runner?.error ? { error: runner.error } : {}) });
   };
   const stop = deps.runners.onRunnerChange((principalId, runnerId) => {
     if (principalId !== deps.principal.id) return;
@@ -23,4 +47,19 @@ export function announceRunnerChanges(server: McpServer, deps: SessionDeps, clie
     previousOnClose?.();
     stop();
   };
+}
+
+function announcement(runnerId: string, runner: RunnerInfo | undefined): { level: LoggingLevel; text: string } {
+  if (!runner) return { level: "notice", text: `Runner ${runnerId} was removed.` };
+  const name = runner.alias ? `${runnerId} (${runner.alias})` : runnerId;
+  switch (runner.status) {
+    case "ready":
+      return { level: "info", text: `Runner ${name} is ready (image ${runner.image}).` };
+    case "failed":
+      return { level: "error", text: `Runner ${name} failed to start: ${runner.error ?? "unknown error"}` };
+    default:
+      return runner.error
+        ? { level: "warning", text: `Runner ${name} stopped: ${runner.error}. runner_attach starts it again.` }
+        : { level: "notice", text: `Runner ${name} is stopped; runner_attach starts it again.` };
+  }
 }

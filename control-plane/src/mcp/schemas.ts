@@ -5,7 +5,10 @@ import type { FileInfo } from "../runners/file-service.js";
 export const runnerArg = z
   .string()
   .min(1)
-  .describe('The runner to act on: the runner_id returned by runner_spawn, e.g. "r-0123456789ab".');
+  .max(128)
+  .describe(
+    'The runner to act on: its runner_id (e.g. "r-0123456789ab", from runner_spawn or runner_list), its alias (e.g. "build") or its workspace_key (e.g. "my-project").',
+  );
 
 /** A path argument of the file tools; `what` says which path, e.g. "The file to read". */
 export function pathArg(what: string, example: string): z.ZodString {

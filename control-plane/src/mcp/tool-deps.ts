@@ -1,3 +1,4 @@
+import type { TaskStore } from "@modelcontextprotocol/sdk/experimental/tasks";
 import type { Logger } from "../log.js";
 import type { ExecService } from "../runners/exec-service.js";
 import type { ExportService } from "../runners/export-service.js";
@@ -21,7 +22,13 @@ export interface ToolDeps {
   subscriptionProviders: SubscriptionProvider[];
   /** The client's roots: resolve relative paths with `roots.resolvePath(runner, path, extra)`. */
   roots: SessionRoots;
+  /** The principal's MCP task records (runner_spawn as a task); they survive restarts and no other principal sees them. */
+  taskStore: TaskStore;
+  /** Whether the Docker engine answers (system_status). */
+  dockerReachable: () => Promise<boolean>;
+  /** The control plane's version. */
+  version: string;
 }
 
 /** What the composition root hands createMcpServer per session; the server adds what only it can make (roots). */
-export type SessionDeps = Omit<ToolDeps, "roots">;
+export type SessionDeps = Omit<ToolDeps, "roots" | "version">;

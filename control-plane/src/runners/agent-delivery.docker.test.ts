@@ -11,6 +11,7 @@ import { createLogger } from "../log.js";
 import { AgentPayload } from "../runtime/agent-payload.js";
 import { DockerRuntime } from "../runtime/docker-runtime.js";
 import { NodeRuntimeCache } from "../runtime/node-runtime-cache.js";
+import { createSqliteStateStore } from "../store/sqlite-state-store.js";
 import { ExecService } from "./exec-service.js";
 import { RunnerService, type SpawnProgress } from "./runner-service.js";
 
@@ -38,7 +39,7 @@ describe("agent delivery: baked when the image has the agent, injected from a re
 
   /** A control plane of its own (runtime + services): a fresh process as far as agent volumes are concerned. */
   function controlPlane(version?: string): { runners: RunnerService; execs: ExecService } {
-    const runners = new RunnerService(new DockerRuntime(log, undefined, fixture.options(version)), { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 20_000 }, log);
+    const runners = new RunnerService(new DockerRuntime(log, undefined, fixture.options(version)), createSqliteStateStore(":memory:"), { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 20_000 }, log);
     return { runners, execs: new ExecService(runners, log) };
   }
 
@@ -241,7 +242,8 @@ describe("agent delivery: baked when the image has the agent, injected from a re
     const image = await docker.getImage(RUNNER_IMAGE).inspect();
     expect(image.Config.Labels?.["io.devhatchery.agent.version"]).toBeTruthy();
     expect(info.Config.Entrypoint).toEqual(image.Config.Entrypoint);
-    expect(info.Mounts).toEqual([]);
+    // Baked delivery: no agent volume; /work is the runner's workspace volume.
+    expect(info.Mounts?.map((mount) => mount.Destination)).toEqual(["/work"]);
     await expect(execs.run(alice, runnerId, { command: "pwd" }, () => {})).resolves.toMatchObject({ exitCode: 0, stdout: "/work\n" });
   });
 
@@ -249,6 +251,7 @@ describe("agent delivery: baked when the image has the agent, injected from a re
     const bundlePath = `/nonexistent-${suffix}/agent.cjs`;
     const runners = new RunnerService(
       new DockerRuntime(log, undefined, { ...fixture.options(), bundlePath }),
+      createSqliteStateStore(":memory:"),
       { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 20_000 },
       log,
     );

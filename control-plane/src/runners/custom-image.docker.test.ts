@@ -6,6 +6,7 @@ import { buildTestImage } from "../../test/build-test-image.js";
 import { docker, removeTestRunners } from "../../test/docker-cleanup.js";
 import { createLogger } from "../log.js";
 import { DockerRuntime } from "../runtime/docker-runtime.js";
+import { createSqliteStateStore } from "../store/sqlite-state-store.js";
 import { ExecService } from "./exec-service.js";
 import { RunnerService, type SpawnProgress } from "./runner-service.js";
 
@@ -23,7 +24,7 @@ describe("an operator's custom image built from the documented recipe (images/ex
 
   beforeAll(async () => {
     fixture = await createAgentDeliveryFixture(suffix);
-    runners = new RunnerService(new DockerRuntime(log, undefined, fixture.options()), { defaultImage: tag, network, readyTimeoutMs: 20_000 }, log);
+    runners = new RunnerService(new DockerRuntime(log, undefined, fixture.options()), createSqliteStateStore(":memory:"), { defaultImage: tag, network, readyTimeoutMs: 20_000 }, log);
     execs = new ExecService(runners, log);
     // Offline: the same build args as images/build-test-images.sh, local bases only, the legacy builder.
     await buildTestImage({
@@ -50,7 +51,8 @@ describe("an operator's custom image built from the documented recipe (images/ex
     expect(progress.map((event) => event.phase)).toEqual(["creating", "starting", "ready"]);
     expect(runner).toMatchObject({ image: tag, status: "ready" });
     const info = await docker.getContainer(`devhatchery-${runner.runnerId}`).inspect();
-    expect(info.Mounts).toEqual([]);
+    // Baked delivery: no agent volume; /work is the runner's workspace volume.
+    expect(info.Mounts?.map((mount) => mount.Destination)).toEqual(["/work"]);
 
     const result = await execs.run(alice, runner.runnerId, { command: "pwd; python3 -c 'import sys; print(sys.version_info >= (3, 11), 6 * 7)'" }, () => {});
     expect(result).toMatchObject({ exitCode: 0, stdout: "/work\nTrue 42\n", stderr: "" });

@@ -10,6 +10,7 @@ import { removeTestRunners } from "../../test/docker-cleanup.js";
 import { ControlPlaneError } from "../errors.js";
 import { createLogger } from "../log.js";
 import { DockerRuntime } from "../runtime/docker-runtime.js";
+import { createSqliteStateStore } from "../store/sqlite-state-store.js";
 import { ExecService } from "./exec-service.js";
 import type { ExportManifest, ManifestEntry } from "./export-manifest.js";
 import { ExportService, type ExportRequest } from "./export-service.js";
@@ -80,7 +81,7 @@ describe("exports and mounts against the real Docker engine", () => {
     ]);
     agentDelivery = await createAgentDeliveryFixture(suffix);
     const runtime = new DockerRuntime(log, undefined, agentDelivery.options());
-    runners = new RunnerService(runtime, { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 15_000, mountPolicy: policy }, log);
+    runners = new RunnerService(runtime, createSqliteStateStore(":memory:"), { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 15_000, mountPolicy: policy }, log);
     execs = new ExecService(runners, log);
     exports = new ExportService(runners, { root: join(base, "exports"), maxBytes: 512 * 1024 * 1024, mountPolicy: policy }, log);
     const runner = await runners.spawn(alice, { mounts: [{ alias: "data" }, { alias: "out", mode: "rw" }] });

@@ -1,12 +1,32 @@
-import { randomBytes } from "node:crypto";
 import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
 import { AgentClient } from "../agent-client/agent-client.js";
 import { fetchAgentDebug, type AgentDebugView, type DebugFormat } from "../agent-client/agent-debug.js";
+import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, ContainerState, ImageInfo, PullProgress, RunnerContainer } from "../runtime/container-runtime.js";
-import { MountPolicy, type MountRequest, type RunnerBind } from "./mount-policy.js";
-import { RUNNER_ID_PATTERN, type Principal, type RunnerInfo } from "./runner.js";
+import type { ContainerRuntime, RunnerContainer, RunnerEvent } from "../runtime/container-runtime.js";
+import type { StateStore } from "../store/state-store.js";
+import { AgentConnections } from "./agent-connections.js";
+import { KeyedLock } from "./keyed-lock.js";
+import { MountPolicy } from "./mount-policy.js";
+import { RunnerActivity } from "./runner-activity.js";
+import { runnerInfoFromContainer } from "./runner-info.js";
+import { RunnerLookup, type InFlightSpawn } from "./runner-lookup.js";
+import { reconcileRunners, type ReconcileReport } from "./runner-reconciler.js";
+import { startRunnerBackgroundWork } from "./runner-background.js";
+import { runnerNotFound } from "./runner-refs.js";
+import { runnerUnavailable, startingSpawnOf } from "./runner-unavailable.js";
+import { RunnerSpawner, type SpawnProgress } from "./runner-spawner.js";
+import type { IsolationProfile, Principal, RunnerInfo, SpawnRequest, WorkspaceInfo } from "./runner.js";
+import { auditingDenials, SpawnCoordinator, type StartedSpawn } from "./spawn-coordinator.js";
+import { validateSpawnRequest, type LimitsPolicy, type ValidSpawn } from "./spawn-request.js";
+import { restartStoppedRunner } from "./runner-restart.js";
+import { volumeSharedWith, workspaceNotFound, WorkspaceService } from "./workspace-service.js";
+
+export type { SpawnProgress } from "./runner-spawner.js";
+export type { SpawnRequest } from "./runner.js";
+export type { ReconcileReport } from "./runner-reconciler.js";
+export type { StartedSpawn } from "./spawn-coordinator.js";
 
 export interface RunnerServiceOptions {
   defaultImage: string;
@@ -14,130 +34,261 @@ export interface RunnerServiceOptions {
   readyTimeoutMs: number;
   /** The operator's allowed roots; without it every mount request is refused. */
   mountPolicy?: MountPolicy;
+  /** Defaults and maxima (config.limits); DEFAULT_LIMITS when omitted. */
+  limits?: LimitsPolicy;
+  /** The operator's minimum profile (config.profile); "default" when omitted. */
+  profile?: IsolationProfile;
 }
 
-export interface SpawnRequest {
-  image?: string | undefined;
-  /** Allowed roots to bind under /export, validated before the container is created. */
-  mounts?: MountRequest[] | undefined;
-}
-
-export type SpawnProgress = { phase: "pulling"; detail: PullProgress } | { phase: "creating" } | { phase: "starting" } | { phase: "ready" };
-
-const HEALTH_POLL_MS = 50;
-const BAKED_HINT = "check that the image contains the DevHatchery agent (images/README.md).";
-const INJECTED_HINT = "the agent was injected; check that the image is glibc-based with libstdc++ (images/README.md).";
-const LOG_LINES_ON_FAILURE = 20;
-
-const STATUS_BY_STATE: Record<ContainerState, RunnerInfo["status"]> = {
-  created: "starting",
-  restarting: "starting",
-  running: "ready",
-  paused: "stopped",
-  exited: "stopped",
-  dead: "stopped",
-  removing: "stopped",
+/** The configuration defaults, for callers (tests) that do not pass config.limits. */
+export const DEFAULT_LIMITS: LimitsPolicy = {
+  defaults: { cpus: 2, memoryMb: 2048, pids: 4096 },
+  max: { cpus: 4, memoryMb: 8192, pids: 16384 },
+  maxRunnersPerPrincipal: 50,
+  tmpfsMb: 1024,
 };
 
 export type RunnerChangeListener = (principalId: string, runnerId: string) => void;
 
-interface Connection {
-  principal: string;
-  client: AgentClient;
-}
+export type AttachAction = "reused" | "started" | "spawned";
 
-/** Runner lifecycle and owner-checked access to a runner's agent. */
+const STOP_TIMEOUT_S = 10;
+const noProgress = (): void => {};
+
+/** Runner lifecycle, workspaces and owner-checked access to a runner's agent; refs are a runner id, an alias or a workspace key. */
 export class RunnerService {
-  private readonly connections = new Map<string, Connection>();
+  private readonly connections = new AgentConnections();
+  private readonly inFlight = new Map<string, InFlightSpawn>();
+  private readonly locks = new KeyedLock();
   private readonly changeListeners = new Set<RunnerChangeListener>();
+  private readonly lookup: RunnerLookup;
+  private readonly coordinator: SpawnCoordinator;
+  private readonly workspaces: WorkspaceService;
+  private readonly activity: RunnerActivity;
+  private readonly limits: LimitsPolicy;
+  private readonly stopBackground: (() => void)[] = [];
 
   constructor(
     private readonly runtime: ContainerRuntime,
+    private readonly store: StateStore,
     private readonly options: RunnerServiceOptions,
     private readonly log: Logger,
-  ) {}
-
-  /** Creates a runner and waits until its agent is ready; a runner that does not get there is removed. */
-  async spawn(principal: Principal, request: SpawnRequest, onProgress: (progress: SpawnProgress) => void = () => {}): Promise<RunnerInfo> {
-    const image = request.image ?? this.options.defaultImage;
-    const runnerId = `r-${randomBytes(6).toString("hex")}`;
-    const token = randomBytes(32).toString("base64url");
-    const createdAt = new Date().toISOString();
-    const log = this.log.child({ runner: runnerId, principal: principal.id, image });
-
-    const binds = await (this.options.mountPolicy ?? new MountPolicy([])).resolve(request.mounts ?? []);
-    await this.runtime.ensureNetwork(this.options.network);
-    const imageInfo = await this.runtime.ensureImage(image, (detail) => onProgress({ phase: "pulling", detail }));
-    const agentVolume = await this.agentVolumeFor(image, imageInfo, onProgress);
-    log.debug({ delivery: agentVolume ? "injected" : "baked", agentVolume }, "agent delivery chosen");
-    onProgress({ phase: "creating" });
-    const container = await this.runtime.startRunner({
-      runnerId,
-      principal: principal.id,
-      image,
-      token,
-      agentPort: AGENT_DEFAULT_PORT,
-      network: this.options.network,
-      createdAt,
-      agentVolume,
-      binds,
+    private readonly audit: AuditLog = NO_AUDIT,
+  ) {
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.lookup = new RunnerLookup(runtime, store, this.inFlight);
+    this.workspaces = new WorkspaceService(runtime, store, log, audit);
+    this.activity = new RunnerActivity(store, log);
+    this.coordinator = new SpawnCoordinator({
+      runtime,
+      store,
+      spawner: new RunnerSpawner(runtime, { network: options.network, readyTimeoutMs: options.readyTimeoutMs, tmpfsMb: this.limits.tmpfsMb }, log, audit),
+      locks: this.locks,
+      inFlight: this.inFlight,
+      connections: this.connections,
+      activity: this.activity,
+      audit,
+      log,
+      maxRunnersPerPrincipal: () => this.limits.maxRunnersPerPrincipal,
+      emitChange: (principalId, runnerId) => this.emitChange(principalId, runnerId),
     });
-    auditMounts(log, binds);
-    onProgress({ phase: "starting" });
-    try {
-      const client = await this.waitUntilReady(container, token);
-      this.connections.set(runnerId, { principal: principal.id, client });
-    } catch (error) {
-      const logs = await this.runtime.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => "");
-      await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner that failed to start"));
-      log.warn({ err: error, logs }, "runner failed to start");
-      const reason = error instanceof ControlPlaneError ? error.message : String(error);
-      throw new ControlPlaneError(
-        "RUNNER_START_FAILED",
-        `Runner from image "${image}" did not become ready and was removed: ${reason}` +
-          (logs.trim() ? `\nLast agent log lines:\n${logs.trim()}` : `\nThe agent wrote no log lines; ${agentVolume ? INJECTED_HINT : BAKED_HINT}`),
-        { cause: error },
-      );
-    }
-    onProgress({ phase: "ready" });
-    log.info("runner ready");
-    this.emitChange(principal.id, runnerId);
-    return { runnerId, image, status: "ready", createdAt };
+  }
+
+  /** Validates, claims the idempotency key, creates (or finds) the runner and waits until it is ready. */
+  async spawn(principal: Principal, request: SpawnRequest, onProgress: (progress: SpawnProgress) => void = noProgress): Promise<RunnerInfo> {
+    return (await this.startSpawn(principal, request, onProgress)).ready;
   }
 
   /**
-   * Baked when the image carries the agent (label io.devhatchery.agent.version): undefined. Injected otherwise:
-   * the agent volume to mount. Preparing it is reported as "pulling" progress, as it is part of getting ready to create.
+   * Same validation and idempotency as spawn, but returns as soon as the runner id is fixed (status "starting");
+   * `ready` settles when it is ready, or rejects with the error already recorded as a failed spawn.
    */
-  private async agentVolumeFor(image: string, info: ImageInfo, onProgress: (progress: SpawnProgress) => void): Promise<string | undefined> {
-    if (info.agentVersion) return undefined;
-    const report = (status: string): void => onProgress({ phase: "pulling", detail: { status: `agent: ${status}`, fraction: undefined } });
-    return this.runtime.ensureAgentVolume(info.architecture, image, report);
+  async startSpawn(principal: Principal, request: SpawnRequest, onProgress: (progress: SpawnProgress) => void = noProgress): Promise<StartedSpawn> {
+    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(request, { defaultImage: this.options.defaultImage, limits: this.limits, profile: this.options.profile ?? "default" }));
+    return this.startValidSpawn(principal, spawn, onProgress);
   }
 
-  /** Removes a runner of this principal. */
-  async remove(principal: Principal, runnerRef: string): Promise<RunnerInfo> {
-    const container = await this.ownedContainer(principal, runnerRef);
-    this.connections.get(container.runnerId)?.client.close();
-    this.connections.delete(container.runnerId);
-    await this.runtime.removeRunner(container.runnerId);
-    this.log.info({ runner: container.runnerId, principal: principal.id }, "runner removed");
-    this.emitChange(principal.id, container.runnerId);
-    return { runnerId: container.runnerId, image: container.image, status: "stopped", createdAt: container.createdAt };
+  private async startValidSpawn(principal: Principal, spawn: ValidSpawn, onProgress: (progress: SpawnProgress) => void): Promise<StartedSpawn> {
+    const binds = await (this.options.mountPolicy ?? new MountPolicy([])).resolve(spawn.mounts);
+    return this.coordinator.start(principal, spawn, binds, onProgress);
   }
 
-  /** The principal's runners as Docker knows them, newest first. */
+  /**
+   * By id, alias or workspace key: a ready runner is reused; a stopped one is started; a workspace with no runner gets
+   * one spawned on its volume (image: `image`, else the image the workspace was created with, else the default).
+   */
+  async attach(
+    principal: Principal,
+    ref: string,
+    options: { image?: string | undefined } = {},
+    onProgress: (progress: SpawnProgress) => void = noProgress,
+  ): Promise<{ runner: RunnerInfo; action: AttachAction }> {
+    const target = await this.lookup.find(principal, ref);
+    if (target?.kind === "container") {
+      const { container } = target;
+      if (container.state === "running") {
+        this.activity.touchNow(principal.id, container.runnerId, container.workspaceKey);
+        return { runner: this.lookup.info(principal, target), action: "reused" };
+      }
+      return { runner: await this.startStopped(principal, container), action: "started" };
+    }
+    const starting = target?.kind === "spawn" ? this.inFlight.get(target.spawn.runnerId) : undefined;
+    if (starting) return { runner: await starting.ready, action: "reused" };
+    const workspace = await this.workspaces.find(principal, ref);
+    if (!workspace) throw target ? runnerUnavailable(ref, target) : runnerNotFound(ref);
+    // The volume remembers the image of the runner it was created for (label): attach comes back to the same tools.
+    const image = options.image ?? workspace.image ?? target?.spawn.image;
+    const spawn = validateSpawnRequest({ image }, { defaultImage: this.options.defaultImage, limits: this.limits, profile: this.options.profile ?? "default" });
+    const started = await this.startValidSpawn(principal, { ...spawn, workspaceKey: workspace.workspaceKey }, onProgress);
+    return { runner: await started.ready, action: "spawned" };
+  }
+
+  private async startStopped(principal: Principal, stopped: RunnerContainer): Promise<RunnerInfo> {
+    const runnerId = stopped.runnerId;
+    return this.locks.run(`runner:${runnerId}`, async () => {
+      const container = await restartStoppedRunner(this.runtime, this.connections, principal.id, runnerId, this.options.readyTimeoutMs).catch((error: unknown) => {
+        this.audit.record({ action: "runner.start", principal: principal.id, outcome: "failed", runner: runnerId });
+        throw error;
+      });
+      this.activity.touchNow(principal.id, runnerId, container.workspaceKey);
+      this.audit.record({ action: "runner.start", principal: principal.id, outcome: "ok", runner: runnerId });
+      this.log.info({ runner: runnerId, principal: principal.id }, "runner started again");
+      this.emitChange(principal.id, runnerId);
+      return runnerInfoFromContainer(container, undefined, new Date().toISOString());
+    });
+  }
+
+  /** Stops a runner's container; everything (container, /work, tmpfs excepted) is kept and runner_attach starts it again. */
+  async stop(principal: Principal, ref: string): Promise<RunnerInfo> {
+    const target = await this.lookup.resolve(principal, ref);
+    if (target.kind !== "container") throw runnerUnavailable(ref, target);
+    const runnerId = target.container.runnerId;
+    if (this.inFlight.has(runnerId)) throw runnerUnavailable(ref, startingSpawnOf(target.container));
+    return this.locks.run(`runner:${runnerId}`, async () => {
+      this.connections.drop(runnerId);
+      await this.runtime.stopRunner(runnerId, STOP_TIMEOUT_S);
+      this.audit.record({ action: "runner.stop", principal: principal.id, outcome: "ok", runner: runnerId });
+      this.log.info({ runner: runnerId, principal: principal.id }, "runner stopped");
+      this.emitChange(principal.id, runnerId);
+      const now = await this.runtime.findRunner(runnerId);
+      return this.lookup.info(principal, now ? { kind: "container", container: now } : target);
+    });
+  }
+
+  /** Removes a runner (or forgets a failed spawn); its workspace volume only with `removeVolume` and when no other runner mounts it. */
+  async remove(principal: Principal, ref: string, options: { removeVolume?: boolean } = {}): Promise<{ runner: RunnerInfo; volumeRemoved: boolean }> {
+    const target = await this.lookup.resolve(principal, ref);
+    const runner = this.lookup.info(principal, target);
+    if (target.kind === "spawn") {
+      if (this.inFlight.has(target.spawn.runnerId)) throw runnerUnavailable(ref, target);
+      this.store.deleteSpawn(target.spawn.runnerId);
+      this.emitChange(principal.id, target.spawn.runnerId);
+      return { runner: { ...runner, status: "stopped" }, volumeRemoved: false };
+    }
+    const { container } = target;
+    if (this.inFlight.has(container.runnerId)) throw runnerUnavailable(ref, startingSpawnOf(container));
+    const workspace = options.removeVolume && container.storage.kind === "volume" && container.workspaceKey ? await this.workspaces.find(principal, container.workspaceKey) : undefined;
+    const others = workspace?.usedBy.filter((id) => id !== container.runnerId) ?? [];
+    if (workspace && others.length > 0) throw volumeSharedWith(workspace.workspaceKey, container.runnerId, others);
+    return this.locks.run(`runner:${container.runnerId}`, async () => {
+      this.connections.drop(container.runnerId);
+      await this.runtime.removeRunner(container.runnerId);
+      this.store.deleteSpawn(container.runnerId);
+      this.store.forgetRunner(container.runnerId);
+      this.activity.forget(container.runnerId);
+      let volumeRemoved = false;
+      if (workspace) {
+        await this.workspaces.remove(principal, workspace.workspaceKey);
+        volumeRemoved = true;
+      }
+      this.audit.record({ action: "runner.remove", principal: principal.id, outcome: "ok", runner: container.runnerId, workspace: container.workspaceKey, volumeRemoved });
+      this.log.info({ runner: container.runnerId, principal: principal.id, volumeRemoved }, "runner removed");
+      this.emitChange(principal.id, container.runnerId);
+      return { runner: { ...runner, status: "stopped", error: undefined }, volumeRemoved };
+    });
+  }
+
+  /** A runner by id, alias or workspace key, including spawns that are starting or failed. */
+  async get(principal: Principal, ref: string): Promise<RunnerInfo> {
+    return this.lookup.info(principal, await this.lookup.resolve(principal, ref));
+  }
+
+  /** The principal's runners, newest first, including starting and failed spawns, with their last activity. */
   async list(principal: Principal): Promise<RunnerInfo[]> {
-    const containers = await this.runtime.listRunners(principal.id);
-    return containers
-      .map((container) => ({ runnerId: container.runnerId, image: container.image, status: STATUS_BY_STATE[container.state], createdAt: container.createdAt }))
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    return this.lookup.list(principal);
   }
 
-  /** Calls `listener` after a runner was spawned (ready) or removed through this service; returns the unsubscribe. */
+  /** The principal's workspaces, most recently used first; `sizes` asks Docker for disk usage (slower). */
+  async listWorkspaces(principal: Principal, options: { sizes?: boolean } = {}): Promise<WorkspaceInfo[]> {
+    return this.workspaces.list(principal, options);
+  }
+
+  /** Removes a workspace volume; VOLUME_IN_USE while any runner (even a stopped one) mounts it. */
+  async removeWorkspace(principal: Principal, workspaceKey: string): Promise<WorkspaceInfo> {
+    if (!workspaceKey) throw workspaceNotFound(workspaceKey);
+    return this.workspaces.remove(principal, workspaceKey);
+  }
+
+  /** The canonical runner id a ref names for this principal. */
+  async resolveRunnerId(principal: Principal, ref: string): Promise<string> {
+    const target = await this.lookup.resolve(principal, ref);
+    return target.kind === "container" ? target.container.runnerId : target.spawn.runnerId;
+  }
+
+  /** The agent of a ready runner of this principal (cached); records activity. Anything not ready is RUNNER_UNAVAILABLE with the way out. */
+  async connect(principal: Principal, ref: string): Promise<AgentClient> {
+    const cached = this.connections.get(principal.id, ref);
+    if (cached) {
+      this.activity.touch(principal.id, cached.runnerId, cached.workspaceKey);
+      return cached.client;
+    }
+    const target = await this.lookup.resolve(principal, ref);
+    if (target.kind !== "container" || this.inFlight.has(target.container.runnerId)) throw runnerUnavailable(ref, target.kind === "container" ? startingSpawnOf(target.container) : target);
+    const { container } = target;
+    if (container.state !== "running" || !container.address || !container.token) throw runnerUnavailable(ref, target);
+    this.activity.touch(principal.id, container.runnerId, container.workspaceKey);
+    const existing = this.connections.get(principal.id, container.runnerId);
+    if (existing) return existing.client;
+    const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, container.token);
+    this.connections.set(principal.id, container.runnerId, client, container.workspaceKey, ref);
+    return client;
+  }
+
+  /** The agent's debug view of a runner owned by this principal (processes, watches, streams, memory). */
+  async debugView(principal: Principal, ref: string, format: DebugFormat): Promise<AgentDebugView> {
+    const container = await this.lookup.container(principal, ref);
+    if (container.state !== "running" || !container.address || !container.token) {
+      throw new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" is ${container.state}, not running; its agent has no debug view. Start it again with runner_attach.`);
+    }
+    return fetchAgentDebug(container.address, container.token, format, container.runnerId);
+  }
+
+  /** The host folders bound into a runner of this principal (its /export mounts). */
+  async binds(principal: Principal, ref: string): Promise<RunnerContainer["binds"]> {
+    return (await this.lookup.container(principal, ref)).binds;
+  }
+
+  /** Calls `listener` when a runner starts spawning, gets ready, fails, stops, starts again, dies or is removed; returns the unsubscribe. */
   onRunnerChange(listener: RunnerChangeListener): () => void {
     this.changeListeners.add(listener);
     return () => this.changeListeners.delete(listener);
+  }
+
+  /** On start-up: adopts labelled runners, fails spawns a crash left starting, removes never-started containers (never a volume). */
+  async reconcile(): Promise<ReconcileReport> {
+    return reconcileRunners(this.runtime, this.store, { readyTimeoutMs: this.options.readyTimeoutMs, isInFlight: (id) => this.inFlight.has(id) }, this.log);
+  }
+
+  /** Prepulls `images` without blocking, follows runner events (agent deaths) and prunes the store periodically; close() stops it all. */
+  startBackgroundWork(prepull: string[]): void {
+    this.stopBackground.push(startRunnerBackgroundWork(this.runtime, this.store, prepull, (event) => this.onRunnerEvent(event), this.log));
+  }
+
+  private onRunnerEvent(event: RunnerEvent): void {
+    if (event.action === "die" || event.action === "destroy") this.connections.drop(event.runnerId);
+    if (event.action === "die") this.log.info({ runner: event.runnerId, principal: event.principal, exitCode: event.exitCode }, "runner's agent exited");
+    if (event.action === "oom") this.log.warn({ runner: event.runnerId, principal: event.principal }, "a process in the runner was killed for memory");
+    this.emitChange(event.principal, event.runnerId);
   }
 
   private emitChange(principalId: string, runnerId: string): void {
@@ -150,84 +301,9 @@ export class RunnerService {
     }
   }
 
-  /** The agent of a runner owned by this principal; anything else is "not found" so ids reveal nothing. */
-  async connect(principal: Principal, runnerRef: string): Promise<AgentClient> {
-    const cached = this.connections.get(runnerRef);
-    if (cached) {
-      if (cached.principal !== principal.id) throw notFound(runnerRef);
-      return cached.client;
-    }
-    const container = await this.ownedContainer(principal, runnerRef);
-    if (container.state !== "running" || !container.address || !container.token) {
-      throw new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${runnerRef}" is ${container.state}, not running; remove it with runner_remove and spawn a new one with runner_spawn.`);
-    }
-    const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, container.token);
-    this.connections.set(container.runnerId, { principal: principal.id, client });
-    return client;
-  }
-
-  /** The agent's debug view of a runner owned by this principal (processes, watches, streams, memory). */
-  async debugView(principal: Principal, runnerRef: string, format: DebugFormat): Promise<AgentDebugView> {
-    const container = await this.ownedContainer(principal, runnerRef);
-    if (container.state !== "running" || !container.address || !container.token) {
-      throw new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${runnerRef}" is ${container.state}, not running; its agent has no debug view.`);
-    }
-    return fetchAgentDebug(container.address, container.token, format, container.runnerId);
-  }
-
-  /** Closes every agent connection (runners keep running). */
+  /** Stops background work and closes every agent connection (runners keep running). */
   close(): void {
-    for (const { client } of this.connections.values()) client.close();
-    this.connections.clear();
+    for (const stop of this.stopBackground.splice(0)) stop();
+    this.connections.closeAll();
   }
-
-  /** The host folders bound into a runner of this principal (its /export mounts). */
-  async binds(principal: Principal, runnerRef: string): Promise<RunnerContainer["binds"]> {
-    return (await this.ownedContainer(principal, runnerRef)).binds;
-  }
-
-  private async ownedContainer(principal: Principal, runnerRef: string): Promise<RunnerContainer> {
-    if (!RUNNER_ID_PATTERN.test(runnerRef)) {
-      throw new ControlPlaneError("INVALID_ARGUMENT", `"${runnerRef}" is not a runner id (expected "r-" and 12 hex digits, as returned by runner_spawn).`);
-    }
-    const container = await this.runtime.findRunner(runnerRef);
-    if (!container || container.principal !== principal.id) throw notFound(runnerRef);
-    return container;
-  }
-
-  private async waitUntilReady(container: RunnerContainer, token: string): Promise<AgentClient> {
-    if (container.state !== "running") throw agentExited(container);
-    if (!container.address) throw new ControlPlaneError("RUNNER_START_FAILED", `the container has no address on network "${this.options.network}"`);
-    const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, token);
-    const deadline = Date.now() + this.options.readyTimeoutMs;
-    let lastStateCheck = Date.now();
-    try {
-      while (Date.now() < deadline) {
-        if (await client.isServing(Math.min(250, Math.max(1, deadline - Date.now())))) return client;
-        if (Date.now() - lastStateCheck > 250) {
-          lastStateCheck = Date.now();
-          const current = await this.runtime.findRunner(container.runnerId);
-          if (current?.state !== "running") throw agentExited(current);
-        }
-        await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS));
-      }
-    } catch (error) {
-      client.close();
-      throw error;
-    }
-    client.close();
-    throw new ControlPlaneError("TIMEOUT", `the agent did not answer its health check within ${this.options.readyTimeoutMs} ms`);
-  }
-}
-
-function auditMounts(log: Logger, binds: RunnerBind[]): void {
-  for (const bind of binds) log.info({ audit: true, action: "mount", alias: bind.alias, source: bind.source, target: bind.target, readOnly: bind.readOnly }, "runner mount");
-}
-
-function agentExited(container: RunnerContainer | undefined): ControlPlaneError {
-  return new ControlPlaneError("RUNNER_START_FAILED", `the agent exited (container ${container?.state ?? "gone"}, exit code ${container?.exitCode ?? "unknown"})`);
-}
-
-function notFound(runnerRef: string): ControlPlaneError {
-  return new ControlPlaneError("NOT_FOUND", `Runner "${runnerRef}" not found for this principal; spawn one with runner_spawn.`);
 }

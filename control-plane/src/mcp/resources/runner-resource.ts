@@ -3,17 +3,17 @@ import { ControlPlaneError } from "../../errors.js";
 import type { Principal, RunnerInfo } from "../../runners/runner.js";
 import type { RunnerService } from "../../runners/runner-service.js";
 import type { ToolDeps } from "../tool-deps.js";
+import { toRunnerOutput } from "../tools/runner-output.js";
 import { toResourceError } from "./resource-error.js";
 import { fileUri, parseRunnerUri, RUNNER_URI_TEMPLATE, runnerUri } from "./resource-uris.js";
 
 /** Runner ids a completion offers at most. */
 const COMPLETION_LIMIT = 100;
 
-/** The principal's runner `runnerId`; NOT_FOUND for a missing runner and for someone else's alike. */
-export async function findRunner(runners: RunnerService, principal: Principal, runnerId: string): Promise<RunnerInfo> {
-  const runner = (await runners.list(principal)).find((candidate) => candidate.runnerId === runnerId);
-  if (!runner) throw new ControlPlaneError("NOT_FOUND", `Runner "${runnerId}" not found for this principal; spawn one with runner_spawn.`);
-  return runner;
+/** The principal's runner by id, alias or workspace key; NOT_FOUND for a missing runner and for someone else's alike. */
+export async function findRunner(runners: RunnerService, principal: Principal, runnerRef: string): Promise<RunnerInfo> {
+  if (runnerRef === "") throw new ControlPlaneError("NOT_FOUND", `Runner "" not found for this principal; list runners with runner_list or spawn one with runner_spawn.`);
+  return runners.get(principal, runnerRef);
 }
 
 /** Completes a runner id from the caller's runners (newest first). */
@@ -51,15 +51,16 @@ export function registerRunnerResource(server: McpServer, deps: ToolDeps): void 
     {
       title: "Runner",
       description:
-        "One of your runners: its status (starting, ready, stopped), image and creation time as JSON, with the URI of its files. " +
-        "Subscribe to hear when it becomes ready or is removed.",
+        "One of your runners (by runner_id, alias or workspace_key) as JSON: status (starting, ready, stopped, failed), image, alias, workspace_key, storage, volume, " +
+        "created_at, last_activity_at, limits, network, profile, error, and the URI of its files. " +
+        "Subscribe to hear when it becomes ready, fails, stops, starts again or is removed.",
       mimeType: "application/json",
     },
     async (uri) => {
       try {
         const runnerId = parseRunnerUri(uri.href)?.runnerId ?? "";
         const runner = await findRunner(deps.runners, deps.principal, runnerId);
-        const body = { runner_id: runner.runnerId, image: runner.image, status: runner.status, created_at: runner.createdAt, files_uri: fileUri(runner.runnerId, "/work") };
+        const body = { ...toRunnerOutput(runner), files_uri: fileUri(runner.runnerId, "/work") };
         return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(body, null, 2) }] };
       } catch (error) {
         throw toResourceError(error);

@@ -1,65 +1,77 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { createProgressReporter } from "../progress.js";
+import type { SpawnProgress } from "../../runners/runner-service.js";
+import { registerOptionalTaskTool } from "../optional-task-tool.js";
+import { createProgressReporter, type ProgressReporter } from "../progress.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-output.js";
+import { runnerSpawnInputShape, toSpawnRequest, type SpawnArgs } from "./runner-spawn-input.js";
+import { createSpawnTaskHandler } from "./runner-spawn-task.js";
 
-const PHASE_PROGRESS = { pulling: 10, creating: 50, starting: 70, ready: 100 } as const;
+const PHASE_PROGRESS: Record<SpawnProgress["phase"], number> = { pulling: 10, creating: 50, starting: 70, ready: 100 };
 
+const DESCRIPTION =
+  "Start a new runner: a Linux development container of your own with a working directory /work. " +
+  "By default /work is a workspace volume that outlives the runner (come back to it with runner_attach and its workspace_key); storage \"tmpfs\" makes it transient. " +
+  "Waits until the runner is ready (wait: true, the default; progress is reported while the image is pulled and the runner starts), then returns its runner_id; " +
+  "pass that id (or the alias or workspace_key) as `runner` to exec and the fs_* tools. " +
+  "With wait: false it returns at once with status \"starting\"; readiness (or failure) then arrives as a log message and as notifications/resources/updated on devhatchery://runners/{runner_id} (subscribe to it), " +
+  "since progress notifications end with the call. Also runs as an MCP task (tasks/get, tasks/result). Stop it with runner_stop, delete it with runner_remove.";
+
+/** runner_spawn: a plain call waits (or not, per `wait`); a task-augmented call returns a task at once and spawns in the background. */
 export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
+  registerOptionalTaskTool(
+    server,
     "runner_spawn",
     {
       title: "Spawn a runner",
-      description:
-        "Start a new runner: a Linux development container of your own with a working directory /work. " +
-        "Waits until the runner is ready, then returns its runner_id; pass that id as `runner` to exec and the fs_* tools. " +
-        "The image is pulled first if it is not on the host (progress is reported). Remove the runner with runner_remove when done.",
-      inputSchema: {
-        image: z
-          .string()
-          .min(1)
-          .max(255)
-          .optional()
-          .describe("Container image to run, e.g. \"ubuntu:24.04\" or \"python:3.12\" (any glibc-based Linux image: the agent is added when the image lacks it). Omit to use the server's default image."),
-        mounts: z
-          .array(
-            z.object({
-              alias: z.string().min(1).max(32).describe('An allowed root of this server, by alias, e.g. "data" (the operator lists them; an unknown alias is refused with the list).'),
-              subpath: z.string().max(1024).optional().describe('A folder inside the alias root to mount instead of the whole root, relative to it, e.g. "reports/2024"; no "..".'),
-              target: z.string().max(1024).optional().describe('Where it appears in the runner, under /export; default "/export/<alias>".'),
-              mode: z.enum(["ro", "rw"]).default("ro").describe('"ro" (default) or "rw" (only where the alias allows it); export_create can write into "rw" mounts.'),
-            }),
-          )
-          .max(16)
-          .default([])
-          .describe("Host folders to mount in the runner, by allowed-root alias; read-only unless you ask for rw and the alias allows it."),
-      },
+      description: DESCRIPTION,
+      inputSchema: runnerSpawnInputShape,
       outputSchema: {
-        runner_id: z.string().describe("The new runner's id; pass it as `runner` to other tools."),
-        image: z.string().describe("The image the runner was created from."),
-        status: z.enum(["ready"]).describe("Always \"ready\": the call returns once the runner accepts commands."),
-        created_at: z.string().describe("Creation time, ISO 8601."),
-        startup_ms: z.number().int().describe("Milliseconds from the call to the runner being ready."),
+        ...runnerOutputShape,
+        status: z.enum(["starting", "ready"]).describe('"ready": the runner accepts commands; "starting" (wait: false): not yet, you will be told when it is.'),
+        reused: z.boolean().describe("True when an earlier call with the same idempotency_key made this runner; no new runner was created."),
+        startup_ms: z.number().int().optional().describe("Milliseconds from the call to the runner being ready (wait: true)."),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
-    async ({ image, mounts }, extra) => {
-      const startedAt = Date.now();
-      const report = createProgressReporter(extra);
-      try {
-        const runner = await deps.runners.spawn(deps.principal, { image, mounts }, (progress) => {
-          const detail = progress.phase === "pulling" ? `: ${progress.detail.status}` : "";
-          report(PHASE_PROGRESS[progress.phase], `${progress.phase}${detail}`);
-        });
-        const startupMs = Date.now() - startedAt;
-        return toolSuccess(
-          { runner_id: runner.runnerId, image: runner.image, status: "ready", created_at: runner.createdAt, startup_ms: startupMs },
-          `Runner ${runner.runnerId} is ready (image ${runner.image}, ${startupMs} ms).`,
-        );
-      } catch (error) {
-        return toolFailure(error);
-      }
+    {
+      plain: (args, extra) => spawnRunner(deps, args, createProgressReporter(extra)),
+      task: createSpawnTaskHandler(deps, (args, report) => spawnRunner(deps, args, report)),
     },
   );
+}
+
+/** The tool's work as one call: the result (or failure) a plain call returns and a task stores; `report` hears the phases. */
+export async function spawnRunner(deps: ToolDeps, args: SpawnArgs, report: ProgressReporter): Promise<CallToolResult> {
+  const startedAt = Date.now();
+  try {
+    const onProgress = (progress: SpawnProgress): void => {
+      const detail = progress.phase === "pulling" ? `: ${progress.detail.status}` : "";
+      report(PHASE_PROGRESS[progress.phase], `${progress.phase}${detail}`);
+    };
+    const started = await deps.runners.startSpawn(deps.principal, toSpawnRequest(args), args.wait ? onProgress : undefined);
+    if (!args.wait) {
+      // The caller hears of readiness through runner-announcements (log message) and the runner resource's subscribers.
+      started.ready.catch((error: unknown) => deps.log.debug({ err: error, runner: started.runner.runnerId }, "background spawn failed"));
+      const status = started.runner.status === "ready" ? "ready" : "starting";
+      return toolSuccess(
+        { ...toRunnerOutput(started.runner), status, reused: started.reused },
+        `Runner ${started.runner.runnerId} is ${status}${started.reused ? " (reused for this idempotency_key)" : ""}; ` +
+          `a log message tells you when it is ready, or read devhatchery://runners/${started.runner.runnerId}.`,
+      );
+    }
+    const runner = await started.ready;
+    await report.flush();
+    const startupMs = Date.now() - startedAt;
+    return toolSuccess(
+      { ...toRunnerOutput(runner), status: "ready", reused: started.reused, startup_ms: startupMs },
+      `Runner ${describeRunner(runner)}, ready in ${startupMs} ms${started.reused ? " (reused for this idempotency_key)" : ""}.`,
+    );
+  } catch (error) {
+    await report.flush();
+    return toolFailure(error);
+  }
 }

@@ -1,0 +1,68 @@
+import type { ToolTaskHandler } from "@modelcontextprotocol/sdk/experimental/tasks";
+import type { McpServer, RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { CallToolRequestSchema, ErrorCode, McpError, type CallToolRequest, type CallToolResult, type ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
+import { ControlPlaneError } from "../errors.js";
+import type { ToolExtra } from "./progress.js";
+import { toolFailure } from "./tool-result.js";
+
+type Shape = z.ZodRawShape;
+
+export interface OptionalTaskToolConfig<Input extends Shape> {
+  title: string;
+  description: string;
+  inputSchema: Input;
+  outputSchema: Shape;
+  annotations: ToolAnnotations;
+}
+
+export interface OptionalTaskHandlers<Input extends Shape> {
+  /** A call without the `task` parameter: runs in the request, progress and all, exactly like a registerTool tool. */
+  plain: (args: z.infer<z.ZodObject<Input>>, extra: ToolExtra) => Promise<CallToolResult>;
+  /** A task-augmented call: returns the task at once. */
+  task: ToolTaskHandler<Input>;
+}
+
+type RequestHandler = (request: CallToolRequest, extra: ToolExtra) => Promise<unknown>;
+
+/**
+ * Registers a tool with `execution.taskSupport: "optional"`. The SDK (1.32) runs a plain call of such a tool by
+ * creating a task anyway and polling the task store every pollInterval: plain calls would lose their progress
+ * notifications and output validation, pay up to a poll interval of latency and leave task records the caller never
+ * asked for. So the SDK handles task-augmented calls, and plain calls of this tool are routed to `plain` by a thin
+ * wrapper around the server's tools/call handler (every other call goes to the SDK's handler untouched).
+ */
+export function registerOptionalTaskTool<Input extends Shape>(
+  server: McpServer,
+  name: string,
+  config: OptionalTaskToolConfig<Input>,
+  handlers: OptionalTaskHandlers<Input>,
+): RegisteredTool {
+  const tool = server.experimental.tasks.registerToolTask(name, { ...config, execution: { taskSupport: "optional" } }, handlers.task);
+  const sdkHandler = sdkCallToolHandler(server);
+  const input = z.object(config.inputSchema);
+  const output = z.object(config.outputSchema);
+  server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    if (request.params.name !== name || request.params.task || !tool.enabled) return (await sdkHandler(request, extra)) as CallToolResult;
+    const args = await input.safeParseAsync(request.params.arguments ?? {});
+    if (!args.success) {
+      return toolFailure(new ControlPlaneError("INVALID_ARGUMENT", `Invalid arguments for tool ${name}: ${z.prettifyError(args.error)}`));
+    }
+    const result = await handlers.plain(args.data, extra);
+    if (!result.isError && !output.safeParse(result.structuredContent).success) {
+      throw new McpError(ErrorCode.InternalError, `Tool ${name} produced structured content that does not match its output schema`);
+    }
+    return result;
+  });
+  return tool;
+}
+
+/** The tools/call handler McpServer installed (its first registerTool did). */
+function sdkCallToolHandler(server: McpServer): RequestHandler {
+  // Protocol keeps handlers in a private map and offers no getter; reading it is the price of not re-implementing
+  // McpServer's tools/call. Checked here so an SDK that renames it fails at start-up, not on a call.
+  const handlers: unknown = (server.server as unknown as { _requestHandlers?: unknown })._requestHandlers;
+  const handler = handlers instanceof Map ? (handlers.get("tools/call") as unknown) : undefined;
+  if (typeof handler !== "function") throw new Error("The MCP SDK's tools/call handler was not found; the optional-task routing needs updating for this SDK version.");
+  return handler as RequestHandler;
+}

@@ -1,0 +1,36 @@
+import type { Logger } from "../log.js";
+import type { ContainerRuntime, RunnerEvent } from "../runtime/container-runtime.js";
+import type { StateStore } from "../store/state-store.js";
+import { prepullImages } from "./image-prepull.js";
+
+/** How often expired idempotency keys, failed spawns and tasks are dropped from the store. */
+export const PRUNE_INTERVAL_MS = 5 * 60 * 1000;
+
+/**
+ * Starts what a control plane does in the background: prepulling `images` (readiness does not wait), following runner
+ * events, and pruning the store. Returns the function that stops all of it; timers never keep the process alive.
+ */
+export function startRunnerBackgroundWork(
+  runtime: ContainerRuntime,
+  store: StateStore,
+  images: string[],
+  onEvent: (event: RunnerEvent) => void,
+  log: Logger,
+): () => void {
+  const pulls = prepullImages(runtime, images, log);
+  const stopEvents = runtime.watchRunnerEvents(onEvent);
+  const prune = setInterval(() => {
+    try {
+      const pruned = store.pruneExpired(new Date());
+      if (pruned > 0) log.debug({ pruned }, "pruned expired state");
+    } catch (error) {
+      log.warn({ err: error }, "pruning the state store failed");
+    }
+  }, PRUNE_INTERVAL_MS);
+  prune.unref();
+  return () => {
+    pulls.stop();
+    stopEvents();
+    clearInterval(prune);
+  };
+}

@@ -1,0 +1,127 @@
+import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
+import type { AgentClient } from "../agent-client/agent-client.js";
+import type { AuditLog } from "../audit.js";
+import { ControlPlaneError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer, WorkspaceStorage } from "../runtime/container-runtime.js";
+import { waitUntilReady } from "./agent-readiness.js";
+import type { RunnerBind } from "./mount-policy.js";
+import type { ValidSpawn } from "./spawn-request.js";
+
+export type SpawnProgress = { phase: "pulling"; detail: PullProgress } | { phase: "creating" } | { phase: "starting" } | { phase: "ready" };
+
+/** One runner to create: the checked request plus what the service fixed for it. */
+export interface SpawnPlan {
+  principal: string;
+  runnerId: string;
+  token: string;
+  createdAt: string;
+  spawn: ValidSpawn;
+  binds: RunnerBind[];
+  /** The workspace mounted at /work with storage "volume": as asked, else the runner id. */
+  workspaceKey: string | undefined;
+}
+
+export interface RunnerSpawnerOptions {
+  network: string;
+  readyTimeoutMs: number;
+  tmpfsMb: number;
+}
+
+const BAKED_HINT = "check that the image contains the DevHatchery agent (images/README.md).";
+const INJECTED_HINT = "the agent was injected; check that the image is glibc-based with libstdc++ (images/README.md).";
+const LOG_LINES_ON_FAILURE = 20;
+
+/** The network runners without outbound access join: internal (no route out), still reachable from the host. */
+export function offlineNetworkName(network: string): string {
+  return `${network}-offline`;
+}
+
+/** Creates a runner and waits until its agent answers; a runner that does not get there is removed (its workspace volume is kept). */
+export class RunnerSpawner {
+  constructor(
+    private readonly runtime: ContainerRuntime,
+    private readonly options: RunnerSpawnerOptions,
+    private readonly log: Logger,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async create(plan: SpawnPlan, onProgress: (progress: SpawnProgress) => void): Promise<{ container: RunnerContainer; client: AgentClient }> {
+    const { spawn, runnerId } = plan;
+    const log = this.log.child({ runner: runnerId, principal: plan.principal, image: spawn.image });
+    const network = spawn.network ? this.options.network : offlineNetworkName(this.options.network);
+    await this.runtime.ensureNetwork(network, spawn.network ? undefined : { internal: true });
+    const imageInfo = await this.runtime.ensureImage(spawn.image, (detail) => onProgress({ phase: "pulling", detail }));
+    const agentVolume = await this.agentVolumeFor(spawn.image, imageInfo, onProgress);
+    log.debug({ delivery: agentVolume ? "injected" : "baked", agentVolume }, "agent delivery chosen");
+    const { storage, freshAutoVolume } = await this.prepareStorage(plan);
+    let container: RunnerContainer;
+    try {
+      onProgress({ phase: "creating" });
+      container = await this.runtime.startRunner({
+        runnerId,
+        principal: plan.principal,
+        image: spawn.image,
+        token: plan.token,
+        agentPort: AGENT_DEFAULT_PORT,
+        network,
+        createdAt: plan.createdAt,
+        agentVolume,
+        binds: plan.binds,
+        storage,
+        alias: spawn.alias,
+        workspaceKey: storage.kind === "volume" ? plan.workspaceKey : undefined,
+        limits: spawn.limits,
+        env: spawn.env,
+        hardened: spawn.profile === "hardened",
+      });
+    } catch (error) {
+      await this.dropFreshVolume(freshAutoVolume, log);
+      throw error;
+    }
+    for (const bind of plan.binds) {
+      this.audit.record({ action: "mount", principal: plan.principal, outcome: "ok", runner: runnerId, alias: bind.alias, source: bind.source, target: bind.target, readOnly: bind.readOnly });
+    }
+    onProgress({ phase: "starting" });
+    try {
+      const client = await waitUntilReady(this.runtime, container, plan.token, this.options.readyTimeoutMs);
+      onProgress({ phase: "ready" });
+      return { container, client };
+    } catch (error) {
+      const logs = await this.runtime.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => "");
+      await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner that failed to start"));
+      await this.dropFreshVolume(freshAutoVolume, log);
+      log.warn({ err: error, logs }, "runner failed to start");
+      const reason = error instanceof ControlPlaneError ? error.message : String(error);
+      throw new ControlPlaneError(
+        "RUNNER_START_FAILED",
+        `Runner from image "${spawn.image}" did not become ready and was removed: ${reason}` +
+          (logs.trim() ? `\nLast agent log lines:\n${logs.trim()}` : `\nThe agent wrote no log lines; ${agentVolume ? INJECTED_HINT : BAKED_HINT}`),
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Baked when the image carries the agent (label io.devhatchery.agent.version): undefined. Injected otherwise:
+   * the agent volume to mount. Preparing it is reported as "pulling" progress, as it is part of getting ready to create.
+   */
+  private async agentVolumeFor(image: string, info: ImageInfo, onProgress: (progress: SpawnProgress) => void): Promise<string | undefined> {
+    if (info.agentVersion) return undefined;
+    const report = (status: string): void => onProgress({ phase: "pulling", detail: { status: `agent: ${status}`, fraction: undefined } });
+    return this.runtime.ensureAgentVolume(info.architecture, image, report);
+  }
+
+  /** The /work of the plan; a volume created just now for a key nobody chose may go again if the runner never gets ready. */
+  private async prepareStorage(plan: SpawnPlan): Promise<{ storage: WorkspaceStorage; freshAutoVolume: string | undefined }> {
+    if (plan.spawn.storage === "tmpfs" || plan.workspaceKey === undefined) return { storage: { kind: "tmpfs", sizeMb: this.options.tmpfsMb }, freshAutoVolume: undefined };
+    const volume = await this.runtime.ensureWorkspaceVolume(plan.principal, plan.workspaceKey, plan.createdAt, plan.spawn.image);
+    const fresh = plan.spawn.workspaceKey === undefined && volume.createdAt === plan.createdAt;
+    return { storage: { kind: "volume", volume: volume.name }, freshAutoVolume: fresh ? volume.name : undefined };
+  }
+
+  private async dropFreshVolume(volume: string | undefined, log: Logger): Promise<void> {
+    if (!volume) return;
+    await this.runtime.removeWorkspaceVolume(volume).catch((error: unknown) => log.warn({ err: error, volume }, "could not remove the empty workspace volume of a runner that failed to start"));
+  }
+}

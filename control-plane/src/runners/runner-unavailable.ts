@@ -1,0 +1,22 @@
+import { ControlPlaneError } from "../errors.js";
+import type { RunnerContainer } from "../runtime/container-runtime.js";
+import { runnerInfoFromContainer } from "./runner-info.js";
+import type { RunnerTarget } from "./runner-refs.js";
+
+/** Why a runner that exists cannot take calls now (starting, failed, stopped and how), and the way out. */
+export function runnerUnavailable(ref: string, target: RunnerTarget): ControlPlaneError {
+  if (target.kind === "spawn") {
+    return target.spawn.status === "starting"
+      ? new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" is still starting; wait for it with runner_attach (runner: "${ref}"), then call again.`)
+      : new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" failed to start: ${target.spawn.error ?? "unknown error"}\nRemove it with runner_remove and spawn a new one with runner_spawn.`);
+  }
+  const shown = runnerInfoFromContainer(target.container, undefined, undefined);
+  const how = shown.error ? ` (${shown.error})` : "";
+  return new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" is ${shown.status}${how}, not running; start it again with runner_attach (runner: "${ref}").`);
+}
+
+/** A container whose spawn is still in flight, seen as the starting spawn it is. */
+export function startingSpawnOf(container: RunnerContainer): RunnerTarget {
+  const { runnerId, principal, image, workspaceKey, alias, createdAt } = container;
+  return { kind: "spawn", spawn: { runnerId, principal, image, workspaceKey, alias, status: "starting", error: undefined, createdAt, expiresAt: createdAt } };
+}
