@@ -2,7 +2,9 @@
 // Writes docs/api-reference.md from the live MCP server: every tool (name, title, description, annotations, input
 // and output fields) and resource template, as tools/list and resources/templates/list answer them. Runs the
 // built control plane in-process (no Docker needed: listing touches no runner). `npm run docs:api`.
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** Notifications are not listed by the protocol, so this part is written by hand; keep it true to the code. */
@@ -40,7 +42,9 @@ const TARGET = fileURLToPath(new URL("../../docs/api-reference.md", import.meta.
 const URL_MCP = "http://127.0.0.1:8080/mcp";
 const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" };
 
-const controlPlane = createControlPlane(loadConfig({ HOME: process.env.HOME ?? "/root" }), createLogger("silent"));
+// A throwaway state dir: generating docs must not touch the operator's state store.
+const stateDir = await mkdtemp(join(tmpdir(), "devhatchery-docs-"));
+const controlPlane = createControlPlane(loadConfig({ HOME: process.env.HOME ?? "/root", DEVHATCHERY_STATE_DIR: stateDir }), createLogger("silent"));
 try {
   const sessionId = await initialize();
   const tools = await listAll(sessionId, "tools/list", "tools");
@@ -49,6 +53,7 @@ try {
   process.stdout.write(`wrote ${TARGET}: ${tools.length} tools, ${templates.length} resource templates\n`);
 } finally {
   await controlPlane.close();
+  await rm(stateDir, { recursive: true, force: true });
 }
 
 async function rpc(sessionId, id, method, params) {

@@ -50,10 +50,13 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
   const runtime = observability.traced(dockerRuntime, "runtime");
   const mountPolicy = new MountPolicy(config.allowedRoots);
   const store = createSqliteStateStore(join(config.stateDir, "state.db"));
+  // Background work of MCP tasks died with the previous process; their clients must not poll "working" for a day.
+  const failedTasks = store.failUnfinishedTasks("The control plane restarted while this task was running; check runner_list: the runner may exist (runner_attach reaches it).", new Date().toISOString());
+  if (failedTasks > 0) log.warn({ failedTasks }, "marked tasks left working by the previous process as failed");
   const runners = new RunnerService(
     runtime,
     store,
-    { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs, mountPolicy, limits: config.limits, profile: config.profile },
+    { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs, mountPolicy, limits: config.limits, profile: config.profile, allowedImages: config.allowedImages },
     log,
     audit,
   );

@@ -5,7 +5,7 @@ import { callTool, textOf } from "../support/mcp-client.js";
 import { startTwoPrincipalRunner, type TwoPrincipalRunner } from "../support/runner-session.js";
 
 const HINT = {
-  NOT_FOUND: "Check the runner id or path; runner ids come from runner_spawn.",
+  NOT_FOUND: "Check the runner (id, alias or workspace key: runner_list shows yours) or the path; spawn a runner with runner_spawn.",
   ALREADY_EXISTS: "Choose another name or remove the existing one first.",
   FAILED_PRECONDITION: "The target is not in the state this call needs; inspect it (fs_list) and adjust the call.",
 };

@@ -7,9 +7,6 @@ import type { SessionDeps } from "./tool-deps.js";
 
 type Announced = RunnerInfo["status"] | "removed";
 
-/** How long a stop is left to settle (into a removal, say) before it is announced. */
-const STOP_SETTLE_MS = 500;
-
 /**
  * Tells the session's client, with a log message, when one of its principal's runners became ready (`info`), failed
  * to start (`error`, with the reason), stopped (`notice`, or `warning` with the reason when its agent died) or was
@@ -26,12 +23,7 @@ export function announceRunnerChanges(server: McpServer, deps: SessionDeps, clie
       throw error;
     });
   const announce = async (runnerId: string): Promise<void> => {
-    let runner = await lookup(runnerId);
-    if (runner?.status === "stopped") {
-      // Removing a runner kills its container first: that "die" looks like a stop for a moment. Look again after it settled.
-      await new Promise((resolve) => setTimeout(resolve, STOP_SETTLE_MS));
-      runner = await lookup(runnerId);
-    }
+    const runner = await lookup(runnerId);
     const status: Announced = runner?.status ?? "removed";
     if (told.get(runnerId) === status || status === "starting" || status === "unknown") return;
     told.set(runnerId, status);

@@ -4,7 +4,7 @@ import { asControlPlaneError, type ErrorCode } from "../errors.js";
 /** Control-plane error code → what the model should do next: the one mapping from errors to tool results. */
 export const RECOVERY_BY_CODE: Record<ErrorCode, string> = {
   INVALID_ARGUMENT: "Correct the argument named above and call the tool again.",
-  NOT_FOUND: "Check the runner id or path; runner ids come from runner_spawn.",
+  NOT_FOUND: "Check the runner (id, alias or workspace key: runner_list shows yours) or the path; spawn a runner with runner_spawn.",
   ALREADY_EXISTS: "Choose another name or remove the existing one first.",
   PERMISSION_DENIED: "Not allowed, as the message says (file permissions in the runner, or the operator's mount policy); choose another path or mode, or fix the permissions with exec.",
   FAILED_PRECONDITION: "The target is not in the state this call needs; inspect it (fs_list) and adjust the call.",
@@ -18,7 +18,7 @@ export const RECOVERY_BY_CODE: Record<ErrorCode, string> = {
   VOLUME_IN_USE: "Remove the runners that use this workspace first (runner_remove), then remove the volume.",
   POLICY_DENIED: "The operator's policy refuses this, as the message says; ask for less (see the limit named) or a permitted value.",
   RUNNER_START_FAILED: "Nothing was left behind; fix the cause above and call runner_spawn again.",
-  RUNNER_UNAVAILABLE: "Spawn a new runner with runner_spawn if this one is gone.",
+  RUNNER_UNAVAILABLE: "runner_attach starts a stopped runner again (its /work is kept); runner_list shows each runner's status and error.",
   DOCKER_UNAVAILABLE: "The host's Docker engine is down; retry later or tell the operator.",
   TIMEOUT: "Retry; if it keeps timing out, allow more time or do less per call.",
   CANCELLED: "The call was cancelled; call again if you still need it.",

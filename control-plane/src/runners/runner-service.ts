@@ -19,7 +19,7 @@ import { runnerUnavailable, startingSpawnOf } from "./runner-unavailable.js";
 import { RunnerSpawner, type SpawnProgress } from "./runner-spawner.js";
 import type { IsolationProfile, Principal, RunnerInfo, SpawnRequest, WorkspaceInfo } from "./runner.js";
 import { auditingDenials, SpawnCoordinator, type StartedSpawn } from "./spawn-coordinator.js";
-import { validateSpawnRequest, type LimitsPolicy, type ValidSpawn } from "./spawn-request.js";
+import { validateSpawnRequest, type LimitsPolicy, type SpawnPolicy, type ValidSpawn } from "./spawn-request.js";
 import { restartStoppedRunner } from "./runner-restart.js";
 import { volumeSharedWith, workspaceNotFound, WorkspaceService } from "./workspace-service.js";
 
@@ -38,6 +38,8 @@ export interface RunnerServiceOptions {
   limits?: LimitsPolicy;
   /** The operator's minimum profile (config.profile); "default" when omitted. */
   profile?: IsolationProfile;
+  /** Image patterns runners may use (config images.allowed); empty or omitted allows every image. */
+  allowedImages?: readonly string[];
 }
 
 /** The configuration defaults, for callers (tests) that do not pass config.limits. */
@@ -53,6 +55,8 @@ export type RunnerChangeListener = (principalId: string, runnerId: string) => vo
 export type AttachAction = "reused" | "started" | "spawned";
 
 const STOP_TIMEOUT_S = 10;
+/** How long a container exit this service caused (stop, remove) is expected: its "die" event is not an agent death. */
+const EXPECTED_EXIT_MS = STOP_TIMEOUT_S * 1000 + 5000;
 const noProgress = (): void => {};
 
 /** Runner lifecycle, workspaces and owner-checked access to a runner's agent; refs are a runner id, an alias or a workspace key. */
@@ -67,6 +71,7 @@ export class RunnerService {
   private readonly activity: RunnerActivity;
   private readonly limits: LimitsPolicy;
   private readonly stopBackground: (() => void)[] = [];
+  private readonly expectedExits = new Set<string>();
 
   constructor(
     private readonly runtime: ContainerRuntime,
@@ -104,7 +109,7 @@ export class RunnerService {
    * `ready` settles when it is ready, or rejects with the error already recorded as a failed spawn.
    */
   async startSpawn(principal: Principal, request: SpawnRequest, onProgress: (progress: SpawnProgress) => void = noProgress): Promise<StartedSpawn> {
-    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(request, { defaultImage: this.options.defaultImage, limits: this.limits, profile: this.options.profile ?? "default" }));
+    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(request, this.spawnPolicy()));
     return this.startValidSpawn(principal, spawn, onProgress);
   }
 
@@ -138,7 +143,7 @@ export class RunnerService {
     if (!workspace) throw target ? runnerUnavailable(ref, target) : runnerNotFound(ref);
     // The volume remembers the image of the runner it was created for (label): attach comes back to the same tools.
     const image = options.image ?? workspace.image ?? target?.spawn.image;
-    const spawn = validateSpawnRequest({ image }, { defaultImage: this.options.defaultImage, limits: this.limits, profile: this.options.profile ?? "default" });
+    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest({ image }, this.spawnPolicy()));
     const started = await this.startValidSpawn(principal, { ...spawn, workspaceKey: workspace.workspaceKey }, onProgress);
     return { runner: await started.ready, action: "spawned" };
   }
@@ -166,6 +171,7 @@ export class RunnerService {
     if (this.inFlight.has(runnerId)) throw runnerUnavailable(ref, startingSpawnOf(target.container));
     return this.locks.run(`runner:${runnerId}`, async () => {
       this.connections.drop(runnerId);
+      this.expectExit(runnerId);
       await this.runtime.stopRunner(runnerId, STOP_TIMEOUT_S);
       this.audit.record({ action: "runner.stop", principal: principal.id, outcome: "ok", runner: runnerId });
       this.log.info({ runner: runnerId, principal: principal.id }, "runner stopped");
@@ -192,6 +198,7 @@ export class RunnerService {
     if (workspace && others.length > 0) throw volumeSharedWith(workspace.workspaceKey, container.runnerId, others);
     return this.locks.run(`runner:${container.runnerId}`, async () => {
       this.connections.drop(container.runnerId);
+      this.expectExit(container.runnerId);
       await this.runtime.removeRunner(container.runnerId);
       this.store.deleteSpawn(container.runnerId);
       this.store.forgetRunner(container.runnerId);
@@ -284,8 +291,20 @@ export class RunnerService {
     this.stopBackground.push(startRunnerBackgroundWork(this.runtime, this.store, prepull, (event) => this.onRunnerEvent(event), this.log));
   }
 
+  private spawnPolicy(): SpawnPolicy {
+    return { defaultImage: this.options.defaultImage, limits: this.limits, profile: this.options.profile ?? "default", allowedImages: this.options.allowedImages ?? [] };
+  }
+
+  /** Marks a container exit this service is about to cause, so its "die" event is not announced as an agent death. */
+  private expectExit(runnerId: string): void {
+    this.expectedExits.add(runnerId);
+    setTimeout(() => this.expectedExits.delete(runnerId), EXPECTED_EXIT_MS).unref();
+  }
+
   private onRunnerEvent(event: RunnerEvent): void {
     if (event.action === "die" || event.action === "destroy") this.connections.drop(event.runnerId);
+    // Our own stop or remove announces itself once it is done; the exit it causes on the way is not news.
+    if (event.action === "die" && this.expectedExits.has(event.runnerId)) return;
     if (event.action === "die") this.log.info({ runner: event.runnerId, principal: event.principal, exitCode: event.exitCode }, "runner's agent exited");
     if (event.action === "oom") this.log.warn({ runner: event.runnerId, principal: event.principal }, "a process in the runner was killed for memory");
     this.emitChange(event.principal, event.runnerId);

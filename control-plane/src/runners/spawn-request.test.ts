@@ -66,6 +66,17 @@ describe("validateSpawnRequest", () => {
     expect(validateSpawnRequest({}, hardened).profile).toBe("hardened");
   });
 
+  it("refuses images outside the operator's allowed patterns as a policy denial naming them", () => {
+    const restricted = { ...POLICY, allowedImages: ["ubuntu:*", "registry.example/team/*"] };
+    expect(rejection({ image: "python:3.12" }, restricted)).toEqual({
+      code: "POLICY_DENIED",
+      message: 'image "python:3.12" is not allowed on this server; use one matching "ubuntu:*", "registry.example/team/*", or omit image for the default "ubuntu:24.04".',
+    });
+    expect(validateSpawnRequest({ image: "registry.example/team/dev:1" }, restricted).image).toBe("registry.example/team/dev:1");
+    expect(validateSpawnRequest({}, restricted).image).toBe("ubuntu:24.04");
+    expect(validateSpawnRequest({ image: "python:3.12" }, POLICY).image).toBe("python:3.12");
+  });
+
   it("explains why tmpfs and a workspace key do not go together", () => {
     expect(rejection({ storage: "tmpfs", workspaceKey: "proj" })).toEqual({
       code: "INVALID_ARGUMENT",

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ControlPlaneConfig } from "../config.js";
+import { isImageAllowed } from "../config/image-pattern.js";
 import { ControlPlaneError } from "../errors.js";
 import type { RunnerLimits } from "../runtime/container-runtime.js";
 import type { MountRequest } from "./mount-policy.js";
@@ -12,6 +13,8 @@ export interface SpawnPolicy {
   defaultImage: string;
   limits: LimitsPolicy;
   profile: IsolationProfile;
+  /** Image patterns runners may use (config images.allowed); empty or omitted allows every image. */
+  allowedImages?: readonly string[];
 }
 
 /** A spawn request with every default applied and every rule checked; nothing has been created yet. */
@@ -54,6 +57,14 @@ export function validateSpawnRequest(request: SpawnRequest, policy: SpawnPolicy)
   const image = request.image ?? policy.defaultImage;
   if (!image.trim() || /\s/.test(image) || image.length > 255) {
     throw invalid(`image "${image}" is not an image reference; give a name like "ubuntu:24.04" (no spaces, at most 255 characters) or omit it for the default.`);
+  }
+  const allowed = policy.allowedImages ?? [];
+  if (!isImageAllowed(image, allowed)) {
+    throw new PolicyDeniedError(
+      "image",
+      allowed.join(", "),
+      `image "${image}" is not allowed on this server; use one matching ${allowed.map((pattern) => `"${pattern}"`).join(", ")}, or omit image for the default "${policy.defaultImage}".`,
+    );
   }
   const workspaceKey = request.workspaceKey === undefined ? undefined : checkName("workspace_key", request.workspaceKey);
   const alias = request.alias === undefined ? undefined : checkName("alias", request.alias);
