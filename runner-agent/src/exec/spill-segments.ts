@@ -43,18 +43,37 @@ export class SpillSegments {
     return this.segments.length;
   }
 
+  /**
+   * Writes `chunks` at the end, starting a new segment whenever the last one is full, so no segment grows much past
+   * segmentBytes however large a batch is (a slow disk makes batches large): the cap drops whole segments.
+   */
   async append(chunks: OutputChunk[]): Promise<void> {
-    const first = chunks[0];
-    if (!first) return;
-    let segment = this.segments.at(-1);
-    if (!segment || segment.end - segment.start >= this.segmentBytes) {
-      await segment?.writer?.close();
-      if (segment) segment.writer = undefined;
-      if (this.created === 0) await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      const path = join(this.dir, `${String(this.created++).padStart(6, "0")}.seg`);
-      segment = { path, start: first.cursor, end: first.cursor, fileBytes: 0, index: [], writer: await open(path, "a", 0o600) };
-      this.segments.push(segment);
+    let rest = chunks;
+    while (rest.length > 0) {
+      const segment = await this.openSegment(rest[0]!.cursor);
+      let room = this.segmentBytes - (segment.end - segment.start);
+      let count = 0;
+      do room -= rest[count++]!.data.length;
+      while (count < rest.length && room > 0);
+      await this.write(segment, rest.slice(0, count));
+      rest = rest.slice(count);
     }
+  }
+
+  /** The last segment when it has room, else a new one starting at `cursor`. */
+  private async openSegment(cursor: number): Promise<Segment> {
+    const last = this.segments.at(-1);
+    if (last && last.end - last.start < this.segmentBytes) return last;
+    await last?.writer?.close();
+    if (last) last.writer = undefined;
+    if (this.created === 0) await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const path = join(this.dir, `${String(this.created++).padStart(6, "0")}.seg`);
+    const segment: Segment = { path, start: cursor, end: cursor, fileBytes: 0, index: [], writer: await open(path, "a", 0o600) };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  private async write(segment: Segment, chunks: OutputChunk[]): Promise<void> {
     const { frames, bytes, index } = encodeFrames(chunks, segment);
     const { bytesWritten } = await segment.writer!.writev(frames);
     if (bytesWritten !== bytes) throw Object.assign(new Error(`short write to ${segment.path}: ${bytesWritten} of ${bytes} bytes`), { code: "ENOSPC" });
