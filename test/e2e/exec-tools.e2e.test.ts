@@ -76,7 +76,7 @@ describe("exec, exec_read, exec_write, exec_signal, exec_list and the exec outpu
     expect(interactive.structured).toMatchObject({ state: "running", stdout: "name?\n" });
     const execId = interactive.structured.exec_id as string;
     const wrote = await callTool(asAlice, "exec_write", { runner, exec_id: execId, data: "world\n" });
-    expect(wrote.structured).toEqual({ exec_id: execId, written_bytes: 6, stdin_bytes: 6, closed: false });
+    expect(wrote.structured).toEqual({ runner_id: runner, exec_id: execId, written_bytes: 6, stdin_bytes: 6, closed: false });
     const rest = await readExecToEnd(asAlice, { runner, exec_id: execId, cursor: interactive.structured.next_cursor as number }, READ_LIMITS);
     expect(rest.stdout).toBe("hello world\n");
     expect(rest.last).toMatchObject({ exit_code: 0, eof: true });
@@ -213,6 +213,23 @@ describe("exec, exec_read, exec_write, exec_signal, exec_list and the exec outpu
     expect(new Set(updates)).toEqual(new Set([uri]));
     await expect.poll(async () => ((await asAlice.readResource({ uri })).contents[0] as { text: string }).text, { timeout: 10_000 }).toBe("one\ntwo-go\n");
     await asAlice.unsubscribeResource({ uri });
+  });
+
+  it("names the runner's id in results when the call named it by alias", async () => {
+    const spawned = await callTool(asAlice, "runner_spawn", { alias: "exec-alias" });
+    expect(spawned.result.isError, textOf(spawned.result)).toBeFalsy();
+    const aliasedId = spawned.structured.runner_id as string;
+    expect(aliasedId).not.toBe(runner);
+
+    const ran = await callTool(asAlice, "exec", { runner: "exec-alias", command: "echo hi > /work/alias.txt; echo done" });
+    expect(ran.structured).toMatchObject({ runner_id: aliasedId, state: "exited", exit_code: 0, stdout: "done\n" });
+    expect(textOf(ran.result)).toMatch(new RegExp(`^\\[runner "exec-alias" is ${aliasedId}\\]\nexit code 0 \\(\\d+ ms\\)\n--- stdout ---\ndone\n$`));
+    const read = await callTool(asAlice, "fs_read", { runner: "exec-alias", path: "alias.txt" });
+    expect(read.structured).toMatchObject({ runner_id: aliasedId, content: "hi\n", file: { path: "/work/alias.txt" } });
+    expect(textOf(read.result)).toBe(`[runner "exec-alias" is ${aliasedId}]\nhi\n`);
+    const byId = await callTool(asAlice, "exec", { runner: aliasedId, command: "true" });
+    expect(byId.structured.runner_id).toBe(aliasedId);
+    expect(textOf(byId.result)).toMatch(/^exit code 0 /);
   });
 
   it("keeps another principal's processes unreachable and reports unknown exec ids", async () => {

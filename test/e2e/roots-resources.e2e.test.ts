@@ -19,8 +19,8 @@ describe("client roots: resources/list stays within them, relative paths resolve
       .map((resource) => resource.uri)
       .filter((uri) => uri.includes("/files/"))
       .sort();
-  const watchedPath = async (path: string): Promise<string> => {
-    const { result, structured } = await callTool(roots.client, "fs_watch", { runner: runnerId, path });
+  const watchedPath = async (path: string, runner = runnerId): Promise<string> => {
+    const { result, structured } = await callTool(roots.client, "fs_watch", { runner, path });
     expect(result.isError, textOf(result)).toBeFalsy();
     return structured.path as string;
   };
@@ -35,7 +35,7 @@ describe("client roots: resources/list stays within them, relative paths resolve
     server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${alice.principal}:${alice.token}`, DEVHATCHERY_RUNNER_NETWORK: network });
     roots = await connectClientWithRoots(server.url, alice.token, [{ uri: "file:///home/me/project", name: "my laptop's folder" }, { uri: "file:///work/app" }]);
     notes = recordResourceNotifications(roots.client);
-    runnerId = (await callTool(roots.client, "runner_spawn", {})).structured.runner_id as string;
+    runnerId = (await callTool(roots.client, "runner_spawn", { alias: "rooted" })).structured.runner_id as string;
     for (const path of ["/work/top.txt", "/work/app/a.txt", "/work/app/src/deep.txt", "/work/lib/b.txt"]) {
       const { result } = await callTool(roots.client, "fs_write", { runner: runnerId, path, content: path });
       expect(result.isError).toBeFalsy();
@@ -67,6 +67,7 @@ describe("client roots: resources/list stays within them, relative paths resolve
     await changeRoots([`devhatchery://runners/${runnerId}/files/work/lib`, "file:///work/app"]);
     expect(await listedFiles()).toEqual([file("work/app/a.txt"), file("work/app/src/deep.txt"), file("work/lib/b.txt")]);
     expect(await watchedPath(".")).toBe("/work/lib");
+    expect(await watchedPath(".", "rooted")).toBe("/work/lib");
   });
 
   it("lists nothing of this runner's files when the roots name folders of another runner only", async () => {

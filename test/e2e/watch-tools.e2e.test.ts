@@ -59,6 +59,7 @@ describe("fs_watch and fs_changes", () => {
   it("describes the watch it started", async () => {
     const { result, structured } = await callTool(asAlice, "fs_watch", { runner: runnerId, path: "burst" });
     expect(structured).toEqual({
+      runner_id: runnerId,
       watch_id: expect.stringMatching(/^wa_[0-9a-f]{16}$/),
       path: "/work/burst",
       type: "directory",
@@ -80,7 +81,7 @@ describe("fs_watch and fs_changes", () => {
     expect(last.resync_required).toBe(false);
     expect(all.map((change) => change.cursor)).toEqual([...all.map((change) => change.cursor)].sort((a, b) => a - b));
     expect(all.find((change) => change.path === "/work/burst/f2.txt")).toMatchObject({ type: "file", old_path: null });
-    expect(await changes(watch_id, last.next_cursor)).toEqual({ changes: [], resync_required: false, resyncs: [], ended: null, next_cursor: last.next_cursor, has_more: false });
+    expect(await changes(watch_id, last.next_cursor)).toEqual({ runner_id: runnerId, changes: [], resync_required: false, resyncs: [], ended: null, next_cursor: last.next_cursor, has_more: false });
   });
 
   it("leaves out what the ignore patterns name", async () => {
@@ -95,6 +96,7 @@ describe("fs_watch and fs_changes", () => {
     await sh("for i in 1 2 3 4 5; do touch /work/hist/h$i; sleep 0.4; done");
     const { result, structured } = await callTool(asAlice, "fs_changes", { runner: runnerId, watch_id, cursor, wait_ms: 0 });
     expect(structured).toEqual({
+      runner_id: runnerId,
       changes: [
         { kind: "created", path: "/work/hist/h4", type: "file", old_path: null, cursor: 4 },
         { kind: "created", path: "/work/hist/h5", type: "file", old_path: null, cursor: 5 },

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { describeExit, execInfoSchema, toExecInfoOutput } from "./exec-schemas.js";
 
 export function registerExecListTool(server: McpServer, deps: ToolDeps): void {
@@ -14,15 +15,16 @@ export function registerExecListTool(server: McpServer, deps: ToolDeps): void {
         "List the processes started with exec in a runner: running ones first, then finished ones the runner still keeps " +
         "(for 30 minutes by default), with state, command, exit and output size. Read any of them with exec_read.",
       inputSchema: { runner: runnerArg },
-      outputSchema: { execs: z.array(execInfoSchema) },
+      outputSchema: { runner_id: runnerIdOutput, execs: z.array(execInfoSchema) },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async ({ runner }) => {
       try {
-        const infos = await deps.execs.list(deps.principal, runner);
+        const target = await canonicalRunner(deps, runner);
+        const infos = await deps.execs.list(deps.principal, target.id);
         const execs = infos.map(toExecInfoOutput);
         const lines = infos.map((info) => `${info.execId} ${describeExit(info.exit)}, ${info.endCursor} bytes of output: ${info.command}`);
-        return toolSuccess({ execs }, execs.length ? lines.join("\n") : "No processes in this runner.");
+        return toolSuccess({ runner_id: target.id, execs }, withRunnerNote(target, execs.length ? lines.join("\n") : "No processes in this runner."));
       } catch (error) {
         return toolFailure(error);
       }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { describeExit, execExitFields, execIdArg, toExitFields } from "./exec-schemas.js";
 
 const DEFAULT_WAIT_MS = 10_000;
@@ -41,6 +42,7 @@ export function registerExecReadTool(server: McpServer, deps: ToolDeps): void {
           .describe(`At most this many bytes of output per call (default ${DEFAULT_MAX_BYTES}); read again from next_cursor for more.`),
       },
       outputSchema: {
+        runner_id: runnerIdOutput,
         exec_id: z.string(),
         state: z.enum(["running", "exited"]).describe("The process's state when the read returned."),
         ...execExitFields,
@@ -58,13 +60,15 @@ export function registerExecReadTool(server: McpServer, deps: ToolDeps): void {
     },
     async ({ runner, exec_id, cursor, wait_ms, max_bytes }) => {
       try {
-        const read = await deps.execs.read(deps.principal, runner, exec_id, { cursor, maxBytes: max_bytes, waitMs: wait_ms });
+        const target = await canonicalRunner(deps, runner);
+        const read = await deps.execs.read(deps.principal, target.id, exec_id, { cursor, maxBytes: max_bytes, waitMs: wait_ms });
         const headline =
           `${read.exec.execId} ${read.eof ? `ended: ${describeExit(read.exec.exit)}` : read.exec.state}; bytes ${read.cursor}–${read.nextCursor}` +
           (read.droppedBytes ? ` (${read.droppedBytes} bytes dropped before them by the output cap)` : "") +
           (read.eof ? "; end of output" : `; continue with cursor=${read.nextCursor}`);
         return toolSuccess(
           {
+            runner_id: target.id,
             exec_id: read.exec.execId,
             state: read.exec.state,
             ...toExitFields(read.exec.exit),
@@ -75,7 +79,7 @@ export function registerExecReadTool(server: McpServer, deps: ToolDeps): void {
             dropped_bytes: read.droppedBytes,
             eof: read.eof,
           },
-          headline + (read.stdout ? `\n--- stdout ---\n${read.stdout}` : "") + (read.stderr ? `\n--- stderr ---\n${read.stderr}` : ""),
+          withRunnerNote(target, headline) + (read.stdout ? `\n--- stdout ---\n${read.stdout}` : "") + (read.stderr ? `\n--- stderr ---\n${read.stderr}` : ""),
         );
       } catch (error) {
         return toolFailure(error);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { execIdArg, execInfoSchema, toExecInfoOutput } from "./exec-schemas.js";
 
 export function registerExecSignalTool(server: McpServer, deps: ToolDeps): void {
@@ -19,13 +20,14 @@ export function registerExecSignalTool(server: McpServer, deps: ToolDeps): void 
         exec_id: execIdArg,
         signal: z.string().min(1).default("SIGTERM").describe('The signal name, e.g. "SIGTERM" (default), "INT" or "SIGKILL".'),
       },
-      outputSchema: { exec: execInfoSchema.describe("The process right after the signal was sent (it may still be running).") },
+      outputSchema: { runner_id: runnerIdOutput, exec: execInfoSchema.describe("The process right after the signal was sent (it may still be running).") },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
     async ({ runner, exec_id, signal }) => {
       try {
-        const exec = toExecInfoOutput(await deps.execs.signal(deps.principal, runner, exec_id, signal));
-        return toolSuccess({ exec }, `Sent ${signal} to ${exec_id} (now ${exec.state}).`);
+        const target = await canonicalRunner(deps, runner);
+        const exec = toExecInfoOutput(await deps.execs.signal(deps.principal, target.id, exec_id, signal));
+        return toolSuccess({ runner_id: target.id, exec }, withRunnerNote(target, `Sent ${signal} to ${exec_id} (now ${exec.state}).`));
       } catch (error) {
         return toolFailure(error);
       }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { execIdArg } from "./exec-schemas.js";
 
 export function registerExecWriteTool(server: McpServer, deps: ToolDeps): void {
@@ -20,6 +21,7 @@ export function registerExecWriteTool(server: McpServer, deps: ToolDeps): void {
         close: z.boolean().default(false).describe("Close stdin after writing data."),
       },
       outputSchema: {
+        runner_id: runnerIdOutput,
         exec_id: z.string(),
         written_bytes: z.number().int().describe("Bytes of data written by this call."),
         stdin_bytes: z.number().int().describe("Bytes written to the process's stdin so far, the exec call's stdin included."),
@@ -29,11 +31,12 @@ export function registerExecWriteTool(server: McpServer, deps: ToolDeps): void {
     },
     async ({ runner, exec_id, data, close }) => {
       try {
-        const stdinBytes = await deps.execs.write(deps.principal, runner, exec_id, data, close);
+        const target = await canonicalRunner(deps, runner);
+        const stdinBytes = await deps.execs.write(deps.principal, target.id, exec_id, data, close);
         const written = Buffer.byteLength(data, "utf8");
         return toolSuccess(
-          { exec_id, written_bytes: written, stdin_bytes: stdinBytes, closed: close },
-          `Wrote ${written} bytes to the stdin of ${exec_id}${close ? " and closed it" : ""}.`,
+          { runner_id: target.id, exec_id, written_bytes: written, stdin_bytes: stdinBytes, closed: close },
+          withRunnerNote(target, `Wrote ${written} bytes to the stdin of ${exec_id}${close ? " and closed it" : ""}.`),
         );
       } catch (error) {
         return toolFailure(error);

@@ -4,6 +4,7 @@ import { RESULT_OUTPUT_CAP_BYTES } from "../../runners/exec-service.js";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { createOutputProgress } from "./exec-progress.js";
 import { describeExit, execExitFields, toExitFields } from "./exec-schemas.js";
 
@@ -51,6 +52,7 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
           .describe(`How long this call waits for the process to end before returning it still running (it keeps running). Default ${DEFAULT_YIELD_MS}, at most ${MAX_YIELD_MS}.`),
       },
       outputSchema: {
+        runner_id: runnerIdOutput,
         exec_id: z.string().describe("The process's id in the runner; pass it to exec_read, exec_write and exec_signal."),
         state: z.enum(["running", "exited"]).describe('"exited" when the process ended within yield_ms, else "running".'),
         ...execExitFields,
@@ -65,10 +67,11 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
     async ({ runner, command, cwd, env, stdin, stdin_open, timeout_ms, yield_ms }, extra) => {
       const progress = createOutputProgress(extra);
       try {
+        const target = await canonicalRunner(deps, runner);
         const outcome = await deps.execs.start(
           deps.principal,
-          runner,
-          { command, cwd: cwd === undefined ? await deps.roots.resolvePath(runner, ".", extra) : await deps.roots.resolvePath(runner, cwd, extra), env, stdin, stdinOpen: stdin_open, timeoutMs: timeout_ms },
+          target.id,
+          { command, cwd: await deps.roots.resolvePath(target.id, cwd ?? ".", extra), env, stdin, stdinOpen: stdin_open, timeoutMs: timeout_ms },
           { yieldMs: yield_ms, onOutput: (chunk) => progress.report(chunk.totalBytes, chunk.stream, chunk.text), signal: extra.signal },
         );
         await progress.flush();
@@ -78,6 +81,7 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
             : `${describeExit(outcome.exit)} (${outcome.exit?.durationMs} ms)`;
         return toolSuccess(
           {
+            runner_id: target.id,
             exec_id: outcome.execId,
             state: outcome.state,
             ...toExitFields(outcome.exit),
@@ -87,7 +91,7 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
             dropped_bytes: outcome.droppedBytes,
             next_cursor: outcome.nextCursor,
           },
-          headline + (outcome.stdout ? `\n--- stdout ---\n${outcome.stdout}` : "") + (outcome.stderr ? `\n--- stderr ---\n${outcome.stderr}` : ""),
+          withRunnerNote(target, headline) + (outcome.stdout ? `\n--- stdout ---\n${outcome.stdout}` : "") + (outcome.stderr ? `\n--- stderr ---\n${outcome.stderr}` : ""),
         );
       } catch (error) {
         await progress.flush();

@@ -5,6 +5,7 @@ import { createProgressReporter } from "../progress.js";
 import { pathArg, runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { exportSummarySchema, toExportSummary } from "./export-schemas.js";
 
 const globs = z.array(z.string().min(1).max(512)).max(100).default([]);
@@ -36,21 +37,25 @@ export function registerExportCreateTool(server: McpServer, deps: ToolDeps): voi
           .optional()
           .describe('The export\'s name without extension, e.g. "build-42" (becomes "build-42.tar.gz"); it must not exist yet. Default: runner, path and time.'),
       },
-      outputSchema: exportSummarySchema,
+      outputSchema: { ...exportSummarySchema, runner_id: runnerIdOutput },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
     async ({ runner, path, format, include, exclude, destination, name }, extra) => {
       const report = createProgressReporter(extra);
       try {
+        const target = await canonicalRunner(deps, runner);
         const record = await deps.exports.create(
           deps.principal,
-          runner,
-          { path: await deps.roots.resolvePath(runner, path, extra), format, include, exclude, destination, name },
+          target.id,
+          { path: await deps.roots.resolvePath(target.id, path, extra), format, include, exclude, destination, name },
           (bytes) => report(bytes, `${(bytes / 1024 / 1024).toFixed(1)} MiB read from the runner`),
           extra.signal,
         );
         const summary = toExportSummary(record);
-        return toolSuccess(summary, `Exported ${record.manifest.source_path} (${summary.file_count} files, ${summary.bytes_written} bytes, sha256 ${summary.sha256}) to ${summary.runner_path ?? summary.host_path}.`);
+        return toolSuccess(
+          summary,
+          withRunnerNote(target, `Exported ${record.manifest.source_path} (${summary.file_count} files, ${summary.bytes_written} bytes, sha256 ${summary.sha256}) to ${summary.runner_path ?? summary.host_path}.`),
+        );
       } catch (error) {
         return toolFailure(error);
       }

@@ -4,6 +4,7 @@ import type { WatchEvent } from "../../runners/watch-service.js";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 const changeSchema = z.object({
   kind: z.enum(["created", "modified", "deleted", "renamed"]),
@@ -42,6 +43,7 @@ export function registerFsChangesTool(server: McpServer, deps: ToolDeps): void {
         max_events: z.number().int().min(1).max(1000).default(100).describe("Most batches to return (default 100); has_more says when more are waiting."),
       },
       outputSchema: {
+        runner_id: runnerIdOutput,
         changes: z.array(changeSchema).describe("Changes in the order they were recorded, one per path per batch."),
         resync_required: z.boolean().describe("True when changes were lost: re-list what `resyncs` names, then continue from next_cursor."),
         resyncs: z.array(resyncSchema),
@@ -53,10 +55,11 @@ export function registerFsChangesTool(server: McpServer, deps: ToolDeps): void {
     },
     async ({ runner, watch_id, cursor, wait_ms, max_events }) => {
       try {
-        const read = await deps.watches.changes(deps.principal, runner, watch_id, cursor, wait_ms, max_events);
+        const target = await canonicalRunner(deps, runner);
+        const read = await deps.watches.changes(deps.principal, target.id, watch_id, cursor, wait_ms, max_events);
         const { changes, resyncs, ended } = flatten(read.events);
-        const structured = { changes, resync_required: resyncs.length > 0, resyncs, ended, next_cursor: read.nextCursor, has_more: read.hasMore };
-        return toolSuccess(structured, render(structured));
+        const structured = { runner_id: target.id, changes, resync_required: resyncs.length > 0, resyncs, ended, next_cursor: read.nextCursor, has_more: read.hasMore };
+        return toolSuccess(structured, withRunnerNote(target, render(structured)));
       } catch (error) {
         return toolFailure(error);
       }

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { fileEntrySchema, runnerArg, toFileEntry, type FileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 const MAX_LIMIT = 10_000;
 const MAX_DEPTH = 32;
@@ -23,6 +24,7 @@ export function registerFsListTool(server: McpServer, deps: ToolDeps): void {
         limit: z.number().int().min(1).max(MAX_LIMIT).default(1000).describe(`Most entries to return (1 to ${MAX_LIMIT}, default 1000).`),
       },
       outputSchema: {
+        runner_id: runnerIdOutput,
         path: z.string().describe("The directory listed, as an absolute path."),
         entries: z.array(fileEntrySchema),
         truncated: z.boolean().describe("True when more entries exist within depth than limit allowed; raise limit, lower depth or list a subdirectory."),
@@ -31,12 +33,13 @@ export function registerFsListTool(server: McpServer, deps: ToolDeps): void {
     },
     async ({ runner, path, depth, limit }, extra) => {
       try {
-        const listing = await deps.files.list(deps.principal, runner, await deps.roots.resolvePath(runner, path, extra), limit, depth);
+        const target = await canonicalRunner(deps, runner);
+        const listing = await deps.files.list(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), limit, depth);
         const entries = listing.entries.map(toFileEntry);
         const lines = entries.map((entry) => renderEntry(listing.directory.path, entry));
         return toolSuccess(
-          { path: listing.directory.path, entries, truncated: listing.truncated },
-          `${listing.directory.path} (${entries.length} entries${listing.truncated ? ", truncated" : ""})\n${lines.join("\n")}`,
+          { runner_id: target.id, path: listing.directory.path, entries, truncated: listing.truncated },
+          withRunnerNote(target, `${listing.directory.path} (${entries.length} entries${listing.truncated ? ", truncated" : ""})\n${lines.join("\n")}`),
         );
       } catch (error) {
         return toolFailure(error);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { fileEntrySchema, modeArg, parseMode, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 export function registerFsMkdirTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -21,13 +22,14 @@ export function registerFsMkdirTool(server: McpServer, deps: ToolDeps): void {
           .describe("Create missing parent directories and accept an existing directory (default true); false fails when the parent is missing or the directory exists."),
         mode: modeArg.optional().describe('Permission bits in octal for the new directory, e.g. "0700". Default "0755".'),
       },
-      outputSchema: { directory: fileEntrySchema.describe("The directory as it is now.") },
+      outputSchema: { runner_id: runnerIdOutput, directory: fileEntrySchema.describe("The directory as it is now.") },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async ({ runner, path, parents, mode }, extra) => {
       try {
-        const directory = toFileEntry(await deps.files.mkdir(deps.principal, runner, await deps.roots.resolvePath(runner, path, extra), { parents, mode: parseMode(mode) }));
-        return toolSuccess({ directory }, `Directory ${directory.path} exists (mode ${directory.mode}).`);
+        const target = await canonicalRunner(deps, runner);
+        const directory = toFileEntry(await deps.files.mkdir(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { parents, mode: parseMode(mode) }));
+        return toolSuccess({ runner_id: target.id, directory }, withRunnerNote(target, `Directory ${directory.path} exists (mode ${directory.mode}).`));
       } catch (error) {
         return toolFailure(error);
       }

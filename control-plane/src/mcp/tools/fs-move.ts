@@ -3,6 +3,7 @@ import { z } from "zod";
 import { fileEntrySchema, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 export function registerFsMoveTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -19,13 +20,15 @@ export function registerFsMoveTool(server: McpServer, deps: ToolDeps): void {
         overwrite: z.boolean().default(false).describe("Replace an existing destination (default false: an existing destination fails with ALREADY_EXISTS)."),
         create_parents: z.boolean().default(false).describe("Create the destination's missing parent directories (default false)."),
       },
-      outputSchema: { file: fileEntrySchema.describe("The moved entry at its new path.") },
+      outputSchema: { runner_id: runnerIdOutput, file: fileEntrySchema.describe("The moved entry at its new path.") },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
     },
     async ({ runner, source, destination, overwrite, create_parents }, extra) => {
       try {
-        const file = toFileEntry(await deps.files.move(deps.principal, runner, await deps.roots.resolvePath(runner, source, extra), await deps.roots.resolvePath(runner, destination, extra), { overwrite, createParents: create_parents }));
-        return toolSuccess({ file }, `Moved ${source} to ${file.path}.`);
+        const target = await canonicalRunner(deps, runner);
+        const [from, to] = [await deps.roots.resolvePath(target.id, source, extra), await deps.roots.resolvePath(target.id, destination, extra)];
+        const file = toFileEntry(await deps.files.move(deps.principal, target.id, from, to, { overwrite, createParents: create_parents }));
+        return toolSuccess({ runner_id: target.id, file }, withRunnerNote(target, `Moved ${source} to ${file.path}.`));
       } catch (error) {
         return toolFailure(error);
       }

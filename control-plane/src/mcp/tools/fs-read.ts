@@ -5,6 +5,7 @@ import { isTextMimeType } from "../../runners/mime-type.js";
 import { fileEntrySchema, ifMatchArg, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 export function registerFsReadTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -23,6 +24,7 @@ export function registerFsReadTool(server: McpServer, deps: ToolDeps): void {
         if_match: ifMatchArg.describe("An etag from an earlier read: read only if the file is still that version (fails with ETAG_MISMATCH otherwise)."),
       },
       outputSchema: {
+        runner_id: runnerIdOutput,
         file: fileEntrySchema,
         content: z.string().describe("The bytes read, in the requested encoding."),
         encoding: z.enum(["utf8", "base64"]),
@@ -35,12 +37,13 @@ export function registerFsReadTool(server: McpServer, deps: ToolDeps): void {
     },
     async ({ runner, path, encoding, offset, length, if_match }, extra) => {
       try {
-        const read = await deps.files.read(deps.principal, runner, await deps.roots.resolvePath(runner, path, extra), { encoding, offset, length, ifMatch: if_match });
+        const target = await canonicalRunner(deps, runner);
+        const read = await deps.files.read(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { encoding, offset, length, ifMatch: if_match });
         const eof = read.offset + read.length >= read.info.size;
-        const structured = { file: toFileEntry(read.info), content: read.content, encoding, offset: read.offset, length: read.length, eof, mime_type: read.mimeType };
-        if (encoding === "base64") return toolSuccess(structured, `${read.length} bytes of ${read.info.path} (${read.mimeType}, base64):\n${read.content}`);
+        const structured = { runner_id: target.id, file: toFileEntry(read.info), content: read.content, encoding, offset: read.offset, length: read.length, eof, mime_type: read.mimeType };
+        if (encoding === "base64") return toolSuccess(structured, withRunnerNote(target, `${read.length} bytes of ${read.info.path} (${read.mimeType}, base64):\n${read.content}`));
         const warning = isTextMimeType(read.mimeType) ? "" : `[${read.info.path} is ${read.mimeType}; read it with encoding "base64" to get its bytes intact]\n`;
-        return toolSuccess(structured, warning + read.content);
+        return toolSuccess(structured, withRunnerNote(target, warning + read.content));
       } catch (error) {
         return toolFailure(error);
       }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { fileEntrySchema, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 export function registerFsRemoveTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -17,13 +18,14 @@ export function registerFsRemoveTool(server: McpServer, deps: ToolDeps): void {
         path: pathArg("The path to remove", "/work/build"),
         recursive: z.boolean().default(false).describe("Remove a non-empty directory with all its contents (default false: only files, symlinks and empty directories)."),
       },
-      outputSchema: { removed: fileEntrySchema.describe("What was removed, as it was right before.") },
+      outputSchema: { runner_id: runnerIdOutput, removed: fileEntrySchema.describe("What was removed, as it was right before.") },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async ({ runner, path, recursive }, extra) => {
       try {
-        const removed = toFileEntry(await deps.files.remove(deps.principal, runner, await deps.roots.resolvePath(runner, path, extra), { recursive }));
-        return toolSuccess({ removed }, `Removed ${removed.type} ${removed.path}.`);
+        const target = await canonicalRunner(deps, runner);
+        const removed = toFileEntry(await deps.files.remove(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { recursive }));
+        return toolSuccess({ runner_id: target.id, removed }, withRunnerNote(target, `Removed ${removed.type} ${removed.path}.`));
       } catch (error) {
         return toolFailure(error);
       }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { fileEntrySchema, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 export function registerFsStatTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -18,6 +19,7 @@ export function registerFsStatTool(server: McpServer, deps: ToolDeps): void {
         path: pathArg("The path to describe", "/work/package.json"),
       },
       outputSchema: {
+        runner_id: runnerIdOutput,
         file: fileEntrySchema,
         mime_type: z.string().nullable().describe('For a file, its media type from the name and the first bytes, e.g. "image/png"; null for anything else.'),
       },
@@ -25,12 +27,13 @@ export function registerFsStatTool(server: McpServer, deps: ToolDeps): void {
     },
     async ({ runner, path }, extra) => {
       try {
-        const { info, mimeType } = await deps.files.stat(deps.principal, runner, await deps.roots.resolvePath(runner, path, extra));
+        const target = await canonicalRunner(deps, runner);
+        const { info, mimeType } = await deps.files.stat(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra));
         const file = toFileEntry(info);
         const link = file.link_target === undefined ? "" : ` -> ${file.link_target}`;
         return toolSuccess(
-          { file, mime_type: mimeType },
-          `${file.path}${link}: ${file.type}${mimeType ? ` (${mimeType})` : ""}, ${file.size} bytes, mode ${file.mode}, modified ${file.modified_at}, etag ${file.etag}`,
+          { runner_id: target.id, file, mime_type: mimeType },
+          withRunnerNote(target, `${file.path}${link}: ${file.type}${mimeType ? ` (${mimeType})` : ""}, ${file.size} bytes, mode ${file.mode}, modified ${file.modified_at}, etag ${file.etag}`),
         );
       } catch (error) {
         return toolFailure(error);

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 export function registerFsWatchTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -33,6 +34,7 @@ export function registerFsWatchTool(server: McpServer, deps: ToolDeps): void {
           .describe("Change batches kept for fs_changes (default 1000). If more batches happen between two fs_changes calls, the oldest are dropped and fs_changes reports a resync."),
       },
       outputSchema: {
+        runner_id: runnerIdOutput,
         watch_id: z.string().describe("The watch's id; pass it to fs_changes."),
         path: z.string().describe("The watched path, absolute."),
         type: z.enum(["directory", "file"]).describe("Whether a directory tree or a single file is watched."),
@@ -45,11 +47,12 @@ export function registerFsWatchTool(server: McpServer, deps: ToolDeps): void {
     },
     async ({ runner, path, recursive, ignore, gitignore, history_limit }, extra) => {
       try {
-        const target = await deps.roots.resolvePath(runner, path, extra);
-        const watch = await deps.watches.start(deps.principal, runner, target, { recursive, ignore, gitignore, historyLimit: history_limit });
+        const target = await canonicalRunner(deps, runner);
+        const watch = await deps.watches.start(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { recursive, ignore, gitignore, historyLimit: history_limit });
         const type = watch.isDirectory ? "directory" : "file";
         return toolSuccess(
           {
+            runner_id: target.id,
             watch_id: watch.watchId,
             path: watch.path,
             type,
@@ -58,8 +61,11 @@ export function registerFsWatchTool(server: McpServer, deps: ToolDeps): void {
             watched_directories: watch.watchedDirectories,
             default_ignores: watch.defaultIgnores,
           },
-          `Watching ${type} ${watch.path}${watch.recursive ? " recursively" : ""} (${watch.watchedDirectories} directories): watch_id ${watch.watchId}, cursor ${watch.cursor}. ` +
-            "Read changes with fs_changes.",
+          withRunnerNote(
+            target,
+            `Watching ${type} ${watch.path}${watch.recursive ? " recursively" : ""} (${watch.watchedDirectories} directories): watch_id ${watch.watchId}, cursor ${watch.cursor}. ` +
+              "Read changes with fs_changes.",
+          ),
         );
       } catch (error) {
         return toolFailure(error);

@@ -4,6 +4,7 @@ import { WRITE_CAP_BYTES } from "../../runners/file-service.js";
 import { fileEntrySchema, ifMatchArg, modeArg, parseMode, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 export function registerFsWriteTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool(
@@ -25,19 +26,20 @@ export function registerFsWriteTool(server: McpServer, deps: ToolDeps): void {
           "The etag the file must still have (from fs_read, fs_stat, fs_list or an earlier fs_write); the write is refused with ETAG_MISMATCH if the file changed or was removed. Omit to write unconditionally.",
         ),
       },
-      outputSchema: { file: fileEntrySchema.describe("The file as written, with its new etag.") },
+      outputSchema: { runner_id: runnerIdOutput, file: fileEntrySchema.describe("The file as written, with its new etag.") },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async ({ runner, path, content, encoding, create_parents, mode, if_match }, extra) => {
       try {
-        const info = await deps.files.write(deps.principal, runner, await deps.roots.resolvePath(runner, path, extra), content, {
+        const target = await canonicalRunner(deps, runner);
+        const info = await deps.files.write(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), content, {
           encoding,
           createParents: create_parents,
           mode: parseMode(mode),
           ifMatch: if_match,
         });
         const file = toFileEntry(info);
-        return toolSuccess({ file }, `Wrote ${file.size} bytes to ${file.path} (mode ${file.mode}, etag ${file.etag}).`);
+        return toolSuccess({ runner_id: target.id, file }, withRunnerNote(target, `Wrote ${file.size} bytes to ${file.path} (mode ${file.mode}, etag ${file.etag}).`));
       } catch (error) {
         return toolFailure(error);
       }
