@@ -29,7 +29,7 @@ export interface AllowedRoot {
 export interface ControlPlaneConfig {
   listen: { host: string; port: number };
   auth: { mode: AuthMode; tokens: BearerTokenEntry[] };
-  /** Host header values accepted on /mcp besides the listen address and loopback names. */
+  /** Host names (no port) accepted on /mcp besides the listen address and loopback names; empty off loopback: any host. */
   allowedHosts: string[];
   /** Origin header values accepted on /mcp; requests without Origin are always accepted. */
   allowedOrigins: string[];

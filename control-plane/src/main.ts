@@ -3,6 +3,7 @@ import { serve } from "@hono/node-server";
 import { runCli } from "./cli/run-cli.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { createControlPlane } from "./control-plane.js";
+import { ControlPlaneError } from "./errors.js";
 import { createLogger } from "./log.js";
 import { VERSION } from "./version.js";
 
@@ -54,7 +55,9 @@ runCli(process.argv.slice(2), {
     if (code !== undefined) process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`devhatchery: ${(error as Error).stack ?? String(error)}\n`);
+    // A ControlPlaneError (a ConfigError too) already says what failed and how to fix it; only the unexpected needs a stack.
+    const text = error instanceof ControlPlaneError ? error.message : ((error as Error).stack ?? String(error));
+    process.stderr.write(`devhatchery: ${text}\n`);
     process.exit(1);
   },
 );

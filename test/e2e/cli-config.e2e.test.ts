@@ -30,9 +30,17 @@ describe("devhatchery init and validate", () => {
         "  images   default ubuntu:24.04; prepull none; allowed any",
         "  roots    none",
         `  state    ${join(dir, "state", "devhatchery")}; exports ${join(dir, "state", "devhatchery", "exports")}`,
+        "  audit    off",
         "",
       ].join("\n"),
     );
+
+    // serve creates a missing audit log folder (parents included): validate accepts it and says so.
+    const auditLog = join(dir, "logs", "devhatchery", "audit.log");
+    const withAudit = await runDevhatchery(["validate", "--config", path], { ...home, DEVHATCHERY_AUDIT_LOG: auditLog });
+    expect(withAudit.stderr).toBe("");
+    expect(withAudit.code).toBe(0);
+    expect(withAudit.stdout).toContain(`\n  audit    ${auditLog} (its folder ${join(dir, "logs", "devhatchery")} will be created)\n`);
 
     const again = await runDevhatchery(["init", path], home);
     expect(again).toEqual({ code: 1, stdout: "", stderr: `devhatchery init: cannot write "${path}" (EEXIST); pass --force to overwrite it, or choose another path.\n` });
@@ -61,13 +69,15 @@ describe("devhatchery init and validate", () => {
 
   it("reports host paths that do not exist", async () => {
     const path = join(dir, "paths.yaml");
-    writeFileSync(path, `allowed_roots:\n  - { alias: data, path: ${join(dir, "no-such-folder")} }\nstate:\n  dir: ${join(dir, "missing-parent", "state")}\n`);
+    const auditLog = join(path, "logs", "audit.log");
+    writeFileSync(path, `allowed_roots:\n  - { alias: data, path: ${join(dir, "no-such-folder")} }\nstate:\n  dir: ${join(dir, "missing-parent", "state")}\nlog:\n  audit: ${auditLog}\n`);
     const result = await runDevhatchery(["validate", "--config", path], home);
     expect(result.stderr).toBe(
       [
-        `Problems with ${path}: 2 problems`,
+        `Problems with ${path}: 3 problems`,
         `  ✗ allowed_roots[0].path: "${join(dir, "no-such-folder")}" does not exist (ENOENT); create the folder or fix the path of alias "data"`,
         `  ✗ state.dir: "${join(dir, "missing-parent")}" does not exist (ENOENT); create the parent folder of the state folder "${join(dir, "missing-parent", "state")}" or choose another one`,
+        `  ✗ log.audit: the folder of the audit log "${auditLog}" cannot be created: "${path}" is a file, not a folder; choose another path or create the folder`,
         "",
       ].join("\n"),
     );
@@ -115,7 +125,7 @@ describe("devhatchery plan", () => {
         `  state        ${join(dir, "state", "devhatchery", "state.db")}: would be created (folder mode 0700)`,
         `  exports      ${join(dir, "state", "devhatchery", "exports")}: would be created`,
         "  audit log    off",
-        `  network      ${network}: would be created at start-up (bridge, inter-container traffic off)`,
+        `  network      ${network}: would be created on the first spawn (bridge, inter-container traffic off)`,
         `  network      ${network}-offline: would be created on the first spawn with network: false (internal bridge)`,
         "  image        devhatchery-test/runner:dev (default): present (amd64, agent 0.1.0 baked in)",
         "  agent volume not needed for the default image: it carries the agent",
@@ -125,5 +135,18 @@ describe("devhatchery plan", () => {
       ].join("\n"),
     );
     expect((await docker.listNetworks()).filter((candidate) => candidate.Name.startsWith(network))).toEqual([]);
+  });
+
+  it("names the engine's architecture as images do when the default image is absent", async () => {
+    const path = join(dir, "plan-absent.yaml");
+    writeFileSync(path, `runners:\n  network: devhatchery-e2e-plan-${randomBytes(4).toString("hex")}\nimages:\n  default: devhatchery-test/absent:1\n`);
+    const result = await runDevhatchery(["plan", "--config", path], home);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const [architecture, nodeArch] = process.arch === "arm64" ? ["arm64", "arm64"] : ["amd64", "x64"];
+    expect(result.stdout).toContain("\n  image        devhatchery-test/absent:1 (default): would be pulled on the first spawn\n");
+    expect(result.stdout).toMatch(
+      new RegExp(`\\n  agent volume devhatchery-agent-0\\.1\\.0-[0-9a-f]{12}-${nodeArch} \\(${architecture}\\): (exists|would be created and filled on the first spawn)\\n`),
+    );
   });
 });

@@ -41,6 +41,18 @@ describe("devhatchery serve", () => {
       expect(await server.stop()).toBe(0);
     }
   });
+
+  it("fails to start with the error's message and no stack trace, exit 1", async () => {
+    const file = join(dir, "not-a-folder");
+    writeFileSync(file, "");
+    const result = await runDevhatchery(["serve"], { HOME: dir, DEVHATCHERY_STATE_DIR: join(file, "state"), DEVHATCHERY_LISTEN_PORT: "0" }, 20_000);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `devhatchery: Cannot create the state store folder "${join(file, "state")}" (ENOTDIR: not a directory, mkdir '${join(file, "state")}'); ` +
+        "create it, or point state.dir (DEVHATCHERY_STATE_DIR) at a folder the control plane can write.\n",
+    );
+    expect(result.stderr).not.toMatch(/^ {4}at /m);
+  });
 });
 
 describe("devhatchery debug", () => {

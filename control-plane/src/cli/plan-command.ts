@@ -24,6 +24,14 @@ Exit codes: 0 done, 1 invalid configuration, 2 Docker unreachable (the host side
 
 type Line = [label: string, text: string];
 
+/** `docker info` names the engine's architecture like `uname -m`; images (and `plan`) use Docker's image names. */
+const IMAGE_ARCHITECTURE: Record<string, string> = { x86_64: "amd64", aarch64: "arm64" };
+
+/** An architecture in Docker's image words (amd64, arm64), whether it came from an image or from `docker info`. */
+export function imageArchitecture(architecture: string): string {
+  return IMAGE_ARCHITECTURE[architecture] ?? architecture;
+}
+
 function hostLines(config: ControlPlaneConfig): Line[] {
   const state = join(config.stateDir, "state.db");
   const auth = config.auth.mode === "bearer" ? `bearer, principals ${[...new Set(config.auth.tokens.map((token) => token.principal))].join(", ")}` : "none (one local principal)";
@@ -41,14 +49,14 @@ async function dockerLines(config: ControlPlaneConfig, probe: DockerDeploymentPr
   const network = async (name: string, how: string): Promise<void> => {
     lines.push(["network", `${name}: ${(await probe.networkExists(name)) ? "exists" : `would be created ${how}`}`]);
   };
-  await network(config.runnerNetwork, "at start-up (bridge, inter-container traffic off)");
+  await network(config.runnerNetwork, "on the first spawn (bridge, inter-container traffic off)");
   await network(`${config.runnerNetwork}-offline`, "on the first spawn with network: false (internal bridge)");
   const image = await probe.image(config.defaultImage);
-  lines.push(["image", `${config.defaultImage} (default): ${image ? `present (${image.architecture}${image.agentVersion ? `, agent ${image.agentVersion} baked in` : ""})` : "would be pulled on the first spawn"}`]);
+  lines.push(["image", `${config.defaultImage} (default): ${image ? `present (${imageArchitecture(image.architecture)}${image.agentVersion ? `, agent ${image.agentVersion} baked in` : ""})` : "would be pulled on the first spawn"}`]);
   if (image?.agentVersion) {
     lines.push(["agent volume", "not needed for the default image: it carries the agent"]);
   } else {
-    const architecture = image?.architecture ?? (await probe.engineArchitecture());
+    const architecture = imageArchitecture(image?.architecture ?? (await probe.engineArchitecture()));
     const volume = await probe.agentVolumeName(architecture, config.agent, log);
     const state = volume === undefined ? `none exists for architecture ${architecture}` : (await probe.volumeExists(volume)) ? "exists" : "would be created and filled on the first spawn";
     lines.push(["agent volume", `${volume ?? "-"} (${architecture}): ${state}`]);

@@ -6,7 +6,7 @@ import { DockerDeploymentProbe } from "../runtime/docker-deployment-probe.js";
 import type { CliContext } from "./cli-context.js";
 import { baseUrlOf, configPathOf, describeSource, formatProblems, loadCliConfig } from "./cli-config.js";
 import { EXIT } from "./exit-codes.js";
-import { checkHostPaths } from "./host-path-checks.js";
+import { checkHostPaths, describeAuditLog } from "./host-path-checks.js";
 
 export const VALIDATE_HELP = `Usage: devhatchery validate [--config PATH]
 
@@ -47,6 +47,7 @@ export async function validateCommand(args: string[], context: CliContext): Prom
       `  images   default ${config.defaultImage}; prepull ${config.prepullImages.join(", ") || "none"}; allowed ${config.allowedImages.join(", ") || "any"}`,
       `  roots    ${config.allowedRoots.map((root) => `${root.alias}=${root.hostPath}${root.allowRw ? " (rw)" : ""}`).join(", ") || "none"}`,
       `  state    ${config.stateDir}; exports ${config.exports.root}`,
+      `  audit    ${describeAuditLog(config.auditLog)}`,
       "",
     ].join("\n"),
   );

@@ -74,11 +74,16 @@ const allowedRoot = z.strictObject({
   }),
 });
 
-const limitSet = (description: string, defaults: { cpus: number; memoryMb: number; pids: number }, env: { cpus: EnvName; memoryMb: EnvName; pids: EnvName }) =>
+const limitSet = (
+  description: string,
+  defaults: { cpus: number; memoryMb: number; pids: number },
+  env: { cpus: EnvName; memoryMb: EnvName; pids: EnvName },
+  pidsDescription: string,
+) =>
   section(description, {
     cpus: key(cpus.default(defaults.cpus), { description: "CPUs (fractions allowed).", env: env.cpus }),
     memory_mb: key(memoryMb.default(defaults.memoryMb), { description: "Memory in MiB (no swap).", env: env.memoryMb }),
-    pids: key(pids.default(defaults.pids), { description: "Processes and threads.", env: env.pids }),
+    pids: key(pids.default(defaults.pids), { description: pidsDescription, env: env.pids }),
   });
 
 /** devhatchery.yaml: every key, its default, its DEVHATCHERY_* override and what it means. Unknown keys are errors. */
@@ -98,7 +103,10 @@ export const configFileSchema = z.strictObject({
       env: ENV.bearerTokens,
       hint: 'each entry needs a principal and one of token, token_file or token_sha256',
     }),
-    allowed_hosts: key(z.array(z.string().min(1)).default([]), { description: "Extra Host header values accepted on /mcp (DNS-rebinding guard).", env: ENV.allowedHosts }),
+    allowed_hosts: key(z.array(z.string().min(1)).default([]), {
+      description: "Host names (without the port) accepted on /mcp, /metrics and /runners besides loopback names and the listen address (DNS-rebinding guard); when empty, a non-loopback bind accepts any host.",
+      env: ENV.allowedHosts,
+    }),
     allowed_origins: key(z.array(z.string().min(1)).default([]), { description: "Extra browser Origin values accepted on /mcp.", env: ENV.allowedOrigins }),
   }),
   images: section("Runner images.", {
@@ -118,8 +126,18 @@ export const configFileSchema = z.strictObject({
     profile: key(z.enum(["default", "hardened"]).default("default"), { description: 'Minimum isolation profile; "hardened" makes every runner hardened.', env: ENV.profile }),
   }),
   limits: section("Runner limits.", {
-    defaults: limitSet("What a spawn gets when it asks for nothing.", { cpus: 2, memoryMb: 2048, pids: 4096 }, { cpus: ENV.defaultCpus, memoryMb: ENV.defaultMemoryMb, pids: ENV.defaultPids }),
-    max: limitSet("The most a spawn may ask for.", { cpus: 4, memoryMb: 8192, pids: 16384 }, { cpus: ENV.maxCpus, memoryMb: ENV.maxMemoryMb, pids: ENV.maxPids }),
+    defaults: limitSet(
+      "What a spawn gets when it asks for nothing.",
+      { cpus: 2, memoryMb: 2048, pids: 4096 },
+      { cpus: ENV.defaultCpus, memoryMb: ENV.defaultMemoryMb, pids: ENV.defaultPids },
+      "Processes and threads of every runner (runner_spawn has no pids argument), capped by limits.max.pids.",
+    ),
+    max: limitSet(
+      "The most a spawn may ask for (cpus, memory_mb); pids caps the default, which every runner gets.",
+      { cpus: 4, memoryMb: 8192, pids: 16384 },
+      { cpus: ENV.maxCpus, memoryMb: ENV.maxMemoryMb, pids: ENV.maxPids },
+      "Caps limits.defaults.pids; runner_spawn cannot ask for pids.",
+    ),
     max_runners_per_principal: key(z.number().int().min(1).max(10_000).default(50), { description: "Runners (any status) one principal may have at once.", env: ENV.maxRunners }),
     tmpfs_mb: key(z.number().int().min(16).max(1_048_576).default(1024), { description: 'Size of /work for storage "tmpfs".', env: ENV.tmpfsMb }),
   }),

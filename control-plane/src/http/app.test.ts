@@ -54,7 +54,7 @@ describe("HTTP surface", () => {
   it("refuses a foreign Host or Origin before looking at credentials (DNS rebinding)", async () => {
     const badHost = await app.request("http://evil.example:8080/mcp", { method: "POST", headers: { authorization: `Bearer ${ALICE}` } });
     expect(badHost.status).toBe(403);
-    expect(await badHost.json()).toEqual({ error: "forbidden_host", message: 'Host "evil.example:8080" is not allowed; add it to DEVHATCHERY_ALLOWED_HOSTS.' });
+    expect(await badHost.json()).toEqual({ error: "forbidden_host", message: 'Host "evil.example:8080" is not allowed; add "evil.example" (the name without the port) to auth.allowed_hosts or DEVHATCHERY_ALLOWED_HOSTS.' });
     const badOrigin = await post(initialize, { authorization: `Bearer ${ALICE}`, origin: "http://evil.example" });
     expect(badOrigin.status).toBe(403);
     expect(await badOrigin.json()).toMatchObject({ error: "forbidden_origin" });

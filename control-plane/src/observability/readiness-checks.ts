@@ -40,7 +40,10 @@ export function createReadinessChecks(sources: ReadinessSources): ReadinessCheck
         preparing ??= prepareAgent().finally(() => (preparing = undefined));
         await preparing;
       },
-      hint: `Make the default image "${defaultImage}" available (pull or build it, e.g. \`devhatchery images build\`) or set DEVHATCHERY_DEFAULT_IMAGE to a local image.`,
+      hint:
+        `Make the default image "${defaultImage}" available (pull it) or set DEVHATCHERY_DEFAULT_IMAGE to a local image. ` +
+        "Without a registry, build one from local images: `devhatchery images build --base <local image> --node-source <local Node image>` " +
+        '(docs/operators.md, "No registry (offline)").',
     },
   ];
   if (store) {

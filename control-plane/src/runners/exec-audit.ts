@@ -8,15 +8,54 @@ const MAX_PENDING_ENDS = 10_000;
 
 /** `NAME=value` words a shell command may start with (they set the environment of the program after them). */
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+/** Characters that end a word and a shell's simple command: lists, pipes, subshells, redirections. */
+const SHELL_OPERATORS = new Set([";", "&", "|", "(", ")", "<", ">"]);
+
+/**
+ * The program a shell command line runs first: its first word that is not an assignment, with quotes and escapes
+ * removed and shell operators as separators (`id; touch /x` runs "id"). No expansion: enough to name it in the audit.
+ */
+function shellProgram(line: string): string {
+  let word: string | undefined;
+  let quote: string | undefined;
+  const endWord = (): string | undefined => {
+    const ended = word;
+    word = undefined;
+    return ended !== undefined && !ASSIGNMENT.test(ended) ? ended : undefined;
+  };
+  for (let index = 0; index < line.length; index++) {
+    const char = line[index]!;
+    if (quote !== undefined) {
+      if (char === quote) {
+        quote = undefined;
+        continue;
+      }
+      // In double quotes a backslash escapes only " \ $ and `; before anything else it is kept.
+      const escaped = char === "\\" && quote === '"' && '"\\$`'.includes(line[index + 1] ?? "x");
+      word = (word ?? "") + (escaped ? line[++index]! : char);
+    } else if (char === "'" || char === '"') {
+      quote = char;
+      word ??= "";
+    } else if (char === "\\") {
+      word = (word ?? "") + (line[++index] ?? "");
+    } else if (/\s/.test(char) || SHELL_OPERATORS.has(char)) {
+      const program = endWord();
+      if (program !== undefined) return program;
+    } else {
+      word = (word ?? "") + char;
+    }
+  }
+  return endWord() ?? "";
+}
 
 /**
  * What the audit log keeps of a command: never its arguments (they may hold secrets), only the program (the first
- * word that is not a `NAME=value` assignment, without its directory, at most 64 characters), how it was given, the
- * command line's length, the cwd and the names (not values) of the environment variables passed.
+ * word that is not a `NAME=value` assignment, unquoted, without its directory, at most 64 characters), how it was
+ * given, the command line's length, the cwd and the names (not values) of the environment variables passed.
  */
 export function summarizeCommand(command: ExecCommand): Record<string, unknown> {
-  const words = typeof command.command === "string" ? command.command.trim().split(/\s+/) : command.command;
-  const program = (words.find((word) => !ASSIGNMENT.test(word)) ?? "").split("/").pop()!.slice(0, 64);
+  const first = typeof command.command === "string" ? shellProgram(command.command) : (command.command.find((word) => !ASSIGNMENT.test(word)) ?? "");
+  const program = first.split("/").pop()!.slice(0, 64);
   const length = typeof command.command === "string" ? command.command.length : command.command.join(" ").length;
   return {
     command_kind: typeof command.command === "string" ? "shell" : "argv",

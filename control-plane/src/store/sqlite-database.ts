@@ -6,7 +6,7 @@ import { migrateSchema } from "./sqlite-schema.js";
 
 /** How long a write waits for another process holding the database lock before failing with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
-const FIX = "point stateDir (DEVHATCHERY_STATE_DIR) at a folder the control plane can write";
+const FIX = "point state.dir (DEVHATCHERY_STATE_DIR) at a folder the control plane can write";
 
 /**
  * Opens (creating when missing) the state database at `path`: the folder 0700 and the file 0600, since it holds

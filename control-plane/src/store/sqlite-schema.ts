@@ -82,7 +82,7 @@ export function migrateSchema(db: DatabaseSync, path: string): void {
       throw new ControlPlaneError(
         "FAILED_PRECONDITION",
         `The state store "${path}" has schema version ${current}, newer than this DevHatchery understands (${SCHEMA_VERSION}); ` +
-          "upgrade DevHatchery, or point stateDir (DEVHATCHERY_STATE_DIR) at another folder.",
+          "upgrade DevHatchery, or point state.dir (DEVHATCHERY_STATE_DIR) at another folder.",
       );
     }
     for (let version = current; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version] ?? "");

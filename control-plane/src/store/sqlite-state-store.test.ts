@@ -113,7 +113,7 @@ describe("createSqliteStateStore", () => {
     raw.close();
     expect(openError(path)).toMatchObject({
       code: "FAILED_PRECONDITION",
-      message: `The state store "${path}" has schema version ${SCHEMA_VERSION + 1}, newer than this DevHatchery understands (${SCHEMA_VERSION}); upgrade DevHatchery, or point stateDir (DEVHATCHERY_STATE_DIR) at another folder.`,
+      message: `The state store "${path}" has schema version ${SCHEMA_VERSION + 1}, newer than this DevHatchery understands (${SCHEMA_VERSION}); upgrade DevHatchery, or point state.dir (DEVHATCHERY_STATE_DIR) at another folder.`,
     });
 
     const corrupt = join(dir, "corrupt.db");
@@ -122,7 +122,7 @@ describe("createSqliteStateStore", () => {
       code: "FAILED_PRECONDITION",
       message:
         `The state store "${corrupt}" is not a readable SQLite database (file is not a database); move the file aside ` +
-        "(a new one is created on start, forgetting idempotency keys and task records), or point stateDir (DEVHATCHERY_STATE_DIR) at a folder the control plane can write.",
+        "(a new one is created on start, forgetting idempotency keys and task records), or point state.dir (DEVHATCHERY_STATE_DIR) at a folder the control plane can write.",
     });
 
     const blocker = join(dir, "a-file");
@@ -131,7 +131,7 @@ describe("createSqliteStateStore", () => {
       code: "FAILED_PRECONDITION",
       message:
         `Cannot create the state store folder "${join(blocker, "state")}" (ENOTDIR: not a directory, mkdir '${join(blocker, "state")}'); ` +
-        "create it, or point stateDir (DEVHATCHERY_STATE_DIR) at a folder the control plane can write.",
+        "create it, or point state.dir (DEVHATCHERY_STATE_DIR) at a folder the control plane can write.",
     });
   });
 

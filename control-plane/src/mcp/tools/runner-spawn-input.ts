@@ -38,7 +38,7 @@ export const runnerSpawnInputShape = {
   profile: z
     .enum(["default", "hardened"])
     .optional()
-    .describe('"default": root inside the container (installing packages works). "hardened": a non-root user and a read-only root filesystem; only /work and /tmp are writable. The operator may require "hardened".'),
+    .describe('"default": root inside the container (installing packages works). "hardened": a non-root user and a read-only root filesystem; only /work, /tmp and /var/tmp are writable. The operator may require "hardened".'),
   mounts: z
     .array(
       z.object({
