@@ -42,12 +42,15 @@ function sseReader(response: Response): { next(): Promise<SseEvent | undefined>;
 }
 
 let sessions: McpSessions | undefined;
+/** Every server the sessions under test created, in order. */
+let servers: McpServer[] = [];
 
 function createSessions(options: Partial<McpSessionsOptions> = {}): McpSessions {
   sessions = new McpSessions(
     () => {
       const server = new McpServer({ name: "sessions-test", version: "1.0.0" }, { capabilities: { logging: {} } });
       registerConformanceFixtures(server);
+      servers.push(server);
       return server;
     },
     createLogger("silent"),
@@ -56,8 +59,10 @@ function createSessions(options: Partial<McpSessionsOptions> = {}): McpSessions 
   return sessions;
 }
 
+const INITIALIZE = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } } };
+
 async function open(target: McpSessions): Promise<string> {
-  const init = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } } };
+  const init = INITIALIZE;
   const response = await target.handle(new Request(URL_MCP, { method: "POST", headers: HEADERS, body: JSON.stringify(init) }), ALICE);
   await response.text();
   const sessionId = response.headers.get("mcp-session-id")!;
@@ -73,6 +78,7 @@ function send(target: McpSessions, sessionId: string, body: unknown, method = "P
 afterEach(async () => {
   await sessions?.closeAll();
   sessions = undefined;
+  servers = [];
 });
 
 describe("McpSessions", () => {
@@ -140,6 +146,19 @@ describe("McpSessions", () => {
     const after = await send(target, sessionId, { jsonrpc: "2.0", id: 2, method: "tools/list" });
     expect(after.status).toBe(404);
     expect(await after.json()).toMatchObject({ error: { code: -32001, message: "Session not found: it expired or was closed; initialize a new session." } });
+  });
+
+  it("closes the server of an initialize the transport refused, so nothing of it stays behind", async () => {
+    const target = createSessions();
+    // A client that does not accept SSE, and one that labels its JSON as text: both refused before a session exists.
+    const notAccepted = await target.handle(new Request(URL_MCP, { method: "POST", headers: { ...HEADERS, accept: "application/json" }, body: JSON.stringify(INITIALIZE) }), ALICE);
+    expect(notAccepted.status).toBe(406);
+    const notJson = await target.handle(new Request(URL_MCP, { method: "POST", headers: { ...HEADERS, "content-type": "text/plain" }, body: JSON.stringify(INITIALIZE) }), ALICE);
+    expect(notJson.status).toBe(415);
+    expect(target.size).toBe(0);
+    expect(servers).toHaveLength(2);
+    // A connected server would keep its session's listeners (runner changes, subscriptions) registered for good.
+    expect(servers.map((server) => server.isConnected())).toEqual([false, false]);
   });
 
   it("on shutdown refuses new requests with 503 and lets a streaming call in flight finish", async () => {

@@ -186,7 +186,13 @@ export class McpSessions {
       if (transport.sessionId) this.sessions.delete(transport.sessionId);
     };
     await server.connect(transport);
-    const response = await transport.handleRequest(request, { parsedBody });
+    let response: Response;
+    try {
+      response = await transport.handleRequest(request, { parsedBody });
+    } finally {
+      // Refused before a session existed (406, 415, …): close the server, or its listeners on runner changes stay forever.
+      if (!session) await server.close().catch(() => undefined);
+    }
     return session ? this.track(session, response) : response;
   }
 

@@ -7,14 +7,27 @@ import type { SessionDeps } from "./tool-deps.js";
 
 type Announced = RunnerInfo["status"] | "removed";
 
+/** Removed runners a session remembers, so a late event (the container's destroy) does not announce a removal twice. */
+export const REMEMBERED_REMOVALS = 256;
+
+/** What a session holds to announce runner changes (for tests and debugging). */
+export interface RunnerAnnouncements {
+  /** Runners whose last announced status is kept: the principal's runners that were not removed. */
+  readonly runners: number;
+  /** Removed runners remembered, at most REMEMBERED_REMOVALS. */
+  readonly removals: number;
+}
+
 /**
  * Tells the session's client, with a log message, when one of its principal's runners became ready (`info`), failed
  * to start (`error`, with the reason), stopped (`notice`, or `warning` with the reason when its agent died) or was
  * removed (`notice`), by this session or another one: how a runner_spawn with wait false reports readiness. Each
- * status is told once per runner. Stops when the session closes. Call before connecting.
+ * status is told once per runner; a removed runner is forgotten (but for the last few ids), so a long session holds
+ * nothing per runner it saw come and go. Stops when the session closes. Call before connecting.
  */
-export function announceRunnerChanges(server: McpServer, deps: SessionDeps, clientLog: ClientLog): void {
+export function announceRunnerChanges(server: McpServer, deps: Pick<SessionDeps, "runners" | "principal" | "log">, clientLog: ClientLog): RunnerAnnouncements {
   const told = new Map<string, Announced>();
+  const removed = new Set<string>();
   // One lookup after another, so the client hears of changes in the order they happened.
   let queue = Promise.resolve();
   const lookup = (runnerId: string): Promise<RunnerInfo | undefined> =>
@@ -22,11 +35,22 @@ export function announceRunnerChanges(server: McpServer, deps: SessionDeps, clie
       if (asControlPlaneError(error).code === "NOT_FOUND") return undefined;
       throw error;
     });
+  const remember = (runnerId: string, status: Announced): void => {
+    if (status === "removed") {
+      told.delete(runnerId);
+      removed.add(runnerId);
+      if (removed.size > REMEMBERED_REMOVALS) removed.delete(removed.values().next().value!);
+    } else {
+      removed.delete(runnerId);
+      told.set(runnerId, status);
+    }
+  };
   const announce = async (runnerId: string): Promise<void> => {
     const runner = await lookup(runnerId);
     const status: Announced = runner?.status ?? "removed";
-    if (told.get(runnerId) === status || status === "starting" || status === "unknown") return;
-    told.set(runnerId, status);
+    const already = status === "removed" ? removed.has(runnerId) : told.get(runnerId) === status;
+    if (already || status === "starting" || status === "unknown") return;
+    remember(runnerId, status);
     const message = announcement(runnerId, runner);
     clientLog(message.level, message.text, { runner_id: runnerId, status, ...(runner ? { image: runner.image } : {}), ...(runner?.error ? { error: runner.error } : {}) });
   };
@@ -38,6 +62,14 @@ export function announceRunnerChanges(server: McpServer, deps: SessionDeps, clie
   server.server.onclose = () => {
     previousOnClose?.();
     stop();
+  };
+  return {
+    get runners() {
+      return told.size;
+    },
+    get removals() {
+      return removed.size;
+    },
   };
 }
 
