@@ -1,10 +1,13 @@
 // Bundles the agent into one CommonJS file (dist/agent.cjs) that runs on the agent's own Node runtime.
+// Usage: node scripts/bundle.mjs [output folder]   (default: dist; another folder serves to try a variant, see
+// bench/agent-memory.ts)
 import { copyFile, readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";
 
 const require = createRequire(import.meta.url);
+const outDir = process.argv[2] ? resolve(process.argv[2]) : new URL("../dist", import.meta.url).pathname;
 
 /**
  * @grpc/reflection reads its own .proto files from disk (relative to __dirname) when it registers; a
@@ -30,7 +33,7 @@ const inlineReflectionProtos = {
 
 await build({
   entryPoints: [new URL("../src/main.ts", import.meta.url).pathname],
-  outfile: new URL("../dist/agent.cjs", import.meta.url).pathname,
+  outfile: join(outDir, "agent.cjs"),
   bundle: true,
   platform: "node",
   format: "cjs",
@@ -55,7 +58,7 @@ await build({
  */
 const ptyAddon = `node-pty-${process.platform}-${process.arch}.node`;
 try {
-  await copyFile(require.resolve(`@lydell/node-pty-${process.platform}-${process.arch}/pty.node`), new URL(`../dist/${ptyAddon}`, import.meta.url).pathname);
+  await copyFile(require.resolve(`@lydell/node-pty-${process.platform}-${process.arch}/pty.node`), join(outDir, ptyAddon));
 } catch (error) {
   if (process.platform === "linux") throw new Error(`bundle: the pty addon for linux-${process.arch} is missing (npm ci installs @lydell/node-pty-linux-${process.arch}): ${error.message}`);
   console.warn(`bundle: no pty addon for ${process.platform}-${process.arch}; agents built here cannot run processes on a pty`);

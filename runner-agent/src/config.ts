@@ -1,4 +1,5 @@
-import { z } from "zod";
+import * as z from "zod/mini";
+import { en } from "zod/locales";
 import { AGENT_DEFAULT_DEBUG_PORT, AGENT_DEFAULT_PORT, AGENT_ENV, AGENT_TOKEN_MIN_LENGTH } from "@devhatchery/proto/contract";
 import { DEFAULT_EXEC_SETTINGS, MIN_OUTPUT_TO_RING_RATIO, type ExecSettings } from "./exec/exec-settings.js";
 
@@ -25,25 +26,37 @@ export interface AgentConfig {
   exec: ExecSettings;
 }
 
-const schema = z.object({
-  [AGENT_ENV.token]: z
-    .string({ error: `${AGENT_ENV.token} is required: the control plane sets it when it creates the runner` })
-    .min(AGENT_TOKEN_MIN_LENGTH, `${AGENT_ENV.token} must be at least ${AGENT_TOKEN_MIN_LENGTH} characters`),
-  [AGENT_ENV.host]: z.string().min(1).default("0.0.0.0"),
-  [AGENT_ENV.port]: z.coerce.number().int().min(0).max(65535).default(AGENT_DEFAULT_PORT),
-  [AGENT_ENV.debugPort]: z.coerce.number().int().min(0).max(65535).default(AGENT_DEFAULT_DEBUG_PORT),
-  [AGENT_ENV.workDir]: z.string().startsWith("/", `${AGENT_ENV.workDir} must be an absolute path`).default("/work"),
-  [AGENT_ENV.logLevel]: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  [EXEC_ENV.spillDir]: z.string().startsWith("/", `${EXEC_ENV.spillDir} must be an absolute path`).default(DEFAULT_SPILL_DIR),
-  [EXEC_ENV.ringBytes]: z.coerce.number().int().min(4096).default(DEFAULT_EXEC_SETTINGS.ringBytes),
-  [EXEC_ENV.maxOutputBytes]: z.coerce.number().int().min(16384).default(DEFAULT_EXEC_SETTINGS.maxOutputBytes),
-  // A finished process must outlive the streams reading its last output, so neither may be zero.
-  [EXEC_ENV.retainMs]: z.coerce.number().int().min(1000).default(DEFAULT_EXEC_SETTINGS.retainMs),
-  [EXEC_ENV.retainCount]: z.coerce.number().int().min(1).default(DEFAULT_EXEC_SETTINGS.retainCount),
-}).refine((values) => values[EXEC_ENV.maxOutputBytes] >= MIN_OUTPUT_TO_RING_RATIO * values[EXEC_ENV.ringBytes], {
-  path: [EXEC_ENV.maxOutputBytes],
-  message: `${EXEC_ENV.maxOutputBytes} must be at least ${MIN_OUTPUT_TO_RING_RATIO} times ${EXEC_ENV.ringBytes}`,
-});
+// zod/mini (not zod): the same checks and messages for a fraction of the memory the agent keeps for its lifetime.
+// It carries no messages of its own, so it takes zod's English ones.
+z.config(en());
+
+const port = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(65535)), fallback);
+const atLeast = (minimum: number, fallback: number) => z._default(z.coerce.number().check(z.int(), z.minimum(minimum)), fallback);
+const absolutePath = (name: string, fallback: string) => z._default(z.string().check(z.startsWith("/", `${name} must be an absolute path`)), fallback);
+
+const schema = z
+  .object({
+    [AGENT_ENV.token]: z
+      .string({ error: `${AGENT_ENV.token} is required: the control plane sets it when it creates the runner` })
+      .check(z.minLength(AGENT_TOKEN_MIN_LENGTH, `${AGENT_ENV.token} must be at least ${AGENT_TOKEN_MIN_LENGTH} characters`)),
+    [AGENT_ENV.host]: z._default(z.string().check(z.minLength(1)), "0.0.0.0"),
+    [AGENT_ENV.port]: port(AGENT_DEFAULT_PORT),
+    [AGENT_ENV.debugPort]: port(AGENT_DEFAULT_DEBUG_PORT),
+    [AGENT_ENV.workDir]: absolutePath(AGENT_ENV.workDir, "/work"),
+    [AGENT_ENV.logLevel]: z._default(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
+    [EXEC_ENV.spillDir]: absolutePath(EXEC_ENV.spillDir, DEFAULT_SPILL_DIR),
+    [EXEC_ENV.ringBytes]: atLeast(4096, DEFAULT_EXEC_SETTINGS.ringBytes),
+    [EXEC_ENV.maxOutputBytes]: atLeast(16384, DEFAULT_EXEC_SETTINGS.maxOutputBytes),
+    // A finished process must outlive the streams reading its last output, so neither may be zero.
+    [EXEC_ENV.retainMs]: atLeast(1000, DEFAULT_EXEC_SETTINGS.retainMs),
+    [EXEC_ENV.retainCount]: atLeast(1, DEFAULT_EXEC_SETTINGS.retainCount),
+  })
+  .check(
+    z.refine((values) => values[EXEC_ENV.maxOutputBytes] >= MIN_OUTPUT_TO_RING_RATIO * values[EXEC_ENV.ringBytes], {
+      path: [EXEC_ENV.maxOutputBytes],
+      message: `${EXEC_ENV.maxOutputBytes} must be at least ${MIN_OUTPUT_TO_RING_RATIO} times ${EXEC_ENV.ringBytes}`,
+    }),
+  );
 
 /** Parses the agent's configuration from the environment, listing every problem at once. */
 export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
