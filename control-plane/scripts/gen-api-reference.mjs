@@ -29,7 +29,8 @@ const NOTIFICATIONS = [
   "at once and the work runs in the background. `tasks/get` polls it (`working` → `completed` or `failed`), `tasks/result` returns",
   "the same result a plain call would have, `tasks/list` lists the caller's tasks and `tasks/cancel` cancels one (the spawn itself",
   "still finishes). Tasks are kept in the control plane's state store: they survive a restart, expire after their ttl (at most 24 h)",
-  "and are visible only to the principal that created them. A call without `params.task` runs as a normal call.",
+  "and are visible only to the principal that created them. A call without `params.task` runs as a normal call. When the task's",
+  "request carries a `progressToken`, `notifications/progress` for it keep coming on the session's stream until the task ends.",
   "",
 ];
 

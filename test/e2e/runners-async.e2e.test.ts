@@ -69,10 +69,12 @@ describe("runner_spawn without waiting, and as an MCP task", () => {
     expect(listed).toMatchObject({ status: "failed", error: expect.stringContaining("devhatchery-test/does-not-exist:nope") });
   });
 
-  it("runs as a task: created at once, working then completed in tasks/get, the plain call's result in tasks/result", async () => {
+  it("runs as a task: created at once, working then completed in tasks/get, progress on the session's stream, the plain call's result in tasks/result", async () => {
+    const progress: { progress: number; message?: string }[] = [];
     const created = await alice.request(
       { method: "tools/call", params: { name: "runner_spawn", arguments: { alias: "tasked" }, task: { ttl: 600_000 } } },
       CreateTaskResultSchema,
+      { onprogress: (notification) => progress.push(notification) },
     );
     expect(created.task).toMatchObject({ status: "working", ttl: 600_000 });
     const taskId = created.task.taskId;
@@ -84,6 +86,10 @@ describe("runner_spawn without waiting, and as an MCP task", () => {
     }, 60_000);
     expect(done.status).toBe("completed");
     expect(seen.has("working") || created.task.status === "working").toBe(true);
+    // The task's request was answered at once; its progress token stays valid until the task ends.
+    await eventually("the last progress notification", async () => (progress.at(-1)?.progress === 100 ? true : undefined), 10_000);
+    expect(progress.map((notification) => notification.message?.split(":")[0])).toEqual(expect.arrayContaining(["creating", "starting", "ready"]));
+    expect(progress.map((notification) => notification.progress)).toEqual([...progress.map((notification) => notification.progress)].sort((a, b) => a - b));
     const result = await alice.experimental.tasks.getTaskResult(taskId, CallToolResultSchema);
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ alias: "tasked", status: "ready", reused: false });

@@ -18,7 +18,7 @@ const DESCRIPTION =
   "Waits until the runner is ready (wait: true, the default; progress is reported while the image is pulled and the runner starts), then returns its runner_id; " +
   "pass that id (or the alias or workspace_key) as `runner` to exec and the fs_* tools. " +
   "With wait: false it returns at once with status \"starting\"; readiness (or failure) then arrives as a log message and as notifications/resources/updated on devhatchery://runners/{runner_id} (subscribe to it), " +
-  "since progress notifications end with the call. Also runs as an MCP task (tasks/get, tasks/result). Stop it with runner_stop, delete it with runner_remove.";
+  "since progress notifications end with the call. Also runs as an MCP task (tasks/get, tasks/result; with a progressToken, progress keeps coming until the task ends). Stop it with runner_stop, delete it with runner_remove.";
 
 /** runner_spawn: a plain call waits (or not, per `wait`); a task-augmented call returns a task at once and spawns in the background. */
 export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void {
@@ -39,7 +39,7 @@ export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void
     },
     {
       plain: (args, extra) => spawnRunner(deps, args, createProgressReporter(extra)),
-      task: createSpawnTaskHandler(deps, (args, report) => spawnRunner(deps, args, report)),
+      task: createSpawnTaskHandler(deps, (args, report) => spawnRunner(deps, args, report), (notification) => server.server.notification(notification)),
     },
   );
 }
