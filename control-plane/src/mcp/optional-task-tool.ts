@@ -8,11 +8,12 @@ import { toolFailure } from "./tool-result.js";
 
 type Shape = z.ZodRawShape;
 
+/** Build it once per process (a module constant), so every session's server shares its schemas. */
 export interface OptionalTaskToolConfig<Input extends Shape> {
   title: string;
   description: string;
-  inputSchema: Input;
-  outputSchema: Shape;
+  inputSchema: z.ZodObject<Input>;
+  outputSchema: z.ZodObject;
   annotations: ToolAnnotations;
 }
 
@@ -38,10 +39,12 @@ export function registerOptionalTaskTool<Input extends Shape>(
   config: OptionalTaskToolConfig<Input>,
   handlers: OptionalTaskHandlers<Input>,
 ): RegisteredTool {
-  const tool = server.experimental.tasks.registerToolTask(name, { ...config, execution: { taskSupport: "optional" } }, handlers.task);
+  // The SDK types a task handler's arguments only for a raw shape (SDK 1.32), so it gets the shape, which it wraps in an
+  // object schema of its own for this session; plain calls validate with the shared schemas.
+  const sdkConfig = { ...config, inputSchema: config.inputSchema.shape, execution: { taskSupport: "optional" as const } };
+  const tool = server.experimental.tasks.registerToolTask(name, sdkConfig, handlers.task);
   const sdkHandler = sdkCallToolHandler(server);
-  const input = z.object(config.inputSchema);
-  const output = z.object(config.outputSchema);
+  const { inputSchema: input, outputSchema: output } = config;
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     if (request.params.name !== name || request.params.task || !tool.enabled) return (await sdkHandler(request, extra)) as CallToolResult;
     const args = await input.safeParseAsync(request.params.arguments ?? {});

@@ -14,6 +14,14 @@ export const EXEC_OUTPUT_RESOURCE_CAP_BYTES = 64 * 1024;
 
 const template = new UriTemplate(EXEC_OUTPUT_URI_TEMPLATE);
 
+const METADATA = {
+  title: "Command output",
+  description:
+    `The last ${EXEC_OUTPUT_RESOURCE_CAP_BYTES / 1024} KiB of a process's output (stdout and stderr interleaved as written). ` +
+    "Subscribe to be notified when new output arrives; read older output with exec_read.",
+  mimeType: "text/plain",
+};
+
 function parse(uri: string): { runner: string; exec: string } | undefined {
   const match = template.match(uri);
   const runner = match?.runner;
@@ -25,7 +33,7 @@ function parse(uri: string): { runner: string; exec: string } | undefined {
 export function registerExecOutputResource(server: McpServer, deps: ToolDeps): void {
   server.registerResource(
     "exec_output",
-    new ResourceTemplate(EXEC_OUTPUT_URI_TEMPLATE, {
+    new ResourceTemplate(template, {
       list: undefined,
       complete: {
         exec: async (value, context) => {
@@ -36,13 +44,7 @@ export function registerExecOutputResource(server: McpServer, deps: ToolDeps): v
         },
       },
     }),
-    {
-      title: "Command output",
-      description:
-        `The last ${EXEC_OUTPUT_RESOURCE_CAP_BYTES / 1024} KiB of a process's output (stdout and stderr interleaved as written). ` +
-        "Subscribe to be notified when new output arrives; read older output with exec_read.",
-      mimeType: "text/plain",
-    },
+    METADATA,
     async (uri) => {
       const target = parse(uri.href);
       try {

@@ -1,4 +1,5 @@
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import type { ListResourcesResult, ReadResourceResult, Resource } from "@modelcontextprotocol/sdk/types.js";
 import { ControlPlaneError } from "../../errors.js";
 import { READ_CAP_BYTES, type FileInfo } from "../../runners/file-service.js";
@@ -17,38 +18,37 @@ const LIST_DEPTH = 4;
 /** The largest file a resource read returns; fs_read reads larger files in ranges. */
 export const RESOURCE_READ_CAP_BYTES = READ_CAP_BYTES;
 
+const URI_TEMPLATE = new UriTemplate(FILE_URI_TEMPLATE);
+
+const METADATA = {
+  title: "Runner file",
+  description:
+    "A file or directory in one of your runners; {path} is the absolute path without its leading slash, e.g. " +
+    "devhatchery://runners/r-0123456789ab/files/work/src/main.py for /work/src/main.py. Reading returns text for text files and a " +
+    `base64 blob otherwise, up to ${RESOURCE_READ_CAP_BYTES} bytes (read larger files in ranges with fs_read). ` +
+    `The list shows at most ${RESOURCE_LIST_CAP} files, ${LIST_DEPTH} levels deep, under your roots (else under /work). ` +
+    "Subscribe to a file or a directory to get notifications/resources/updated when it (or anything below it) changes.",
+};
+
 /**
  * `devhatchery://runners/{runner}/files/{+path}`: files of the caller's runners, text or blob by media type,
  * listed (bounded) within the client's roots, subscribable (see file-subscription-provider.ts).
  */
 export function registerFileResource(server: McpServer, deps: ToolDeps): void {
-  const template = new ResourceTemplate(FILE_URI_TEMPLATE, {
+  const template = new ResourceTemplate(URI_TEMPLATE, {
     list: (extra) => listFiles(deps, extra),
     complete: {
       runner: (value) => completeRunnerId(deps, value),
       path: (value, context) => completeFilePath(deps, context?.arguments?.runner, value),
     },
   });
-  server.registerResource(
-    "runner-file",
-    template,
-    {
-      title: "Runner file",
-      description:
-        "A file or directory in one of your runners; {path} is the absolute path without its leading slash, e.g. " +
-        "devhatchery://runners/r-0123456789ab/files/work/src/main.py for /work/src/main.py. Reading returns text for text files and a " +
-        `base64 blob otherwise, up to ${RESOURCE_READ_CAP_BYTES} bytes (read larger files in ranges with fs_read). ` +
-        `The list shows at most ${RESOURCE_LIST_CAP} files, ${LIST_DEPTH} levels deep, under your roots (else under /work). ` +
-        "Subscribe to a file or a directory to get notifications/resources/updated when it (or anything below it) changes.",
-    },
-    async (uri) => {
-      try {
-        return await readFile(deps, uri.href);
-      } catch (error) {
-        throw toResourceError(error);
-      }
-    },
-  );
+  server.registerResource("runner-file", template, METADATA, async (uri) => {
+    try {
+      return await readFile(deps, uri.href);
+    } catch (error) {
+      throw toResourceError(error);
+    }
+  });
 }
 
 async function readFile(deps: ToolDeps, uri: string): Promise<ReadResourceResult> {

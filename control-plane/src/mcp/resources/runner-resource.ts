@@ -1,4 +1,5 @@
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import { ControlPlaneError } from "../../errors.js";
 import type { Principal, RunnerInfo } from "../../runners/runner.js";
 import type { RunnerService } from "../../runners/runner-service.js";
@@ -9,6 +10,17 @@ import { fileUri, parseRunnerUri, RUNNER_URI_TEMPLATE, runnerUri } from "./resou
 
 /** Runner ids a completion offers at most. */
 const COMPLETION_LIMIT = 100;
+
+const URI_TEMPLATE = new UriTemplate(RUNNER_URI_TEMPLATE);
+
+const METADATA = {
+  title: "Runner",
+  description:
+    "One of your runners (by runner_id, alias or workspace_key) as JSON: status (starting, ready, stopped, failed), image, alias, workspace_key, storage, volume, " +
+    "created_at, last_activity_at, limits, network, profile, error, and the URI of its files. " +
+    "Subscribe to hear when it becomes ready, fails, stops, starts again or is removed.",
+  mimeType: "application/json",
+};
 
 /** The principal's runner by id, alias or workspace key; NOT_FOUND for a missing runner and for someone else's alike. */
 export async function findRunner(runners: RunnerService, principal: Principal, runnerRef: string): Promise<RunnerInfo> {
@@ -29,7 +41,7 @@ export async function completeRunnerId(deps: ToolDeps, value: string): Promise<s
 
 /** `devhatchery://runners/{runner}`: a runner's status, image and creation time as JSON; listed for the caller. */
 export function registerRunnerResource(server: McpServer, deps: ToolDeps): void {
-  const template = new ResourceTemplate(RUNNER_URI_TEMPLATE, {
+  const template = new ResourceTemplate(URI_TEMPLATE, {
     list: async () => {
       const runners = await deps.runners.list(deps.principal).catch((error: unknown) => {
         throw toResourceError(error);
@@ -45,26 +57,14 @@ export function registerRunnerResource(server: McpServer, deps: ToolDeps): void 
     },
     complete: { runner: (value) => completeRunnerId(deps, value) },
   });
-  server.registerResource(
-    "runner",
-    template,
-    {
-      title: "Runner",
-      description:
-        "One of your runners (by runner_id, alias or workspace_key) as JSON: status (starting, ready, stopped, failed), image, alias, workspace_key, storage, volume, " +
-        "created_at, last_activity_at, limits, network, profile, error, and the URI of its files. " +
-        "Subscribe to hear when it becomes ready, fails, stops, starts again or is removed.",
-      mimeType: "application/json",
-    },
-    async (uri) => {
-      try {
-        const runnerId = parseRunnerUri(uri.href)?.runnerId ?? "";
-        const runner = await findRunner(deps.runners, deps.principal, runnerId);
-        const body = { ...toRunnerOutput(runner), files_uri: fileUri(runner.runnerId, "/work") };
-        return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(body, null, 2) }] };
-      } catch (error) {
-        throw toResourceError(error);
-      }
-    },
-  );
+  server.registerResource("runner", template, METADATA, async (uri) => {
+    try {
+      const runnerId = parseRunnerUri(uri.href)?.runnerId ?? "";
+      const runner = await findRunner(deps.runners, deps.principal, runnerId);
+      const body = { ...toRunnerOutput(runner), files_uri: fileUri(runner.runnerId, "/work") };
+      return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(body, null, 2) }] };
+    } catch (error) {
+      throw toResourceError(error);
+    }
+  });
 }

@@ -4,24 +4,22 @@ import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
 import { exportSummarySchema, toExportSummary } from "./export-schemas.js";
 
+const TOOL = {
+  title: "List your exports",
+  description: "List the exports you made to the server's export root with export_create, newest first (exports written into runner mounts are in those folders).",
+  inputSchema: z.object({}),
+  outputSchema: z.object({ exports: z.array(z.object(exportSummarySchema)).describe("Your exports, newest first.") }),
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+};
+
 export function registerExportListTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
-    "export_list",
-    {
-      title: "List your exports",
-      description: "List the exports you made to the server's export root with export_create, newest first (exports written into runner mounts are in those folders).",
-      inputSchema: {},
-      outputSchema: { exports: z.array(z.object(exportSummarySchema)).describe("Your exports, newest first.") },
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    },
-    async () => {
-      try {
-        const exports = (await deps.exports.list(deps.principal)).map(toExportSummary);
-        const lines = exports.map((item) => `${item.name} (${item.format}, ${item.file_count} files, ${item.bytes_written} bytes) from ${item.runner_id}:${item.source_path}`);
-        return toolSuccess({ exports }, exports.length > 0 ? lines.join("\n") : "No exports yet; create one with export_create.");
-      } catch (error) {
-        return toolFailure(error);
-      }
-    },
-  );
+  server.registerTool("export_list", TOOL, async () => {
+    try {
+      const exports = (await deps.exports.list(deps.principal)).map(toExportSummary);
+      const lines = exports.map((item) => `${item.name} (${item.format}, ${item.file_count} files, ${item.bytes_written} bytes) from ${item.runner_id}:${item.source_path}`);
+      return toolSuccess({ exports }, exports.length > 0 ? lines.join("\n") : "No exports yet; create one with export_create.");
+    } catch (error) {
+      return toolFailure(error);
+    }
+  });
 }

@@ -25,46 +25,44 @@ const resyncSchema = z.object({
 type Change = z.infer<typeof changeSchema>;
 type Resync = z.infer<typeof resyncSchema>;
 
+const TOOL = {
+  title: "Read file changes",
+  description:
+    "Read the changes a watch (from fs_watch) recorded after a cursor, waiting up to wait_ms for the first one. Pass next_cursor back as cursor next time: " +
+    "nothing is lost in between. Losses are never silent: when changes could not be recorded one by one (too many at once) or were dropped from the history " +
+    "(too many batches since your cursor), resync_required is true and `resyncs` says what to re-list (fs_list) before going on. " +
+    "`ended` is set once the watch stopped (its directory was deleted, or it was idle 10 minutes); start a new one with fs_watch.",
+  inputSchema: z.object({
+    runner: runnerArg,
+    watch_id: z.string().min(1).describe("The watch_id returned by fs_watch."),
+    cursor: z.number().int().min(0).describe("Return changes after this cursor: the cursor from fs_watch, or next_cursor from the previous fs_changes. 0 returns everything the history still holds."),
+    wait_ms: z.number().int().min(0).max(60_000).default(0).describe("Wait up to this long for a first change when there is none yet (0 to 60000, default 0: return at once)."),
+    max_events: z.number().int().min(1).max(1000).default(100).describe("Most batches to return (default 100); has_more says when more are waiting."),
+  }),
+  outputSchema: z.object({
+    runner_id: runnerIdOutput,
+    changes: z.array(changeSchema).describe("Changes in the order they were recorded, one per path per batch."),
+    resync_required: z.boolean().describe("True when changes were lost: re-list what `resyncs` names, then continue from next_cursor."),
+    resyncs: z.array(resyncSchema),
+    ended: z.object({ reason: z.string(), message: z.string() }).nullable().describe("Set when the watch ended; no more changes will come."),
+    next_cursor: z.number().int().describe("Pass this as cursor to the next fs_changes call."),
+    has_more: z.boolean().describe("More changes are waiting after next_cursor; call again at once."),
+  }),
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+};
+
 export function registerFsChangesTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
-    "fs_changes",
-    {
-      title: "Read file changes",
-      description:
-        "Read the changes a watch (from fs_watch) recorded after a cursor, waiting up to wait_ms for the first one. Pass next_cursor back as cursor next time: " +
-        "nothing is lost in between. Losses are never silent: when changes could not be recorded one by one (too many at once) or were dropped from the history " +
-        "(too many batches since your cursor), resync_required is true and `resyncs` says what to re-list (fs_list) before going on. " +
-        "`ended` is set once the watch stopped (its directory was deleted, or it was idle 10 minutes); start a new one with fs_watch.",
-      inputSchema: {
-        runner: runnerArg,
-        watch_id: z.string().min(1).describe("The watch_id returned by fs_watch."),
-        cursor: z.number().int().min(0).describe("Return changes after this cursor: the cursor from fs_watch, or next_cursor from the previous fs_changes. 0 returns everything the history still holds."),
-        wait_ms: z.number().int().min(0).max(60_000).default(0).describe("Wait up to this long for a first change when there is none yet (0 to 60000, default 0: return at once)."),
-        max_events: z.number().int().min(1).max(1000).default(100).describe("Most batches to return (default 100); has_more says when more are waiting."),
-      },
-      outputSchema: {
-        runner_id: runnerIdOutput,
-        changes: z.array(changeSchema).describe("Changes in the order they were recorded, one per path per batch."),
-        resync_required: z.boolean().describe("True when changes were lost: re-list what `resyncs` names, then continue from next_cursor."),
-        resyncs: z.array(resyncSchema),
-        ended: z.object({ reason: z.string(), message: z.string() }).nullable().describe("Set when the watch ended; no more changes will come."),
-        next_cursor: z.number().int().describe("Pass this as cursor to the next fs_changes call."),
-        has_more: z.boolean().describe("More changes are waiting after next_cursor; call again at once."),
-      },
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    },
-    async ({ runner, watch_id, cursor, wait_ms, max_events }) => {
-      try {
-        const target = await canonicalRunner(deps, runner);
-        const read = await deps.watches.changes(deps.principal, target.id, watch_id, cursor, wait_ms, max_events);
-        const { changes, resyncs, ended } = flatten(read.events);
-        const structured = { runner_id: target.id, changes, resync_required: resyncs.length > 0, resyncs, ended, next_cursor: read.nextCursor, has_more: read.hasMore };
-        return toolSuccess(structured, withRunnerNote(target, render(structured)));
-      } catch (error) {
-        return toolFailure(error);
-      }
-    },
-  );
+  server.registerTool("fs_changes", TOOL, async ({ runner, watch_id, cursor, wait_ms, max_events }) => {
+    try {
+      const target = await canonicalRunner(deps, runner);
+      const read = await deps.watches.changes(deps.principal, target.id, watch_id, cursor, wait_ms, max_events);
+      const { changes, resyncs, ended } = flatten(read.events);
+      const structured = { runner_id: target.id, changes, resync_required: resyncs.length > 0, resyncs, ended, next_cursor: read.nextCursor, has_more: read.hasMore };
+      return toolSuccess(structured, withRunnerNote(target, render(structured)));
+    } catch (error) {
+      return toolFailure(error);
+    }
+  });
 }
 
 function flatten(events: WatchEvent[]): { changes: Change[]; resyncs: Resync[]; ended: { reason: string; message: string } | null } {

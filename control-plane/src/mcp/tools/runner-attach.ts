@@ -9,44 +9,42 @@ import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-outp
 
 const ACTION_TEXT = { reused: "was running and is reused", started: "was stopped and has been started", spawned: "is a new runner on the existing workspace" } as const;
 
+const TOOL = {
+  title: "Attach to a runner or workspace",
+  description:
+    "Come back to your work: find a runner by runner_id, alias or workspace_key and make it ready. " +
+    "A ready runner is reused, a stopped one is started again (its /work and installed packages intact), and a workspace with no runner gets a new runner on its volume. " +
+    "Returns the runner ready for exec and the fs_* tools. Calling it again changes nothing.",
+  inputSchema: z.object({
+    runner: runnerArg,
+    image: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe('Only used when a new runner must be spawned for a workspace: its image, e.g. "python:3.12". Default: the image the workspace was last used with, else the server\'s default.'),
+  }),
+  outputSchema: z.object({
+    ...runnerOutputShape,
+    action: z.enum(["reused", "started", "spawned"]).describe('"reused": it was ready; "started": it was stopped and has been started; "spawned": the workspace had no runner, a new one now mounts it.'),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+};
+
 export function registerRunnerAttachTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
-    "runner_attach",
-    {
-      title: "Attach to a runner or workspace",
-      description:
-        "Come back to your work: find a runner by runner_id, alias or workspace_key and make it ready. " +
-        "A ready runner is reused, a stopped one is started again (its /work and installed packages intact), and a workspace with no runner gets a new runner on its volume. " +
-        "Returns the runner ready for exec and the fs_* tools. Calling it again changes nothing.",
-      inputSchema: {
-        runner: runnerArg,
-        image: z
-          .string()
-          .min(1)
-          .max(255)
-          .optional()
-          .describe('Only used when a new runner must be spawned for a workspace: its image, e.g. "python:3.12". Default: the image the workspace was last used with, else the server\'s default.'),
-      },
-      outputSchema: {
-        ...runnerOutputShape,
-        action: z.enum(["reused", "started", "spawned"]).describe('"reused": it was ready; "started": it was stopped and has been started; "spawned": the workspace had no runner, a new one now mounts it.'),
-      },
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    },
-    async ({ runner, image }, extra) => {
-      const report = createProgressReporter(extra);
-      try {
-        const onProgress = (progress: SpawnProgress): void => report(progress.phase === "ready" ? 100 : 50, progress.phase);
-        const attached = await deps.runners.attach(deps.principal, runner, { image }, onProgress);
-        await report.flush();
-        return toolSuccess(
-          { ...toRunnerOutput(attached.runner), action: attached.action },
-          `Runner ${describeRunner(attached.runner)} ${ACTION_TEXT[attached.action]}.`,
-        );
-      } catch (error) {
-        await report.flush();
-        return toolFailure(error);
-      }
-    },
-  );
+  server.registerTool("runner_attach", TOOL, async ({ runner, image }, extra) => {
+    const report = createProgressReporter(extra);
+    try {
+      const onProgress = (progress: SpawnProgress): void => report(progress.phase === "ready" ? 100 : 50, progress.phase);
+      const attached = await deps.runners.attach(deps.principal, runner, { image }, onProgress);
+      await report.flush();
+      return toolSuccess(
+        { ...toRunnerOutput(attached.runner), action: attached.action },
+        `Runner ${describeRunner(attached.runner)} ${ACTION_TEXT[attached.action]}.`,
+      );
+    } catch (error) {
+      await report.flush();
+      return toolFailure(error);
+    }
+  });
 }

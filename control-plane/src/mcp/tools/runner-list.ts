@@ -4,26 +4,24 @@ import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
 import { describeRunner, runnerOutputSchema, toRunnerOutput } from "./runner-output.js";
 
+const TOOL = {
+  title: "List your runners",
+  description:
+    "Your runners, newest first: status (starting, ready, stopped, failed), image, alias, workspace_key, storage, limits, creation time and last activity. " +
+    "Use it to find a runner to come back to (runner_attach) or to clean up (runner_stop, runner_remove). Other users' runners are never shown.",
+  inputSchema: z.object({}),
+  outputSchema: z.object({ runners: z.array(runnerOutputSchema).describe("Your runners, newest first.") }),
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+};
+
 export function registerRunnerListTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
-    "runner_list",
-    {
-      title: "List your runners",
-      description:
-        "Your runners, newest first: status (starting, ready, stopped, failed), image, alias, workspace_key, storage, limits, creation time and last activity. " +
-        "Use it to find a runner to come back to (runner_attach) or to clean up (runner_stop, runner_remove). Other users' runners are never shown.",
-      inputSchema: {},
-      outputSchema: { runners: z.array(runnerOutputSchema).describe("Your runners, newest first.") },
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    },
-    async () => {
-      try {
-        const runners = await deps.runners.list(deps.principal);
-        const text = runners.length === 0 ? "You have no runners; start one with runner_spawn." : `${runners.length} runner(s):\n${runners.map(describeRunner).join("\n")}`;
-        return toolSuccess({ runners: runners.map(toRunnerOutput) }, text);
-      } catch (error) {
-        return toolFailure(error);
-      }
-    },
-  );
+  server.registerTool("runner_list", TOOL, async () => {
+    try {
+      const runners = await deps.runners.list(deps.principal);
+      const text = runners.length === 0 ? "You have no runners; start one with runner_spawn." : `${runners.length} runner(s):\n${runners.map(describeRunner).join("\n")}`;
+      return toolSuccess({ runners: runners.map(toRunnerOutput) }, text);
+    } catch (error) {
+      return toolFailure(error);
+    }
+  });
 }

@@ -7,7 +7,7 @@ import { createProgressReporter, type ProgressReporter } from "../progress.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
 import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-output.js";
-import { runnerSpawnInputShape, toSpawnRequest, type SpawnArgs } from "./runner-spawn-input.js";
+import { runnerSpawnInputSchema, toSpawnRequest, type SpawnArgs } from "./runner-spawn-input.js";
 import { createSpawnTaskHandler } from "./runner-spawn-task.js";
 
 const PHASE_PROGRESS: Record<SpawnProgress["phase"], number> = { pulling: 10, creating: 50, starting: 70, ready: 100 };
@@ -20,28 +20,25 @@ const DESCRIPTION =
   "With wait: false it returns at once with status \"starting\"; readiness (or failure) then arrives as a log message and as notifications/resources/updated on devhatchery://runners/{runner_id} (subscribe to it), " +
   "since progress notifications end with the call. Also runs as an MCP task (tasks/get, tasks/result; with a progressToken, progress keeps coming until the task ends). Stop it with runner_stop, delete it with runner_remove.";
 
+const TOOL = {
+  title: "Spawn a runner",
+  description: DESCRIPTION,
+  inputSchema: runnerSpawnInputSchema,
+  outputSchema: z.object({
+    ...runnerOutputShape,
+    status: z.enum(["starting", "ready"]).describe('"ready": the runner accepts commands; "starting" (wait: false): not yet, you will be told when it is.'),
+    reused: z.boolean().describe("True when an earlier call with the same idempotency_key made this runner; no new runner was created."),
+    startup_ms: z.number().int().optional().describe("Milliseconds from the call to the runner being ready (wait: true)."),
+  }),
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+};
+
 /** runner_spawn: a plain call waits (or not, per `wait`); a task-augmented call returns a task at once and spawns in the background. */
 export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void {
-  registerOptionalTaskTool(
-    server,
-    "runner_spawn",
-    {
-      title: "Spawn a runner",
-      description: DESCRIPTION,
-      inputSchema: runnerSpawnInputShape,
-      outputSchema: {
-        ...runnerOutputShape,
-        status: z.enum(["starting", "ready"]).describe('"ready": the runner accepts commands; "starting" (wait: false): not yet, you will be told when it is.'),
-        reused: z.boolean().describe("True when an earlier call with the same idempotency_key made this runner; no new runner was created."),
-        startup_ms: z.number().int().optional().describe("Milliseconds from the call to the runner being ready (wait: true)."),
-      },
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-    },
-    {
-      plain: (args, extra) => spawnRunner(deps, args, createProgressReporter(extra)),
-      task: createSpawnTaskHandler(deps, (args, report) => spawnRunner(deps, args, report), (notification) => server.server.notification(notification)),
-    },
-  );
+  registerOptionalTaskTool(server, "runner_spawn", TOOL, {
+    plain: (args, extra) => spawnRunner(deps, args, createProgressReporter(extra)),
+    task: createSpawnTaskHandler(deps, (args, report) => spawnRunner(deps, args, report), (notification) => server.server.notification(notification)),
+  });
 }
 
 /** The tool's work as one call: the result (or failure) a plain call returns and a task stores; `report` hears the phases. */

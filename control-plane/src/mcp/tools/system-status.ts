@@ -7,44 +7,42 @@ import { toolSuccess } from "../tool-result.js";
 
 const STATUSES = ["starting", "ready", "stopped", "failed", "unknown"] as const satisfies readonly RunnerStatus[];
 
+const TOOL = {
+  title: "Server status",
+  description:
+    "Whether this DevHatchery server can work for you right now: its version, whether it reaches its Docker engine, and how many runners (by status) and workspaces you have. " +
+    "Shows only your own runners and workspaces. Call it when tools fail with DOCKER_UNAVAILABLE or before a long session.",
+  inputSchema: z.object({}),
+  outputSchema: z.object({
+    version: z.string().describe("The control plane's version."),
+    docker_reachable: z.boolean().describe("Whether the Docker engine answers; when false, spawning and most tools fail until the operator fixes it."),
+    runners: z
+      .object(Object.fromEntries(STATUSES.map((status) => [status, z.number().int()])) as Record<(typeof STATUSES)[number], z.ZodNumber>)
+      .describe("How many of your runners are in each status."),
+    runner_count: z.number().int().describe("All your runners."),
+    workspace_count: z.number().int().describe("Your workspaces (volumes)."),
+    error: z.string().optional().describe("What could not be counted, when Docker or the state store failed."),
+  }),
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+};
+
 export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
-    "system_status",
-    {
-      title: "Server status",
-      description:
-        "Whether this DevHatchery server can work for you right now: its version, whether it reaches its Docker engine, and how many runners (by status) and workspaces you have. " +
-        "Shows only your own runners and workspaces. Call it when tools fail with DOCKER_UNAVAILABLE or before a long session.",
-      inputSchema: {},
-      outputSchema: {
-        version: z.string().describe("The control plane's version."),
-        docker_reachable: z.boolean().describe("Whether the Docker engine answers; when false, spawning and most tools fail until the operator fixes it."),
-        runners: z
-          .object(Object.fromEntries(STATUSES.map((status) => [status, z.number().int()])) as Record<(typeof STATUSES)[number], z.ZodNumber>)
-          .describe("How many of your runners are in each status."),
-        runner_count: z.number().int().describe("All your runners."),
-        workspace_count: z.number().int().describe("Your workspaces (volumes)."),
-        error: z.string().optional().describe("What could not be counted, when Docker or the state store failed."),
-      },
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    },
-    async () => {
-      const dockerReachable = await deps.dockerReachable();
-      const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<RunnerStatus, number>;
-      let workspaceCount = 0;
-      let error: string | undefined;
-      try {
-        for (const runner of await deps.runners.list(deps.principal)) counts[runner.status] += 1;
-        workspaceCount = (await deps.runners.listWorkspaces(deps.principal, { sizes: false })).length;
-      } catch (failure) {
-        error = asControlPlaneError(failure).message;
-      }
-      const runnerCount = Object.values(counts).reduce((sum, count) => sum + count, 0);
-      const summary = STATUSES.filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`).join(", ") || "none";
-      return toolSuccess(
-        { version: deps.version, docker_reachable: dockerReachable, runners: counts, runner_count: runnerCount, workspace_count: workspaceCount, ...(error ? { error } : {}) },
-        `DevHatchery ${deps.version}; Docker ${dockerReachable ? "reachable" : "NOT reachable"}; your runners: ${summary}; workspaces: ${workspaceCount}.` + (error ? ` (${error})` : ""),
-      );
-    },
-  );
+  server.registerTool("system_status", TOOL, async () => {
+    const dockerReachable = await deps.dockerReachable();
+    const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<RunnerStatus, number>;
+    let workspaceCount = 0;
+    let error: string | undefined;
+    try {
+      for (const runner of await deps.runners.list(deps.principal)) counts[runner.status] += 1;
+      workspaceCount = (await deps.runners.listWorkspaces(deps.principal, { sizes: false })).length;
+    } catch (failure) {
+      error = asControlPlaneError(failure).message;
+    }
+    const runnerCount = Object.values(counts).reduce((sum, count) => sum + count, 0);
+    const summary = STATUSES.filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`).join(", ") || "none";
+    return toolSuccess(
+      { version: deps.version, docker_reachable: dockerReachable, runners: counts, runner_count: runnerCount, workspace_count: workspaceCount, ...(error ? { error } : {}) },
+      `DevHatchery ${deps.version}; Docker ${dockerReachable ? "reachable" : "NOT reachable"}; your runners: ${summary}; workspaces: ${workspaceCount}.` + (error ? ` (${error})` : ""),
+    );
+  });
 }

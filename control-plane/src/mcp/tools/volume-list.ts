@@ -5,33 +5,31 @@ import type { ToolDeps } from "../tool-deps.js";
 import { toolFailure, toolSuccess } from "../tool-result.js";
 import { toWorkspaceOutput, workspaceOutputSchema } from "./volume-output.js";
 
+const TOOL = {
+  title: "List your workspaces",
+  description:
+    "Your workspaces: the persistent volumes behind /work, each with its workspace_key, size, last use and the runners that mount it. " +
+    "A workspace outlives its runners; get back to one with runner_attach and its workspace_key, delete one for good with volume_remove.",
+  inputSchema: z.object({
+    sizes: z
+      .boolean()
+      .default(true)
+      .describe("Report each workspace's size in bytes (default true). Measuring asks Docker for disk usage, which can take a second or two on a busy host; pass false for a quick list."),
+  }),
+  outputSchema: z.object({ workspaces: z.array(workspaceOutputSchema).describe("Your workspaces, most recently used first.") }),
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+};
+
 export function registerVolumeListTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
-    "volume_list",
-    {
-      title: "List your workspaces",
-      description:
-        "Your workspaces: the persistent volumes behind /work, each with its workspace_key, size, last use and the runners that mount it. " +
-        "A workspace outlives its runners; get back to one with runner_attach and its workspace_key, delete one for good with volume_remove.",
-      inputSchema: {
-        sizes: z
-          .boolean()
-          .default(true)
-          .describe("Report each workspace's size in bytes (default true). Measuring asks Docker for disk usage, which can take a second or two on a busy host; pass false for a quick list."),
-      },
-      outputSchema: { workspaces: z.array(workspaceOutputSchema).describe("Your workspaces, most recently used first.") },
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-    },
-    async ({ sizes }) => {
-      try {
-        const workspaces = await deps.runners.listWorkspaces(deps.principal, { sizes });
-        const text = workspaces.length === 0 ? "You have no workspaces; runner_spawn creates one." : `${workspaces.length} workspace(s):\n${workspaces.map(describeWorkspace).join("\n")}`;
-        return toolSuccess({ workspaces: workspaces.map(toWorkspaceOutput) }, text);
-      } catch (error) {
-        return toolFailure(error);
-      }
-    },
-  );
+  server.registerTool("volume_list", TOOL, async ({ sizes }) => {
+    try {
+      const workspaces = await deps.runners.listWorkspaces(deps.principal, { sizes });
+      const text = workspaces.length === 0 ? "You have no workspaces; runner_spawn creates one." : `${workspaces.length} workspace(s):\n${workspaces.map(describeWorkspace).join("\n")}`;
+      return toolSuccess({ workspaces: workspaces.map(toWorkspaceOutput) }, text);
+    } catch (error) {
+      return toolFailure(error);
+    }
+  });
 }
 
 function describeWorkspace(workspace: WorkspaceInfo): string {

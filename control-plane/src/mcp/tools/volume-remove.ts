@@ -5,24 +5,22 @@ import { toolFailure, toolSuccess } from "../tool-result.js";
 import { workspaceKeyArg } from "./runner-spawn-input.js";
 import { workspaceOutputSchema, toWorkspaceOutput } from "./volume-output.js";
 
+const TOOL = {
+  title: "Delete a workspace",
+  description:
+    "Delete a workspace volume and every file in it, for good. Refused (VOLUME_IN_USE) while any runner, running or stopped, mounts it: remove those runners first with runner_remove.",
+  inputSchema: z.object({ workspace_key: workspaceKeyArg.describe('The workspace to delete, e.g. "my-project" (see volume_list).') }),
+  outputSchema: z.object({ workspace: workspaceOutputSchema.describe("The workspace that was deleted."), removed: z.literal(true) }),
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+};
+
 export function registerVolumeRemoveTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
-    "volume_remove",
-    {
-      title: "Delete a workspace",
-      description:
-        "Delete a workspace volume and every file in it, for good. Refused (VOLUME_IN_USE) while any runner, running or stopped, mounts it: remove those runners first with runner_remove.",
-      inputSchema: { workspace_key: workspaceKeyArg.describe('The workspace to delete, e.g. "my-project" (see volume_list).') },
-      outputSchema: { workspace: workspaceOutputSchema.describe("The workspace that was deleted."), removed: z.literal(true) },
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
-    },
-    async ({ workspace_key: workspaceKey }) => {
-      try {
-        const removed = await deps.runners.removeWorkspace(deps.principal, workspaceKey);
-        return toolSuccess({ workspace: toWorkspaceOutput(removed), removed: true }, `Workspace "${removed.workspaceKey}" and its volume ${removed.volume} were deleted.`);
-      } catch (error) {
-        return toolFailure(error);
-      }
-    },
-  );
+  server.registerTool("volume_remove", TOOL, async ({ workspace_key: workspaceKey }) => {
+    try {
+      const removed = await deps.runners.removeWorkspace(deps.principal, workspaceKey);
+      return toolSuccess({ workspace: toWorkspaceOutput(removed), removed: true }, `Workspace "${removed.workspaceKey}" and its volume ${removed.volume} were deleted.`);
+    } catch (error) {
+      return toolFailure(error);
+    }
+  });
 }
