@@ -12,6 +12,7 @@ export async function removeTestRunners(principals: string[], network?: string):
     await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
   }
   await removeTestWorkspaces(principals);
+  await removeTestSnapshots(principals);
   if (network) {
     await docker.getNetwork(network).remove().catch(() => undefined);
     await docker.getNetwork(`${network}-offline`).remove().catch(() => undefined);
@@ -23,6 +24,14 @@ export async function removeTestWorkspaces(principals: string[]): Promise<void> 
   for (const principal of principals) {
     const { Volumes: volumes } = await docker.listVolumes({ filters: { label: [`io.devhatchery.owner=${principal}`, "io.devhatchery.kind=workspace"] } });
     await Promise.all((volumes ?? []).map((volume) => docker.getVolume(volume.Name).remove().catch(() => undefined)));
+  }
+}
+
+/** Removes the snapshot images of these test principals (forcefully: newest first, so later snapshots go before their bases). */
+export async function removeTestSnapshots(principals: string[]): Promise<void> {
+  for (const principal of principals) {
+    const images = await docker.listImages({ all: true, filters: { label: [`io.devhatchery.owner=${principal}`, "io.devhatchery.kind=snapshot"] } });
+    for (const image of images.sort((a, b) => b.Created - a.Created)) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
   }
 }
 

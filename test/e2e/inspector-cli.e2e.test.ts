@@ -108,6 +108,10 @@ describe("the MCP Inspector CLI as a third-party client", () => {
 
     expect(await call("runner_stop", { runner: "inspected" })).toMatchObject({ runner_id: runner, status: "stopped" });
     expect(await call("runner_attach", { runner: "inspector-ws" })).toMatchObject({ runner_id: runner, action: "started", status: "ready" });
+    const snapshot = await call("snapshot_create", { runner, name: "inspector-snap" });
+    expect(snapshot).toMatchObject({ name: "inspector-snap", source_runner: runner, snapshot_id: expect.stringMatching(/^s-[0-9a-f]{12}$/) });
+    expect(await call("snapshot_list", {})).toMatchObject({ snapshots: [{ snapshot_id: snapshot.snapshot_id, name: "inspector-snap" }] });
+    expect(await call("snapshot_remove", { snapshot: "inspector-snap" })).toMatchObject({ removed: true, snapshot: { snapshot_id: snapshot.snapshot_id } });
     expect(await call("runner_remove", { runner })).toEqual({ runner_id: runner, removed: true, workspace_key: "inspector-ws", volume_removed: false });
     const workspaces = (await call("volume_list", { sizes: false })).workspaces as { workspace_key: string }[];
     expect(workspaces.map((workspace) => workspace.workspace_key)).toEqual(["inspector-ws"]);

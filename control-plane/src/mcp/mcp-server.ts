@@ -28,6 +28,9 @@ import { registerRunnerListTool } from "./tools/runner-list.js";
 import { registerRunnerRemoveTool } from "./tools/runner-remove.js";
 import { registerRunnerSpawnTool } from "./tools/runner-spawn.js";
 import { registerRunnerStopTool } from "./tools/runner-stop.js";
+import { registerSnapshotCreateTool } from "./tools/snapshot-create.js";
+import { registerSnapshotListTool } from "./tools/snapshot-list.js";
+import { registerSnapshotRemoveTool } from "./tools/snapshot-remove.js";
 import { registerSystemStatusTool } from "./tools/system-status.js";
 import { registerVolumeListTool } from "./tools/volume-list.js";
 import { registerVolumeRemoveTool } from "./tools/volume-remove.js";
@@ -40,6 +43,7 @@ const INSTRUCTIONS =
   "passing the runner_id, the alias or the workspace_key as `runner`. " +
   "Your work lives in /work, a workspace volume that outlives the runner: runner_list and volume_list show what you have, runner_attach brings a runner back by workspace_key, alias or id " +
   "(starting it, or spawning a new one on the workspace), runner_stop pauses one and keeps everything, runner_remove deletes the runner but keeps /work unless you ask (volume_remove deletes a workspace). " +
+  "snapshot_create saves a runner's installed state (everything outside /work) to spawn new runners from (runner_spawn snapshot); snapshot_list and snapshot_remove manage them. " +
   "runner_spawn with wait: false returns at once; a log message and notifications/resources/updated on devhatchery://runners/{runner_id} tell you when it is ready (it also runs as an MCP task). " +
   "Get results out with export_create (an archive or folder in your export folder, or straight into a read-write /export mount from runner_spawn's mounts). " +
   "Follow file changes with fs_watch and fs_changes; runners and their files are also resources (devhatchery://runners/{runner}/files/{path}) to read and subscribe to. " +
@@ -50,7 +54,10 @@ export interface McpServerOptions {
   testFixtures?: boolean;
 }
 
-/** One MCP server per session, bound to the session's principal. */
+/**
+ * One MCP server per session, bound to the session's principal. Tools and resources keep their schemas, descriptions
+ * and annotations in module constants built once per process, so a session only wires its handlers.
+ */
 export function createMcpServer(sessionDeps: SessionDeps, version: string, options: McpServerOptions = {}): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, title: "DevHatchery", version },
@@ -85,6 +92,9 @@ export function createMcpServer(sessionDeps: SessionDeps, version: string, optio
   registerRunnerRemoveTool(server, deps);
   registerVolumeListTool(server, deps);
   registerVolumeRemoveTool(server, deps);
+  registerSnapshotCreateTool(server, deps);
+  registerSnapshotListTool(server, deps);
+  registerSnapshotRemoveTool(server, deps);
   registerSystemStatusTool(server, deps);
   registerExportCreateTool(server, deps);
   registerExportListTool(server, deps);

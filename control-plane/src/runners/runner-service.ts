@@ -17,7 +17,8 @@ import { startRunnerBackgroundWork } from "./runner-background.js";
 import { runnerNotFound } from "./runner-refs.js";
 import { runnerUnavailable, startingSpawnOf } from "./runner-unavailable.js";
 import { RunnerSpawner, type SpawnProgress } from "./runner-spawner.js";
-import type { IsolationProfile, Principal, RunnerInfo, SpawnRequest, WorkspaceInfo } from "./runner.js";
+import type { IsolationProfile, Principal, RunnerInfo, SnapshotInfo, SpawnRequest, WorkspaceInfo } from "./runner.js";
+import { SnapshotService } from "./snapshot-service.js";
 import { auditingDenials, SpawnCoordinator, type StartedSpawn } from "./spawn-coordinator.js";
 import { validateSpawnRequest, type LimitsPolicy, type SpawnPolicy, type ValidSpawn } from "./spawn-request.js";
 import { restartStoppedRunner } from "./runner-restart.js";
@@ -68,6 +69,7 @@ export class RunnerService {
   private readonly lookup: RunnerLookup;
   private readonly coordinator: SpawnCoordinator;
   private readonly workspaces: WorkspaceService;
+  private readonly snapshots: SnapshotService;
   private readonly activity: RunnerActivity;
   private readonly limits: LimitsPolicy;
   private readonly stopBackground: (() => void)[] = [];
@@ -83,6 +85,7 @@ export class RunnerService {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.lookup = new RunnerLookup(runtime, store, this.inFlight);
     this.workspaces = new WorkspaceService(runtime, store, log, audit);
+    this.snapshots = new SnapshotService(runtime, this.lookup, this.locks, (runnerId) => this.inFlight.has(runnerId), log, audit);
     this.activity = new RunnerActivity(store, log);
     this.coordinator = new SpawnCoordinator({
       runtime,
@@ -109,7 +112,8 @@ export class RunnerService {
    * `ready` settles when it is ready, or rejects with the error already recorded as a failed spawn.
    */
   async startSpawn(principal: Principal, request: SpawnRequest, onProgress: (progress: SpawnProgress) => void = noProgress): Promise<StartedSpawn> {
-    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(request, this.spawnPolicy()));
+    const source = await this.snapshots.spawnSource(principal, request);
+    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(source.request, this.spawnPolicy(source.ownSnapshot)));
     return this.startValidSpawn(principal, spawn, onProgress);
   }
 
@@ -143,7 +147,8 @@ export class RunnerService {
     if (!workspace) throw target ? runnerUnavailable(ref, target) : runnerNotFound(ref);
     // The volume remembers the image of the runner it was created for (label): attach comes back to the same tools.
     const image = options.image ?? workspace.image ?? target?.spawn.image;
-    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest({ image }, this.spawnPolicy()));
+    const source = await this.snapshots.spawnSource(principal, { image });
+    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(source.request, this.spawnPolicy(source.ownSnapshot)));
     const started = await this.startValidSpawn(principal, { ...spawn, workspaceKey: workspace.workspaceKey }, onProgress);
     return { runner: await started.ready, action: "spawned" };
   }
@@ -236,6 +241,21 @@ export class RunnerService {
     return this.workspaces.remove(principal, workspaceKey);
   }
 
+  /** Commits the principal's runner (running or stopped) into a snapshot to spawn from later; /work is not part of it. */
+  async createSnapshot(principal: Principal, runnerRef: string, options: { name?: string | undefined } = {}): Promise<SnapshotInfo> {
+    return this.snapshots.create(principal, runnerRef, options);
+  }
+
+  /** The principal's snapshots, newest first. */
+  async listSnapshots(principal: Principal): Promise<SnapshotInfo[]> {
+    return this.snapshots.list(principal);
+  }
+
+  /** Removes a snapshot (by id or name); FAILED_PRECONDITION while a runner spawned from it still exists. */
+  async removeSnapshot(principal: Principal, ref: string): Promise<SnapshotInfo> {
+    return this.snapshots.remove(principal, ref);
+  }
+
   /** The canonical runner id a ref names for this principal. */
   async resolveRunnerId(principal: Principal, ref: string): Promise<string> {
     const target = await this.lookup.resolve(principal, ref);
@@ -291,8 +311,13 @@ export class RunnerService {
     this.stopBackground.push(startRunnerBackgroundWork(this.runtime, this.store, prepull, (event) => this.onRunnerEvent(event), this.log));
   }
 
-  private spawnPolicy(): SpawnPolicy {
-    return { defaultImage: this.options.defaultImage, limits: this.limits, profile: this.options.profile ?? "default", allowedImages: this.options.allowedImages ?? [] };
+  /**
+   * images.allowed governs images from registries and the host, not the caller's own snapshots: a snapshot was
+   * committed from a runner of an image allowed then (or from another snapshot), and only its owner can run it.
+   */
+  private spawnPolicy(ownSnapshot = false): SpawnPolicy {
+    const allowedImages = ownSnapshot ? [] : (this.options.allowedImages ?? []);
+    return { defaultImage: this.options.defaultImage, limits: this.limits, profile: this.options.profile ?? "default", allowedImages };
   }
 
   /** Marks a container exit this service is about to cause, so its "die" event is not announced as an agent death. */

@@ -29,6 +29,8 @@ export interface RunnerInfo {
 /** What runner_spawn asks for; everything optional falls back to the operator's defaults. */
 export interface SpawnRequest {
   image?: string | undefined;
+  /** One of the caller's snapshots (id or name) to run instead of an image; never together with `image`. */
+  snapshot?: string | undefined;
   /** Allowed roots to bind under /export, validated before the container is created. */
   mounts?: { alias: string; subpath?: string | undefined; target?: string | undefined; mode?: "ro" | "rw" | undefined }[] | undefined;
   /** The principal's workspace to mount at /work (created when new); default: a fresh key per runner. */
@@ -55,6 +57,19 @@ export interface WorkspaceInfo {
   lastUsedAt: string | undefined;
   /** Runners (running or stopped) that mount it. */
   runners: string[];
+}
+
+/** A snapshot as its owner sees it. */
+export interface SnapshotInfo {
+  snapshotId: string;
+  name: string | undefined;
+  /** The image reference runners spawned from it run (and show as their image). */
+  image: string;
+  sourceRunner: string;
+  sourceImage: string;
+  createdAt: string;
+  /** On disk, including the base layers it shares with its source image. */
+  sizeBytes: number;
 }
 
 export type { Principal };

@@ -4,7 +4,17 @@ import type { Logger } from "../log.js";
 import { VERSION } from "../version.js";
 import { AgentPayload } from "./agent-payload.js";
 import { AgentVolumeKeeper, type AgentVolumeTiming } from "./agent-volume-keeper.js";
-import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer, RunnerContainerSpec, RunnerEvent, WorkspaceVolume } from "./container-runtime.js";
+import type {
+  ContainerRuntime,
+  ImageInfo,
+  PullProgress,
+  RunnerContainer,
+  RunnerContainerSpec,
+  RunnerEvent,
+  RunnerSnapshot,
+  SnapshotSpec,
+  WorkspaceVolume,
+} from "./container-runtime.js";
 import { DockerAgentVolumeStore } from "./docker-agent-volume-store.js";
 import { createDockerErrors, statusCode, type DockerErrors } from "./docker-errors.js";
 import { pullDockerImage } from "./docker-image-pull.js";
@@ -13,6 +23,7 @@ import { DockerNetworks } from "./docker-networks.js";
 import { toRunnerContainer } from "./docker-runner-container.js";
 import { watchDockerRunnerEvents } from "./docker-runner-events.js";
 import { runnerContainerName, toRunnerCreateOptions } from "./docker-runner-spec.js";
+import { DockerSnapshots } from "./docker-snapshots.js";
 import { prepareHardenedWorkspace } from "./docker-workspace-ownership.js";
 import { DockerWorkspaceVolumes } from "./docker-workspace-volumes.js";
 import { KIND, LABEL } from "./labels.js";
@@ -34,6 +45,7 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly errors: DockerErrors;
   private readonly networks: DockerNetworks;
   private readonly workspaces: DockerWorkspaceVolumes;
+  private readonly snapshots: DockerSnapshots;
 
   constructor(
     private readonly log: Logger,
@@ -46,6 +58,7 @@ export class DockerRuntime implements ContainerRuntime {
     this.agentVolumes = new AgentVolumeKeeper(new DockerAgentVolumeStore(this.docker, this.errors, log), payload, log, agent.timing);
     this.networks = new DockerNetworks(this.docker, this.errors, log);
     this.workspaces = new DockerWorkspaceVolumes(this.docker, this.errors, log);
+    this.snapshots = new DockerSnapshots(this.docker, this.errors, log);
   }
 
   async ping(): Promise<void> {
@@ -170,6 +183,22 @@ export class DockerRuntime implements ContainerRuntime {
 
   removeWorkspaceVolume(name: string): Promise<void> {
     return this.workspaces.remove(name);
+  }
+
+  commitRunner(runnerId: string, spec: SnapshotSpec): Promise<RunnerSnapshot> {
+    return this.snapshots.commit(runnerId, spec);
+  }
+
+  listSnapshots(principal: string): Promise<RunnerSnapshot[]> {
+    return this.snapshots.list(principal);
+  }
+
+  findSnapshot(principal: string, snapshotId: string): Promise<RunnerSnapshot | undefined> {
+    return this.snapshots.find(principal, snapshotId);
+  }
+
+  removeSnapshot(principal: string, snapshotId: string): Promise<void> {
+    return this.snapshots.remove(principal, snapshotId);
   }
 
   watchRunnerEvents(listener: (event: RunnerEvent) => void): () => void {

@@ -24,6 +24,14 @@ export const LABEL = {
   agentArch: "io.devhatchery.agent.arch",
   /** On helper containers: the agent volume they serve. */
   agentVolume: "io.devhatchery.agent.volume",
+  /** On snapshot images: the snapshot id (`s-` and 12 hex digits); runners spawned from one inherit it. */
+  snapshot: "io.devhatchery.snapshot",
+  /** On snapshot images: the owner's name for it, when given. */
+  snapshotName: "io.devhatchery.snapshot.name",
+  /** On snapshot images: the runner they were committed from. */
+  sourceRunner: "io.devhatchery.snapshot.source-runner",
+  /** On snapshot images: the image that runner ran. */
+  sourceImage: "io.devhatchery.snapshot.source-image",
 } as const;
 
 export const KIND = {
@@ -36,4 +44,6 @@ export const KIND = {
   agentHelper: "agent-helper",
   /** Short-lived containers that prepare a workspace volume's ownership for a hardened runner. */
   workspaceHelper: "workspace-helper",
+  /** An image committed from a runner. */
+  snapshot: "snapshot",
 } as const;

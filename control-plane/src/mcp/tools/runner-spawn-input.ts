@@ -14,6 +14,14 @@ export const runnerSpawnInputShape = {
     .max(255)
     .optional()
     .describe('Container image to run, e.g. "ubuntu:24.04" or "python:3.12" (any glibc-based Linux image: the agent is added when the image lacks it). Omit to use the server\'s default image.'),
+  snapshot: z
+    .string()
+    .min(1)
+    .max(63)
+    .optional()
+    .describe(
+      'One of your snapshots to start from instead of an image: its snapshot_id (e.g. "s-0123456789ab") or name (snapshot_list). The runner has everything the snapshot holds outside /work; /work is its own workspace as usual. Not together with image.',
+    ),
   workspace_key: workspaceKeyArg
     .optional()
     .describe(
@@ -67,12 +75,16 @@ export const runnerSpawnInputShape = {
     ),
 };
 
-type SpawnArgs = z.infer<z.ZodObject<typeof runnerSpawnInputShape>>;
+/** runner_spawn's input schema, built once for every session. */
+export const runnerSpawnInputSchema = z.object(runnerSpawnInputShape);
+
+type SpawnArgs = z.infer<typeof runnerSpawnInputSchema>;
 
 /** The domain request for runner_spawn's arguments. */
 export function toSpawnRequest(args: SpawnArgs): SpawnRequest {
   return {
     image: args.image,
+    snapshot: args.snapshot,
     workspaceKey: args.workspace_key,
     storage: args.storage,
     alias: args.alias,
