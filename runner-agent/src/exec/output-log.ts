@@ -157,6 +157,8 @@ export class OutputLog {
   /** Starts spill writes when they are due, trims memory and applies the cap, and updates the pause signal. */
   private settle(): void {
     if (this.spill && this.spilledCursor < this.endCursor && this.isSpillDue() && !this.writing) void this.writeSpill();
+    // New output counts against the cap at once: older segments go now, not only after the next spill write.
+    this.applyCap();
     this.trimMemory();
     this.updatePressure();
   }

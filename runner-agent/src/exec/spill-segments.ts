@@ -44,26 +44,27 @@ export class SpillSegments {
   }
 
   /**
-   * Writes `chunks` at the end, starting a new segment whenever the last one is full, so no segment grows much past
-   * segmentBytes however large a batch is (a slow disk makes batches large): the cap drops whole segments.
+   * Writes `chunks` at the end, starting a new segment whenever the next chunk would not fit in the last one, so no
+   * segment holds more than segmentBytes (unless one chunk alone is larger) however large a batch is (a slow disk
+   * makes batches large): the cap drops whole segments, and stays within one segment of its limit.
    */
   async append(chunks: OutputChunk[]): Promise<void> {
     let rest = chunks;
     while (rest.length > 0) {
-      const segment = await this.openSegment(rest[0]!.cursor);
+      const segment = await this.openSegment(rest[0]!);
       let room = this.segmentBytes - (segment.end - segment.start);
       let count = 0;
-      do room -= rest[count++]!.data.length;
-      while (count < rest.length && room > 0);
+      while (count < rest.length && (count === 0 || rest[count]!.data.length <= room)) room -= rest[count++]!.data.length;
       await this.write(segment, rest.slice(0, count));
       rest = rest.slice(count);
     }
   }
 
-  /** The last segment when it has room, else a new one starting at `cursor`. */
-  private async openSegment(cursor: number): Promise<Segment> {
+  /** The last segment when `first` fits in it (or it is empty), else a new one starting at `first`. */
+  private async openSegment(first: OutputChunk): Promise<Segment> {
+    const cursor = first.cursor;
     const last = this.segments.at(-1);
-    if (last && last.end - last.start < this.segmentBytes) return last;
+    if (last && (last.end === last.start || last.end - last.start + first.data.length <= this.segmentBytes)) return last;
     await last?.writer?.close();
     if (last) last.writer = undefined;
     if (this.created === 0) await mkdir(this.dir, { recursive: true, mode: 0o700 });
