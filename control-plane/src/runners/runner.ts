@@ -1,4 +1,5 @@
 import type { Principal } from "../auth/principal.js";
+import type { RunnerSnapshot } from "../runtime/container-runtime.js";
 
 export type RunnerStatus = "starting" | "ready" | "stopped" | "failed" | "unknown";
 export type StorageKind = "volume" | "tmpfs";
@@ -59,18 +60,8 @@ export interface WorkspaceInfo {
   runners: string[];
 }
 
-/** A snapshot as its owner sees it. */
-export interface SnapshotInfo {
-  snapshotId: string;
-  name: string | undefined;
-  /** The image reference runners spawned from it run (and show as their image). */
-  image: string;
-  sourceRunner: string;
-  sourceImage: string;
-  createdAt: string;
-  /** On disk, including the base layers it shares with its source image. */
-  sizeBytes: number;
-}
+/** A snapshot as its owner sees it: the runtime's record without the owner. */
+export type SnapshotInfo = Omit<RunnerSnapshot, "principal">;
 
 export type { Principal };
 

@@ -117,7 +117,6 @@ export function snapshotNotFound(ref: string): ControlPlaneError {
   return new ControlPlaneError("NOT_FOUND", `Snapshot "${ref}" not found for this principal; list your snapshots with snapshot_list, or create one with snapshot_create.`);
 }
 
-function toSnapshotInfo(snapshot: RunnerSnapshot): SnapshotInfo {
-  const { snapshotId, name, image, sourceRunner, sourceImage, createdAt, sizeBytes } = snapshot;
-  return { snapshotId, name, image, sourceRunner, sourceImage, createdAt, sizeBytes };
+function toSnapshotInfo({ principal: _owner, ...snapshot }: RunnerSnapshot): SnapshotInfo {
+  return snapshot;
 }

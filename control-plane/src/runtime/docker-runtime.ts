@@ -1,4 +1,4 @@
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { VERSION } from "../version.js";
@@ -16,6 +16,7 @@ import type {
   WorkspaceVolume,
 } from "./container-runtime.js";
 import { DockerAgentVolumeStore } from "./docker-agent-volume-store.js";
+import { createDockerClient } from "./docker-client.js";
 import { createDockerErrors, statusCode, type DockerErrors } from "./docker-errors.js";
 import { pullDockerImage } from "./docker-image-pull.js";
 import { demuxDockerLog } from "./docker-log.js";
@@ -52,7 +53,7 @@ export class DockerRuntime implements ContainerRuntime {
     dockerHost: string | undefined,
     agent: AgentDeliveryOptions,
   ) {
-    this.docker = dockerHost ? new Docker(parseDockerHost(dockerHost)) : new Docker();
+    this.docker = createDockerClient(dockerHost);
     const payload = new AgentPayload(agent.bundlePath, agent.version ?? VERSION, new NodeRuntimeCache(agent, log));
     this.errors = createDockerErrors(log);
     this.agentVolumes = new AgentVolumeKeeper(new DockerAgentVolumeStore(this.docker, this.errors, log), payload, log, agent.timing);
@@ -215,12 +216,4 @@ export class DockerRuntime implements ContainerRuntime {
 
 function toImageInfo(info: Docker.ImageInspectInfo): ImageInfo {
   return { architecture: info.Architecture, agentVersion: info.Config.Labels?.[LABEL.agentVersion] || undefined };
-}
-
-/** Accepts unix:///path, tcp://host:port and http(s)://host:port. */
-function parseDockerHost(dockerHost: string): Docker.DockerOptions {
-  const url = new URL(dockerHost);
-  if (url.protocol === "unix:") return { socketPath: url.pathname };
-  const protocol = url.protocol === "https:" ? "https" : "http";
-  return { protocol, host: url.hostname, port: Number(url.port || (protocol === "https" ? 2376 : 2375)) };
 }
