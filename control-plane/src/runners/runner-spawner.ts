@@ -4,6 +4,7 @@ import type { AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer, WorkspaceStorage } from "../runtime/container-runtime.js";
+import { redactText } from "../secret-redaction.js";
 import { waitUntilReady } from "./agent-readiness.js";
 import type { RunnerBind } from "./mount-policy.js";
 import type { ValidSpawn } from "./spawn-request.js";
@@ -88,7 +89,8 @@ export class RunnerSpawner {
       onProgress({ phase: "ready" });
       return { container, client };
     } catch (error) {
-      const logs = await this.runtime.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => "");
+      // A crashing program may print its environment or credentials: redact before the lines are logged or returned.
+      const logs = redactText(await this.runtime.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => ""));
       await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner that failed to start"));
       await this.dropFreshVolume(freshAutoVolume, log);
       log.warn({ err: error, logs }, "runner failed to start");
