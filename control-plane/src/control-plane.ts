@@ -92,7 +92,7 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
   const authenticate: Authenticator = config.auth.mode === "none" ? () => LOCAL_PRINCIPAL : createBearerAuthenticator(config.auth.tokens);
   const app = createApp({
     sessions,
-    debugView: (principal, runner, format) => runners.debugView(principal, runner, format),
+    debugView: (principal, runner) => runners.debugView(principal, runner),
     authenticate,
     hostGuard: { listenHost: config.listen.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },
     version: VERSION,

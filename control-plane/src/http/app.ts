@@ -2,18 +2,28 @@ import { Hono } from "hono";
 import type { AuditLog } from "../audit.js";
 import type { Authenticator } from "../auth/bearer-authenticator.js";
 import type { Principal } from "../auth/principal.js";
-import { asControlPlaneError } from "../errors.js";
+import { asControlPlaneError, ControlPlaneError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { PrometheusMetrics } from "../observability/prometheus-metrics.js";
 import type { ReadinessReport } from "../observability/readiness.js";
 import { createAuthMiddleware, type AppEnv } from "./auth-middleware.js";
+import { DEBUG_PAGE_HEADERS, renderDebugPage } from "./debug-page.js";
 import { createHostGuard, type HostGuardOptions } from "./host-guard.js";
 import { createHttpMetricsMiddleware } from "./http-metrics-middleware.js";
 import type { McpSessions } from "./mcp-sessions.js";
 import { createRequestContextMiddleware } from "./request-context-middleware.js";
 
-/** A runner's agent debug view for a principal; failures are ControlPlaneErrors (not found, unavailable). */
-export type DebugViewer = (principal: Principal, runner: string, format: "json" | "html") => Promise<{ status: number; contentType: string; body: string }>;
+/** A runner's agent debug snapshot (its JSON, untrusted) for a principal; failures are ControlPlaneErrors (not found, unavailable). */
+export type DebugViewer = (principal: Principal, runner: string) => Promise<unknown>;
+
+/** Debug route failures by code: the agent's unusable answer is a bad gateway, not our error. */
+const DEBUG_STATUS_BY_CODE: Partial<Record<ErrorCode, 400 | 404 | 500 | 502>> = {
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  INTERNAL: 500,
+  RESOURCE_EXHAUSTED: 502,
+  FAILED_PRECONDITION: 502,
+};
 
 export interface AppDeps {
   sessions: McpSessions;
@@ -53,15 +63,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   // The agent's debug endpoint is never published; people reach it here, authenticated and owner-checked.
   app.use("/runners/*", hostGuard, auth);
+  // The agent's answer is untrusted (root in a runner can replace the agent): only its JSON is taken, and the page is
+  // rendered here, escaped, under a CSP that lets nothing load or run.
   app.get("/runners/:runner/debug", async (c) => {
-    const format = (c.req.header("accept") ?? "").includes("text/html") ? "html" : "json";
+    const runner = c.req.param("runner");
     try {
-      const view = await deps.debugView(c.get("principal"), c.req.param("runner"), format);
-      return c.body(view.body, view.status as 200, { "content-type": view.contentType, "cache-control": "no-store" });
+      const snapshot = await deps.debugView(c.get("principal"), runner);
+      if ((c.req.header("accept") ?? "").includes("text/html")) return c.html(renderDebugPage(runner, snapshot), 200, DEBUG_PAGE_HEADERS);
+      return c.json(snapshot, 200, DEBUG_PAGE_HEADERS);
     } catch (error) {
       const failure = asControlPlaneError(error);
-      const status = failure.code === "NOT_FOUND" ? 404 : failure.code === "INVALID_ARGUMENT" ? 400 : failure.code === "INTERNAL" ? 500 : 503;
-      return c.json({ error: failure.code.toLowerCase(), message: failure.message }, status);
+      if (!(error instanceof ControlPlaneError)) deps.log.error({ err: error, runner }, "debug view failed");
+      return c.json({ error: failure.code.toLowerCase(), message: failure.message }, DEBUG_STATUS_BY_CODE[failure.code] ?? 503, DEBUG_PAGE_HEADERS);
     }
   });
 

@@ -1,6 +1,6 @@
 import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
 import { AgentClient } from "../agent-client/agent-client.js";
-import { fetchAgentDebug, type AgentDebugView, type DebugFormat } from "../agent-client/agent-debug.js";
+import { fetchAgentDebug } from "../agent-client/agent-debug.js";
 import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -281,13 +281,13 @@ export class RunnerService {
     return client;
   }
 
-  /** The agent's debug view of a runner owned by this principal (processes, watches, streams, memory). */
-  async debugView(principal: Principal, ref: string, format: DebugFormat): Promise<AgentDebugView> {
+  /** The agent's debug snapshot (untrusted JSON) of a runner owned by this principal (processes, watches, streams, memory). */
+  async debugView(principal: Principal, ref: string): Promise<unknown> {
     const container = await this.lookup.container(principal, ref);
     if (container.state !== "running" || !container.address || !container.token) {
       throw new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" is ${container.state}, not running; its agent has no debug view. Start it again with runner_attach.`);
     }
-    return fetchAgentDebug(container.address, container.token, format, container.runnerId);
+    return fetchAgentDebug(container.address, container.token, container.runnerId);
   }
 
   /** The host folders bound into a runner of this principal (its /export mounts). */
