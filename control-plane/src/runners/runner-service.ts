@@ -276,7 +276,7 @@ export class RunnerService {
     this.activity.touch(principal.id, container.runnerId, container.workspaceKey);
     const existing = this.connections.get(principal.id, container.runnerId);
     if (existing) return existing.client;
-    const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, container.token);
+    const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, container.token, this.log);
     this.connections.set(principal.id, container.runnerId, client, container.workspaceKey, ref);
     return client;
   }
