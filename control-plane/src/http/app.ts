@@ -34,7 +34,7 @@ export interface AppDeps {
   log: Logger;
   audit: AuditLog;
   metrics: PrometheusMetrics;
-  /** Docker reachable, state store open, agent delivery for the default image ready (cached briefly). */
+  /** Docker reachable, state store open, agent delivery for the default image ready (cached briefly; observes only). */
   readiness: () => Promise<ReadinessReport>;
 }
 
@@ -52,7 +52,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get("/healthz", (c) => c.json({ status: "ok", version: deps.version }));
   app.get("/readyz", async (c) => {
     const report = await deps.readiness();
-    return c.json({ status: report.ready ? "ready" : "not_ready", checks: report.checks }, report.ready ? 200 : 503, { "cache-control": "no-store" });
+    // Unauthenticated: only names and outcomes (errors and hints, which may name addresses or paths, are logged).
+    const checks = report.checks.map(({ name, ok }) => ({ name, ok }));
+    return c.json({ status: report.ready ? "ready" : "not_ready", checks }, report.ready ? 200 : 503, { "cache-control": "no-store" });
   });
   // No auth, like most Prometheus targets: every series is an aggregate with bounded labels (no principal, runner id or
   // path), and the default bind is loopback. The host guard still stops DNS-rebinding pages from reading it.

@@ -6,7 +6,7 @@ import { ControlPlaneError } from "../errors.js";
 import { createLogger } from "../log.js";
 import { createAuditLog } from "../observability/audit-log.js";
 import { PrometheusMetrics } from "../observability/prometheus-metrics.js";
-import { createReadiness } from "../observability/readiness.js";
+import { createReadiness, type ReadinessCheck } from "../observability/readiness.js";
 import { createApp, type DebugViewer } from "./app.js";
 import { McpSessions } from "./mcp-sessions.js";
 
@@ -30,6 +30,7 @@ const sessions = new McpSessions(() => {
 }, log);
 let answer: (principal: Principal, runner: string) => Promise<unknown> = () => Promise.resolve(HOSTILE_SNAPSHOT);
 const debugView: DebugViewer = (principal, runner) => answer(principal, runner);
+let readinessChecks: ReadinessCheck[] = [];
 const app = createApp({
   sessions,
   debugView,
@@ -39,7 +40,7 @@ const app = createApp({
   log,
   audit: createAuditLog(undefined),
   metrics: new PrometheusMetrics(() => Promise.resolve(0)),
-  readiness: createReadiness([]),
+  readiness: () => createReadiness(readinessChecks, { log })(),
 });
 
 const get = (accept: string): Promise<Response> =>
@@ -105,5 +106,33 @@ describe("GET /runners/:runner/debug", () => {
       expectLockedDown(response);
       expect(await response.json()).toEqual({ error: error.code.toLowerCase(), message: error.message });
     }
+  });
+});
+
+describe("GET /readyz", () => {
+  it("says only ready or not and which check failed: no errors, hints, addresses or paths", async () => {
+    readinessChecks = [
+      { name: "docker", check: () => Promise.reject(new Error('Docker at "tcp://10.0.0.5:2375" does not answer: connect ECONNREFUSED 10.0.0.5:2375')), hint: "Fix DEVHATCHERY_DOCKER_HOST" },
+      { name: "agent", check: () => Promise.reject(new Error('Image "registry.internal:5000/runner" could not be pulled')), hint: "Make the default image available" },
+      { name: "store", check: () => Promise.resolve(), hint: "Check /var/lib/devhatchery" },
+    ];
+    const response = await app.request("http://127.0.0.1:8080/readyz");
+    expect(response.status).toBe(503);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    expect(await response.json()).toEqual({
+      status: "not_ready",
+      checks: [
+        { name: "docker", ok: false },
+        { name: "agent", ok: false },
+        { name: "store", ok: true },
+      ],
+    });
+  });
+
+  it("answers 200 when every check passes", async () => {
+    readinessChecks = [{ name: "docker", check: () => Promise.resolve(), hint: "" }];
+    const response = await app.request("http://127.0.0.1:8080/readyz");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ready", checks: [{ name: "docker", ok: true }] });
   });
 });
