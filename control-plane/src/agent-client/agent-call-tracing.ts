@@ -2,7 +2,7 @@ import { InterceptingCall, ListenerBuilder, RequesterBuilder, status, type Inter
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Logger } from "../log.js";
 import { currentRequestContext } from "../request-context.js";
-import { hasTransportDetails } from "./grpc-errors.js";
+import { hidesDetails } from "./grpc-errors.js";
 
 const tracer = trace.getTracer("devhatchery-control-plane");
 
@@ -25,7 +25,7 @@ export const createAgentCallInterceptor = (runnerId: string, log?: Logger): Inte
         .withOnReceiveStatus((result, nextStatus) => {
           span.setAttribute("rpc.grpc.status_code", result.code);
           if (result.code !== status.OK) span.setStatus({ code: SpanStatusCode.ERROR, message: result.details });
-          if (result.code !== status.OK && result.code !== status.CANCELLED && hasTransportDetails(result.code)) {
+          if (result.code !== status.OK && hidesDetails(result.code)) {
             log?.warn({ runner: runnerId, method, grpcStatus: result.code, details: result.details, requestId: correlationId }, "agent call failed");
           }
           span.end();

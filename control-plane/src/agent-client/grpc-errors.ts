@@ -26,10 +26,13 @@ const AGENT_MESSAGE_CODES = new Set<ErrorCode>([
   "RESOURCE_EXHAUSTED",
 ]);
 
-/** Statuses whose details come from the transport (addresses, DNS, sockets), not the agent: logged, never shown. */
-export function hasTransportDetails(grpcStatus: status): boolean {
+/**
+ * Statuses whose details the client is not shown (connection errors with addresses, DNS, internal errors): they are
+ * logged instead. Timeouts and cancellations say all there is in their message.
+ */
+export function hidesDetails(grpcStatus: status): boolean {
   const code = ERROR_CODE_BY_STATUS[grpcStatus];
-  return code === undefined || !AGENT_MESSAGE_CODES.has(code);
+  return code === undefined || code === "RUNNER_UNAVAILABLE";
 }
 
 /**

@@ -1,7 +1,7 @@
 import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
 import type { AgentClient } from "../agent-client/agent-client.js";
 import type { AuditLog } from "../audit.js";
-import { ControlPlaneError } from "../errors.js";
+import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer, WorkspaceStorage } from "../runtime/container-runtime.js";
 import { redactText } from "../secret-redaction.js";
@@ -85,7 +85,7 @@ export class RunnerSpawner {
     }
     onProgress({ phase: "starting" });
     try {
-      const client = await waitUntilReady(this.runtime, container, plan.token, this.options.readyTimeoutMs);
+      const client = await waitUntilReady(this.runtime, container, plan.token, this.options.readyTimeoutMs, this.log);
       onProgress({ phase: "ready" });
       return { container, client };
     } catch (error) {
@@ -94,7 +94,8 @@ export class RunnerSpawner {
       await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner that failed to start"));
       await this.dropFreshVolume(freshAutoVolume, log);
       log.warn({ err: error, logs }, "runner failed to start");
-      const reason = error instanceof ControlPlaneError ? error.message : String(error);
+      // An unexpected error's own text (engine or transport words) stays in the log line above.
+      const reason = asControlPlaneError(error).message;
       throw new ControlPlaneError(
         "RUNNER_START_FAILED",
         `Runner from image "${spawn.image}" did not become ready and was removed: ${reason}` +
