@@ -35,7 +35,7 @@ describe("what a client can see: the debug page and errors from a runner whose a
     expect(started.structured.state, textOf(started.result)).toBe("running");
     const response = await fetch(server.url.replace(/\/mcp$/, `/runners/${runner}/debug`), { headers: { authorization: `Bearer ${alice.token}`, accept: "text/html" } });
     expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toBe("text/html; charset=UTF-8");
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(response.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
     const html = await response.text();

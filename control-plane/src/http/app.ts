@@ -71,7 +71,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const runner = c.req.param("runner");
     try {
       const snapshot = await deps.debugView(c.get("principal"), runner);
-      if ((c.req.header("accept") ?? "").includes("text/html")) return c.html(renderDebugPage(runner, snapshot), 200, DEBUG_PAGE_HEADERS);
+      if ((c.req.header("accept") ?? "").includes("text/html")) {
+        return c.body(renderDebugPage(runner, snapshot), 200, { ...DEBUG_PAGE_HEADERS, "content-type": "text/html; charset=utf-8" });
+      }
       return c.json(snapshot, 200, DEBUG_PAGE_HEADERS);
     } catch (error) {
       const failure = asControlPlaneError(error);

@@ -61,7 +61,7 @@ describe("GET /runners/:runner/debug", () => {
     answer = () => Promise.resolve(HOSTILE_SNAPSHOT);
     const response = await get("text/html,application/xhtml+xml");
     expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toBe("text/html; charset=UTF-8");
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expectLockedDown(response);
     const html = await response.text();
     expect(html).toContain("<h1>DevHatchery runner agent</h1>");
