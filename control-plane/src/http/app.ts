@@ -2,12 +2,12 @@ import { Hono } from "hono";
 import type { AuditLog } from "../audit.js";
 import type { Authenticator } from "../auth/bearer-authenticator.js";
 import type { Principal } from "../auth/principal.js";
-import { asControlPlaneError, ControlPlaneError, type ErrorCode } from "../errors.js";
+import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { PrometheusMetrics } from "../observability/prometheus-metrics.js";
 import type { ReadinessReport } from "../observability/readiness.js";
 import { createAuthMiddleware, type AppEnv } from "./auth-middleware.js";
-import { DEBUG_PAGE_HEADERS, renderDebugPage } from "./debug-page.js";
+import { DEBUG_PAGE_HEADERS, debugFailureStatus, renderDebugPage } from "./debug-page.js";
 import { createHostGuard, type HostGuardOptions } from "./host-guard.js";
 import { createHttpMetricsMiddleware } from "./http-metrics-middleware.js";
 import type { McpSessions } from "./mcp-sessions.js";
@@ -15,15 +15,6 @@ import { createRequestContextMiddleware } from "./request-context-middleware.js"
 
 /** A runner's agent debug snapshot (its JSON, untrusted) for a principal; failures are ControlPlaneErrors (not found, unavailable). */
 export type DebugViewer = (principal: Principal, runner: string) => Promise<unknown>;
-
-/** Debug route failures by code: the agent's unusable answer is a bad gateway, not our error. */
-const DEBUG_STATUS_BY_CODE: Partial<Record<ErrorCode, 400 | 404 | 500 | 502>> = {
-  INVALID_ARGUMENT: 400,
-  NOT_FOUND: 404,
-  INTERNAL: 500,
-  RESOURCE_EXHAUSTED: 502,
-  FAILED_PRECONDITION: 502,
-};
 
 export interface AppDeps {
   sessions: McpSessions;
@@ -78,7 +69,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     } catch (error) {
       const failure = asControlPlaneError(error);
       if (!(error instanceof ControlPlaneError)) deps.log.error({ err: error, runner }, "debug view failed");
-      return c.json({ error: failure.code.toLowerCase(), message: failure.message }, DEBUG_STATUS_BY_CODE[failure.code] ?? 503, DEBUG_PAGE_HEADERS);
+      return c.json({ error: failure.code.toLowerCase(), message: failure.message }, debugFailureStatus(failure.code), DEBUG_PAGE_HEADERS);
     }
   });
 

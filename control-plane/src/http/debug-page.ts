@@ -1,9 +1,25 @@
+import type { ErrorCode } from "../errors.js";
+
 /** Headers for everything the debug route answers: nothing on the page may load or run, nor be sniffed as HTML. */
 export const DEBUG_PAGE_HEADERS = {
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "cache-control": "no-store",
 } as const;
+
+/** Debug route failures by code: the agent's unusable answer (too large, not JSON) is a bad gateway, not our error. */
+const STATUS_BY_CODE: Partial<Record<ErrorCode, 400 | 404 | 500 | 502>> = {
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  INTERNAL: 500,
+  RESOURCE_EXHAUSTED: 502,
+  FAILED_PRECONDITION: 502,
+};
+
+/** The HTTP status of a failed debug view; anything else (the runner is not running or not answering) is 503. */
+export function debugFailureStatus(code: ErrorCode): 400 | 404 | 500 | 502 | 503 {
+  return STATUS_BY_CODE[code] ?? 503;
+}
 
 type Row = Record<string, unknown>;
 
