@@ -15,6 +15,7 @@ import { createObservability } from "./observability/observability.js";
 import { createReadiness } from "./observability/readiness.js";
 import { createReadinessChecks } from "./observability/readiness-checks.js";
 import { createExecOutputSubscriptionProvider } from "./mcp/resources/exec-output-resource.js";
+import { prepareDefaultImage } from "./runners/default-image-preparation.js";
 import { ExecService } from "./runners/exec-service.js";
 import { ExportService } from "./runners/export-service.js";
 import { MountPolicy } from "./runners/mount-policy.js";
@@ -63,6 +64,8 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
   // Readiness does not wait for either: reconciling needs Docker, which may come up after the control plane.
   runners.reconcile().catch((error: unknown) => log.warn({ err: error }, "reconciling runners with Docker failed; it runs again at the next start"));
   runners.startBackgroundWork(config.prepullImages);
+  // Readiness only observes; this start-up work prepares what it reports on (the default image and its agent).
+  const defaultImage = prepareDefaultImage(runtime, config.defaultImage, log);
   const exports = new ExportService(runners, { root: config.exports.root, maxBytes: config.exports.maxBytes, mountPolicy }, log, audit, metrics);
   const execs = new ExecService(runners, log, audit, metrics);
   const files = new FileService(runners, log, audit, metrics);
@@ -92,14 +95,14 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
   const authenticate: Authenticator = config.auth.mode === "none" ? () => LOCAL_PRINCIPAL : createBearerAuthenticator(config.auth.tokens);
   const app = createApp({
     sessions,
-    debugView: (principal, runner, format) => runners.debugView(principal, runner, format),
+    debugView: (principal, runner) => runners.debugView(principal, runner),
     authenticate,
     hostGuard: { listenHost: config.listen.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },
     version: VERSION,
     log,
     audit,
     metrics,
-    readiness: createReadiness(createReadinessChecks({ runtime, defaultImage: config.defaultImage, dockerHost: config.dockerHost, store })),
+    readiness: createReadiness(createReadinessChecks({ runtime, defaultImage: config.defaultImage, dockerHost: config.dockerHost, store, agent: defaultImage }), { log }),
   });
   let stopped: Promise<void> | undefined;
   const shutdown = (graceMs: number): Promise<void> =>
@@ -107,6 +110,7 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
       log.info({ graceMs }, "draining: new MCP requests get 503; requests in flight may finish; runners keep running");
       const cut = await sessions.shutdown(graceMs);
       if (cut > 0) log.warn({ cut, graceMs }, "cut MCP requests still in flight after the grace period");
+      defaultImage.stop();
       runners.close();
       store.close();
       await observability.close();

@@ -33,3 +33,12 @@ export function runWithRequestContext<T>(context: RequestContext, work: () => T)
 export function currentRequestContext(): RequestContext | undefined {
   return storage.getStore();
 }
+
+/**
+ * Where an operator finds what a client-facing message leaves out (engine text, addresses): the log lines written
+ * for this request carry its id.
+ */
+export function logReference(): string {
+  const id = currentRequestContext()?.correlationId;
+  return id ? `See the control plane log, request id "${id}".` : "See the control plane log.";
+}

@@ -5,7 +5,8 @@ import { FileType, FsServiceService, type FileInfo, type FsServiceClient, type R
 import { HealthCheckResponse_ServingStatus, HealthClient } from "@devhatchery/proto/health/v1";
 import { WatchServiceClient } from "@devhatchery/proto/agent/v1/watch";
 import { currentRequestContext } from "../request-context.js";
-import { traceAgentCalls } from "./agent-call-tracing.js";
+import type { Logger } from "../log.js";
+import { createAgentCallInterceptor } from "./agent-call-tracing.js";
 import { ByteCollector } from "./byte-collector.js";
 import { encodeBytesField, soleBytesField } from "@devhatchery/proto/bytes-field";
 import { fromGrpcError } from "./grpc-errors.js";
@@ -158,6 +159,8 @@ export class AgentClient {
     readonly runnerId: string,
     address: string,
     private readonly token: string,
+    /** Where failed calls' transport details go (they are not shown to clients). */
+    log?: Logger,
   ) {
     const options = {
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
@@ -168,7 +171,8 @@ export class AgentClient {
       "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES,
     };
     // A fresh object per client: grpc-js takes `interceptors` out of the options it is given.
-    const clientOptions = () => ({ ...options, interceptors: [traceAgentCalls] });
+    const interceptor = createAgentCallInterceptor(runnerId, log);
+    const clientOptions = () => ({ ...options, interceptors: [interceptor] });
     const creds = credentials.createInsecure();
     this.exec = new ExecServiceClient(address, creds, clientOptions());
     this.fs = new FsTransferClient(address, creds, clientOptions());

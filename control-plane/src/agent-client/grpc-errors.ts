@@ -1,5 +1,6 @@
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { ControlPlaneError, type ErrorCode } from "../errors.js";
+import { logReference } from "../request-context.js";
 
 /** gRPC status from the agent → control-plane error code: the one mapping at this boundary. */
 export const ERROR_CODE_BY_STATUS: Partial<Record<status, ErrorCode>> = {
@@ -25,7 +26,20 @@ const AGENT_MESSAGE_CODES = new Set<ErrorCode>([
   "RESOURCE_EXHAUSTED",
 ]);
 
-/** Converts an error from an agent call into a ControlPlaneError naming the runner. */
+/**
+ * Statuses whose details the client is not shown (connection errors with addresses, DNS, internal errors): they are
+ * logged instead. Timeouts and cancellations say all there is in their message.
+ */
+export function hidesDetails(grpcStatus: status): boolean {
+  const code = ERROR_CODE_BY_STATUS[grpcStatus];
+  return code === undefined || code === "RUNNER_UNAVAILABLE";
+}
+
+/**
+ * Converts an error from an agent call into a ControlPlaneError naming the runner. Only the agent's own messages
+ * (the codes above) reach the client; connection details ("connect ECONNREFUSED 172.18.0.3:7070", name resolution)
+ * stay in the control plane log (the agent call interceptor writes them) and the message points there.
+ */
 export function fromGrpcError(error: unknown, runnerId: string): ControlPlaneError {
   if (error instanceof ControlPlaneError) return error;
   const grpcStatus = (error as Partial<ServiceError>).code;
@@ -35,7 +49,7 @@ export function fromGrpcError(error: unknown, runnerId: string): ControlPlaneErr
   if (code === "RUNNER_UNAVAILABLE") {
     return new ControlPlaneError(
       code,
-      `Runner "${runnerId}" is not answering (${details || "unavailable"}); it may have stopped. Check it with runner_list, or spawn a new one with runner_spawn.`,
+      `Runner "${runnerId}" is not answering; its agent may have stopped or the runner may be gone. Check it with runner_list, or spawn a new one with runner_spawn. ${logReference()}`,
       { cause: error },
     );
   }
@@ -44,5 +58,5 @@ export function fromGrpcError(error: unknown, runnerId: string): ControlPlaneErr
   if (grpcStatus === status.UNAUTHENTICATED) {
     return new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${runnerId}" rejected the control plane's token; remove it and spawn a new one.`, { cause: error });
   }
-  return new ControlPlaneError("INTERNAL", `Runner "${runnerId}" failed: ${details || "internal agent error"}.`, { cause: error });
+  return new ControlPlaneError("INTERNAL", `Runner "${runnerId}" failed with an internal error. ${logReference()}`, { cause: error });
 }

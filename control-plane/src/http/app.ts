@@ -2,18 +2,19 @@ import { Hono } from "hono";
 import type { AuditLog } from "../audit.js";
 import type { Authenticator } from "../auth/bearer-authenticator.js";
 import type { Principal } from "../auth/principal.js";
-import { asControlPlaneError } from "../errors.js";
+import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { PrometheusMetrics } from "../observability/prometheus-metrics.js";
 import type { ReadinessReport } from "../observability/readiness.js";
 import { createAuthMiddleware, type AppEnv } from "./auth-middleware.js";
+import { DEBUG_PAGE_HEADERS, debugFailureStatus, renderDebugPage } from "./debug-page.js";
 import { createHostGuard, type HostGuardOptions } from "./host-guard.js";
 import { createHttpMetricsMiddleware } from "./http-metrics-middleware.js";
 import type { McpSessions } from "./mcp-sessions.js";
 import { createRequestContextMiddleware } from "./request-context-middleware.js";
 
-/** A runner's agent debug view for a principal; failures are ControlPlaneErrors (not found, unavailable). */
-export type DebugViewer = (principal: Principal, runner: string, format: "json" | "html") => Promise<{ status: number; contentType: string; body: string }>;
+/** A runner's agent debug snapshot (its JSON, untrusted) for a principal; failures are ControlPlaneErrors (not found, unavailable). */
+export type DebugViewer = (principal: Principal, runner: string) => Promise<unknown>;
 
 export interface AppDeps {
   sessions: McpSessions;
@@ -24,7 +25,7 @@ export interface AppDeps {
   log: Logger;
   audit: AuditLog;
   metrics: PrometheusMetrics;
-  /** Docker reachable, state store open, agent delivery for the default image ready (cached briefly). */
+  /** Docker reachable, state store open, agent delivery for the default image ready (cached briefly; observes only). */
   readiness: () => Promise<ReadinessReport>;
 }
 
@@ -42,7 +43,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get("/healthz", (c) => c.json({ status: "ok", version: deps.version }));
   app.get("/readyz", async (c) => {
     const report = await deps.readiness();
-    return c.json({ status: report.ready ? "ready" : "not_ready", checks: report.checks }, report.ready ? 200 : 503, { "cache-control": "no-store" });
+    // Unauthenticated: only names and outcomes (errors and hints, which may name addresses or paths, are logged).
+    const checks = report.checks.map(({ name, ok }) => ({ name, ok }));
+    return c.json({ status: report.ready ? "ready" : "not_ready", checks }, report.ready ? 200 : 503, { "cache-control": "no-store" });
   });
   // No auth, like most Prometheus targets: every series is an aggregate with bounded labels (no principal, runner id or
   // path), and the default bind is loopback. The host guard still stops DNS-rebinding pages from reading it.
@@ -53,15 +56,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   // The agent's debug endpoint is never published; people reach it here, authenticated and owner-checked.
   app.use("/runners/*", hostGuard, auth);
+  // The agent's answer is untrusted (root in a runner can replace the agent): only its JSON is taken, and the page is
+  // rendered here, escaped, under a CSP that lets nothing load or run.
   app.get("/runners/:runner/debug", async (c) => {
-    const format = (c.req.header("accept") ?? "").includes("text/html") ? "html" : "json";
+    const runner = c.req.param("runner");
     try {
-      const view = await deps.debugView(c.get("principal"), c.req.param("runner"), format);
-      return c.body(view.body, view.status as 200, { "content-type": view.contentType, "cache-control": "no-store" });
+      const snapshot = await deps.debugView(c.get("principal"), runner);
+      if ((c.req.header("accept") ?? "").includes("text/html")) {
+        return c.body(renderDebugPage(runner, snapshot), 200, { ...DEBUG_PAGE_HEADERS, "content-type": "text/html; charset=utf-8" });
+      }
+      return c.json(snapshot, 200, DEBUG_PAGE_HEADERS);
     } catch (error) {
       const failure = asControlPlaneError(error);
-      const status = failure.code === "NOT_FOUND" ? 404 : failure.code === "INVALID_ARGUMENT" ? 400 : failure.code === "INTERNAL" ? 500 : 503;
-      return c.json({ error: failure.code.toLowerCase(), message: failure.message }, status);
+      if (!(error instanceof ControlPlaneError)) deps.log.error({ err: error, runner }, "debug view failed");
+      return c.json({ error: failure.code.toLowerCase(), message: failure.message }, debugFailureStatus(failure.code), DEBUG_PAGE_HEADERS);
     }
   });
 

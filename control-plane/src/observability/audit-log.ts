@@ -3,7 +3,7 @@ import { dirname, isAbsolute } from "node:path";
 import type { AuditEvent, AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import { currentRequestContext } from "../request-context.js";
-import { redactSecrets } from "./secret-redaction.js";
+import { redactSecrets } from "../secret-redaction.js";
 
 /** An audit log the composition root owns: close it on shutdown (a file is flushed and closed). */
 export interface ClosableAuditLog extends AuditLog {

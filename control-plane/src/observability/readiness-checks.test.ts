@@ -1,14 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { createReadinessChecks } from "./readiness-checks.js";
 
-const unreachable = (): Promise<never> => Promise.reject(new Error("the engine is not reachable"));
-
 describe("createReadinessChecks", () => {
-  it("tells how to make the default image available, offline too", () => {
+  it("only observes: the agent check reads the start-up preparation's state and never pulls or fills a volume", async () => {
+    let prepared = false;
     const checks = createReadinessChecks({
-      runtime: { ping: unreachable, ensureImage: unreachable, ensureAgentVolume: unreachable },
+      runtime: { ping: () => Promise.resolve() },
       defaultImage: "ubuntu:24.04",
       dockerHost: undefined,
+      agent: { isReady: () => prepared, failure: () => (prepared ? undefined : "the image is being pulled") },
+    });
+    const agent = checks.find((check) => check.name === "agent")!;
+    await expect(agent.check()).rejects.toThrow("the image is being pulled");
+    prepared = true;
+    await expect(agent.check()).resolves.toBeUndefined();
+  });
+
+  it("tells the operator (in the log) how to make the default image available, offline too", () => {
+    const checks = createReadinessChecks({
+      runtime: { ping: () => Promise.reject(new Error("the engine is not reachable")) },
+      defaultImage: "ubuntu:24.04",
+      dockerHost: undefined,
+      agent: { isReady: () => false, failure: () => undefined },
     });
     expect(checks.find((check) => check.name === "agent")?.hint).toBe(
       'Make the default image "ubuntu:24.04" available (pull it) or set DEVHATCHERY_DEFAULT_IMAGE to a local image. ' +

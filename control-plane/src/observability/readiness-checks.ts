@@ -1,22 +1,30 @@
 import type { ContainerRuntime } from "../runtime/container-runtime.js";
 import type { ReadinessCheck } from "./readiness.js";
 
+/** The start-up work that makes runners of the default image spawnable, as readiness sees it. */
+export interface AgentPreparationState {
+  isReady(): boolean;
+  /** Why it is not ready yet (for the log), if it failed. */
+  failure(): string | undefined;
+}
+
 export interface ReadinessSources {
-  runtime: Pick<ContainerRuntime, "ping" | "ensureImage" | "ensureAgentVolume">;
+  runtime: Pick<ContainerRuntime, "ping">;
   defaultImage: string;
-  /** The configured engine address, named in the failure; undefined: Docker's default (local socket or DOCKER_HOST). */
+  /** The configured engine address, named in the logged failure; undefined: Docker's default (local socket or DOCKER_HOST). */
   dockerHost: string | undefined;
+  /** The default image's preparation, started at start-up (image present, agent volume filled when not baked). */
+  agent: AgentPreparationState;
   /** The state store; absent until one is wired (then the check is left out). */
   store?: { isHealthy(): boolean } | undefined;
 }
 
 /**
- * What /readyz checks: Docker answers, the state store is open, and runners of the default image can get the agent
- * (the image is present and either has it baked or its agent volume is filled). That last one is prepared once, on
- * the first check, like the first spawn would; once it succeeded it is not repeated.
+ * What /readyz checks: Docker answers, the state store is open, and runners of the default image can get the agent.
+ * Every check only observes: the agent is prepared by start-up work, never by a probe (which needs no credentials).
  */
 export function createReadinessChecks(sources: ReadinessSources): ReadinessCheck[] {
-  const { runtime, defaultImage, store, dockerHost } = sources;
+  const { runtime, defaultImage, store, dockerHost, agent } = sources;
   const pingDocker = async (): Promise<void> => {
     try {
       await runtime.ping();
@@ -24,21 +32,12 @@ export function createReadinessChecks(sources: ReadinessSources): ReadinessCheck
       throw new Error(`Docker at "${dockerHost ?? "the default socket"}" does not answer: ${(error as Error).message}`, { cause: error });
     }
   };
-  let agentReady = false;
-  let preparing: Promise<void> | undefined;
-  const prepareAgent = async (): Promise<void> => {
-    const image = await runtime.ensureImage(defaultImage);
-    if (!image.agentVersion) await runtime.ensureAgentVolume(image.architecture, defaultImage);
-    agentReady = true;
-  };
   const checks: ReadinessCheck[] = [
     { name: "docker", check: pingDocker, hint: "Start Docker or fix DEVHATCHERY_DOCKER_HOST (dockerHost) so the control plane can reach the engine." },
     {
       name: "agent",
       check: async () => {
-        if (agentReady) return;
-        preparing ??= prepareAgent().finally(() => (preparing = undefined));
-        await preparing;
+        if (!agent.isReady()) throw new Error(agent.failure() ?? `the default image "${defaultImage}" and its agent are still being prepared`);
       },
       hint:
         `Make the default image "${defaultImage}" available (pull it) or set DEVHATCHERY_DEFAULT_IMAGE to a local image. ` +

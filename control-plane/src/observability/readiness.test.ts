@@ -1,28 +1,59 @@
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { createLogger } from "../log.js";
 import { createReadiness } from "./readiness.js";
 
+function capture(): { log: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  return { log: createLogger("debug", sink), lines: () => chunks.join("").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
+
 describe("createReadiness", () => {
-  it("reports every check, with the error and hint of each failing one", async () => {
-    const readiness = createReadiness([
-      { name: "docker", check: async () => undefined, hint: "start docker" },
-      { name: "store", check: () => Promise.reject(new Error("closed")), hint: "restart" },
-    ]);
-    expect(await readiness()).toEqual({
-      ready: false,
-      checks: [
-        { name: "docker", ok: true },
-        { name: "store", ok: false, error: "closed", hint: "restart" },
+  it("reports only each check's name and outcome; the error and the fix go to the log", async () => {
+    const { log, lines } = capture();
+    const readiness = createReadiness(
+      [
+        { name: "docker", check: async () => undefined, hint: "start docker" },
+        { name: "store", check: () => Promise.reject(new Error('Docker at "tcp://10.0.0.5:2375" does not answer: connect ECONNREFUSED 10.0.0.5:2375')), hint: "restart" },
       ],
-    });
+      { log },
+    );
+    expect(await readiness()).toEqual({ ready: false, checks: [{ name: "docker", ok: true }, { name: "store", ok: false }] });
+    expect(lines()).toEqual([
+      expect.objectContaining({ level: 40, check: "store", error: 'Docker at "tcp://10.0.0.5:2375" does not answer: connect ECONNREFUSED 10.0.0.5:2375', hint: "restart", msg: "readiness check failed" }),
+    ]);
+  });
+
+  it("logs a failing check once until it passes again", async () => {
+    const { log, lines } = capture();
+    let now = 0;
+    let failing = true;
+    const checkFails = { name: "store", check: () => (failing ? Promise.reject(new Error("closed")) : Promise.resolve()), hint: "restart" };
+    const probe = createReadiness([checkFails], { log, cacheMs: 10, now: () => now });
+    await probe();
+    now += 11;
+    await probe();
+    failing = false;
+    now += 11;
+    expect(await probe()).toEqual({ ready: true, checks: [{ name: "store", ok: true }] });
+    expect(lines().map((line) => line.msg)).toEqual(["readiness check failed", "readiness check passes again"]);
   });
 
   it("reuses one report within the cache window and runs again after it", async () => {
     let runs = 0;
-    const readiness = createReadiness([{ name: "count", check: async () => void runs++, hint: "" }], 50);
+    let now = 1_000;
+    const readiness = createReadiness([{ name: "count", check: async () => void runs++, hint: "" }], { cacheMs: 50, now: () => now });
     await Promise.all([readiness(), readiness()]);
+    now += 50;
     await readiness();
     expect(runs).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    now += 1;
     await readiness();
     expect(runs).toBe(2);
   });

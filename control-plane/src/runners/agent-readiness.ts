@@ -1,6 +1,7 @@
 import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
 import { AgentClient } from "../agent-client/agent-client.js";
 import { ControlPlaneError } from "../errors.js";
+import type { Logger } from "../log.js";
 import type { ContainerRuntime, RunnerContainer } from "../runtime/container-runtime.js";
 
 const HEALTH_POLL_MS = 50;
@@ -8,12 +9,12 @@ const STATE_CHECK_MS = 250;
 
 /**
  * Polls the agent's gRPC health until it is SERVING; fails fast when the container stops meanwhile. Returns a
- * connected client; closes it on failure.
+ * connected client (logging its failed calls' transport details to `log`); closes it on failure.
  */
-export async function waitUntilReady(runtime: ContainerRuntime, container: RunnerContainer, token: string, timeoutMs: number): Promise<AgentClient> {
+export async function waitUntilReady(runtime: ContainerRuntime, container: RunnerContainer, token: string, timeoutMs: number, log?: Logger): Promise<AgentClient> {
   if (container.state !== "running") throw agentExitedAtStart(container);
   if (!container.address) throw new ControlPlaneError("RUNNER_START_FAILED", "the container has no address on the runner network");
-  const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, token);
+  const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, token, log);
   const deadline = Date.now() + timeoutMs;
   let lastStateCheck = Date.now();
   try {

@@ -1,6 +1,7 @@
 import type { AuditLog } from "../audit.js";
 import { asControlPlaneError } from "../errors.js";
 import type { ExecOutcomeLabel, Meter } from "../meter.js";
+import { redactText } from "../secret-redaction.js";
 import type { ExecCommand, ExecExit, ExecOutcome } from "./exec.js";
 
 /** Processes returned still running whose end is recorded when a read first sees it; the oldest are forgotten past this. */
@@ -48,14 +49,38 @@ function shellProgram(line: string): string {
   return endWord() ?? "";
 }
 
+/** What the audit log records instead of a first word that does not look like a program name. */
+export const REDACTED_PROGRAM = "(redacted)";
+/** A program's file name: letters, digits and `._+-`, at most 64 characters (or `[`, the test builtin). */
+const PROGRAM_NAME = /^(?:[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}|\[)$/;
+/** Prefixes of well-known credentials (GitHub, GitLab, Slack, OpenAI/Stripe, AWS, Google, npm, PyPI, Hugging Face). */
+const TOKEN_PREFIX = /^(?:gh[pousr]_|github_pat_|glpat-|xox[abposr]-|sk-|sk_|rk_|pk_|AKIA|ASIA|AIza|ya29\.|npm_|pypi-|hf_|dop_v1_|SG\.|eyJ)/;
+
+/** True when a segment between `._+-` is long and mixes letters with several digits, as generated secrets do. */
+function hasRandomLookingSegment(name: string): boolean {
+  return name.split(/[._+-]/).some((segment) => segment.length >= 12 && /[A-Za-z]/.test(segment) && (segment.match(/[0-9]/g)?.length ?? 0) >= 3);
+}
+
+/**
+ * The first word when it looks like a program name, else REDACTED_PROGRAM: a command may start with a secret
+ * (`ghp_… --help`, a pasted password), and the audit log keeps it for as long as the operator keeps logs.
+ */
+function programName(word: string): string {
+  const name = word.split("/").pop()!;
+  if (name === "") return "";
+  const looksLikeProgram = PROGRAM_NAME.test(name) && !TOKEN_PREFIX.test(name) && !hasRandomLookingSegment(name) && redactText(name) === name;
+  return looksLikeProgram ? name : REDACTED_PROGRAM;
+}
+
 /**
  * What the audit log keeps of a command: never its arguments (they may hold secrets), only the program (the first
- * word that is not a `NAME=value` assignment, unquoted, without its directory, at most 64 characters), how it was
+ * word that is not a `NAME=value` assignment, unquoted, without its directory, when it looks like a program name;
+ * REDACTED_PROGRAM otherwise), how it was
  * given, the command line's length, the cwd and the names (not values) of the environment variables passed.
  */
 export function summarizeCommand(command: ExecCommand): Record<string, unknown> {
   const first = typeof command.command === "string" ? shellProgram(command.command) : (command.command.find((word) => !ASSIGNMENT.test(word)) ?? "");
-  const program = first.split("/").pop()!.slice(0, 64);
+  const program = programName(first);
   const length = typeof command.command === "string" ? command.command.length : command.command.join(" ").length;
   return {
     command_kind: typeof command.command === "string" ? "shell" : "argv",

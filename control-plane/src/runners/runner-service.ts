@@ -1,6 +1,6 @@
 import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
 import { AgentClient } from "../agent-client/agent-client.js";
-import { fetchAgentDebug, type AgentDebugView, type DebugFormat } from "../agent-client/agent-debug.js";
+import { fetchAgentDebug } from "../agent-client/agent-debug.js";
 import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -156,7 +156,7 @@ export class RunnerService {
   private async startStopped(principal: Principal, stopped: RunnerContainer): Promise<RunnerInfo> {
     const runnerId = stopped.runnerId;
     return this.locks.run(`runner:${runnerId}`, async () => {
-      const container = await restartStoppedRunner(this.runtime, this.connections, principal.id, runnerId, this.options.readyTimeoutMs).catch((error: unknown) => {
+      const container = await restartStoppedRunner(this.runtime, this.connections, principal.id, runnerId, this.options.readyTimeoutMs, this.log).catch((error: unknown) => {
         this.audit.record({ action: "runner.start", principal: principal.id, outcome: "failed", runner: runnerId });
         throw error;
       });
@@ -276,18 +276,18 @@ export class RunnerService {
     this.activity.touch(principal.id, container.runnerId, container.workspaceKey);
     const existing = this.connections.get(principal.id, container.runnerId);
     if (existing) return existing.client;
-    const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, container.token);
+    const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, container.token, this.log);
     this.connections.set(principal.id, container.runnerId, client, container.workspaceKey, ref);
     return client;
   }
 
-  /** The agent's debug view of a runner owned by this principal (processes, watches, streams, memory). */
-  async debugView(principal: Principal, ref: string, format: DebugFormat): Promise<AgentDebugView> {
+  /** The agent's debug snapshot (untrusted JSON) of a runner owned by this principal (processes, watches, streams, memory). */
+  async debugView(principal: Principal, ref: string): Promise<unknown> {
     const container = await this.lookup.container(principal, ref);
     if (container.state !== "running" || !container.address || !container.token) {
       throw new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" is ${container.state}, not running; its agent has no debug view. Start it again with runner_attach.`);
     }
-    return fetchAgentDebug(container.address, container.token, format, container.runnerId);
+    return fetchAgentDebug(container.address, container.token, container.runnerId);
   }
 
   /** The host folders bound into a runner of this principal (its /export mounts). */

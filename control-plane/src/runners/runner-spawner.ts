@@ -1,9 +1,10 @@
 import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
 import type { AgentClient } from "../agent-client/agent-client.js";
 import type { AuditLog } from "../audit.js";
-import { ControlPlaneError } from "../errors.js";
+import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer, WorkspaceStorage } from "../runtime/container-runtime.js";
+import { redactText } from "../secret-redaction.js";
 import { waitUntilReady } from "./agent-readiness.js";
 import type { RunnerBind } from "./mount-policy.js";
 import type { ValidSpawn } from "./spawn-request.js";
@@ -84,15 +85,17 @@ export class RunnerSpawner {
     }
     onProgress({ phase: "starting" });
     try {
-      const client = await waitUntilReady(this.runtime, container, plan.token, this.options.readyTimeoutMs);
+      const client = await waitUntilReady(this.runtime, container, plan.token, this.options.readyTimeoutMs, this.log);
       onProgress({ phase: "ready" });
       return { container, client };
     } catch (error) {
-      const logs = await this.runtime.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => "");
+      // A crashing program may print its environment or credentials: redact before the lines are logged or returned.
+      const logs = redactText(await this.runtime.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => ""));
       await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner that failed to start"));
       await this.dropFreshVolume(freshAutoVolume, log);
       log.warn({ err: error, logs }, "runner failed to start");
-      const reason = error instanceof ControlPlaneError ? error.message : String(error);
+      // An unexpected error's own text (engine or transport words) stays in the log line above.
+      const reason = asControlPlaneError(error).message;
       throw new ControlPlaneError(
         "RUNNER_START_FAILED",
         `Runner from image "${spawn.image}" did not become ready and was removed: ${reason}` +

@@ -1,5 +1,6 @@
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { logReference } from "../request-context.js";
 
 export function statusCode(error: unknown): number | undefined {
   return (error as { statusCode?: number } | undefined)?.statusCode;
@@ -13,10 +14,15 @@ export function dockerMessage(error: unknown): string {
   return message.replace(/^\(HTTP code \d+\) [^-]*- /, "").trim();
 }
 
-/** Turns dockerode failures into ControlPlaneErrors that say what we tried and what to do about it. */
+/**
+ * Turns dockerode failures into ControlPlaneErrors that say what we tried and what to do about it. The engine's own
+ * words (object names, addresses, ports, DNS servers) are logged with the request id, never put in the message.
+ */
 export interface DockerErrors {
   wrap(error: unknown, what: string): ControlPlaneError;
   call<T>(what: string, work: () => Promise<T>): Promise<T>;
+  /** Logs the engine's words for a failure whose message leaves them out (with the request id it names). */
+  logEngineText(what: string, text: string): void;
 }
 
 export function createDockerErrors(log: Logger): DockerErrors {
@@ -24,20 +30,23 @@ export function createDockerErrors(log: Logger): DockerErrors {
     if (error instanceof ControlPlaneError) return error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ECONNREFUSED" || code === "ENOENT" || code === "EACCES") {
+      log.warn({ err: error, what }, "the Docker engine is not reachable");
       return new ControlPlaneError(
         "DOCKER_UNAVAILABLE",
         `Cannot ${what}: the Docker engine is not reachable (${code}). Start Docker, or point DEVHATCHERY_DOCKER_HOST at it.`,
         { cause: error },
       );
     }
-    if (statusCode(error) === 404) {
-      return new ControlPlaneError("NOT_FOUND", `Cannot ${what}: ${dockerMessage(error)}.`, { cause: error });
-    }
     log.warn({ err: error, what }, "docker call failed");
-    return new ControlPlaneError("INTERNAL", `Cannot ${what}: Docker said "${dockerMessage(error)}".`, { cause: error });
+    if (statusCode(error) === 404) {
+      return new ControlPlaneError("NOT_FOUND", `Cannot ${what}: Docker has no such object, or something it needs is gone. ${logReference()}`, { cause: error });
+    }
+    const status = statusCode(error);
+    return new ControlPlaneError("INTERNAL", `Cannot ${what}: the Docker engine refused it${status ? ` (HTTP ${status})` : ""}. ${logReference()}`, { cause: error });
   };
   return {
     wrap,
+    logEngineText: (what, text) => log.warn({ what, engineText: text }, "docker call failed"),
     async call(what, work) {
       try {
         return await work();

@@ -38,11 +38,15 @@ export async function pullDockerImage(
   } catch (error) {
     throw failure(errors, image, error);
   }
-  if (streamError !== undefined) throw classifyPullFailure(image, streamError);
+  if (streamError !== undefined) {
+    errors.logEngineText(`pull image "${image}"`, streamError);
+    throw classifyPullFailure(image, streamError);
+  }
 }
 
 function failure(errors: DockerErrors, image: string, error: unknown): ControlPlaneError {
   // No status code: the engine itself was not reached (or the stream broke), which is not the registry's fault.
   if (statusCode(error) === undefined) return errors.wrap(error, `pull image "${image}"`);
+  errors.logEngineText(`pull image "${image}"`, dockerMessage(error));
   return classifyPullFailure(image, dockerMessage(error), error);
 }

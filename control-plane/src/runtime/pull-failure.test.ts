@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { runWithRequestContext } from "../request-context.js";
 import { classifyPullFailure, imageRegistry } from "./pull-failure.js";
 
 describe("imageRegistry", () => {
@@ -22,8 +23,8 @@ describe("classifyPullFailure", () => {
     const error = classifyPullFailure("acme/nothing:1", hubDenied);
     expect(error.code).toBe("IMAGE_NOT_FOUND");
     expect(error.message).toBe(
-      `Image "acme/nothing:1" was not found on registry "docker.io" (Docker said: "${hubDenied}"). ` +
-        "Check the repository name and tag, or build the image on the Docker host (`npm run images` builds devhatchery/runner:latest).",
+      'Image "acme/nothing:1" was not found on registry "docker.io". ' +
+        "Check the repository name and tag, or build the image on the Docker host (`npm run images` builds devhatchery/runner:latest). See the control plane log.",
     );
   });
 
@@ -31,8 +32,8 @@ describe("classifyPullFailure", () => {
     const error = classifyPullFailure("ghcr.io/acme/private:1", "unauthorized: authentication required");
     expect(error.code).toBe("IMAGE_PULL_FAILED");
     expect(error.message).toBe(
-      'Image "ghcr.io/acme/private:1" could not be pulled: registry "ghcr.io" requires credentials the Docker host does not have ' +
-        '(Docker said: "unauthorized: authentication required"). Run `docker login ghcr.io` on the Docker host, or use a public image.',
+      'Image "ghcr.io/acme/private:1" could not be pulled: registry "ghcr.io" requires credentials the Docker host does not have. ' +
+        "Run `docker login ghcr.io` on the Docker host, or use a public image. See the control plane log.",
     );
   });
 
@@ -44,17 +45,30 @@ describe("classifyPullFailure", () => {
     const error = classifyPullFailure("registry.example/team/image", reason);
     expect(error.code).toBe("IMAGE_PULL_FAILED");
     expect(error.message).toBe(
-      `Image "registry.example/team/image" could not be pulled: registry "registry.example" is unreachable from the Docker host (Docker said: "${reason}"). ` +
-        "Use an image that is present locally, or ask the operator to prepull it.",
+      `Image "registry.example/team/image" could not be pulled: registry "registry.example" is unreachable from the Docker host. ` +
+        "Use an image that is present locally, or ask the operator to prepull it. See the control plane log.",
     );
   });
 
-  it("keeps any other reason as IMAGE_PULL_FAILED with Docker's words", () => {
+  it("reports any other reason as IMAGE_PULL_FAILED without Docker's words", () => {
     const error = classifyPullFailure("acme/tool", "toomanyrequests: You have reached your pull rate limit.");
     expect(error.code).toBe("IMAGE_PULL_FAILED");
     expect(error.message).toBe(
-      'Image "acme/tool" could not be pulled from registry "docker.io" (Docker said: "toomanyrequests: You have reached your pull rate limit."). ' +
-        "Check the image name and the registry, or ask the operator to pull it on the Docker host.",
+      'Image "acme/tool" could not be pulled from registry "docker.io". ' +
+        "Check the image name and the registry, or ask the operator to pull it on the Docker host. See the control plane log.",
     );
+  });
+
+  // Reasons as the engine words them: registry hosts, DNS servers, addresses and ports the client must not see.
+  it.each([
+    'Get "https://registry.example/v2/": dial tcp: lookup registry.example on 10.0.0.53:53: no such host',
+    'Get "http://10.1.2.3:5000/v2/": dial tcp 10.1.2.3:5000: connect: connection refused',
+    'Head "http://10.1.2.3:5000/v2/team/private/manifests/1": no basic auth credentials',
+    "manifest for 10.1.2.3:5000/team/x:1 not found: manifest unknown: manifest unknown",
+    "error pulling image configuration: download failed after attempts=6: dial tcp 104.16.0.1:443: i/o timeout",
+  ])("keeps the engine's reason out of the message and names the request's log lines: %s", (reason) => {
+    const error = runWithRequestContext({ correlationId: "req-9" }, () => classifyPullFailure("team/image:1", reason));
+    expect(error.message).not.toMatch(/\d+\.\d+\.\d+\.\d+|:53\b|:5000|:443|Docker said|manifest unknown|no such host/);
+    expect(error.message).toMatch(/ See the control plane log, request id "req-9"\.$/);
   });
 });

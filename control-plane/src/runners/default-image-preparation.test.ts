@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ControlPlaneError } from "../errors.js";
+import { createLogger } from "../log.js";
+import type { ImageInfo } from "../runtime/container-runtime.js";
+import { prepareDefaultImage } from "./default-image-preparation.js";
+
+describe("prepareDefaultImage", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("fills the agent volume of an image without a baked agent, once, at start-up", async () => {
+    const calls: string[] = [];
+    const preparation = prepareDefaultImage(
+      {
+        ensureImage: async (image): Promise<ImageInfo> => {
+          calls.push(`image ${image}`);
+          return { architecture: "amd64", agentVersion: undefined };
+        },
+        ensureAgentVolume: async (architecture) => {
+          calls.push(`volume ${architecture}`);
+          return "devhatchery-agent-x";
+        },
+      },
+      "ubuntu:24.04",
+      createLogger("silent"),
+    );
+    expect(preparation.isReady()).toBe(false);
+    await preparation.firstAttempt;
+    expect(preparation.isReady()).toBe(true);
+    expect(calls).toEqual(["image ubuntu:24.04", "volume amd64"]);
+  });
+
+  it("retries a failure in the background and keeps its message for the log", async () => {
+    vi.useFakeTimers();
+    let attempts = 0;
+    const preparation = prepareDefaultImage(
+      {
+        ensureImage: async () => {
+          attempts++;
+          if (attempts === 1) throw new ControlPlaneError("DOCKER_UNAVAILABLE", "Docker is down");
+          return { architecture: "amd64", agentVersion: "0.1.0" };
+        },
+        ensureAgentVolume: () => Promise.reject(new Error("not needed for a baked agent")),
+      },
+      "devhatchery/runner:latest",
+      createLogger("silent"),
+      1_000,
+    );
+    await preparation.firstAttempt;
+    expect(preparation.isReady()).toBe(false);
+    expect(preparation.failure()).toBe("Docker is down");
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(attempts).toBe(2);
+    expect(preparation.isReady()).toBe(true);
+    expect(preparation.failure()).toBeUndefined();
+    preparation.stop();
+  });
+});

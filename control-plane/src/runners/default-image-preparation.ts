@@ -1,0 +1,55 @@
+import { asControlPlaneError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { ContainerRuntime } from "../runtime/container-runtime.js";
+
+/** How long after a failed preparation it is tried again (Docker may come up after the control plane). */
+export const PREPARATION_RETRY_MS = 30_000;
+
+/** Start-up work for the default image; readiness reads its state. */
+export interface DefaultImagePreparation {
+  isReady(): boolean;
+  /** The last failure's message, until it succeeds. */
+  failure(): string | undefined;
+  /** Settles after the first attempt (tests and callers that want to wait). */
+  readonly firstAttempt: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Makes runners of the default image spawnable in the background, as the first spawn would: the image present and,
+ * when it does not bake the agent, its agent volume filled. A failure is logged and retried every
+ * PREPARATION_RETRY_MS until it succeeds; the timer never keeps the process alive.
+ */
+export function prepareDefaultImage(
+  runtime: Pick<ContainerRuntime, "ensureImage" | "ensureAgentVolume">,
+  image: string,
+  log: Logger,
+  retryMs = PREPARATION_RETRY_MS,
+): DefaultImagePreparation {
+  let ready = false;
+  let stopped = false;
+  let failure: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = async (): Promise<void> => {
+    try {
+      const info = await runtime.ensureImage(image);
+      if (!info.agentVersion) await runtime.ensureAgentVolume(info.architecture, image);
+      ready = true;
+      failure = undefined;
+      log.info({ image }, "the default image and its agent are ready");
+    } catch (error) {
+      failure = asControlPlaneError(error).message;
+      log.warn({ err: error, image, retryMs }, "preparing the default image failed; trying again later");
+      if (!stopped) timer = setTimeout(() => void attempt(), retryMs).unref();
+    }
+  };
+  return {
+    isReady: () => ready,
+    failure: () => failure,
+    firstAttempt: attempt(),
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
