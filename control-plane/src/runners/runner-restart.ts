@@ -1,19 +1,29 @@
+import type { AgentClient } from "../agent-client/agent-client.js";
+import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { ContainerRuntime, RunnerContainer } from "../runtime/container-runtime.js";
 import type { AgentConnections } from "./agent-connections.js";
 import { waitUntilReady } from "./agent-readiness.js";
+import { verifyBinds } from "./bind-verification.js";
 
 /**
  * Starts a stopped runner's container again and waits for its agent; the new connection replaces any old one.
  * A runner that does not get ready stays (its state is the user's): RUNNER_START_FAILED says what to do.
  */
-export async function restartStoppedRunner(runtime: ContainerRuntime, connections: AgentConnections, principal: string, runnerId: string, readyTimeoutMs: number): Promise<RunnerContainer> {
+export async function restartStoppedRunner(
+  runtime: ContainerRuntime,
+  connections: AgentConnections,
+  principal: string,
+  runnerId: string,
+  readyTimeoutMs: number,
+  audit: AuditLog = NO_AUDIT,
+): Promise<RunnerContainer> {
   connections.drop(runnerId);
   const container = await runtime.restartRunner(runnerId);
+  let client: AgentClient;
   try {
     if (!container.token) throw new ControlPlaneError("RUNNER_START_FAILED", "the container has no agent token");
-    connections.set(principal, runnerId, await waitUntilReady(runtime, container, container.token, readyTimeoutMs), container.workspaceKey);
-    return { ...container, state: "running" };
+    client = await waitUntilReady(runtime, container, container.token, readyTimeoutMs);
   } catch (error) {
     throw new ControlPlaneError(
       "RUNNER_START_FAILED",
@@ -21,4 +31,13 @@ export async function restartStoppedRunner(runtime: ContainerRuntime, connection
       { cause: error },
     );
   }
+  // The engine resolved the binds' sources again at this start: the folders must still be the checked ones.
+  const changed = await verifyBinds(client, container.binds, "started", { log: audit, principal, runner: runnerId });
+  if (changed) {
+    client.close();
+    await runtime.stopRunner(runnerId, 0).catch(() => undefined);
+    throw changed;
+  }
+  connections.set(principal, runnerId, client, container.workspaceKey);
+  return { ...container, state: "running" };
 }

@@ -5,6 +5,7 @@ import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer, WorkspaceStorage } from "../runtime/container-runtime.js";
 import { waitUntilReady } from "./agent-readiness.js";
+import { verifyBinds } from "./bind-verification.js";
 import type { RunnerBind } from "./mount-policy.js";
 import type { ValidSpawn } from "./spawn-request.js";
 
@@ -83,10 +84,9 @@ export class RunnerSpawner {
       this.audit.record({ action: "mount", principal: plan.principal, outcome: "ok", runner: runnerId, alias: bind.alias, source: bind.source, target: bind.target, readOnly: bind.readOnly });
     }
     onProgress({ phase: "starting" });
+    let client: AgentClient;
     try {
-      const client = await waitUntilReady(this.runtime, container, plan.token, this.options.readyTimeoutMs);
-      onProgress({ phase: "ready" });
-      return { container, client };
+      client = await waitUntilReady(this.runtime, container, plan.token, this.options.readyTimeoutMs);
     } catch (error) {
       const logs = await this.runtime.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => "");
       await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner that failed to start"));
@@ -100,6 +100,16 @@ export class RunnerSpawner {
         { cause: error },
       );
     }
+    const changed = await verifyBinds(client, plan.binds, "created", { log: this.audit, principal: plan.principal, runner: runnerId });
+    if (changed) {
+      client.close();
+      await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner whose mount changed"));
+      await this.dropFreshVolume(freshAutoVolume, log);
+      log.warn({ err: changed }, "runner removed: a mounted folder is not the one checked");
+      throw changed;
+    }
+    onProgress({ phase: "ready" });
+    return { container, client };
   }
 
   /**
