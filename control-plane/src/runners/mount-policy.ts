@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { open, readlink, realpath } from "node:fs/promises";
+import { lstat, open, readlink, realpath } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { AllowedRoot } from "../config.js";
 import { ControlPlaneError } from "../errors.js";
@@ -107,10 +107,12 @@ export class MountPolicy {
  * `dev:ino`: a swap after realpath() shows here, and the identity is of the folder that was found inside the root.
  */
 async function openChecked(source: string, rootReal: string, alias: string, subpath: string): Promise<{ path: string; identity: string }> {
-  const handle = await open(source, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch((error: unknown) => {
+  const handle = await open(source, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(async (error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOTDIR") throw new ControlPlaneError("INVALID_ARGUMENT", `The subpath "${subpath}" of mount alias "${alias}" is not a folder; mount the folder that holds it.`);
-    throw mountFolderChanged(alias, subpath, "created", `it could not be opened as a folder (${code ?? "error"})`);
+    // ENOTDIR also when the path became a symlink since realpath(): that is a change, a file is not.
+    const isFile = code === "ENOTDIR" && (await lstat(source).catch(() => undefined))?.isFile();
+    if (isFile) throw new ControlPlaneError("INVALID_ARGUMENT", `The subpath "${subpath}" of mount alias "${alias}" is not a folder; mount the folder that holds it.`);
+    throw mountFolderChanged(alias, subpath, "created", `it could not be opened as a folder (${code ?? "error"}; it was moved or swapped for a symlink while it was checked)`);
   });
   try {
     const stats = await handle.stat({ bigint: true });
