@@ -16,9 +16,9 @@ import { RunnerService } from "./runner-service.js";
 
 /** Injected agent (this build's), so the check does not depend on the agent baked into a prebuilt image. */
 const RUNNER_IMAGE = "devhatchery-test/debian:bookworm";
-const VICTIM_SPAWNS = 30;
+const VICTIM_SPAWNS = 40;
 /** Spawns in flight at once: more spawns within the swapper's time on a busy machine. */
-const PARALLEL_SPAWNS = 3;
+const PARALLEL_SPAWNS = 4;
 const SWAP_LIMIT = 20_000_000;
 const SWAP_SECONDS = 240;
 const CHANGED = /^The folder of mount alias "shared" \(subpath "sub"\) changed while the runner was being (created|started)/;
