@@ -1,13 +1,22 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { formatWarnings, hardeningWarnings, mountHolding, readHostFacts } from "../../control-plane/src/cli/host-hardening-checks.js";
+import type { AllowedRoot } from "../../control-plane/src/config.js";
 import { docker } from "../../control-plane/test/docker-cleanup.js";
 import { runDevhatchery } from "./cli-process.js";
 
 const dir = mkdtempSync(join(tmpdir(), "devhatchery-cli-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** What validate must warn about on this host, from the same facts it reads (the engine's options through the API). */
+async function expectedWarnings(roots: AllowedRoot[]): Promise<string> {
+  const info = (await docker.info()) as { SecurityOptions?: string[] };
+  const warnings = hardeningWarnings(roots, readHostFacts(info.SecurityOptions ?? []));
+  return warnings.length > 0 ? formatWarnings(warnings) : "";
+}
 
 /** Keeps state and exports of the CLI under the test's folder. */
 const home = { HOME: dir, XDG_STATE_HOME: join(dir, "state"), XDG_CACHE_HOME: join(dir, "cache") };
@@ -20,7 +29,7 @@ describe("devhatchery init and validate", () => {
     expect(readFileSync(path, "utf8")).toContain("# devhatchery.yaml: the DevHatchery control plane's configuration.");
 
     const validate = await runDevhatchery(["validate", "--config", path], home);
-    expect(validate.stderr).toBe("");
+    expect(validate.stderr).toBe(await expectedWarnings([]));
     expect(validate.code).toBe(0);
     expect(validate.stdout).toBe(
       [
@@ -38,7 +47,16 @@ describe("devhatchery init and validate", () => {
     // serve creates a missing audit log folder (parents included): validate accepts it and says so.
     const auditLog = join(dir, "logs", "devhatchery", "audit.log");
     const withAudit = await runDevhatchery(["validate", "--config", path], { ...home, DEVHATCHERY_AUDIT_LOG: auditLog });
-    expect(withAudit.stderr).toBe("");
+    expect(withAudit.stderr).toBe(await expectedWarnings([]));
+
+    // An rw root: validate warns (stderr, exit 0) when its filesystem allows setuid, naming the mount and the fix.
+    mkdirSync(join(dir, "rw-root"));
+    const rwRoot = { alias: "out", hostPath: join(dir, "rw-root"), allowRw: true };
+    const withRoot = await runDevhatchery(["validate", "--config", path], { ...home, DEVHATCHERY_ALLOWED_ROOTS: `out=${rwRoot.hostPath}:rw` });
+    expect(withRoot.code).toBe(0);
+    expect(withRoot.stderr).toBe(await expectedWarnings([rwRoot]));
+    const rootMount = mountHolding(realpathSync(rwRoot.hostPath), readFileSync("/proc/self/mountinfo", "utf8"));
+    if (!rootMount?.options.includes("nosuid")) expect(withRoot.stderr).toContain(`! allowed_roots[0].path: the rw root "${rwRoot.hostPath}" (alias "out") is on the mount`);
     expect(withAudit.code).toBe(0);
     expect(withAudit.stdout).toContain(`\n  audit    ${auditLog} (its folder ${join(dir, "logs", "devhatchery")} will be created)\n`);
 

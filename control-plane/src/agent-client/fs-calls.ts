@@ -31,3 +31,15 @@ export function movePath(agent: AgentClient, source: string, destination: string
 export function removePath(agent: AgentClient, path: string, recursive: boolean): Promise<AgentFileInfo> {
   return fileInfoCall(agent, (done) => agent.grpc.fs.remove({ path, recursive }, agent.callMetadata(), done));
 }
+
+/**
+ * The `dev:ino` (decimal) of what `path` names in the runner, symlinks followed; "0:0" from an agent too old to say.
+ * A host folder bound into the runner shows the host's numbers.
+ */
+export function statIdentity(agent: AgentClient, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    agent.grpc.fs.stat({ path }, agent.callMetadata(), (error, response) =>
+      error ? reject(fromGrpcError(error, agent.runnerId)) : resolve(`${response.info?.dev ?? "0"}:${response.info?.ino ?? "0"}`),
+    );
+  });
+}

@@ -6,12 +6,15 @@ import { DockerDeploymentProbe } from "../runtime/docker-deployment-probe.js";
 import type { CliContext } from "./cli-context.js";
 import { baseUrlOf, configPathOf, describeSource, formatProblems, loadCliConfig } from "./cli-config.js";
 import { EXIT } from "./exit-codes.js";
+import { formatWarnings, hardeningWarnings, readHostFacts } from "./host-hardening-checks.js";
 import { checkHostPaths, describeAuditLog } from "./host-path-checks.js";
 
 export const VALIDATE_HELP = `Usage: devhatchery validate [--config PATH]
 
 Checks the configuration (the file, then DEVHATCHERY_* overrides) and lists every problem at once, each with a fix;
-then checks that the host paths it names exist and that the Docker engine answers. Creates nothing.
+then checks that the host paths it names exist and that the Docker engine answers. Creates nothing. Warns (on
+stderr, without failing) about host hardening an operator serving untrusted tenants must set: rw allowed roots on
+filesystems mounted nosuid, user-namespace remapping in the engine, and raised fs.inotify limits.
 
 Options:
   --config PATH   the config file (default: DEVHATCHERY_CONFIG, else the embedded defaults)
@@ -28,8 +31,11 @@ export async function validateCommand(args: string[], context: CliContext): Prom
   const { HOME, XDG_STATE_HOME } = context.env;
   const problems = checkHostPaths(config, loadConfig({ HOME, XDG_STATE_HOME }));
   let dockerProblem: string | undefined;
+  let securityOptions: string[] | undefined;
   try {
-    await new DockerDeploymentProbe(config.dockerHost, createLogger("silent")).ping();
+    const probe = new DockerDeploymentProbe(config.dockerHost, createLogger("silent"));
+    await probe.ping();
+    securityOptions = await probe.securityOptions().catch(() => undefined);
   } catch (error) {
     dockerProblem = `the engine at "${config.dockerHost ?? "Docker's default endpoint"}" does not answer: ${asControlPlaneError(error).message}`;
   }
@@ -51,5 +57,7 @@ export async function validateCommand(args: string[], context: CliContext): Prom
       "",
     ].join("\n"),
   );
+  const warnings = hardeningWarnings(config.allowedRoots, readHostFacts(securityOptions));
+  if (warnings.length > 0) context.err(formatWarnings(warnings));
   return EXIT.ok;
 }

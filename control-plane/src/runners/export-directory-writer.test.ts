@@ -62,6 +62,26 @@ describe("ExportDirectoryWriter", () => {
     ]);
   });
 
+  it("writes no setuid, setgid or sticky bit and no archive owner: everything belongs to this process's user", async () => {
+    const writer = await extract([
+      { name: "shared", type: "directory", mode: 0o3777, uid: 0, gid: 0 },
+      { name: "shared/rootshell", body: "ELF", mode: 0o4755, uid: 0, gid: 0 },
+      { name: "groupshell", body: "ELF", mode: 0o2755, uid: 4242, gid: 4242 },
+      { name: "sticky", body: "x", mode: 0o1644 },
+    ]);
+    const modes = Object.fromEntries(await Promise.all(["shared", "shared/rootshell", "groupshell", "sticky"].map(async (path) => [path, (await lstat(join(staging, path))).mode & 0o7777])));
+    expect(modes).toEqual({ shared: 0o777, "shared/rootshell": 0o755, groupshell: 0o755, sticky: 0o644 });
+    for (const path of ["shared", "shared/rootshell", "groupshell", "sticky"]) {
+      expect(await lstat(join(staging, path))).toMatchObject({ uid: process.getuid?.(), gid: process.getgid?.() });
+    }
+    expect(writer.entries.map(({ path, mode }) => [path, mode])).toEqual([
+      ["shared", 0o777],
+      ["shared/rootshell", 0o755],
+      ["groupshell", 0o755],
+      ["sticky", 0o644],
+    ]);
+  });
+
   const hostile: [string, Member[], string][] = [
     ["an absolute name", [{ name: "/etc/passwd", body: "x" }], 'Cannot export "/etc/passwd" as a folder: it has an absolute name.'],
     ["a .. component", [{ name: "a/../../escape", body: "x" }], 'Cannot export "a/../../escape" as a folder: it has a ".." component.'],
@@ -83,6 +103,9 @@ describe("ExportDirectoryWriter", () => {
       'Cannot export "a" as a folder: it is a symlink that points outside the export once the other links are followed.',
     ],
     ["a fifo", [{ name: "pipe", type: "fifo" }], 'Cannot export "pipe" as a folder: it is a fifo, which a folder export does not write.'],
+    ["a character device", [{ name: "null", type: "character-device", devmajor: 1, devminor: 3 }], 'Cannot export "null" as a folder: it is a character-device, which a folder export does not write.'],
+    ["a block device", [{ name: "sda", type: "block-device", devmajor: 8, devminor: 0 }], 'Cannot export "sda" as a folder: it is a block-device, which a folder export does not write.'],
+    ["a hard link", [{ name: "f", body: "x" }, { name: "hard", type: "link", linkname: "f" }], 'Cannot export "hard" as a folder: it is a link, which a folder export does not write.'],
   ];
   it.each(hostile)("refuses %s, naming the member and the fix", async (_label, members, message) => {
     const error = (await extract(members).catch((caught: unknown) => caught)) as { code: string; message: string };

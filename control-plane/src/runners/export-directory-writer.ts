@@ -5,10 +5,15 @@ import { hashBody, type ManifestEntry } from "./export-manifest.js";
 import { isLinkChainInside, isLinkInside } from "./symlink-chain.js";
 import type { TarMember } from "./tar-reader.js";
 
+/** What lands on the host keeps only the permission bits: never setuid, setgid or sticky (the manifest says the same). */
+const HOST_MODE_BITS = 0o777;
+
 /**
  * Extracts an export's tar stream into a private staging folder with the rules of the agent's tar-in: no absolute
  * names, no "..", no symlink pointing outside (absolute ones included), nothing written through a symlink, only
- * files, folders and symlinks. Folder modes are applied by `finish`, so read-only folders can still be filled.
+ * files, folders and symlinks (devices, FIFOs, sockets and hard links refuse the export). Everything is created by
+ * this process, so it belongs to its user: archive owners are ignored. Folder modes are applied by `finish`, so
+ * read-only folders can still be filled.
  */
 export class ExportDirectoryWriter {
   readonly entries: ManifestEntry[] = [];
@@ -22,23 +27,24 @@ export class ExportDirectoryWriter {
     const path = this.memberPath(member.name);
     if (path === "") return;
     const target = join(this.staging, path);
+    const mode = member.mode & HOST_MODE_BITS;
     const parent = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
     if (parent) await mkdir(join(this.staging, parent), { recursive: true, mode: 0o700 });
     if (member.type === "directory") {
       const existing = await lstat(target).catch(() => undefined);
       if (!existing) await mkdir(target, { mode: 0o700 });
-      this.directoryModes.set(path, member.mode);
-      this.entries.push({ path, type: "directory", size: 0, mode: member.mode });
+      this.directoryModes.set(path, mode);
+      this.entries.push({ path, type: "directory", size: 0, mode });
     } else if (member.type === "file" || member.type === "contiguous-file") {
       const handle = await open(target, "wx", 0o600);
       try {
         const { sha256, size } = await hashBody(body, async (chunk) => void (await handle.write(chunk)));
         this.bytes += size;
-        this.entries.push({ path, type: "file", size, mode: member.mode, sha256 });
+        this.entries.push({ path, type: "file", size, mode, sha256 });
       } finally {
         await handle.close();
       }
-      await chmod(target, member.mode);
+      await chmod(target, mode);
       await utimes(target, member.mtime, member.mtime);
     } else if (member.type === "symlink") {
       if (!isLinkInside(path, member.linkname)) throw refuse(member.name, `is a symlink to "${member.linkname}", which points outside the export`);

@@ -1,9 +1,16 @@
+import { statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ControlPlaneError } from "../errors.js";
 import { MountPolicy, type MountRequest } from "./mount-policy.js";
+
+/** The "dev:ino" a bind check records for a folder. */
+function identityOf(path: string): string {
+  const stats = statSync(path, { bigint: true });
+  return `${stats.dev}:${stats.ino}`;
+}
 
 describe("MountPolicy", () => {
   let base: string;
@@ -37,12 +44,15 @@ describe("MountPolicy", () => {
   }
 
   it("mounts aliases read-only under /export/<alias> by default, rw only when asked and allowed, subpaths resolved", async () => {
+    const check = (alias: string, subpath: string, path: string) => ({ alias, subpath, identity: identityOf(path) });
     expect(await policy.resolve([{ alias: "data" }, { alias: "out", mode: "rw" }, { alias: "data", subpath: "./reports//2024/", target: "/export/reports" }])).toEqual([
-      { alias: "data", source: join(base, "data"), target: "/export/data", readOnly: true },
-      { alias: "out", source: join(base, "out"), target: "/export/out", readOnly: false },
-      { alias: "data", source: join(base, "data", "reports", "2024"), target: "/export/reports", readOnly: true },
+      { alias: "data", source: join(base, "data"), target: "/export/data", readOnly: true, check: check("data", "", join(base, "data")) },
+      { alias: "out", source: join(base, "out"), target: "/export/out", readOnly: false, check: check("out", "", join(base, "out")) },
+      { alias: "data", source: join(base, "data", "reports", "2024"), target: "/export/reports", readOnly: true, check: check("data", "reports/2024", join(base, "data", "reports", "2024")) },
     ]);
-    expect(await policy.resolve([{ alias: "data", subpath: "inside-link" }])).toEqual([{ alias: "data", source: join(base, "data", "reports"), target: "/export/data", readOnly: true }]);
+    expect(await policy.resolve([{ alias: "data", subpath: "inside-link" }])).toEqual([
+      { alias: "data", source: join(base, "data", "reports"), target: "/export/data", readOnly: true, check: check("data", "inside-link", join(base, "data", "reports")) },
+    ]);
     expect(await policy.rootHolding(join(base, "out", "x"))).toMatchObject({ alias: "out" });
     expect(await policy.rootHolding("/etc")).toBeUndefined();
   });

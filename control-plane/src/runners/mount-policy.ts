@@ -1,7 +1,9 @@
-import { realpath, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, open, readlink, realpath } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { AllowedRoot } from "../config.js";
 import { ControlPlaneError } from "../errors.js";
+import type { BindCheck } from "../runtime/container-runtime.js";
 import { isInsidePath, relativeSubpath } from "./host-path.js";
 
 /** A runner's request to mount an allowed root (or a folder inside it). */
@@ -15,12 +17,16 @@ export interface MountRequest {
   mode?: "ro" | "rw" | undefined;
 }
 
-/** A validated bind: the host folder (symlinks resolved), where it goes in the runner, and how. */
+/**
+ * A validated bind: the host folder (symlinks resolved), where it goes in the runner, how, and the folder's identity
+ * at the check, which the started runner must show (see bind-verification.ts).
+ */
 export interface RunnerBind {
   alias: string;
   source: string;
   target: string;
   readOnly: boolean;
+  check: BindCheck;
 }
 
 /** Where mounts appear in a runner. */
@@ -85,11 +91,48 @@ export class MountPolicy {
     if (!isInsidePath(rootReal, source)) {
       throw new ControlPlaneError("PERMISSION_DENIED", `The subpath "${subpath}" of mount alias "${root.alias}" resolves (through a symlink) outside the alias root; name a folder inside it.`);
     }
-    if (!(await stat(source)).isDirectory()) {
-      throw new ControlPlaneError("INVALID_ARGUMENT", `The subpath "${subpath}" of mount alias "${root.alias}" is not a folder; mount the folder that holds it.`);
-    }
-    return { alias: root.alias, source, target: mountTarget(root.alias, request.target), readOnly: mode === "ro" };
+    const checked = await openChecked(source, rootReal, root.alias, subpath);
+    return {
+      alias: root.alias,
+      source: checked.path,
+      target: mountTarget(root.alias, request.target),
+      readOnly: mode === "ro",
+      check: { alias: root.alias, subpath, identity: checked.identity },
+    };
   }
+}
+
+/**
+ * Opens the resolved folder (no symlink as its last part) and reads where the descriptor really is and its
+ * `dev:ino`: a swap after realpath() shows here, and the identity is of the folder that was found inside the root.
+ */
+async function openChecked(source: string, rootReal: string, alias: string, subpath: string): Promise<{ path: string; identity: string }> {
+  const handle = await open(source, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(async (error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    // ENOTDIR also when the path became a symlink since realpath(): that is a change, a file is not.
+    const isFile = code === "ENOTDIR" && (await lstat(source).catch(() => undefined))?.isFile();
+    if (isFile) throw new ControlPlaneError("INVALID_ARGUMENT", `The subpath "${subpath}" of mount alias "${alias}" is not a folder; mount the folder that holds it.`);
+    throw mountFolderChanged(alias, subpath, "created", `it could not be opened as a folder (${code ?? "error"}; it was moved or swapped for a symlink while it was checked)`);
+  });
+  try {
+    const stats = await handle.stat({ bigint: true });
+    const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => "");
+    // Anywhere but the resolved path (even inside the root) means it moved between realpath() and open().
+    if (opened !== source || !isInsidePath(rootReal, opened)) throw mountFolderChanged(alias, subpath, "created", "it was moved or swapped for a symlink while it was checked");
+    return { path: opened, identity: `${stats.dev}:${stats.ino}` };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** PERMISSION_DENIED: the folder of a mount is not the one that was checked; `why` says what was seen. */
+export function mountFolderChanged(alias: string, subpath: string, phase: "created" | "started", why: string): ControlPlaneError {
+  const folder = subpath === "" ? "(the whole root)" : `(subpath "${subpath}")`;
+  const after =
+    phase === "created"
+      ? "The runner was not created (a started one was removed; a workspace volume is kept); make sure nothing replaces that folder, then spawn again."
+      : "The runner was stopped again (its workspace is kept); remove it with runner_remove and spawn a new one once the folder is the one you mean.";
+  return new ControlPlaneError("PERMISSION_DENIED", `The folder of mount alias "${alias}" ${folder} changed while the runner was being ${phase}: ${why}. ${after}`);
 }
 
 function mountTarget(alias: string, target: string | undefined): string {

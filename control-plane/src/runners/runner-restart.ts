@@ -1,8 +1,11 @@
+import type { AgentClient } from "../agent-client/agent-client.js";
+import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime, RunnerContainer } from "../runtime/container-runtime.js";
 import type { AgentConnections } from "./agent-connections.js";
 import { waitUntilReady } from "./agent-readiness.js";
+import { verifyBinds } from "./bind-verification.js";
 
 /**
  * Starts a stopped runner's container again and waits for its agent; the new connection replaces any old one.
@@ -14,14 +17,15 @@ export async function restartStoppedRunner(
   principal: string,
   runnerId: string,
   readyTimeoutMs: number,
+  audit: AuditLog = NO_AUDIT,
   log?: Logger,
 ): Promise<RunnerContainer> {
   connections.drop(runnerId);
   const container = await runtime.restartRunner(runnerId);
+  let client: AgentClient;
   try {
     if (!container.token) throw new ControlPlaneError("RUNNER_START_FAILED", "the container has no agent token");
-    connections.set(principal, runnerId, await waitUntilReady(runtime, container, container.token, readyTimeoutMs, log), container.workspaceKey);
-    return { ...container, state: "running" };
+    client = await waitUntilReady(runtime, container, container.token, readyTimeoutMs, log);
   } catch (error) {
     throw new ControlPlaneError(
       "RUNNER_START_FAILED",
@@ -29,4 +33,13 @@ export async function restartStoppedRunner(
       { cause: error },
     );
   }
+  // The engine resolved the binds' sources again at this start: the folders must still be the checked ones.
+  const changed = await verifyBinds(client, container.binds, "started", { log: audit, principal, runner: runnerId });
+  if (changed) {
+    client.close();
+    await runtime.stopRunner(runnerId, 0).catch(() => undefined);
+    throw changed;
+  }
+  connections.set(principal, runnerId, client, container.workspaceKey);
+  return { ...container, state: "running" };
 }

@@ -156,7 +156,7 @@ export class RunnerService {
   private async startStopped(principal: Principal, stopped: RunnerContainer): Promise<RunnerInfo> {
     const runnerId = stopped.runnerId;
     return this.locks.run(`runner:${runnerId}`, async () => {
-      const container = await restartStoppedRunner(this.runtime, this.connections, principal.id, runnerId, this.options.readyTimeoutMs, this.log).catch((error: unknown) => {
+      const container = await restartStoppedRunner(this.runtime, this.connections, principal.id, runnerId, this.options.readyTimeoutMs, this.audit, this.log).catch((error: unknown) => {
         this.audit.record({ action: "runner.start", principal: principal.id, outcome: "failed", runner: runnerId });
         throw error;
       });

@@ -6,6 +6,7 @@ import type { Logger } from "../log.js";
 import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer, WorkspaceStorage } from "../runtime/container-runtime.js";
 import { redactText } from "../secret-redaction.js";
 import { waitUntilReady } from "./agent-readiness.js";
+import { verifyBinds } from "./bind-verification.js";
 import type { RunnerBind } from "./mount-policy.js";
 import type { ValidSpawn } from "./spawn-request.js";
 
@@ -84,10 +85,9 @@ export class RunnerSpawner {
       this.audit.record({ action: "mount", principal: plan.principal, outcome: "ok", runner: runnerId, alias: bind.alias, source: bind.source, target: bind.target, readOnly: bind.readOnly });
     }
     onProgress({ phase: "starting" });
+    let client: AgentClient;
     try {
-      const client = await waitUntilReady(this.runtime, container, plan.token, this.options.readyTimeoutMs, this.log);
-      onProgress({ phase: "ready" });
-      return { container, client };
+      client = await waitUntilReady(this.runtime, container, plan.token, this.options.readyTimeoutMs, this.log);
     } catch (error) {
       // A crashing program may print its environment or credentials: redact before the lines are logged or returned.
       const logs = redactText(await this.runtime.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => ""));
@@ -103,6 +103,16 @@ export class RunnerSpawner {
         { cause: error },
       );
     }
+    const changed = await verifyBinds(client, plan.binds, "created", { log: this.audit, principal: plan.principal, runner: runnerId });
+    if (changed) {
+      client.close();
+      await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner whose mount changed"));
+      await this.dropFreshVolume(freshAutoVolume, log);
+      log.warn({ err: changed }, "runner removed: a mounted folder is not the one checked");
+      throw changed;
+    }
+    onProgress({ phase: "ready" });
+    return { container, client };
   }
 
   /**

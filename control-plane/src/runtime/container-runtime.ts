@@ -108,6 +108,20 @@ export interface HostBind {
   /** Where it appears in the runner. */
   target: string;
   readOnly: boolean;
+  /** The allowed-root folder this bind was checked as (kept in a label); unset on runners created before it existed. */
+  check?: BindCheck | undefined;
+}
+
+/**
+ * Which allowed-root folder a bind was checked as, and that folder's `dev:ino` at the check. The engine resolves a
+ * bind's source again at every container start, so a started runner must show the same `dev:ino` at the target.
+ */
+export interface BindCheck {
+  alias: string;
+  /** Relative to the alias root; "" for the whole root. */
+  subpath: string;
+  /** st_dev and st_ino of the checked folder, "dev:ino" in decimal. */
+  identity: string;
 }
 
 /** What the control plane needs to know about a local image. */

@@ -39,6 +39,11 @@ export class DockerDeploymentProbe {
     return (await this.errors.call("ask the Docker engine for its details", () => this.docker.info())).Architecture as string;
   }
 
+  /** The engine's security options (docker info SecurityOptions), e.g. "name=seccomp,profile=default", "name=userns". */
+  async securityOptions(): Promise<string[]> {
+    return (await this.errors.call("ask the Docker engine for its details", () => this.docker.info())).SecurityOptions ?? [];
+  }
+
   async networkExists(name: string): Promise<boolean> {
     const networks = await this.errors.call("list networks", () => this.docker.listNetworks({ filters: { name: [name] } }));
     return networks.some((network) => network.Name === name);

@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import { AGENT_ENV } from "@devhatchery/proto/contract";
 import type { ContainerState, RunnerContainer, RunnerLimits, WorkspaceStorage } from "./container-runtime.js";
+import { bindChecksFrom } from "./bind-check-label.js";
 import { WORK_DIR } from "./docker-runner-spec.js";
 import { LABEL } from "./labels.js";
 
@@ -12,6 +13,7 @@ const ZERO_TIME = "0001-01-01T00:00:00Z";
 export function toRunnerContainer(info: Docker.ContainerInspectInfo): RunnerContainer {
   const labels = info.Config.Labels ?? {};
   const networks = Object.values(info.NetworkSettings.Networks ?? {});
+  const checks = bindChecksFrom(labels);
   const tokenEntry = (info.Config.Env ?? []).find((entry) => entry.startsWith(`${AGENT_ENV.token}=`));
   return {
     containerId: info.Id,
@@ -25,7 +27,7 @@ export function toRunnerContainer(info: Docker.ContainerInspectInfo): RunnerCont
     exitCode: info.State.Running ? undefined : info.State.ExitCode,
     binds: (info.Mounts ?? [])
       .filter((mount) => mount.Type === "bind")
-      .map((mount) => ({ source: mount.Source, target: mount.Destination, readOnly: !mount.RW })),
+      .map((mount) => ({ source: mount.Source, target: mount.Destination, readOnly: !mount.RW, check: checks.get(mount.Destination) })),
     alias: labels[LABEL.alias] || undefined,
     workspaceKey: labels[LABEL.workspace] || undefined,
     storage: toStorage(info),

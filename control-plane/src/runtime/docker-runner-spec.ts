@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import { AGENT_ENV } from "@devhatchery/proto/contract";
 import { AGENT_ENTRYPOINT, AGENT_MOUNT_PATH } from "./agent-payload.js";
+import { bindCheckLabels } from "./bind-check-label.js";
 import { HARDENED_USER, type RunnerContainerSpec, type WorkspaceStorage } from "./container-runtime.js";
 import { KIND, LABEL } from "./labels.js";
 
@@ -86,5 +87,6 @@ function runnerLabels(spec: RunnerContainerSpec, networkEnabled: boolean): Recor
     [LABEL.network]: String(networkEnabled),
     ...(spec.alias ? { [LABEL.alias]: spec.alias } : {}),
     ...(spec.workspaceKey ? { [LABEL.workspace]: spec.workspaceKey } : {}),
+    ...bindCheckLabels(spec.binds),
   };
 }

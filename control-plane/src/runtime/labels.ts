@@ -14,6 +14,8 @@ export const LABEL = {
   storage: "io.devhatchery.storage",
   /** On runners: "true" when created with the hardened profile. */
   hardened: "io.devhatchery.hardened",
+  /** On runners: JSON of each host bind's check by target ({"/export/a": {alias, subpath, identity}}), see BindCheck. */
+  bindChecks: "io.devhatchery.bind-checks",
   /** On runners: "false" when created without outbound network. */
   network: "io.devhatchery.network",
   /** On images with the agent baked in (and on agent volumes): the agent's version. */

@@ -18,6 +18,9 @@ export interface FileEntry {
   linkTarget: string;
   uid: number;
   gid: number;
+  /** st_dev and st_ino as decimal strings: which file this is, also for a host folder bound into the runner. */
+  dev: string;
+  ino: string;
 }
 
 const MAX_MODE = 0o7777;
@@ -50,6 +53,8 @@ export function toFileEntry(path: string, stats: BigIntStats, linkTarget = ""): 
     linkTarget,
     uid: Number(stats.uid),
     gid: Number(stats.gid),
+    dev: stats.dev.toString(),
+    ino: stats.ino.toString(),
   };
 }
 

@@ -146,6 +146,16 @@ describe("FsService over a real gRPC server", () => {
       expect(link?.etag).toBe((await statPath("stat/file.txt")).info?.etag);
     });
 
+    it("reports the device and inode of what a path names (a symlink followed), as decimal strings", async () => {
+      await mkdir(work("ids/dir"), { recursive: true });
+      await symlink("dir", work("ids/to-dir"));
+      const real = await stat(work("ids/dir"), { bigint: true });
+      const expected = { dev: real.dev.toString(), ino: real.ino.toString() };
+      expect((await statPath("ids/dir")).info).toMatchObject(expected);
+      expect((await statPath("ids/to-dir")).info).toMatchObject(expected);
+      expect(expected.ino).not.toBe("0");
+    });
+
     it("describes a dangling symlink as itself, and a missing path as NOT_FOUND", async () => {
       await symlink("nowhere", work("dangling"));
       expect((await statPath("dangling")).info).toMatchObject({ type: FileType.FILE_TYPE_SYMLINK, linkTarget: "nowhere" });

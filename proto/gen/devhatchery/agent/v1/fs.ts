@@ -96,6 +96,13 @@ export interface FileInfo {
   linkTarget: string;
   uid: number;
   gid: number;
+  /**
+   * The device and inode numbers (stat(2) st_dev, st_ino) of what the path names, as decimal strings (they may exceed
+   * 2^53). A host folder bind-mounted into the runner shows the host's numbers, so the control plane can tell which
+   * folder a bind really mounted.
+   */
+  dev: string;
+  ino: string;
 }
 
 export interface StatRequest {
@@ -309,7 +316,20 @@ export interface TarInResponse {
 }
 
 function createBaseFileInfo(): FileInfo {
-  return { path: "", name: "", type: 0, size: 0, mode: 0, mtimeMs: 0, etag: "", linkTarget: "", uid: 0, gid: 0 };
+  return {
+    path: "",
+    name: "",
+    type: 0,
+    size: 0,
+    mode: 0,
+    mtimeMs: 0,
+    etag: "",
+    linkTarget: "",
+    uid: 0,
+    gid: 0,
+    dev: "0",
+    ino: "0",
+  };
 }
 
 export const FileInfo: MessageFns<FileInfo> = {
@@ -343,6 +363,12 @@ export const FileInfo: MessageFns<FileInfo> = {
     }
     if (message.gid !== 0) {
       writer.uint32(80).uint32(message.gid);
+    }
+    if (message.dev !== "0") {
+      writer.uint32(88).uint64(message.dev);
+    }
+    if (message.ino !== "0") {
+      writer.uint32(96).uint64(message.ino);
     }
     return writer;
   },
@@ -440,6 +466,22 @@ export const FileInfo: MessageFns<FileInfo> = {
             message.gid = reader.uint32();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.dev = reader.uint64().toString();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.ino = reader.uint64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -472,6 +514,8 @@ export const FileInfo: MessageFns<FileInfo> = {
         : "",
       uid: isSet(object.uid) ? globalThis.Number(object.uid) : 0,
       gid: isSet(object.gid) ? globalThis.Number(object.gid) : 0,
+      dev: isSet(object.dev) ? globalThis.String(object.dev) : "0",
+      ino: isSet(object.ino) ? globalThis.String(object.ino) : "0",
     };
   },
 
@@ -507,6 +551,12 @@ export const FileInfo: MessageFns<FileInfo> = {
     if (message.gid !== 0) {
       obj.gid = Math.round(message.gid);
     }
+    if (message.dev !== "0") {
+      obj.dev = globalThis.String(message.dev);
+    }
+    if (message.ino !== "0") {
+      obj.ino = globalThis.String(message.ino);
+    }
     return obj;
   },
 
@@ -525,6 +575,8 @@ export const FileInfo: MessageFns<FileInfo> = {
     message.linkTarget = object.linkTarget ?? "";
     message.uid = object.uid ?? 0;
     message.gid = object.gid ?? 0;
+    message.dev = object.dev ?? "0";
+    message.ino = object.ino ?? "0";
     return message;
   },
 };
