@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { isImageAllowed } from "./image-pattern.js";
+import { imageAdmission } from "./image-pattern.js";
 import { registryOf } from "./image-reference.js";
 import { isLoopbackHost } from "./loopback-host.js";
 import { configFileSchema, type ConfigFile } from "./config-schema.js";
@@ -57,9 +57,9 @@ function checkImages(config: ConfigFile, issue: Issue): void {
   if (allowed.length === 0) return;
   const refuse = (path: Array<string | number>, image: string): void =>
     issue(path, `"${image}" is not matched by images.allowed (${allowed.join(", ")}); add a pattern for it or pick an allowed image`);
-  if (typeof config.images?.default === "string" && !isImageAllowed(config.images.default, allowed)) refuse(["images", "default"], config.images.default);
+  if (typeof config.images?.default === "string" && imageAdmission(config.images.default, allowed) === "denied") refuse(["images", "default"], config.images.default);
   (Array.isArray(config.images?.prepull) ? config.images.prepull : []).forEach((image, index) => {
-    if (typeof image === "string" && !isImageAllowed(image, allowed)) refuse(["images", "prepull", index], image);
+    if (typeof image === "string" && imageAdmission(image, allowed) === "denied") refuse(["images", "prepull", index], image);
   });
 }
 

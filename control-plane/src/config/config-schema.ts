@@ -116,7 +116,8 @@ export const configFileSchema = z.strictObject({
     default: key(imageName.default("ubuntu:24.04"), { description: "Image for runner_spawn without an image.", env: ENV.defaultImage }),
     prepull: key(z.array(imageName).default([]), { description: "Images pulled in the background at start-up (readiness does not wait).", env: ENV.prepull }),
     allowed: key(z.array(imageName).default([]), {
-      description: 'Image patterns runners may use ("*" matches anything, e.g. "devhatchery/*" or "ubuntu@sha256:*"); empty allows any image.',
+      description:
+        'Image patterns runners may use ("*" matches anything, e.g. "devhatchery/*"), matched against the name as given and normalised ("ubuntu:24.04" is also "docker.io/library/ubuntu:24.04"); a pattern with "@sha256:<digest>" admits a tag only while it resolves to that digest. Empty allows any image.',
       env: ENV.allowedImages,
     }),
     pull: key(z.enum(IMAGE_PULL_POLICIES).default("missing"), {

@@ -1,5 +1,5 @@
 import type { ImagePullPolicy } from "../config.js";
-import { isImageAllowed } from "../config/image-pattern.js";
+import { DIGEST_MARK, imageAdmission, isImageAllowed } from "../config/image-pattern.js";
 import { familiarRepository, parseImageReference, referenceForms, type NamedImageReference } from "../config/image-reference.js";
 import { ControlPlaneError } from "../errors.js";
 import { SNAPSHOT_REPOSITORY, type ContainerRuntime, type ImageInfo, type LocalImage, type PullProgress } from "../runtime/container-runtime.js";
@@ -33,7 +33,6 @@ export interface PreparedImage extends ImageInfo {
   digest: string | undefined;
 }
 
-const DIGEST_MARK = "@sha256:";
 type ImageRuntime = Pick<ContainerRuntime, "inspectImage" | "pullImage" | "listSnapshots">;
 
 /**
@@ -63,7 +62,7 @@ export class ImageGate {
       return { image: own.image, ownSnapshot: true, pinned: false };
     }
     this.checkRegistry(reference, parsed);
-    const pinned = this.checkAllowedName(reference, parsed);
+    const pinned = this.checkAllowedName(reference);
     const local = await this.runtime.inspectImage(reference);
     if (local ? !isUsable(principal, local, parsed) : this.policy.pull === "never") throw this.notFound(reference);
     return { image: reference, ownSnapshot: false, pinned };
@@ -127,14 +126,10 @@ export class ImageGate {
   }
 
   /** Whether images.allowed admits the name; true when only a digest pattern does (the digest is checked once the image is local). */
-  private checkAllowedName(reference: string, parsed: NamedImageReference): boolean {
-    const { allowed } = this.policy;
-    if (allowed.length === 0) return false;
-    const forms = referenceForms(reference, parsed);
-    if (allowed.some((pattern) => !pattern.includes(DIGEST_MARK) && forms.some((form) => isImageAllowed(form, [pattern])))) return false;
-    const repositories = [familiarRepository(parsed), parsed.repository];
-    if (this.digestPatterns().some((pattern) => repositories.some((repository) => isImageAllowed(repository, [pattern.slice(0, pattern.indexOf(DIGEST_MARK))])))) return true;
-    throw this.denied(reference);
+  private checkAllowedName(reference: string): boolean {
+    const admission = imageAdmission(reference, this.policy.allowed);
+    if (admission === "denied") throw this.denied(reference);
+    return admission === "digest";
   }
 
   private pinnedDigest(reference: string, parsed: NamedImageReference, local: LocalImage): string {
