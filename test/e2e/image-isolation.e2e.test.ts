@@ -65,6 +65,11 @@ describe("another principal's snapshot cannot be run by any image reference", ()
       expect(await fails(bob, "runner_spawn", { snapshot: reference })).toBe(missing.replaceAll("no-such-snapshot", reference));
       expect(await fails(bob, "snapshot_remove", { snapshot: reference })).toBe((await fails(bob, "snapshot_remove", { snapshot: "no-such-snapshot" })).replaceAll("no-such-snapshot", reference));
     }
+    // A registry the operator did not list is refused by name, before anything is pulled (nothing depends on existence).
+    expect((await fails(bob, "runner_spawn", { image: "127.0.0.1:1/devhatchery-test/x:1" })).split("\n")[0]).toBe(
+      'Error POLICY_DENIED: image "127.0.0.1:1/devhatchery-test/x:1" names registry "127.0.0.1:1", which this server does not take images from (images.registries: "docker.io"); ' +
+        'use an image from one of those, or ask the operator to add "127.0.0.1:1" to images.registries (DEVHATCHERY_IMAGE_REGISTRIES).',
+    );
     expect(await ok(bob, "snapshot_list")).toEqual({ snapshots: [] });
     // Nothing was created for bob, not even a failed spawn.
     expect(await containersOf(principals[1]!)).toBe(before);
@@ -76,6 +81,8 @@ describe("another principal's snapshot cannot be run by any image reference", ()
       const runner = await ok(alice, "runner_spawn", { ...args, storage: "tmpfs" });
       expect(runner).toMatchObject({ status: "ready", image: snapshot.image });
       expect(await sh(alice, runner.runner_id as string, "cat /root/.ssh/id_ed25519")).toBe(SECRET);
+      // Created from the image id the checks saw, not from a name that could be re-tagged in between.
+      expect((await docker.getContainer(`devhatchery-${runner.runner_id as string}`).inspect()).Config.Image).toBe(imageId);
       await ok(alice, "runner_remove", { runner: runner.runner_id });
     }
     // Even her own snapshot is not reachable by id: ids are off unless the operator allows them.

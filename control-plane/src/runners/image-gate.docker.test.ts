@@ -10,8 +10,10 @@ import { DEBIAN_IMAGE } from "../../test/runtime-fixture.js";
 import { createLogger } from "../log.js";
 import { DockerRuntime } from "../runtime/docker-runtime.js";
 import { ImageGate, type ImagePolicy } from "./image-gate.js";
+import { prepullImages } from "./image-prepull.js";
 
-const runtime = new DockerRuntime(createLogger("silent"), undefined, { bundlePath: "/nonexistent/agent.cjs", cacheDir: tmpdir() });
+const log = createLogger("silent");
+const runtime = new DockerRuntime(log, undefined, { bundlePath: "/nonexistent/agent.cjs", cacheDir: tmpdir() });
 const noProgress = (): void => {};
 
 function gate(policy: Partial<ImagePolicy>): ImageGate {
@@ -48,6 +50,8 @@ describe("image pulls follow images.pull and images.registries; digest patterns 
     };
     await expect(never.choose("alice", image)).rejects.toMatchObject(expected);
     await expect(never.prepare("alice", { image, ownSnapshot: false, pinned: false }, noProgress)).rejects.toMatchObject(expected);
+    // Nor does the background prepull fetch it.
+    await prepullImages(runtime, [image], log, "never").done;
     expect(await runtime.inspectImage(image)).toBeUndefined();
     // With "missing" the same image is pulled.
     const missing = gate({ pull: "missing" });
@@ -92,6 +96,12 @@ describe("image pulls follow images.pull and images.registries; digest patterns 
     expect((await missing.prepare("alice", await missing.choose("alice", image), noProgress)).id).toBe(first);
     const always = gate({ pull: "always" });
     expect((await always.prepare("alice", await always.choose("alice", image), noProgress)).id).toBe(second);
+    // The prepull follows the policy too: "missing" leaves the present image alone, "always" fetches the moved tag.
+    await docker.getImage(first).tag({ repo, tag });
+    await prepullImages(runtime, [image], log, "missing").done;
+    expect((await runtime.inspectImage(image))?.id).toBe(first);
+    await prepullImages(runtime, [image], log, "always").done;
+    expect((await runtime.inspectImage(image))?.id).toBe(second);
   });
 
   it("a digest pattern admits a tag only while it resolves to that digest, and records the digest", async () => {
