@@ -9,6 +9,7 @@ import { follow, LocalRegistry, pushRandomImage } from "../../test/local-registr
 import { DEBIAN_IMAGE } from "../../test/runtime-fixture.js";
 import { createLogger } from "../log.js";
 import { DockerRuntime } from "../runtime/docker-runtime.js";
+import { snapshotImageRef } from "../runtime/docker-snapshots.js";
 import { ImageGate, type ImagePolicy } from "./image-gate.js";
 import { prepullImages } from "./image-prepull.js";
 
@@ -127,14 +128,17 @@ describe("image pulls follow images.pull and images.registries; digest patterns 
 });
 
 describe("id references, when the operator allows them, never reach another principal's snapshot", () => {
-  const tag = `devhatchery-test/fake-snapshot-${randomBytes(4).toString("hex")}:1`;
+  const suffix = randomBytes(4).toString("hex");
+  const tag = `devhatchery-test/fake-snapshot-${suffix}:1`;
+  const alice = `alice-${suffix}`;
+  const snapshotId = "s-0123456789ab";
   let id = "";
   let debianId = "";
 
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), "devhatchery-fake-snapshot-"));
     try {
-      await writeFile(join(dir, "Dockerfile"), `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.kind=snapshot io.devhatchery.owner=alice\n`);
+      await writeFile(join(dir, "Dockerfile"), `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.kind=snapshot io.devhatchery.owner=${alice} io.devhatchery.snapshot=${snapshotId}\n`);
       await follow(await docker.buildImage({ context: dir, src: ["Dockerfile"] }, { t: tag }));
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -143,7 +147,7 @@ describe("id references, when the operator allows them, never reach another prin
     debianId = (await docker.getImage(DEBIAN_IMAGE).inspect()).Id;
   });
   afterAll(async () => {
-    await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+    await docker.getImage(id).remove({ force: true }).catch(() => undefined);
   });
 
   it("refuses ids by default, and another principal's snapshot by any reference, with the not-found text", async () => {
@@ -151,12 +155,20 @@ describe("id references, when the operator allows them, never reach another prin
     const withIds = gate({ allowIdReferences: true });
     const prefix = id.slice("sha256:".length, "sha256:".length + 12);
     for (const reference of [prefix, id]) {
-      await expect(byDefault.choose("alice", reference)).rejects.toEqual(byDefault.notFound(reference));
+      await expect(byDefault.choose(alice, reference)).rejects.toEqual(byDefault.notFound(reference));
       await expect(withIds.choose("bob", reference)).rejects.toEqual(withIds.notFound(reference));
     }
-    // A name the operator gave it does not make it bob's either; alice may run it, as her own snapshot, by id too.
+    // A name the operator gave it does not make it bob's either. alice may run it by id, but as an ordinary image:
+    // labels alone (anyone can write them into an image) do not make it one of her snapshots, which images.allowed spares.
     await expect(withIds.choose("bob", tag)).rejects.toEqual(withIds.notFound(tag));
-    expect(await withIds.choose("alice", prefix)).toEqual({ image: id, ownSnapshot: true, pinned: false });
+    expect(await withIds.choose(alice, prefix)).toEqual({ image: id, ownSnapshot: false, pinned: false });
+    const allowlisted = gate({ allowIdReferences: true, allowed: ["ubuntu:*"] });
+    await expect(allowlisted.choose(alice, prefix)).rejects.toMatchObject({ code: "POLICY_DENIED" });
+    // Tagged in alice's snapshot repository, it is her snapshot: runnable by id, whatever images.allowed says.
+    const [repo, snapshotTag] = snapshotImageRef(alice, snapshotId).split(":") as [string, string];
+    await docker.getImage(id).tag({ repo, tag: snapshotTag });
+    expect(await allowlisted.choose(alice, prefix)).toEqual({ image: id, ownSnapshot: true, pinned: false });
+    await expect(allowlisted.choose("bob", prefix)).rejects.toEqual(allowlisted.notFound(prefix));
     expect(withIds.notFound("x").message).not.toContain("image ids are not accepted");
   });
 

@@ -104,7 +104,8 @@ export class ImageGate {
     if (!this.policy.allowIdReferences) throw this.notFound(reference);
     const local = await this.runtime.inspectImage(reference);
     if (!local || isForeignSnapshot(principal, local)) throw this.notFound(reference);
-    const ownSnapshot = isOwnSnapshot(principal, local);
+    // Labels alone could be copied into any image: an own snapshot is also tagged as one of the caller's snapshots.
+    const ownSnapshot = isOwnSnapshot(principal, local) && (await this.runtime.listSnapshots(principal)).some((snapshot) => local.tags.some((tag) => canonicalOf(tag) === canonicalOf(snapshot.image)));
     // The id itself matches no pattern: the image's own names must.
     const names = [...local.tags, ...local.digests].flatMap((name) => {
       const named = parseImageReference(name);
