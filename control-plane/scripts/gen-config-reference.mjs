@@ -18,7 +18,7 @@ function cell(text) {
 function typeOf(key) {
   if (key.kind === "enum") return key.values.map((value) => `\`${value}\``).join(" | ");
   const bounds = [key.min !== undefined ? `≥ ${key.min}` : "", key.max !== undefined ? `≤ ${key.max}` : ""].filter(Boolean).join(", ");
-  const base = { string: "string", number: "number", integer: "integer", list: "list of strings", entries: "list of entries" }[key.kind];
+  const base = { string: "string", number: "number", integer: "integer", list: "list of strings", entries: "list of entries", boolean: "boolean" }[key.kind];
   return bounds ? `${base} (${bounds.replace("≥ > ", "> ")})` : base;
 }
 

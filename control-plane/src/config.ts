@@ -5,6 +5,8 @@
 export { ENV, type EnvName } from "./config/config-env.js";
 export { ConfigError, type ConfigProblem } from "./config/config-error.js";
 export { BEARER_TOKEN_MIN_LENGTH, DEFAULT_AGENT_BUNDLE, DEFAULT_EXPORT_MAX_BYTES, MOUNT_ALIAS_PATTERN } from "./config/config-schema.js";
+import type { ImagePullPolicy } from "./config/config-schema.js";
+export type { ImagePullPolicy } from "./config/config-schema.js";
 export { isImageAllowed } from "./config/image-pattern.js";
 export { loadConfig } from "./config/load-config.js";
 export { isLoopbackHost } from "./config/loopback-host.js";
@@ -36,6 +38,12 @@ export interface ControlPlaneConfig {
   defaultImage: string;
   /** Image patterns runners may use ("*" matches anything; see isImageAllowed); empty allows every image. */
   allowedImages: string[];
+  /** When the engine may pull a runner's image (images.pull). */
+  imagePull: ImagePullPolicy;
+  /** Registry hosts images may be named from and pulled from (images.registries, default docker.io plus those of the default and prepull images). */
+  imageRegistries: string[];
+  /** Whether image ids and id prefixes are accepted as runner images (images.allow_id_references). */
+  allowIdReferences: boolean;
   runnerNetwork: string;
   readyTimeoutMs: number;
   dockerHost: string | undefined;

@@ -57,15 +57,15 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
   const runners = new RunnerService(
     runtime,
     store,
-    { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs, mountPolicy, limits: config.limits, profile: config.profile, allowedImages: config.allowedImages },
+    { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs, mountPolicy, limits: config.limits, profile: config.profile, allowedImages: config.allowedImages, images: { pull: config.imagePull, registries: config.imageRegistries, allowIdReferences: config.allowIdReferences } },
     log,
     audit,
   );
   // Readiness does not wait for either: reconciling needs Docker, which may come up after the control plane.
   runners.reconcile().catch((error: unknown) => log.warn({ err: error }, "reconciling runners with Docker failed; it runs again at the next start"));
-  runners.startBackgroundWork(config.prepullImages);
+  runners.startBackgroundWork(config.prepullImages, config.imagePull);
   // Readiness only observes; this start-up work prepares what it reports on (the default image and its agent).
-  const defaultImage = prepareDefaultImage(runtime, config.defaultImage, log);
+  const defaultImage = prepareDefaultImage(runtime, config.defaultImage, log, config.imagePull);
   const exports = new ExportService(runners, { root: config.exports.root, maxBytes: config.exports.maxBytes, mountPolicy }, log, audit, metrics);
   const execs = new ExecService(runners, log, audit, metrics);
   const files = new FileService(runners, log, audit, metrics);

@@ -36,7 +36,7 @@ describe("devhatchery init and validate", () => {
         `OK: ${path} is valid.`,
         "  listen   http://127.0.0.1:8080/mcp, auth none",
         "  docker   reachable at Docker's default endpoint",
-        "  images   default ubuntu:24.04; prepull none; allowed any",
+        "  images   default ubuntu:24.04; prepull none; allowed any; pull missing from docker.io",
         "  roots    none",
         `  state    ${join(dir, "state", "devhatchery")}; exports ${join(dir, "state", "devhatchery", "exports")}`,
         "  audit    off",
@@ -149,6 +149,7 @@ describe("devhatchery plan", () => {
         "  agent volume not needed for the default image: it carries the agent",
         "  prepull      devhatchery-test/debian:bookworm: present",
         "  prepull      devhatchery-test/absent:1: would be pulled in the background at start-up",
+        "  pulls        missing (images.pull) from docker.io",
         "",
       ].join("\n"),
     );

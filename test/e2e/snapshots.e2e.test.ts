@@ -85,7 +85,8 @@ describe("snapshots through a real MCP client", () => {
     }
     // Nor by naming the image itself.
     expect((await fails(bob, "runner_spawn", { image: snapshot.image })).split("\n")[0]).toBe(
-      `Error NOT_FOUND: Snapshot image "${snapshot.image as string}" not found for this principal; pass one of your snapshots (snapshot_list) as snapshot, or use another image.`,
+      `Error IMAGE_NOT_FOUND: Image "${snapshot.image as string}" not found: no image of that name on the Docker host is available to this principal. ` +
+        'Name an image by repository and tag (image ids are not accepted), e.g. "devhatchery-test/runner:dev", or pass one of your snapshots (snapshot_list) as snapshot.',
     );
     // Nor snapshot alice's runner.
     expect((await fails(bob, "snapshot_create", { runner: sourceId })).split("\n")[0]).toBe(`Error NOT_FOUND: Runner "${sourceId}" not found for this principal; spawn one with runner_spawn.`);

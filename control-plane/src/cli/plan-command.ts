@@ -65,6 +65,7 @@ async function dockerLines(config: ControlPlaneConfig, probe: DockerDeploymentPr
     lines.push(["prepull", `${name}: ${(await probe.image(name)) ? "present" : "would be pulled in the background at start-up"}`]);
   }
   if (config.prepullImages.length === 0) lines.push(["prepull", "none"]);
+  lines.push(["pulls", `${config.imagePull} (images.pull) from ${config.imageRegistries.join(", ")}${config.allowIdReferences ? "; image ids accepted" : ""}`]);
   return lines;
 }
 

@@ -50,7 +50,7 @@ export async function validateCommand(args: string[], context: CliContext): Prom
       `OK: ${describeSource(path, context.env)} is valid.`,
       `  listen   ${baseUrlOf(config)}/mcp, auth ${config.auth.mode}${config.auth.mode === "bearer" ? ` (${tokens} token${tokens === 1 ? "" : "s"})` : ""}`,
       `  docker   reachable at ${config.dockerHost ?? "Docker's default endpoint"}`,
-      `  images   default ${config.defaultImage}; prepull ${config.prepullImages.join(", ") || "none"}; allowed ${config.allowedImages.join(", ") || "any"}`,
+      `  images   default ${config.defaultImage}; prepull ${config.prepullImages.join(", ") || "none"}; allowed ${config.allowedImages.join(", ") || "any"}; pull ${config.imagePull} from ${config.imageRegistries.join(", ")}${config.allowIdReferences ? "; image ids accepted" : ""}`,
       `  roots    ${config.allowedRoots.map((root) => `${root.alias}=${root.hostPath}${root.allowRw ? " (rw)" : ""}`).join(", ") || "none"}`,
       `  state    ${config.stateDir}; exports ${config.exports.root}`,
       `  audit    ${describeAuditLog(config.auditLog)}`,

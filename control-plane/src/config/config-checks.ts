@@ -1,5 +1,6 @@
 import type { z } from "zod";
-import { isImageAllowed } from "./image-pattern.js";
+import { imageAdmission } from "./image-pattern.js";
+import { registryOf } from "./image-reference.js";
 import { isLoopbackHost } from "./loopback-host.js";
 import { configFileSchema, type ConfigFile } from "./config-schema.js";
 import { CROSS_CHECK } from "./issue-problems.js";
@@ -46,13 +47,19 @@ function checkLimits(config: ConfigFile, issue: Issue): void {
 }
 
 function checkImages(config: ConfigFile, issue: Issue): void {
+  const registries = Array.isArray(config.images?.registries) ? config.images.registries : undefined;
+  const named: Array<[Array<string | number>, unknown]> = [[["images", "default"], config.images?.default], ...(Array.isArray(config.images?.prepull) ? config.images.prepull : []).map((image, index): [Array<string | number>, unknown] => [["images", "prepull", index], image])];
+  for (const [path, image] of named) {
+    const registry = typeof image === "string" ? registryOf(image) : undefined;
+    if (registries && registry && !registries.includes(registry)) issue(path, `"${image as string}" is from registry "${registry}", which images.registries (${registries.join(", ")}) does not list; add it there or pick another image`);
+  }
   const allowed = Array.isArray(config.images?.allowed) ? config.images.allowed.filter((pattern) => typeof pattern === "string") : [];
   if (allowed.length === 0) return;
   const refuse = (path: Array<string | number>, image: string): void =>
     issue(path, `"${image}" is not matched by images.allowed (${allowed.join(", ")}); add a pattern for it or pick an allowed image`);
-  if (typeof config.images?.default === "string" && !isImageAllowed(config.images.default, allowed)) refuse(["images", "default"], config.images.default);
+  if (typeof config.images?.default === "string" && imageAdmission(config.images.default, allowed) === "denied") refuse(["images", "default"], config.images.default);
   (Array.isArray(config.images?.prepull) ? config.images.prepull : []).forEach((image, index) => {
-    if (typeof image === "string" && !isImageAllowed(image, allowed)) refuse(["images", "prepull", index], image);
+    if (typeof image === "string" && imageAdmission(image, allowed) === "denied") refuse(["images", "prepull", index], image);
   });
 }
 

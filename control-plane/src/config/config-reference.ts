@@ -2,7 +2,7 @@ import type { z } from "zod";
 import { configFileSchema, type KeyMeta } from "./config-schema.js";
 
 /** The shapes of value a key takes: how an environment override is parsed and how the reference shows it. */
-export type KeyKind = "string" | "number" | "integer" | "enum" | "list" | "entries";
+export type KeyKind = "string" | "number" | "integer" | "enum" | "list" | "entries" | "boolean";
 
 /** One key of devhatchery.yaml as the schema defines it. */
 export interface ConfigKey {
@@ -80,6 +80,7 @@ function kindOf(inner: AnySchema): Pick<ConfigKey, "kind" | "values" | "min" | "
     const max = bound("less_than", "< ");
     return { kind: checks.some((check) => check.format === "safeint") ? "integer" : "number", ...(min ? { min } : {}), ...(max ? { max } : {}) };
   }
+  if (def.type === "boolean") return { kind: "boolean" };
   if (def.type === "array") return { kind: defOf(def.element as AnySchema).type === "object" ? "entries" : "list" };
   return { kind: "string" };
 }

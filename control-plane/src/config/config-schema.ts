@@ -22,6 +22,9 @@ export const DEFAULT_EXPORT_MAX_BYTES = 5 * 1024 * 1024 * 1024;
 export const BEARER_TOKEN_MIN_LENGTH = 16;
 export const PRINCIPAL_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}$/;
 export const AUDIT_STREAMS = ["stderr", "stdout", "off"] as const;
+/** images.pull: when the engine may pull a runner's image. */
+export const IMAGE_PULL_POLICIES = ["always", "missing", "never"] as const;
+export type ImagePullPolicy = (typeof IMAGE_PULL_POLICIES)[number];
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** The agent bundle beside a built (or source) control plane in this repository: runner-agent/dist/agent.cjs. */
@@ -113,8 +116,22 @@ export const configFileSchema = z.strictObject({
     default: key(imageName.default("ubuntu:24.04"), { description: "Image for runner_spawn without an image.", env: ENV.defaultImage }),
     prepull: key(z.array(imageName).default([]), { description: "Images pulled in the background at start-up (readiness does not wait).", env: ENV.prepull }),
     allowed: key(z.array(imageName).default([]), {
-      description: 'Image patterns runners may use ("*" matches anything, e.g. "devhatchery/*" or "ubuntu@sha256:*"); empty allows any image.',
+      description:
+        'Image patterns runners may use ("*" matches anything, e.g. "devhatchery/*"), matched against the name as given and normalised ("ubuntu:24.04" is also "docker.io/library/ubuntu:24.04"); a pattern with "@sha256:<digest>" admits a tag only while it resolves to that digest. Empty allows any image.',
       env: ENV.allowedImages,
+    }),
+    pull: key(z.enum(IMAGE_PULL_POLICIES).default("missing"), {
+      description: '"missing" pulls an image a runner needs when it is not on the Docker host, "always" pulls it before every spawn (a moved tag is followed), "never" runs only images already there.',
+      env: ENV.imagePull,
+    }),
+    registries: key(z.array(z.string().regex(/^[a-zA-Z0-9.-]+(:[0-9]+)?$/, "must be a registry host, e.g. docker.io or registry.example.com:5000")).optional(), {
+      description: "Registry hosts images may come from (an image without a host is from docker.io); a reference naming any other host is refused before anything is pulled.",
+      env: ENV.imageRegistries,
+      defaultText: "docker.io and the registries of images.default and images.prepull",
+    }),
+    allow_id_references: key(z.boolean().default(false), {
+      description: 'Accept image ids and id prefixes ("9196", "sha256:…") as runner images; off, only names (repository and tag or digest) are accepted.',
+      env: ENV.allowIdReferences,
     }),
   }),
   runners: section("How runners are created.", {

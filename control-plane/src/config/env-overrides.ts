@@ -41,6 +41,9 @@ function parseValue(key: ConfigKey, env: EnvName, raw: string, problems: ConfigP
       return Number(raw);
     case "list":
       return splitList(raw);
+    case "boolean":
+      // Anything else stays a string, which the schema reports as not a boolean.
+      return raw === "true" || raw === "1" ? true : raw === "false" || raw === "0" ? false : raw;
     case "entries": {
       const format = ENTRY_FORMATS[key.path.join(".")];
       if (!format) return splitList(raw);

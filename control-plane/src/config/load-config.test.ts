@@ -134,6 +134,25 @@ describe("loadConfig with devhatchery.yaml", () => {
   });
 });
 
+describe("image pull settings", () => {
+  it("defaults to pulling missing images from docker.io and the registries the operator's images name, ids refused", () => {
+    const path = file("images:\n  default: 127.0.0.1:5000/team/runner:1\n  prepull: [registry.example.com/tool:2, ubuntu:24.04]\n");
+    const config = loadConfig({ HOME: "/home/op" }, path);
+    expect([config.imagePull, config.imageRegistries, config.allowIdReferences]).toEqual(["missing", ["docker.io", "127.0.0.1:5000", "registry.example.com"], false]);
+    const overridden = loadConfig({ HOME: "/home/op", DEVHATCHERY_IMAGE_PULL: "never", DEVHATCHERY_IMAGE_REGISTRIES: "docker.io,127.0.0.1:5000", DEVHATCHERY_ALLOW_ID_REFERENCES: "true" });
+    expect([overridden.imagePull, overridden.imageRegistries, overridden.allowIdReferences]).toEqual(["never", ["docker.io", "127.0.0.1:5000"], true]);
+  });
+
+  it("refuses a pull policy, a registry and a boolean it does not know, and images from registries it does not list", () => {
+    const path = file("images:\n  default: registry.example.com/runner:1\n  registries: [docker.io]\n");
+    expect(problemsOf(() => loadConfig({ DEVHATCHERY_IMAGE_PULL: "sometimes", DEVHATCHERY_ALLOW_ID_REFERENCES: "yes" }, path))).toEqual([
+      expect.stringMatching(/^DEVHATCHERY_IMAGE_PULL: /),
+      expect.stringMatching(/^DEVHATCHERY_ALLOW_ID_REFERENCES: /),
+      'images.default: "registry.example.com/runner:1" is from registry "registry.example.com", which images.registries (docker.io) does not list; add it there or pick another image',
+    ]);
+  });
+});
+
 describe("isImageAllowed", () => {
   it.each([
     [[], "anything:1", true],

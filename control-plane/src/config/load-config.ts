@@ -7,12 +7,18 @@ import { ConfigError, type ConfigProblem } from "./config-error.js";
 import { readConfigFile } from "./config-file.js";
 import { applyOverrides, readEnvOverrides } from "./env-overrides.js";
 import { describeIssues } from "./issue-problems.js";
+import { DOCKER_HUB, registryOf } from "./image-reference.js";
 import { tokenDigest } from "./token-source.js";
 
 /** `$XDG_<kind>_HOME/devhatchery`, else `~/<fallback>/devhatchery`. */
 function xdgDir(env: NodeJS.ProcessEnv, variable: "XDG_STATE_HOME" | "XDG_CACHE_HOME", fallback: string[]): string {
   const xdg = env[variable];
   return join(xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), ...fallback), "devhatchery");
+}
+
+/** images.registries when not set: Docker Hub and the registries the operator's own images name. */
+function defaultRegistries(defaultImage: string, prepull: string[]): string[] {
+  return [...new Set([DOCKER_HUB, ...[defaultImage, ...prepull].flatMap((image) => registryOf(image) ?? [])])];
 }
 
 function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): ControlPlaneConfig {
@@ -30,6 +36,9 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
     allowedOrigins: file.auth.allowed_origins,
     defaultImage: file.images.default,
     allowedImages: file.images.allowed,
+    imagePull: file.images.pull,
+    imageRegistries: file.images.registries ?? defaultRegistries(file.images.default, file.images.prepull),
+    allowIdReferences: file.images.allow_id_references,
     runnerNetwork: file.runners.network,
     readyTimeoutMs: file.runners.ready_timeout_ms,
     dockerHost: file.docker.host,

@@ -17,6 +17,7 @@ describe("prepareDefaultImage", () => {
           calls.push(`image ${image}`);
           return { architecture: "amd64", agentVersion: undefined };
         },
+        inspectImage: () => Promise.reject(new Error("only images.pull never inspects")),
         ensureAgentVolume: async (architecture) => {
           calls.push(`volume ${architecture}`);
           return "devhatchery-agent-x";
@@ -41,10 +42,12 @@ describe("prepareDefaultImage", () => {
           if (attempts === 1) throw new ControlPlaneError("DOCKER_UNAVAILABLE", "Docker is down");
           return { architecture: "amd64", agentVersion: "0.1.0" };
         },
+        inspectImage: () => Promise.reject(new Error("only images.pull never inspects")),
         ensureAgentVolume: () => Promise.reject(new Error("not needed for a baked agent")),
       },
       "devhatchery/runner:latest",
       createLogger("silent"),
+      "missing",
       1_000,
     );
     await preparation.firstAttempt;
@@ -55,5 +58,22 @@ describe("prepareDefaultImage", () => {
     expect(preparation.isReady()).toBe(true);
     expect(preparation.failure()).toBeUndefined();
     preparation.stop();
+  });
+
+  it("never pulls with images.pull never: a missing default image is a failure that names the fix", async () => {
+    const preparation = prepareDefaultImage(
+      {
+        ensureImage: () => Promise.reject(new Error("must not pull")),
+        inspectImage: async () => undefined,
+        ensureAgentVolume: () => Promise.reject(new Error("not reached")),
+      },
+      "ubuntu:24.04",
+      createLogger("silent"),
+      "never",
+    );
+    await preparation.firstAttempt;
+    preparation.stop();
+    expect(preparation.isReady()).toBe(false);
+    expect(preparation.failure()).toBe('The default image "ubuntu:24.04" is not on the Docker host and images.pull is "never"; build or load it there, or change images.default.');
   });
 });

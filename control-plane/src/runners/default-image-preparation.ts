@@ -1,6 +1,7 @@
-import { asControlPlaneError } from "../errors.js";
+import type { ImagePullPolicy } from "../config.js";
+import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { ContainerRuntime, ImageInfo } from "../runtime/container-runtime.js";
 
 /** How long after a failed preparation it is tried again (Docker may come up after the control plane). */
 export const PREPARATION_RETRY_MS = 30_000;
@@ -21,9 +22,10 @@ export interface DefaultImagePreparation {
  * PREPARATION_RETRY_MS until it succeeds; the timer never keeps the process alive.
  */
 export function prepareDefaultImage(
-  runtime: Pick<ContainerRuntime, "ensureImage" | "ensureAgentVolume">,
+  runtime: Pick<ContainerRuntime, "ensureImage" | "inspectImage" | "ensureAgentVolume">,
   image: string,
   log: Logger,
+  pull: ImagePullPolicy = "missing",
   retryMs = PREPARATION_RETRY_MS,
 ): DefaultImagePreparation {
   let ready = false;
@@ -32,7 +34,7 @@ export function prepareDefaultImage(
   let timer: NodeJS.Timeout | undefined;
   const attempt = async (): Promise<void> => {
     try {
-      const info = await runtime.ensureImage(image);
+      const info = await localImage(runtime, image, pull);
       if (!info.agentVersion) await runtime.ensureAgentVolume(info.architecture, image);
       ready = true;
       failure = undefined;
@@ -52,4 +54,12 @@ export function prepareDefaultImage(
       clearTimeout(timer);
     },
   };
+}
+
+/** With images.pull "never" the default image must already be on the Docker host: preparing it never pulls. */
+async function localImage(runtime: Pick<ContainerRuntime, "ensureImage" | "inspectImage">, image: string, pull: ImagePullPolicy): Promise<ImageInfo> {
+  if (pull !== "never") return runtime.ensureImage(image);
+  const local = await runtime.inspectImage(image);
+  if (!local) throw new ControlPlaneError("IMAGE_NOT_FOUND", `The default image "${image}" is not on the Docker host and images.pull is "never"; build or load it there, or change images.default.`);
+  return local;
 }

@@ -1,4 +1,5 @@
 import { asControlPlaneError } from "../errors.js";
+import type { ImagePullPolicy } from "../config.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime, PullProgress } from "../runtime/container-runtime.js";
 
@@ -12,10 +13,17 @@ export interface Prepull {
   stop(): void;
 }
 
-/** Pulls the operator's images one after another in the background, logging progress and a final line for each. */
-export function prepullImages(runtime: ContainerRuntime, images: string[], log: Logger): Prepull {
+/**
+ * Pulls the operator's images one after another in the background, logging progress and a final line for each:
+ * the missing ones (images.pull "missing"), every one ("always"), or none ("never").
+ */
+export function prepullImages(runtime: Pick<ContainerRuntime, "ensureImage" | "pullImage">, images: string[], log: Logger, pull: ImagePullPolicy = "missing"): Prepull {
   let stopped = false;
   const done = (async () => {
+    if (pull === "never" && images.length > 0) {
+      log.warn({ images }, 'images.pull is "never": images.prepull is not pulled; runners can use only images already on the Docker host');
+      return;
+    }
     for (const image of images) {
       if (stopped) return;
       const startedAt = Date.now();
@@ -26,6 +34,7 @@ export function prepullImages(runtime: ContainerRuntime, images: string[], log: 
         log.info({ image, status: progress.status, fraction: progress.fraction }, "prepulling image");
       };
       try {
+        if (pull === "always") await runtime.pullImage(image, onProgress);
         const info = await runtime.ensureImage(image, onProgress);
         log.info({ image, architecture: info.architecture, durationMs: Date.now() - startedAt }, "prepulled image is ready");
       } catch (error) {

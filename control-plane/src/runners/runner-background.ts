@@ -1,3 +1,4 @@
+import type { ImagePullPolicy } from "../config.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime, RunnerEvent } from "../runtime/container-runtime.js";
 import type { StateStore } from "../store/state-store.js";
@@ -13,11 +14,11 @@ export const PRUNE_INTERVAL_MS = 5 * 60 * 1000;
 export function startRunnerBackgroundWork(
   runtime: ContainerRuntime,
   store: StateStore,
-  images: string[],
+  prepull: { images: string[]; pull: ImagePullPolicy },
   onEvent: (event: RunnerEvent) => void,
   log: Logger,
 ): () => void {
-  const pulls = prepullImages(runtime, images, log);
+  const pulls = prepullImages(runtime, prepull.images, log, prepull.pull);
   const stopEvents = runtime.watchRunnerEvents(onEvent);
   const prune = setInterval(() => {
     try {

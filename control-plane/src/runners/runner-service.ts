@@ -2,6 +2,7 @@ import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
 import { AgentClient } from "../agent-client/agent-client.js";
 import { fetchAgentDebug } from "../agent-client/agent-debug.js";
 import { NO_AUDIT, type AuditLog } from "../audit.js";
+import type { ImagePullPolicy } from "../config.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime, RunnerContainer, RunnerEvent } from "../runtime/container-runtime.js";
@@ -18,6 +19,7 @@ import { runnerNotFound } from "./runner-refs.js";
 import { runnerUnavailable, startingSpawnOf } from "./runner-unavailable.js";
 import { RunnerSpawner, type SpawnProgress } from "./runner-spawner.js";
 import type { IsolationProfile, Principal, RunnerInfo, SnapshotInfo, SpawnRequest, WorkspaceInfo } from "./runner.js";
+import { ImageGate } from "./image-gate.js";
 import { SnapshotService } from "./snapshot-service.js";
 import { auditingDenials, SpawnCoordinator, type StartedSpawn } from "./spawn-coordinator.js";
 import { validateSpawnRequest, type LimitsPolicy, type SpawnPolicy, type ValidSpawn } from "./spawn-request.js";
@@ -41,6 +43,8 @@ export interface RunnerServiceOptions {
   profile?: IsolationProfile;
   /** Image patterns runners may use (config images.allowed); empty or omitted allows every image. */
   allowedImages?: readonly string[];
+  /** Pulls (config images.pull, default "missing"), registries (images.registries, default any) and id references (default refused). */
+  images?: { pull?: ImagePullPolicy; registries?: readonly string[] | undefined; allowIdReferences?: boolean };
 }
 
 /** The configuration defaults, for callers (tests) that do not pass config.limits. */
@@ -84,13 +88,20 @@ export class RunnerService {
   ) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.lookup = new RunnerLookup(runtime, store, this.inFlight);
+    const images = new ImageGate(runtime, {
+      defaultImage: options.defaultImage,
+      allowed: options.allowedImages ?? [],
+      pull: options.images?.pull ?? "missing",
+      registries: options.images?.registries,
+      allowIdReferences: options.images?.allowIdReferences ?? false,
+    });
     this.workspaces = new WorkspaceService(runtime, store, log, audit);
-    this.snapshots = new SnapshotService(runtime, this.lookup, this.locks, (runnerId) => this.inFlight.has(runnerId), log, audit);
+    this.snapshots = new SnapshotService(runtime, images, this.lookup, this.locks, (runnerId) => this.inFlight.has(runnerId), log, audit);
     this.activity = new RunnerActivity(store, log);
     this.coordinator = new SpawnCoordinator({
       runtime,
       store,
-      spawner: new RunnerSpawner(runtime, { network: options.network, readyTimeoutMs: options.readyTimeoutMs, tmpfsMb: this.limits.tmpfsMb }, log, audit),
+      spawner: new RunnerSpawner(runtime, images, { network: options.network, readyTimeoutMs: options.readyTimeoutMs, tmpfsMb: this.limits.tmpfsMb }, log, audit),
       locks: this.locks,
       inFlight: this.inFlight,
       connections: this.connections,
@@ -113,8 +124,8 @@ export class RunnerService {
    */
   async startSpawn(principal: Principal, request: SpawnRequest, onProgress: (progress: SpawnProgress) => void = noProgress): Promise<StartedSpawn> {
     const source = await this.snapshots.spawnSource(principal, request);
-    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(source.request, this.spawnPolicy(source.ownSnapshot)));
-    return this.startValidSpawn(principal, spawn, onProgress);
+    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(source.request, this.spawnPolicy()));
+    return this.startValidSpawn(principal, { ...spawn, ownSnapshot: source.ownSnapshot, imagePinned: source.pinned }, onProgress);
   }
 
   private async startValidSpawn(principal: Principal, spawn: ValidSpawn, onProgress: (progress: SpawnProgress) => void): Promise<StartedSpawn> {
@@ -148,8 +159,8 @@ export class RunnerService {
     // The volume remembers the image of the runner it was created for (label): attach comes back to the same tools.
     const image = options.image ?? workspace.image ?? target?.spawn.image;
     const source = await this.snapshots.spawnSource(principal, { image });
-    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(source.request, this.spawnPolicy(source.ownSnapshot)));
-    const started = await this.startValidSpawn(principal, { ...spawn, workspaceKey: workspace.workspaceKey }, onProgress);
+    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(source.request, this.spawnPolicy()));
+    const started = await this.startValidSpawn(principal, { ...spawn, workspaceKey: workspace.workspaceKey, ownSnapshot: source.ownSnapshot, imagePinned: source.pinned }, onProgress);
     return { runner: await started.ready, action: "spawned" };
   }
 
@@ -307,17 +318,13 @@ export class RunnerService {
   }
 
   /** Prepulls `images` without blocking, follows runner events (agent deaths) and prunes the store periodically; close() stops it all. */
-  startBackgroundWork(prepull: string[]): void {
-    this.stopBackground.push(startRunnerBackgroundWork(this.runtime, this.store, prepull, (event) => this.onRunnerEvent(event), this.log));
+  startBackgroundWork(prepull: string[], pull: ImagePullPolicy = "missing"): void {
+    this.stopBackground.push(startRunnerBackgroundWork(this.runtime, this.store, { images: prepull, pull }, (event) => this.onRunnerEvent(event), this.log));
   }
 
-  /**
-   * images.allowed governs images from registries and the host, not the caller's own snapshots: a snapshot was
-   * committed from a runner of an image allowed then (or from another snapshot), and only its owner can run it.
-   */
-  private spawnPolicy(ownSnapshot = false): SpawnPolicy {
-    const allowedImages = ownSnapshot ? [] : (this.options.allowedImages ?? []);
-    return { defaultImage: this.options.defaultImage, limits: this.limits, profile: this.options.profile ?? "default", allowedImages };
+  /** The image was checked (images.allowed included) by the ImageGate in spawnSource, as the engine resolves it. */
+  private spawnPolicy(): SpawnPolicy {
+    return { defaultImage: this.options.defaultImage, limits: this.limits, profile: this.options.profile ?? "default" };
   }
 
   /** Marks a container exit this service is about to cause, so its "die" event is not announced as an agent death. */

@@ -7,6 +7,7 @@ import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer, Worksp
 import { redactText } from "../secret-redaction.js";
 import { waitUntilReady } from "./agent-readiness.js";
 import { verifyBinds } from "./bind-verification.js";
+import type { ImageGate } from "./image-gate.js";
 import type { RunnerBind } from "./mount-policy.js";
 import type { ValidSpawn } from "./spawn-request.js";
 
@@ -43,6 +44,7 @@ export function offlineNetworkName(network: string): string {
 export class RunnerSpawner {
   constructor(
     private readonly runtime: ContainerRuntime,
+    private readonly images: ImageGate,
     private readonly options: RunnerSpawnerOptions,
     private readonly log: Logger,
     private readonly audit: AuditLog,
@@ -53,8 +55,10 @@ export class RunnerSpawner {
     const log = this.log.child({ runner: runnerId, principal: plan.principal, image: spawn.image });
     const network = spawn.network ? this.options.network : offlineNetworkName(this.options.network);
     await this.runtime.ensureNetwork(network, spawn.network ? undefined : { internal: true });
-    const imageInfo = await this.runtime.ensureImage(spawn.image, (detail) => onProgress({ phase: "pulling", detail }));
-    const agentVolume = await this.agentVolumeFor(spawn.image, imageInfo, onProgress);
+    const choice = { image: spawn.image, ownSnapshot: spawn.ownSnapshot ?? false, pinned: spawn.imagePinned ?? false };
+    const imageInfo = await this.images.prepare(plan.principal, choice, (detail) => onProgress({ phase: "pulling", detail }));
+    if (imageInfo.digest) log.info({ imageId: imageInfo.id, digest: imageInfo.digest }, "image pinned by digest");
+    const agentVolume = await this.agentVolumeFor(imageInfo.id, imageInfo, onProgress);
     log.debug({ delivery: agentVolume ? "injected" : "baked", agentVolume }, "agent delivery chosen");
     const { storage, freshAutoVolume } = await this.prepareStorage(plan);
     let container: RunnerContainer;
@@ -64,6 +68,8 @@ export class RunnerSpawner {
         runnerId,
         principal: plan.principal,
         image: spawn.image,
+        imageId: imageInfo.id,
+        imageDigest: imageInfo.digest,
         token: plan.token,
         agentPort: AGENT_DEFAULT_PORT,
         network,

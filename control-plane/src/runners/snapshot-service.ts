@@ -2,9 +2,11 @@ import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { SNAPSHOT_REPOSITORY, type ContainerRuntime, type RunnerSnapshot } from "../runtime/container-runtime.js";
+import type { ContainerRuntime, RunnerSnapshot } from "../runtime/container-runtime.js";
+import type { ImageGate } from "./image-gate.js";
 import type { KeyedLock } from "./keyed-lock.js";
 import type { RunnerLookup } from "./runner-lookup.js";
+import { PolicyDeniedError } from "./spawn-request.js";
 import { runnerUnavailable, startingSpawnOf } from "./runner-unavailable.js";
 import { RUNNER_NAME_PATTERN, type Principal, type SnapshotInfo, type SpawnRequest } from "./runner.js";
 
@@ -12,16 +14,19 @@ import { RUNNER_NAME_PATTERN, type Principal, type SnapshotInfo, type SpawnReque
 export const SNAPSHOT_ID_PATTERN = /^s-[0-9a-f]{12}$/;
 const NAME_RULE = 'use 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit';
 
-/** A spawn request with its image fixed: `ownSnapshot` when that image is one of the caller's snapshots. */
+/** A spawn request with its image fixed and checked: `ownSnapshot` when that image is one of the caller's snapshots. */
 export interface SpawnSource {
   request: SpawnRequest;
   ownSnapshot: boolean;
+  /** images.allowed admits the image only by digest: the spawn resolves and checks it. */
+  pinned: boolean;
 }
 
 /** A principal's snapshots: images committed from its runners, named, listed, removed and spawned from, owner-checked. */
 export class SnapshotService {
   constructor(
     private readonly runtime: ContainerRuntime,
+    private readonly images: ImageGate,
     private readonly lookup: RunnerLookup,
     private readonly locks: KeyedLock,
     private readonly isStarting: (runnerId: string) => boolean,
@@ -83,8 +88,9 @@ export class SnapshotService {
   }
 
   /**
-   * Fixes the image of a spawn: `snapshot` becomes its image; an `image` in the snapshot repository must be one of the
-   * caller's snapshots (another principal's snapshot image looks missing, never spawnable); any other image is as asked.
+   * Fixes the image of a spawn: `snapshot` becomes its image; `image` (or the default) is resolved as the engine would
+   * and checked by the ImageGate (another principal's snapshot, by whatever reference, looks exactly like a missing image).
+   * POLICY_DENIED is audited here.
    */
   async spawnSource(principal: Principal, request: SpawnRequest): Promise<SpawnSource> {
     if (request.snapshot !== undefined && request.image !== undefined) {
@@ -95,14 +101,17 @@ export class SnapshotService {
     }
     if (request.snapshot !== undefined) {
       const { image } = await this.resolve(principal, request.snapshot);
-      return { request: { ...request, snapshot: undefined, image }, ownSnapshot: true };
+      return { request: { ...request, snapshot: undefined, image }, ownSnapshot: true, pinned: false };
     }
-    if (!request.image?.startsWith(`${SNAPSHOT_REPOSITORY}/`)) return { request, ownSnapshot: false };
-    const own = (await this.runtime.listSnapshots(principal.id)).some((snapshot) => snapshot.image === request.image);
-    if (!own) {
-      throw new ControlPlaneError("NOT_FOUND", `Snapshot image "${request.image}" not found for this principal; pass one of your snapshots (snapshot_list) as snapshot, or use another image.`);
+    try {
+      const choice = await this.images.choose(principal.id, request.image ?? this.images.defaultImage);
+      return { request: { ...request, image: choice.image }, ownSnapshot: choice.ownSnapshot, pinned: choice.pinned };
+    } catch (error) {
+      if (error instanceof PolicyDeniedError) {
+        this.audit.record({ action: "policy.denied", principal: principal.id, outcome: "denied", request: "runner.spawn", what: error.what, limit: error.limit, reason: error.message });
+      }
+      throw error;
     }
-    return { request, ownSnapshot: true };
   }
 }
 

@@ -30,6 +30,10 @@ export interface ValidSpawn {
   env: Record<string, string>;
   profile: IsolationProfile;
   idempotencyKey: string | undefined;
+  /** Set by the image check (ImageGate.choose): the image is one of the caller's snapshots. */
+  ownSnapshot?: boolean;
+  /** Set by the image check: images.allowed admits the image only by digest, so its digest is resolved and checked. */
+  imagePinned?: boolean;
 }
 
 /** A request refused by the operator's policy; `what` and `limit` go to the audit log. */
@@ -55,9 +59,7 @@ const NAME_RULE = 'use 1 to 63 letters, digits, ".", "_" or "-", starting with a
 /** Applies the operator's defaults and checks every rule; throws INVALID_ARGUMENT or POLICY_DENIED naming the value, the limit and the fix. */
 export function validateSpawnRequest(request: SpawnRequest, policy: SpawnPolicy): ValidSpawn {
   const image = request.image ?? policy.defaultImage;
-  if (!image.trim() || /\s/.test(image) || image.length > 255) {
-    throw invalid(`image "${image}" is not an image reference; give a name like "ubuntu:24.04" (no spaces, at most 255 characters) or omit it for the default.`);
-  }
+  if (!image.trim() || /\s/.test(image) || image.length > 255) throw invalidImage(image);
   const allowed = policy.allowedImages ?? [];
   if (!isImageAllowed(image, allowed)) {
     throw new PolicyDeniedError(
@@ -162,6 +164,11 @@ function checkProfile(requested: IsolationProfile | undefined, required: Isolati
     );
   }
   return requested ?? required;
+}
+
+/** INVALID_ARGUMENT for a string that is no image reference at all. */
+export function invalidImage(image: string): ControlPlaneError {
+  return invalid(`image "${image}" is not an image reference; give a name like "ubuntu:24.04" (no spaces, at most 255 characters) or omit it for the default.`);
 }
 
 function invalid(message: string): ControlPlaneError {

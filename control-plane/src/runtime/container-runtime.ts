@@ -23,6 +23,10 @@ export interface RunnerContainerSpec {
   /** The workspace key (label io.devhatchery.workspace) when the runner was spawned for one. */
   workspaceKey?: string | undefined;
   limits: RunnerLimits;
+  /** The image id to create the container from (the image the checks saw), when the domain pinned one; else `image`. */
+  imageId?: string | undefined;
+  /** The registry digest the operator's images.allowed demanded and the image had (label io.devhatchery.image.digest). */
+  imageDigest?: string | undefined;
   /** Extra environment variables for the runner's processes (validated by the domain; never contains the agent's names). */
   env?: Record<string, string>;
   /**
@@ -132,6 +136,17 @@ export interface ImageInfo {
   agentVersion: string | undefined;
 }
 
+/** A local image as the engine resolved a reference to it (by name or, for ids, by search). */
+export interface LocalImage extends ImageInfo {
+  /** The image id, "sha256:" and 64 hex digits. */
+  id: string;
+  /** Its names (RepoTags) as the engine lists them, e.g. "ubuntu:24.04". */
+  tags: string[];
+  /** Its registry digests (RepoDigests), e.g. "ubuntu@sha256:…"; empty for images never pulled or pushed. */
+  digests: string[];
+  labels: Record<string, string>;
+}
+
 export type ContainerState = "created" | "running" | "paused" | "restarting" | "exited" | "removing" | "dead";
 
 export interface RunnerContainer {
@@ -175,6 +190,10 @@ export interface ContainerRuntime {
    * (runners spawned with `network: false`); the host still reaches the agents on it.
    */
   ensureNetwork(name: string, options?: { internal?: boolean }): Promise<void>;
+  /** The local image `reference` resolves to on the engine (never pulls); undefined when there is none. */
+  inspectImage(reference: string): Promise<LocalImage | undefined>;
+  /** Pulls `reference` from its registry; IMAGE_NOT_FOUND or IMAGE_PULL_FAILED when that fails. */
+  pullImage(reference: string, onProgress?: (progress: PullProgress) => void): Promise<void>;
   /** Makes the image available locally, pulling it when missing. */
   ensureImage(image: string, onProgress?: (progress: PullProgress) => void): Promise<ImageInfo>;
   /**

@@ -1,67 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker } from "../../test/docker-cleanup.js";
-import { eventually } from "../../test/runtime-fixture.js";
+import { follow, freePort, LocalRegistry } from "../../test/local-registry.js";
 import { createLogger } from "../log.js";
 import type { PullProgress } from "./container-runtime.js";
 import { DockerRuntime } from "./docker-runtime.js";
-
-const REGISTRY_BINARY = "/usr/bin/docker-registry";
-/** bcrypt of "test-password" for user "devhatchery" (htpasswd -B): the registry only checks it. */
-const HTPASSWD = "devhatchery:$2y$05$8VMcMVBqxwCL/NTytg4NMee4wNCpRx0p2SVxRg4BdST9XHZMRq0HK\n";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function follow(stream: NodeJS.ReadableStream): Promise<void> {
-  let failure: string | undefined;
-  await new Promise<void>((resolve, reject) =>
-    docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()), (event: { error?: string }) => (failure ??= event.error)),
-  );
-  if (failure) throw new Error(failure);
-}
-
-/** Distribution 2.8 (Debian's docker-registry) on a loopback port; Docker allows plain HTTP to 127.0.0.0/8. */
-class LocalRegistry {
-  address = "";
-  private process: ChildProcess | undefined;
-
-  constructor(
-    private readonly dir: string,
-    private readonly name: string,
-  ) {}
-
-  async start(auth: boolean): Promise<void> {
-    this.address = `127.0.0.1:${await freePort()}`;
-    const config = join(this.dir, `${this.name}.yml`);
-    const lines = ["version: 0.1", "log: { level: error }", `storage: { filesystem: { rootdirectory: ${join(this.dir, this.name)} } }`, `http: { addr: ${this.address} }`];
-    if (auth) {
-      await writeFile(join(this.dir, "htpasswd"), HTPASSWD);
-      lines.push(`auth: { htpasswd: { realm: devhatchery-test, path: ${join(this.dir, "htpasswd")} } }`);
-    }
-    await writeFile(config, `${lines.join("\n")}\n`);
-    this.process = spawn(REGISTRY_BINARY, ["serve", config], { stdio: "ignore" });
-    await eventually(`the registry at ${this.address}`, async () => {
-      const answer = await fetch(`http://${this.address}/v2/`).catch(() => undefined);
-      return answer ? true : undefined;
-    });
-  }
-
-  stop(): void {
-    this.process?.kill();
-  }
-}
 
 describe("image pulls: progress from a real registry, failures classified with a hint", () => {
   const suffix = randomBytes(4).toString("hex");
@@ -72,7 +18,6 @@ describe("image pulls: progress from a real registry, failures classified with a
   const images: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(REGISTRY_BINARY)) throw new Error(`${REGISTRY_BINARY} is missing: run .ci/provision-docker.sh (it installs Debian's docker-registry).`);
     dir = await mkdtemp(join(tmpdir(), "devhatchery-registry-"));
     open = new LocalRegistry(dir, "open");
     locked = new LocalRegistry(dir, "locked");

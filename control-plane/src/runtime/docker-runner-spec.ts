@@ -24,7 +24,7 @@ export function toRunnerCreateOptions(spec: RunnerContainerSpec, networkEnabled:
   const hardened = spec.hardened === true;
   return {
     name: runnerContainerName(spec.runnerId),
-    Image: spec.image,
+    Image: spec.imageId ?? spec.image,
     Hostname: spec.runnerId,
     Env: [`${AGENT_ENV.token}=${spec.token}`, `${AGENT_ENV.port}=${spec.agentPort}`, ...Object.entries(spec.env ?? {}).map(([name, value]) => `${name}=${value}`)],
     ...(spec.agentVolume ? { Entrypoint: AGENT_ENTRYPOINT, Cmd: [], WorkingDir: WORK_DIR } : {}),
@@ -82,6 +82,7 @@ function runnerLabels(spec: RunnerContainerSpec, networkEnabled: boolean): Recor
     [LABEL.runner]: spec.runnerId,
     [LABEL.created]: spec.createdAt,
     [LABEL.image]: spec.image,
+    ...(spec.imageDigest ? { [LABEL.imageDigest]: spec.imageDigest } : {}),
     [LABEL.storage]: spec.storage.kind,
     [LABEL.hardened]: String(spec.hardened === true),
     [LABEL.network]: String(networkEnabled),

@@ -7,6 +7,7 @@ import { AgentVolumeKeeper, type AgentVolumeTiming } from "./agent-volume-keeper
 import type {
   ContainerRuntime,
   ImageInfo,
+  LocalImage,
   PullProgress,
   RunnerContainer,
   RunnerContainerSpec,
@@ -68,6 +69,22 @@ export class DockerRuntime implements ContainerRuntime {
 
   ensureNetwork(name: string, options: { internal?: boolean } = {}): Promise<void> {
     return this.networks.ensure(name, options.internal === true);
+  }
+
+  async inspectImage(reference: string): Promise<LocalImage | undefined> {
+    try {
+      const info = await this.docker.getImage(reference).inspect();
+      return { ...toImageInfo(info), id: info.Id, tags: info.RepoTags ?? [], digests: info.RepoDigests ?? [], labels: info.Config.Labels ?? {} };
+    } catch (error) {
+      // 400: a reference the engine cannot parse names no image either.
+      if (statusCode(error) === 404 || statusCode(error) === 400) return undefined;
+      throw this.errors.wrap(error, `inspect image "${reference}"`);
+    }
+  }
+
+  async pullImage(reference: string, onProgress?: (progress: PullProgress) => void): Promise<void> {
+    this.log.info({ image: reference }, "pulling image");
+    await pullDockerImage(this.docker, this.errors, reference, onProgress);
   }
 
   async ensureImage(image: string, onProgress?: (progress: PullProgress) => void): Promise<ImageInfo> {

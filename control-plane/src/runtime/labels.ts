@@ -6,6 +6,8 @@ export const LABEL = {
   runner: "io.devhatchery.runner",
   created: "io.devhatchery.created",
   image: "io.devhatchery.image",
+  /** On runners: the registry digest of their image, when images.allowed demanded one (digest pinning). */
+  imageDigest: "io.devhatchery.image.digest",
   /** On runners and workspace volumes: the workspace key. */
   workspace: "io.devhatchery.workspace",
   /** On runners: the caller's alias. */

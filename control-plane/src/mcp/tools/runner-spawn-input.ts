@@ -13,7 +13,7 @@ export const runnerSpawnInputShape = {
     .min(1)
     .max(255)
     .optional()
-    .describe('Container image to run, e.g. "ubuntu:24.04" or "python:3.12" (any glibc-based Linux image: the agent is added when the image lacks it). Omit to use the server\'s default image.'),
+    .describe('Container image to run, e.g. "ubuntu:24.04" or "python:3.12" (any glibc-based Linux image: the agent is added when the image lacks it), named by repository and tag or digest (image ids are refused unless the server allows them). Omit to use the server\'s default image.'),
   snapshot: z
     .string()
     .min(1)
