@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import type { ControlPlaneConfig } from "../config.js";
 import { checkedConfigSchema, type CheckedConfig } from "./config-checks.js";
 import { ENV } from "./config-env.js";
@@ -13,6 +14,11 @@ import { tokenDigest } from "./token-source.js";
 function xdgDir(env: NodeJS.ProcessEnv, variable: "XDG_STATE_HOME" | "XDG_CACHE_HOME", fallback: string[]): string {
   const xdg = env[variable];
   return join(xdg && isAbsolute(xdg) ? xdg : join(env.HOME || homedir(), ...fallback), "devhatchery");
+}
+
+/** The instance of a control plane that names none: derived from its state folder, so one state store is one instance. */
+export function defaultInstance(stateDir: string): string {
+  return createHash("sha256").update(resolve(stateDir)).digest("hex").slice(0, 12);
 }
 
 function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): ControlPlaneConfig {
@@ -40,6 +46,7 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
     allowedRoots: file.allowed_roots.map((root) => ({ alias: root.alias, hostPath: root.path, allowRw: root.mode === "rw" })),
     exports: { root: file.exports.root ?? join(stateDir, "exports"), maxBytes: file.exports.max_bytes },
     stateDir: file.state.dir ?? stateDir,
+    instance: { name: file.state.instance ?? defaultInstance(file.state.dir ?? stateDir), adoptUnlabelled: file.state.unlabelled_objects === "adopt" },
     prepullImages: file.images.prepull,
     limits: {
       defaults: { cpus: limits.defaults.cpus, memoryMb: limits.defaults.memory_mb, pids: limits.defaults.pids },
