@@ -26,11 +26,6 @@ export class InstanceScope {
     const instance = labels?.[LABEL.instance];
     return instance === this.instance || (this.adoptUnlabelled && !instance);
   }
-
-  /** Whether an object with these labels was made before instance labels existed (and is adopted). */
-  isUnlabelled(labels: Record<string, string> | null | undefined): boolean {
-    return !labels?.[LABEL.instance];
-  }
 }
 
 /** The instance of runtimes built without one (tools and tests that drive the runtime directly). */
