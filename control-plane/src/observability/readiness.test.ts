@@ -18,11 +18,15 @@ describe("createReadiness", () => {
 
   it("reuses one report within the cache window and runs again after it", async () => {
     let runs = 0;
-    const readiness = createReadiness([{ name: "count", check: async () => void runs++, hint: "" }], 50);
+    let nowMs = 1_000_000;
+    const readiness = createReadiness([{ name: "count", check: async () => void runs++, hint: "" }], 50, () => nowMs);
     await Promise.all([readiness(), readiness()]);
+    nowMs += 50;
     await readiness();
     expect(runs).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    nowMs += 1;
+    await readiness();
+    expect(runs).toBe(2);
     await readiness();
     expect(runs).toBe(2);
   });

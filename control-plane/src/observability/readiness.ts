@@ -24,9 +24,9 @@ function withTimeout(work: Promise<void>, name: string): Promise<void> {
 
 /**
  * Runs the checks together and reports each; one report is reused for `cacheMs` (and concurrent callers share a
- * run), so a busy prober never turns readiness into load on Docker.
+ * run), so a busy prober never turns readiness into load on Docker. `now` is the clock (tests pass their own).
  */
-export function createReadiness(checks: ReadinessCheck[], cacheMs = 2_000): () => Promise<ReadinessReport> {
+export function createReadiness(checks: ReadinessCheck[], cacheMs = 2_000, now: () => number = Date.now): () => Promise<ReadinessReport> {
   let last: { report: Promise<ReadinessReport>; at: number } | undefined;
   const run = async (): Promise<ReadinessReport> => {
     const results = await Promise.all(
@@ -42,7 +42,8 @@ export function createReadiness(checks: ReadinessCheck[], cacheMs = 2_000): () =
     return { ready: results.every((result) => result.ok), checks: results };
   };
   return () => {
-    if (!last || Date.now() - last.at > cacheMs) last = { report: run(), at: Date.now() };
+    const at = now();
+    if (!last || at - last.at > cacheMs) last = { report: run(), at };
     return last.report;
   };
 }
