@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { ControlPlaneError } from "../errors.js";
+import { createStateFolder } from "./sqlite-database.js";
 
 /** The file whose OS lock marks the state folder as in use; a small SQLite database, only ever locked. */
 export const STATE_LOCK_FILE = "control-plane.lock";
@@ -20,10 +21,15 @@ export interface StateFolderLock {
  * can outlive a crash and no pid check (nor pid reuse) decides anything.
  */
 export function lockStateFolder(stateDir: string, pid = process.pid): StateFolderLock {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  createStateFolder(stateDir);
   const lockPath = join(stateDir, STATE_LOCK_FILE);
   const pidPath = join(stateDir, STATE_PID_FILE);
-  const db = new DatabaseSync(lockPath, { timeout: 0 });
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(lockPath, { timeout: 0 });
+  } catch (error) {
+    throw lockError(stateDir, error);
+  }
   try {
     db.exec("PRAGMA journal_mode = DELETE");
     db.exec("BEGIN EXCLUSIVE");
@@ -37,7 +43,12 @@ export function lockStateFolder(stateDir: string, pid = process.pid): StateFolde
       { cause: error },
     );
   }
-  writeFileSync(pidPath, `${pid}\n`, { mode: 0o600 });
+  try {
+    writeFileSync(pidPath, `${pid}\n`, { mode: 0o600 });
+  } catch (error) {
+    db.close();
+    throw lockError(stateDir, error);
+  }
   let released = false;
   return {
     release: () => {
