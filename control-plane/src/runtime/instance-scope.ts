@@ -3,7 +3,9 @@ import { LABEL } from "./labels.js";
 /**
  * Which objects on a shared engine belong to one control plane: those labelled with its instance, and, with
  * `adoptUnlabelled`, those made by a version without instance labels. Every listing, lookup and event filter of the
- * Docker runtime goes through one, so two control planes on one engine never see each other's objects.
+ * Docker runtime goes through one, so two control planes on one engine never see each other's objects. Agent volumes
+ * stay shared on purpose: read-only, named and labelled by agent version, content digest and architecture, so every
+ * instance would fill them with the same bytes.
  */
 export class InstanceScope {
   constructor(
