@@ -17,6 +17,8 @@ export default defineConfig({
           name: "unit",
           include: ["runner-agent/src/**/*.test.ts", "control-plane/src/**/*.test.ts"],
           exclude: ["**/*.docker.test.ts", "**/node_modules/**", "**/dist/**"],
+          // No Docker and no developer state: HOME, XDG folders and DOCKER_HOST point at nothing real.
+          setupFiles: ["control-plane/test/unit-isolation.ts"],
           testTimeout: 20_000,
         },
       },

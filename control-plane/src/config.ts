@@ -60,6 +60,11 @@ export interface ControlPlaneConfig {
   exports: { root: string; maxBytes: number };
   /** Where the state store lives (<stateDir>/state.db): idempotency keys, spawns in flight, activity, tasks. */
   stateDir: string;
+  /**
+   * Which objects on the engine are this control plane's: those labelled io.devhatchery.instance=`name`, and, with
+   * `adoptUnlabelled`, those made by a version without instance labels.
+   */
+  instance: { name: string; adoptUnlabelled: boolean };
   /** Images pulled in the background at start-up (readiness does not wait for them). */
   prepullImages: string[];
   /** Runner limits: what a spawn gets when it asks for nothing, and the most it may ask for. */

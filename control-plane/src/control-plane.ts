@@ -23,8 +23,10 @@ import { FileService } from "./runners/file-service.js";
 import { RunnerService } from "./runners/runner-service.js";
 import { WatchService } from "./runners/watch-service.js";
 import { DockerRuntime } from "./runtime/docker-runtime.js";
+import { InstanceScope } from "./runtime/instance-scope.js";
 import type { StateStore } from "./store/state-store.js";
 import { createSqliteStateStore } from "./store/sqlite-state-store.js";
+import { lockStateFolder, type StateFolderLock } from "./store/state-folder-lock.js";
 import { VERSION } from "./version.js";
 
 export interface ControlPlane {
@@ -45,7 +47,18 @@ export interface ControlPlane {
 
 /** Wires config → runtime → domain services → MCP → HTTP. Nothing here listens or reads the environment. */
 export function createControlPlane(config: ControlPlaneConfig, log: Logger): ControlPlane {
-  const dockerRuntime = new DockerRuntime(log, config.dockerHost, config.agent);
+  // First: a second control plane on this state store would adopt, reconcile and serve the first one's runners.
+  const stateLock = lockStateFolder(config.stateDir);
+  try {
+    return wireControlPlane(config, log, stateLock);
+  } catch (error) {
+    stateLock.release();
+    throw error;
+  }
+}
+
+function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: StateFolderLock): ControlPlane {
+  const dockerRuntime = new DockerRuntime(log, config.dockerHost, config.agent, new InstanceScope(config.instance.name, config.instance.adoptUnlabelled));
   const observability = createObservability(config, VERSION, async () => (await dockerRuntime.listAllRunners()).filter((runner) => runner.state === "running").length);
   const { audit, metrics } = observability;
   const runtime = observability.traced(dockerRuntime, "runtime");
@@ -113,6 +126,7 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
       defaultImage.stop();
       runners.close();
       store.close();
+      stateLock.release();
       await observability.close();
     })());
   return {

@@ -89,6 +89,22 @@ describe("runner files and runners as MCP resources, with subscriptions", () => 
     expect(blob.contents[0]).not.toHaveProperty("text");
   });
 
+  it("reads a directory as a JSON listing of its entries, each with the URI to read it by", async () => {
+    const listing = await asAlice.readResource({ uri: file("work/app") });
+    expect(listing.contents).toEqual([{ uri: file("work/app"), mimeType: "application/json", text: expect.any(String), _meta: { "io.devhatchery/type": "directory" } }]);
+    const body = JSON.parse((listing.contents[0] as { text: string }).text) as unknown;
+    expect(body).toEqual({
+      path: "/work/app",
+      entries: [
+        { name: "logo.png", type: "file", size: PNG.length, uri: file("work/app/logo.png") },
+        { name: "main.py", type: "file", size: 12, uri: file("work/app/main.py") },
+      ],
+      truncated: false,
+    });
+    const root = JSON.parse(((await asAlice.readResource({ uri: file("work") })).contents[0] as { text: string }).text) as { entries: { name: string; type: string; uri: string }[] };
+    expect(root.entries).toEqual(expect.arrayContaining([expect.objectContaining({ name: "app", type: "directory", uri: file("work/app") })]));
+  });
+
   it("refuses a file over the cap, and a missing file, with errors that say what to do", async () => {
     await callTool(asAlice, "exec", { runner: runnerId, command: `head -c ${CAP + 1} /dev/zero > /work/big.bin` });
     await expect(asAlice.readResource({ uri: file("work/big.bin") })).rejects.toMatchObject({

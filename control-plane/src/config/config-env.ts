@@ -24,6 +24,8 @@ export const ENV = {
   exportRoot: "DEVHATCHERY_EXPORT_ROOT",
   exportMaxBytes: "DEVHATCHERY_EXPORT_MAX_BYTES",
   stateDir: "DEVHATCHERY_STATE_DIR",
+  instance: "DEVHATCHERY_INSTANCE",
+  unlabelledObjects: "DEVHATCHERY_UNLABELLED_OBJECTS",
   prepull: "DEVHATCHERY_PREPULL",
   defaultCpus: "DEVHATCHERY_DEFAULT_CPUS",
   defaultMemoryMb: "DEVHATCHERY_DEFAULT_MEMORY_MB",

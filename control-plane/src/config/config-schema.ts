@@ -20,6 +20,8 @@ export interface KeyMeta {
 export const MOUNT_ALIAS_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 export const DEFAULT_EXPORT_MAX_BYTES = 5 * 1024 * 1024 * 1024;
 export const BEARER_TOKEN_MIN_LENGTH = 16;
+/** A control plane's instance name (label io.devhatchery.instance). */
+export const INSTANCE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,31}$/;
 export const PRINCIPAL_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}$/;
 export const AUDIT_STREAMS = ["stderr", "stdout", "off"] as const;
 /** images.pull: when the engine may pull a runner's image. */
@@ -168,6 +170,15 @@ export const configFileSchema = z.strictObject({
   }),
   state: section("The state store.", {
     dir: key(absolutePath.optional(), { description: "Folder of state.db (idempotency keys, spawns in flight, activity, tasks).", env: ENV.stateDir, defaultText: "$XDG_STATE_HOME/devhatchery or ~/.local/state/devhatchery" }),
+    instance: key(z.string().regex(INSTANCE_PATTERN, 'must be 1-32 letters, digits, ".", "_" or "-"').optional(), {
+      description: "Label (io.devhatchery.instance) on every container, volume, network and snapshot this control plane creates; it sees only objects with its own.",
+      env: ENV.instance,
+      defaultText: "the first 12 hex digits of the SHA-256 of the state folder's absolute path",
+    }),
+    unlabelled_objects: key(z.enum(["ignore", "adopt"]).default("ignore"), {
+      description: 'Objects made by a version without instance labels: "adopt" serves them as this instance\'s (set it on one control plane only).',
+      env: ENV.unlabelledObjects,
+    }),
   }),
   docker: section("The Docker engine.", {
     host: key(z.string().regex(/^(unix|tcp|http|https):\/\/\S+$/, "must be a URL like unix:///var/run/docker.sock or tcp://127.0.0.1:2375").optional(), {

@@ -126,6 +126,19 @@ describe("loadConfig with devhatchery.yaml", () => {
     expect(loadConfig({ HOME: "/h" }, file(renderConfigTemplate()))).toEqual(loadConfig({ HOME: "/h" }));
   });
 
+  it("derives the instance from the state folder unless one is named, and ignores unlabelled objects unless told", () => {
+    const derived = loadConfig({ HOME: "/h", DEVHATCHERY_STATE_DIR: "/srv/one" }).instance;
+    expect(derived).toEqual({ name: createHash("sha256").update("/srv/one").digest("hex").slice(0, 12), adoptUnlabelled: false });
+    expect(loadConfig({ HOME: "/h", DEVHATCHERY_STATE_DIR: "/srv/two" }).instance.name).not.toBe(derived.name);
+    expect(loadConfig({ HOME: "/h" }).instance.name).toBe(createHash("sha256").update("/h/.local/state/devhatchery").digest("hex").slice(0, 12));
+    expect(loadConfig({ DEVHATCHERY_INSTANCE: "team-a", DEVHATCHERY_UNLABELLED_OBJECTS: "adopt" }).instance).toEqual({ name: "team-a", adoptUnlabelled: true });
+    expect(loadConfig({}, file("state:\n  instance: team-b\n")).instance.name).toBe("team-b");
+    expect(problemsOf(() => loadConfig({ DEVHATCHERY_INSTANCE: "a/b", DEVHATCHERY_UNLABELLED_OBJECTS: "yes" }))).toEqual([
+      'DEVHATCHERY_INSTANCE: must be 1-32 letters, digits, ".", "_" or "-", got "a/b"',
+      'DEVHATCHERY_UNLABELLED_OBJECTS: must be one of ignore, adopt, got "yes"',
+    ]);
+  });
+
   it("turns the audit destination off, or passes a stream or an absolute path on", () => {
     expect(loadConfig({}).auditLog).toBeUndefined();
     expect(loadConfig({ DEVHATCHERY_AUDIT_LOG: "stderr" }).auditLog).toBe("stderr");

@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import type { ControlPlaneConfig } from "../config.js";
 import { checkedConfigSchema, type CheckedConfig } from "./config-checks.js";
 import { ENV } from "./config-env.js";
@@ -19,6 +20,11 @@ function xdgDir(env: NodeJS.ProcessEnv, variable: "XDG_STATE_HOME" | "XDG_CACHE_
 /** images.registries when not set: Docker Hub and the registries the operator's own images name. */
 function defaultRegistries(defaultImage: string, prepull: string[]): string[] {
   return [...new Set([DOCKER_HUB, ...[defaultImage, ...prepull].flatMap((image) => registryOf(image) ?? [])])];
+}
+
+/** The instance of a control plane that names none: derived from its state folder, so one state store is one instance. */
+export function defaultInstance(stateDir: string): string {
+  return createHash("sha256").update(resolve(stateDir)).digest("hex").slice(0, 12);
 }
 
 function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): ControlPlaneConfig {
@@ -49,6 +55,7 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
     allowedRoots: file.allowed_roots.map((root) => ({ alias: root.alias, hostPath: root.path, allowRw: root.mode === "rw" })),
     exports: { root: file.exports.root ?? join(stateDir, "exports"), maxBytes: file.exports.max_bytes },
     stateDir: file.state.dir ?? stateDir,
+    instance: { name: file.state.instance ?? defaultInstance(file.state.dir ?? stateDir), adoptUnlabelled: file.state.unlabelled_objects === "adopt" },
     prepullImages: file.images.prepull,
     limits: {
       defaults: { cpus: limits.defaults.cpus, memoryMb: limits.defaults.memory_mb, pids: limits.defaults.pids },

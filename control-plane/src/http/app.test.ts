@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config.js";
 import { createControlPlane } from "../control-plane.js";
@@ -5,7 +8,13 @@ import { createLogger } from "../log.js";
 
 const ALICE = "alice-token-0123456789";
 const BOB = "bob-token-0123456789";
-const controlPlane = createControlPlane(loadConfig({ DEVHATCHERY_BEARER_TOKENS: `alice:${ALICE},bob:${BOB}` }), createLogger("silent"));
+// A unit test: its own state folder, and an engine address where nothing listens (reconcile and readiness fail fast).
+const stateDir = mkdtempSync(join(tmpdir(), "devhatchery-app-test-"));
+const noEngine = `unix://${join(stateDir, "no-engine.sock")}`;
+const controlPlane = createControlPlane(
+  loadConfig({ HOME: stateDir, DEVHATCHERY_STATE_DIR: stateDir, DEVHATCHERY_DOCKER_HOST: noEngine, DEVHATCHERY_BEARER_TOKENS: `alice:${ALICE},bob:${BOB}` }),
+  createLogger("silent"),
+);
 const { app } = controlPlane;
 
 const initialize = {
@@ -27,9 +36,18 @@ function post(body: unknown, headers: Record<string, string> = {}): Promise<Resp
 
 afterAll(async () => {
   await controlPlane.close();
+  rmSync(stateDir, { recursive: true, force: true });
 });
 
 describe("HTTP surface", () => {
+  it("keeps its state in the test's own folder and reaches no Docker engine", async () => {
+    expect(existsSync(join(stateDir, "state.db"))).toBe(true);
+    const response = await app.request("http://127.0.0.1:8080/readyz");
+    expect(response.status).toBe(503);
+    const { checks } = (await response.json()) as { checks: { name: string; ok: boolean }[] };
+    expect(checks.find((check) => check.name === "docker")?.ok).toBe(false);
+  });
+
   it("answers /healthz without auth", async () => {
     const response = await app.request("http://127.0.0.1:8080/healthz");
     expect(response.status).toBe(200);

@@ -39,7 +39,8 @@ describe("createMcpServer", () => {
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), "devhatchery-mcp-server-test-"));
-    const config = loadConfig({ HOME: stateDir, DEVHATCHERY_STATE_DIR: stateDir });
+    // No engine: an address where nothing listens, so reconciling at start touches no real runner.
+    const config = loadConfig({ HOME: stateDir, DEVHATCHERY_STATE_DIR: stateDir, DEVHATCHERY_DOCKER_HOST: `unix://${join(stateDir, "no-engine.sock")}` });
     const log = createLogger("silent");
     controlPlane = createControlPlane(config, log);
     const { runners, store } = controlPlane;

@@ -36,7 +36,7 @@ function withTimeout(work: Promise<void>, name: string): Promise<void> {
 
 /**
  * Runs the checks together and reports each; one report is reused for `cacheMs` (and concurrent callers share a
- * run), so a busy prober never turns readiness into load on Docker.
+ * run), so a busy prober never turns readiness into load on Docker. `now` is the clock (tests pass their own).
  */
 export function createReadiness(checks: ReadinessCheck[], options: ReadinessOptions = {}): () => Promise<ReadinessReport> {
   const { cacheMs = 2_000, log, now = Date.now } = options;

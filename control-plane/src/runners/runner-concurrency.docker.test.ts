@@ -87,6 +87,28 @@ describe("Concurrent and idempotent spawns against the real Docker engine", () =
     for (const runner of failed) await fx.runners.remove(alice, runner.runnerId);
   });
 
+  it("gives two racing attaches to a workspace with no runner one runner, and no error", async () => {
+    const first = await fx.runners.spawn(alice, { workspaceKey: "attach-race" });
+    await fx.runners.remove(alice, first.runnerId);
+    const [one, two] = await Promise.all([fx.runners.attach(alice, "attach-race"), fx.runners.attach(alice, "attach-race")]);
+    expect(two.runner.runnerId).toBe(one.runner.runnerId);
+    expect([one.action, two.action].sort()).toEqual(["reused", "spawned"]);
+    expect([one.runner.status, two.runner.status]).toEqual(["ready", "ready"]);
+    expect((await fx.runners.list(alice)).filter((runner) => runner.workspaceKey === "attach-race")).toHaveLength(1);
+    await fx.runners.remove(alice, "attach-race", { removeVolume: true });
+  });
+
+  it("checks a runner again inside its lock: of two racing removes one removes it, the other finds nothing", async () => {
+    const runner = await fx.runners.spawn(alice, { alias: "remove-race" });
+    const outcomes = await Promise.allSettled([fx.runners.remove(alice, runner.runnerId), fx.runners.remove(alice, runner.runnerId)]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(["fulfilled", "rejected"]);
+    expect((outcomes.find((outcome) => outcome.status === "rejected") as PromiseRejectedResult).reason).toMatchObject({
+      code: "NOT_FOUND",
+      message: `Runner "${runner.runnerId}" not found for this principal; spawn one with runner_spawn.`,
+    });
+    expect(fx.audit.filter((entry) => entry.action === "runner.remove" && entry.runner === runner.runnerId)).toHaveLength(1);
+  });
+
   it("returns at once with wait false and settles ready later", async () => {
     const changes: string[] = [];
     const stop = fx.runners.onRunnerChange((principal, runnerId) => principal === alice.id && changes.push(runnerId));

@@ -4,7 +4,7 @@ import type { StateStore } from "../store/state-store.js";
 
 /** What reconcile() found and did. */
 export interface ReconcileReport {
-  /** Labelled runners (of every principal) kept as they are: Docker is the truth, nothing to do but know them. */
+  /** This instance's runners (of every principal) kept as they are: Docker is the truth, nothing to do but know them. */
   adopted: number;
   /** Spawns this store recorded as starting that no control plane is finishing any more, now failed. */
   failedSpawns: number;
@@ -15,9 +15,10 @@ export interface ReconcileReport {
 export const RESTARTED_DURING_SPAWN = "the control plane restarted while the runner was starting; spawn it again (with the same idempotency_key, if you used one).";
 
 /**
- * Brings the store in line with Docker after a (re)start. Safe with several control planes on one engine: it only
- * changes spawn records of its own store, removes only containers that were created but never started and are older
- * than the ready timeout (nobody is still starting them), and never removes a workspace volume.
+ * Brings the store in line with Docker after a (re)start. Safe with several control planes on one engine: the runtime
+ * lists only this instance's runners (label io.devhatchery.instance), it only changes spawn records of its own store,
+ * removes only containers that were created but never started and are older than the ready timeout (nobody is still
+ * starting them), and never removes a workspace volume.
  */
 export async function reconcileRunners(
   runtime: ContainerRuntime,

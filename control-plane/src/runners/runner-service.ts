@@ -15,7 +15,7 @@ import { runnerInfoFromContainer } from "./runner-info.js";
 import { RunnerLookup, type InFlightSpawn } from "./runner-lookup.js";
 import { reconcileRunners, type ReconcileReport } from "./runner-reconciler.js";
 import { startRunnerBackgroundWork } from "./runner-background.js";
-import { runnerNotFound } from "./runner-refs.js";
+import { runnerNotFound, type RunnerTarget } from "./runner-refs.js";
 import { runnerUnavailable, startingSpawnOf } from "./runner-unavailable.js";
 import { RunnerSpawner, type SpawnProgress } from "./runner-spawner.js";
 import type { IsolationProfile, Principal, RunnerInfo, SnapshotInfo, SpawnRequest, WorkspaceInfo } from "./runner.js";
@@ -144,8 +144,32 @@ export class RunnerService {
     onProgress: (progress: SpawnProgress) => void = noProgress,
   ): Promise<{ runner: RunnerInfo; action: AttachAction }> {
     const target = await this.lookup.find(principal, ref);
+    const existing = await this.attachExisting(principal, target);
+    if (existing) return existing;
+    const workspace = await this.workspaces.find(principal, ref);
+    if (!workspace) throw target ? runnerUnavailable(ref, target) : runnerNotFound(ref);
+    // One spawn per workspace: a concurrent attach that spawned meanwhile is joined instead of refused as a conflict.
+    const started = await this.locks.run(`workspace:${principal.id}:${workspace.workspaceKey}`, async () => {
+      const current = await this.lookup.find(principal, ref);
+      if (current?.kind === "container" || (current?.kind === "spawn" && this.inFlight.has(current.spawn.runnerId))) return current;
+      // The volume remembers the image of the runner it was created for (label): attach comes back to the same tools.
+      const image = options.image ?? workspace.image ?? current?.spawn.image;
+      const source = await this.snapshots.spawnSource(principal, { image });
+      const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(source.request, this.spawnPolicy()));
+      return this.startValidSpawn(principal, { ...spawn, workspaceKey: workspace.workspaceKey, ownSnapshot: source.ownSnapshot, imagePinned: source.pinned }, onProgress);
+    });
+    if ("ready" in started) return { runner: await started.ready, action: "spawned" };
+    const joined = await this.attachExisting(principal, started);
+    if (!joined) throw runnerUnavailable(ref, started);
+    return joined;
+  }
+
+  /** Attach to what `target` found: a running runner is reused, a stopped one started, a spawn in flight awaited. */
+  private async attachExisting(principal: Principal, target: RunnerTarget | undefined): Promise<{ runner: RunnerInfo; action: AttachAction } | undefined> {
     if (target?.kind === "container") {
       const { container } = target;
+      const spawning = this.inFlight.get(container.runnerId);
+      if (spawning) return { runner: await spawning.ready, action: "reused" };
       if (container.state === "running") {
         this.activity.touchNow(principal.id, container.runnerId, container.workspaceKey);
         return { runner: this.lookup.info(principal, target), action: "reused" };
@@ -153,15 +177,7 @@ export class RunnerService {
       return { runner: await this.startStopped(principal, container), action: "started" };
     }
     const starting = target?.kind === "spawn" ? this.inFlight.get(target.spawn.runnerId) : undefined;
-    if (starting) return { runner: await starting.ready, action: "reused" };
-    const workspace = await this.workspaces.find(principal, ref);
-    if (!workspace) throw target ? runnerUnavailable(ref, target) : runnerNotFound(ref);
-    // The volume remembers the image of the runner it was created for (label): attach comes back to the same tools.
-    const image = options.image ?? workspace.image ?? target?.spawn.image;
-    const source = await this.snapshots.spawnSource(principal, { image });
-    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(source.request, this.spawnPolicy()));
-    const started = await this.startValidSpawn(principal, { ...spawn, workspaceKey: workspace.workspaceKey, ownSnapshot: source.ownSnapshot, imagePinned: source.pinned }, onProgress);
-    return { runner: await started.ready, action: "spawned" };
+    return starting ? { runner: await starting.ready, action: "reused" } : undefined;
   }
 
   private async startStopped(principal: Principal, stopped: RunnerContainer): Promise<RunnerInfo> {
@@ -181,11 +197,11 @@ export class RunnerService {
 
   /** Stops a runner's container; everything (container, /work, tmpfs excepted) is kept and runner_attach starts it again. */
   async stop(principal: Principal, ref: string): Promise<RunnerInfo> {
-    const target = await this.lookup.resolve(principal, ref);
-    if (target.kind !== "container") throw runnerUnavailable(ref, target);
-    const runnerId = target.container.runnerId;
-    if (this.inFlight.has(runnerId)) throw runnerUnavailable(ref, startingSpawnOf(target.container));
+    const found = await this.lookup.resolve(principal, ref);
+    if (found.kind !== "container") throw runnerUnavailable(ref, found);
+    const runnerId = found.container.runnerId;
     return this.locks.run(`runner:${runnerId}`, async () => {
+      const target = await this.lockedTarget(principal, ref, runnerId);
       this.connections.drop(runnerId);
       this.expectExit(runnerId);
       await this.runtime.stopRunner(runnerId, STOP_TIMEOUT_S);
@@ -207,12 +223,11 @@ export class RunnerService {
       this.emitChange(principal.id, target.spawn.runnerId);
       return { runner: { ...runner, status: "stopped" }, volumeRemoved: false };
     }
-    const { container } = target;
-    if (this.inFlight.has(container.runnerId)) throw runnerUnavailable(ref, startingSpawnOf(container));
-    const workspace = options.removeVolume && container.storage.kind === "volume" && container.workspaceKey ? await this.workspaces.find(principal, container.workspaceKey) : undefined;
-    const others = workspace?.usedBy.filter((id) => id !== container.runnerId) ?? [];
-    if (workspace && others.length > 0) throw volumeSharedWith(workspace.workspaceKey, container.runnerId, others);
-    return this.locks.run(`runner:${container.runnerId}`, async () => {
+    return this.locks.run(`runner:${target.container.runnerId}`, async () => {
+      const { container } = await this.lockedTarget(principal, ref, target.container.runnerId);
+      const workspace = options.removeVolume && container.storage.kind === "volume" && container.workspaceKey ? await this.workspaces.find(principal, container.workspaceKey) : undefined;
+      const others = workspace?.usedBy.filter((id) => id !== container.runnerId) ?? [];
+      if (workspace && others.length > 0) throw volumeSharedWith(workspace.workspaceKey, container.runnerId, others);
       this.connections.drop(container.runnerId);
       this.expectExit(container.runnerId);
       await this.runtime.removeRunner(container.runnerId);
@@ -229,6 +244,17 @@ export class RunnerService {
       this.emitChange(principal.id, container.runnerId);
       return { runner: { ...runner, status: "stopped", error: undefined }, volumeRemoved };
     });
+  }
+
+  /**
+   * The runner's container as it is now, read inside its lock: a remove, start or snapshot that held the lock before
+   * may have changed or removed it, and a spawn still in flight must finish first.
+   */
+  private async lockedTarget(principal: Principal, ref: string, runnerId: string): Promise<{ kind: "container"; container: RunnerContainer }> {
+    const container = await this.runtime.findRunner(runnerId);
+    if (!container || container.principal !== principal.id) throw runnerNotFound(ref);
+    if (this.inFlight.has(runnerId)) throw runnerUnavailable(ref, startingSpawnOf(container));
+    return { kind: "container", container };
   }
 
   /** A runner by id, alias or workspace key, including spawns that are starting or failed. */

@@ -84,7 +84,7 @@ describe("runner networks: outbound access and isolation between runners", () =>
     const info = (await docker.getNetwork(offline).inspect()) as { Internal: boolean; Options: Record<string, string>; Labels: Record<string, string> };
     expect(info.Internal).toBe(true);
     expect(info.Options).toEqual({ "com.docker.network.bridge.enable_icc": "false" });
-    expect(info.Labels).toEqual({ "io.devhatchery.managed": "true", "io.devhatchery.kind": "network" });
+    expect(info.Labels).toEqual({ "io.devhatchery.managed": "true", "io.devhatchery.kind": "network", "io.devhatchery.instance": "default" });
     await expect(fixture.runtime.ensureNetwork(offline)).rejects.toMatchObject({
       code: "FAILED_PRECONDITION",
       message:

@@ -2,6 +2,7 @@ import type Docker from "dockerode";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { statusCode, type DockerErrors } from "./docker-errors.js";
+import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
 
 /**
@@ -22,6 +23,7 @@ export class DockerNetworks {
     private readonly docker: Docker,
     private readonly errors: DockerErrors,
     private readonly log: Logger,
+    private readonly scope: InstanceScope,
   ) {}
 
   /**
@@ -53,7 +55,8 @@ export class DockerNetworks {
         Driver: "bridge",
         CheckDuplicate: true,
         Internal: internal,
-        Labels: { [LABEL.managed]: "true", [LABEL.kind]: KIND.network },
+        // A network of the same name made by another instance is used as it is: inter-container traffic is off on it.
+        Labels: { [LABEL.managed]: "true", [LABEL.kind]: KIND.network, ...this.scope.labels() },
         Options: { "com.docker.network.bridge.enable_icc": "false" },
       });
       this.log.info({ network: name, internal }, "created runner network");

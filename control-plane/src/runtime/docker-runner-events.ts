@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import type { Logger } from "../log.js";
 import type { RunnerEvent } from "./container-runtime.js";
+import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
 
 const ACTIONS: ReadonlyArray<RunnerEvent["action"]> = ["start", "die", "oom", "destroy"];
@@ -24,7 +25,13 @@ interface EngineEvent {
  * or fails it reconnects after a growing (bounded) delay and asks for the events it missed meanwhile (`since`);
  * events already delivered are not delivered twice. Never throws into the caller; a throwing listener is logged.
  */
-export function watchDockerRunnerEvents(docker: Docker, log: Logger, listener: (event: RunnerEvent) => void, backoff = DEFAULT_BACKOFF): () => void {
+export function watchDockerRunnerEvents(
+  docker: Docker,
+  log: Logger,
+  listener: (event: RunnerEvent) => void,
+  backoff = DEFAULT_BACKOFF,
+  scope?: InstanceScope,
+): () => void {
   let closed = false;
   let stream: NodeJS.ReadableStream | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -44,7 +51,7 @@ export function watchDockerRunnerEvents(docker: Docker, log: Logger, listener: (
       lastTimeNano = event.timeNano;
     }
     const runnerEvent = toRunnerEvent(event);
-    if (!runnerEvent) return;
+    if (!runnerEvent || (scope && !scope.owns(event.Actor?.Attributes))) return;
     try {
       listener(runnerEvent);
     } catch (error) {
@@ -66,7 +73,7 @@ export function watchDockerRunnerEvents(docker: Docker, log: Logger, listener: (
     try {
       opened = await docker.getEvents({
         ...(lastTimeNano > 0 ? { since: lastTimeNano / 1e9 } : {}),
-        filters: { type: ["container"], event: [...ACTIONS], label: [`${LABEL.kind}=${KIND.runner}`, `${LABEL.managed}=true`] },
+        filters: { type: ["container"], event: [...ACTIONS], label: [`${LABEL.kind}=${KIND.runner}`, `${LABEL.managed}=true`, ...(scope?.labelFilter() ?? [])] },
       });
     } catch (error) {
       reconnect(error);

@@ -20,7 +20,7 @@ export function runnerContainerName(runnerId: string): string {
 }
 
 /** The create options of a runner container: labels, limits, mounts and the hardening of its profile. */
-export function toRunnerCreateOptions(spec: RunnerContainerSpec, networkEnabled: boolean): Docker.ContainerCreateOptions {
+export function toRunnerCreateOptions(spec: RunnerContainerSpec, networkEnabled: boolean, instanceLabels: Record<string, string> = {}): Docker.ContainerCreateOptions {
   const hardened = spec.hardened === true;
   return {
     name: runnerContainerName(spec.runnerId),
@@ -29,7 +29,7 @@ export function toRunnerCreateOptions(spec: RunnerContainerSpec, networkEnabled:
     Env: [`${AGENT_ENV.token}=${spec.token}`, `${AGENT_ENV.port}=${spec.agentPort}`, ...Object.entries(spec.env ?? {}).map(([name, value]) => `${name}=${value}`)],
     ...(spec.agentVolume ? { Entrypoint: AGENT_ENTRYPOINT, Cmd: [], WorkingDir: WORK_DIR } : {}),
     ...(hardened ? { User: HARDENED_USER } : {}),
-    Labels: runnerLabels(spec, networkEnabled),
+    Labels: { ...runnerLabels(spec, networkEnabled), ...instanceLabels },
     HostConfig: {
       Init: true,
       NetworkMode: spec.network,

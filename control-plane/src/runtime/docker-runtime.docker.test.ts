@@ -26,7 +26,7 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
     it("creates one labelled volume per principal and key, finds and lists it only for its owner, and never changes it", async () => {
       const { runtime, principal } = fixture;
       const created = await runtime.ensureWorkspaceVolume(principal, "project-a", "2026-01-02T03:04:05.000Z", RUNNER_IMAGE);
-      const name = workspaceVolumeName(principal, "project-a");
+      const name = workspaceVolumeName(principal, "project-a", "default");
       expect(name).toMatch(/^devhatchery-ws-[0-9a-f]{20}$/);
       expect(created).toEqual({
         name,
@@ -39,6 +39,7 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
       });
       expect((await docker.getVolume(name).inspect()).Labels).toEqual({
         "io.devhatchery.managed": "true",
+        "io.devhatchery.instance": "default",
         "io.devhatchery.kind": "workspace",
         "io.devhatchery.owner": principal,
         "io.devhatchery.workspace": "project-a",

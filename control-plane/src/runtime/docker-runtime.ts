@@ -28,6 +28,7 @@ import { runnerContainerName, toRunnerCreateOptions } from "./docker-runner-spec
 import { DockerSnapshots } from "./docker-snapshots.js";
 import { prepareHardenedWorkspace } from "./docker-workspace-ownership.js";
 import { DockerWorkspaceVolumes } from "./docker-workspace-volumes.js";
+import { DEFAULT_INSTANCE_SCOPE, type InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
 import { NodeRuntimeCache, type NodeRuntimeCacheOptions } from "./node-runtime-cache.js";
 
@@ -53,14 +54,16 @@ export class DockerRuntime implements ContainerRuntime {
     private readonly log: Logger,
     dockerHost: string | undefined,
     agent: AgentDeliveryOptions,
+    /** Which objects on the engine are this control plane's (label io.devhatchery.instance). */
+    private readonly scope: InstanceScope = DEFAULT_INSTANCE_SCOPE,
   ) {
     this.docker = createDockerClient(dockerHost);
     const payload = new AgentPayload(agent.bundlePath, agent.version ?? VERSION, new NodeRuntimeCache(agent, log));
     this.errors = createDockerErrors(log);
     this.agentVolumes = new AgentVolumeKeeper(new DockerAgentVolumeStore(this.docker, this.errors, log), payload, log, agent.timing);
-    this.networks = new DockerNetworks(this.docker, this.errors, log);
-    this.workspaces = new DockerWorkspaceVolumes(this.docker, this.errors, log);
-    this.snapshots = new DockerSnapshots(this.docker, this.errors, log);
+    this.networks = new DockerNetworks(this.docker, this.errors, log, scope);
+    this.workspaces = new DockerWorkspaceVolumes(this.docker, this.errors, log, scope);
+    this.snapshots = new DockerSnapshots(this.docker, this.errors, log, scope);
   }
 
   async ping(): Promise<void> {
@@ -105,7 +108,7 @@ export class DockerRuntime implements ContainerRuntime {
   async startRunner(spec: RunnerContainerSpec): Promise<RunnerContainer> {
     const networkEnabled = await this.networks.hasOutboundAccess(spec.network);
     if (spec.hardened && spec.storage.kind === "volume") await prepareHardenedWorkspace(this.docker, this.errors, spec, spec.storage.volume);
-    const container = await this.errors.call(`create a runner from "${spec.image}"`, () => this.docker.createContainer(toRunnerCreateOptions(spec, networkEnabled)));
+    const container = await this.errors.call(`create a runner from "${spec.image}"`, () => this.docker.createContainer(toRunnerCreateOptions(spec, networkEnabled, this.scope.labels())));
     try {
       await container.start();
     } catch (error) {
@@ -120,7 +123,8 @@ export class DockerRuntime implements ContainerRuntime {
   async findRunner(runnerId: string): Promise<RunnerContainer | undefined> {
     try {
       const info = await this.docker.getContainer(runnerContainerName(runnerId)).inspect();
-      if (info.Config.Labels?.[LABEL.runner] !== runnerId || info.Config.Labels[LABEL.kind] !== KIND.runner) return undefined;
+      const labels = info.Config.Labels;
+      if (labels?.[LABEL.runner] !== runnerId || labels[LABEL.kind] !== KIND.runner || !this.scope.owns(labels)) return undefined;
       return toRunnerContainer(info);
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
@@ -139,9 +143,10 @@ export class DockerRuntime implements ContainerRuntime {
 
   private async listByLabels(labels: string[]): Promise<RunnerContainer[]> {
     const summaries = await this.errors.call("list runners", () =>
-      this.docker.listContainers({ all: true, filters: { label: [`${LABEL.kind}=${KIND.runner}`, ...labels] } }),
+      this.docker.listContainers({ all: true, filters: { label: [`${LABEL.kind}=${KIND.runner}`, ...this.scope.labelFilter(), ...labels] } }),
     );
-    const runners = await Promise.all(summaries.map((summary) => this.findRunner(summary.Labels[LABEL.runner] ?? "")));
+    const owned = summaries.filter((summary) => this.scope.owns(summary.Labels));
+    const runners = await Promise.all(owned.map((summary) => this.findRunner(summary.Labels[LABEL.runner] ?? "")));
     return runners.filter((runner): runner is RunnerContainer => runner !== undefined);
   }
 
@@ -220,7 +225,7 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   watchRunnerEvents(listener: (event: RunnerEvent) => void): () => void {
-    return watchDockerRunnerEvents(this.docker, this.log, listener);
+    return watchDockerRunnerEvents(this.docker, this.log, listener, undefined, this.scope);
   }
 
   private runnerError(error: unknown, runnerId: string, verb: string): ControlPlaneError {

@@ -6,6 +6,7 @@ import type { Logger } from "../log.js";
 import { SNAPSHOT_REPOSITORY, type RunnerSnapshot, type SnapshotSpec } from "./container-runtime.js";
 import { statusCode, type DockerErrors } from "./docker-errors.js";
 import { runnerContainerName } from "./docker-runner-spec.js";
+import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
 
 /** The repository of a principal's snapshots: a digest, so any principal name is valid and principals never share one. */
@@ -23,6 +24,7 @@ export class DockerSnapshots {
     private readonly docker: Docker,
     private readonly errors: DockerErrors,
     private readonly log: Logger,
+    private readonly scope: InstanceScope,
   ) {}
 
   async commit(runnerId: string, spec: SnapshotSpec): Promise<RunnerSnapshot> {
@@ -30,7 +32,7 @@ export class DockerSnapshots {
     const container = await this.errors.call(`inspect runner "${runnerId}" to snapshot it`, () => this.docker.getContainer(containerName).inspect());
     const source = await this.errors.call(`inspect the image of runner "${runnerId}"`, () => this.docker.getImage(container.Image).inspect());
     const image = snapshotImageRef(spec.principal, spec.snapshotId);
-    const config = commitConfig(container, source, spec, runnerId);
+    const config = commitConfig(container, source, spec, runnerId, this.scope.labels());
     // dockerode sends every option as a query parameter; the config the engine merges with the container's goes in the body.
     const options = { _query: { container: containerName, repo: snapshotRepository(spec.principal), tag: spec.snapshotId, pause: true, comment: `DevHatchery snapshot of ${runnerId}` }, _body: config };
     await this.errors.call(`commit runner "${runnerId}" into snapshot "${spec.snapshotId}"`, () => this.docker.getContainer(containerName).commit(options));
@@ -45,7 +47,7 @@ export class DockerSnapshots {
     try {
       const info = await this.docker.getImage(image).inspect();
       const labels = info.Config.Labels ?? {};
-      if (labels[LABEL.kind] !== KIND.snapshot || labels[LABEL.owner] !== principal || labels[LABEL.snapshot] !== snapshotId) return undefined;
+      if (labels[LABEL.kind] !== KIND.snapshot || labels[LABEL.owner] !== principal || labels[LABEL.snapshot] !== snapshotId || !this.scope.owns(labels)) return undefined;
       return toSnapshot(image, labels, info.Size);
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
@@ -55,7 +57,7 @@ export class DockerSnapshots {
 
   async list(principal: string): Promise<RunnerSnapshot[]> {
     const images = await this.errors.call("list snapshot images", () =>
-      this.docker.listImages({ filters: { label: [`${LABEL.kind}=${KIND.snapshot}`, `${LABEL.owner}=${principal}`] } }),
+      this.docker.listImages({ filters: { label: [`${LABEL.kind}=${KIND.snapshot}`, `${LABEL.owner}=${principal}`, ...this.scope.labelFilter()] } }),
     );
     const snapshots: RunnerSnapshot[] = [];
     for (const summary of images) {
@@ -63,14 +65,18 @@ export class DockerSnapshots {
       const snapshotId = labels[LABEL.snapshot] ?? "";
       const image = snapshotImageRef(principal, snapshotId);
       // An untagged image with these labels is a removed snapshot kept only as the base of a later one.
-      if (labels[LABEL.owner] === principal && (summary.RepoTags ?? []).includes(image)) snapshots.push(toSnapshot(image, labels, summary.Size));
+      if (labels[LABEL.owner] === principal && this.scope.owns(labels) && (summary.RepoTags ?? []).includes(image)) snapshots.push(toSnapshot(image, labels, summary.Size));
     }
     return snapshots.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   async remove(principal: string, snapshotId: string): Promise<void> {
     const image = snapshotImageRef(principal, snapshotId);
-    const imageId = await this.errors.call(`inspect snapshot image "${image}"`, () => this.docker.getImage(image).inspect()).then((info) => info.Id);
+    const info = await this.errors.call(`inspect snapshot image "${image}"`, () => this.docker.getImage(image).inspect());
+    if (!this.scope.owns(info.Config.Labels)) {
+      throw new ControlPlaneError("NOT_FOUND", `Snapshot "${snapshotId}" not found for this principal; list snapshots with snapshot_list.`);
+    }
+    const imageId = info.Id;
     const users = await this.users(image, imageId);
     if (users.length > 0) throw snapshotInUse(snapshotId, users);
     try {
@@ -95,7 +101,13 @@ export class DockerSnapshots {
  * labels plus ours. The engine merges in every container setting the body leaves out (and every label: the
  * container's own runner labels are blanked, or runners spawned from the snapshot would inherit its alias).
  */
-function commitConfig(container: Docker.ContainerInspectInfo, source: Docker.ImageInspectInfo, spec: SnapshotSpec, runnerId: string): Record<string, unknown> {
+function commitConfig(
+  container: Docker.ContainerInspectInfo,
+  source: Docker.ImageInspectInfo,
+  spec: SnapshotSpec,
+  runnerId: string,
+  instanceLabels: Record<string, string>,
+): Record<string, unknown> {
   const imageEnv = new Set(source.Config.Env ?? []);
   const env = (container.Config.Env ?? []).map((entry) => (entry.startsWith(AGENT_ENV_PREFIX) && !imageEnv.has(entry) ? `${entry.split("=")[0]}=` : entry));
   const containerLabels = container.Config.Labels ?? {};
@@ -104,6 +116,7 @@ function commitConfig(container: Docker.ContainerInspectInfo, source: Docker.Ima
     ...blanked,
     ...(source.Config.Labels ?? {}),
     [LABEL.managed]: "true",
+    ...instanceLabels,
     [LABEL.kind]: KIND.snapshot,
     [LABEL.owner]: spec.principal,
     [LABEL.snapshot]: spec.snapshotId,

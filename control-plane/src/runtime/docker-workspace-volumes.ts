@@ -4,11 +4,16 @@ import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { WorkspaceVolume } from "./container-runtime.js";
 import { statusCode, type DockerErrors } from "./docker-errors.js";
+import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
 
-/** The volume of a principal's workspace: a digest, so any key is a valid name and keys never clash across principals. */
-export function workspaceVolumeName(principal: string, workspaceKey: string): string {
-  return `devhatchery-ws-${createHash("sha256").update(`${principal}\0${workspaceKey}`).digest("hex").slice(0, 20)}`;
+/**
+ * The volume of a principal's workspace: a digest, so any key is a valid name and keys never clash across principals
+ * nor across control plane instances; volumes made before instance labels digest no instance (`instance` undefined).
+ */
+export function workspaceVolumeName(principal: string, workspaceKey: string, instance?: string): string {
+  const identity = instance === undefined ? `${principal}\0${workspaceKey}` : `${instance}\0${principal}\0${workspaceKey}`;
+  return `devhatchery-ws-${createHash("sha256").update(identity).digest("hex").slice(0, 20)}`;
 }
 
 /** Workspace volumes on Docker: labelled with their owner and key; who uses them comes from the containers. */
@@ -17,13 +22,15 @@ export class DockerWorkspaceVolumes {
     private readonly docker: Docker,
     private readonly errors: DockerErrors,
     private readonly log: Logger,
+    private readonly scope: InstanceScope,
   ) {}
 
   async ensure(principal: string, workspaceKey: string, createdAt: string, image?: string): Promise<WorkspaceVolume> {
     const existing = await this.find(principal, workspaceKey);
     if (existing) return existing;
-    const name = workspaceVolumeName(principal, workspaceKey);
+    const name = workspaceVolumeName(principal, workspaceKey, this.scope.instance);
     const labels = {
+      ...this.scope.labels(),
       [LABEL.managed]: "true",
       [LABEL.kind]: KIND.workspace,
       [LABEL.owner]: principal,
@@ -40,17 +47,21 @@ export class DockerWorkspaceVolumes {
   }
 
   async find(principal: string, workspaceKey: string): Promise<WorkspaceVolume | undefined> {
-    const name = workspaceVolumeName(principal, workspaceKey);
-    const info = await this.inspect(name);
-    if (!info || info.Labels?.[LABEL.owner] !== principal || info.Labels[LABEL.workspace] !== workspaceKey) return undefined;
-    return toWorkspaceVolume(info, await this.users([name]), undefined);
+    const names = [workspaceVolumeName(principal, workspaceKey, this.scope.instance)];
+    if (this.scope.adoptUnlabelled) names.push(workspaceVolumeName(principal, workspaceKey));
+    for (const name of names) {
+      const info = await this.inspect(name);
+      if (!info || !this.scope.owns(info.Labels) || info.Labels?.[LABEL.owner] !== principal || info.Labels[LABEL.workspace] !== workspaceKey) continue;
+      return toWorkspaceVolume(info, await this.users([name]), undefined);
+    }
+    return undefined;
   }
 
   async list(principal: string, sizes: boolean): Promise<WorkspaceVolume[]> {
     const { Volumes: volumes } = await this.errors.call("list workspace volumes", () =>
-      this.docker.listVolumes({ filters: { label: [`${LABEL.kind}=${KIND.workspace}`, `${LABEL.owner}=${principal}`] } }),
+      this.docker.listVolumes({ filters: { label: [`${LABEL.kind}=${KIND.workspace}`, `${LABEL.owner}=${principal}`, ...this.scope.labelFilter()] } }),
     );
-    const owned = (volumes ?? []).filter((volume) => volume.Labels?.[LABEL.owner] === principal);
+    const owned = (volumes ?? []).filter((volume) => volume.Labels?.[LABEL.owner] === principal && this.scope.owns(volume.Labels));
     if (owned.length === 0) return [];
     const [users, sizeByName] = await Promise.all([this.users(owned.map((volume) => volume.Name)), sizes ? this.sizes() : undefined]);
     return owned.map((volume) => toWorkspaceVolume(volume, users, sizeByName?.get(volume.Name)));
@@ -59,7 +70,7 @@ export class DockerWorkspaceVolumes {
   /** VOLUME_IN_USE while a container (running or not) mounts it; refuses volumes that are not workspaces. */
   async remove(name: string): Promise<void> {
     const info = await this.inspect(name);
-    if (info?.Labels?.[LABEL.kind] !== KIND.workspace) {
+    if (info?.Labels?.[LABEL.kind] !== KIND.workspace || !this.scope.owns(info.Labels)) {
       throw new ControlPlaneError("NOT_FOUND", `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`);
     }
     try {

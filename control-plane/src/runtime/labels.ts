@@ -1,6 +1,8 @@
 /** Docker labels on everything DevHatchery creates; Docker is the source of truth for what exists. */
 export const LABEL = {
   managed: "io.devhatchery.managed",
+  /** On runners, workspace volumes, networks, snapshots and workspace helpers: the control plane instance that made them. */
+  instance: "io.devhatchery.instance",
   kind: "io.devhatchery.kind",
   owner: "io.devhatchery.owner",
   runner: "io.devhatchery.runner",

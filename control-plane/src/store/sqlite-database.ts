@@ -33,8 +33,8 @@ export function openSqliteDatabase(path: string): DatabaseSync {
   }
 }
 
-function prepareFile(path: string): void {
-  const folder = dirname(path);
+/** Creates the state folder (0700) when missing; a failure names the folder and the fix. */
+export function createStateFolder(folder: string): void {
   try {
     mkdirSync(folder, { recursive: true, mode: 0o700 });
   } catch (error) {
@@ -44,6 +44,10 @@ function prepareFile(path: string): void {
       { cause: error },
     );
   }
+}
+
+function prepareFile(path: string): void {
+  createStateFolder(dirname(path));
   try {
     // "a" creates the file with 0600 when missing and leaves an existing one (and its mode) alone.
     closeSync(openSync(path, "a", 0o600));

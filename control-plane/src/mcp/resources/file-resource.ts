@@ -17,6 +17,8 @@ export const RESOURCE_LIST_CAP = 500;
 const LIST_DEPTH = 4;
 /** The largest file a resource read returns; fs_read reads larger files in ranges. */
 export const RESOURCE_READ_CAP_BYTES = READ_CAP_BYTES;
+/** The most entries reading a directory returns (its own entries, sorted by name); fs_list pages through more. */
+export const DIRECTORY_READ_CAP = 1000;
 
 const URI_TEMPLATE = new UriTemplate(FILE_URI_TEMPLATE);
 
@@ -25,7 +27,8 @@ const METADATA = {
   description:
     "A file or directory in one of your runners; {path} is the absolute path without its leading slash, e.g. " +
     "devhatchery://runners/r-0123456789ab/files/work/src/main.py for /work/src/main.py. Reading returns text for text files and a " +
-    `base64 blob otherwise, up to ${RESOURCE_READ_CAP_BYTES} bytes (read larger files in ranges with fs_read). ` +
+    `base64 blob otherwise, up to ${RESOURCE_READ_CAP_BYTES} bytes (read larger files in ranges with fs_read); reading a directory ` +
+    `returns application/json {path, entries: [{name, type, size, uri}], truncated} with at most ${DIRECTORY_READ_CAP} entries (fs_list for more). ` +
     `The list shows at most ${RESOURCE_LIST_CAP} files, ${LIST_DEPTH} levels deep, under your roots (else under /work). ` +
     "Subscribe to a file or a directory to get notifications/resources/updated when it (or anything below it) changes.",
 };
@@ -54,7 +57,14 @@ export function registerFileResource(server: McpServer, deps: ToolDeps): void {
 async function readFile(deps: ToolDeps, uri: string): Promise<ReadResourceResult> {
   const target = parseFileUri(uri);
   if (!target) throw new ControlPlaneError("INVALID_ARGUMENT", `"${uri}" is not a file URI; use devhatchery://runners/{runner}/files/{path}.`);
-  const read = await deps.files.read(deps.principal, target.runnerId, target.path, { encoding: "base64", offset: 0, length: RESOURCE_READ_CAP_BYTES });
+  const read = await deps.files.read(deps.principal, target.runnerId, target.path, { encoding: "base64", offset: 0, length: RESOURCE_READ_CAP_BYTES }).catch(async (error: unknown) => {
+    // Only a failed read pays for the stat that tells a directory (read as a listing) from any other refusal.
+    if (!(error instanceof ControlPlaneError) || error.code !== "FAILED_PRECONDITION") throw error;
+    const { info } = await deps.files.stat(deps.principal, target.runnerId, target.path).catch(() => Promise.reject(error));
+    if (info.type !== "directory") throw error;
+    return readDirectory(deps, uri, target.runnerId, info.path);
+  });
+  if ("contents" in read) return read;
   if (read.info.size > read.length) {
     throw new ControlPlaneError(
       "RESOURCE_EXHAUSTED",
@@ -67,6 +77,13 @@ async function readFile(deps: ToolDeps, uri: string): Promise<ReadResourceResult
   const meta = { "io.devhatchery/etag": read.info.etag, "io.devhatchery/size": read.info.size };
   const content = text === undefined ? { blob: read.content } : { text };
   return { contents: [{ uri, mimeType: read.mimeType, ...content, _meta: meta }] };
+}
+
+async function readDirectory(deps: ToolDeps, uri: string, runnerId: string, path: string): Promise<ReadResourceResult> {
+  const listing = await deps.files.list(deps.principal, runnerId, path, DIRECTORY_READ_CAP, 1);
+  const entries = listing.entries.map((entry) => ({ name: entry.name, type: entry.type, size: entry.size, uri: fileUri(runnerId, entry.path) }));
+  const text = JSON.stringify({ path: listing.directory.path, entries, truncated: listing.truncated });
+  return { contents: [{ uri, mimeType: "application/json", text, _meta: { "io.devhatchery/type": "directory" } }] };
 }
 
 async function listFiles(deps: ToolDeps, extra: ToolExtra): Promise<ListResourcesResult> {

@@ -1,0 +1,70 @@
+import { randomBytes } from "node:crypto";
+import { tmpdir } from "node:os";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { docker } from "../../test/docker-cleanup.js";
+import { createRuntimeFixture, RUNNER_IMAGE, type RuntimeFixture } from "../../test/runtime-fixture.js";
+import { createLogger } from "../log.js";
+import { DockerRuntime } from "./docker-runtime.js";
+import { workspaceVolumeName } from "./docker-workspace-volumes.js";
+import { InstanceScope } from "./instance-scope.js";
+
+/** A runtime of another instance on the same engine; it injects no agent, so it needs no agent bundle. */
+function runtimeOf(scope: InstanceScope): DockerRuntime {
+  return new DockerRuntime(createLogger("silent"), undefined, { bundlePath: "/nonexistent/agent.cjs", cacheDir: tmpdir() }, scope);
+}
+
+describe("instances on one engine (label io.devhatchery.instance)", () => {
+  let fixture: RuntimeFixture;
+
+  beforeAll(async () => {
+    fixture = await createRuntimeFixture("instance");
+  });
+  afterAll(async () => {
+    await fixture?.cleanup();
+  });
+
+  it("never finds, lists or removes another instance's runners and workspace volumes, even for the same principal and key", async () => {
+    const { runtime, principal } = fixture;
+    const other = runtimeOf(new InstanceScope(`other-${fixture.suffix}`));
+    const runner = await fixture.start();
+    expect((await docker.getContainer(`devhatchery-${runner.runnerId}`).inspect()).Config.Labels["io.devhatchery.instance"]).toBe("default");
+    expect(await other.findRunner(runner.runnerId)).toBeUndefined();
+    expect(await other.listRunners(principal)).toEqual([]);
+    expect((await other.listAllRunners()).map((found) => found.runnerId)).not.toContain(runner.runnerId);
+    expect((await runtime.listRunners(principal)).map((found) => found.runnerId)).toEqual([runner.runnerId]);
+
+    const mine = await runtime.ensureWorkspaceVolume(principal, "shared-key", new Date().toISOString());
+    expect(await other.findWorkspaceVolume(principal, "shared-key")).toBeUndefined();
+    expect(await other.listWorkspaceVolumes(principal)).toEqual([]);
+    await expect(other.removeWorkspaceVolume(mine.name)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const theirs = await other.ensureWorkspaceVolume(principal, "shared-key", new Date().toISOString());
+    expect(theirs.name).not.toBe(mine.name);
+    expect((await runtime.listWorkspaceVolumes(principal)).map((volume) => volume.name)).toEqual([mine.name]);
+    expect((await other.listWorkspaceVolumes(principal)).map((volume) => volume.name)).toEqual([theirs.name]);
+  });
+
+  it("leaves objects made before instance labels alone, unless told to adopt them (then under their old names)", async () => {
+    const { runtime, principal } = fixture;
+    const legacyId = `r${randomBytes(6).toString("hex")}`;
+    const labels = { "io.devhatchery.managed": "true", "io.devhatchery.owner": principal, "io.devhatchery.created": new Date().toISOString() };
+    await docker.createContainer({
+      name: `devhatchery-${legacyId}`,
+      Image: RUNNER_IMAGE,
+      Labels: { ...labels, "io.devhatchery.kind": "runner", "io.devhatchery.runner": legacyId, "io.devhatchery.storage": "tmpfs" },
+    });
+    const legacyVolume = workspaceVolumeName(principal, "legacy-key");
+    await docker.createVolume({ Name: legacyVolume, Labels: { ...labels, "io.devhatchery.kind": "workspace", "io.devhatchery.workspace": "legacy-key" } });
+
+    expect(await runtime.findRunner(legacyId)).toBeUndefined();
+    expect((await runtime.listAllRunners()).map((found) => found.runnerId)).not.toContain(legacyId);
+    expect(await runtime.findWorkspaceVolume(principal, "legacy-key")).toBeUndefined();
+
+    const adopting = runtimeOf(new InstanceScope("default", true));
+    expect(await adopting.findRunner(legacyId)).toMatchObject({ runnerId: legacyId, principal, state: "created" });
+    expect((await adopting.listRunners(principal)).map((found) => found.runnerId)).toContain(legacyId);
+    expect(await adopting.findWorkspaceVolume(principal, "legacy-key")).toMatchObject({ name: legacyVolume, workspaceKey: "legacy-key" });
+    expect((await adopting.ensureWorkspaceVolume(principal, "legacy-key", new Date().toISOString())).name).toBe(legacyVolume);
+    // Adopting unlabelled objects never extends to another instance's.
+    expect((await runtimeOf(new InstanceScope(`third-${fixture.suffix}`, true)).listRunners(principal)).map((found) => found.runnerId)).toEqual([legacyId]);
+  });
+});
