@@ -32,7 +32,8 @@ export interface MatrixContext {
   templates: string[];
   victim: VictimObjects;
   victimClient: Client;
-  attacker: { principal: string; token: string; runnerId: string; sessionId: string };
+  /** The attacker's runner (tmpfs, the rw root mounted) and a workspace of its own that has no runner. */
+  attacker: { principal: string; token: string; runnerId: string; sessionId: string; idleWorkspace: string };
   attackerClient: Client;
 }
 

@@ -176,11 +176,12 @@ const SNAPSHOT_IMAGES = "runner_spawn resolves the image and refuses another pri
 /** A snapshot image name that exists nowhere: what every foreign snapshot reference must look like. */
 export const MISSING_SNAPSHOT_IMAGE = "devhatchery-snapshot/does-not-exist:x";
 
-/** The victim's snapshot named as an `image` in every way the engine resolves it; each must be refused like a missing image. */
+/**
+ * The victim's snapshot named as an `image` in every way the engine resolves it, to runner_spawn and to runner_attach
+ * of the attacker's workspace that has no runner (which spawns one); each must be refused like a missing image.
+ */
 export function foreignImageRows(context: MatrixContext): Row[] {
   const { victim, attackerClient } = context;
-  let missing: Outcome | undefined;
-  const spawn = (image: string): Promise<Outcome> => toolOutcome(attackerClient, "runner_spawn", { image, storage: "tmpfs" });
   const hex = victim.snapshotImageId.replace(/^sha256:/, "");
   const references: Record<string, string> = {
     "local image reference": victim.snapshotImage,
@@ -191,24 +192,34 @@ export function foreignImageRows(context: MatrixContext): Row[] {
     "4-character image id prefix": hex.slice(0, 4),
     "1-character image id prefix": hex.slice(0, 1),
   };
-  const rows: Row[] = [
-    {
-      group: "foreign image",
-      name: "runner_spawn image: a snapshot image that does not exist (the reference answer)",
-      target: "runner_spawn",
-      send: async () => (missing = await spawn(MISSING_SNAPSHOT_IMAGE)),
-      expected: { tool: { code: "NOT_FOUND", text: MISSING_SNAPSHOT_IMAGE } },
+  const tools: Record<string, { kinds: string[]; call: (image: string) => Promise<Outcome> }> = {
+    runner_spawn: { kinds: Object.keys(references), call: (image) => toolOutcome(attackerClient, "runner_spawn", { image, storage: "tmpfs" }) },
+    runner_attach: {
+      kinds: ["local image reference", "docker.io qualified name", "full sha256: image id", "12-character image id prefix"],
+      call: (image) => toolOutcome(attackerClient, "runner_attach", { runner: context.attacker.idleWorkspace, image }),
     },
-  ];
-  for (const [kind, image] of Object.entries(references)) {
+  };
+  const rows: Row[] = [];
+  for (const [tool, { kinds, call }] of Object.entries(tools)) {
+    let missing: Outcome | undefined;
     rows.push({
       group: "foreign image",
-      name: `runner_spawn image: the victim's snapshot by ${kind}`,
-      target: "runner_spawn",
-      send: () => spawn(image),
-      expected: { sameAs: { input: image, reference: () => ({ input: MISSING_SNAPSHOT_IMAGE, outcome: missing }) } },
-      dependsOn: SNAPSHOT_IMAGES,
+      name: `${tool} image: a snapshot image that does not exist (the reference answer)`,
+      target: tool,
+      send: async () => (missing = await call(MISSING_SNAPSHOT_IMAGE)),
+      expected: { tool: { code: "NOT_FOUND", text: MISSING_SNAPSHOT_IMAGE } },
     });
+    for (const kind of kinds) {
+      const image = references[kind] as string;
+      rows.push({
+        group: "foreign image",
+        name: `${tool} image: the victim's snapshot by ${kind}`,
+        target: tool,
+        send: () => call(image),
+        expected: { sameAs: { input: image, reference: () => ({ input: MISSING_SNAPSHOT_IMAGE, outcome: missing }) } },
+        dependsOn: SNAPSHOT_IMAGES,
+      });
+    }
   }
   return rows;
 }

@@ -1,10 +1,12 @@
 import type { MatrixContext } from "./hostile-context.js";
-import { httpOutcome, type Row } from "./hostile-row.js";
+import { httpOutcome, type Outcome, type Row } from "./hostile-row.js";
 import { rawMcpRequest, type RawRequest } from "./raw-mcp-http.js";
 
 const PROTOCOL_VERSION = "2025-11-25";
 const MIB = 1024 * 1024;
 const BODY_LIMIT = "request-body limit on /mcp (sessions.max_body_bytes, 413 before parsing)";
+/** Measured here: 2 MB of nested arrays or 500 KB of nested objects raise the RSS by 40–50 MiB until the next major GC. */
+const HEAVY = "heavy";
 
 const initialize = (clientName: string): string =>
   `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"${PROTOCOL_VERSION}","capabilities":{},"clientInfo":{"name":"${clientName}","version":"1"}}}`;
@@ -15,8 +17,11 @@ function inSession(token: string | undefined, sessionId: string, extra: Record<s
   return { ...(token ? { Authorization: `Bearer ${token}` } : {}), "Mcp-Session-Id": sessionId, "MCP-Protocol-Version": PROTOCOL_VERSION, ...extra };
 }
 
-function rawRow(context: MatrixContext, group: string, name: string, request: RawRequest, expected: Row["expected"], dependsOn?: string): Row {
-  return { group, name, target: "/mcp", send: async () => httpOutcome(await rawMcpRequest(context.url, request)), expected, ...(dependsOn ? { dependsOn } : {}) };
+/** A raw /mcp row; `note` is a dependsOn text, or HEAVY for a row that may leave the heap grown (it runs late). */
+function rawRow(context: MatrixContext, group: string, name: string, request: RawRequest, expected: Row["expected"], note?: string): Row {
+  const send = async (): Promise<Outcome> => httpOutcome(await rawMcpRequest(context.url, request));
+  if (note === HEAVY) return { group, name, target: "/mcp", send, expected, heavy: true };
+  return { group, name, target: "/mcp", send, expected, ...(note ? { dependsOn: note, heavy: note === BODY_LIMIT } : {}) };
 }
 
 const FOREIGN_HOSTS = ["evil.example", "evil.example:80", "localhost.evil.example", "127.0.0.1.evil.example", "localhost@evil.example", "[::2]", "0.0.0.0", "devhatchery.internal"];
@@ -69,7 +74,7 @@ export function malformedBodyRows(context: MatrixContext): Row[] {
   const { attacker } = context;
   const headers = inSession(attacker.token, attacker.sessionId);
   const parseError = { http: { status: 400, text: "Parse error", rpcCode: -32700 } } as const;
-  const cases: [string, RawRequest, Row["expected"]][] = [
+  const cases: [string, RawRequest, Row["expected"], string?][] = [
     ["not JSON", { headers, body: "{not json" }, parseError],
     ["an empty body", { headers, body: "" }, parseError],
     ["jsonrpc 1.0", { headers, body: `{"jsonrpc":"1.0","id":1,"method":"ping"}` }, parseError],
@@ -77,8 +82,8 @@ export function malformedBodyRows(context: MatrixContext): Row[] {
     ["id as an object", { headers, body: `{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}` }, parseError],
     ["a JSON string", { headers, body: `"tools/call"` }, parseError],
     ["deep arrays (100,000 levels) as the body", { headers, body: nested(100_000, "[", "]") }, parseError],
-    ["deep arrays (1,000,000 levels) as the body", { headers, body: nested(1_000_000, "[", "]") }, parseError],
-    ["deep objects (100,000 levels) as the body", { headers, body: nested(100_000, `{"a":`, "}") }, parseError],
+    ["deep arrays (1,000,000 levels) as the body", { headers, body: nested(1_000_000, "[", "]") }, parseError, HEAVY],
+    ["deep objects (100,000 levels) as the body", { headers, body: nested(100_000, `{"a":`, "}") }, parseError, HEAVY],
     [
       "deep arrays (100,000 levels) as a tool argument",
       { headers, body: toolCall("fs_write", `{"runner":"${attacker.runnerId}","path":"/work/deep","content":${nested(100_000, "[", "]")}}`) },
@@ -98,7 +103,7 @@ export function malformedBodyRows(context: MatrixContext): Row[] {
     ["no Accept of event streams", { headers: { ...headers, Accept: "application/json" }, body: toolCall("runner_list", "{}") }, { http: { status: 406, text: "Not Acceptable" } }],
     ["an unknown protocol version", { headers: { ...headers, "MCP-Protocol-Version": "1999-01-01" }, body: toolCall("runner_list", "{}") }, { http: { status: 400, text: "Unsupported protocol version" } }],
   ];
-  return cases.map(([name, request, expected]) => rawRow(context, "malformed body", name, request, expected));
+  return cases.map(([name, request, expected, note]) => rawRow(context, "malformed body", name, request, expected, note));
 }
 
 /** Bodies over the limit: announced with a Content-Length, sent chunked without one, and a Content-Length that lies. */

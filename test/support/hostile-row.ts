@@ -35,6 +35,8 @@ export interface Row {
   expected: Expected;
   /** A defect fixed on another branch: the row fails until that branch is merged. */
   dependsOn?: string;
+  /** The row may leave the server's heap grown even when it is refused: it runs after the others. */
+  heavy?: boolean;
 }
 
 /** Calls a tool and records what came back; a protocol-level error is an outcome too. */
