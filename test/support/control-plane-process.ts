@@ -13,7 +13,7 @@ export interface ControlPlaneProcess {
   url: string;
   /** The port it listens on: pass it as DEVHATCHERY_LISTEN_PORT to start a successor on the same address. */
   port: number;
-  /** Its process id. */
+  /** Its process id (read /proc/<pid>/status to measure its memory). */
   pid: number;
   /** Its state folder (DEVHATCHERY_STATE_DIR): the caller's, or a fresh temporary one removed by stop() and kill(). */
   stateDir: string;
