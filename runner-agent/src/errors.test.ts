@@ -17,9 +17,23 @@ describe("agent error → gRPC status", () => {
     ["EEXIST", "ALREADY_EXISTS"],
     ["ENOTDIR", "FAILED_PRECONDITION"],
     ["ENOSPC", "RESOURCE_EXHAUSTED"],
+    ["ENAMETOOLONG", "INVALID_ARGUMENT"],
+    ["ELOOP", "INVALID_ARGUMENT"],
     ["EWHATEVER", "INTERNAL"],
   ])("maps system error %s to %s", (errno, code) => {
     const error = Object.assign(new Error(`${errno}: boom`), { code: errno });
     expect(fromSystemError(error, "read", "/x").code).toBe(code);
+  });
+
+  it("keeps a message about a 64 KiB path small enough for a gRPC trailer, without repeating Node's text", () => {
+    const path = `/work/${"a".repeat(64 * 1024)}`;
+    const error = Object.assign(new Error(`ENAMETOOLONG: name too long, open '${path}'`), { code: "ENAMETOOLONG" });
+    const failure = fromSystemError(error, "read", path);
+    expect(failure.code).toBe("INVALID_ARGUMENT");
+    expect(failure.message).toBe(`Cannot read "/work/${"a".repeat(154)}…${"a".repeat(64)} (65542 characters)": the path is too long (at most 4096 bytes, and 255 bytes per name); use a shorter path`);
+  });
+
+  it("caps the details of any agent error", () => {
+    expect(toGrpcError(new AgentError("INVALID_ARGUMENT", "x".repeat(10_000))).details).toHaveLength(4097);
   });
 });

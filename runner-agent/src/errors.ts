@@ -46,22 +46,42 @@ const CODE_BY_ERRNO: Record<string, AgentErrorCode> = {
   ENOSPC: "RESOURCE_EXHAUSTED",
   EDQUOT: "RESOURCE_EXHAUSTED",
   EMFILE: "RESOURCE_EXHAUSTED",
+  ENAMETOOLONG: "INVALID_ARGUMENT",
+  ELOOP: "INVALID_ARGUMENT",
 };
+
+/** Reasons said in our words: Node's own text repeats the path, which may be 64 KiB long. */
+const REASON_BY_ERRNO: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  ENAMETOOLONG: `the path is too long (at most ${4096} bytes, and ${255} bytes per name); use a shorter path`,
+  ELOOP: "too many levels of symbolic links; resolve the link chain or name the target directly",
+};
+
+/** The longest quoted value or reason a message carries: gRPC sends details in a trailer, which has a size limit. */
+const QUOTED_MAX_CHARS = 256;
+/** The longest details string sent at all. */
+const DETAILS_MAX_CHARS = 4096;
+
+/** A value for a message: as it is when short, else its head and tail with the length, so messages stay small. */
+export function quotable(value: string): string {
+  if (value.length <= QUOTED_MAX_CHARS) return value;
+  return `${value.slice(0, 160)}…${value.slice(-64)} (${value.length} characters)`;
+}
 
 /** Turns a Node system error about `path` into an AgentError with a message naming the path. */
 export function fromSystemError(error: unknown, what: string, path: string): AgentError {
   if (error instanceof AgentError) return error;
   const errno = (error as NodeJS.ErrnoException | undefined)?.code ?? "";
   const code = CODE_BY_ERRNO[errno] ?? "INTERNAL";
-  const reason = errno === "ENOENT" ? "no such file or directory" : (error as Error).message;
-  return new AgentError(code, `Cannot ${what} "${path}": ${reason}`, { cause: error });
+  const reason = REASON_BY_ERRNO[errno] ?? quotable((error as Error).message);
+  return new AgentError(code, `Cannot ${what} "${quotable(path)}": ${reason}`, { cause: error });
 }
 
 /** The gRPC error for anything a handler throws; unexpected errors become INTERNAL with no details leaked. */
 export function toGrpcError(error: unknown): Error & { code: status; details: string } {
   const { code, details } =
     error instanceof AgentError
-      ? { code: GRPC_STATUS_BY_CODE[error.code], details: error.message }
+      ? { code: GRPC_STATUS_BY_CODE[error.code], details: error.message.length > DETAILS_MAX_CHARS ? `${error.message.slice(0, DETAILS_MAX_CHARS)}…` : error.message }
       : { code: status.INTERNAL, details: "internal agent error; see the agent log" };
   return Object.assign(new Error(details), { code, details });
 }
