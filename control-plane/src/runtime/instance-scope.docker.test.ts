@@ -67,4 +67,20 @@ describe("instances on one engine (label io.devhatchery.instance)", () => {
     // Adopting unlabelled objects never extends to another instance's.
     expect((await runtimeOf(new InstanceScope(`third-${fixture.suffix}`, true)).listRunners(principal)).map((found) => found.runnerId)).toEqual([legacyId]);
   });
+
+  it("never resolves another instance's snapshot image, by name or by id, even for the same principal", async () => {
+    const { runtime, principal } = fixture;
+    const other = runtimeOf(new InstanceScope(`other-${fixture.suffix}`));
+    const source = await fixture.start();
+    const snapshot = await runtime.commitRunner(source.runnerId, { snapshotId: "s-0000000000c1", principal, createdAt: new Date().toISOString() });
+    try {
+      const mine = await runtime.inspectImage(snapshot.image);
+      expect(mine?.labels["io.devhatchery.instance"]).toBe("default");
+      expect(await other.inspectImage(snapshot.image)).toBeUndefined();
+      expect(await other.inspectImage(mine?.id ?? "missing")).toBeUndefined();
+      expect(await other.listSnapshots(principal)).toEqual([]);
+    } finally {
+      await runtime.removeSnapshot(principal, snapshot.snapshotId);
+    }
+  });
 });
