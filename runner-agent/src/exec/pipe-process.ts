@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { AgentError, fromSystemError } from "../errors.js";
+import { argumentsTooLong } from "./spawn-arguments.js";
 import { OUTPUT_DRAIN_MS, type LaunchSpec, type ProcessIo, type ProcessIoEvents } from "./process-io.js";
 
 /** Starts a process on pipes, in its own process group; resolves once it runs. */
@@ -76,5 +77,6 @@ export function launchError(error: NodeJS.ErrnoException, program: string, cwd: 
       { cause: error },
     );
   }
+  if (error.code === "E2BIG") return argumentsTooLong(program, error);
   return fromSystemError(error, "start", program);
 }

@@ -13,6 +13,7 @@ import { launchPipeProcess } from "./pipe-process.js";
 import type { ProcessInfo } from "./process-info.js";
 import { launchPtyProcess } from "./pty-process.js";
 import { resolveRunAsUser } from "./run-as-user.js";
+import { assertSpawnable } from "./spawn-arguments.js";
 import { SpillSegments } from "./spill-segments.js";
 
 /** A request to start a process, as plain values (the gRPC adapter fills it). */
@@ -106,6 +107,7 @@ export class ProcessManager {
     const terminal = spec.terminal ? validTerminal(spec.terminal.rows || DEFAULT_TERMINAL.rows, spec.terminal.cols || DEFAULT_TERMINAL.cols) : undefined;
     const personal = user ? { ...(user.home ? { HOME: user.home } : {}), ...(user.name ? { USER: user.name, LOGNAME: user.name } : {}) } : {};
     const env = createChildEnv(this.baseEnv, { ...(terminal ? { TERM: "xterm-256color" } : {}), ...personal, ...spec.env });
+    assertSpawnable(argv, env);
     const id = `${EXEC_DIR_PREFIX}${randomBytes(8).toString("hex")}`;
     const { ringBytes, maxOutputBytes, killGraceMs } = this.settings;
     const managed = new ManagedProcess({
