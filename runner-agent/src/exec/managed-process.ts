@@ -14,7 +14,7 @@ export interface ManagedProcessOptions {
   user: string;
   timeoutMs: number;
   killGraceMs: number;
-  output: { ringBytes: number; maxBytes: number; spill: SpillSegments | undefined };
+  output: { ringBytes: number; maxBytes: number; spill: SpillSegments | undefined; onSpilled?: () => void };
   oomKills: OomKillCounter;
   log: Logger;
   onEnded(process: ManagedProcess): void;

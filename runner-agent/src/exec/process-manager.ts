@@ -116,7 +116,12 @@ export class ProcessManager {
       user: spec.user,
       timeoutMs: spec.timeoutMs,
       killGraceMs: spec.killGraceMs || killGraceMs,
-      output: { ringBytes, maxBytes: maxOutputBytes, spill: this.spillDir ? new SpillSegments(join(this.spillDir, id), segmentBytes(maxOutputBytes)) : undefined },
+      output: {
+        ringBytes,
+        maxBytes: maxOutputBytes,
+        spill: this.spillDir ? new SpillSegments(join(this.spillDir, id), segmentBytes(maxOutputBytes)) : undefined,
+        onSpilled: () => this.applyOutputBudget(),
+      },
       oomKills: this.oomKills,
       log: this.log,
       onEnded: (ended) => this.retain(ended),
@@ -172,6 +177,25 @@ export class ProcessManager {
     while (running.some((managed) => !managed.exit) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await Promise.all([...this.processes.values()].map((managed) => this.reap(managed)));
     if (this.ownsSpillDir) await rm(this.spillDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Keeps the spill of all processes within the budget: the oldest-ended finished process gives up its oldest output
+   * first, then the running process holding the most (never its newest segment).
+   */
+  private applyOutputBudget(): void {
+    const all = [...this.processes.values()];
+    let total = all.reduce((sum, managed) => sum + managed.output.spilledBytes, 0);
+    while (total > this.settings.outputBudgetBytes) {
+      const running = all.filter((managed) => !managed.exit).sort((a, b) => b.output.spilledBytes - a.output.spilledBytes);
+      let freed = 0;
+      for (const victim of [...this.finished, ...running]) {
+        freed = victim.output.dropOldestSpill();
+        if (freed > 0) break;
+      }
+      if (freed === 0) return;
+      total -= freed;
+    }
   }
 
   private retain(managed: ManagedProcess): void {
