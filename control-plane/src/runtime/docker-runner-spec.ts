@@ -104,7 +104,7 @@ export function workspaceMount(volume: string, hardened: boolean): Docker.MountS
  * /tmp and /var/tmp a quarter each (half each beside a volume /work).
  */
 function tmpfsMounts(storage: WorkspaceStorage, hardened: boolean, memoryMb: number): Record<string, string> {
-  const room = Math.max(MIN_TMPFS_MB, memoryMb - AGENT_MEMORY_HEADROOM_MB);
+  const room = tmpfsRoomMb(memoryMb);
   const isTmpfsWork = storage.kind === "tmpfs";
   const mounts: Record<string, string> = {};
   if (hardened) {
@@ -121,9 +121,14 @@ function tmpfsMounts(storage: WorkspaceStorage, hardened: boolean, memoryMb: num
 }
 
 /** The size a /work tmpfs gets: what was asked, at most its share of the memory limit minus the agent's headroom. */
-export function workTmpfsMb(askedMb: number, memoryMb: number, hardened: boolean): number {
-  const room = Math.max(MIN_TMPFS_MB, memoryMb - AGENT_MEMORY_HEADROOM_MB);
+function workTmpfsMb(askedMb: number, memoryMb: number, hardened: boolean): number {
+  const room = tmpfsRoomMb(memoryMb);
   return Math.min(askedMb, Math.max(MIN_TMPFS_MB, Math.floor(hardened ? room / 2 : room)));
+}
+
+/** What all tmpfs mounts of a runner may hold together. */
+function tmpfsRoomMb(memoryMb: number): number {
+  return Math.max(MIN_TMPFS_MB, memoryMb - AGENT_MEMORY_HEADROOM_MB);
 }
 
 function runnerLabels(spec: RunnerContainerSpec, networkEnabled: boolean): Record<string, string> {
