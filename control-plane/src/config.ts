@@ -73,8 +73,10 @@ export interface ControlPlaneConfig {
     max: { cpus: number; memoryMb: number; pids: number };
     /** Runners (any status) one principal may have at once. */
     maxRunnersPerPrincipal: number;
-    /** Size of /work for storage "tmpfs". */
+    /** Size of /work for storage "tmpfs" (capped per runner by its memory limit). */
     tmpfsMb: number;
+    /** Exec output each runner's agent keeps on disk for all its processes together (the runtime's default when omitted). */
+    execOutputMb?: number;
   };
   /** The operator's minimum isolation profile: "hardened" makes every runner hardened. */
   profile: "default" | "hardened";

@@ -58,12 +58,15 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
 }
 
 function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: StateFolderLock): ControlPlane {
-  const dockerRuntime = new DockerRuntime(log, config.dockerHost, config.agent, new InstanceScope(config.instance.name, config.instance.adoptUnlabelled));
+  const store = createSqliteStateStore(join(config.stateDir, "state.db"));
+  const dockerRuntime = new DockerRuntime(log, config.dockerHost, config.agent, new InstanceScope(config.instance.name, config.instance.adoptUnlabelled), {
+    tokens: store.runnerTokens,
+    execOutputMb: config.limits.execOutputMb,
+  });
   const observability = createObservability(config, VERSION, async () => (await dockerRuntime.listAllRunners()).filter((runner) => runner.state === "running").length);
   const { audit, metrics } = observability;
   const runtime = observability.traced(dockerRuntime, "runtime");
   const mountPolicy = new MountPolicy(config.allowedRoots);
-  const store = createSqliteStateStore(join(config.stateDir, "state.db"));
   // Background work of MCP tasks died with the previous process; their clients must not poll "working" for a day.
   const failedTasks = store.failUnfinishedTasks("The control plane restarted while this task was running; check runner_list: the runner may exist (runner_attach reaches it).", new Date().toISOString());
   if (failedTasks > 0) log.warn({ failedTasks }, "marked tasks left working by the previous process as failed");

@@ -9,7 +9,7 @@ const docker = new Docker();
 export async function removeTestRunners(principals: string[], network?: string): Promise<void> {
   for (const principal of principals) {
     const containers = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.owner=${principal}`] } });
-    await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined)));
   }
   await removeTestWorkspaces(principals);
   await removeTestSnapshots(principals);

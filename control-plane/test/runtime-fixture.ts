@@ -88,7 +88,7 @@ export async function createRuntimeFixture(name: string): Promise<RuntimeFixture
     async cleanup() {
       for (const owner of [principal, otherPrincipal]) {
         const containers = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.owner=${owner}`] } });
-        await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
+        await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined)));
         const { Volumes: volumes } = await docker.listVolumes({ filters: { label: [`io.devhatchery.owner=${owner}`] } });
         await Promise.all((volumes ?? []).map((volume) => docker.getVolume(volume.Name).remove().catch(() => undefined)));
       }

@@ -11,6 +11,8 @@ export const AGENT_ENV = {
   host: "DEVHATCHERY_AGENT_HOST",
   workDir: "DEVHATCHERY_AGENT_WORKDIR",
   logLevel: "DEVHATCHERY_AGENT_LOG_LEVEL",
+  /** MiB of spilled exec output the agent keeps for all its processes together (config limits.exec_output_mb). */
+  execOutputMb: "DEVHATCHERY_AGENT_EXEC_OUTPUT_MB",
 } as const;
 
 /** Every variable whose name starts with this prefix is removed from the environment of processes the agent starts. */

@@ -16,6 +16,7 @@ describe("loadAgentConfig", () => {
         spillDir: "/var/tmp/devhatchery-agent/exec",
         ringBytes: 1024 * 1024,
         maxOutputBytes: 256 * 1024 * 1024,
+        outputBudgetBytes: 1024 * 1024 * 1024,
         retainMs: 30 * 60 * 1000,
         retainCount: 64,
         killGraceMs: 2_000,
@@ -32,8 +33,9 @@ describe("loadAgentConfig", () => {
       DEVHATCHERY_AGENT_EXEC_MAX_OUTPUT_BYTES: "1048576",
       DEVHATCHERY_AGENT_EXEC_RETAIN_MS: "1000",
       DEVHATCHERY_AGENT_EXEC_RETAIN_COUNT: "3",
+      DEVHATCHERY_AGENT_EXEC_OUTPUT_MB: "64",
     });
-    expect(config.exec).toMatchObject({ spillDir: "/spill", ringBytes: 65536, maxOutputBytes: 1048576, retainMs: 1000, retainCount: 3 });
+    expect(config.exec).toMatchObject({ spillDir: "/spill", ringBytes: 65536, maxOutputBytes: 1048576, outputBudgetBytes: 64 * 1024 * 1024, retainMs: 1000, retainCount: 3 });
     expect(() => loadAgentConfig({ DEVHATCHERY_AGENT_TOKEN: token, DEVHATCHERY_AGENT_EXEC_RING_BYTES: "1048576", DEVHATCHERY_AGENT_EXEC_MAX_OUTPUT_BYTES: "2097152" })).toThrow(
       "Invalid runner agent configuration:\n  DEVHATCHERY_AGENT_EXEC_MAX_OUTPUT_BYTES: DEVHATCHERY_AGENT_EXEC_MAX_OUTPUT_BYTES must be at least 4 times DEVHATCHERY_AGENT_EXEC_RING_BYTES",
     );

@@ -12,6 +12,8 @@ export const EXEC_ENV = {
   retainCount: "DEVHATCHERY_AGENT_EXEC_RETAIN_COUNT",
 } as const;
 
+const MIB = 1024 * 1024;
+
 /** Where spill files go by default: the container's disk, never /work (the user's) nor /tmp (often memory). */
 const DEFAULT_SPILL_DIR = "/var/tmp/devhatchery-agent/exec";
 
@@ -44,6 +46,7 @@ const schema = z
     [AGENT_ENV.debugPort]: port(AGENT_DEFAULT_DEBUG_PORT),
     [AGENT_ENV.workDir]: absolutePath(AGENT_ENV.workDir, "/work"),
     [AGENT_ENV.logLevel]: z._default(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), "info"),
+    [AGENT_ENV.execOutputMb]: atLeast(1, DEFAULT_EXEC_SETTINGS.outputBudgetBytes / MIB),
     [EXEC_ENV.spillDir]: absolutePath(EXEC_ENV.spillDir, DEFAULT_SPILL_DIR),
     [EXEC_ENV.ringBytes]: atLeast(4096, DEFAULT_EXEC_SETTINGS.ringBytes),
     [EXEC_ENV.maxOutputBytes]: atLeast(16384, DEFAULT_EXEC_SETTINGS.maxOutputBytes),
@@ -78,6 +81,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
       spillDir: values[EXEC_ENV.spillDir],
       ringBytes: values[EXEC_ENV.ringBytes],
       maxOutputBytes: values[EXEC_ENV.maxOutputBytes],
+      outputBudgetBytes: values[AGENT_ENV.execOutputMb] * MIB,
       retainMs: values[EXEC_ENV.retainMs],
       retainCount: values[EXEC_ENV.retainCount],
     },

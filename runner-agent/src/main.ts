@@ -2,10 +2,15 @@ import { AGENT_ENV } from "@devhatchery/proto/contract";
 import { loadAgentConfig } from "./config.js";
 import { createLogger } from "./log.js";
 import { startAgentServer } from "./server.js";
+import { readStdinToken } from "./stdin-token.js";
 
-/** Composition root: config → server → listen; drains on SIGTERM/SIGINT. */
-function main(): void {
-  const config = loadAgentConfig(process.env);
+/**
+ * Composition root: token → config → server → listen; drains on SIGTERM/SIGINT. The token comes from stdin (the
+ * control plane writes it there at every start) unless the environment sets it (tests, agents run by hand).
+ */
+async function main(): Promise<void> {
+  const env = process.env[AGENT_ENV.token] ? process.env : { ...process.env, [AGENT_ENV.token]: await readStdinToken(process.stdin) };
+  const config = loadAgentConfig(env);
   // The token must never reach processes the agent starts (they inherit process.env).
   delete process.env[AGENT_ENV.token];
   const log = createLogger(config.logLevel);
@@ -35,10 +40,8 @@ function main(): void {
   );
 }
 
-try {
-  main();
-} catch (error) {
-  // Configuration errors happen before the logger exists; report them on stderr as one JSON line.
+main().catch((error: unknown) => {
+  // Token and configuration errors happen before the logger exists; report them on stderr as one JSON line.
   process.stderr.write(`${JSON.stringify({ level: "fatal", service: "runner-agent", msg: (error as Error).message })}\n`);
   process.exit(1);
-}
+});

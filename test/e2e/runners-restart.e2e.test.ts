@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { CallToolResultSchema, CreateTaskResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, describe, expect, it } from "vitest";
@@ -67,6 +68,17 @@ describe("the control plane killed with SIGKILL mid-session and started again on
     expect(runners.find((runner) => runner.runner_id === durable.runner_id)).toMatchObject({ status: "ready", alias: "durable" });
     expect(runners.find((runner) => runner.alias === "tasked")).toMatchObject({ status: "ready" });
     expect(await ok(after, "runner_attach", { runner: "durable-ws" })).toMatchObject({ runner_id: durable.runner_id, action: "reused" });
+    expect(await sh(after, "durable", "cat /work/before.txt")).toBe("written before the crash\n");
+    // The restarted control plane reached it with the token its state store kept (Docker holds none for agents that
+    // read it on stdin), and hands it over again when the runner is started again.
+    const db = new DatabaseSync(join(stateDir, "state.db"), { readOnly: true });
+    try {
+      expect(db.prepare("SELECT count(*) AS rows FROM runner_tokens WHERE runner_id = ?").get(durable.runner_id as string)).toEqual({ rows: 1 });
+    } finally {
+      db.close();
+    }
+    await ok(after, "runner_stop", { runner: "durable" });
+    expect(await ok(after, "runner_attach", { runner: "durable-ws" })).toMatchObject({ runner_id: durable.runner_id, action: "started" });
     expect(await sh(after, "durable", "cat /work/before.txt")).toBe("written before the crash\n");
 
     // The idempotency key still names the same runner: no second container.

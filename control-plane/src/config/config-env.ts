@@ -35,6 +35,7 @@ export const ENV = {
   maxPids: "DEVHATCHERY_MAX_PIDS",
   maxRunners: "DEVHATCHERY_MAX_RUNNERS",
   tmpfsMb: "DEVHATCHERY_TMPFS_MB",
+  execOutputMb: "DEVHATCHERY_EXEC_OUTPUT_MB",
   profile: "DEVHATCHERY_PROFILE",
   auditLog: "DEVHATCHERY_AUDIT_LOG",
   otlpEndpoint: "DEVHATCHERY_OTLP_ENDPOINT",

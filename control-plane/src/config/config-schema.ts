@@ -158,7 +158,14 @@ export const configFileSchema = z.strictObject({
       "Caps limits.defaults.pids; runner_spawn cannot ask for pids.",
     ),
     max_runners_per_principal: key(z.number().int().min(1).max(10_000).default(50), { description: "Runners (any status) one principal may have at once.", env: ENV.maxRunners }),
-    tmpfs_mb: key(z.number().int().min(16).max(1_048_576).default(1024), { description: 'Size of /work for storage "tmpfs".', env: ENV.tmpfsMb }),
+    tmpfs_mb: key(z.number().int().min(16).max(1_048_576).default(1024), {
+      description: 'Size of /work for storage "tmpfs", at most the runner\'s memory_mb minus 96 MiB kept for the agent (tmpfs pages count as memory).',
+      env: ENV.tmpfsMb,
+    }),
+    exec_output_mb: key(z.number().int().min(1).max(1_048_576).default(1024), {
+      description: "Exec output one runner keeps on its disk for all its processes together; past it the oldest finished exec's output goes first (exec_read reports it as dropped_bytes).",
+      env: ENV.execOutputMb,
+    }),
   }),
   allowed_roots: key(z.array(allowedRoot).default([]), {
     description: "Host folders runners may mount by alias, read-only unless the mode is rw and the caller asks for rw.",

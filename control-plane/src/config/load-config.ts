@@ -62,6 +62,7 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
       max: { cpus: limits.max.cpus, memoryMb: limits.max.memory_mb, pids: limits.max.pids },
       maxRunnersPerPrincipal: limits.max_runners_per_principal,
       tmpfsMb: limits.tmpfs_mb,
+      execOutputMb: limits.exec_output_mb,
     },
     profile: file.runners.profile,
     auditLog: file.log.audit === "off" ? undefined : file.log.audit,

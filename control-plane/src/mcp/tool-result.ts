@@ -18,7 +18,7 @@ export const RECOVERY_BY_CODE: Record<ErrorCode, string> = {
   VOLUME_IN_USE: "Remove the runners that use this workspace first (runner_remove), then remove the volume.",
   POLICY_DENIED: "The operator's policy refuses this, as the message says; ask for less (see the limit named) or a permitted value.",
   RUNNER_START_FAILED: "Nothing was left behind; fix the cause above and call runner_spawn again.",
-  RUNNER_UNAVAILABLE: "runner_attach starts a stopped runner again (its /work is kept); runner_list shows each runner's status and error.",
+  RUNNER_UNAVAILABLE: "runner_attach starts a stopped runner again (a workspace volume /work is kept; a tmpfs /work starts empty); runner_list shows each runner's status and error.",
   DOCKER_UNAVAILABLE: "The host's Docker engine is down; retry later or tell the operator.",
   TIMEOUT: "Retry; if it keeps timing out, allow more time or do less per call.",
   CANCELLED: "The call was cancelled; call again if you still need it.",

@@ -242,8 +242,8 @@ describe("agent delivery: baked when the image has the agent, injected from a re
     const image = await docker.getImage(RUNNER_IMAGE).inspect();
     expect(image.Config.Labels?.["io.devhatchery.agent.version"]).toBeTruthy();
     expect(info.Config.Entrypoint).toEqual(image.Config.Entrypoint);
-    // Baked delivery: no agent volume; /work is the runner's workspace volume.
-    expect(info.Mounts?.map((mount) => mount.Destination)).toEqual(["/work"]);
+    // Baked delivery: no agent volume; /work is the runner's workspace volume, beside the agent's anonymous spill volume.
+    expect(info.Mounts?.map((mount) => mount.Destination).sort()).toEqual(["/var/tmp/devhatchery-agent", "/work"]);
     await expect(execs.run(alice, runnerId, { command: "pwd" }, () => {})).resolves.toMatchObject({ exitCode: 0, stdout: "/work\n" });
   });
 

@@ -12,7 +12,9 @@ export function runnerUnavailable(ref: string, target: RunnerTarget): ControlPla
   }
   const shown = runnerInfoFromContainer(target.container, undefined, undefined);
   const how = shown.error ? ` (${shown.error})` : "";
-  return new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" is ${shown.status}${how}, not running; start it again with runner_attach (runner: "${ref}").`);
+  // Only a workspace volume outlives a stop; a tmpfs /work went with the container's last run.
+  const work = target.container.storage.kind === "tmpfs" ? " Its /work was a tmpfs: what it held is gone, and it starts again with an empty /work." : "";
+  return new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" is ${shown.status}${how}, not running; start it again with runner_attach (runner: "${ref}").${work}`);
 }
 
 /** A container whose spawn is still in flight, seen as the starting spawn it is. */

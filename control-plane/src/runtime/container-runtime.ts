@@ -4,7 +4,7 @@ export interface RunnerContainerSpec {
   runnerId: string;
   principal: string;
   image: string;
-  /** The runner's agent token, passed to the agent in its environment. */
+  /** The runner's agent token: written to the agent's stdin at every start, never into the container's config. */
   token: string;
   agentPort: number;
   network: string;
@@ -174,6 +174,22 @@ export interface RunnerContainer {
   /** When its current or last run started and, when stopped, finished (ISO 8601). */
   startedAt: string | undefined;
   finishedAt: string | undefined;
+}
+
+/**
+ * Where a runtime keeps each runner's agent token between starts (the state store's runnerTokens, or memory): the
+ * engine holds none, so `docker inspect` and snapshots cannot show it.
+ */
+export interface RunnerTokenVault {
+  get(runnerId: string): string | undefined;
+  set(runnerId: string, token: string): void;
+  delete(runnerId: string): void;
+}
+
+/** A vault that forgets everything when the process ends (tests and tools without a state store). */
+export function createMemoryTokenVault(): RunnerTokenVault {
+  const tokens = new Map<string, string>();
+  return { get: (runnerId) => tokens.get(runnerId), set: (runnerId, token) => void tokens.set(runnerId, token), delete: (runnerId) => void tokens.delete(runnerId) };
 }
 
 export interface PullProgress {

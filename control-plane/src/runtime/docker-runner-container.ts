@@ -1,5 +1,4 @@
 import type Docker from "dockerode";
-import { AGENT_ENV } from "@devhatchery/proto/contract";
 import type { ContainerState, RunnerContainer, RunnerLimits, WorkspaceStorage } from "./container-runtime.js";
 import { bindChecksFrom } from "./bind-check-label.js";
 import { WORK_DIR } from "./docker-runner-spec.js";
@@ -14,7 +13,6 @@ export function toRunnerContainer(info: Docker.ContainerInspectInfo): RunnerCont
   const labels = info.Config.Labels ?? {};
   const networks = Object.values(info.NetworkSettings.Networks ?? {});
   const checks = bindChecksFrom(labels);
-  const tokenEntry = (info.Config.Env ?? []).find((entry) => entry.startsWith(`${AGENT_ENV.token}=`));
   return {
     containerId: info.Id,
     runnerId: labels[LABEL.runner] ?? "",
@@ -23,7 +21,8 @@ export function toRunnerContainer(info: Docker.ContainerInspectInfo): RunnerCont
     state: info.State.Status as ContainerState,
     createdAt: labels[LABEL.created] ?? info.Created,
     address: networks.find((network) => network.IPAddress)?.IPAddress || undefined,
-    token: tokenEntry?.slice(AGENT_ENV.token.length + 1),
+    // Filled in by the runtime from its token vault (or Env, for runners of older versions).
+    token: undefined,
     exitCode: info.State.Running ? undefined : info.State.ExitCode,
     binds: (info.Mounts ?? [])
       .filter((mount) => mount.Type === "bind")

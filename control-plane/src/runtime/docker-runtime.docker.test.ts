@@ -114,7 +114,11 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
       expect(info.HostConfig).toMatchObject({ NanoCpus: 1_500_000_000, Memory: 256 * 1024 * 1024, MemorySwap: 256 * 1024 * 1024, PidsLimit: 128, Init: true, ReadonlyRootfs: false });
       expect(info.HostConfig.SecurityOpt).toEqual(["no-new-privileges:true"]);
       expect(info.HostConfig.RestartPolicy).toEqual({ Name: "no", MaximumRetryCount: 0 });
-      expect(info.Config.Env?.slice(0, 4)).toEqual([expect.stringMatching(/^DEVHATCHERY_AGENT_TOKEN=[0-9a-f]{64}$/), "DEVHATCHERY_AGENT_PORT=7070", "GREETING=hello world", "EMPTY="]);
+      // An image baked with an agent that reads its token on stdin gets the variable empty; an older one, the token.
+      const onStdin = (await docker.getImage(RUNNER_IMAGE).inspect()).Config.Labels?.["io.devhatchery.agent.token"] === "stdin";
+      const tokenEntry = onStdin ? "DEVHATCHERY_AGENT_TOKEN=" : expect.stringMatching(/^DEVHATCHERY_AGENT_TOKEN=[0-9a-f]{64}$/);
+      expect(info.Config.Env?.slice(0, 5)).toEqual([tokenEntry, "DEVHATCHERY_AGENT_PORT=7070", "DEVHATCHERY_AGENT_EXEC_OUTPUT_MB=1024", "GREETING=hello world", "EMPTY="]);
+      expect(info.Config.OpenStdin).toBe(onStdin);
       expect(info.Config.Labels).toMatchObject({
         "io.devhatchery.alias": "builder",
         "io.devhatchery.workspace": "ws-1",

@@ -4,17 +4,19 @@ import type { Logger } from "../log.js";
 import { VERSION } from "../version.js";
 import { AgentPayload } from "./agent-payload.js";
 import { AgentVolumeKeeper, type AgentVolumeTiming } from "./agent-volume-keeper.js";
-import type {
-  ContainerRuntime,
-  ImageInfo,
-  LocalImage,
-  PullProgress,
-  RunnerContainer,
-  RunnerContainerSpec,
-  RunnerEvent,
-  RunnerSnapshot,
-  SnapshotSpec,
-  WorkspaceVolume,
+import {
+  createMemoryTokenVault,
+  type ContainerRuntime,
+  type ImageInfo,
+  type LocalImage,
+  type PullProgress,
+  type RunnerContainer,
+  type RunnerContainerSpec,
+  type RunnerEvent,
+  type RunnerSnapshot,
+  type SnapshotSpec,
+  type RunnerTokenVault,
+  type WorkspaceVolume,
 } from "./container-runtime.js";
 import { DockerAgentVolumeStore } from "./docker-agent-volume-store.js";
 import { createDockerClient } from "./docker-client.js";
@@ -24,7 +26,8 @@ import { demuxDockerLog } from "./docker-log.js";
 import { DockerNetworks } from "./docker-networks.js";
 import { toRunnerContainer } from "./docker-runner-container.js";
 import { watchDockerRunnerEvents } from "./docker-runner-events.js";
-import { runnerContainerName, toRunnerCreateOptions } from "./docker-runner-spec.js";
+import { runnerContainerName, toRunnerCreateOptions, type AgentSettings } from "./docker-runner-spec.js";
+import { deliverAgentToken, legacyEnvToken } from "./docker-agent-token.js";
 import { DockerSnapshots } from "./docker-snapshots.js";
 import { prepareHardenedWorkspace } from "./docker-workspace-ownership.js";
 import { DockerWorkspaceVolumes } from "./docker-workspace-volumes.js";
@@ -41,6 +44,16 @@ export interface AgentDeliveryOptions extends NodeRuntimeCacheOptions {
   timing?: AgentVolumeTiming;
 }
 
+/** How the runtime sets up each agent beyond its delivery. */
+export interface RunnerAgentOptions {
+  /** Where runner tokens live between starts; in memory when omitted (lost when the process ends). */
+  tokens?: RunnerTokenVault;
+  /** Spilled exec output each agent keeps for all its processes together (config limits.exec_output_mb). */
+  execOutputMb?: number;
+}
+
+const DEFAULT_EXEC_OUTPUT_MB = 1024;
+
 /** The dockerode implementation of ContainerRuntime; with the other docker-*.ts files, the only code that talks to Docker. */
 export class DockerRuntime implements ContainerRuntime {
   private readonly docker: Docker;
@@ -49,6 +62,8 @@ export class DockerRuntime implements ContainerRuntime {
   private readonly networks: DockerNetworks;
   private readonly workspaces: DockerWorkspaceVolumes;
   private readonly snapshots: DockerSnapshots;
+  private readonly tokens: RunnerTokenVault;
+  private readonly execOutputMb: number;
 
   constructor(
     private readonly log: Logger,
@@ -56,7 +71,10 @@ export class DockerRuntime implements ContainerRuntime {
     agent: AgentDeliveryOptions,
     /** Which objects on the engine are this control plane's (label io.devhatchery.instance). */
     private readonly scope: InstanceScope = DEFAULT_INSTANCE_SCOPE,
+    runnerAgent: RunnerAgentOptions = {},
   ) {
+    this.tokens = runnerAgent.tokens ?? createMemoryTokenVault();
+    this.execOutputMb = runnerAgent.execOutputMb ?? DEFAULT_EXEC_OUTPUT_MB;
     this.docker = createDockerClient(dockerHost);
     const payload = new AgentPayload(agent.bundlePath, agent.version ?? VERSION, new NodeRuntimeCache(agent, log));
     this.errors = createDockerErrors(log);
@@ -111,11 +129,22 @@ export class DockerRuntime implements ContainerRuntime {
   async startRunner(spec: RunnerContainerSpec): Promise<RunnerContainer> {
     const networkEnabled = await this.networks.hasOutboundAccess(spec.network);
     if (spec.hardened && spec.storage.kind === "volume") await prepareHardenedWorkspace(this.docker, this.errors, spec, spec.storage.volume);
-    const container = await this.errors.call(`create a runner from "${spec.image}"`, () => this.docker.createContainer(toRunnerCreateOptions(spec, networkEnabled, this.scope.labels())));
+    const agent: AgentSettings = { execOutputMb: this.execOutputMb, tokenOnStdin: await this.readsTokenOnStdin(spec) };
+    // Kept before the container exists, so a runner never runs with a token this control plane could not find again.
+    this.tokens.set(spec.runnerId, spec.token);
+    let container: Docker.Container;
     try {
-      await container.start();
+      container = await this.errors.call(`create a runner from "${spec.image}"`, () => this.docker.createContainer(toRunnerCreateOptions(spec, networkEnabled, agent, this.scope.labels())));
     } catch (error) {
-      await container.remove({ force: true }).catch(() => undefined);
+      this.tokens.delete(spec.runnerId);
+      throw error;
+    }
+    try {
+      if (agent.tokenOnStdin) await deliverAgentToken(container, spec.token);
+      else await container.start();
+    } catch (error) {
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      this.tokens.delete(spec.runnerId);
       throw this.errors.wrap(error, `start a runner from "${spec.image}"`);
     }
     const started = await this.findRunner(spec.runnerId);
@@ -128,7 +157,8 @@ export class DockerRuntime implements ContainerRuntime {
       const info = await this.docker.getContainer(runnerContainerName(runnerId)).inspect();
       const labels = info.Config.Labels;
       if (labels?.[LABEL.runner] !== runnerId || labels[LABEL.kind] !== KIND.runner || !this.scope.owns(labels)) return undefined;
-      return toRunnerContainer(info);
+      // Runners created by an older version carry their token in Env; every other one's is in the vault.
+      return { ...toRunnerContainer(info), token: legacyEnvToken(info) ?? this.tokens.get(runnerId) };
     } catch (error) {
       if (statusCode(error) === 404) return undefined;
       throw this.errors.wrap(error, `inspect runner "${runnerId}"`);
@@ -165,14 +195,13 @@ export class DockerRuntime implements ContainerRuntime {
 
   async removeRunner(runnerId: string): Promise<void> {
     try {
-      // `v` removes anonymous volumes only; named workspace volumes always survive the container.
+      // `v` removes anonymous volumes only (the agent's spill volume); named workspace volumes always survive the container.
       await this.docker.getContainer(runnerContainerName(runnerId)).remove({ force: true, v: true });
     } catch (error) {
-      if (statusCode(error) === 404) return;
       // 409: removal already in progress; the container is going away either way.
-      if (statusCode(error) === 409) return;
-      throw this.errors.wrap(error, `remove runner "${runnerId}"`);
+      if (statusCode(error) !== 404 && statusCode(error) !== 409) throw this.errors.wrap(error, `remove runner "${runnerId}"`);
     }
+    this.tokens.delete(runnerId);
   }
 
   async stopRunner(runnerId: string, timeoutS: number): Promise<void> {
@@ -185,9 +214,12 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   async restartRunner(runnerId: string): Promise<RunnerContainer> {
+    const container = this.docker.getContainer(runnerContainerName(runnerId));
     try {
-      await this.docker.getContainer(runnerContainerName(runnerId)).start();
+      const info = await container.inspect();
+      if (!info.State.Running) await this.startAgain(container, info, runnerId);
     } catch (error) {
+      if (error instanceof ControlPlaneError) throw error;
       if (statusCode(error) !== 304) throw this.runnerError(error, runnerId, "start");
     }
     const runner = await this.findRunner(runnerId);
@@ -229,6 +261,28 @@ export class DockerRuntime implements ContainerRuntime {
 
   watchRunnerEvents(listener: (event: RunnerEvent) => void): () => void {
     return watchDockerRunnerEvents(this.docker, this.log, listener, undefined, this.scope);
+  }
+
+  /** Whether the runner's agent reads its token on stdin: an injected one does, a baked one when its image says so. */
+  private async readsTokenOnStdin(spec: RunnerContainerSpec): Promise<boolean> {
+    if (spec.agentVolume) return true;
+    const labels = (await this.errors.call(`inspect image "${spec.image}"`, () => this.docker.getImage(spec.imageId ?? spec.image).inspect())).Config.Labels ?? {};
+    if (labels[LABEL.agentToken] === "stdin") return true;
+    this.log.warn({ image: spec.image, runner: spec.runnerId }, "the image's baked agent reads its token only from Env, where docker inspect shows it; rebuild the image with the current agent");
+    return false;
+  }
+
+  /** Starts a stopped runner with its token on stdin; runners of older versions read theirs from Env and just start. */
+  private async startAgain(container: Docker.Container, info: Docker.ContainerInspectInfo, runnerId: string): Promise<void> {
+    if (!info.Config.OpenStdin) return void (await container.start());
+    const token = this.tokens.get(runnerId);
+    if (token === undefined) {
+      throw new ControlPlaneError(
+        "RUNNER_START_FAILED",
+        `Runner "${runnerId}" cannot be started again: this control plane does not hold its agent token (it was created with another state folder); remove it with runner_remove.`,
+      );
+    }
+    await deliverAgentToken(container, token);
   }
 
   private runnerError(error: unknown, runnerId: string, verb: string): ControlPlaneError {

@@ -24,6 +24,11 @@ export const LABEL = {
   network: "io.devhatchery.network",
   /** On images with the agent baked in (and on agent volumes): the agent's version. */
   agentVersion: "io.devhatchery.agent.version",
+  /**
+   * On images with the agent baked in: "stdin" when that agent reads its token from stdin. Without it (images baked
+   * with an older agent) the token has to go in the container's Env.
+   */
+  agentToken: "io.devhatchery.agent.token",
   /** On agent volumes: the digest of their content (agent bundle and Node version). */
   agentDigest: "io.devhatchery.agent.digest",
   /** On agent volumes: the Node architecture they hold (x64, arm64). */

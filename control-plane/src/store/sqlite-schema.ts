@@ -63,6 +63,14 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX tasks_principal ON tasks (principal, seq);
   CREATE INDEX tasks_expiry ON tasks (expires_at);
   `,
+  // Runner agent tokens: handed to each agent on its stdin at every start, so the engine never holds them.
+  `
+  CREATE TABLE runner_tokens (
+    runner_id TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -93,6 +93,22 @@ describe("createSqliteStateStore", () => {
     }
   });
 
+  it("keeps runner agent tokens across reopening, replaces and deletes them, and adds the table to a version 1 file", () => {
+    open(join(dir, "v1.db")).close();
+    const raw = new DatabaseSync(join(dir, "v1.db"));
+    raw.exec("DROP TABLE runner_tokens; UPDATE schema_version SET version = 1");
+    raw.close();
+    const first = open(join(dir, "v1.db"));
+    first.runnerTokens.set("r-1", "token-1");
+    first.runnerTokens.set("r-2", "token-2");
+    first.runnerTokens.set("r-2", "token-2b");
+    first.close();
+    const again = open(join(dir, "v1.db"));
+    expect([again.runnerTokens.get("r-1"), again.runnerTokens.get("r-2"), again.runnerTokens.get("r-3")]).toEqual(["token-1", "token-2b", undefined]);
+    again.runnerTokens.delete("r-1");
+    expect(again.runnerTokens.get("r-1")).toBeUndefined();
+  });
+
   it("migrates an existing empty file and reopens a migrated one without changes", () => {
     writeFileSync(join(dir, "empty.db"), "");
     open(join(dir, "empty.db")).close();

@@ -1,11 +1,13 @@
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
 import { openSqliteDatabase } from "./sqlite-database.js";
 import { prepareStatements, type SqliteStatements } from "./sqlite-statements.js";
+import { SqliteRunnerTokens } from "./sqlite-runner-tokens.js";
 import { SqliteTaskTable } from "./sqlite-task-table.js";
 import type {
   IdempotencyClaim,
   IdempotencyOutcome,
   IdempotencyRecord,
+  RunnerTokens,
   SpawnRecord,
   StateStore,
   TaskRecord,
@@ -26,10 +28,12 @@ export function createSqliteStateStore(path: string): StateStore {
 class SqliteStateStore implements StateStore {
   private readonly statements: SqliteStatements;
   private readonly tasks: SqliteTaskTable;
+  readonly runnerTokens: RunnerTokens;
 
   constructor(private readonly db: DatabaseSync) {
     this.statements = prepareStatements(db);
     this.tasks = new SqliteTaskTable(db);
+    this.runnerTokens = new SqliteRunnerTokens(db);
   }
 
   claimIdempotencyKey(claim: IdempotencyClaim): IdempotencyOutcome {

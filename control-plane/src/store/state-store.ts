@@ -33,6 +33,9 @@ export interface StateStore {
   forgetRunner(runnerId: string): void;
   forgetWorkspace(principal: string, workspaceKey: string): void;
 
+  /** Each runner's agent token, delivered to the agent at every start and kept nowhere on the engine. */
+  readonly runnerTokens: RunnerTokens;
+
   /** MCP task records (runner_spawn as a task), owned by a principal. */
   createTask(task: TaskRecord): void;
   getTask(principal: string, taskId: string): TaskRecord | undefined;
@@ -50,6 +53,13 @@ export interface StateStore {
   /** True while the store is open and answers a trivial query (for /readyz). */
   isHealthy(): boolean;
   close(): void;
+}
+
+/** Agent tokens by runner id; a runner id is unique across principals. */
+export interface RunnerTokens {
+  get(runnerId: string): string | undefined;
+  set(runnerId: string, token: string): void;
+  delete(runnerId: string): void;
 }
 
 export interface IdempotencyClaim {

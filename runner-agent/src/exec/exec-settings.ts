@@ -6,6 +6,11 @@ export interface ExecSettings {
   ringBytes: number;
   /** Output kept per process; past it the oldest output is dropped (readers are told how much). */
   maxOutputBytes: number;
+  /**
+   * Spilled output of all processes together; past it the oldest finished process's oldest output goes first, then
+   * the oldest output of the running process holding the most (readers are told how much).
+   */
+  outputBudgetBytes: number;
   /** How long a finished process stays readable. */
   retainMs: number;
   /** How many finished processes stay readable; the oldest-ended are reaped first. */
@@ -22,6 +27,7 @@ export const DEFAULT_EXEC_SETTINGS: ExecSettings = {
   spillDir: undefined,
   ringBytes: 1 * MIB,
   maxOutputBytes: 256 * MIB,
+  outputBudgetBytes: 1024 * MIB,
   retainMs: 30 * 60 * 1000,
   retainCount: 64,
   killGraceMs: 2_000,

@@ -14,7 +14,7 @@ export interface ManagedProcessOptions {
   user: string;
   timeoutMs: number;
   killGraceMs: number;
-  output: { ringBytes: number; maxBytes: number; spill: SpillSegments | undefined };
+  output: { ringBytes: number; maxBytes: number; spill: SpillSegments | undefined; onSpilled?: () => void };
   oomKills: OomKillCounter;
   log: Logger;
   onEnded(process: ManagedProcess): void;
@@ -153,6 +153,8 @@ export class ManagedProcess {
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
+    // Reaped: the group id may already name another process group.
+    if (this.exitStatus) return;
     try {
       process.kill(-this.io!.pid, signal);
     } catch {
@@ -160,16 +162,20 @@ export class ManagedProcess {
     }
   }
 
+  /**
+   * Runs when the child was reaped. Its pid, and so its process group id, may be reused by any later process: the exit
+   * is recorded and the last group signal sent before the first await, so no signal can follow the reap later on.
+   */
   private async ended(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     clearTimeout(this.lifetimeTimer);
     clearTimeout(this.escalationTimer);
     const durationMs = Date.now() - this.startedAtMs;
-    let reason: ExitReasonName = this.stopCause ?? (signal ? "signaled" : "exited");
-    if (!this.stopCause && (signal === "SIGKILL" || code === 137) && (await this.wasOomKilled())) reason = "oom_killed";
     // A stop that was asked for ends the whole group, stragglers in the background included.
     if (this.stopCause) this.signalGroup("SIGKILL");
+    const reason: ExitReasonName = this.stopCause ?? (signal ? "signaled" : "exited");
     this.exitStatus = { reason, exitCode: signal ? undefined : (code ?? 0), signal: signal ?? undefined, durationMs };
     this.endedAtMs = Date.now();
+    if (!this.stopCause && (signal === "SIGKILL" || code === 137) && (await this.wasOomKilled())) this.exitStatus = { ...this.exitStatus, reason: "oom_killed" };
     this.options.log.info({ exec: this.id, pid: this.io?.pid, ...this.exitStatus }, "process ended");
     this.output.close();
     this.options.onEnded(this);

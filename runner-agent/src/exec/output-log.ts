@@ -16,6 +16,8 @@ export interface OutputLogOptions {
   spill: SpillSegments | undefined;
   /** Called with true when the writer falls behind (the source should pause) and false when it caught up. */
   onPressure(paused: boolean): void;
+  /** Called after output was written to the spill files (the runner-wide budget is checked then). */
+  onSpilled?(): void;
   log: Logger;
 }
 
@@ -118,6 +120,19 @@ export class OutputLog {
     });
   }
 
+  /**
+   * Drops the oldest spill segment for the runner-wide output budget; returns the bytes it held, 0 when nothing may go
+   * (a running log keeps its newest segment, and the segment being written stays). Readers get a dropped gap.
+   */
+  dropOldestSpill(): number {
+    const spill = this.spill;
+    if (!spill || spill.count === 0 || ((!this.isClosed || this.writing) && spill.count <= 1)) return 0;
+    const before = spill.bytes;
+    this.startCursor = Math.max(this.startCursor, spill.dropOldest() ?? this.spilledCursor);
+    this.trimMemory();
+    return before - spill.bytes;
+  }
+
   /** Deletes the spill files; later reads fail with NOT_FOUND. */
   async destroy(): Promise<void> {
     this.isDestroyed = true;
@@ -177,6 +192,7 @@ export class OutputLog {
         this.applyCap();
         this.trimMemory();
         this.updatePressure();
+        this.options.onSpilled?.();
       }
     } catch (error) {
       if (!this.isDestroyed) {

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { AgentError, fromSystemError } from "../errors.js";
+import { markLikelyOomVictim } from "./oom-score.js";
+import { argumentsTooLong } from "./spawn-arguments.js";
 import { OUTPUT_DRAIN_MS, type LaunchSpec, type ProcessIo, type ProcessIoEvents } from "./process-io.js";
 
 /** Starts a process on pipes, in its own process group; resolves once it runs. */
@@ -12,6 +14,8 @@ export async function launchPipeProcess(spec: LaunchSpec, events: ProcessIoEvent
     stdio: ["pipe", "pipe", "pipe"],
     ...(spec.uid !== undefined ? { uid: spec.uid, gid: spec.gid ?? 0 } : {}),
   });
+  // At once, before the first await: the program has just been exec'd.
+  if (child.pid !== undefined) markLikelyOomVictim(child.pid);
   const pid = await spawned(child, program, spec.cwd);
   // A program that never reads its stdin makes writes fail with EPIPE; the write's promise reports it.
   child.stdin!.on("error", () => undefined);
@@ -76,5 +80,6 @@ export function launchError(error: NodeJS.ErrnoException, program: string, cwd: 
       { cause: error },
     );
   }
+  if (error.code === "E2BIG") return argumentsTooLong(program, error);
   return fromSystemError(error, "start", program);
 }

@@ -13,6 +13,7 @@ import { launchPipeProcess } from "./pipe-process.js";
 import type { ProcessInfo } from "./process-info.js";
 import { launchPtyProcess } from "./pty-process.js";
 import { resolveRunAsUser } from "./run-as-user.js";
+import { assertSpawnable } from "./spawn-arguments.js";
 import { SpillSegments } from "./spill-segments.js";
 
 /** A request to start a process, as plain values (the gRPC adapter fills it). */
@@ -106,6 +107,7 @@ export class ProcessManager {
     const terminal = spec.terminal ? validTerminal(spec.terminal.rows || DEFAULT_TERMINAL.rows, spec.terminal.cols || DEFAULT_TERMINAL.cols) : undefined;
     const personal = user ? { ...(user.home ? { HOME: user.home } : {}), ...(user.name ? { USER: user.name, LOGNAME: user.name } : {}) } : {};
     const env = createChildEnv(this.baseEnv, { ...(terminal ? { TERM: "xterm-256color" } : {}), ...personal, ...spec.env });
+    assertSpawnable(argv, env);
     const id = `${EXEC_DIR_PREFIX}${randomBytes(8).toString("hex")}`;
     const { ringBytes, maxOutputBytes, killGraceMs } = this.settings;
     const managed = new ManagedProcess({
@@ -114,7 +116,12 @@ export class ProcessManager {
       user: spec.user,
       timeoutMs: spec.timeoutMs,
       killGraceMs: spec.killGraceMs || killGraceMs,
-      output: { ringBytes, maxBytes: maxOutputBytes, spill: this.spillDir ? new SpillSegments(join(this.spillDir, id), segmentBytes(maxOutputBytes)) : undefined },
+      output: {
+        ringBytes,
+        maxBytes: maxOutputBytes,
+        spill: this.spillDir ? new SpillSegments(join(this.spillDir, id), segmentBytes(maxOutputBytes)) : undefined,
+        onSpilled: () => this.applyOutputBudget(),
+      },
       oomKills: this.oomKills,
       log: this.log,
       onEnded: (ended) => this.retain(ended),
@@ -170,6 +177,25 @@ export class ProcessManager {
     while (running.some((managed) => !managed.exit) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await Promise.all([...this.processes.values()].map((managed) => this.reap(managed)));
     if (this.ownsSpillDir) await rm(this.spillDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Keeps the spill of all processes within the budget: the oldest-ended finished process gives up its oldest output
+   * first, then the running process holding the most (never its newest segment).
+   */
+  private applyOutputBudget(): void {
+    const all = [...this.processes.values()];
+    let total = all.reduce((sum, managed) => sum + managed.output.spilledBytes, 0);
+    while (total > this.settings.outputBudgetBytes) {
+      const running = all.filter((managed) => !managed.exit).sort((a, b) => b.output.spilledBytes - a.output.spilledBytes);
+      let freed = 0;
+      for (const victim of [...this.finished, ...running]) {
+        freed = victim.output.dropOldestSpill();
+        if (freed > 0) break;
+      }
+      if (freed === 0) return;
+      total -= freed;
+    }
   }
 
   private retain(managed: ManagedProcess): void {

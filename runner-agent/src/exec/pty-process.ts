@@ -1,6 +1,7 @@
 import { constants } from "node:os";
 import { ReadStream } from "node:tty";
 import { AgentError } from "../errors.js";
+import { markLikelyOomVictim } from "./oom-score.js";
 import { launchError } from "./pipe-process.js";
 import { OUTPUT_DRAIN_MS, type LaunchSpec, type ProcessIo, type ProcessIoEvents } from "./process-io.js";
 import { findProgram } from "./program-path.js";
@@ -32,6 +33,7 @@ export async function launchPtyProcess(spec: LaunchSpec, events: ProcessIoEvents
     events.onExit(exit.code, exit.signal);
   };
   const term = forkAs(spec, () => addon.fork(file, args, toEnvList(spec.env), spec.cwd, cols, rows, spec.uid ?? -1, spec.gid ?? -1, true, "", onExit));
+  markLikelyOomVictim(term.pid);
   function onExit(code: number, signal: number): void {
     const name = signal > 0 ? (SIGNAL_NAMES.get(signal) ?? null) : null;
     exit = { code: name ? null : code, signal: name };

@@ -50,7 +50,9 @@ const TOOL = {
     dropped_bytes: z
       .number()
       .int()
-      .describe("Bytes after cursor the runner no longer had (its per-process output cap dropped the oldest output); 0 when nothing was lost."),
+      .describe(
+        "Bytes after cursor the runner no longer had: its output caps dropped the oldest output (per process, or the runner's total, where the oldest finished exec's output goes first); 0 when nothing was lost.",
+      ),
     eof: z.boolean().describe("True when the process has ended and next_cursor is the end of its output: there is nothing more to read."),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

@@ -28,7 +28,7 @@ export const execInfoSchema = z.object({
   started_at: z.string().describe("Start time, ISO 8601."),
   ended_at: z.string().nullable().describe("End time, ISO 8601; null while running."),
   output_bytes: z.number().int().describe("Bytes of output written so far, both streams: exec_read with this cursor waits for new output."),
-  dropped_bytes: z.number().int().describe("Oldest output bytes no longer kept: the runner keeps a capped amount of output per process (256 MiB by default)."),
+  dropped_bytes: z.number().int().describe("Oldest output bytes no longer kept: the runner keeps a capped amount of output per process (256 MiB by default) and for all processes together, dropping the oldest finished process's output first."),
 });
 
 export type ExecInfoOutput = z.infer<typeof execInfoSchema>;

@@ -56,7 +56,7 @@ const TOOL = {
     stdout: z.string().describe(`Standard output so far (UTF-8; the middle is cut when longer than ${RESULT_OUTPUT_CAP_BYTES / 1024} KiB).`),
     stderr: z.string().describe(`Standard error so far (UTF-8; the middle is cut when longer than ${RESULT_OUTPUT_CAP_BYTES / 1024} KiB).`),
     omitted_bytes: z.number().int().describe("Bytes cut from the middle of stdout and stderr together; the markers say which exec_read cursor returns them."),
-    dropped_bytes: z.number().int().describe("Bytes the runner no longer kept (its per-process output cap) before they could be returned."),
+    dropped_bytes: z.number().int().describe("Bytes the runner no longer kept (its output caps, per process and per runner) before they could be returned."),
     next_cursor: z.number().int().describe("Byte position after the output above; exec_read from here returns what comes next."),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },

@@ -30,7 +30,7 @@ export const runnerSpawnInputShape = {
   storage: z
     .enum(["volume", "tmpfs"])
     .optional()
-    .describe('"volume" (default): /work is a workspace volume that survives runner_remove. "tmpfs": /work lives in memory (counted against memory_mb) and is gone when the runner is removed; no workspace_key then.'),
+    .describe('"volume" (default): /work is a workspace volume that survives runner_remove. "tmpfs": /work lives in memory (counted against memory_mb, so at most memory_mb minus 96 MiB kept for the agent) and is gone when the runner is removed or stopped; no workspace_key then.'),
   alias: z
     .string()
     .regex(RUNNER_NAME_PATTERN, `alias must be ${NAME_RULE}`)
