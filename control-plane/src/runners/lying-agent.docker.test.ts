@@ -1,0 +1,104 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createAgentDeliveryFixture, type AgentDeliveryFixture } from "../../test/agent-delivery-fixture.js";
+import { countRunners, removeTestRunners } from "../../test/docker-cleanup.js";
+import { statIdentity } from "../agent-client/fs-calls.js";
+import type { AuditEvent } from "../audit.js";
+import { ControlPlaneError } from "../errors.js";
+import { createLogger } from "../log.js";
+import { DockerRuntime } from "../runtime/docker-runtime.js";
+import { createSqliteStateStore } from "../store/sqlite-state-store.js";
+import { ExecService } from "./exec-service.js";
+import { MountPolicy } from "./mount-policy.js";
+import { RunnerService } from "./runner-service.js";
+
+/** Injected agent (this build's): the tenant's image has no say in the agent's code, only in its environment. */
+const RUNNER_IMAGE = "devhatchery-test/debian:bookworm";
+const CHANGED = /^The folder of mount alias "shared" \(subpath "sub"\) changed while the runner was being started: "\/export\/shared" in the runner is not the folder that was checked/;
+
+/**
+ * What a tenant can load into the agent's Node (here through NODE_OPTIONS in the spawn's env; an image's ENV, an
+ * /etc/ld.so.preload or a replaced baked agent do the same): every stat under /export reports LIE_IDENTITY.
+ */
+const LIE = `
+import fsp from "node:fs/promises";
+const [dev, ino] = process.env.LIE_IDENTITY.split(":").map(BigInt);
+for (const name of ["stat", "lstat"]) {
+  const real = fsp[name];
+  fsp[name] = async (path, options) => {
+    const stats = await real(path, options);
+    if (String(path).startsWith("/export/") && options && options.bigint) Object.assign(stats, { dev, ino });
+    return stats;
+  };
+}`;
+const NODE_OPTIONS = `--import=data:text/javascript;base64,${Buffer.from(LIE).toString("base64")}`;
+
+describe("a runner whose agent lies about the folder mounted at a bind's target", () => {
+  const suffix = randomBytes(4).toString("hex");
+  const tenant = { id: `test-lying-agent-${suffix}` };
+  const network = `devhatchery-test-lying-${suffix}`;
+  const log = createLogger("silent");
+  const audit: AuditEvent[] = [];
+  let base: string;
+  let agentDelivery: AgentDeliveryFixture;
+  let runners: RunnerService;
+  let execs: ExecService;
+
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), "devhatchery-lying-agent-"));
+    await mkdir(join(base, "shared", "sub"), { recursive: true });
+    await mkdir(join(base, "outside"));
+    await writeFile(join(base, "shared", "sub", "marker"), "inside\n");
+    await writeFile(join(base, "outside", "marker"), "outside\n");
+    const policy = new MountPolicy([{ alias: "shared", hostPath: join(base, "shared"), allowRw: true }]);
+    agentDelivery = await createAgentDeliveryFixture(suffix);
+    const runtime = new DockerRuntime(log, undefined, agentDelivery.options());
+    runners = new RunnerService(
+      runtime,
+      createSqliteStateStore(":memory:"),
+      { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 30_000, mountPolicy: policy },
+      log,
+      { record: (event) => audit.push(event) },
+    );
+    execs = new ExecService(runners, log);
+  }, 120_000);
+  afterAll(async () => {
+    runners?.close();
+    await removeTestRunners([tenant.id], network);
+    await agentDelivery?.cleanup();
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it("is not started again on a folder swapped for a symlink, although its agent reports the checked identity", async () => {
+    const checked = await stat(join(base, "shared", "sub"), { bigint: true });
+    const identity = `${checked.dev}:${checked.ino}`;
+    const runner = await runners.spawn(tenant, { mounts: [{ alias: "shared", subpath: "sub" }], env: { NODE_OPTIONS, LIE_IDENTITY: identity } });
+    // The agent lies: a file inside the mount has its own inode, yet the agent reports the folder's.
+    const agent = await runners.connect(tenant, runner.runnerId);
+    const marker = await execs.run(tenant, runner.runnerId, { command: "stat -c %d:%i /export/shared/marker" }, () => {});
+    expect(marker.stdout.trim()).not.toBe(identity);
+    expect(await statIdentity(agent, "/export/shared/marker")).toBe(identity);
+    await runners.stop(tenant, runner.runnerId);
+
+    await rm(join(base, "shared", "sub"), { recursive: true });
+    await symlink(join(base, "outside"), join(base, "shared", "sub"));
+    const error = await runners.attach(tenant, runner.runnerId).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    const seen = error === undefined ? (await execs.run(tenant, runner.runnerId, { command: "cat /export/shared/marker" }, () => {})).stdout.trim() : "";
+    expect(seen).toBe("");
+    expect(error).toBeInstanceOf(ControlPlaneError);
+    expect((error as ControlPlaneError).code).toBe("PERMISSION_DENIED");
+    expect((error as ControlPlaneError).message).toMatch(CHANGED);
+    expect(audit.filter((event) => event.action === "mount.changed")).toEqual([
+      expect.objectContaining({ principal: tenant.id, outcome: "denied", runner: runner.runnerId, alias: "shared", subpath: "sub", target: "/export/shared", phase: "started" }),
+    ]);
+    expect((await runners.list(tenant)).map((info) => info.status)).not.toContain("ready");
+    await runners.remove(tenant, runner.runnerId);
+    expect(await countRunners(tenant.id)).toBe(0);
+  }, 180_000);
+});
