@@ -18,6 +18,7 @@ import { RunnerService } from "./runner-service.js";
 /** Injected agent (this build's): the tenant's image has no say in the agent's code, only in its environment. */
 const RUNNER_IMAGE = "devhatchery-test/debian:bookworm";
 const CHANGED = /^The folder of mount alias "shared" \(subpath "sub"\) changed while the runner was being started: "\/export\/shared" in the runner is not the folder that was checked/;
+const MOVED = /^The folder of mount alias "shared" \(subpath "sub"\) changed while the runner was being started: nothing is mounted at "\/export\/shared" in the runner/;
 
 /**
  * What a tenant can load into the agent's Node (here through NODE_OPTIONS in the spawn's env; an image's ENV, an
@@ -72,33 +73,62 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
     await rm(base, { recursive: true, force: true });
   });
 
-  it("is not started again on a folder swapped for a symlink, although its agent reports the checked identity", async () => {
+  /** Spawns a runner mounting "sub" whose agent reports the folder's identity for anything under /export. */
+  const spawnLiar = async (): Promise<{ runnerId: string; identity: string }> => {
     const checked = await stat(join(base, "shared", "sub"), { bigint: true });
     const identity = `${checked.dev}:${checked.ino}`;
     const runner = await runners.spawn(tenant, { mounts: [{ alias: "shared", subpath: "sub" }], env: { NODE_OPTIONS, LIE_IDENTITY: identity } });
-    // The agent lies: a file inside the mount has its own inode, yet the agent reports the folder's.
-    const agent = await runners.connect(tenant, runner.runnerId);
-    const marker = await execs.run(tenant, runner.runnerId, { command: "stat -c %d:%i /export/shared/marker" }, () => {});
-    expect(marker.stdout.trim()).not.toBe(identity);
-    expect(await statIdentity(agent, "/export/shared/marker")).toBe(identity);
-    await runners.stop(tenant, runner.runnerId);
+    return { runnerId: runner.runnerId, identity };
+  };
 
-    await rm(join(base, "shared", "sub"), { recursive: true });
-    await symlink(join(base, "outside"), join(base, "shared", "sub"));
-    const error = await runners.attach(tenant, runner.runnerId).then(
+  /** Starts the stopped runner again: the error, or what it sees at /export/shared/marker when it was started. */
+  const restart = async (runnerId: string): Promise<unknown> => {
+    const error = await runners.attach(tenant, runnerId).then(
       () => undefined,
       (caught: unknown) => caught,
     );
-    const seen = error === undefined ? (await execs.run(tenant, runner.runnerId, { command: "cat /export/shared/marker" }, () => {})).stdout.trim() : "";
-    expect(seen).toBe("");
-    expect(error).toBeInstanceOf(ControlPlaneError);
-    expect((error as ControlPlaneError).code).toBe("PERMISSION_DENIED");
-    expect((error as ControlPlaneError).message).toMatch(CHANGED);
+    if (error === undefined) return (await execs.run(tenant, runnerId, { command: "cat /export/shared/marker" }, () => {})).stdout.trim();
+    return error;
+  };
+
+  it("is not started again on a folder swapped for a symlink, although its agent reports the checked identity", async () => {
+    const { runnerId, identity } = await spawnLiar();
+    // The agent lies: a file inside the mount has its own inode, yet the agent reports the folder's.
+    const marker = await execs.run(tenant, runnerId, { command: "stat -c %d:%i /export/shared/marker" }, () => {});
+    expect(marker.stdout.trim()).not.toBe(identity);
+    expect(await statIdentity(await runners.connect(tenant, runnerId), "/export/shared/marker")).toBe(identity);
+    await runners.stop(tenant, runnerId);
+    audit.length = 0;
+
+    await rm(join(base, "shared", "sub"), { recursive: true });
+    await symlink(join(base, "outside"), join(base, "shared", "sub"));
+    const outcome = await restart(runnerId);
+    await rm(join(base, "shared", "sub"));
+    await mkdir(join(base, "shared", "sub"));
+    await writeFile(join(base, "shared", "sub", "marker"), "inside\n");
+    expect(outcome).toBeInstanceOf(ControlPlaneError);
+    expect((outcome as ControlPlaneError).code).toBe("PERMISSION_DENIED");
+    expect((outcome as ControlPlaneError).message).toMatch(CHANGED);
     expect(audit.filter((event) => event.action === "mount.changed")).toEqual([
-      expect.objectContaining({ principal: tenant.id, outcome: "denied", runner: runner.runnerId, alias: "shared", subpath: "sub", target: "/export/shared", phase: "started" }),
+      expect.objectContaining({ action: "mount.changed", principal: tenant.id, outcome: "denied", runner: runnerId, alias: "shared", subpath: "sub", target: "/export/shared", phase: "started" }),
     ]);
     expect((await runners.list(tenant)).map((info) => info.status)).not.toContain("ready");
-    await runners.remove(tenant, runner.runnerId);
+    await runners.remove(tenant, runnerId);
+  }, 180_000);
+
+  it("is not started again when its own /export was replaced by a symlink, so the engine mounted the folder elsewhere", async () => {
+    const { runnerId } = await spawnLiar();
+    // The mount point itself cannot be moved, its parent can: the engine follows the symlink inside the runner at the next start.
+    const moved = await execs.run(tenant, runnerId, { command: "mv /export /export-old && mkdir /tmp/elsewhere && ln -s /tmp/elsewhere /export" }, () => {});
+    expect(moved, moved.stderr).toMatchObject({ exitCode: 0 });
+    await runners.stop(tenant, runnerId);
+    audit.length = 0;
+    const outcome = await restart(runnerId);
+    expect(outcome).toBeInstanceOf(ControlPlaneError);
+    expect((outcome as ControlPlaneError).code).toBe("PERMISSION_DENIED");
+    expect((outcome as ControlPlaneError).message).toMatch(MOVED);
+    expect(audit.filter((event) => event.action === "mount.changed")).toEqual([expect.objectContaining({ action: "mount.changed", runner: runnerId, target: "/export/shared", phase: "started" })]);
+    await runners.remove(tenant, runnerId);
     expect(await countRunners(tenant.id)).toBe(0);
   }, 180_000);
 });
