@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { ControlPlaneError } from "../errors.js";
 import { createLogger } from "../log.js";
 import { DockerRuntime } from "../runtime/docker-runtime.js";
 import { createSqliteStateStore } from "../store/sqlite-state-store.js";
+import { verifyBinds } from "./bind-verification.js";
 import { ExecService } from "./exec-service.js";
 import { MountPolicy } from "./mount-policy.js";
 import { RunnerService } from "./runner-service.js";
@@ -47,6 +49,7 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
   let agentDelivery: AgentDeliveryFixture;
   let runners: RunnerService;
   let execs: ExecService;
+  let runtime: DockerRuntime;
 
   beforeAll(async () => {
     base = await mkdtemp(join(tmpdir(), "devhatchery-lying-agent-"));
@@ -56,7 +59,7 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
     await writeFile(join(base, "outside", "marker"), "outside\n");
     const policy = new MountPolicy([{ alias: "shared", hostPath: join(base, "shared"), allowRw: true }]);
     agentDelivery = await createAgentDeliveryFixture(suffix);
-    const runtime = new DockerRuntime(log, undefined, agentDelivery.options());
+    runtime = new DockerRuntime(log, undefined, agentDelivery.options());
     runners = new RunnerService(
       runtime,
       createSqliteStateStore(":memory:"),
@@ -130,5 +133,35 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
     expect(audit.filter((event) => event.action === "mount.changed")).toEqual([expect.objectContaining({ action: "mount.changed", runner: runnerId, target: "/export/shared", phase: "started" })]);
     await runners.remove(tenant, runnerId);
     expect(await countRunners(tenant.id)).toBe(0);
+  }, 180_000);
+
+  it("falls back to the agent (which a tenant can make lie) where the runner's process is not visible, and logs that once", async () => {
+    const { runnerId, identity } = await spawnLiar();
+    const client = await runners.connect(tenant, runnerId);
+    const container = await runtime.findRunner(runnerId);
+    const [bind] = container?.binds ?? [];
+    if (!container?.pid || !bind?.check) throw new Error(`runner "${runnerId}" has no pid or no checked bind`);
+    const wrong = { ...bind, check: { ...bind.check, identity: "1:1" } };
+    const records: AuditEvent[] = [];
+    const to = { log: { record: (event: AuditEvent) => records.push(event) }, principal: tenant.id, runner: runnerId };
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const logged = createLogger("debug", sink);
+
+    expect(await verifyBinds(client, [bind], "started", to, container, logged)).toBeUndefined();
+    expect((await verifyBinds(client, [wrong], "started", to, container, logged))?.message).toContain('the checked folder is no longer on the device it was checked on (device "0:1")');
+    const unseen = [{ containerId: container.containerId, pid: undefined }, { containerId: container.containerId, pid: process.pid }];
+    for (const hidden of unseen) {
+      expect((await verifyBinds(client, [wrong], "started", to, hidden, logged))?.message).toContain(`(device:inode "${identity}", expected "1:1"; it was replaced, e.g. by a symlink)`);
+    }
+    expect(records.map((event) => event.action)).toEqual(["mount.changed", "mount.changed", "mount.changed"]);
+    const notices = lines.map((line) => JSON.parse(line) as { msg: string }).filter((line) => line.msg.startsWith("mount verification relies on the runner's agent"));
+    expect(notices).toHaveLength(1);
+    await runners.remove(tenant, runnerId);
   }, 180_000);
 });
