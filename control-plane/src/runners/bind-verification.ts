@@ -38,9 +38,9 @@ export async function verifyBinds(
   const checked = binds.flatMap((bind) => (bind.check ? [{ bind, check: bind.check }] : []));
   if (checked.length === 0) return undefined;
   const tables = await readMountTables(runner.containerId, runner.pid);
-  if (!tables && !agentOnlyNoticeLogged) {
+  if (!tables && log && !agentOnlyNoticeLogged) {
     agentOnlyNoticeLogged = true;
-    log?.warn(
+    log.warn(
       { runner: audit.runner, pid: runner.pid },
       "mount verification relies on the runner's agent: the control plane cannot read runner processes' mount tables in /proc (run it in the host's pid namespace for the kernel-side check; docs/security.md)",
     );
@@ -56,7 +56,7 @@ export async function verifyBinds(
 }
 
 function kernelMismatch(bind: HostBind, identity: string, tables: MountTables, log: Logger | undefined): string | undefined {
-  const mismatch = compareMount(tables, bind.target, bind.source, BigInt(identity.split(":")[0] ?? "0"));
+  const mismatch = compareMount(tables, bind.target, bind.source, BigInt(/^\d+/.exec(identity)?.[0] ?? "0"));
   if (mismatch === undefined) return undefined;
   log?.warn({ target: bind.target, source: bind.source, mismatch }, "a runner's mount is not the checked folder");
   switch (mismatch.kind) {
