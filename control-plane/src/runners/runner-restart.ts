@@ -34,7 +34,7 @@ export async function restartStoppedRunner(
     );
   }
   // The engine resolved the binds' sources again at this start: the folders must still be the checked ones.
-  const changed = await verifyBinds(client, container.binds, "started", { log: audit, principal, runner: runnerId });
+  const changed = await verifyBinds(client, container.binds, "started", { log: audit, principal, runner: runnerId }, container, log);
   if (changed) {
     client.close();
     await runtime.stopRunner(runnerId, 0).catch(() => undefined);

@@ -109,7 +109,7 @@ export class RunnerSpawner {
         { cause: error },
       );
     }
-    const changed = await verifyBinds(client, plan.binds, "created", { log: this.audit, principal: plan.principal, runner: runnerId });
+    const changed = await verifyBinds(client, plan.binds, "created", { log: this.audit, principal: plan.principal, runner: runnerId }, container, log);
     if (changed) {
       client.close();
       await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner whose mount changed"));

@@ -174,6 +174,8 @@ export interface RunnerContainer {
   /** When its current or last run started and, when stopped, finished (ISO 8601). */
   startedAt: string | undefined;
   finishedAt: string | undefined;
+  /** The host pid of the container's init process while it runs (the engine's view); undefined when stopped. */
+  pid?: number | undefined;
 }
 
 /**

@@ -36,6 +36,7 @@ export function toRunnerContainer(info: Docker.ContainerInspectInfo): RunnerCont
     oomKilled: info.State.OOMKilled,
     startedAt: toTime(info.State.StartedAt),
     finishedAt: info.State.Running ? undefined : toTime(info.State.FinishedAt),
+    pid: info.State.Running && info.State.Pid > 0 ? info.State.Pid : undefined,
   };
 }
 
