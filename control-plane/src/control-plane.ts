@@ -87,7 +87,12 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
         { testFixtures: config.testFixtures },
       ),
     log,
-    { idleTimeoutMs: config.sessionIdleTimeoutMs, eventStore: DEFAULT_EVENT_STORE_LIMITS },
+    {
+      idleTimeoutMs: config.sessionIdleTimeoutMs,
+      eventStore: DEFAULT_EVENT_STORE_LIMITS,
+      maxBodyBytes: config.sessionLimits.maxBodyBytes,
+      maxSessionsPerPrincipal: config.sessionLimits.maxPerPrincipal,
+    },
   );
   const authenticate: Authenticator = config.auth.mode === "none" ? () => LOCAL_PRINCIPAL : createBearerAuthenticator(config.auth.tokens);
   const app = createApp({
