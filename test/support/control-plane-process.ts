@@ -13,6 +13,8 @@ export interface ControlPlaneProcess {
   url: string;
   /** The port it listens on: pass it as DEVHATCHERY_LISTEN_PORT to start a successor on the same address. */
   port: number;
+  /** The process id (its memory can be read from /proc/<pid>/status). */
+  pid: number;
   /** Its state folder (DEVHATCHERY_STATE_DIR): the caller's, or a fresh temporary one removed by stop() and kill(). */
   stateDir: string;
   /** Every log line the process wrote so far. */
@@ -79,6 +81,7 @@ function startProcess(env: Record<string, string>, stateDir: string, removeOwnSt
       resolve({
         url: `http://127.0.0.1:${match[1]}/mcp`,
         port: Number(match[1]),
+        pid: child.pid!,
         stateDir,
         logs: () => output,
         stop: () => end("SIGTERM"),

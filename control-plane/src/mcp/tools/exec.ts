@@ -71,7 +71,7 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
         deps.principal,
         target.id,
         { command, cwd: await deps.roots.resolvePath(target.id, cwd ?? ".", extra), env, stdin, stdinOpen: stdin_open, timeoutMs: timeout_ms },
-        { yieldMs: yield_ms, onOutput: (chunk) => progress.report(chunk.totalBytes, chunk.stream, chunk.text), signal: extra.signal },
+        { yieldMs: yield_ms, onOutput: (chunk) => progress.report(chunk), signal: extra.signal },
       );
       await progress.flush();
       const headline =
