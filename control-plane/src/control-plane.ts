@@ -81,6 +81,7 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
           principal,
           log: sessionLog,
           taskStore: createPrincipalTaskStore(store, principal),
+          sessionLimits: { maxSubscriptions: config.sessionLimits.maxSubscriptions, maxWatches: config.sessionLimits.maxWatches },
           dockerReachable: () => runtime.ping().then(() => true, () => false),
         },
         VERSION,
