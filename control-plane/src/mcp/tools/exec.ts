@@ -16,7 +16,7 @@ const TOOL = {
   title: "Run a command",
   description:
     `Run a command in a runner. The call waits up to yield_ms (default ${DEFAULT_YIELD_MS / 1000} s) while output is streamed as progress notifications ` +
-    "(when the call carries a progress token). If the process ends in that time, the result has its exit code and output " +
+    "(when the call carries a progress token; while the client reads them more slowly than output arrives, output is skipped and one notification names the exec_read cursor that returns it). If the process ends in that time, the result has its exit code and output " +
     "(a non-zero exit code is a normal result, not a tool error). Otherwise the process keeps running and the result has " +
     'state "running", its exec_id, the output so far and next_cursor: continue with exec_read (exec_write feeds stdin, exec_signal stops it). ' +
     `Output beyond ${RESULT_OUTPUT_CAP_BYTES / 1024} KiB per stream is cut in the middle with a marker naming the exec_read cursor that returns the rest. ` +
