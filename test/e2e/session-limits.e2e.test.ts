@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { request } from "node:http";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,6 +46,56 @@ describe("session limits and the watches a closed session leaves", () => {
     await client?.close();
     await server?.stop();
     await removeTestRunners([principal], network);
+  });
+
+  /** POSTs a `bytes`-long initialize over plain HTTP (chunked unless `declare`), and resolves with the answer it reads. */
+  function postHuge(bytes: number, declare: boolean): Promise<{ status: number; body: string }> {
+    const head = '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"';
+    const tail = '","version":"1"}}}';
+    return new Promise((resolve, reject) => {
+      const call = request(server.url, {
+        method: "POST",
+        agent: false,
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...(declare ? { "content-length": bytes } : {}),
+        },
+      });
+      call.once("response", (response) => {
+        let body = "";
+        response.on("data", (chunk: Buffer) => (body += String(chunk)));
+        response.once("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      // The server answers before the body ends and then closes (Connection: close), so writing fails with EPIPE:
+      // the answer is what counts; an error without one within 2 s fails the test.
+      call.once("error", (error) => void setTimeout(() => reject(error), 2_000).unref());
+      const chunk = "x".repeat(1024 * 1024);
+      let left = bytes - head.length - tail.length;
+      call.write(head);
+      const pump = (): void => {
+        while (left > 0) {
+          const piece = chunk.slice(0, Math.min(chunk.length, left));
+          left -= piece.length;
+          if (!call.write(piece)) return void call.once("drain", pump);
+        }
+        call.end(tail);
+      };
+      pump();
+    });
+  }
+
+  it("answers a 50 MB initialize with 413 over real HTTP, declared or chunked", async () => {
+    for (const declare of [true, false]) {
+      const answer = await postHuge(50 * 1024 * 1024, declare);
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.body)).toMatchObject({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32600, message: expect.stringContaining("the limit is 25165824 bytes (sessions.max_body_bytes)") },
+      });
+    }
   });
 
   it("closes every watch of a session's file subscriptions when the client ends the session (DELETE)", async () => {

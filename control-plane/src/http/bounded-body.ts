@@ -9,7 +9,7 @@ export type BoundedBody = { kind: "read"; text: string } | { kind: "too-large"; 
 export async function readBoundedBody(request: Request, limitBytes: number): Promise<BoundedBody> {
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limitBytes) {
-    await request.body?.cancel().catch(() => undefined);
+    if (request.body) discardRest(request.body.getReader());
     return { kind: "too-large", bytes: declared, declared: true };
   }
   if (!request.body) return { kind: "read", text: "" };
@@ -21,12 +21,34 @@ export async function readBoundedBody(request: Request, limitBytes: number): Pro
     if (chunk.done) break;
     bytes += chunk.value.byteLength;
     if (bytes > limitBytes) {
-      await reader.cancel().catch(() => undefined);
+      discardRest(reader);
       return { kind: "too-large", bytes, declared: false };
     }
     chunks.push(chunk.value);
   }
   return { kind: "read", text: Buffer.concat(chunks).toString("utf8") };
+}
+
+/** What is read and dropped of a refused body so its client, still sending, gets the answer before the connection closes. */
+const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+const DISCARD_MAX_MS = 2_000;
+
+/**
+ * Reads and drops the rest of a refused body in the background, holding nothing: closing a connection while the
+ * client still sends makes TCP reset it, and the reset can destroy the answer before the client reads it. Past
+ * DISCARD_MAX_BYTES or DISCARD_MAX_MS the body is cancelled (the connection closes).
+ */
+function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): void {
+  const deadline = Date.now() + DISCARD_MAX_MS;
+  void (async () => {
+    let bytes = 0;
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      bytes += chunk.value.byteLength;
+      if (bytes > DISCARD_MAX_BYTES || Date.now() > deadline) return void (await reader.cancel());
+    }
+  })().catch(() => undefined);
 }
 
 /**
