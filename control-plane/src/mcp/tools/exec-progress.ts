@@ -7,11 +7,11 @@ export const STREAM_META_KEY = "io.devhatchery/stream";
 /** `_meta` key on the notification that says which output was not sent: `{ exec_id, cursor, bytes }`. */
 export const SKIPPED_META_KEY = "io.devhatchery/skipped";
 /** Notifications handed over and not yet written past which output is coalesced into one notification. */
-const COALESCE_AFTER_PENDING = 64;
+const COALESCE_AFTER_PENDING = 8;
 /** Output characters handed over and not yet written past which (or while the response's backlog is full) output is skipped. */
-const SKIP_AFTER_PENDING_CHARS = 1024 * 1024;
+const SKIP_AFTER_PENDING_CHARS = 4 * 1024 * 1024;
 /** The most output (characters) one coalesced notification carries. */
-const COALESCE_MAX_CHARS = 64 * 1024;
+const COALESCE_MAX_CHARS = 128 * 1024;
 
 /** Streams exec output as progress notifications, in order; `flush` resolves once every one was handed over. */
 export interface OutputProgress {
