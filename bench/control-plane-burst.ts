@@ -4,7 +4,8 @@
 // With BENCH_SNAPSHOTS=1 it also has the control plane write heap snapshots (SIGUSR2) before and after and lists
 // what grew by self size (a snapshot forces a full GC and inflates RSS, so measure RSS in a run without them).
 // Usage: npm run build && node bench/control-plane-burst.ts
-//        (BENCH_OUTPUT_BYTES=<bytes, 50000000>, BENCH_WAIT_S=<seconds idle after the burst, 60>, BENCH_SNAPSHOTS=1)
+//        (BENCH_OUTPUT_BYTES=<bytes, 50000000>, BENCH_BURSTS=<bursts in a row, 1>, BENCH_WAIT_S=<seconds idle after, 60>,
+//         BENCH_SNAPSHOTS=1)
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -19,6 +20,7 @@ import { formatMb, readRssBytes } from "./process-memory.ts";
 const OUTPUT_BYTES = Number(process.env.BENCH_OUTPUT_BYTES ?? 50_000_000);
 const WAIT_S = Number(process.env.BENCH_WAIT_S ?? 60);
 const SNAPSHOTS = process.env.BENCH_SNAPSHOTS === "1";
+const BURSTS = Number(process.env.BENCH_BURSTS ?? 1);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -58,13 +60,15 @@ async function main(): Promise<void> {
     await sleep(5_000);
     await record("idle, one runner, one session");
     const before = SNAPSHOTS ? await snapshot(server.pid, diagnostics) : undefined;
-    let notified = 0;
-    const started = Date.now();
-    await client.callTool({ name: "exec", arguments: { runner, command: `yes | head -c ${OUTPUT_BYTES}`, yield_ms: 300_000 } }, undefined, {
-      timeout: 300_000,
-      onprogress: (progress) => void (notified += progress.message?.length ?? 0),
-    });
-    await record(`right after ${OUTPUT_BYTES} bytes streamed (${notified} as progress, ${Date.now() - started} ms)`);
+    for (let burst = 1; burst <= BURSTS; burst++) {
+      let notified = 0;
+      const started = Date.now();
+      await client.callTool({ name: "exec", arguments: { runner, command: `yes | head -c ${OUTPUT_BYTES}`, yield_ms: 300_000 } }, undefined, {
+        timeout: 300_000,
+        onprogress: (progress) => void (notified += progress.message?.length ?? 0),
+      });
+      await record(`right after burst ${burst}: ${OUTPUT_BYTES} bytes streamed (${notified} as progress, ${Date.now() - started} ms)`);
+    }
     for (let waited = 0; waited < WAIT_S; ) {
       const step = Math.min(WAIT_S - waited, waited < 10 ? 10 : 30);
       await sleep(step * 1000);
