@@ -58,3 +58,21 @@ export function topGrowth(before: Map<string, number>, after: Map<string, number
     .sort((a, b) => b.after - b.before - (a.after - a.before))
     .slice(0, limit);
 }
+
+/** Bytes held by each node type and constructor (self sizes) in a `.heapsnapshot` file, strings and arrays included. */
+export async function sizeByConstructor(path: string): Promise<Map<string, number>> {
+  const { head, nodes, strings } = parseSnapshot(await readFile(path));
+  const fields = head.snapshot.meta.node_fields;
+  const typeNames = head.snapshot.meta.node_types[0];
+  const stride = fields.length;
+  const typeAt = fields.indexOf("type");
+  const nameAt = fields.indexOf("name");
+  const sizeAt = fields.indexOf("self_size");
+  const sizes = new Map<string, number>();
+  for (let node = 0; node < nodes.length; node += stride) {
+    const type = typeNames[nodes[node + typeAt]!]!;
+    const name = COUNTED_TYPES.has(type) ? `${type === "closure" ? "closure " : ""}${strings[nodes[node + nameAt]!]}` : `(${type})`;
+    sizes.set(name, (sizes.get(name) ?? 0) + nodes[node + sizeAt]!);
+  }
+  return sizes;
+}

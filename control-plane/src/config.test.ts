@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_AGENT_BUNDLE, isLoopbackHost, loadConfig } from "./config.js";
+import { WRITE_CAP_BYTES } from "./runners/file-service.js";
 
 const token = "0123456789abcdef0123";
 const sha256 = (value: string): string => createHash("sha256").update(value).digest("hex");
@@ -28,6 +29,14 @@ describe("loadConfig", () => {
         '  DEVHATCHERY_TEST_FIXTURES: must be "1" (serve the conformance fixtures, tests only) or "0", got "yes"',
       ].join("\n"),
     );
+  });
+
+  it("bounds request bodies above the largest legal fs_write, and takes the session limits from the environment", () => {
+    const base64Write = Math.ceil(WRITE_CAP_BYTES / 3) * 4;
+    expect(loadConfig({}).sessionLimits).toEqual({ maxBodyBytes: 24 * 1024 * 1024, maxPerPrincipal: 64, maxSubscriptions: 256, maxWatches: 64 });
+    expect(loadConfig({}).sessionLimits.maxBodyBytes).toBeGreaterThan(base64Write + 64 * 1024);
+    const env = { DEVHATCHERY_MAX_BODY_BYTES: "1048576", DEVHATCHERY_MAX_SESSIONS_PER_PRINCIPAL: "3", DEVHATCHERY_MAX_SUBSCRIPTIONS: "4", DEVHATCHERY_MAX_WATCHES: "5" };
+    expect(loadConfig(env).sessionLimits).toEqual({ maxBodyBytes: 1048576, maxPerPrincipal: 3, maxSubscriptions: 4, maxWatches: 5 });
   });
 
   it("switches to bearer when tokens are configured, one principal per token", () => {

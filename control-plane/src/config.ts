@@ -52,6 +52,8 @@ export interface ControlPlaneConfig {
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** An MCP session with no request and no open stream for this long is closed. */
   sessionIdleTimeoutMs: number;
+  /** Input bounds (sessions.*): body size, sessions per principal, subscriptions and watches per session. */
+  sessionLimits: { maxBodyBytes: number; maxPerPrincipal: number; maxSubscriptions: number; maxWatches: number };
   /** Serve the MCP conformance suite's fixture tools, resources and prompts. Tests only; never in production. */
   testFixtures: boolean;
   /** Host folders runners may mount under /export/<alias>. */

@@ -100,13 +100,19 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
           principal,
           log: sessionLog,
           taskStore: createPrincipalTaskStore(store, principal),
+          sessionLimits: { maxSubscriptions: config.sessionLimits.maxSubscriptions, maxWatches: config.sessionLimits.maxWatches },
           dockerReachable: () => runtime.ping().then(() => true, () => false),
         },
         VERSION,
         { testFixtures: config.testFixtures },
       ),
     log,
-    { idleTimeoutMs: config.sessionIdleTimeoutMs, eventStore: DEFAULT_EVENT_STORE_LIMITS },
+    {
+      idleTimeoutMs: config.sessionIdleTimeoutMs,
+      eventStore: DEFAULT_EVENT_STORE_LIMITS,
+      maxBodyBytes: config.sessionLimits.maxBodyBytes,
+      maxSessionsPerPrincipal: config.sessionLimits.maxPerPrincipal,
+    },
   );
   const authenticate: Authenticator = config.auth.mode === "none" ? () => LOCAL_PRINCIPAL : createBearerAuthenticator(config.auth.tokens);
   const app = createApp({

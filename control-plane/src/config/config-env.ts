@@ -40,6 +40,10 @@ export const ENV = {
   auditLog: "DEVHATCHERY_AUDIT_LOG",
   otlpEndpoint: "DEVHATCHERY_OTLP_ENDPOINT",
   shutdownGraceMs: "DEVHATCHERY_SHUTDOWN_GRACE_MS",
+  maxBodyBytes: "DEVHATCHERY_MAX_BODY_BYTES",
+  maxSessionsPerPrincipal: "DEVHATCHERY_MAX_SESSIONS_PER_PRINCIPAL",
+  maxSubscriptions: "DEVHATCHERY_MAX_SUBSCRIPTIONS",
+  maxWatches: "DEVHATCHERY_MAX_WATCHES",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

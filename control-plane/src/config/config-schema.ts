@@ -210,6 +210,20 @@ export const configFileSchema = z.strictObject({
   }),
   sessions: section("MCP sessions.", {
     idle_timeout_ms: key(millis(1000, 7 * 24 * 60 * 60 * 1000).default(30 * 60 * 1000), { description: "A session with no request and no open stream for this long is closed.", env: ENV.sessionIdleTimeoutMs }),
+    // Input bounds: memory stays bounded whatever a client sends.
+    max_body_bytes: key(z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(24 * 1024 * 1024), {
+      description: "The largest request body /mcp accepts; a longer one is answered 413 before it is parsed. The default holds the largest fs_write (16 MiB, base64).",
+      env: ENV.maxBodyBytes,
+    }),
+    max_per_principal: key(z.number().int().min(1).max(100_000).default(64), {
+      description: "Open MCP sessions per principal; one more closes the principal's least recently used session without an open stream, or is refused.",
+      env: ENV.maxSessionsPerPrincipal,
+    }),
+    max_subscriptions: key(z.number().int().min(1).max(100_000).default(256), { description: "Resource subscriptions one session may hold.", env: ENV.maxSubscriptions }),
+    max_watches: key(z.number().int().min(1).max(100_000).default(64), {
+      description: "Watches (fs_watch) one session may keep open; a watch counts until it has gone 10 minutes without fs_changes calls.",
+      env: ENV.maxWatches,
+    }),
   }),
   shutdown: section("Graceful shutdown.", {
     grace_ms: key(millis(0, 600_000).default(10_000), { description: "How long open streams may finish after SIGTERM before they are cut.", env: ENV.shutdownGraceMs }),

@@ -51,6 +51,12 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
     agent: { bundlePath: file.agent.bundle, cacheDir: file.agent.cache_dir ?? xdgDir(env, "XDG_CACHE_HOME", [".cache"]) },
     logLevel: file.log.level,
     sessionIdleTimeoutMs: file.sessions.idle_timeout_ms,
+    sessionLimits: {
+      maxBodyBytes: file.sessions.max_body_bytes,
+      maxPerPrincipal: file.sessions.max_per_principal,
+      maxSubscriptions: file.sessions.max_subscriptions,
+      maxWatches: file.sessions.max_watches,
+    },
     testFixtures: env[ENV.testFixtures] === "1",
     allowedRoots: file.allowed_roots.map((root) => ({ alias: root.alias, hostPath: root.path, allowRw: root.mode === "rw" })),
     exports: { root: file.exports.root ?? join(stateDir, "exports"), maxBytes: file.exports.max_bytes },

@@ -224,3 +224,112 @@ describe("McpSessions", () => {
     await stream.body!.cancel();
   });
 });
+
+describe("McpSessions input bounds", () => {
+  const LIMIT = 64 * 1024;
+
+  function post(target: McpSessions, body: RequestInit["body"], headers: Record<string, string> = {}): Promise<Response> {
+    return target.handle(new Request(URL_MCP, { method: "POST", headers: { ...HEADERS, ...headers }, body, duplex: "half" } as RequestInit), ALICE);
+  }
+
+  it("answers 413 to a body longer than the limit, by its Content-Length, before reading it", async () => {
+    const target = createSessions({ maxBodyBytes: LIMIT });
+    // A body that never ends: only an answer that does not wait for it can arrive.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(new Uint8Array(1024));
+      },
+    });
+    const response = await post(target, body, { "content-length": String(50 * 1024 * 1024) });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({
+      jsonrpc: "2.0",
+      error: {
+        code: -32600,
+        message:
+          `Request body too large: its Content-Length is 52428800 bytes and the limit is ${LIMIT} bytes (sessions.max_body_bytes); ` +
+          "send less in one request (split a large file into several fs_write calls) or ask the operator to raise sessions.max_body_bytes (DEVHATCHERY_MAX_BODY_BYTES).",
+      },
+      id: null,
+    });
+    expect(servers).toHaveLength(0);
+  });
+
+  it("answers 413 to a chunked body once the bytes read pass the limit, before its end", async () => {
+    const target = createSessions({ maxBodyBytes: LIMIT });
+    let sent = 0;
+    let answeredAt = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent += 16 * 1024;
+        if (sent > 100 * LIMIT) controller.close();
+        else controller.enqueue(new Uint8Array(16 * 1024).fill(0x20));
+      },
+    });
+    const response = await post(target, body);
+    answeredAt = sent;
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({
+      error: { code: -32600, message: expect.stringMatching(/^Request body too large: more than 65536 bytes were sent and the limit is 65536 bytes \(sessions\.max_body_bytes\); /) },
+    });
+    expect(answeredAt).toBeLessThan(2 * LIMIT);
+  });
+
+  it("takes a body of exactly the limit, and refuses JSON nested deeper than it reads", async () => {
+    const target = createSessions({ maxBodyBytes: LIMIT });
+    const init = JSON.stringify(INITIALIZE);
+    const exact = await post(target, init + " ".repeat(LIMIT - init.length));
+    expect(exact.status).toBe(200);
+    await exact.text();
+    const deep = await post(target, "[".repeat(10_000) + "]".repeat(10_000));
+    expect(deep.status).toBe(400);
+    expect(await deep.json()).toEqual({
+      jsonrpc: "2.0",
+      error: { code: -32600, message: "Invalid Request: the JSON body nests arrays and objects more than 64 levels deep; MCP messages need far fewer. Send a flatter message." },
+      id: null,
+    });
+  });
+
+  it("keeps only a bounded part of the client's info from initialize", async () => {
+    const target = createSessions();
+    const huge = "x".repeat(1024 * 1024);
+    const init = { ...INITIALIZE, params: { ...INITIALIZE.params, clientInfo: { name: huge, version: "1", websiteUrl: `https://example.com/${huge}` }, capabilities: { experimental: { blob: { data: huge } } } } };
+    const response = await post(target, JSON.stringify(init));
+    expect(response.status, await response.clone().text()).toBe(200);
+    await response.text();
+    const server = servers[0]!.server;
+    expect(JSON.stringify(server.getClientVersion()).length).toBeLessThan(1024);
+    expect(server.getClientVersion()?.name).toBe("x".repeat(256));
+    expect(JSON.stringify(server.getClientCapabilities()).length).toBeLessThan(1024);
+  });
+
+  it("closes a principal's oldest idle session to open one more past the limit, and refuses when none is idle", async () => {
+    const target = createSessions({ maxSessionsPerPrincipal: 2 });
+    const first = await open(target);
+    const second = await open(target);
+    await send(target, second, { jsonrpc: "2.0", id: 1, method: "ping" }).then((response) => response.text());
+    const third = await open(target);
+    expect(target.size).toBe(2);
+    expect((await send(target, first, { jsonrpc: "2.0", id: 2, method: "ping" })).status).toBe(404);
+    // Another principal has limits of its own.
+    const bob = await target.handle(new Request(URL_MCP, { method: "POST", headers: HEADERS, body: JSON.stringify(INITIALIZE) }), { id: "bob" });
+    expect(bob.status).toBe(200);
+    await bob.text();
+
+    const streams = [await send(target, second, undefined, "GET"), await send(target, third, undefined, "GET")];
+    const refused = await target.handle(new Request(URL_MCP, { method: "POST", headers: HEADERS, body: JSON.stringify(INITIALIZE) }), ALICE);
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({
+      jsonrpc: "2.0",
+      error: {
+        code: -32000,
+        message:
+          'Too many MCP sessions: principal "alice" has 2 open sessions, each with an open stream, and the limit is 2 (sessions.max_per_principal); ' +
+          "close sessions you no longer use (HTTP DELETE with their Mcp-Session-Id) or ask the operator to raise sessions.max_per_principal (DEVHATCHERY_MAX_SESSIONS_PER_PRINCIPAL).",
+      },
+      id: null,
+    });
+    expect(target.size).toBe(3);
+    await Promise.all(streams.map((stream) => stream.body!.cancel()));
+  });
+});

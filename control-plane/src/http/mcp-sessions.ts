@@ -7,7 +7,11 @@ import type { Principal } from "../auth/principal.js";
 import type { Logger } from "../log.js";
 import { currentRequestContext, runWithRequestContext } from "../request-context.js";
 import { InFlightRequests } from "./in-flight-requests.js";
+import { ResponseBacklog, runWithResponseBacklog } from "../response-backlog.js";
+import { jsonDepthExceeds, readBoundedBody } from "./bounded-body.js";
+import { boundInitialize } from "./initialize-bounds.js";
 import { describeMcpCall } from "./mcp-call.js";
+import { meterBody } from "./metered-body.js";
 import { DEFAULT_EVENT_STORE_LIMITS, SessionEventStore, type EventStoreLimits } from "./session-event-store.js";
 import { trackBody } from "./track-body.js";
 
@@ -25,7 +29,19 @@ export interface McpSessionsOptions {
   /** A session with no request and no open stream for this long is closed. */
   idleTimeoutMs: number;
   eventStore: EventStoreLimits;
+  /** A POST body longer than this is refused with 413 before it is parsed. */
+  maxBodyBytes: number;
+  /** Sessions one principal may hold; past it the oldest idle one is closed, or initialize is refused. */
+  maxSessionsPerPrincipal: number;
 }
+
+/** The default body limit: above the largest legal fs_write (16 MiB as base64 is 21.3 MiB) plus its JSON envelope. */
+export const DEFAULT_MAX_BODY_BYTES = 24 * 1024 * 1024;
+export const DEFAULT_MAX_SESSIONS_PER_PRINCIPAL = 64;
+/** How deep a request body may nest arrays and objects; MCP messages need a handful of levels. */
+export const MAX_JSON_DEPTH = 64;
+/** Bytes of one SSE response waiting for a slow client past which exec output progress is skipped. */
+export const RESPONSE_BACKLOG_LIMIT_BYTES = 1024 * 1024;
 
 function isEventStream(response: Response): boolean {
   return response.body !== null && (response.headers.get("content-type")?.startsWith("text/event-stream") ?? false);
@@ -34,7 +50,12 @@ function isEventStream(response: Response): boolean {
 /** Sent as the SSE `retry` field: how long a client whose stream dropped waits before reconnecting. */
 const RECONNECT_AFTER_MS = 1000;
 
-export const DEFAULT_SESSION_OPTIONS: McpSessionsOptions = { idleTimeoutMs: 30 * 60 * 1000, eventStore: DEFAULT_EVENT_STORE_LIMITS };
+export const DEFAULT_SESSION_OPTIONS: McpSessionsOptions = {
+  idleTimeoutMs: 30 * 60 * 1000,
+  eventStore: DEFAULT_EVENT_STORE_LIMITS,
+  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+  maxSessionsPerPrincipal: DEFAULT_MAX_SESSIONS_PER_PRINCIPAL,
+};
 
 /** What a client refused during shutdown is told to wait before trying again (another instance, or this one restarted). */
 const RETRY_AFTER_S = 5;
@@ -55,6 +76,8 @@ export class McpSessions {
   private readonly sweeper: NodeJS.Timeout;
   /** POSTs being answered (their SSE response included); shutdown waits for these, not for idle GET streams. */
   private readonly inFlight = new InFlightRequests();
+  /** Initialize requests being answered, by principal: they count against the session limit too. */
+  private readonly opening = new Map<string, number>();
   private draining = false;
 
   constructor(
@@ -81,10 +104,24 @@ export class McpSessions {
       });
     }
     if (request.method !== "POST") return this.route(request, principal, undefined);
+    const limit = this.options.maxBodyBytes;
+    const body = await readBoundedBody(request, limit);
+    if (body.kind === "too-large") {
+      const size = body.declared ? `its Content-Length is ${body.bytes} bytes` : `more than ${limit} bytes were sent`;
+      return jsonRpcError(
+        413,
+        -32600,
+        `Request body too large: ${size} and the limit is ${limit} bytes (sessions.max_body_bytes); ` +
+          "send less in one request (split a large file into several fs_write calls) or ask the operator to raise sessions.max_body_bytes (DEVHATCHERY_MAX_BODY_BYTES).",
+      );
+    }
+    if (jsonDepthExceeds(body.text, MAX_JSON_DEPTH)) {
+      return jsonRpcError(400, -32600, `Invalid Request: the JSON body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; MCP messages need far fewer. Send a flatter message.`);
+    }
     let parsedBody: unknown;
     try {
       // Parsed once here; the transport takes the parsed body and does not read the stream again.
-      parsedBody = await request.json();
+      parsedBody = JSON.parse(body.text);
     } catch {
       return jsonRpcError(400, -32700, "Parse error: the request body is not valid JSON.");
     }
@@ -126,13 +163,15 @@ export class McpSessions {
       }
       answered();
     };
+    // Work for this request (exec output progress) skips what it can while the client reads its stream slowly.
+    const backlog = new ResponseBacklog(RESPONSE_BACKLOG_LIMIT_BYTES);
     try {
-      const response = await context.with(trace.setSpan(context.active(), span), () => this.route(request, principal, parsedBody));
+      const response = await runWithResponseBacklog(backlog, () => context.with(trace.setSpan(context.active(), span), () => this.route(request, principal, parsedBody)));
       if (!isEventStream(response)) {
         finish();
         return response;
       }
-      return trackBody(response, finish);
+      return trackBody(meterBody(response, backlog), finish);
     } catch (error) {
       finish(error);
       throw error;
@@ -164,6 +203,46 @@ export class McpSessions {
   }
 
   private async open(request: Request, principal: Principal, parsedBody: unknown): Promise<Response> {
+    const refusal = this.makeRoom(principal.id);
+    if (refusal) return refusal;
+    const pending = (this.opening.get(principal.id) ?? 0) + 1;
+    this.opening.set(principal.id, pending);
+    try {
+      return await this.openSession(request, principal, boundInitialize(parsedBody));
+    } finally {
+      const left = (this.opening.get(principal.id) ?? 1) - 1;
+      if (left > 0) this.opening.set(principal.id, left);
+      else this.opening.delete(principal.id);
+    }
+  }
+
+  /**
+   * Keeps a principal within its session limit before it opens one more: closes its least recently used session
+   * without an open stream, or answers why it cannot.
+   */
+  private makeRoom(principalId: string): Response | undefined {
+    const limit = this.options.maxSessionsPerPrincipal;
+    const own = [...this.sessions].filter(([, session]) => session.principal === principalId);
+    if (own.length + (this.opening.get(principalId) ?? 0) < limit) return undefined;
+    const idle = own.filter(([, session]) => session.openStreams === 0).sort(([, a], [, b]) => a.lastSeen - b.lastSeen);
+    const excess = own.length + (this.opening.get(principalId) ?? 0) - limit + 1;
+    if (idle.length < excess) {
+      return jsonRpcError(
+        429,
+        -32000,
+        `Too many MCP sessions: principal "${principalId}" has ${own.length} open sessions, each with an open stream, and the limit is ${limit} (sessions.max_per_principal); ` +
+          "close sessions you no longer use (HTTP DELETE with their Mcp-Session-Id) or ask the operator to raise sessions.max_per_principal (DEVHATCHERY_MAX_SESSIONS_PER_PRINCIPAL).",
+      );
+    }
+    for (const [id, session] of idle.slice(0, excess)) {
+      this.sessions.delete(id);
+      void session.server.close().catch(() => undefined);
+      this.log.info({ session: id, principal: principalId, limit }, "mcp session closed to make room for a new one (sessions.max_per_principal)");
+    }
+    return undefined;
+  }
+
+  private async openSession(request: Request, principal: Principal, parsedBody: unknown): Promise<Response> {
     const sessionLog = this.log.child({ principal: principal.id });
     const server = this.createServer(principal, sessionLog);
     const events = new SessionEventStore(this.options.eventStore);

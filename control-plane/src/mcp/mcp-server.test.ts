@@ -56,6 +56,7 @@ describe("createMcpServer", () => {
       log,
       subscriptionProviders: [],
       taskStore: createPrincipalTaskStore(store, principal),
+      sessionLimits: { maxSubscriptions: 256, maxWatches: 64 },
       dockerReachable: async () => true,
     };
   });

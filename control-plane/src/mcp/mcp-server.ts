@@ -20,6 +20,7 @@ import { registerFsMoveTool } from "./tools/fs-move.js";
 import { registerFsChangesTool } from "./tools/fs-changes.js";
 import { registerFsReadTool } from "./tools/fs-read.js";
 import { registerFsWatchTool } from "./tools/fs-watch.js";
+import { SessionWatches } from "./tools/session-watches.js";
 import { registerFsRemoveTool } from "./tools/fs-remove.js";
 import { registerFsStatTool } from "./tools/fs-stat.js";
 import { registerFsWriteTool } from "./tools/fs-write.js";
@@ -68,7 +69,7 @@ export function createMcpServer(sessionDeps: SessionDeps, version: string, optio
       instructions: INSTRUCTIONS,
     },
   );
-  const deps: ToolDeps = { ...sessionDeps, roots: new SessionRoots(server.server, sessionDeps.log), version };
+  const deps: ToolDeps = { ...sessionDeps, roots: new SessionRoots(server.server, sessionDeps.log), version, sessionWatches: new SessionWatches(sessionDeps.sessionLimits.maxWatches) };
   registerSessionResources(server, deps);
   registerRunnerSpawnTool(server, deps);
   registerRunnerAttachTool(server, deps);

@@ -8,6 +8,7 @@ import type { RunnerService } from "../runners/runner-service.js";
 import type { WatchService } from "../runners/watch-service.js";
 import type { SubscriptionProvider } from "./resources/subscription-provider.js";
 import type { SessionRoots } from "./roots/session-roots.js";
+import type { SessionWatches } from "./tools/session-watches.js";
 
 /** What every tool gets: the domain services, the session's principal and a logger. */
 export interface ToolDeps {
@@ -24,6 +25,10 @@ export interface ToolDeps {
   roots: SessionRoots;
   /** The principal's MCP task records (runner_spawn as a task); they survive restarts and no other principal sees them. */
   taskStore: TaskStore;
+  /** Per-session bounds: resource subscriptions and fs_watch watches one session may hold (sessions.* config). */
+  sessionLimits: { maxSubscriptions: number; maxWatches: number };
+  /** The watches this session started with fs_watch, within sessions.max_watches. */
+  sessionWatches: SessionWatches;
   /** Whether the Docker engine answers (system_status). */
   dockerReachable: () => Promise<boolean>;
   /** The control plane's version. */
@@ -31,4 +36,4 @@ export interface ToolDeps {
 }
 
 /** What the composition root hands createMcpServer per session; the server adds what only it can make (roots). */
-export type SessionDeps = Omit<ToolDeps, "roots" | "version">;
+export type SessionDeps = Omit<ToolDeps, "roots" | "version" | "sessionWatches">;

@@ -46,7 +46,7 @@ export async function runExecUntil(agent: AgentClient, command: ExecCommand, opt
       excerpt.add(event);
       nextCursor = event.cursor + event.data.length;
       const text = decoders[event.stream].write(event.data);
-      if (text) options.onOutput?.({ stream: event.stream, text, totalBytes: nextCursor });
+      if (text) options.onOutput?.({ execId, stream: event.stream, text, cursor: event.cursor, totalBytes: nextCursor });
     } else if (event.type === "dropped") {
       droppedBytes += event.bytes;
       nextCursor = event.cursor + event.bytes;

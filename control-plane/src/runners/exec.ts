@@ -22,8 +22,12 @@ export interface ExecCommand {
 }
 
 export interface ExecOutputChunk {
+  /** The process's id in its runner (exec_read takes it). */
+  execId: string;
   stream: "stdout" | "stderr";
   text: string;
+  /** Where this chunk's bytes start in the process's output (an exec_read cursor). */
+  cursor: number;
   /** Bytes of output received so far, both streams together. */
   totalBytes: number;
 }

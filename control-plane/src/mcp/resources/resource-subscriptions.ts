@@ -27,6 +27,8 @@ export class ResourceSubscriptions {
     private readonly server: Server,
     private readonly providers: readonly SubscriptionProvider[],
     private readonly log: Logger,
+    /** The most URIs this session may follow at once (sessions.max_subscriptions). */
+    private readonly maxSubscriptions: number = Number.POSITIVE_INFINITY,
   ) {
     server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
     server.setRequestHandler(SubscribeRequestSchema, async (request) => {
@@ -54,6 +56,13 @@ export class ResourceSubscriptions {
       throw new ControlPlaneError(
         "INVALID_ARGUMENT",
         `Resource "${uri}" cannot be subscribed to; subscribe to a runner (devhatchery://runners/{runner}), a file or directory (devhatchery://runners/{runner}/files/{path}) or an exec's output.`,
+      );
+    }
+    if (this.subscriptions.size >= this.maxSubscriptions) {
+      throw new ControlPlaneError(
+        "RESOURCE_EXHAUSTED",
+        `Cannot subscribe to "${uri.slice(0, 200)}": this session follows ${this.subscriptions.size} resources and the limit is ${this.maxSubscriptions} (sessions.max_subscriptions); ` +
+          "unsubscribe from resources you no longer need (resources/unsubscribe), or ask the operator to raise sessions.max_subscriptions (DEVHATCHERY_MAX_SUBSCRIPTIONS).",
       );
     }
     const subscription: Subscription = { started: provider.subscribe(uri, () => this.changed(uri, subscription)), lastSentAt: 0, pending: undefined };

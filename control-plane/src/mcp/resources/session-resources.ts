@@ -18,6 +18,7 @@ export function registerSessionResources(server: McpServer, deps: ToolDeps): Res
     server.server,
     [createRunnerSubscriptionProvider(deps.runners, deps.principal), createFileSubscriptionProvider(deps.watches, deps.principal), ...deps.subscriptionProviders],
     deps.log,
+    deps.sessionLimits.maxSubscriptions,
   );
   const stopRunnerChanges = deps.runners.onRunnerChange((principalId) => {
     if (principalId === deps.principal.id) server.sendResourceListChanged();

@@ -16,7 +16,7 @@ const TOOL = {
   title: "Run a command",
   description:
     `Run a command in a runner. The call waits up to yield_ms (default ${DEFAULT_YIELD_MS / 1000} s) while output is streamed as progress notifications ` +
-    "(when the call carries a progress token). If the process ends in that time, the result has its exit code and output " +
+    "(when the call carries a progress token; while the client reads them more slowly than output arrives, output is skipped and one notification names the exec_read cursor that returns it). If the process ends in that time, the result has its exit code and output " +
     "(a non-zero exit code is a normal result, not a tool error). Otherwise the process keeps running and the result has " +
     'state "running", its exec_id, the output so far and next_cursor: continue with exec_read (exec_write feeds stdin, exec_signal stops it). ' +
     `Output beyond ${RESULT_OUTPUT_CAP_BYTES / 1024} KiB per stream is cut in the middle with a marker naming the exec_read cursor that returns the rest. ` +
@@ -71,7 +71,7 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
         deps.principal,
         target.id,
         { command, cwd: await deps.roots.resolvePath(target.id, cwd ?? ".", extra), env, stdin, stdinOpen: stdin_open, timeoutMs: timeout_ms },
-        { yieldMs: yield_ms, onOutput: (chunk) => progress.report(chunk.totalBytes, chunk.stream, chunk.text), signal: extra.signal },
+        { yieldMs: yield_ms, onOutput: (chunk) => progress.report(chunk), signal: extra.signal },
       );
       await progress.flush();
       const headline =

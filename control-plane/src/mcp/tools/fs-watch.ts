@@ -47,7 +47,8 @@ export function registerFsWatchTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool("fs_watch", TOOL, async ({ runner, path, recursive, ignore, gitignore, history_limit }, extra) => {
     try {
       const target = await canonicalRunner(deps, runner);
-      const watch = await deps.watches.start(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { recursive, ignore, gitignore, historyLimit: history_limit });
+      const resolved = await deps.roots.resolvePath(target.id, path, extra);
+      const watch = await deps.sessionWatches.start(target.id, () => deps.watches.start(deps.principal, target.id, resolved, { recursive, ignore, gitignore, historyLimit: history_limit }));
       const type = watch.isDirectory ? "directory" : "file";
       return toolSuccess(
         {

@@ -1,0 +1,72 @@
+/** What reading a request body within a byte limit gave: its text, or how far it got before the limit. */
+export type BoundedBody = { kind: "read"; text: string } | { kind: "too-large"; bytes: number; declared: boolean };
+
+/**
+ * Reads `request`'s body as UTF-8 text, refusing it once it is longer than `limitBytes`: at once when its
+ * Content-Length says so, else as soon as the bytes counted while reading pass the limit (a chunked body), without
+ * reading the rest. At most `limitBytes` are ever held.
+ */
+export async function readBoundedBody(request: Request, limitBytes: number): Promise<BoundedBody> {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > limitBytes) {
+    if (request.body) discardRest(request.body.getReader());
+    return { kind: "too-large", bytes: declared, declared: true };
+  }
+  if (!request.body) return { kind: "read", text: "" };
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for (;;) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    bytes += chunk.value.byteLength;
+    if (bytes > limitBytes) {
+      discardRest(reader);
+      return { kind: "too-large", bytes, declared: false };
+    }
+    chunks.push(chunk.value);
+  }
+  return { kind: "read", text: Buffer.concat(chunks).toString("utf8") };
+}
+
+/** What is read and dropped of a refused body so its client, still sending, gets the answer before the connection closes. */
+const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+const DISCARD_MAX_MS = 2_000;
+
+/**
+ * Reads and drops the rest of a refused body in the background, holding nothing: closing a connection while the
+ * client still sends makes TCP reset it, and the reset can destroy the answer before the client reads it. Past
+ * DISCARD_MAX_BYTES or DISCARD_MAX_MS the body is cancelled (the connection closes).
+ */
+function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): void {
+  const deadline = Date.now() + DISCARD_MAX_MS;
+  void (async () => {
+    let bytes = 0;
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      bytes += chunk.value.byteLength;
+      if (bytes > DISCARD_MAX_BYTES || Date.now() > deadline) return void (await reader.cancel());
+    }
+  })().catch(() => undefined);
+}
+
+/**
+ * How deep `text` (JSON) nests arrays and objects, stopping early once past `limit`: a cheap scan before parsing,
+ * so a body of a million brackets is refused instead of walked by every later consumer.
+ */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text.charCodeAt(index);
+    if (inString) {
+      if (char === 0x5c) index++; // backslash: skip the escaped character
+      else if (char === 0x22) inString = false;
+    } else if (char === 0x22) inString = true;
+    else if (char === 0x5b || char === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (char === 0x5d || char === 0x7d) depth--;
+  }
+  return false;
+}
