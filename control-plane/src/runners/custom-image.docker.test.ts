@@ -51,8 +51,8 @@ describe("an operator's custom image built from the documented recipe (images/ex
     expect(progress.map((event) => event.phase)).toEqual(["creating", "starting", "ready"]);
     expect(runner).toMatchObject({ image: tag, status: "ready" });
     const info = await docker.getContainer(`devhatchery-${runner.runnerId}`).inspect();
-    // Baked delivery: no agent volume; /work is the runner's workspace volume.
-    expect(info.Mounts?.map((mount) => mount.Destination)).toEqual(["/work"]);
+    // Baked delivery: no agent volume; /work is the runner's workspace volume, beside the agent's spill volume.
+    expect(info.Mounts?.map((mount) => mount.Destination).sort()).toEqual(["/var/tmp/devhatchery-agent", "/work"]);
 
     const result = await execs.run(alice, runner.runnerId, { command: "pwd; python3 -c 'import sys; print(sys.version_info >= (3, 11), 6 * 7)'" }, () => {});
     expect(result).toMatchObject({ exitCode: 0, stdout: "/work\nTrue 42\n", stderr: "" });

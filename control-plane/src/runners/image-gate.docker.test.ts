@@ -138,7 +138,7 @@ describe("id references, when the operator allows them, never reach another prin
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), "devhatchery-fake-snapshot-"));
     try {
-      await writeFile(join(dir, "Dockerfile"), `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.kind=snapshot io.devhatchery.owner=${alice} io.devhatchery.snapshot=${snapshotId}\n`);
+      await writeFile(join(dir, "Dockerfile"), `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.kind=snapshot io.devhatchery.owner=${alice} io.devhatchery.snapshot=${snapshotId} io.devhatchery.instance=default\n`);
       await follow(await docker.buildImage({ context: dir, src: ["Dockerfile"] }, { t: tag }));
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -170,6 +170,26 @@ describe("id references, when the operator allows them, never reach another prin
     expect(await allowlisted.choose(alice, prefix)).toEqual({ image: id, ownSnapshot: true, pinned: false });
     await expect(allowlisted.choose("bob", prefix)).rejects.toEqual(allowlisted.notFound(prefix));
     expect(withIds.notFound("x").message).not.toContain("image ids are not accepted");
+  });
+
+  it("refuses a snapshot of another control plane on the engine, even of a principal with the same name", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "devhatchery-fake-snapshot-"));
+    const elsewhereTag = `devhatchery-test/fake-snapshot-elsewhere-${suffix}:1`;
+    try {
+      await writeFile(join(dir, "Dockerfile"), `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.kind=snapshot io.devhatchery.owner=${alice} io.devhatchery.snapshot=s-0000000000ee io.devhatchery.instance=elsewhere-${suffix}\n`);
+      await follow(await docker.buildImage({ context: dir, src: ["Dockerfile"] }, { t: elsewhereTag }));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const elsewhereId = (await docker.getImage(elsewhereTag).inspect()).Id;
+    try {
+      const withIds = gate({ allowIdReferences: true });
+      for (const reference of [elsewhereId, elsewhereId.slice("sha256:".length, "sha256:".length + 12), elsewhereTag]) {
+        await expect(withIds.choose(alice, reference), reference).rejects.toEqual(withIds.notFound(reference));
+      }
+    } finally {
+      await docker.getImage(elsewhereId).remove({ force: true }).catch(() => undefined);
+    }
   });
 
   it("applies images.allowed to the names of the image an id resolves to", async () => {

@@ -180,12 +180,13 @@ function isUsable(principal: string, local: LocalImage, parsed: NamedImageRefere
   return names.some((name) => canonicalOf(name) === parsed.canonical) && !isForeignSnapshot(principal, local);
 }
 
+/** Another principal's snapshot, or any snapshot of another control plane on this engine (equal principal names included). */
 function isForeignSnapshot(principal: string, local: LocalImage): boolean {
-  return local.labels[LABEL.kind] === KIND.snapshot && local.labels[LABEL.owner] !== principal;
+  return local.labels[LABEL.kind] === KIND.snapshot && (local.labels[LABEL.owner] !== principal || local.otherInstance);
 }
 
 function isOwnSnapshot(principal: string, local: LocalImage): boolean {
-  return local.labels[LABEL.kind] === KIND.snapshot && local.labels[LABEL.owner] === principal;
+  return local.labels[LABEL.kind] === KIND.snapshot && local.labels[LABEL.owner] === principal && !local.otherInstance;
 }
 
 function toInfo(local: LocalImage): ImageInfo & { id: string } {

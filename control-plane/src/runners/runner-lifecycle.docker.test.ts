@@ -62,7 +62,7 @@ describe("Runner events and reconciliation against the real Docker engine", () =
     await docker.createContainer({
       name: `devhatchery-${orphanId}`,
       Image: RUNNER_IMAGE,
-      Labels: { "io.devhatchery.managed": "true", "io.devhatchery.kind": "runner", "io.devhatchery.owner": alice.id, "io.devhatchery.runner": orphanId, "io.devhatchery.created": old },
+      Labels: { "io.devhatchery.managed": "true", "io.devhatchery.kind": "runner", "io.devhatchery.owner": alice.id, "io.devhatchery.runner": orphanId, "io.devhatchery.created": old, "io.devhatchery.instance": "default" },
     });
 
     const restarted = fx.service({}, fx.reopenStore());

@@ -145,6 +145,8 @@ export interface LocalImage extends ImageInfo {
   /** Its registry digests (RepoDigests), e.g. "ubuntu@sha256:…"; empty for images never pulled or pushed. */
   digests: string[];
   labels: Record<string, string>;
+  /** Labelled as another control plane's object (io.devhatchery.instance): a snapshot of another instance is never this one's. */
+  otherInstance: boolean;
 }
 
 export type ContainerState = "created" | "running" | "paused" | "restarting" | "exited" | "removing" | "dead";

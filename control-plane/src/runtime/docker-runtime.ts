@@ -96,9 +96,8 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       const info = await this.docker.getImage(reference).inspect();
       const labels = info.Config.Labels ?? {};
-      // Another control plane's snapshot is not this one's to run, whatever its owner label says: it does not exist here.
-      if (labels[LABEL.kind] === KIND.snapshot && !this.scope.owns(labels)) return undefined;
-      return { ...toImageInfo(info), id: info.Id, tags: info.RepoTags ?? [], digests: info.RepoDigests ?? [], labels };
+      const otherInstance = labels[LABEL.instance] !== undefined && !this.scope.owns(labels);
+      return { ...toImageInfo(info), id: info.Id, tags: info.RepoTags ?? [], digests: info.RepoDigests ?? [], labels, otherInstance };
     } catch (error) {
       // 400: a reference the engine cannot parse names no image either.
       if (statusCode(error) === 404 || statusCode(error) === 400) return undefined;
