@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
+import { storedRunnerToken } from "../support/runner-token.js";
 import { callTool, textOf } from "../support/mcp-client.js";
 
 type Samples = Map<string, number>;
@@ -164,7 +165,7 @@ describe("operator signals: metrics, correlation ids, audit log, no secrets", ()
 
     // Neither log holds the bearer token, the runner's token or the secret passed in env and in file content.
     const inspected = await docker.getContainer(container!.Id).inspect();
-    const runnerToken = inspected.Config.Env.find((entry) => entry.startsWith("DEVHATCHERY_AGENT_TOKEN="))!.split("=")[1]!;
+    const runnerToken = storedRunnerToken(server.stateDir, inspected.Config.Labels["io.devhatchery.runner"] ?? "");
     expect(runnerToken.length).toBeGreaterThanOrEqual(32);
     const auditText = JSON.stringify(audit);
     for (const [where, text] of [

@@ -6,6 +6,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker } from "../../control-plane/test/docker-cleanup.js";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
+import { storedRunnerToken } from "../support/runner-token.js";
 import { connectClient } from "../support/mcp-client.js";
 import { ok, removeTestWorkspaces, sh, testIdentities } from "../support/runners-fixture.js";
 
@@ -48,14 +49,9 @@ describe("the runner agent token: in no container config, child environment or s
 
   /** The token as the control plane keeps it: in its own state store. */
   function storedToken(id: string): string {
-    const db = new DatabaseSync(join(stateDir, "state.db"), { readOnly: true });
-    try {
-      const row = db.prepare("SELECT token FROM runner_tokens WHERE runner_id = ?").get(id);
-      expect(row?.token, "the runner's token row").toMatch(/^[A-Za-z0-9_-]{32,}$/);
-      return row!.token as string;
-    } finally {
-      db.close();
-    }
+    const token = storedRunnerToken(stateDir, id);
+    expect(token, "the runner's token row").toMatch(/^[A-Za-z0-9_-]{32,}$/);
+    return token;
   }
 
   const inspect = () => docker.getContainer(`devhatchery-${runnerId}`).inspect();
