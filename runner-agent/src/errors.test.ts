@@ -36,4 +36,12 @@ describe("agent error → gRPC status", () => {
   it("caps the details of any agent error", () => {
     expect(toGrpcError(new AgentError("INVALID_ARGUMENT", "x".repeat(10_000))).details).toHaveLength(4097);
   });
+
+  it("calls a path with a NUL byte the caller's mistake, not an internal error", () => {
+    const error = Object.assign(new TypeError("The argument 'path' must be a string without null bytes"), { code: "ERR_INVALID_ARG_VALUE" });
+    expect(fromSystemError(error, "use working directory", "/work/a\0b")).toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: 'Cannot use working directory "/work/a\\0b": a path cannot contain a NUL byte; remove it.',
+    });
+  });
 });

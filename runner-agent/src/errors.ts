@@ -71,6 +71,10 @@ export function quotable(value: string): string {
 /** Turns a Node system error about `path` into an AgentError with a message naming the path. */
 export function fromSystemError(error: unknown, what: string, path: string): AgentError {
   if (error instanceof AgentError) return error;
+  // Node refuses such a path itself (ERR_INVALID_ARG_VALUE) before any system call: the caller's input, not ours.
+  if (path.includes("\0")) {
+    return new AgentError("INVALID_ARGUMENT", `Cannot ${what} "${quotable(path.replaceAll("\0", "\\0"))}": a path cannot contain a NUL byte; remove it.`, { cause: error });
+  }
   const errno = (error as NodeJS.ErrnoException | undefined)?.code ?? "";
   const code = CODE_BY_ERRNO[errno] ?? "INTERNAL";
   const reason = REASON_BY_ERRNO[errno] ?? quotable((error as Error).message);

@@ -172,7 +172,7 @@ export function foreignResourceRows(context: MatrixContext): Row[] {
   return rows;
 }
 
-const SNAPSHOT_IMAGES = "runner_spawn resolves the image and refuses another principal's snapshot like a missing image (issue 12)";
+const SNAPSHOT_IMAGES = "runner_spawn resolves the image and refuses another principal's snapshot like a missing image";
 /** A snapshot image name that exists nowhere: what every foreign snapshot reference must look like. */
 export const MISSING_SNAPSHOT_IMAGE = "devhatchery-snapshot/does-not-exist:x";
 
@@ -207,7 +207,7 @@ export function foreignImageRows(context: MatrixContext): Row[] {
       name: `${tool} image: a snapshot image that does not exist (the reference answer)`,
       target: tool,
       send: async () => (missing = await call(MISSING_SNAPSHOT_IMAGE)),
-      expected: { tool: { code: "NOT_FOUND", text: MISSING_SNAPSHOT_IMAGE } },
+      expected: { tool: { code: "IMAGE_NOT_FOUND", text: MISSING_SNAPSHOT_IMAGE } },
     });
     for (const kind of kinds) {
       const image = references[kind] as string;
@@ -217,7 +217,7 @@ export function foreignImageRows(context: MatrixContext): Row[] {
         target: tool,
         send: () => call(image),
         expected: { sameAs: { input: image, reference: () => ({ input: MISSING_SNAPSHOT_IMAGE, outcome: missing }) } },
-        dependsOn: SNAPSHOT_IMAGES,
+        guards: SNAPSHOT_IMAGES,
       });
     }
   }

@@ -17,11 +17,11 @@ function inSession(token: string | undefined, sessionId: string, extra: Record<s
   return { ...(token ? { Authorization: `Bearer ${token}` } : {}), "Mcp-Session-Id": sessionId, "MCP-Protocol-Version": PROTOCOL_VERSION, ...extra };
 }
 
-/** A raw /mcp row; `note` is a dependsOn text, or HEAVY for a row that may leave the heap grown (it runs late). */
+/** A raw /mcp row; `note` names the defect the row guards against, or HEAVY for a row that may leave the heap grown (it runs late). */
 function rawRow(context: MatrixContext, group: string, name: string, request: RawRequest, expected: Row["expected"], note?: string): Row {
   const send = async (): Promise<Outcome> => httpOutcome(await rawMcpRequest(context.url, request));
   if (note === HEAVY) return { group, name, target: "/mcp", send, expected, heavy: true };
-  return { group, name, target: "/mcp", send, expected, ...(note ? { dependsOn: note, heavy: note === BODY_LIMIT } : {}) };
+  return { group, name, target: "/mcp", send, expected, ...(note ? { guards: note, heavy: note === BODY_LIMIT } : {}) };
 }
 
 const FOREIGN_HOSTS = ["evil.example", "evil.example:80", "localhost.evil.example", "127.0.0.1.evil.example", "localhost@evil.example", "[::2]", "0.0.0.0", "devhatchery.internal"];
@@ -74,6 +74,8 @@ export function malformedBodyRows(context: MatrixContext): Row[] {
   const { attacker } = context;
   const headers = inSession(attacker.token, attacker.sessionId);
   const parseError = { http: { status: 400, text: "Parse error", rpcCode: -32700 } } as const;
+  // Refused before parsing, whatever the nesting is in: the body, a tool argument or clientInfo.
+  const tooDeep = { http: { status: 400, text: "more than 64 levels deep", rpcCode: -32600 } } as const;
   const cases: [string, RawRequest, Row["expected"], string?][] = [
     ["not JSON", { headers, body: "{not json" }, parseError],
     ["an empty body", { headers, body: "" }, parseError],
@@ -81,19 +83,18 @@ export function malformedBodyRows(context: MatrixContext): Row[] {
     ["method as a number", { headers, body: `{"jsonrpc":"2.0","id":1,"method":42}` }, parseError],
     ["id as an object", { headers, body: `{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}` }, parseError],
     ["a JSON string", { headers, body: `"tools/call"` }, parseError],
-    ["deep arrays (100,000 levels) as the body", { headers, body: nested(100_000, "[", "]") }, parseError],
-    ["deep arrays (1,000,000 levels) as the body", { headers, body: nested(1_000_000, "[", "]") }, parseError, HEAVY],
-    ["deep objects (100,000 levels) as the body", { headers, body: nested(100_000, `{"a":`, "}") }, parseError, HEAVY],
+    ["deep arrays (100,000 levels) as the body", { headers, body: nested(100_000, "[", "]") }, tooDeep],
+    ["deep arrays (1,000,000 levels) as the body", { headers, body: nested(1_000_000, "[", "]") }, tooDeep, HEAVY],
+    ["deep objects (100,000 levels) as the body", { headers, body: nested(100_000, `{"a":`, "}") }, tooDeep, HEAVY],
     [
       "deep arrays (100,000 levels) as a tool argument",
       { headers, body: toolCall("fs_write", `{"runner":"${attacker.runnerId}","path":"/work/deep","content":${nested(100_000, "[", "]")}}`) },
-      { http: { status: 200, text: "Input validation error" } },
+      tooDeep,
     ],
     [
       "deep objects (100,000 levels) as clientInfo",
       { headers: { Authorization: `Bearer ${attacker.token}` }, body: initialize("x").replace(`{"name":"x","version":"1"}`, nested(100_000, `{"a":`, "}")) },
-      // Not an initialize request any more, so it is a request without a session.
-      { http: { status: 400, text: "start with an initialize request", rpcCode: -32000 } },
+      tooDeep,
     ],
     ["params as an array", { headers, body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["runner_list"]}` }, parseError],
     ["an unknown tool", { headers, body: toolCall("no_such_tool", "{}") }, { http: { status: 200, text: "Tool no_such_tool not found" } }],

@@ -78,10 +78,10 @@ const LONG_DEPTH = "a/".repeat(32 * 1024);
 
 /** Paths no file system takes: a NUL byte, a 64 KiB name, 64 KiB of nested folders. */
 const LONG_PATHS = "paths longer than PATH_MAX refused as INVALID_ARGUMENT, with the value cut in the message (found by this matrix)";
-const BAD_PATHS: Record<string, { path: string; code: string; text: string | RegExp; dependsOn?: string }> = {
+const BAD_PATHS: Record<string, { path: string; code: string; text: string | RegExp; guards?: string }> = {
   "a NUL byte": { path: "/work/a\u0000b", code: "INVALID_ARGUMENT", text: "NUL" },
-  "a 64 KiB name": { path: `/work/${LONG_NAME}`, code: "INVALID_ARGUMENT", text: /too long/i, dependsOn: LONG_PATHS },
-  "64 KiB of nested folders": { path: `/work/${LONG_DEPTH}x`, code: "INVALID_ARGUMENT", text: /too long/i, dependsOn: LONG_PATHS },
+  "a 64 KiB name": { path: `/work/${LONG_NAME}`, code: "INVALID_ARGUMENT", text: /too long/i, guards: LONG_PATHS },
+  "64 KiB of nested folders": { path: `/work/${LONG_DEPTH}x`, code: "INVALID_ARGUMENT", text: /too long/i, guards: LONG_PATHS },
 };
 
 /** Where a path goes into each tool: tool, argument, the other arguments. */
@@ -103,19 +103,19 @@ const PATH_ARGUMENTS: { tool: string; argument: string; args: Record<string, unk
 export function badPathRows(context: MatrixContext): Row[] {
   const runner = context.attacker.runnerId;
   const rows: Row[] = [];
-  const nulSpawn = "NUL bytes and E2BIG refused as INVALID_ARGUMENT (issue 12, smaller defects)";
+  const nulSpawn = "NUL bytes and E2BIG refused as INVALID_ARGUMENT";
   for (const { tool, argument, args } of PATH_ARGUMENTS) {
     for (const [kind, bad] of Object.entries(BAD_PATHS)) {
       const { path, code, text } = bad;
       // exec's cwd reaches the process start, where a NUL byte fails like the command's (below).
-      const dependsOn = tool === "exec" && kind === "a NUL byte" ? nulSpawn : bad.dependsOn;
+      const guards = tool === "exec" && kind === "a NUL byte" ? nulSpawn : bad.guards;
       rows.push({
         group: "bad path",
         name: `${tool}.${argument} with ${kind}`,
         target: tool,
         send: () => toolOutcome(context.attackerClient, tool, { runner, ...args, [argument]: path }),
         expected: { tool: { code, text } },
-        ...(dependsOn ? { dependsOn } : {}),
+        ...(guards ? { guards } : {}),
       });
     }
   }
@@ -128,7 +128,7 @@ export function badPathRows(context: MatrixContext): Row[] {
     { name: "runner_spawn env value with a NUL byte", tool: "runner_spawn", args: { storage: "tmpfs", env: { A: "a\u0000b" } } },
   ];
   for (const { name, tool, args } of commands) {
-    rows.push({ group: "bad path", name, target: tool, send: () => toolOutcome(context.attackerClient, tool, args), expected: { tool: { code: "INVALID_ARGUMENT", text: "NUL" } }, dependsOn: nulSpawn });
+    rows.push({ group: "bad path", name, target: tool, send: () => toolOutcome(context.attackerClient, tool, args), expected: { tool: { code: "INVALID_ARGUMENT", text: "NUL" } }, guards: nulSpawn });
   }
   return rows;
 }

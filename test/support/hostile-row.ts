@@ -33,8 +33,8 @@ export interface Row {
   target: string;
   send: () => Promise<Outcome>;
   expected: Expected;
-  /** A defect fixed on another branch: the row fails until that branch is merged. */
-  dependsOn?: string;
+  /** The defect this row was written for (found by attacking or reviewing the control plane); printed when it breaks. */
+  guards?: string;
   /** The row may leave the server's heap grown even when it is refused: it runs after the others. */
   heavy?: boolean;
 }
