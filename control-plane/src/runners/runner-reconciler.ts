@@ -59,5 +59,13 @@ export async function reconcileRunners(
 
   const report = { adopted: containers.length - removed.size, failedSpawns, removedOrphans: removed.size };
   log.info(report, "reconciled runners with Docker");
+  const legacy = await runtime.countUnservedLegacyObjects();
+  if (legacy.runners + legacy.volumes > 0) {
+    log.warn(
+      legacy,
+      "runners or workspace volumes made by a DevHatchery before instance labels are on this engine and not served by this control plane; " +
+        "set state.unlabelled_objects: adopt (DEVHATCHERY_UNLABELLED_OBJECTS=adopt) on the one control plane that should serve them",
+    );
+  }
   return report;
 }

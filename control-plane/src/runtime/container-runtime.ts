@@ -236,6 +236,11 @@ export interface ContainerRuntime {
   /** Every runner container DevHatchery created on this engine, of all principals (for reconciliation). */
   listAllRunners(): Promise<RunnerContainer[]>;
   /**
+   * Runner containers and workspace volumes made by a version before instance labels that this control plane does not
+   * serve (zero when it adopts them): an upgrade's objects an operator may be looking for.
+   */
+  countUnservedLegacyObjects(): Promise<{ runners: number; volumes: number }>;
+  /**
    * Creates the principal's volume for `workspaceKey` when missing (labelled, with `image` when given), returns it;
    * never changes an existing one.
    */

@@ -173,6 +173,16 @@ export class DockerRuntime implements ContainerRuntime {
     return this.listByLabels([`${LABEL.managed}=true`]);
   }
 
+  async countUnservedLegacyObjects(): Promise<{ runners: number; volumes: number }> {
+    if (this.scope.adoptUnlabelled) return { runners: 0, volumes: 0 };
+    const [containers, volumes] = await Promise.all([
+      this.errors.call("list runners", () => this.docker.listContainers({ all: true, filters: { label: [`${LABEL.kind}=${KIND.runner}`] } })),
+      this.errors.call("list volumes", () => this.docker.listVolumes({ filters: { label: [`${LABEL.kind}=${KIND.workspace}`] } })),
+    ]);
+    const unlabelled = (labels: Record<string, string> | null | undefined): boolean => labels?.[LABEL.instance] === undefined;
+    return { runners: containers.filter((container) => unlabelled(container.Labels)).length, volumes: (volumes.Volumes ?? []).filter((volume) => unlabelled(volume.Labels)).length };
+  }
+
   private async listByLabels(labels: string[]): Promise<RunnerContainer[]> {
     const summaries = await this.errors.call("list runners", () =>
       this.docker.listContainers({ all: true, filters: { label: [`${LABEL.kind}=${KIND.runner}`, ...this.scope.labelFilter(), ...labels] } }),

@@ -58,8 +58,13 @@ describe("instances on one engine (label io.devhatchery.instance)", () => {
     expect(await runtime.findRunner(legacyId)).toBeUndefined();
     expect((await runtime.listAllRunners()).map((found) => found.runnerId)).not.toContain(legacyId);
     expect(await runtime.findWorkspaceVolume(principal, "legacy-key")).toBeUndefined();
+    // Not served, but counted, so an upgraded control plane can say where the objects went and how to adopt them.
+    const unserved = await runtime.countUnservedLegacyObjects();
+    expect(unserved.runners).toBeGreaterThanOrEqual(1);
+    expect(unserved.volumes).toBeGreaterThanOrEqual(1);
 
     const adopting = runtimeOf(new InstanceScope("default", true));
+    expect(await adopting.countUnservedLegacyObjects()).toEqual({ runners: 0, volumes: 0 });
     expect(await adopting.findRunner(legacyId)).toMatchObject({ runnerId: legacyId, principal, state: "created" });
     expect((await adopting.listRunners(principal)).map((found) => found.runnerId)).toContain(legacyId);
     expect(await adopting.findWorkspaceVolume(principal, "legacy-key")).toMatchObject({ name: legacyVolume, workspaceKey: "legacy-key" });
