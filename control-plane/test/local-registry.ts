@@ -2,22 +2,16 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { docker } from "./docker-cleanup.js";
+import { freePort } from "./free-port.js";
 import { eventually } from "./runtime-fixture.js";
 
 export const REGISTRY_BINARY = "/usr/bin/docker-registry";
 /** bcrypt of "test-password" for user "devhatchery" (htpasswd -B): the registry only checks it. */
 const HTPASSWD = "devhatchery:$2y$05$8VMcMVBqxwCL/NTytg4NMee4wNCpRx0p2SVxRg4BdST9XHZMRq0HK\n";
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
 
 /** Follows a build, push or pull stream of the engine; throws the first `error` line (the API answers 200 regardless). */
 export async function follow(stream: NodeJS.ReadableStream): Promise<void> {

@@ -37,9 +37,10 @@ export interface RunnerServiceFixture {
   cleanup(): Promise<void>;
 }
 
-export async function createRunnerServiceFixture(options: Partial<RunnerServiceOptions> = {}): Promise<RunnerServiceFixture> {
+/** `name`, when given, goes into the network's name (principals carry the names given to `principal`). */
+export async function createRunnerServiceFixture(options: Partial<RunnerServiceOptions> = {}, name?: string): Promise<RunnerServiceFixture> {
   const suffix = randomBytes(4).toString("hex");
-  const network = `devhatchery-test-${suffix}`;
+  const network = name ? `devhatchery-test-${name}-${suffix}` : `devhatchery-test-${suffix}`;
   const log = createLogger("silent");
   const stateDir = await mkdtemp(join(tmpdir(), "devhatchery-state-"));
   const statePath = join(stateDir, "state.db");

@@ -1,33 +1,29 @@
-import { randomBytes } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
-import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
-import { callTool, connectClient, textOf } from "../support/mcp-client.js";
+import type { ControlPlaneProcess } from "../support/control-plane-process.js";
+import { callTool, textOf } from "../support/mcp-client.js";
+import { ok, startRunnersControlPlane, testIdentities, type RunnersControlPlane } from "../support/runners-fixture.js";
 
 /** Addresses, ports and socket errors a client must never read in a tool error. */
 const TRANSPORT_DETAILS = /\b\d{1,3}(?:\.\d{1,3}){3}\b|:7070\b|:7071\b|ECONN|EHOST|ETIMEDOUT|dns:|No connection established|RST_STREAM/;
 
 describe("what a client can see: the debug page and errors from a runner whose agent died", () => {
-  const suffix = randomBytes(4).toString("hex");
-  const alice = { principal: `e2e-surface-${suffix}`, token: randomBytes(24).toString("hex") };
-  const network = `devhatchery-e2e-surface-${suffix}`;
+  const { principals, network, env } = testIdentities("surface", ["alice"]);
+  const alice = principals[0]!;
+  let plane: RunnersControlPlane;
   let server: ControlPlaneProcess;
   let client: Client;
   let runner: string;
 
   beforeAll(async () => {
-    server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${alice.principal}:${alice.token}`, DEVHATCHERY_RUNNER_NETWORK: network });
-    client = await connectClient(server.url, alice.token);
-    const spawned = await callTool(client, "runner_spawn", {});
-    expect(spawned.result.isError, textOf(spawned.result)).toBeFalsy();
-    runner = spawned.structured.runner_id as string;
+    plane = await startRunnersControlPlane(principals, network, env);
+    server = plane.server;
+    client = plane.clients[0]!;
+    runner = (await ok(client, "runner_spawn")).runner_id as string;
   });
 
   afterAll(async () => {
-    await client?.close();
-    await server?.stop();
-    await removeTestRunners([alice.principal], network);
+    await plane?.close();
   });
 
   it("renders a process command line holding markup escaped, under a CSP that lets nothing run", async () => {

@@ -1,19 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import type { Progress } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { docker, removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
+import { freePort } from "../../control-plane/test/free-port.js";
 import { startControlPlane } from "../support/control-plane-process.js";
 import { callTool, connectClient, textOf } from "../support/mcp-client.js";
-
-/** A loopback port nothing listens on: bound once, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function runnerState(runnerId: string): Promise<string | undefined> {
   const [container] = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.runner=${runnerId}`] } });
@@ -67,7 +58,7 @@ describe("readiness and graceful shutdown of the real control plane", () => {
   });
 
   it("/readyz is 503 naming only the failing checks when Docker is unreachable, the error and fix in the log; /healthz stays 200", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { base, server } = await start("unready", { DEVHATCHERY_DOCKER_HOST: `tcp://127.0.0.1:${port}` });
     const response = await fetch(`${base}/readyz`);
     expect(response.status).toBe(503);

@@ -1,22 +1,19 @@
-import { randomBytes } from "node:crypto";
-import { request } from "node:http";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
-import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
+import type { ControlPlaneProcess } from "../support/control-plane-process.js";
 import { callTool, connectClient, textOf } from "../support/mcp-client.js";
-import { openRawMcpSession, readSseMessages } from "../support/raw-mcp.js";
+import { openMcpPost, openRawMcpSession, readSseMessages } from "../support/raw-mcp.js";
+import { ok, startRunnersControlPlane, testIdentities, type RunnersControlPlane } from "../support/runners-fixture.js";
 
 /**
  * Per-session bounds and what a closed session leaves behind: resource subscriptions and fs_watch watches are
  * limited per session, and every agent watch a session's subscriptions hold is closed when the session ends.
  */
 describe("session limits and the watches a closed session leaves", () => {
-  const suffix = randomBytes(4).toString("hex");
-  const principal = `e2e-session-limits-${suffix}`;
-  const token = randomBytes(24).toString("hex");
-  const network = `devhatchery-e2e-session-limits-${suffix}`;
+  const { principals, network, env } = testIdentities("session-limits", ["alice"]);
+  const { token } = principals[0]!;
+  let plane: RunnersControlPlane;
   let server: ControlPlaneProcess;
   let client: Client;
   let runner: string;
@@ -29,23 +26,19 @@ describe("session limits and the watches a closed session leaves", () => {
   }
 
   beforeAll(async () => {
-    server = await startControlPlane({
-      DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
-      DEVHATCHERY_RUNNER_NETWORK: network,
+    plane = await startRunnersControlPlane(principals, network, {
+      ...env,
       DEVHATCHERY_MAX_SUBSCRIPTIONS: "2",
       DEVHATCHERY_MAX_WATCHES: "2",
       DEVHATCHERY_SESSION_IDLE_TIMEOUT_MS: "1000",
     });
-    client = await connectClient(server.url, token);
-    const spawned = await callTool(client, "runner_spawn", {});
-    expect(spawned.result.isError, textOf(spawned.result)).toBeFalsy();
-    runner = spawned.structured.runner_id as string;
+    server = plane.server;
+    client = plane.clients[0]!;
+    runner = (await ok(client, "runner_spawn")).runner_id as string;
   });
 
   afterAll(async () => {
-    await client?.close();
-    await server?.stop();
-    await removeTestRunners([principal], network);
+    await plane?.close();
   });
 
   /** POSTs a `bytes`-long initialize over plain HTTP (chunked unless `declare`), and resolves with the answer it reads. */
@@ -53,16 +46,7 @@ describe("session limits and the watches a closed session leaves", () => {
     const head = '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"';
     const tail = '","version":"1"}}}';
     return new Promise((resolve, reject) => {
-      const call = request(server.url, {
-        method: "POST",
-        agent: false,
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          ...(declare ? { "content-length": bytes } : {}),
-        },
-      });
+      const call = openMcpPost(server.url, token, declare ? { "content-length": bytes } : {});
       call.once("response", (response) => {
         let body = "";
         response.on("data", (chunk: Buffer) => (body += String(chunk)));

@@ -1,4 +1,4 @@
-import { request, type IncomingMessage } from "node:http";
+import { request, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 
 /** One MCP session over plain HTTP, for tests that need control over the socket (pausing, not reading). */
 export interface RawMcpSession {
@@ -7,19 +7,21 @@ export interface RawMcpSession {
   post(message: unknown): Promise<IncomingMessage>;
 }
 
+/** Opens a POST to /mcp as `token` on a connection of its own, with `headers` added; the caller writes the body. */
+export function openMcpPost(url: string, token: string, headers: OutgoingHttpHeaders = {}): ClientRequest {
+  return request(url, {
+    method: "POST",
+    agent: false,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+  });
+}
+
 function postTo(url: string, token: string, message: unknown, sessionId?: string): Promise<IncomingMessage> {
   const body = JSON.stringify(message);
   return new Promise((resolve, reject) => {
-    const call = request(url, {
-      method: "POST",
-      agent: false,
-      headers: {
-        authorization: `Bearer ${token}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "content-length": Buffer.byteLength(body),
-        ...(sessionId ? { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" } : {}),
-      },
+    const call = openMcpPost(url, token, {
+      "content-length": Buffer.byteLength(body),
+      ...(sessionId ? { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" } : {}),
     });
     call.once("response", resolve).once("error", reject);
     call.end(body);

@@ -1,22 +1,10 @@
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "../log.js";
+import { captureLog } from "../../test/captured-log.js";
 import { createReadiness } from "./readiness.js";
-
-function capture(): { log: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString("utf8"));
-      done();
-    },
-  });
-  return { log: createLogger("debug", sink), lines: () => chunks.join("").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) };
-}
 
 describe("createReadiness", () => {
   it("reports only each check's name and outcome; the error and the fix go to the log", async () => {
-    const { log, lines } = capture();
+    const { log, lines } = captureLog();
     const readiness = createReadiness(
       [
         { name: "docker", check: async () => undefined, hint: "start docker" },
@@ -31,7 +19,7 @@ describe("createReadiness", () => {
   });
 
   it("logs a failing check once until it passes again", async () => {
-    const { log, lines } = capture();
+    const { log, lines } = captureLog();
     let now = 0;
     let failing = true;
     const checkFails = { name: "store", check: () => (failing ? Promise.reject(new Error("closed")) : Promise.resolve()), hint: "restart" };

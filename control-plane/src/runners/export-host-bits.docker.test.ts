@@ -1,46 +1,25 @@
-import { randomBytes } from "node:crypto";
-import { lstat, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgentDeliveryFixture, type AgentDeliveryFixture } from "../../test/agent-delivery-fixture.js";
-import { removeTestRunners } from "../../test/docker-cleanup.js";
-import { createLogger } from "../log.js";
-import { DockerRuntime } from "../runtime/docker-runtime.js";
-import { createSqliteStateStore } from "../store/sqlite-state-store.js";
-import { ExecService } from "./exec-service.js";
+import { createMountFixture, type MountFixture } from "../../test/mount-fixture.js";
 import { ExportService } from "./export-service.js";
-import { MountPolicy } from "./mount-policy.js";
-import { RunnerService } from "./runner-service.js";
+import type { Principal } from "./runner.js";
 
-/** Injected agent (this build's): the mount check needs an agent that reports device and inode. */
-const RUNNER_IMAGE = "devhatchery-test/debian:bookworm";
 const SPECIAL_BITS = 0o7000;
 
 describe("what a folder export lands on the host", () => {
-  const suffix = randomBytes(4).toString("hex");
-  const alice = { id: `test-export-bits-${suffix}` };
-  const network = `devhatchery-test-export-bits-${suffix}`;
-  const log = createLogger("silent");
-  let base: string;
-  let agentDelivery: AgentDeliveryFixture;
-  let runners: RunnerService;
-  let execs: ExecService;
+  let fx: MountFixture;
+  let alice: Principal;
   let exports: ExportService;
   let runnerId: string;
 
   beforeAll(async () => {
-    base = await mkdtemp(join(tmpdir(), "devhatchery-export-bits-"));
-    for (const folder of ["out", "exports"]) await mkdir(join(base, folder));
-    const policy = new MountPolicy([{ alias: "out", hostPath: join(base, "out"), allowRw: true }]);
-    agentDelivery = await createAgentDeliveryFixture(suffix);
-    const runtime = new DockerRuntime(log, undefined, agentDelivery.options());
-    runners = new RunnerService(runtime, createSqliteStateStore(":memory:"), { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 30_000, mountPolicy: policy }, log);
-    execs = new ExecService(runners, log);
-    exports = new ExportService(runners, { root: join(base, "exports"), maxBytes: 64 * 1024 * 1024, mountPolicy: policy }, log);
-    runnerId = (await runners.spawn(alice, { mounts: [{ alias: "out", mode: "rw" }] })).runnerId;
+    fx = await createMountFixture("export-bits", { aliases: ["out"], folders: ["exports"] });
+    alice = fx.principal("export-bits");
+    exports = new ExportService(fx.runners, { root: join(fx.base, "exports"), maxBytes: 64 * 1024 * 1024, mountPolicy: fx.policy }, fx.log);
+    runnerId = (await fx.runners.spawn(alice, { mounts: [{ alias: "out", mode: "rw" }] })).runnerId;
     // As root in the runner: a setuid copy of a shell, a setgid one, a setgid+sticky folder, files of other owners, a FIFO.
-    const made = await execs.run(
+    const made = await fx.execs.run(
       alice,
       runnerId,
       {
@@ -54,10 +33,7 @@ describe("what a folder export lands on the host", () => {
     expect(made, made.stderr).toMatchObject({ exitCode: 0 });
   }, 120_000);
   afterAll(async () => {
-    runners?.close();
-    await removeTestRunners([alice.id], network);
-    await agentDelivery?.cleanup();
-    await rm(base, { recursive: true, force: true });
+    await fx?.cleanup();
   });
 
   /** Every path under `root` with its mode bits and owner. */
@@ -73,8 +49,8 @@ describe("what a folder export lands on the host", () => {
   }
 
   it.each([
-    ["the export root", "export_root", () => join(base, "exports", alice.id, "planted")],
-    ["a read-write mount", "/export/out/builds", () => join(base, "out", "builds", "planted")],
+    ["the export root", "export_root", () => join(fx.base, "exports", alice.id, "planted")],
+    ["a read-write mount", "/export/out/builds", () => join(fx.base, "out", "builds", "planted")],
   ])("into %s: no setuid, setgid or sticky bit, no FIFO, everything owned by the control plane's user", async (_label, destination, hostPath) => {
     const record = await exports.create(alice, runnerId, { path: "/work/planted", include: [], exclude: [], format: "dir", destination, name: "planted" });
     expect(record.hostPath).toBe(hostPath());

@@ -1,21 +1,11 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgentDeliveryFixture, type AgentDeliveryFixture } from "../../test/agent-delivery-fixture.js";
-import { countRunners, removeTestRunners } from "../../test/docker-cleanup.js";
-import type { AuditEvent } from "../audit.js";
+import { countRunners } from "../../test/docker-cleanup.js";
+import { createMountFixture, type MountFixture } from "../../test/mount-fixture.js";
 import { ControlPlaneError } from "../errors.js";
-import { createLogger } from "../log.js";
-import { DockerRuntime } from "../runtime/docker-runtime.js";
-import { createSqliteStateStore } from "../store/sqlite-state-store.js";
-import { ExecService } from "./exec-service.js";
-import { MountPolicy } from "./mount-policy.js";
-import { RunnerService } from "./runner-service.js";
+import type { Principal } from "./runner.js";
 
-/** Injected agent (this build's), so the check does not depend on the agent baked into a prebuilt image. */
-const RUNNER_IMAGE = "devhatchery-test/debian:bookworm";
 const VICTIM_SPAWNS = 40;
 /** Spawns in flight at once: more spawns within the swapper's time on a busy machine. */
 const PARALLEL_SPAWNS = 4;
@@ -34,59 +24,37 @@ const SWAPPER =
   `syscall($n, -100, $x, -100, $y, 2) == 0 or die "renameat2: $!"; $s++ } print "$s\\n"' "$(uname -m)"`;
 
 describe("a bind's folder swapped for a symlink while runners are created", () => {
-  const suffix = randomBytes(4).toString("hex");
-  const attacker = { id: `test-race-attacker-${suffix}` };
-  const victim = { id: `test-race-victim-${suffix}` };
-  const network = `devhatchery-test-race-${suffix}`;
-  const log = createLogger("silent");
-  const audit: AuditEvent[] = [];
-  let base: string;
-  let agentDelivery: AgentDeliveryFixture;
-  let runners: RunnerService;
-  let execs: ExecService;
+  let fx: MountFixture;
+  let attacker: Principal;
+  let victim: Principal;
 
   beforeAll(async () => {
-    base = await mkdtemp(join(tmpdir(), "devhatchery-mount-race-"));
-    await mkdir(join(base, "shared", "sub"), { recursive: true });
-    await mkdir(join(base, "outside"));
-    await writeFile(join(base, "shared", "sub", "marker"), "inside\n");
-    await writeFile(join(base, "outside", "marker"), "outside\n");
-    const policy = new MountPolicy([{ alias: "shared", hostPath: join(base, "shared"), allowRw: true }]);
-    agentDelivery = await createAgentDeliveryFixture(suffix);
-    const runtime = new DockerRuntime(log, undefined, agentDelivery.options());
-    runners = new RunnerService(
-      runtime,
-      createSqliteStateStore(":memory:"),
-      { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 30_000, mountPolicy: policy },
-      log,
-      { record: (event) => audit.push(event) },
-    );
-    execs = new ExecService(runners, log);
+    // Injected agent (this build's), so the check does not depend on the agent baked into a prebuilt image.
+    fx = await createMountFixture("race");
+    attacker = fx.principal("race-attacker");
+    victim = fx.principal("race-victim");
   }, 120_000);
   afterAll(async () => {
-    runners?.close();
-    await removeTestRunners([attacker.id, victim.id], network);
-    await agentDelivery?.cleanup();
-    await rm(base, { recursive: true, force: true });
+    await fx?.cleanup();
   });
 
   /** The marker the victim runner sees in its mount: "inside" for the folder asked for. */
   const markerSeenBy = async (runnerId: string): Promise<string> => {
-    const result = await execs.run(victim, runnerId, { command: "cat /export/shared/marker" }, () => {});
+    const result = await fx.execs.run(victim, runnerId, { command: "cat /export/shared/marker" }, () => {});
     return result.stdout.trim();
   };
 
   it("every spawn mounts the folder it checked or is refused; none mounts the folder outside the root", async () => {
-    const attackerRunner = await runners.spawn(attacker, { mounts: [{ alias: "shared", mode: "rw" }] });
-    const prepare = await execs.run(attacker, attackerRunner.runnerId, { command: `ln -s ${join(base, "outside")} /export/shared/sub-link` }, () => {});
+    const attackerRunner = await fx.runners.spawn(attacker, { mounts: [{ alias: "shared", mode: "rw" }] });
+    const prepare = await fx.execs.run(attacker, attackerRunner.runnerId, { command: `ln -s ${join(fx.base, "outside")} /export/shared/sub-link` }, () => {});
     expect(prepare, prepare.stderr).toMatchObject({ exitCode: 0 });
-    const swapping = execs.run(attacker, attackerRunner.runnerId, { command: SWAPPER, cwd: "/export/shared", timeoutMs: (SWAP_SECONDS + 30) * 1000 }, () => {});
+    const swapping = fx.execs.run(attacker, attackerRunner.runnerId, { command: SWAPPER, cwd: "/export/shared", timeoutMs: (SWAP_SECONDS + 30) * 1000 }, () => {});
     const outcomes = { inside: 0, outside: 0, refusedChanged: 0, refusedOutsideRoot: 0 };
     const unexpected: string[] = [];
     try {
       let next = 0;
       const spawnOne = async (): Promise<void> => {
-        const outcome = await runners.spawn(victim, { mounts: [{ alias: "shared", subpath: "sub" }] }).then(
+        const outcome = await fx.runners.spawn(victim, { mounts: [{ alias: "shared", subpath: "sub" }] }).then(
           (runner) => runner,
           (error: unknown) => error,
         );
@@ -97,7 +65,7 @@ describe("a bind's folder swapped for a symlink while runners are created", () =
           const { runnerId } = outcome as { runnerId: string };
           if ((await markerSeenBy(runnerId)) === "inside") outcomes.inside++;
           else outcomes.outside++;
-          await runners.remove(victim, runnerId);
+          await fx.runners.remove(victim, runnerId);
         }
       };
       await Promise.all(
@@ -109,7 +77,7 @@ describe("a bind's folder swapped for a symlink while runners are created", () =
         }),
       );
     } finally {
-      await writeFile(join(base, "shared", "stop"), "");
+      await writeFile(join(fx.base, "shared", "stop"), "");
     }
     const swapped = await swapping;
     expect(swapped, swapped.stderr).toMatchObject({ exitCode: 0 });
@@ -123,30 +91,30 @@ describe("a bind's folder swapped for a symlink while runners are created", () =
     expect(swaps).toBeGreaterThan(1000);
     expect(outcomes.inside + outcomes.refusedChanged + outcomes.refusedOutsideRoot).toBe(VICTIM_SPAWNS);
     // Refusals after the container started are audited; a swap seen while checking refuses before anything exists.
-    const refusals = audit.filter((event) => event.action === "mount.changed");
+    const refusals = fx.audit.filter((event) => event.action === "mount.changed");
     expect(refusals.length).toBeLessThanOrEqual(outcomes.refusedChanged);
     for (const event of refusals) expect(event).toMatchObject({ principal: victim.id, outcome: "denied", alias: "shared", subpath: "sub", target: "/export/shared", phase: "created" });
     expect(await countRunners(victim.id)).toBe(0);
   }, 600_000);
 
   it("a stopped runner whose folder was swapped for a symlink is not started on the other folder", async () => {
-    await rm(join(base, "shared", "stop"), { force: true });
-    await rm(join(base, "shared", "sub-link"), { force: true });
-    await rm(join(base, "shared", "sub"), { recursive: true, force: true });
-    await mkdir(join(base, "shared", "sub"));
-    await writeFile(join(base, "shared", "sub", "marker"), "inside\n");
-    const runner = await runners.spawn(victim, { mounts: [{ alias: "shared", subpath: "sub" }] });
+    await rm(join(fx.base, "shared", "stop"), { force: true });
+    await rm(join(fx.base, "shared", "sub-link"), { force: true });
+    await rm(join(fx.base, "shared", "sub"), { recursive: true, force: true });
+    await mkdir(join(fx.base, "shared", "sub"));
+    await writeFile(join(fx.base, "shared", "sub", "marker"), "inside\n");
+    const runner = await fx.runners.spawn(victim, { mounts: [{ alias: "shared", subpath: "sub" }] });
     expect(await markerSeenBy(runner.runnerId)).toBe("inside");
-    await runners.stop(victim, runner.runnerId);
-    await rm(join(base, "shared", "sub"), { recursive: true });
-    await symlink(join(base, "outside"), join(base, "shared", "sub"));
-    const error = await runners.attach(victim, runner.runnerId).then(
+    await fx.runners.stop(victim, runner.runnerId);
+    await rm(join(fx.base, "shared", "sub"), { recursive: true });
+    await symlink(join(fx.base, "outside"), join(fx.base, "shared", "sub"));
+    const error = await fx.runners.attach(victim, runner.runnerId).then(
       () => undefined,
       (caught: unknown) => caught,
     );
     expect(error).toBeInstanceOf(ControlPlaneError);
     expect((error as ControlPlaneError).code).toBe("PERMISSION_DENIED");
     expect((error as ControlPlaneError).message).toMatch(CHANGED);
-    expect((await runners.list(victim)).map((info) => info.status)).not.toContain("ready");
+    expect((await fx.runners.list(victim)).map((info) => info.status)).not.toContain("ready");
   }, 120_000);
 });

@@ -1,5 +1,5 @@
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { captureLog } from "../../test/captured-log.js";
 import { createLogger } from "../log.js";
 import { runWithRequestContext } from "../request-context.js";
 import { createDockerErrors } from "./docker-errors.js";
@@ -27,20 +27,9 @@ const ENGINE_ERRORS = [
   }),
 ];
 
-function capture(): { log: ReturnType<typeof createLogger>; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString("utf8"));
-      done();
-    },
-  });
-  return { log: createLogger("debug", sink), lines: () => chunks.join("").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) };
-}
-
 describe("Docker errors → control-plane errors", () => {
   it.each(ENGINE_ERRORS.map((error) => [error.message, error] as const))("keeps the engine's words out of the message: %s", (_message, engineError) => {
-    const { log, lines } = capture();
+    const { log, lines } = captureLog();
     const error = runWithRequestContext({ correlationId: "req-7" }, () => createDockerErrors(log).wrap(engineError, 'create a runner from "img"'));
     expect(error.message).not.toMatch(/\d+\.\d+\.\d+\.\d+|:7070|:53\b|HTTP code|network devhatchery|Minimum memory|no such host|driver failed/);
     expect(error.message).toMatch(/^Cannot create a runner from "img": .* See the control plane log, request id "req-7"\.$/);
