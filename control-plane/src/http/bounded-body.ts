@@ -31,7 +31,8 @@ export async function readBoundedBody(request: Request, limitBytes: number): Pro
 
 /** What is read and dropped of a refused body so its client, still sending, gets the answer before the connection closes. */
 const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
-const DISCARD_MAX_MS = 2_000;
+// Long enough for a client on a loaded machine to finish sending tens of MiB over a local link; nothing is kept meanwhile.
+const DISCARD_MAX_MS = 10_000;
 
 /**
  * Reads and drops the rest of a refused body in the background, holding nothing: closing a connection while the
