@@ -112,7 +112,11 @@ describe("compose.yaml: the control plane in a container", () => {
   });
 
   it("is ready: Docker reachable through the socket, the state store open on its volume, agent delivery prepared", async () => {
-    const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+    // Readiness only observes: it turns ready once start-up has prepared the default image (in the background).
+    const response = await waitFor("/readyz to answer ready", 120, 500, async () => {
+      const answer = await fetch(`http://127.0.0.1:${port}/readyz`);
+      return answer.status === 200 ? answer : void (await answer.body?.cancel());
+    });
     const body = (await response.json()) as { status: string; checks: Array<{ name: string; ok: boolean }> };
     expect(response.status).toBe(200);
     expect(body.status).toBe("ready");

@@ -104,8 +104,9 @@ export function verdict(expected: Expected, outcome: Outcome): string | undefine
   const theirs = reference.outcome && refusalText(reference.outcome);
   if (mine === undefined) return "not refused";
   if (theirs === undefined) return "the reference row was not refused";
-  const masked = mine.split(expected.sameAs.input).join("<input>");
-  const referenceMasked = theirs.split(reference.input).join("<input>");
+  // Only where the text quotes the input: a one-character input would otherwise mask that letter everywhere.
+  const masked = mine.split(`"${expected.sameAs.input}"`).join('"<input>"');
+  const referenceMasked = theirs.split(`"${reference.input}"`).join('"<input>"');
   return masked === referenceMasked ? undefined : `refused differently from a missing one: ${JSON.stringify(masked)} vs ${JSON.stringify(referenceMasked)}`;
 }
 
