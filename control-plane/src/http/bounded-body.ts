@@ -2,14 +2,16 @@
 export type BoundedBody = { kind: "read"; text: string } | { kind: "too-large"; bytes: number; declared: boolean };
 
 /**
- * Reads `request`'s body as UTF-8 text, refusing it once it is longer than `limitBytes`: at once when its
- * Content-Length says so, else as soon as the bytes counted while reading pass the limit (a chunked body), without
- * reading the rest. At most `limitBytes` are ever held.
+ * Reads `request`'s body as UTF-8 text, refusing it once it is longer than `limitBytes`: when its Content-Length
+ * says so, or as soon as the bytes counted while reading pass the limit (a chunked body). At most `limitBytes` are
+ * ever held; the rest of a refused body is read and dropped (bounded) before this returns, so the answer is written
+ * to a client that has finished sending: a server that closes while the client still sends makes TCP reset the
+ * connection, and the reset destroys the answer (a client that sent `Connection: close` always sees that).
  */
 export async function readBoundedBody(request: Request, limitBytes: number): Promise<BoundedBody> {
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (Number.isFinite(declared) && declared > limitBytes) {
-    if (request.body) discardRest(request.body.getReader());
+    if (request.body) await discardRest(request.body.getReader());
     return { kind: "too-large", bytes: declared, declared: true };
   }
   if (!request.body) return { kind: "read", text: "" };
@@ -21,7 +23,7 @@ export async function readBoundedBody(request: Request, limitBytes: number): Pro
     if (chunk.done) break;
     bytes += chunk.value.byteLength;
     if (bytes > limitBytes) {
-      discardRest(reader);
+      await discardRest(reader);
       return { kind: "too-large", bytes, declared: false };
     }
     chunks.push(chunk.value);
@@ -35,21 +37,22 @@ const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
 const DISCARD_MAX_MS = 10_000;
 
 /**
- * Reads and drops the rest of a refused body in the background, holding nothing: closing a connection while the
- * client still sends makes TCP reset it, and the reset can destroy the answer before the client reads it. Past
- * DISCARD_MAX_BYTES or DISCARD_MAX_MS the body is cancelled (the connection closes).
+ * Reads and drops the rest of a refused body, holding nothing. Past DISCARD_MAX_BYTES or DISCARD_MAX_MS the body is
+ * cancelled (the connection closes): a client that keeps sending more than that gets a reset, not an answer.
  */
-function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): void {
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
   const deadline = Date.now() + DISCARD_MAX_MS;
-  void (async () => {
-    let bytes = 0;
+  let bytes = 0;
+  try {
     for (;;) {
       const chunk = await reader.read();
       if (chunk.done) return;
       bytes += chunk.value.byteLength;
       if (bytes > DISCARD_MAX_BYTES || Date.now() > deadline) return void (await reader.cancel());
     }
-  })().catch(() => undefined);
+  } catch {
+    // The client went away: nothing to answer.
+  }
 }
 
 /**

@@ -255,10 +255,9 @@ describe("McpSessions input bounds", () => {
     expect(servers).toHaveLength(0);
   });
 
-  it("answers 413 to a chunked body once the bytes read pass the limit, before its end", async () => {
+  it("answers 413 to a chunked body past the limit once the client has sent it, keeping none of it", async () => {
     const target = createSessions({ maxBodyBytes: LIMIT });
     let sent = 0;
-    let answeredAt = 0;
     const body = new ReadableStream<Uint8Array>({
       pull(controller) {
         sent += 16 * 1024;
@@ -267,12 +266,31 @@ describe("McpSessions input bounds", () => {
       },
     });
     const response = await post(target, body);
-    answeredAt = sent;
+    // Read to its end (and dropped) first: an answer written while the client still sends can be lost to a reset.
+    expect(sent).toBeGreaterThan(100 * LIMIT);
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({
       error: { code: -32600, message: expect.stringMatching(/^Request body too large: more than 65536 bytes were sent and the limit is 65536 bytes \(sessions\.max_body_bytes\); /) },
     });
-    expect(answeredAt).toBeLessThan(2 * LIMIT);
+  });
+
+  it("answers 413 to a body that never ends after dropping 64 MiB of it", async () => {
+    const target = createSessions({ maxBodyBytes: LIMIT });
+    let sent = 0;
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent += 256 * 1024;
+        controller.enqueue(new Uint8Array(256 * 1024));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const response = await post(target, body);
+    expect(response.status).toBe(413);
+    expect(cancelled).toBe(true);
+    expect(sent).toBeLessThanOrEqual(LIMIT + 64 * 1024 * 1024 + 4 * 256 * 1024);
   });
 
   it("takes a body of exactly the limit, and refuses JSON nested deeper than it reads", async () => {
