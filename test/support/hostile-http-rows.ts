@@ -127,5 +127,5 @@ export function oversizedBodyRows(context: MatrixContext): Row[] {
       { headers: { Authorization: `Bearer ${attacker.token}`, "Content-Length": String(64 * MIB) }, chunked: { head: initHead, chunk: Buffer.alloc(1024, "x"), repeat: 1, tail: "" }, timeoutMs: 10_000 },
     ],
   ];
-  return cases.map(([name, request]) => rawRow(context, "oversized body", name, request, tooLarge, BODY_LIMIT));
+  return cases.map(([name, request]) => ({ ...rawRow(context, "oversized body", name, request, tooLarge, BODY_LIMIT), dropsBytes: 64 * MIB }));
 }

@@ -37,6 +37,11 @@ export interface Row {
   guards?: string;
   /** The row may leave the server's heap grown even when it is refused: it runs after the others. */
   heavy?: boolean;
+  /**
+   * Bytes of body the server reads and drops to answer this row (a refused body is drained so its client reads the
+   * 413): dropped bytes pass through the allocator once, so the RSS may rise by about that much before it is reused.
+   */
+  dropsBytes?: number;
 }
 
 /** Calls a tool and records what came back; a protocol-level error is an outcome too. */

@@ -35,23 +35,34 @@ export async function readBoundedBody(request: Request, limitBytes: number): Pro
 const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
 // Long enough for a client on a loaded machine to finish sending tens of MiB over a local link; nothing is kept meanwhile.
 const DISCARD_MAX_MS = 10_000;
+// A client that announced more than it sends (or stalls) is answered after this long without a byte, not held.
+const DISCARD_IDLE_MS = 1_000;
 
 /**
- * Reads and drops the rest of a refused body, holding nothing. Past DISCARD_MAX_BYTES or DISCARD_MAX_MS the body is
- * cancelled (the connection closes): a client that keeps sending more than that gets a reset, not an answer.
+ * Reads and drops the rest of a refused body, holding nothing. It stops when the body ends, when nothing arrived for
+ * DISCARD_IDLE_MS (the answer then goes to a client that is not sending), or past DISCARD_MAX_BYTES or
+ * DISCARD_MAX_MS, where the body is cancelled (the connection closes): a client that keeps sending more than that
+ * gets a reset, not an answer.
  */
 async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
   const deadline = Date.now() + DISCARD_MAX_MS;
   let bytes = 0;
+  let timer: NodeJS.Timeout | undefined;
   try {
     for (;;) {
-      const chunk = await reader.read();
+      const wait = Math.min(DISCARD_IDLE_MS, deadline - Date.now());
+      const idle = new Promise<"idle">((resolve) => (timer = setTimeout(() => resolve("idle"), Math.max(0, wait))));
+      const chunk = await Promise.race([reader.read(), idle]);
+      clearTimeout(timer);
+      if (chunk === "idle") return Date.now() >= deadline ? void (await reader.cancel()) : undefined;
       if (chunk.done) return;
       bytes += chunk.value.byteLength;
       if (bytes > DISCARD_MAX_BYTES || Date.now() > deadline) return void (await reader.cancel());
     }
   } catch {
     // The client went away: nothing to answer.
+  } finally {
+    clearTimeout(timer);
   }
 }
 

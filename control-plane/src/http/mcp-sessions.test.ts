@@ -293,6 +293,28 @@ describe("McpSessions input bounds", () => {
     expect(sent).toBeLessThanOrEqual(LIMIT + 64 * 1024 * 1024 + 4 * 256 * 1024);
   });
 
+  it("answers 413 to a client that announced more than the limit and then stalls, without waiting for the rest", async () => {
+    const target = createSessions({ maxBodyBytes: LIMIT });
+    let pulls = 0;
+    let cancelled = false;
+    // 1 KiB, then nothing more and no end: the client waits for the answer while the server waits for bytes.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulls++ === 0) controller.enqueue(new Uint8Array(1024));
+        else return new Promise<void>(() => undefined);
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const started = Date.now();
+    const response = await post(target, body, { "content-length": String(64 * 1024 * 1024) });
+    expect(response.status).toBe(413);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Left open, not cancelled: a cancel closes the connection and the client would read a reset instead of the answer.
+    expect(cancelled).toBe(false);
+  });
+
   it("takes a body of exactly the limit, and refuses JSON nested deeper than it reads", async () => {
     const target = createSessions({ maxBodyBytes: LIMIT });
     const init = JSON.stringify(INITIALIZE);
