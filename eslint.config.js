@@ -8,8 +8,49 @@ import tseslint from "typescript-eslint";
 
 const cp = "./control-plane/src";
 
-/** `from` may not import `target`; the message names the fix. */
+/** Files in `target` may not import anything in `from`; the message names the fix. */
 const zone = (target, from, message) => ({ target, from, message });
+
+/** The layers of STYLE.md as import zones. */
+const layerZones = [
+    zone(`${cp}/runtime`, [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/agent-client`, `${cp}/auth`], "runtime/ is the bottom layer: it knows only Docker."),
+    zone(`${cp}/agent-client`, [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`], "agent-client/ is a bottom layer: it knows only the agent contract."),
+    zone(
+      `${cp}/store`,
+      [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/auth`],
+      "store/ is a bottom layer: it knows only SQLite and its own records; take principals as id strings and let callers map to and from domain types.",
+    ),
+    zone(`${cp}/runtime`, [`${cp}/store`], "runtime/ knows only Docker; keep state in runners/ and hand it what it needs."),
+    zone(`${cp}/agent-client`, [`${cp}/store`], "agent-client/ knows only the agent contract; keep state in runners/ and hand it what it needs."),
+    zone(`${cp}/runners`, [`${cp}/http`, `${cp}/mcp`], "runners/ is the domain: no HTTP or MCP; return domain values and let mcp/ present them."),
+    zone(`${cp}/mcp`, [`${cp}/http`, `${cp}/runtime`, `${cp}/agent-client`], "mcp/ talks to the domain in runners/, never to Docker or the agent directly."),
+    zone(`${cp}/http`, [`${cp}/runtime`, `${cp}/agent-client`, `${cp}/runners`], "http/ hands requests to mcp/; it does not reach below it."),
+    zone(
+      `${cp}/config`,
+      [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/store`, `${cp}/auth`, `${cp}/cli`, `${cp}/observability`],
+      "config/ parses and checks the configuration and knows no layer that uses it; those receive its values.",
+    ),
+    zone(
+      `${cp}/cli`,
+      [`${cp}/http`, `${cp}/mcp`, `${cp}/agent-client`, `${cp}/store`],
+      "cli/ checks configuration and the engine (config/, runtime/, runners/); serving MCP belongs to the composition root, the agent to runners/.",
+    ),
+    zone(
+      [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/store`, `${cp}/auth`, `${cp}/config`, `${cp}/observability`],
+      `${cp}/cli`,
+      "cli/ sits on top: only main.ts runs it; move what two commands share into the layer it belongs to.",
+    ),
+    zone(
+      [`${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/auth`, `${cp}/store`],
+      `${cp}/observability`,
+      "observability/ is wired by the composition root and http/; report through audit.ts (AuditLog), meter.ts (Meter) and request-context.ts.",
+    ),
+    zone("./runner-agent", ["./control-plane"], "The agent and the control plane share only proto/."),
+    zone("./control-plane", ["./runner-agent"], "The agent and the control plane share only proto/."),
+];
+
+/** Shipped mcp/ code reaches state through the domain; its tests may build a real store to pass in, as the composition root does. */
+const mcpThroughDomain = zone(`${cp}/mcp`, [`${cp}/store`], "mcp/ reaches state through the domain in runners/ (e.g. runners/task-ledger.ts); the composition root passes the store.");
 
 const onlyIn = (pkg, owner) => ({
   group: [pkg, `${pkg}/*`],
@@ -70,27 +111,7 @@ export default tseslint.config(
       "import-x/no-restricted-paths": [
         "error",
         {
-          zones: [
-            zone(`${cp}/runtime`, [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/agent-client`, `${cp}/auth`], "runtime/ is the bottom layer: it knows only Docker."),
-            zone(`${cp}/agent-client`, [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`], "agent-client/ is a bottom layer: it knows only the agent contract."),
-            zone(
-              `${cp}/store`,
-              [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/auth`],
-              "store/ is a bottom layer: it knows only SQLite and its own records; take principals as id strings and let callers map to and from domain types.",
-            ),
-            zone(`${cp}/runtime`, [`${cp}/store`], "runtime/ knows only Docker; keep state in runners/ and hand it what it needs."),
-            zone(`${cp}/agent-client`, [`${cp}/store`], "agent-client/ knows only the agent contract; keep state in runners/ and hand it what it needs."),
-            zone(`${cp}/runners`, [`${cp}/http`, `${cp}/mcp`], "runners/ is the domain: no HTTP or MCP; return domain values and let mcp/ present them."),
-            zone(`${cp}/mcp`, [`${cp}/http`, `${cp}/runtime`, `${cp}/agent-client`], "mcp/ talks to the domain in runners/, never to Docker or the agent directly."),
-            zone(`${cp}/http`, [`${cp}/runtime`, `${cp}/agent-client`, `${cp}/runners`], "http/ hands requests to mcp/; it does not reach below it."),
-            zone(
-              [`${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/auth`, `${cp}/store`],
-              `${cp}/observability`,
-              "observability/ is wired by the composition root and http/; report through audit.ts (AuditLog), meter.ts (Meter) and request-context.ts.",
-            ),
-            zone("./runner-agent", ["./control-plane"], "The agent and the control plane share only proto/."),
-            zone("./control-plane", ["./runner-agent"], "The agent and the control plane share only proto/."),
-          ],
+          zones: [...layerZones, mcpThroughDomain],
         },
       ],
     },
@@ -109,6 +130,10 @@ export default tseslint.config(
         { patterns: [{ group: ["@devhatchery/proto/agent/*", "@devhatchery/proto/health/*"], message: "Only *-service.ts (gRPC adapters) and server.ts touch proto types; managers use plain types." }] },
       ],
     },
+  },
+  {
+    files: ["control-plane/src/mcp/**/*.test.ts"],
+    rules: { "import-x/no-restricted-paths": ["error", { zones: layerZones }] },
   },
   ...controlPlaneImportOwners(),
 );

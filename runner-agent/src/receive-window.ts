@@ -2,7 +2,7 @@ import type { EventEmitter } from "node:events";
 import type { Http2Session } from "node:http2";
 import type { Server } from "@grpc/grpc-js";
 
-/** The grpc-js Server internals this needs (as of grpc-js 1.14). */
+/** The grpc-js Server internals this needs (grpc-js is pinned exactly in package.json for this: 1.14.7). */
 interface ServerInternals {
   commonServerOptions?: { settings?: Record<string, unknown> };
   http2Servers?: Map<EventEmitter, unknown>;

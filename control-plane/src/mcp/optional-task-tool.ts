@@ -32,6 +32,8 @@ type RequestHandler = (request: CallToolRequest, extra: ToolExtra) => Promise<un
  * notifications and output validation, pay up to a poll interval of latency and leave task records the caller never
  * asked for. So the SDK handles task-augmented calls, and plain calls of this tool are routed to `plain` by a thin
  * wrapper around the server's tools/call handler (every other call goes to the SDK's handler untouched).
+ * Waits for: docs/adr/upstream/mcp-sdk-optional-task-plain-calls.md (no upstream issue yet); the SDK is pinned
+ * exactly in control-plane/package.json, so an upgrade re-checks this on purpose.
  */
 export function registerOptionalTaskTool<Input extends Shape>(
   server: McpServer,

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { isTerminal, type CreateTaskOptions, type TaskStore } from "@modelcontextprotocol/sdk/experimental/tasks";
 import { ErrorCode, McpError, type CallToolResult, type Request, type RequestId, type Result, type Task } from "@modelcontextprotocol/sdk/types.js";
 import type { Principal } from "../../auth/principal.js";
-import type { StateStore, TaskRecord } from "../../store/state-store.js";
+import type { TaskEntry, TaskLedger } from "../../runners/task-ledger.js";
 
 export interface PrincipalTaskStoreOptions {
   /** Kept this long when the client asks for no TTL. Default 1 h. */
@@ -19,25 +19,26 @@ const MIN_TTL_MS = 60_000;
 const MIN_POLL_INTERVAL_MS = 100;
 
 /**
- * The MCP SDK's TaskStore for one principal's sessions, kept in the StateStore: tasks survive restarts and new
- * sessions and are invisible to other principals. The SDK's sessionId arguments are ignored on purpose.
+ * The MCP SDK's TaskStore for one principal's sessions, kept in the task ledger (the state store): tasks survive
+ * restarts and new sessions and are invisible to other principals. The SDK's sessionId arguments are ignored on
+ * purpose.
  * Task ids are 128 random bits; only the method and tool name of the creating request are kept (arguments may hold
  * secrets such as env values).
  */
-export function createPrincipalTaskStore(store: StateStore, principal: Principal, options: PrincipalTaskStoreOptions = {}): TaskStore {
+export function createPrincipalTaskStore(ledger: TaskLedger, principal: Principal, options: PrincipalTaskStoreOptions = {}): TaskStore {
   const owner = principal.id;
   const maxTtlMs = options.maxTtlMs ?? 24 * 3_600_000;
   const defaultTtlMs = Math.min(options.defaultTtlMs ?? 3_600_000, maxTtlMs);
   const pageSize = options.pageSize ?? 50;
 
-  const find = (taskId: string): TaskRecord => {
-    const record = store.getTask(owner, taskId);
+  const find = (taskId: string): TaskEntry => {
+    const record = ledger.getTask(owner, taskId);
     if (record === undefined) {
       throw new McpError(ErrorCode.InvalidParams, `Task "${taskId}" not found for this principal (or it expired); list your tasks with tasks/list.`);
     }
     return record;
   };
-  const findOpen = (taskId: string, next: Task["status"]): TaskRecord => {
+  const findOpen = (taskId: string, next: Task["status"]): TaskEntry => {
     const record = find(taskId);
     if (isTerminal(record.status)) {
       throw new McpError(ErrorCode.InvalidParams, `Task "${taskId}" is already ${record.status} and cannot become ${next}; start a new task instead.`);
@@ -48,7 +49,7 @@ export function createPrincipalTaskStore(store: StateStore, principal: Principal
   return {
     async createTask(params: CreateTaskOptions, _requestId: RequestId, request: Request): Promise<Task> {
       const createdAt = new Date().toISOString();
-      const record: TaskRecord = {
+      const record: TaskEntry = {
         taskId: randomBytes(16).toString("hex"),
         principal: owner,
         status: "working",
@@ -60,18 +61,18 @@ export function createPrincipalTaskStore(store: StateStore, principal: Principal
         ttlMs: params.ttl === undefined ? defaultTtlMs : clamp(params.ttl ?? maxTtlMs, MIN_TTL_MS, maxTtlMs),
         pollIntervalMs: Math.max(params.pollInterval ?? options.pollIntervalMs ?? 500, MIN_POLL_INTERVAL_MS),
       };
-      store.createTask(record);
+      ledger.createTask(record);
       return toTask(record);
     },
 
     async getTask(taskId: string): Promise<Task | null> {
-      const record = store.getTask(owner, taskId);
+      const record = ledger.getTask(owner, taskId);
       return record === undefined ? null : toTask(record);
     },
 
     async storeTaskResult(taskId: string, status: "completed" | "failed", result: Result): Promise<void> {
       findOpen(taskId, status);
-      store.updateTask(owner, taskId, { status, result, lastUpdatedAt: new Date().toISOString() });
+      ledger.updateTask(owner, taskId, { status, result, lastUpdatedAt: new Date().toISOString() });
     },
 
     async getTaskResult(taskId: string): Promise<Result> {
@@ -89,14 +90,14 @@ export function createPrincipalTaskStore(store: StateStore, principal: Principal
     async updateTaskStatus(taskId: string, status: Task["status"], statusMessage?: string): Promise<void> {
       findOpen(taskId, status);
       const update = statusMessage === undefined ? {} : { statusMessage };
-      store.updateTask(owner, taskId, { status, ...update, lastUpdatedAt: new Date().toISOString() });
+      ledger.updateTask(owner, taskId, { status, ...update, lastUpdatedAt: new Date().toISOString() });
     },
 
     async listTasks(cursor?: string): Promise<{ tasks: Task[]; nextCursor?: string }> {
-      if (cursor !== undefined && store.getTask(owner, cursor) === undefined) {
+      if (cursor !== undefined && ledger.getTask(owner, cursor) === undefined) {
         throw new Error(`Cursor "${cursor}" is not one of your tasks (it may have expired); list again without a cursor.`);
       }
-      const page = store.listTasks(owner, { ...(cursor === undefined ? {} : { afterTaskId: cursor }), limit: pageSize + 1 });
+      const page = ledger.listTasks(owner, { ...(cursor === undefined ? {} : { afterTaskId: cursor }), limit: pageSize + 1 });
       const tasks = page.slice(0, pageSize).map(toTask);
       const last = tasks.at(-1);
       return page.length > pageSize && last !== undefined ? { tasks, nextCursor: last.taskId } : { tasks };
@@ -104,7 +105,7 @@ export function createPrincipalTaskStore(store: StateStore, principal: Principal
   };
 }
 
-function toTask(record: TaskRecord): Task {
+function toTask(record: TaskEntry): Task {
   return {
     taskId: record.taskId,
     status: record.status,
