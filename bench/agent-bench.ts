@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     const rssBytes = await idleRss(runner.address, runner.token);
 
     process.stderr.write(`bench: exec round trip (${execSamples} samples per peer)\n`);
-    const agentExec = summarize(await measure(() => runner.agent.runExec({ argv: ["true"], shell: "", cwd: "", env: {}, timeoutMs: 0 }, () => {}), { warmup: 20, samples: execSamples }));
+    const agentExec = summarize(await measure(() => runner.agent.exec.start({ argv: ["true"], shell: "", cwd: "", env: {}, timeoutMs: 0, stdin: Buffer.alloc(0), stdinOpen: false }, () => {}).ended, { warmup: 20, samples: execSamples }));
     const apiExec = summarize(await measure(() => dockerApiExec(runner.container, ["true"]), { warmup: 5, samples: Math.max(10, Math.round(execSamples / 4)) }));
     const cliExec = summarize(await measure(() => dockerCliExec(runner.container.id, ["true"]), { warmup: 3, samples: Math.max(10, Math.round(execSamples / 8)) }));
 
@@ -50,10 +50,10 @@ async function main(): Promise<void> {
     const digest = createHash("sha256").update(payload).digest("hex");
     const local = join(scratch, "payload.bin");
     await writeFile(local, payload);
-    const agentIn = summarize(await measure(() => runner.agent.writeFile("/work/payload.bin", payload, { createParents: true, mode: 0 }), { warmup: 1, samples: fileSamples }));
+    const agentIn = summarize(await measure(() => runner.agent.fs.write("/work/payload.bin", payload, { createParents: true, mode: 0 }), { warmup: 1, samples: fileSamples }));
     const agentOut = summarize(
       await measure(async () => {
-        const { data } = await runner.agent.readFile("/work/payload.bin", 0, 0);
+        const { data } = await runner.agent.fs.read("/work/payload.bin", 0, 0);
         if (createHash("sha256").update(data).digest("hex") !== digest) throw new Error("agent read returned different bytes");
       }, { warmup: 1, samples: fileSamples }),
     );

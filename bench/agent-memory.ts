@@ -13,7 +13,6 @@ import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Docker from "dockerode";
 import { AgentClient } from "../control-plane/dist/agent-client/agent-client.js";
-import { closeWatch, readChanges, startWatch } from "../control-plane/dist/agent-client/watch-calls.js";
 import { AGENT_ENTRYPOINT, AGENT_MOUNT_PATH } from "../control-plane/dist/runtime/agent-payload.js";
 import { formatMb } from "./process-memory.ts";
 import { formatMs, measure, summarize } from "./stats.ts";
@@ -58,25 +57,17 @@ async function agentRss(address: string, token: string): Promise<number> {
 
 /** What a session typically does first: a few execs, one on a pty, a file written and read back, a watch. */
 async function typicalWork(agent: AgentClient): Promise<void> {
-  const request = { shell: "", cwd: "", env: {}, timeoutMs: 0 };
-  await agent.runExec({ ...request, argv: ["true"] }, () => {});
-  await agent.runExec({ ...request, argv: [], shell: "echo out; echo err >&2; seq 1 20000" }, () => {});
-  await agent.runExec({ ...request, argv: ["ls", "-la", "/"] }, () => {});
-  await new Promise<void>((done, fail) => {
-    const call = agent.grpc.exec.exec(
-      { argv: ["true"], shell: "", cwd: "", env: {}, timeoutMs: 0, user: "", stdin: Buffer.alloc(0), stdinOpen: false, pty: { rows: 24, cols: 80 }, killGraceMs: 0 },
-      agent.callMetadata(),
-    );
-    call.on("data", () => undefined);
-    call.on("error", fail);
-    call.on("end", done);
-  });
-  const watch = await startWatch(agent, { path: "/work", recursive: true, ignore: [], gitignore: false });
-  await agent.writeFile("/work/memory-bench/notes.txt", Buffer.from("hello\n"), { createParents: true, mode: 0 });
-  await agent.readFile("/work/memory-bench/notes.txt", 0, 0);
-  await agent.listDirectory("/work", 100);
-  await readChanges(agent, watch.watchId, 0, 2_000, 100);
-  await closeWatch(agent, watch.watchId);
+  const request = { shell: "", cwd: "", env: {}, timeoutMs: 0, stdin: Buffer.alloc(0), stdinOpen: false };
+  await agent.exec.start({ ...request, argv: ["true"] }, () => {}).ended;
+  await agent.exec.start({ ...request, argv: [], shell: "echo out; echo err >&2; seq 1 20000" }, () => {}).ended;
+  await agent.exec.start({ ...request, argv: ["ls", "-la", "/"] }, () => {}).ended;
+  await agent.exec.start({ ...request, argv: ["true"], pty: { rows: 24, cols: 80 } }, () => {}).ended;
+  const watch = await agent.watch.start({ path: "/work", recursive: true, ignore: [], gitignore: false });
+  await agent.fs.write("/work/memory-bench/notes.txt", Buffer.from("hello\n"), { createParents: true, mode: 0 });
+  await agent.fs.read("/work/memory-bench/notes.txt", 0, 0);
+  await agent.fs.list("/work", 100);
+  await agent.watch.read(watch.watchId, 0, 2_000, 100);
+  await agent.watch.close(watch.watchId);
 }
 
 interface Measurement {
@@ -108,7 +99,7 @@ async function measureOnce(docker: Docker): Promise<Measurement> {
     const address = (await container.inspect()).NetworkSettings.Networks[network]?.IPAddress ?? "";
     agent = new AgentClient("bench-memory", `${address}:7070`, token);
     const deadline = Date.now() + 30_000;
-    while (!(await agent.isServing(500))) {
+    while (!(await agent.health.isServing(500))) {
       if (Date.now() > deadline) throw new Error(`the agent in ${setup.image} did not become ready within 30 s`);
     }
     const readyMs = performance.now() - started;
@@ -118,7 +109,7 @@ async function measureOnce(docker: Docker): Promise<Measurement> {
     await settle();
     const afterWork = await agentRss(address, token);
     const live = agent;
-    const exec = summarize(await measure(() => live.runExec({ argv: ["true"], shell: "", cwd: "", env: {}, timeoutMs: 0 }, () => {}), { warmup: 20, samples }));
+    const exec = summarize(await measure(() => live.exec.start({ argv: ["true"], shell: "", cwd: "", env: {}, timeoutMs: 0, stdin: Buffer.alloc(0), stdinOpen: false }, () => {}).ended, { warmup: 20, samples }));
     return { readyMs, idle, afterWork, execP50: exec.p50 };
   } finally {
     agent?.close();

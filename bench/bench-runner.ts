@@ -34,7 +34,7 @@ export async function startBenchRunner(image: string): Promise<BenchRunner> {
     const address = (await container.inspect()).NetworkSettings.Networks[network]?.IPAddress ?? "";
     const agent = new AgentClient("bench", `${address}:7070`, token);
     const deadline = Date.now() + 30_000;
-    while (!(await agent.isServing(500))) {
+    while (!(await agent.health.isServing(500))) {
       if (Date.now() > deadline) throw new Error(`the agent in ${image} did not become ready within 30 s`);
     }
     return {

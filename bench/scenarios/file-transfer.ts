@@ -58,8 +58,8 @@ export const fileTransfer: Scenario = {
       const check = (data: Buffer, what: string): void => {
         if (sha256(data) !== digest) throw new Error(`${what} returned ${data.length} bytes that differ from the ${payload.length} written`);
       };
-      const agentIn = summarize(await measure(() => agent.writeFile("/work/agent.bin", payload, { createParents: true, mode: 0 }), timing));
-      const agentOut = summarize(await measure(async () => check((await agent.readFile("/work/agent.bin", 0, 0)).data, "agent Read"), timing));
+      const agentIn = summarize(await measure(() => agent.fs.write("/work/agent.bin", payload, { createParents: true, mode: 0 }), timing));
+      const agentOut = summarize(await measure(async () => check((await agent.fs.read("/work/agent.bin", 0, 0)).data, "agent Read"), timing));
       const cpIn = summarize(await measure(() => dockerCp(local, `${container.id}:/work/cp.bin`), timing));
       const cpOut = summarize(
         await measure(async () => {
@@ -70,7 +70,7 @@ export const fileTransfer: Scenario = {
         }, timing),
       );
       const mcpIn = summarize(await measure(() => mcpWriteInRanges(fixture, runnerId, payload, "/work/mcp.bin"), timing));
-      check((await agent.readFile("/work/mcp.bin", 0, 0)).data, "the file fs_write parts made");
+      check((await agent.fs.read("/work/mcp.bin", 0, 0)).data, "the file fs_write parts made");
       const mcpOut = summarize(await measure(async () => check(await mcpReadInRanges(fixture, runnerId, "/work/mcp.bin"), "fs_read ranges"), timing));
       const mb = options.fileMb;
       const inRatio = cpIn.p50 / agentIn.p50;

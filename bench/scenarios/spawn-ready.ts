@@ -41,7 +41,7 @@ async function dockerRunToReady(docker: Docker, args: string[], image: string, n
   const address = (await docker.getContainer(id).inspect()).NetworkSettings.Networks[network]?.IPAddress ?? "";
   const agent = new AgentClient("peer", `${address}:7070`, token);
   try {
-    while (!(await agent.isServing(500))) {
+    while (!(await agent.health.isServing(500))) {
       if (performance.now() - started > READY_TIMEOUT_MS) throw new Error(`docker run of "${image}" did not serve gRPC health within ${READY_TIMEOUT_MS} ms`);
     }
     return [returned, performance.now() - started];

@@ -1,4 +1,3 @@
-import { statPath } from "../../control-plane/dist/agent-client/fs-calls.js";
 import { latencyTable } from "../bench-table.ts";
 import { startMcpFixture } from "../mcp-fixture.ts";
 import type { Scenario } from "../scenario.ts";
@@ -16,7 +15,7 @@ export const toolOverhead: Scenario = {
       const { agent } = await fixture.direct(runnerId);
       await fixture.call("fs_write", { runner: runnerId, path: PATH, content: "hello\n" });
       const mcp = summarize(await measure(() => fixture.call("fs_stat", { runner: runnerId, path: PATH }), { warmup: 20, samples: options.statSamples, signal }));
-      const direct = summarize(await measure(() => statPath(agent, PATH), { warmup: 20, samples: options.statSamples, signal }));
+      const direct = summarize(await measure(() => agent.fs.stat(PATH), { warmup: 20, samples: options.statSamples, signal }));
       return {
         lines: [
           `\`fs_stat\` of a small file through the MCP SDK client (Streamable HTTP, bearer auth, JSON response) against the agent's ` +

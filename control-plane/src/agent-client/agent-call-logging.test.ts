@@ -9,7 +9,7 @@ describe("an agent call to a runner that does not answer", () => {
     const { log, lines } = captureLog();
     const port = await freePort();
     const client = new AgentClient("r-000000000001", `127.0.0.1:${port}`, "token-0123456789", log);
-    const error = (await runWithRequestContext({ correlationId: "req-closed" }, () => client.listDirectory("/work", 10)).catch((e: unknown) => e)) as Error;
+    const error = (await runWithRequestContext({ correlationId: "req-closed" }, () => client.fs.list("/work", 10)).catch((e: unknown) => e)) as Error;
     expect(error).toMatchObject({
       code: "RUNNER_UNAVAILABLE",
       message:

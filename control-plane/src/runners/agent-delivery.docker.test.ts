@@ -2,8 +2,6 @@ import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ExecEvent } from "@devhatchery/proto/agent/v1/exec";
-import type { ReadChangesResponse, StartWatchResponse } from "@devhatchery/proto/agent/v1/watch";
 import { agentHelperNames, createAgentDeliveryFixture, type AgentDeliveryFixture } from "../../test/agent-delivery-fixture.js";
 import { countRunners, docker, removeTestRunners } from "../../test/docker-cleanup.js";
 import { DEFAULT_AGENT_BUNDLE } from "../config.js";
@@ -99,34 +97,23 @@ describe("agent delivery: baked when the image has the agent, injected from a re
     const { runnerId } = await spawnWithProgress(runners, DEBIAN_IMAGE);
     const agent = await runners.connect(alice, runnerId);
 
-    const written = await agent.writeFile("/work/src/main.c", Buffer.from("int main(void) { return 0; }\n"), { createParents: true, mode: 0 });
+    const written = await agent.fs.write("/work/src/main.c", Buffer.from("int main(void) { return 0; }\n"), { createParents: true, mode: 0 });
     expect(written).toMatchObject({ path: "/work/src/main.c", size: 29, type: "file" });
-    expect((await agent.readFile("/work/src/main.c", 0, 0)).data.toString()).toBe("int main(void) { return 0; }\n");
-    expect((await agent.listDirectory("/work", 100, 2)).entries.map((entry) => entry.path)).toEqual(["/work/src", "/work/src/main.c"]);
+    expect((await agent.fs.read("/work/src/main.c", 0, 0)).data.toString()).toBe("int main(void) { return 0; }\n");
+    expect((await agent.fs.list("/work", 100, 2)).entries.map((entry) => entry.path)).toEqual(["/work/src", "/work/src/main.c"]);
 
     // The pty addon ships in the agent volume beside the bundle.
-    const ptyOutput = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      const call = agent.grpc.exec.exec(
-        { argv: [], shell: "stty size", cwd: "", env: {}, timeoutMs: 10_000, user: "", stdin: Buffer.alloc(0), stdinOpen: false, pty: { rows: 33, cols: 101 }, killGraceMs: 0 },
-        agent.callMetadata(),
-      );
-      call.on("data", (event: ExecEvent) => {
-        if (event.event?.$case === "output") text += Buffer.from(event.event.value.data).toString();
-      });
-      call.on("error", reject);
-      call.on("end", () => resolve(text));
+    let ptyOutput = "";
+    const pty = agent.exec.start({ argv: [], shell: "stty size", cwd: "", env: {}, timeoutMs: 10_000, stdin: Buffer.alloc(0), stdinOpen: false, pty: { rows: 33, cols: 101 } }, (event) => {
+      if (event.type === "output") ptyOutput += event.data.toString();
     });
+    expect(await pty.ended).toMatchObject({ reason: "exited", exitCode: 0 });
     expect(ptyOutput.trim()).toBe("33 101");
 
-    const watch = await new Promise<StartWatchResponse>((resolve, reject) =>
-      agent.grpc.watch.startWatch({ path: "/work", ignore: [], debounceMs: 50, historyLimit: 0, idleTimeoutMs: 0 }, agent.callMetadata(), (error, response) => (error ? reject(error) : resolve(response))),
-    );
+    const watch = await agent.watch.start({ path: "/work", recursive: true, ignore: [], gitignore: true, debounceMs: 50 });
     await execs.run(alice, runnerId, { command: "echo hi > /work/src/new.txt" }, () => {});
-    const changes = await new Promise<ReadChangesResponse>((resolve, reject) =>
-      agent.grpc.watch.readChanges({ watchId: watch.watch!.watchId, afterCursor: 0, waitMs: 10_000, maxEvents: 0 }, agent.callMetadata(), (error, response) => (error ? reject(error) : resolve(response))),
-    );
-    const paths = changes.events.flatMap((event) => (event.event?.$case === "changes" ? event.event.value.changes.map((change) => change.path) : []));
+    const changes = await agent.watch.read(watch.watchId, 0, 10_000, 0);
+    const paths = changes.events.flatMap((event) => (event.type === "changes" ? event.changes.map((change) => change.path) : []));
     expect(paths).toContain("src/new.txt");
     runners.close();
   });

@@ -19,7 +19,7 @@ export async function waitUntilReady(runtime: ContainerRuntime, container: Runne
   let lastStateCheck = Date.now();
   try {
     while (Date.now() < deadline) {
-      if (await client.isServing(Math.min(STATE_CHECK_MS, Math.max(1, deadline - Date.now())))) return client;
+      if (await client.health.isServing(Math.min(STATE_CHECK_MS, Math.max(1, deadline - Date.now())))) return client;
       if (Date.now() - lastStateCheck > STATE_CHECK_MS) {
         lastStateCheck = Date.now();
         const current = await runtime.findRunner(container.runnerId);

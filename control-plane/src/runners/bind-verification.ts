@@ -1,4 +1,3 @@
-import { statIdentity } from "../agent-client/fs-calls.js";
 import type { AgentClient } from "../agent-client/agent-client.js";
 import type { AuditLog } from "../audit.js";
 import type { Logger } from "../log.js";
@@ -70,7 +69,7 @@ function kernelMismatch(bind: HostBind, identity: string, tables: MountTables, l
 }
 
 async function agentMismatch(client: AgentClient, bind: HostBind, identity: string): Promise<string | undefined> {
-  const seen = await statIdentity(client, bind.target).catch((error: unknown) => `unreadable (${(error as Error).message})`);
+  const seen = await client.fs.identity(bind.target).catch((error: unknown) => `unreadable (${(error as Error).message})`);
   if (seen === identity) return undefined;
   return seen === UNKNOWN_IDENTITY
     ? `the runner's agent cannot report which folder is mounted at "${bind.target}" (it predates mount verification; rebuild the image with the current agent)`

@@ -1,5 +1,4 @@
 import type { AgentClient } from "../agent-client/agent-client.js";
-import { statPath } from "../agent-client/fs-calls.js";
 import { ControlPlaneError } from "../errors.js";
 
 /**
@@ -12,7 +11,7 @@ export async function withEtagPrecondition<T>(agent: AgentClient, path: string, 
     return await call();
   } catch (error) {
     if (!ifMatch || !(error instanceof ControlPlaneError) || error.code !== "FAILED_PRECONDITION") throw error;
-    const current = await statPath(agent, path).catch((statError: unknown) => {
+    const current = await agent.fs.stat(path).catch((statError: unknown) => {
       if (statError instanceof ControlPlaneError && statError.code === "NOT_FOUND") return undefined;
       throw error;
     });

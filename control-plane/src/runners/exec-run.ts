@@ -1,6 +1,6 @@
 import { StringDecoder } from "node:string_decoder";
 import type { AgentClient } from "../agent-client/agent-client.js";
-import { startAndFollowExec, type AgentExecStart, type AgentExecStreamEvent } from "../agent-client/exec-calls.js";
+import type { ExecEvent, ExecRequest } from "../agent-client/exec-info.js";
 import { ControlPlaneError } from "../errors.js";
 import type { ExecCommand, ExecOutcome, ExecOutputChunk } from "./exec.js";
 import { ExecOutputExcerpt } from "./exec-output-excerpt.js";
@@ -35,10 +35,10 @@ export async function runExecUntil(agent: AgentClient, command: ExecCommand, opt
       return;
     }
     stopped = why;
-    if (why === "abort") agent.interruptExec(execId).catch(() => undefined);
+    if (why === "abort") agent.exec.interrupt(execId).catch(() => undefined);
     stream.cancel();
   };
-  const onEvent = (event: AgentExecStreamEvent): void => {
+  const onEvent = (event: ExecEvent): void => {
     if (event.type === "started") {
       execId = event.execId;
       if (pendingStop) stop(pendingStop);
@@ -54,7 +54,7 @@ export async function runExecUntil(agent: AgentClient, command: ExecCommand, opt
       nextCursor = event.cursor;
     }
   };
-  const stream = startAndFollowExec(agent, request, onEvent);
+  const stream = agent.exec.start(request, onEvent);
   const onAbort = (): void => stop("abort");
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const timer = options.yieldMs === undefined ? undefined : setTimeout(() => stop("yield"), options.yieldMs);
@@ -81,7 +81,7 @@ function cancelled(): ControlPlaneError {
   return new ControlPlaneError("CANCELLED", "The exec call was cancelled; the process was interrupted (SIGINT, then SIGTERM, then SIGKILL).");
 }
 
-function toAgentStart(command: ExecCommand): AgentExecStart {
+function toAgentStart(command: ExecCommand): ExecRequest {
   const common = {
     cwd: command.cwd ?? "",
     env: command.env ?? {},

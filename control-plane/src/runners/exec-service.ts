@@ -1,5 +1,4 @@
-import type { AgentExitReason } from "../agent-client/agent-client.js";
-import { attachExec, getExec, listExecs, readExec, signalExec, writeExecStdin } from "../agent-client/exec-calls.js";
+import type { ExitReason } from "../agent-client/exec-info.js";
 import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -18,7 +17,7 @@ export interface ExecResult {
   execId: string;
   exitCode: number | null;
   signal: string | null;
-  reason: AgentExitReason;
+  reason: ExitReason;
   stdout: string;
   stderr: string;
   /** Bytes cut from the middle of stdout/stderr because they exceeded the result cap (or the agent's output cap). */
@@ -89,7 +88,7 @@ export class ExecService {
   /** Output after `cursor` (at most `maxBytes`), waiting up to `waitMs` for some while the process runs. */
   async read(principal: Principal, runnerRef: string, execId: string, request: { cursor: number; maxBytes: number; waitMs: number }): Promise<ExecRead> {
     const agent = await this.runners.connect(principal, runnerRef);
-    const read = await readExec(agent, execId, request.cursor, request.maxBytes, request.waitMs);
+    const read = await agent.exec.read(execId, request.cursor, request.maxBytes, request.waitMs);
     this.audit.read(agent.runnerId, execId, read.chunks.reduce((sum, chunk) => sum + chunk.data.length, 0), read.eof ? read.exec.exit : null);
     const text = toExecReadText(read.chunks, read.nextCursor, read.eof);
     return { exec: read.exec, stdout: text.stdout, stderr: text.stderr, cursor: request.cursor, nextCursor: text.nextCursor, droppedBytes: read.droppedBytes, eof: read.eof };
@@ -100,40 +99,40 @@ export class ExecService {
     const agent = await this.runners.connect(principal, runnerRef);
     const bytes = Buffer.from(data, "utf8");
     this.meter.bytesStreamed("to_runner", bytes.length);
-    return writeExecStdin(agent, execId, bytes, close);
+    return agent.exec.writeStdin(execId, bytes, close);
   }
 
   /** Sends a signal to a process's group. */
   async signal(principal: Principal, runnerRef: string, execId: string, signal: string): Promise<ExecInfo> {
     const agent = await this.runners.connect(principal, runnerRef);
-    const info = await signalExec(agent, execId, signal);
+    const info = await agent.exec.signal(execId, signal);
     this.log.info({ runner: runnerRef, principal: principal.id, exec: execId, signal }, "exec signalled");
     return info;
   }
 
   /** The processes of a runner: running ones first, then finished ones the agent still holds. */
   async list(principal: Principal, runnerRef: string): Promise<ExecInfo[]> {
-    return listExecs(await this.runners.connect(principal, runnerRef));
+    return (await this.runners.connect(principal, runnerRef)).exec.list();
   }
 
   /** The last `maxBytes` of a process's output in log order (both streams), and the cursor where that text starts. */
   async tail(principal: Principal, runnerRef: string, execId: string, maxBytes: number): Promise<{ exec: ExecInfo; text: string; fromCursor: number }> {
     const agent = await this.runners.connect(principal, runnerRef);
-    const info = await getExec(agent, execId);
+    const info = await agent.exec.get(execId);
     const fromCursor = Math.max(info.startCursor, info.endCursor - maxBytes);
-    const read = await readExec(agent, execId, fromCursor, maxBytes, 0);
+    const read = await agent.exec.read(execId, fromCursor, maxBytes, 0);
     return { exec: read.exec, text: Buffer.concat(read.chunks.map((chunk) => chunk.data)).toString("utf8"), fromCursor: fromCursor + read.droppedBytes };
   }
 
   /** Calls `onChange` whenever the process writes output or ends, until closed. A finished process never changes. */
   async follow(principal: Principal, runnerRef: string, execId: string, onChange: () => void): Promise<ExecFollower> {
     const agent = await this.runners.connect(principal, runnerRef);
-    const info = await getExec(agent, execId);
-    if (info.state === "exited") return { close: () => {} };
-    const stream = attachExec(agent, execId, info.endCursor, FOLLOW_KEEPALIVE_MS, (event) => {
+    const info = await agent.exec.get(execId);
+    if (info.state === "exited") return { close: () => {}, [Symbol.asyncDispose]: async () => {} };
+    const stream = agent.exec.attach(execId, info.endCursor, FOLLOW_KEEPALIVE_MS, (event) => {
       if (event.type !== "keepalive" && event.type !== "started") onChange();
     });
     stream.ended.catch((error: unknown) => this.log.debug({ err: error, runner: runnerRef, exec: execId }, "exec follower ended"));
-    return { close: () => stream.cancel() };
+    return { close: () => stream.cancel(), [Symbol.asyncDispose]: () => stream[Symbol.asyncDispose]() };
   }
 }

@@ -1,13 +1,6 @@
-import type { AgentExecChunk, AgentExecExit, AgentExecInfo } from "../agent-client/exec-calls.js";
+import type { ExecExit, ExecInfo } from "../agent-client/exec-info.js";
 
-/** How a process ended: reason, exit code or signal, and how long it ran. */
-export type ExecExit = AgentExecExit;
-
-/** What a caller sees of one process in a runner: state, command, exit, and its output log's extent. */
-export type ExecInfo = AgentExecInfo;
-
-/** A piece of a process's output log, at byte `cursor`. */
-export type ExecChunk = AgentExecChunk;
+export type { ExecChunk, ExecExit, ExecInfo } from "../agent-client/exec-info.js";
 
 export interface ExecCommand {
   /** A command string (run by `/bin/sh -lc`) or a program with its arguments. */
@@ -59,7 +52,7 @@ export interface ExecRead {
   eof: boolean;
 }
 
-/** A live subscription to a process's output; close it when done. */
-export interface ExecFollower {
+/** A live subscription to a process's output; close it (or `await using` it) when done. */
+export interface ExecFollower extends AsyncDisposable {
   close(): void;
 }

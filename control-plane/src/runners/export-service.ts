@@ -5,7 +5,6 @@ import { join, posix } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { constants as zlibConstants, createGzip, createZstdCompress } from "node:zlib";
-import { tarOut } from "../agent-client/tar-calls.js";
 import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -82,7 +81,7 @@ export class ExportService {
       let read = 0;
       let reported = 0;
       const chunks = async function* (maxBytes: number): AsyncGenerator<Buffer> {
-        for await (const chunk of tarOut(agent, { path: request.path, include: request.include, exclude: request.exclude }, signal)) {
+        for await (const chunk of agent.tar.out({ path: request.path, include: request.include, exclude: request.exclude }, signal)) {
           read += chunk.length;
           if (read > maxBytes) throw tooLarge(request.path, maxBytes);
           if (read - reported >= PROGRESS_STEP_BYTES) onProgress((reported = read));

@@ -1,5 +1,5 @@
-import type { AgentClient, AgentFileInfo } from "../agent-client/agent-client.js";
-import { makeDirectory, movePath, removePath, statPath } from "../agent-client/fs-calls.js";
+import type { AgentClient } from "../agent-client/agent-client.js";
+import type { FileInfo } from "../agent-client/file-info.js";
 import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -10,13 +10,12 @@ import type { Principal } from "./runner.js";
 import { resolveRunnerPath } from "./runner-path.js";
 import type { RunnerService } from "./runner-service.js";
 
-/** A file's metadata as the domain presents it. */
-export type FileInfo = AgentFileInfo;
+export type { FileInfo } from "../agent-client/file-info.js";
 
 export type FileEncoding = "utf8" | "base64";
 
 export interface FileContent {
-  info: AgentFileInfo;
+  info: FileInfo;
   content: string;
   encoding: FileEncoding;
   offset: number;
@@ -26,9 +25,9 @@ export interface FileContent {
 }
 
 export interface FileListing {
-  directory: AgentFileInfo;
+  directory: FileInfo;
   /** Breadth first: the directory's own entries sorted by name, then those one level down, and so on. */
-  entries: AgentFileInfo[];
+  entries: FileInfo[];
   truncated: boolean;
 }
 
@@ -62,7 +61,7 @@ export class FileService {
     const ifMatch = options.ifMatch ?? "";
     const agent = await this.runners.connect(principal, runnerRef);
     const wanted = options.length > 0 ? options.length : READ_CAP_BYTES + 1;
-    const { info, data } = await withEtagPrecondition(agent, target, ifMatch, () => agent.readFile(target, options.offset, wanted, ifMatch));
+    const { info, data } = await withEtagPrecondition(agent, target, ifMatch, () => agent.fs.read(target, options.offset, wanted, ifMatch));
     this.meter.fsOperation("read");
     this.meter.bytesStreamed("from_runner", data.length);
     if (data.length > READ_CAP_BYTES) {
@@ -82,7 +81,7 @@ export class FileService {
     path: string,
     content: string,
     options: { encoding: FileEncoding; createParents: boolean; mode: number | undefined; ifMatch?: string | undefined },
-  ): Promise<AgentFileInfo> {
+  ): Promise<FileInfo> {
     if (options.encoding === "base64" && !/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(content)) {
       throw new ControlPlaneError("INVALID_ARGUMENT", "content is not valid base64; encode the bytes with standard base64, or use encoding \"utf8\" for text.");
     }
@@ -94,7 +93,7 @@ export class FileService {
     const ifMatch = options.ifMatch ?? "";
     const agent = await this.runners.connect(principal, runnerRef);
     const info = await withEtagPrecondition(agent, target, ifMatch, () =>
-      agent.writeFile(target, data, { createParents: options.createParents, mode: options.mode ?? 0, ifMatch }),
+      agent.fs.write(target, data, { createParents: options.createParents, mode: options.mode ?? 0, ifMatch }),
     );
     this.log.info({ runner: runnerRef, principal: principal.id, path: info.path, bytes: data.length, conditional: ifMatch !== "" }, "file written");
     this.meter.fsOperation("write");
@@ -107,26 +106,26 @@ export class FileService {
   async list(principal: Principal, runnerRef: string, path: string, limit: number, depth = 1): Promise<FileListing> {
     const target = resolveRunnerPath(path);
     const agent = await this.runners.connect(principal, runnerRef);
-    const listing = await agent.listDirectory(target, limit, depth);
+    const listing = await agent.fs.list(target, limit, depth);
     this.meter.fsOperation("list");
     return listing;
   }
 
   /** Describes a path (following symlinks) with the media type of a file: null for anything else. */
-  async stat(principal: Principal, runnerRef: string, path: string): Promise<{ info: AgentFileInfo; mimeType: string | null }> {
+  async stat(principal: Principal, runnerRef: string, path: string): Promise<{ info: FileInfo; mimeType: string | null }> {
     const target = resolveRunnerPath(path);
     const agent = await this.runners.connect(principal, runnerRef);
-    const info = await statPath(agent, target);
+    const info = await agent.fs.stat(target);
     this.meter.fsOperation("stat");
     if (info.type !== "file") return { info, mimeType: null };
     return { info, mimeType: detectMimeType(info.path, await this.sniff(agent, info)) };
   }
 
   /** Creates a directory; with `parents`, its missing parents too, and an existing directory is fine. */
-  async mkdir(principal: Principal, runnerRef: string, path: string, options: { parents: boolean; mode: number | undefined }): Promise<AgentFileInfo> {
+  async mkdir(principal: Principal, runnerRef: string, path: string, options: { parents: boolean; mode: number | undefined }): Promise<FileInfo> {
     const target = resolveRunnerPath(path);
     const agent = await this.runners.connect(principal, runnerRef);
-    const info = await makeDirectory(agent, target, { parents: options.parents, mode: options.mode ?? 0 });
+    const info = await agent.fs.mkdir(target, { parents: options.parents, mode: options.mode ?? 0 });
     this.meter.fsOperation("mkdir");
     this.audit.record({ action: "fs.mkdir", principal: principal.id, outcome: "ok", runner: agent.runnerId, path: info.path, parents: options.parents });
     return info;
@@ -139,11 +138,11 @@ export class FileService {
     source: string,
     destination: string,
     options: { overwrite: boolean; createParents: boolean },
-  ): Promise<AgentFileInfo> {
+  ): Promise<FileInfo> {
     const from = resolveRunnerPath(source);
     const to = resolveRunnerPath(destination);
     const agent = await this.runners.connect(principal, runnerRef);
-    const info = await movePath(agent, from, to, options);
+    const info = await agent.fs.move(from, to, options);
     this.log.info({ runner: runnerRef, principal: principal.id, source: from, destination: to, overwrite: options.overwrite }, "path moved");
     this.meter.fsOperation("move");
     this.audit.record({ action: "fs.move", principal: principal.id, outcome: "ok", runner: agent.runnerId, source: from, destination: info.path, overwrite: options.overwrite });
@@ -151,10 +150,10 @@ export class FileService {
   }
 
   /** Removes a path (a symlink itself, not its target); a non-empty directory only when `recursive`. */
-  async remove(principal: Principal, runnerRef: string, path: string, options: { recursive: boolean }): Promise<AgentFileInfo> {
+  async remove(principal: Principal, runnerRef: string, path: string, options: { recursive: boolean }): Promise<FileInfo> {
     const target = resolveRunnerPath(path);
     const agent = await this.runners.connect(principal, runnerRef);
-    const info = await removePath(agent, target, options.recursive);
+    const info = await agent.fs.remove(target, options.recursive);
     this.log.info({ runner: runnerRef, principal: principal.id, path: target, type: info.type, recursive: options.recursive }, "path removed");
     this.meter.fsOperation("remove");
     this.audit.record({ action: "fs.remove", principal: principal.id, outcome: "ok", runner: agent.runnerId, path: target, type: info.type, recursive: options.recursive });
@@ -162,9 +161,9 @@ export class FileService {
   }
 
   /** The start of this version of the file, or undefined when it cannot be read (no permission, changed meanwhile). */
-  private async sniff(agent: AgentClient, info: AgentFileInfo): Promise<Buffer | undefined> {
+  private async sniff(agent: AgentClient, info: FileInfo): Promise<Buffer | undefined> {
     try {
-      return (await agent.readFile(info.path, 0, SNIFF_BYTES, info.etag)).data;
+      return (await agent.fs.read(info.path, 0, SNIFF_BYTES, info.etag)).data;
     } catch (error) {
       if (error instanceof ControlPlaneError && ["PERMISSION_DENIED", "FAILED_PRECONDITION", "NOT_FOUND"].includes(error.code)) return undefined;
       throw error;

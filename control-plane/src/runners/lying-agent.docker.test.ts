@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { captureLog } from "../../test/captured-log.js";
 import { countRunners } from "../../test/docker-cleanup.js";
 import { createMountFixture, type MountFixture } from "../../test/mount-fixture.js";
-import { statIdentity } from "../agent-client/fs-calls.js";
 import type { AuditEvent } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import { verifyBinds } from "./bind-verification.js";
@@ -66,7 +65,7 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
     // The agent lies: a file inside the mount has its own inode, yet the agent reports the folder's.
     const marker = await fx.execs.run(tenant, runnerId, { command: "stat -c %d:%i /export/shared/marker" }, () => {});
     expect(marker.stdout.trim()).not.toBe(identity);
-    expect(await statIdentity(await fx.runners.connect(tenant, runnerId), "/export/shared/marker")).toBe(identity);
+    expect(await (await fx.runners.connect(tenant, runnerId)).fs.identity("/export/shared/marker")).toBe(identity);
     await fx.runners.stop(tenant, runnerId);
     fx.audit.length = 0;
 

@@ -1,22 +1,12 @@
 import { posix } from "node:path";
-import {
-  closeWatch,
-  readChanges,
-  startWatch,
-  streamChanges,
-  type AgentChange,
-  type AgentWatchEvent,
-  type AgentWatchInfo,
-} from "../agent-client/watch-calls.js";
+import type { WatchChange, WatchChanges, WatchInfo } from "../agent-client/watch-info.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Principal } from "./runner.js";
 import { resolveRunnerPath } from "./runner-path.js";
 import type { RunnerService } from "./runner-service.js";
 
-export type WatchInfo = AgentWatchInfo;
-export type WatchEvent = AgentWatchEvent;
-export type WatchChange = AgentChange;
+export type { WatchChange, WatchChanges, WatchEvent, WatchInfo } from "../agent-client/watch-info.js";
 
 export interface WatchOptions {
   recursive: boolean;
@@ -27,14 +17,8 @@ export interface WatchOptions {
   historyLimit?: number | undefined;
 }
 
-export interface WatchChanges {
-  events: WatchEvent[];
-  nextCursor: number;
-  hasMore: boolean;
-}
-
-/** A path followed live; close() stops following and closes the agent's watch. */
-export interface WatchHandle {
+/** A path followed live; close() (or leaving an `await using` scope) stops following and closes the agent's watch. */
+export interface WatchHandle extends AsyncDisposable {
   close(): Promise<void>;
 }
 
@@ -50,7 +34,7 @@ export class WatchService {
 
   async start(principal: Principal, runnerRef: string, path: string, options: WatchOptions): Promise<WatchInfo> {
     const agent = await this.runners.connect(principal, runnerRef);
-    const info = await startWatch(agent, { path: resolveRunnerPath(path), ...options });
+    const info = await agent.watch.start({ path: resolveRunnerPath(path), ...options });
     this.log.info({ runner: runnerRef, principal: principal.id, watch: info.watchId, path: info.path, directories: info.watchedDirectories }, "watch started");
     return info;
   }
@@ -58,7 +42,7 @@ export class WatchService {
   /** Events after `cursor`, waiting up to `waitMs` for the first one. */
   async changes(principal: Principal, runnerRef: string, watchId: string, cursor: number, waitMs: number, maxEvents: number): Promise<WatchChanges> {
     const agent = await this.runners.connect(principal, runnerRef);
-    return readChanges(agent, watchId, cursor, waitMs, maxEvents).catch((error: unknown) => {
+    return agent.watch.read(watchId, cursor, waitMs, maxEvents).catch((error: unknown) => {
       if (error instanceof ControlPlaneError && error.code === "NOT_FOUND") {
         throw new ControlPlaneError(
           "NOT_FOUND",
@@ -73,7 +57,7 @@ export class WatchService {
 
   async close(principal: Principal, runnerRef: string, watchId: string): Promise<WatchInfo> {
     const agent = await this.runners.connect(principal, runnerRef);
-    return closeWatch(agent, watchId);
+    return agent.watch.close(watchId);
   }
 
   /**
@@ -88,15 +72,15 @@ export class WatchService {
     let info: WatchInfo;
     let only: string | undefined;
     try {
-      info = await startWatch(agent, { path: target, recursive: true, ...options });
+      info = await agent.watch.start({ path: target, recursive: true, ...options });
     } catch (error) {
       if (!(error instanceof ControlPlaneError) || error.code !== "NOT_FOUND" || target === "/") throw error;
-      info = await startWatch(agent, { path: posix.dirname(target), recursive: false, ...options });
+      info = await agent.watch.start({ path: posix.dirname(target), recursive: false, ...options });
       only = target;
     }
     const log = this.log.child({ runner: runnerRef, principal: principal.id, watch: info.watchId, path: target });
     const concerns = (change: WatchChange): boolean => only === undefined || change.absolutePath === only || change.oldAbsolutePath === only;
-    const stream = streamChanges(agent, info.watchId, info.cursor, (event) => {
+    const stream = agent.watch.stream(info.watchId, info.cursor, (event) => {
       if (event.type !== "changes" || event.changes.some(concerns)) onChange();
     });
     stream.ended.catch((error: unknown) => {
@@ -104,11 +88,10 @@ export class WatchService {
       onChange();
     });
     log.debug("following path");
-    return {
-      async close() {
-        stream.cancel();
-        await closeWatch(agent, info.watchId).catch((error: unknown) => log.debug({ err: error }, "closing a followed watch failed; the agent reaps it when idle"));
-      },
+    const close = async (): Promise<void> => {
+      stream.cancel();
+      await agent.watch.close(info.watchId).catch((error: unknown) => log.debug({ err: error }, "closing a followed watch failed; the agent reaps it when idle"));
     };
+    return { close, [Symbol.asyncDispose]: close };
   }
 }
