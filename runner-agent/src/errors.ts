@@ -6,6 +6,8 @@ export type AgentErrorCode =
   | "ALREADY_EXISTS"
   | "PERMISSION_DENIED"
   | "FAILED_PRECONDITION"
+  /** A failed test-and-set: an `if_match` etag that is not the file's current one (or the file is gone). */
+  | "ABORTED"
   | "RESOURCE_EXHAUSTED"
   | "UNAUTHENTICATED"
   | "INTERNAL";
@@ -29,6 +31,7 @@ export const GRPC_STATUS_BY_CODE: Record<AgentErrorCode, status> = {
   ALREADY_EXISTS: status.ALREADY_EXISTS,
   PERMISSION_DENIED: status.PERMISSION_DENIED,
   FAILED_PRECONDITION: status.FAILED_PRECONDITION,
+  ABORTED: status.ABORTED,
   RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
   UNAUTHENTICATED: status.UNAUTHENTICATED,
   INTERNAL: status.INTERNAL,

@@ -10,6 +10,7 @@ describe("gRPC status → control-plane error", () => {
     [status.ALREADY_EXISTS, "ALREADY_EXISTS", "exists"],
     [status.PERMISSION_DENIED, "PERMISSION_DENIED", "denied"],
     [status.FAILED_PRECONDITION, "FAILED_PRECONDITION", "is a directory"],
+    [status.ABORTED, "ETAG_MISMATCH", 'Cannot write "/work/a": if_match expected etag "1-2-3-4" but the current etag is "1-2-3-5"; the file changed since you read it.'],
     [status.RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED", "disk full"],
   ])("passes the agent's message through for status %i (%s)", (grpcStatus, code, details) => {
     expect(fromGrpcError({ code: grpcStatus, details }, "r-000000000001")).toMatchObject({ code, message: details });
@@ -43,6 +44,6 @@ describe("gRPC status → control-plane error", () => {
   });
 
   it("covers every status it names", () => {
-    expect(Object.keys(ERROR_CODE_BY_STATUS)).toHaveLength(10);
+    expect(Object.keys(ERROR_CODE_BY_STATUS)).toHaveLength(11);
   });
 });

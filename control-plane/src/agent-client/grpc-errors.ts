@@ -9,6 +9,8 @@ export const ERROR_CODE_BY_STATUS: Partial<Record<status, ErrorCode>> = {
   [status.ALREADY_EXISTS]: "ALREADY_EXISTS",
   [status.PERMISSION_DENIED]: "PERMISSION_DENIED",
   [status.FAILED_PRECONDITION]: "FAILED_PRECONDITION",
+  // The agent's failed test-and-set: an `if_match` etag that is no longer the file's.
+  [status.ABORTED]: "ETAG_MISMATCH",
   [status.RESOURCE_EXHAUSTED]: "RESOURCE_EXHAUSTED",
   [status.OUT_OF_RANGE]: "INVALID_ARGUMENT",
   [status.UNAVAILABLE]: "RUNNER_UNAVAILABLE",
@@ -23,6 +25,7 @@ const AGENT_MESSAGE_CODES = new Set<ErrorCode>([
   "ALREADY_EXISTS",
   "PERMISSION_DENIED",
   "FAILED_PRECONDITION",
+  "ETAG_MISMATCH",
   "RESOURCE_EXHAUSTED",
 ]);
 

@@ -3,8 +3,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAgentDeliveryFixture, type AgentDeliveryFixture } from "../../test/agent-delivery-fixture.js";
 import { buildTestImage } from "../../test/build-test-image.js";
+import { captureLog } from "../../test/captured-log.js";
 import { docker, removeTestRunners } from "../../test/docker-cleanup.js";
-import { createLogger } from "../log.js";
 import { DockerRuntime } from "../runtime/docker-runtime.js";
 import { createSqliteStateStore } from "../store/sqlite-state-store.js";
 import { ExecService } from "./exec-service.js";
@@ -17,7 +17,7 @@ describe("an operator's custom image built from the documented recipe (images/ex
   const alice = { id: `test-custom-${suffix}` };
   const network = `devhatchery-test-${suffix}`;
   const tag = `devhatchery-test/python-dev:${suffix}`;
-  const log = createLogger("silent");
+  const { log, lines } = captureLog();
   let fixture: AgentDeliveryFixture;
   let runners: RunnerService;
   let execs: ExecService;
@@ -56,5 +56,10 @@ describe("an operator's custom image built from the documented recipe (images/ex
 
     const result = await execs.run(alice, runner.runnerId, { command: "pwd; python3 -c 'import sys; print(sys.version_info >= (3, 11), 6 * 7)'" }, () => {});
     expect(result).toMatchObject({ exitCode: 0, stdout: "/work\nTrue 42\n", stderr: "" });
+
+    // The image's agent label ("example") is not this control plane's version: one warning saying how to rebuild.
+    const warnings = lines().filter((line) => line.level === 40 && String(line.msg).startsWith(`Image "${tag}" carries agent example baked in`));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ runner: runner.runnerId, agentVersion: "example", controlPlaneVersion: expect.any(String) });
   });
 });

@@ -4,7 +4,7 @@ import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { NO_METER, type Meter } from "../meter.js";
-import { withEtagPrecondition } from "./etag-precondition.js";
+import { withLegacyEtagMismatch } from "./legacy-etag-mismatch.js";
 import { detectMimeType } from "./mime-type.js";
 import type { Principal } from "./runner.js";
 import { resolveRunnerPath } from "./runner-path.js";
@@ -61,7 +61,7 @@ export class FileService {
     const ifMatch = options.ifMatch ?? "";
     const agent = await this.runners.connect(principal, runnerRef);
     const wanted = options.length > 0 ? options.length : READ_CAP_BYTES + 1;
-    const { info, data } = await withEtagPrecondition(agent, target, ifMatch, () => agent.fs.read(target, options.offset, wanted, ifMatch));
+    const { info, data } = await withLegacyEtagMismatch(ifMatch, () => agent.fs.read(target, options.offset, wanted, ifMatch));
     this.meter.fsOperation("read");
     this.meter.bytesStreamed("from_runner", data.length);
     if (data.length > READ_CAP_BYTES) {
@@ -92,7 +92,7 @@ export class FileService {
     const target = resolveRunnerPath(path);
     const ifMatch = options.ifMatch ?? "";
     const agent = await this.runners.connect(principal, runnerRef);
-    const info = await withEtagPrecondition(agent, target, ifMatch, () =>
+    const info = await withLegacyEtagMismatch(ifMatch, () =>
       agent.fs.write(target, data, { createParents: options.createParents, mode: options.mode ?? 0, ifMatch }),
     );
     this.log.info({ runner: runnerRef, principal: principal.id, path: info.path, bytes: data.length, conditional: ifMatch !== "" }, "file written");
@@ -165,7 +165,7 @@ export class FileService {
     try {
       return (await agent.fs.read(info.path, 0, SNIFF_BYTES, info.etag)).data;
     } catch (error) {
-      if (error instanceof ControlPlaneError && ["PERMISSION_DENIED", "FAILED_PRECONDITION", "NOT_FOUND"].includes(error.code)) return undefined;
+      if (error instanceof ControlPlaneError && ["PERMISSION_DENIED", "FAILED_PRECONDITION", "ETAG_MISMATCH", "NOT_FOUND"].includes(error.code)) return undefined;
       throw error;
     }
   }

@@ -5,7 +5,9 @@ import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer, WorkspaceStorage } from "../runtime/container-runtime.js";
 import { redactText } from "../secret-redaction.js";
+import { VERSION } from "../version.js";
 import { waitUntilReady } from "./agent-readiness.js";
+import { bakedAgentVersionWarning } from "./baked-agent-version.js";
 import { verifyBinds } from "./bind-verification.js";
 import type { ImageGate } from "./image-gate.js";
 import type { RunnerBind } from "./mount-policy.js";
@@ -42,6 +44,9 @@ export function offlineNetworkName(network: string): string {
 
 /** Creates a runner and waits until its agent answers; a runner that does not get there is removed (its workspace volume is kept). */
 export class RunnerSpawner {
+  /** Images (with their baked agent version) already warned about: once per process is enough for an operator. */
+  private readonly warnedImages = new Set<string>();
+
   constructor(
     private readonly runtime: ContainerRuntime,
     private readonly images: ImageGate,
@@ -59,6 +64,7 @@ export class RunnerSpawner {
     const imageInfo = await this.images.prepare(plan.principal, choice, (detail) => onProgress({ phase: "pulling", detail }));
     if (imageInfo.digest) log.info({ imageId: imageInfo.id, digest: imageInfo.digest }, "image pinned by digest");
     const agentVolume = await this.agentVolumeFor(imageInfo.id, imageInfo, onProgress);
+    if (!agentVolume && imageInfo.agentVersion) this.checkBakedAgent(spawn.image, imageInfo.agentVersion, log);
     log.debug({ delivery: agentVolume ? "injected" : "baked", agentVolume }, "agent delivery chosen");
     const { storage, freshAutoVolume } = await this.prepareStorage(plan);
     let container: RunnerContainer;
@@ -129,6 +135,13 @@ export class RunnerSpawner {
     if (info.agentVersion) return undefined;
     const report = (status: string): void => onProgress({ phase: "pulling", detail: { status: `agent: ${status}`, fraction: undefined } });
     return this.runtime.ensureAgentVolume(info.architecture, image, report);
+  }
+
+  private checkBakedAgent(image: string, bakedVersion: string, log: Logger): void {
+    const warning = bakedAgentVersionWarning(image, bakedVersion, VERSION);
+    if (!warning || this.warnedImages.has(`${image}@${bakedVersion}`)) return;
+    this.warnedImages.add(`${image}@${bakedVersion}`);
+    log.warn({ agentVersion: bakedVersion, controlPlaneVersion: VERSION }, warning);
   }
 
   /** The /work of the plan; a volume created just now for a key nobody chose may go again if the runner never gets ready. */

@@ -53,7 +53,7 @@ describe("FsService.Write: streamed, atomic, conditional", () => {
     expect(await readFile(work("cond.txt"), "utf8")).toBe("second");
 
     await expect(writeStreamed(agent.fs, { path: "cond.txt", ifMatch: first.info?.etag ?? "" }, Buffer.from("stale"))).rejects.toMatchObject({
-      code: status.FAILED_PRECONDITION,
+      code: status.ABORTED,
       details:
         `Cannot write "${work("cond.txt")}": if_match expected etag "${first.info?.etag}" but the current etag is "${second.info?.etag}"; the file changed since you read it. ` +
         "Read it again for its current content and etag, reapply your change, and retry with the new etag.",
@@ -64,7 +64,7 @@ describe("FsService.Write: streamed, atomic, conditional", () => {
 
   it("fails a conditional write when the file is missing, and creates nothing", async () => {
     await expect(writeStreamed(agent.fs, { path: "gone.txt", ifMatch: "1-2-3-4" }, Buffer.from("x"))).rejects.toMatchObject({
-      code: status.FAILED_PRECONDITION,
+      code: status.ABORTED,
       details:
         `Cannot write "${work("gone.txt")}": if_match expected etag "1-2-3-4" but the file no longer exists (current etag: none); ` +
         "it was removed or moved since you read it. Check where it went (stat or list), or write without if_match to create it.",
@@ -84,7 +84,7 @@ describe("FsService.Write: streamed, atomic, conditional", () => {
       await theirs;
       yield Buffer.from("too late");
     }
-    await expect(writeStreamed(agent.fs, { path: "during.txt", ifMatch: info?.etag ?? "" }, slowly())).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+    await expect(writeStreamed(agent.fs, { path: "during.txt", ifMatch: info?.etag ?? "" }, slowly())).rejects.toMatchObject({ code: status.ABORTED });
     await theirs;
     expect(await readFile(work("during.txt"), "utf8")).toBe("theirs");
     expect(await tempFilesIn(agent.workDir)).toEqual([]);
@@ -108,7 +108,7 @@ describe("FsService.Write: streamed, atomic, conditional", () => {
       const lost = results.filter((result): result is PromiseRejectedResult => result.status === "rejected");
       expect(won).toHaveLength(1);
       expect(lost).toHaveLength(1);
-      expect((lost[0]?.reason as ServiceError).code).toBe(status.FAILED_PRECONDITION);
+      expect((lost[0]?.reason as ServiceError).code).toBe(status.ABORTED);
       const winner = results[0]?.status === "fulfilled" ? "alpha" : "bravo";
       expect(await readFile(work("race.txt"), "utf8")).toBe(`${winner} `.repeat(1000));
       expect((await readAll(agent.fs, { path: "race.txt" })).chunks[0]?.info?.etag).toBe(won[0]?.value.info?.etag);

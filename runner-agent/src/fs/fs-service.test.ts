@@ -126,7 +126,7 @@ describe("FsService over a real gRPC server", () => {
       expect((await readAll(agent.fs, { path: "versioned.txt", ifMatch: info?.etag ?? "" })).data.toString()).toBe("v1");
       const next = await writeStreamed(agent.fs, { path: "versioned.txt" }, Buffer.from("v2"));
       await expect(readAll(agent.fs, { path: "versioned.txt", ifMatch: info?.etag ?? "" })).rejects.toMatchObject({
-        code: status.FAILED_PRECONDITION,
+        code: status.ABORTED,
         details:
           `Cannot read "${work("versioned.txt")}": if_match expected etag "${info?.etag}" but the current etag is "${next.info?.etag}"; the file changed since you read it. ` +
           "Read it again for its current content and etag, reapply your change, and retry with the new etag.",

@@ -149,8 +149,8 @@ export interface ReadRequest {
   /** Maximum bytes to return; 0 means to the end of the file. */
   length: number;
   /**
-   * When set, read only if the file's current etag is this one (FAILED_PRECONDITION otherwise), e.g. to read a
-   * large file in ranges and be sure all ranges come from the same version.
+   * When set, read only if the file's current etag is this one (ABORTED otherwise), e.g. to read a large file in
+   * ranges and be sure all ranges come from the same version.
    */
   ifMatch: string;
 }
@@ -184,7 +184,7 @@ export interface WriteHeader {
   /**
    * When set, the write replaces the file only if its current etag is this one, checked when the header arrives
    * and again atomically right before the rename (writes through the agent to one path are serialized there).
-   * A mismatch, or a file that no longer exists, fails with FAILED_PRECONDITION and the file keeps its content.
+   * A mismatch, or a file that no longer exists, fails with ABORTED and the file keeps its content.
    */
   ifMatch: string;
 }
@@ -2569,8 +2569,9 @@ export const TarInResponse: MessageFns<TarInResponse> = {
  *
  * Errors. gRPC status and what it means here: NOT_FOUND (the path or its parent does not exist), ALREADY_EXISTS
  * (the destination exists and replacing it was not asked for), FAILED_PRECONDITION (wrong file type, a non-empty
- * directory, an `if_match` etag that does not match), INVALID_ARGUMENT (a malformed request or a refused tar
- * member), PERMISSION_DENIED, RESOURCE_EXHAUSTED (disk full). The details say what failed, the path, and the fix.
+ * directory), ABORTED (a failed test-and-set: an `if_match` etag that does not match, or the file is gone; older
+ * agents answered FAILED_PRECONDITION), INVALID_ARGUMENT (a malformed request or a refused tar member),
+ * PERMISSION_DENIED, RESOURCE_EXHAUSTED (disk full). The details say what failed, the path, and the fix.
  */
 export type FsServiceService = typeof FsServiceService;
 export const FsServiceService = {
