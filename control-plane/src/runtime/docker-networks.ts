@@ -1,7 +1,7 @@
 import type Docker from "dockerode";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { statusCode, type DockerErrors } from "./docker-errors.js";
+import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
 
@@ -61,7 +61,7 @@ export class DockerNetworks {
       });
       this.log.info({ network: name, internal }, "created runner network");
     } catch (error) {
-      if (statusCode(error) !== 409) throw this.errors.wrap(error, `create network "${name}"`);
+      if (!isDockerFailure(error, "conflict")) throw this.errors.wrap(error, `create network "${name}"`);
     }
   }
 

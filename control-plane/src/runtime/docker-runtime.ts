@@ -20,7 +20,7 @@ import {
 } from "./container-runtime.js";
 import { DockerAgentVolumeStore } from "./docker-agent-volume-store.js";
 import { createDockerClient } from "./docker-client.js";
-import { createDockerErrors, statusCode, type DockerErrors } from "./docker-errors.js";
+import { createDockerErrors, isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import { pullDockerImage } from "./docker-image-pull.js";
 import { demuxDockerLog } from "./docker-log.js";
 import { DockerNetworks } from "./docker-networks.js";
@@ -100,7 +100,7 @@ export class DockerRuntime implements ContainerRuntime {
       return { ...toImageInfo(info), id: info.Id, tags: info.RepoTags ?? [], digests: info.RepoDigests ?? [], labels, otherInstance };
     } catch (error) {
       // 400: a reference the engine cannot parse names no image either.
-      if (statusCode(error) === 404 || statusCode(error) === 400) return undefined;
+      if (isDockerFailure(error, "missing", "invalid")) return undefined;
       throw this.errors.wrap(error, `inspect image "${reference}"`);
     }
   }
@@ -114,7 +114,7 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       return toImageInfo(await this.docker.getImage(image).inspect());
     } catch (error) {
-      if (statusCode(error) !== 404) throw this.errors.wrap(error, `inspect image "${image}"`);
+      if (!isDockerFailure(error, "missing")) throw this.errors.wrap(error, `inspect image "${image}"`);
     }
     this.log.info({ image }, "pulling image");
     await pullDockerImage(this.docker, this.errors, image, onProgress);
@@ -159,7 +159,7 @@ export class DockerRuntime implements ContainerRuntime {
       // Runners created by an older version carry their token in Env; every other one's is in the vault.
       return { ...toRunnerContainer(info), token: legacyEnvToken(info) ?? this.tokens.get(runnerId) };
     } catch (error) {
-      if (statusCode(error) === 404) return undefined;
+      if (isDockerFailure(error, "missing")) return undefined;
       throw this.errors.wrap(error, `inspect runner "${runnerId}"`);
     }
   }
@@ -197,7 +197,7 @@ export class DockerRuntime implements ContainerRuntime {
       const raw = await this.docker.getContainer(runnerContainerName(runnerId)).logs({ stdout: true, stderr: true, tail: lines, follow: false });
       return demuxDockerLog(raw as unknown as Buffer);
     } catch (error) {
-      if (statusCode(error) === 404) return "";
+      if (isDockerFailure(error, "missing")) return "";
       throw this.errors.wrap(error, `read the logs of runner "${runnerId}"`);
     }
   }
@@ -208,7 +208,7 @@ export class DockerRuntime implements ContainerRuntime {
       await this.docker.getContainer(runnerContainerName(runnerId)).remove({ force: true, v: true });
     } catch (error) {
       // 409: removal already in progress; the container is going away either way.
-      if (statusCode(error) !== 404 && statusCode(error) !== 409) throw this.errors.wrap(error, `remove runner "${runnerId}"`);
+      if (!isDockerFailure(error, "missing", "conflict")) throw this.errors.wrap(error, `remove runner "${runnerId}"`);
     }
     this.tokens.delete(runnerId);
   }
@@ -217,7 +217,7 @@ export class DockerRuntime implements ContainerRuntime {
     try {
       await this.docker.getContainer(runnerContainerName(runnerId)).stop({ t: timeoutS });
     } catch (error) {
-      if (statusCode(error) === 304) return;
+      if (isDockerFailure(error, "unchanged")) return;
       throw this.runnerError(error, runnerId, "stop");
     }
   }
@@ -229,10 +229,10 @@ export class DockerRuntime implements ContainerRuntime {
       if (!info.State.Running) await this.startAgain(container, info, runnerId);
     } catch (error) {
       if (error instanceof ControlPlaneError) throw error;
-      if (statusCode(error) !== 304) throw this.runnerError(error, runnerId, "start");
+      if (!isDockerFailure(error, "unchanged")) throw this.runnerError(error, runnerId, "start");
     }
     const runner = await this.findRunner(runnerId);
-    if (!runner) throw this.runnerError({ statusCode: 404 }, runnerId, "start");
+    if (!runner) throw runnerGone(runnerId, "start");
     return runner;
   }
 
@@ -295,11 +295,12 @@ export class DockerRuntime implements ContainerRuntime {
   }
 
   private runnerError(error: unknown, runnerId: string, verb: string): ControlPlaneError {
-    if (statusCode(error) === 404) {
-      return new ControlPlaneError("NOT_FOUND", `Cannot ${verb} runner "${runnerId}": its container no longer exists; spawn a new runner.`, { cause: error });
-    }
-    return this.errors.wrap(error, `${verb} runner "${runnerId}"`);
+    return isDockerFailure(error, "missing") ? runnerGone(runnerId, verb, error) : this.errors.wrap(error, `${verb} runner "${runnerId}"`);
   }
+}
+
+function runnerGone(runnerId: string, verb: string, cause?: unknown): ControlPlaneError {
+  return new ControlPlaneError("NOT_FOUND", `Cannot ${verb} runner "${runnerId}": its container no longer exists; spawn a new runner.`, { cause });
 }
 
 function toImageInfo(info: Docker.ImageInspectInfo): ImageInfo {

@@ -3,7 +3,7 @@ import type Docker from "dockerode";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { WorkspaceVolume } from "./container-runtime.js";
-import { statusCode, type DockerErrors } from "./docker-errors.js";
+import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
 
@@ -77,10 +77,10 @@ export class DockerWorkspaceVolumes {
       await this.docker.getVolume(name).remove();
       this.log.info({ volume: name }, "removed workspace volume");
     } catch (error) {
-      if (statusCode(error) === 404) {
+      if (isDockerFailure(error, "missing")) {
         throw new ControlPlaneError("NOT_FOUND", `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`, { cause: error });
       }
-      if (statusCode(error) !== 409) throw this.errors.wrap(error, `remove workspace volume "${name}"`);
+      if (!isDockerFailure(error, "conflict")) throw this.errors.wrap(error, `remove workspace volume "${name}"`);
       const users = (await this.users([name])).get(name) ?? [];
       throw new ControlPlaneError(
         "VOLUME_IN_USE",
@@ -95,7 +95,7 @@ export class DockerWorkspaceVolumes {
     try {
       return await this.docker.getVolume(name).inspect();
     } catch (error) {
-      if (statusCode(error) === 404) return undefined;
+      if (isDockerFailure(error, "missing")) return undefined;
       throw this.errors.wrap(error, `inspect volume "${name}"`);
     }
   }
