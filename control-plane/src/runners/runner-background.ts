@@ -1,6 +1,7 @@
 import type { ImagePullPolicy } from "../config.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, RunnerEvent } from "../runtime/container-runtime.js";
+import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { RunnerEvent } from "../runtime/runner-events.js";
 import type { StateStore } from "../store/state-store.js";
 import { prepullImages } from "./image-prepull.js";
 
@@ -19,7 +20,7 @@ export function startRunnerBackgroundWork(
   log: Logger,
 ): () => void {
   const pulls = prepullImages(runtime, prepull.images, log, prepull.pull);
-  const stopEvents = runtime.watchRunnerEvents(onEvent);
+  const stopEvents = runtime.events.watch(onEvent);
   const prune = setInterval(() => {
     try {
       const pruned = store.pruneExpired(new Date());

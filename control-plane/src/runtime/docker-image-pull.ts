@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
 import type { ControlPlaneError } from "../errors.js";
-import type { PullProgress } from "./container-runtime.js";
+import type { PullProgress } from "./runner-images.js";
 import { dockerMessage, isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import { classifyPullFailure } from "./pull-failure.js";
 import { PullProgressTracker, type PullEvent } from "./pull-progress.js";

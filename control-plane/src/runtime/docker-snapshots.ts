@@ -3,7 +3,7 @@ import type Docker from "dockerode";
 import { AGENT_ENV_PREFIX } from "@devhatchery/proto/contract";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { SNAPSHOT_REPOSITORY, type RunnerSnapshot, type SnapshotSpec } from "./container-runtime.js";
+import { SNAPSHOT_REPOSITORY, type RunnerSnapshot, type RunnerSnapshots, type SnapshotSpec } from "./runner-snapshots.js";
 import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import { runnerContainerName } from "./docker-runner-spec.js";
 import type { InstanceScope } from "./instance-scope.js";
@@ -19,7 +19,7 @@ export function snapshotImageRef(principal: string, snapshotId: string): string 
 }
 
 /** Snapshot images on Docker: `docker commit` of runner containers, labelled with owner, id and source. */
-export class DockerSnapshots {
+export class DockerSnapshots implements RunnerSnapshots {
   constructor(
     private readonly docker: Docker,
     private readonly errors: DockerErrors,

@@ -1,7 +1,7 @@
 import type Docker from "dockerode";
 import { ControlPlaneError } from "../errors.js";
 import { AGENT_ENTRYPOINT, AGENT_MOUNT_PATH } from "./agent-payload.js";
-import { HARDENED_USER, type RunnerContainerSpec } from "./container-runtime.js";
+import { HARDENED_USER, type RunnerContainerSpec } from "./runner-container-spec.js";
 import { demuxDockerLog } from "./docker-log.js";
 import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import { runnerContainerName, WORK_DIR, workspaceMount } from "./docker-runner-spec.js";

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type Docker from "dockerode";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { WorkspaceVolume } from "./container-runtime.js";
+import type { WorkspaceVolume, WorkspaceVolumes } from "./workspace-volumes.js";
 import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
@@ -17,7 +17,7 @@ export function workspaceVolumeName(principal: string, workspaceKey: string, ins
 }
 
 /** Workspace volumes on Docker: labelled with their owner and key; who uses them comes from the containers. */
-export class DockerWorkspaceVolumes {
+export class DockerWorkspaceVolumes implements WorkspaceVolumes {
   constructor(
     private readonly docker: Docker,
     private readonly errors: DockerErrors,
@@ -57,13 +57,13 @@ export class DockerWorkspaceVolumes {
     return undefined;
   }
 
-  async list(principal: string, sizes: boolean): Promise<WorkspaceVolume[]> {
+  async list(principal: string, options: { sizes?: boolean } = {}): Promise<WorkspaceVolume[]> {
     const { Volumes: volumes } = await this.errors.call("list workspace volumes", () =>
       this.docker.listVolumes({ filters: { label: [`${LABEL.kind}=${KIND.workspace}`, `${LABEL.owner}=${principal}`, ...this.scope.labelFilter()] } }),
     );
     const owned = (volumes ?? []).filter((volume) => volume.Labels?.[LABEL.owner] === principal && this.scope.owns(volume.Labels));
     if (owned.length === 0) return [];
-    const [users, sizeByName] = await Promise.all([this.users(owned.map((volume) => volume.Name)), sizes ? this.sizes() : undefined]);
+    const [users, sizeByName] = await Promise.all([this.users(owned.map((volume) => volume.Name)), options.sizes === true ? this.sizes() : undefined]);
     return owned.map((volume) => toWorkspaceVolume(volume, users, sizeByName?.get(volume.Name)));
   }
 
