@@ -103,7 +103,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
           log: sessionLog,
           taskStore: createPrincipalTaskStore(store, principal),
           sessionLimits: { maxSubscriptions: config.sessionLimits.maxSubscriptions, maxWatches: config.sessionLimits.maxWatches },
-          dockerReachable: () => runtime.engine.ping().then(() => true, () => false),
+          engineReachable: () => runtime.engine.ping().then(() => true, () => false),
         },
         VERSION,
         { testFixtures: config.testFixtures },
