@@ -26,7 +26,7 @@ export interface RuntimeFixture {
   principal: string;
   /** A second principal whose containers and volumes cleanup removes too. */
   otherPrincipal: string;
-  /** The file's runner network (ensured by `start`); make others with `ensureNetwork` and list them in `networks`. */
+  /** The file's runner network (ensured by `start`); make others with `networks.ensure` and list them in `networks`. */
   network: string;
   suffix: string;
   /** Networks to remove in cleanup (the file's own is already listed). */

@@ -30,7 +30,7 @@ export interface ReusedSpawn {
  */
 export async function claimSpawnKey(
   store: StateStore,
-  runtime: ContainerRuntime,
+  runtime: Pick<ContainerRuntime, "containers">,
   inFlight: ReadonlyMap<string, InFlightSpawn>,
   claim: SpawnClaim,
 ): Promise<ReusedSpawn | undefined> {

@@ -13,7 +13,7 @@ export const PRUNE_INTERVAL_MS = 5 * 60 * 1000;
  * events, and pruning the store. Returns the function that stops all of it; timers never keep the process alive.
  */
 export function startRunnerBackgroundWork(
-  runtime: ContainerRuntime,
+  runtime: Pick<ContainerRuntime, "images" | "events">,
   store: StateStore,
   prepull: { images: string[]; pull: ImagePullPolicy },
   onEvent: (event: RunnerEvent) => void,

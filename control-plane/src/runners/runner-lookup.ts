@@ -15,7 +15,7 @@ export interface InFlightSpawn {
 /** Finds a principal's runners by id, alias or workspace key, and shows them: the engine for what exists, the store for spawns and activity. */
 export class RunnerLookup {
   constructor(
-    private readonly runtime: ContainerRuntime,
+    private readonly runtime: Pick<ContainerRuntime, "containers">,
     private readonly store: StateStore,
     private readonly inFlight: ReadonlyMap<string, InFlightSpawn>,
   ) {}

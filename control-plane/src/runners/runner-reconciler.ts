@@ -21,7 +21,7 @@ export const RESTARTED_DURING_SPAWN = "the control plane restarted while the run
  * starting them), and never removes a workspace volume.
  */
 export async function reconcileRunners(
-  runtime: ContainerRuntime,
+  runtime: Pick<ContainerRuntime, "engine" | "containers">,
   store: StateStore,
   options: { readyTimeoutMs: number; isInFlight: (runnerId: string) => boolean; now?: () => number },
   log: Logger,

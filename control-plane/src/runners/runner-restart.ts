@@ -13,7 +13,7 @@ import { verifyBinds } from "./bind-verification.js";
  * A runner that does not get ready stays (its state is the user's): RUNNER_START_FAILED says what to do.
  */
 export async function restartStoppedRunner(
-  runtime: ContainerRuntime,
+  runtime: Pick<ContainerRuntime, "containers">,
   connections: AgentConnections,
   principal: string,
   runnerId: string,

@@ -26,7 +26,7 @@ export interface SpawnSource {
 /** A principal's snapshots: images committed from its runners, named, listed, removed and spawned from, owner-checked. */
 export class SnapshotService {
   constructor(
-    private readonly runtime: ContainerRuntime,
+    private readonly runtime: Pick<ContainerRuntime, "snapshots">,
     private readonly images: ImageGate,
     private readonly lookup: RunnerLookup,
     private readonly locks: KeyedLock,

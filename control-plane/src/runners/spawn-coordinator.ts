@@ -26,7 +26,7 @@ export interface StartedSpawn {
 
 /** What the coordinator shares with the RunnerService that owns it. */
 export interface SpawnCoordinatorDeps {
-  runtime: ContainerRuntime;
+  runtime: Pick<ContainerRuntime, "containers">;
   store: StateStore;
   spawner: RunnerSpawner;
   locks: KeyedLock;

@@ -9,7 +9,7 @@ import type { Principal, WorkspaceInfo } from "./runner.js";
 /** A principal's workspaces (their /work volumes): listed with last use, removed only when no runner mounts them. */
 export class WorkspaceService {
   constructor(
-    private readonly runtime: ContainerRuntime,
+    private readonly runtime: Pick<ContainerRuntime, "workspaces">,
     private readonly store: StateStore,
     private readonly log: Logger,
     private readonly audit: AuditLog,
