@@ -22,6 +22,7 @@ import { MountPolicy } from "./runners/mount-policy.js";
 import { FileService } from "./runners/file-service.js";
 import { RunnerService } from "./runners/runner-service.js";
 import { WatchService } from "./runners/watch-service.js";
+import { mapRuntimeRoles, type ContainerRuntime } from "./runtime/container-runtime.js";
 import { DockerRuntime } from "./runtime/docker-runtime.js";
 import { InstanceScope } from "./runtime/instance-scope.js";
 import type { StateStore } from "./store/state-store.js";
@@ -31,7 +32,7 @@ import { VERSION } from "./version.js";
 
 export interface ControlPlane {
   app: Hono<AppEnv>;
-  runtime: DockerRuntime;
+  runtime: ContainerRuntime;
   /** The state store (idempotency keys, spawns, activity, MCP tasks); closed by close(). */
   store: StateStore;
   runners: RunnerService;
@@ -59,13 +60,14 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
 
 function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: StateFolderLock): ControlPlane {
   const store = createSqliteStateStore(join(config.stateDir, "state.db"));
-  const dockerRuntime = new DockerRuntime(log, config.dockerHost, config.agent, new InstanceScope(config.instance.name, config.instance.adoptUnlabelled), {
+  const engineRuntime = new DockerRuntime(log, config.dockerHost, config.agent, new InstanceScope(config.instance.name, config.instance.adoptUnlabelled), {
     tokens: store.runnerTokens,
     execOutputMb: config.limits.execOutputMb,
   });
-  const observability = createObservability(config, VERSION, async () => (await dockerRuntime.listAllRunners()).filter((runner) => runner.state === "running").length);
+  const observability = createObservability(config, VERSION, async () => (await engineRuntime.containers.listAllRunners()).filter((runner) => runner.state === "running").length);
   const { audit, metrics } = observability;
-  const runtime = observability.traced(dockerRuntime, "runtime");
+  // Spans keep the names operators know: `runtime startRunner` for runner containers, `runtime <role> <method>` otherwise.
+  const runtime = mapRuntimeRoles(engineRuntime, (role, name) => observability.traced(role, name === "containers" ? "runtime" : `runtime ${name}`));
   const mountPolicy = new MountPolicy(config.allowedRoots);
   // Background work of MCP tasks died with the previous process; their clients must not poll "working" for a day.
   const failedTasks = store.failUnfinishedTasks("The control plane restarted while this task was running; check runner_list: the runner may exist (runner_attach reaches it).", new Date().toISOString());
@@ -101,7 +103,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
           log: sessionLog,
           taskStore: createPrincipalTaskStore(store, principal),
           sessionLimits: { maxSubscriptions: config.sessionLimits.maxSubscriptions, maxWatches: config.sessionLimits.maxWatches },
-          dockerReachable: () => runtime.ping().then(() => true, () => false),
+          engineReachable: () => runtime.engine.ping().then(() => true, () => false),
         },
         VERSION,
         { testFixtures: config.testFixtures },

@@ -20,6 +20,10 @@ export type ErrorCode =
   | "POLICY_DENIED"
   | "RUNNER_START_FAILED"
   | "RUNNER_UNAVAILABLE"
+  /**
+   * The container engine cannot be reached, whichever engine runs the runners. The name is part of the client-visible
+   * contract (tool errors, system_status, docs), so it stays; only runtime/ raises it (docker-errors.ts).
+   */
   | "DOCKER_UNAVAILABLE"
   | "TIMEOUT"
   | "CANCELLED"

@@ -15,7 +15,7 @@ function startServer(config: ControlPlaneConfig): void {
   const log = createLogger(config.logLevel);
   const controlPlane = createControlPlane(config, log);
 
-  controlPlane.runtime.ping().catch((error: unknown) => log.warn({ err: error }, "Docker is not reachable yet; runner tools fail until it is"));
+  controlPlane.runtime.engine.ping().catch((error: unknown) => log.warn({ err: error }, "Docker is not reachable yet; runner tools fail until it is"));
 
   const server = serve({ fetch: controlPlane.app.fetch, hostname: config.listen.host, port: config.listen.port }, (info) => {
     log.info(

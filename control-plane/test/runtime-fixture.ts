@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { createLogger } from "../src/log.js";
-import type { RunnerContainer, RunnerContainerSpec } from "../src/runtime/container-runtime.js";
+import type { RunnerContainerSpec } from "../src/runtime/runner-container-spec.js";
+import type { RunnerContainer } from "../src/runtime/runner-containers.js";
 import { demuxDockerLog } from "../src/runtime/docker-log.js";
 import { DockerRuntime } from "../src/runtime/docker-runtime.js";
 import { createAgentDeliveryFixture, type AgentDeliveryFixture } from "./agent-delivery-fixture.js";
@@ -25,7 +26,7 @@ export interface RuntimeFixture {
   principal: string;
   /** A second principal whose containers and volumes cleanup removes too. */
   otherPrincipal: string;
-  /** The file's runner network (ensured by `start`); make others with `ensureNetwork` and list them in `networks`. */
+  /** The file's runner network (ensured by `start`); make others with `networks.ensure` and list them in `networks`. */
   network: string;
   suffix: string;
   /** Networks to remove in cleanup (the file's own is already listed). */
@@ -76,11 +77,11 @@ export async function createRuntimeFixture(name: string): Promise<RuntimeFixture
     spec,
     async start(overrides = {}) {
       const full = spec(overrides);
-      if (full.network === network) await runtime.ensureNetwork(network);
+      if (full.network === network) await runtime.networks.ensure(network);
       if (full.image === DEBIAN_IMAGE && !full.agentVolume) {
-        full.agentVolume = await runtime.ensureAgentVolume((await runtime.ensureImage(DEBIAN_IMAGE)).architecture, DEBIAN_IMAGE);
+        full.agentVolume = await runtime.agentVolumes.ensure((await runtime.images.ensure(DEBIAN_IMAGE)).architecture, DEBIAN_IMAGE);
       }
-      const runner = await runtime.startRunner(full);
+      const runner = await runtime.containers.startRunner(full);
       await waitForAgent(runner);
       return runner;
     },

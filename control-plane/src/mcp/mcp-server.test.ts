@@ -57,7 +57,7 @@ describe("createMcpServer", () => {
       subscriptionProviders: [],
       taskStore: createPrincipalTaskStore(store, principal),
       sessionLimits: { maxSubscriptions: 256, maxWatches: 64 },
-      dockerReachable: async () => true,
+      engineReachable: async () => true,
     };
   });
 

@@ -29,8 +29,8 @@ export interface ToolDeps {
   sessionLimits: { maxSubscriptions: number; maxWatches: number };
   /** The watches this session started with fs_watch, within sessions.max_watches. */
   sessionWatches: SessionWatches;
-  /** Whether the Docker engine answers (system_status). */
-  dockerReachable: () => Promise<boolean>;
+  /** Whether the container engine answers (system_status reports it as docker_reachable, the field clients know). */
+  engineReachable: () => Promise<boolean>;
   /** The control plane's version. */
   version: string;
 }

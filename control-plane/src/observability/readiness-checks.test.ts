@@ -5,7 +5,7 @@ describe("createReadinessChecks", () => {
   it("only observes: the agent check reads the start-up preparation's state and never pulls or fills a volume", async () => {
     let prepared = false;
     const checks = createReadinessChecks({
-      runtime: { ping: () => Promise.resolve() },
+      runtime: { engine: { ping: () => Promise.resolve() } },
       defaultImage: "ubuntu:24.04",
       dockerHost: undefined,
       agent: { isReady: () => prepared, failure: () => (prepared ? undefined : "the image is being pulled") },
@@ -18,7 +18,7 @@ describe("createReadinessChecks", () => {
 
   it("tells the operator (in the log) how to make the default image available, offline too", () => {
     const checks = createReadinessChecks({
-      runtime: { ping: () => Promise.reject(new Error("the engine is not reachable")) },
+      runtime: { engine: { ping: () => Promise.reject(new Error("the engine is not reachable")) } },
       defaultImage: "ubuntu:24.04",
       dockerHost: undefined,
       agent: { isReady: () => false, failure: () => undefined },

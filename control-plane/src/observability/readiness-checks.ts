@@ -1,4 +1,4 @@
-import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { EngineStatus } from "../runtime/engine-status.js";
 import type { ReadinessCheck } from "./readiness.js";
 
 /** The start-up work that makes runners of the default image spawnable, as readiness sees it. */
@@ -9,7 +9,7 @@ export interface AgentPreparationState {
 }
 
 export interface ReadinessSources {
-  runtime: Pick<ContainerRuntime, "ping">;
+  runtime: { engine: Pick<EngineStatus, "ping"> };
   defaultImage: string;
   /** The configured engine address, named in the logged failure; undefined: Docker's default (local socket or DOCKER_HOST). */
   dockerHost: string | undefined;
@@ -25,15 +25,15 @@ export interface ReadinessSources {
  */
 export function createReadinessChecks(sources: ReadinessSources): ReadinessCheck[] {
   const { runtime, defaultImage, store, dockerHost, agent } = sources;
-  const pingDocker = async (): Promise<void> => {
+  const pingEngine = async (): Promise<void> => {
     try {
-      await runtime.ping();
+      await runtime.engine.ping();
     } catch (error) {
       throw new Error(`Docker at "${dockerHost ?? "the default socket"}" does not answer: ${(error as Error).message}`, { cause: error });
     }
   };
   const checks: ReadinessCheck[] = [
-    { name: "docker", check: pingDocker, hint: "Start Docker or fix DEVHATCHERY_DOCKER_HOST (dockerHost) so the control plane can reach the engine." },
+    { name: "docker", check: pingEngine, hint: "Start Docker or fix DEVHATCHERY_DOCKER_HOST (dockerHost) so the control plane can reach the engine." },
     {
       name: "agent",
       check: async () => {

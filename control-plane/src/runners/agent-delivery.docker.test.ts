@@ -208,14 +208,14 @@ describe("agent delivery: baked when the image has the agent, injected from a re
 
     await leaveLock();
     const held = new DockerRuntime(log, undefined, { ...options, timing: { lockWaitMs: 500, lockStaleMs: 600_000 } });
-    await expect(held.ensureAgentVolume("amd64", DEBIAN_IMAGE)).rejects.toMatchObject({
+    await expect(held.agentVolumes.ensure("amd64", DEBIAN_IMAGE)).rejects.toMatchObject({
       code: "TIMEOUT",
       message: `Agent volume "${volumeName}" has been locked by another filler for over 500 ms; if no control plane is filling it, remove the container "${volumeName}-lock" and spawn again.`,
     });
 
     const progress: string[] = [];
     const breaking = new DockerRuntime(log, undefined, { ...options, timing: { lockWaitMs: 20_000, lockStaleMs: 0 } });
-    await expect(breaking.ensureAgentVolume("amd64", DEBIAN_IMAGE, (status) => progress.push(status))).resolves.toBe(volumeName);
+    await expect(breaking.agentVolumes.ensure("amd64", DEBIAN_IMAGE, (status) => progress.push(status))).resolves.toBe(volumeName);
     expect(progress).toEqual([`waiting for another control plane to fill the agent volume "${volumeName}"`, `filling the agent volume "${volumeName}"`]);
     expect(await agentHelperNames(version)).toEqual([]);
   });
@@ -255,7 +255,7 @@ describe("agent delivery: baked when the image has the agent, injected from a re
 
   it("refuses an architecture the agent's Node runtime does not exist for", async () => {
     const runtime = new DockerRuntime(log, undefined, fixture.options());
-    await expect(runtime.ensureAgentVolume("s390x", DEBIAN_IMAGE)).rejects.toMatchObject({
+    await expect(runtime.agentVolumes.ensure("s390x", DEBIAN_IMAGE)).rejects.toMatchObject({
       code: "RUNNER_START_FAILED",
       message:
         `Image "${DEBIAN_IMAGE}" is built for architecture "s390x"; the injected agent exists for amd64 and arm64 only. ` +

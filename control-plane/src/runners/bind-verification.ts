@@ -1,7 +1,7 @@
 import type { AgentClient } from "../agent-client/agent-client.js";
 import type { AuditLog } from "../audit.js";
 import type { Logger } from "../log.js";
-import type { HostBind } from "../runtime/container-runtime.js";
+import type { HostBind } from "../runtime/runner-container-spec.js";
 import { mountFolderChanged } from "./mount-policy.js";
 import { compareMount, readMountTables, type MountTables } from "./mount-table.js";
 
@@ -17,7 +17,7 @@ export interface RunnerProcess {
 let agentOnlyNoticeLogged = false;
 
 /**
- * Docker resolves a bind's source path again whenever the container starts, so a folder swapped for a symlink after
+ * The engine resolves a bind's source path again whenever the container starts, so a folder swapped for a symlink after
  * the check is what gets mounted. This compares each checked bind's target in the started runner with the check and
  * returns PERMISSION_DENIED for the first one that differs (undefined when all match); each differing bind is audited
  * as "mount.changed". Binds without a check (older runners) are not verified.

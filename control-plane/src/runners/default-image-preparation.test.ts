@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ControlPlaneError } from "../errors.js";
 import { createLogger } from "../log.js";
-import type { ImageInfo } from "../runtime/container-runtime.js";
+import type { ImageInfo } from "../runtime/runner-images.js";
 import { prepareDefaultImage } from "./default-image-preparation.js";
 
 describe("prepareDefaultImage", () => {
@@ -13,14 +13,18 @@ describe("prepareDefaultImage", () => {
     const calls: string[] = [];
     const preparation = prepareDefaultImage(
       {
-        ensureImage: async (image): Promise<ImageInfo> => {
-          calls.push(`image ${image}`);
-          return { architecture: "amd64", agentVersion: undefined };
+        images: {
+          ensure: async (image): Promise<ImageInfo> => {
+            calls.push(`image ${image}`);
+            return { architecture: "amd64", agentVersion: undefined };
+          },
+          inspect: () => Promise.reject(new Error("only images.pull never inspects")),
         },
-        inspectImage: () => Promise.reject(new Error("only images.pull never inspects")),
-        ensureAgentVolume: async (architecture) => {
-          calls.push(`volume ${architecture}`);
-          return "devhatchery-agent-x";
+        agentVolumes: {
+          ensure: async (architecture) => {
+            calls.push(`volume ${architecture}`);
+            return "devhatchery-agent-x";
+          },
         },
       },
       "ubuntu:24.04",
@@ -37,13 +41,15 @@ describe("prepareDefaultImage", () => {
     let attempts = 0;
     const preparation = prepareDefaultImage(
       {
-        ensureImage: async () => {
-          attempts++;
-          if (attempts === 1) throw new ControlPlaneError("DOCKER_UNAVAILABLE", "Docker is down");
-          return { architecture: "amd64", agentVersion: "0.1.0" };
+        images: {
+          ensure: async () => {
+            attempts++;
+            if (attempts === 1) throw new ControlPlaneError("DOCKER_UNAVAILABLE", "Docker is down");
+            return { architecture: "amd64", agentVersion: "0.1.0" };
+          },
+          inspect: () => Promise.reject(new Error("only images.pull never inspects")),
         },
-        inspectImage: () => Promise.reject(new Error("only images.pull never inspects")),
-        ensureAgentVolume: () => Promise.reject(new Error("not needed for a baked agent")),
+        agentVolumes: { ensure: () => Promise.reject(new Error("not needed for a baked agent")) },
       },
       "devhatchery/runner:latest",
       createLogger("silent"),
@@ -63,9 +69,11 @@ describe("prepareDefaultImage", () => {
   it("never pulls with images.pull never: a missing default image is a failure that names the fix", async () => {
     const preparation = prepareDefaultImage(
       {
-        ensureImage: () => Promise.reject(new Error("must not pull")),
-        inspectImage: async () => undefined,
-        ensureAgentVolume: () => Promise.reject(new Error("not reached")),
+        images: {
+          ensure: () => Promise.reject(new Error("must not pull")),
+          inspect: async () => undefined,
+        },
+        agentVolumes: { ensure: () => Promise.reject(new Error("not reached")) },
       },
       "ubuntu:24.04",
       createLogger("silent"),

@@ -1,9 +1,16 @@
 import type { ImagePullPolicy } from "../config.js";
 import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, ImageInfo } from "../runtime/container-runtime.js";
+import type { AgentVolumes } from "../runtime/agent-volumes.js";
+import type { ImageInfo, RunnerImages } from "../runtime/runner-images.js";
 
-/** How long after a failed preparation it is tried again (Docker may come up after the control plane). */
+/** The runtime roles preparing the default image needs. */
+interface PreparationRuntime {
+  images: Pick<RunnerImages, "ensure" | "inspect">;
+  agentVolumes: AgentVolumes;
+}
+
+/** How long after a failed preparation it is tried again (the engine may come up after the control plane). */
 export const PREPARATION_RETRY_MS = 30_000;
 
 /** Start-up work for the default image; readiness reads its state. */
@@ -22,7 +29,7 @@ export interface DefaultImagePreparation {
  * PREPARATION_RETRY_MS until it succeeds; the timer never keeps the process alive.
  */
 export function prepareDefaultImage(
-  runtime: Pick<ContainerRuntime, "ensureImage" | "inspectImage" | "ensureAgentVolume">,
+  runtime: PreparationRuntime,
   image: string,
   log: Logger,
   pull: ImagePullPolicy = "missing",
@@ -35,7 +42,7 @@ export function prepareDefaultImage(
   const attempt = async (): Promise<void> => {
     try {
       const info = await localImage(runtime, image, pull);
-      if (!info.agentVersion) await runtime.ensureAgentVolume(info.architecture, image);
+      if (!info.agentVersion) await runtime.agentVolumes.ensure(info.architecture, image);
       ready = true;
       failure = undefined;
       log.info({ image }, "the default image and its agent are ready");
@@ -57,9 +64,9 @@ export function prepareDefaultImage(
 }
 
 /** With images.pull "never" the default image must already be on the Docker host: preparing it never pulls. */
-async function localImage(runtime: Pick<ContainerRuntime, "ensureImage" | "inspectImage">, image: string, pull: ImagePullPolicy): Promise<ImageInfo> {
-  if (pull !== "never") return runtime.ensureImage(image);
-  const local = await runtime.inspectImage(image);
+async function localImage(runtime: Pick<PreparationRuntime, "images">, image: string, pull: ImagePullPolicy): Promise<ImageInfo> {
+  if (pull !== "never") return runtime.images.ensure(image);
+  const local = await runtime.images.inspect(image);
   if (!local) throw new ControlPlaneError("IMAGE_NOT_FOUND", `The default image "${image}" is not on the Docker host and images.pull is "never"; build or load it there, or change images.default.`);
   return local;
 }

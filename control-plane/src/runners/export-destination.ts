@@ -4,7 +4,7 @@ import { ControlPlaneError } from "../errors.js";
 import { AnchoredDirectory } from "./anchored-directory.js";
 import { isInsidePath, relativeSubpath } from "./host-path.js";
 import type { MountPolicy } from "./mount-policy.js";
-import type { HostBind } from "../runtime/container-runtime.js";
+import type { HostBind } from "../runtime/runner-container-spec.js";
 
 /** Where an export goes: the caller's folder in the export root, or a folder under a runner's read-write mount. */
 export interface ExportDestination {

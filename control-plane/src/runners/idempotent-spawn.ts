@@ -30,7 +30,7 @@ export interface ReusedSpawn {
  */
 export async function claimSpawnKey(
   store: StateStore,
-  runtime: ContainerRuntime,
+  runtime: Pick<ContainerRuntime, "containers">,
   inFlight: ReadonlyMap<string, InFlightSpawn>,
   claim: SpawnClaim,
 ): Promise<ReusedSpawn | undefined> {
@@ -48,7 +48,7 @@ export async function claimSpawnKey(
     }
     const running = inFlight.get(record.runnerId);
     if (running) return { runner: running.info, ready: running.ready };
-    const container = await runtime.findRunner(record.runnerId);
+    const container = await runtime.containers.findRunner(record.runnerId);
     if (container && container.principal === claim.principal) {
       if (!record.completed) store.completeIdempotencyKey(claim.principal, claim.key, record.runnerId);
       const runner = runnerInfoFromContainer(container, store.findSpawn(claim.principal, record.runnerId), undefined);

@@ -53,11 +53,11 @@ describe("image pulls follow images.pull and images.registries; digest patterns 
     await expect(never.prepare("alice", { image, ownSnapshot: false, pinned: false }, noProgress)).rejects.toMatchObject(expected);
     // Nor does the background prepull fetch it.
     await prepullImages(runtime, [image], log, "never").done;
-    expect(await runtime.inspectImage(image)).toBeUndefined();
+    expect(await runtime.images.inspect(image)).toBeUndefined();
     // With "missing" the same image is pulled.
     const missing = gate({ pull: "missing" });
     const choice = await missing.choose("alice", image);
-    expect((await missing.prepare("alice", choice, noProgress)).id).toBe((await runtime.inspectImage(image))?.id);
+    expect((await missing.prepare("alice", choice, noProgress)).id).toBe((await runtime.images.inspect(image))?.id);
   });
 
   it("refuses a registry images.registries does not list before anything connects to it", async () => {
@@ -100,9 +100,9 @@ describe("image pulls follow images.pull and images.registries; digest patterns 
     // The prepull follows the policy too: "missing" leaves the present image alone, "always" fetches the moved tag.
     await docker.getImage(first).tag({ repo, tag });
     await prepullImages(runtime, [image], log, "missing").done;
-    expect((await runtime.inspectImage(image))?.id).toBe(first);
+    expect((await runtime.images.inspect(image))?.id).toBe(first);
     await prepullImages(runtime, [image], log, "always").done;
-    expect((await runtime.inspectImage(image))?.id).toBe(second);
+    expect((await runtime.images.inspect(image))?.id).toBe(second);
   });
 
   it("a digest pattern admits a tag only while it resolves to that digest, and records the digest", async () => {

@@ -2,7 +2,9 @@ import type { ImagePullPolicy } from "../config.js";
 import { DIGEST_MARK, imageAdmission, isImageAllowed } from "../config/image-pattern.js";
 import { familiarRepository, parseImageReference, referenceForms, type NamedImageReference } from "../config/image-reference.js";
 import { ControlPlaneError } from "../errors.js";
-import { SNAPSHOT_REPOSITORY, type ContainerRuntime, type ImageInfo, type LocalImage, type PullProgress } from "../runtime/container-runtime.js";
+import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { ImageInfo, LocalImage, PullProgress } from "../runtime/runner-images.js";
+import { SNAPSHOT_REPOSITORY } from "../runtime/runner-snapshots.js";
 import { KIND, LABEL } from "../runtime/labels.js";
 import { invalidImage, PolicyDeniedError } from "./spawn-request.js";
 
@@ -33,7 +35,7 @@ export interface PreparedImage extends ImageInfo {
   digest: string | undefined;
 }
 
-type ImageRuntime = Pick<ContainerRuntime, "inspectImage" | "pullImage" | "listSnapshots">;
+type ImageRuntime = Pick<ContainerRuntime, "images" | "snapshots">;
 
 /**
  * Decides which image a principal may run. A reference is resolved the way the engine resolves it; another principal's
@@ -57,13 +59,13 @@ export class ImageGate {
     if (!parsed || reference.length > 255) throw invalidImage(reference);
     if (parsed.kind === "id") return this.chooseById(principal, reference);
     if (isSnapshotReference(parsed)) {
-      const own = (await this.runtime.listSnapshots(principal)).find((snapshot) => canonicalOf(snapshot.image) === parsed.canonical);
+      const own = (await this.runtime.snapshots.list(principal)).find((snapshot) => canonicalOf(snapshot.image) === parsed.canonical);
       if (!own) throw this.notFound(reference);
       return { image: own.image, ownSnapshot: true, pinned: false };
     }
     this.checkRegistry(reference, parsed);
     const pinned = this.checkAllowedName(reference);
-    const local = await this.runtime.inspectImage(reference);
+    const local = await this.runtime.images.inspect(reference);
     if (local ? !isUsable(principal, local, parsed) : this.policy.pull === "never") throw this.notFound(reference);
     return { image: reference, ownSnapshot: false, pinned };
   }
@@ -72,18 +74,18 @@ export class ImageGate {
   async prepare(principal: string, choice: ImageChoice, onProgress: (progress: PullProgress) => void): Promise<PreparedImage> {
     const parsed = parseImageReference(choice.image);
     if (parsed?.kind !== "name") {
-      const local = parsed ? await this.runtime.inspectImage(choice.image) : undefined;
+      const local = parsed ? await this.runtime.images.inspect(choice.image) : undefined;
       if (!local || isForeignSnapshot(principal, local)) throw this.notFound(choice.image);
       return { ...toInfo(local), digest: undefined };
     }
     const snapshot = isSnapshotReference(parsed);
-    let local = this.policy.pull === "always" && !snapshot ? undefined : await this.runtime.inspectImage(choice.image);
+    let local = this.policy.pull === "always" && !snapshot ? undefined : await this.runtime.images.inspect(choice.image);
     if (!local) {
       if (snapshot || this.policy.pull === "never") throw this.notFound(choice.image);
       // The registry is checked where the spawn was accepted; checking again costs nothing and guards every caller.
       this.checkRegistry(choice.image, parsed);
-      await this.runtime.pullImage(choice.image, onProgress);
-      local = await this.runtime.inspectImage(choice.image);
+      await this.runtime.images.pull(choice.image, onProgress);
+      local = await this.runtime.images.inspect(choice.image);
     }
     if (!local || !isUsable(principal, local, parsed) || (choice.ownSnapshot && !isOwnSnapshot(principal, local))) throw this.notFound(choice.image);
     return { ...toInfo(local), digest: choice.pinned ? this.pinnedDigest(choice.image, parsed, local) : undefined };
@@ -102,10 +104,10 @@ export class ImageGate {
 
   private async chooseById(principal: string, reference: string): Promise<ImageChoice> {
     if (!this.policy.allowIdReferences) throw this.notFound(reference);
-    const local = await this.runtime.inspectImage(reference);
+    const local = await this.runtime.images.inspect(reference);
     if (!local || isForeignSnapshot(principal, local)) throw this.notFound(reference);
     // Labels alone could be copied into any image: an own snapshot is also tagged as one of the caller's snapshots.
-    const ownSnapshot = isOwnSnapshot(principal, local) && (await this.runtime.listSnapshots(principal)).some((snapshot) => local.tags.some((tag) => canonicalOf(tag) === canonicalOf(snapshot.image)));
+    const ownSnapshot = isOwnSnapshot(principal, local) && (await this.runtime.snapshots.list(principal)).some((snapshot) => local.tags.some((tag) => canonicalOf(tag) === canonicalOf(snapshot.image)));
     // The id itself matches no pattern: the image's own names must.
     const names = [...local.tags, ...local.digests].flatMap((name) => {
       const named = parseImageReference(name);

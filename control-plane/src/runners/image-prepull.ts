@@ -1,7 +1,8 @@
 import { asControlPlaneError } from "../errors.js";
 import type { ImagePullPolicy } from "../config.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, PullProgress } from "../runtime/container-runtime.js";
+import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { PullProgress } from "../runtime/runner-images.js";
 
 /** Progress of a prepull is logged at most this often per image. */
 export const PREPULL_LOG_INTERVAL_MS = 5_000;
@@ -17,7 +18,7 @@ export interface Prepull {
  * Pulls the operator's images one after another in the background, logging progress and a final line for each:
  * the missing ones (images.pull "missing"), every one ("always"), or none ("never").
  */
-export function prepullImages(runtime: Pick<ContainerRuntime, "ensureImage" | "pullImage">, images: string[], log: Logger, pull: ImagePullPolicy = "missing"): Prepull {
+export function prepullImages(runtime: Pick<ContainerRuntime, "images">, images: string[], log: Logger, pull: ImagePullPolicy = "missing"): Prepull {
   let stopped = false;
   const done = (async () => {
     if (pull === "never" && images.length > 0) {
@@ -34,8 +35,8 @@ export function prepullImages(runtime: Pick<ContainerRuntime, "ensureImage" | "p
         log.info({ image, status: progress.status, fraction: progress.fraction }, "prepulling image");
       };
       try {
-        if (pull === "always") await runtime.pullImage(image, onProgress);
-        const info = await runtime.ensureImage(image, onProgress);
+        if (pull === "always") await runtime.images.pull(image, onProgress);
+        const info = await runtime.images.ensure(image, onProgress);
         log.info({ image, architecture: info.architecture, durationMs: Date.now() - startedAt }, "prepulled image is ready");
       } catch (error) {
         log.warn({ image, code: asControlPlaneError(error).code, reason: asControlPlaneError(error).message }, "prepull failed; runners of this image will pull it when spawned");

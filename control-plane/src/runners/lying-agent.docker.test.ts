@@ -104,7 +104,7 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
   it("falls back to the agent (which a tenant can make lie) where the runner's process is not visible, and logs that once", async () => {
     const { runnerId, identity } = await spawnLiar();
     const client = await fx.runners.connect(tenant, runnerId);
-    const container = await fx.runtime.findRunner(runnerId);
+    const container = await fx.runtime.containers.findRunner(runnerId);
     const [bind] = container?.binds ?? [];
     if (!container?.pid || !bind?.check) throw new Error(`runner "${runnerId}" has no pid or no checked bind`);
     const wrong = { ...bind, check: { ...bind.check, identity: "1:1" } };

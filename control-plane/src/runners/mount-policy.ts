@@ -3,7 +3,7 @@ import { lstat, open, readlink, realpath } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { AllowedRoot } from "../config.js";
 import { ControlPlaneError } from "../errors.js";
-import type { BindCheck } from "../runtime/container-runtime.js";
+import type { BindCheck } from "../runtime/runner-container-spec.js";
 import { isInsidePath, relativeSubpath } from "./host-path.js";
 
 /** A runner's request to mount an allowed root (or a folder inside it). */

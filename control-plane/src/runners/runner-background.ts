@@ -1,6 +1,7 @@
 import type { ImagePullPolicy } from "../config.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, RunnerEvent } from "../runtime/container-runtime.js";
+import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { RunnerEvent } from "../runtime/runner-events.js";
 import type { StateStore } from "../store/state-store.js";
 import { prepullImages } from "./image-prepull.js";
 
@@ -12,14 +13,14 @@ export const PRUNE_INTERVAL_MS = 5 * 60 * 1000;
  * events, and pruning the store. Returns the function that stops all of it; timers never keep the process alive.
  */
 export function startRunnerBackgroundWork(
-  runtime: ContainerRuntime,
+  runtime: Pick<ContainerRuntime, "images" | "events">,
   store: StateStore,
   prepull: { images: string[]; pull: ImagePullPolicy },
   onEvent: (event: RunnerEvent) => void,
   log: Logger,
 ): () => void {
   const pulls = prepullImages(runtime, prepull.images, log, prepull.pull);
-  const stopEvents = runtime.watchRunnerEvents(onEvent);
+  const stopEvents = runtime.events.watch(onEvent);
   const prune = setInterval(() => {
     try {
       const pruned = store.pruneExpired(new Date());

@@ -1,4 +1,4 @@
-import type { ContainerState, RunnerContainer } from "../runtime/container-runtime.js";
+import type { ContainerState, RunnerContainer } from "../runtime/runner-containers.js";
 import type { SpawnRecord } from "../store/state-store.js";
 import type { RunnerInfo, RunnerStatus } from "./runner.js";
 
@@ -17,7 +17,7 @@ export function agentExitDescription(container: Pick<RunnerContainer, "exitCode"
   return `the agent exited (exit code ${container.exitCode ?? "unknown"}${container.oomKilled ? ", OOM-killed" : ""})`;
 }
 
-/** A runner as Docker shows it; a spawn record of this control plane (starting, failed) overrides the status. */
+/** A runner as the engine shows it; a spawn record of this control plane (starting, failed) overrides the status. */
 export function runnerInfoFromContainer(container: RunnerContainer, spawn: SpawnRecord | undefined, lastActivityAt: string | undefined): RunnerInfo {
   const status = spawn?.status ?? STATUS_BY_STATE[container.state];
   // A clean exit (runner_stop: the agent drains and exits 0) is not an error; anything else says how it ended.

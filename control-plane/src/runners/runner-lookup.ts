@@ -1,4 +1,5 @@
-import type { ContainerRuntime, RunnerContainer } from "../runtime/container-runtime.js";
+import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { RunnerContainer } from "../runtime/runner-containers.js";
 import type { SpawnRecord, StateStore } from "../store/state-store.js";
 import { runnerInfoFromContainer, runnerInfoFromSpawn } from "./runner-info.js";
 import { findRunnerByName, refKind, runnerNotFound, type RunnerTarget } from "./runner-refs.js";
@@ -11,10 +12,10 @@ export interface InFlightSpawn {
   ready: Promise<RunnerInfo>;
 }
 
-/** Finds a principal's runners by id, alias or workspace key, and shows them: Docker for what exists, the store for spawns and activity. */
+/** Finds a principal's runners by id, alias or workspace key, and shows them: the engine for what exists, the store for spawns and activity. */
 export class RunnerLookup {
   constructor(
-    private readonly runtime: ContainerRuntime,
+    private readonly runtime: Pick<ContainerRuntime, "containers">,
     private readonly store: StateStore,
     private readonly inFlight: ReadonlyMap<string, InFlightSpawn>,
   ) {}
@@ -22,12 +23,12 @@ export class RunnerLookup {
   /** The runner `ref` names for this principal, or undefined; INVALID_ARGUMENT for a ref that cannot name one. */
   async find(principal: Principal, ref: string): Promise<RunnerTarget | undefined> {
     if (refKind(ref) === "id") {
-      const container = await this.runtime.findRunner(ref);
+      const container = await this.runtime.containers.findRunner(ref);
       if (container && container.principal === principal.id) return { kind: "container", container };
       const spawn = this.store.findSpawn(principal.id, ref);
       return spawn ? { kind: "spawn", spawn } : undefined;
     }
-    return findRunnerByName(ref, await this.runtime.listRunners(principal.id), this.store.listSpawns(principal.id));
+    return findRunnerByName(ref, await this.runtime.containers.listRunners(principal.id), this.store.listSpawns(principal.id));
   }
 
   /** As find, but NOT_FOUND (the same for another principal's runner as for a missing one). */
@@ -51,7 +52,7 @@ export class RunnerLookup {
 
   /** Every runner of the principal, newest first: containers, and spawns that are starting or failed. */
   async list(principal: Principal): Promise<RunnerInfo[]> {
-    const containers = await this.runtime.listRunners(principal.id);
+    const containers = await this.runtime.containers.listRunners(principal.id);
     const live = new Set(containers.map((container) => container.runnerId));
     const activity = this.store.runnerActivity(principal.id);
     const spawns = this.store.listSpawns(principal.id).filter((spawn) => !live.has(spawn.runnerId));

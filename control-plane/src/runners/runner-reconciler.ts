@@ -4,7 +4,7 @@ import type { StateStore } from "../store/state-store.js";
 
 /** What reconcile() found and did. */
 export interface ReconcileReport {
-  /** This instance's runners (of every principal) kept as they are: Docker is the truth, nothing to do but know them. */
+  /** This instance's runners (of every principal) kept as they are: the engine is the truth, nothing to do but know them. */
   adopted: number;
   /** Spawns this store recorded as starting that no control plane is finishing any more, now failed. */
   failedSpawns: number;
@@ -15,19 +15,19 @@ export interface ReconcileReport {
 export const RESTARTED_DURING_SPAWN = "the control plane restarted while the runner was starting; spawn it again (with the same idempotency_key, if you used one).";
 
 /**
- * Brings the store in line with Docker after a (re)start. Safe with several control planes on one engine: the runtime
+ * Brings the store in line with the engine after a (re)start. Safe with several control planes on one engine: the runtime
  * lists only this instance's runners (label io.devhatchery.instance), it only changes spawn records of its own store,
  * removes only containers that were created but never started and are older than the ready timeout (nobody is still
  * starting them), and never removes a workspace volume.
  */
 export async function reconcileRunners(
-  runtime: ContainerRuntime,
+  runtime: Pick<ContainerRuntime, "engine" | "containers">,
   store: StateStore,
   options: { readyTimeoutMs: number; isInFlight: (runnerId: string) => boolean; now?: () => number },
   log: Logger,
 ): Promise<ReconcileReport> {
   const now = (options.now ?? Date.now)();
-  const containers = await runtime.listAllRunners();
+  const containers = await runtime.containers.listAllRunners();
   const byId = new Map(containers.map((container) => [container.runnerId, container]));
   const removed = new Set<string>();
   let failedSpawns = 0;
@@ -41,7 +41,7 @@ export async function reconcileRunners(
       continue;
     }
     if (container) {
-      await runtime.removeRunner(spawn.runnerId);
+      await runtime.containers.removeRunner(spawn.runnerId);
       removed.add(spawn.runnerId);
     }
     store.finishSpawn(spawn.runnerId, { status: "failed", error: RESTARTED_DURING_SPAWN });
@@ -52,14 +52,14 @@ export async function reconcileRunners(
     if (removed.has(container.runnerId) || container.state !== "created" || options.isInFlight(container.runnerId)) continue;
     const age = now - Date.parse(container.createdAt);
     if (!(age > options.readyTimeoutMs)) continue;
-    await runtime.removeRunner(container.runnerId);
+    await runtime.containers.removeRunner(container.runnerId);
     removed.add(container.runnerId);
     log.info({ runner: container.runnerId, principal: container.principal, ageMs: age }, "removed a runner container that never started");
   }
 
   const report = { adopted: containers.length - removed.size, failedSpawns, removedOrphans: removed.size };
   log.info(report, "reconciled runners with Docker");
-  const legacy = await runtime.countUnservedLegacyObjects();
+  const legacy = await runtime.engine.countUnservedLegacyObjects();
   if (legacy.runners + legacy.volumes > 0) {
     log.warn(
       legacy,

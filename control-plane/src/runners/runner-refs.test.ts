@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RunnerContainer } from "../runtime/container-runtime.js";
+import type { RunnerContainer } from "../runtime/runner-containers.js";
 import type { SpawnRecord } from "../store/state-store.js";
 import { findRunnerByName, refKind } from "./runner-refs.js";
 

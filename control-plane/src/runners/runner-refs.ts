@@ -1,5 +1,5 @@
 import { ControlPlaneError } from "../errors.js";
-import type { RunnerContainer } from "../runtime/container-runtime.js";
+import type { RunnerContainer } from "../runtime/runner-containers.js";
 import type { SpawnRecord } from "../store/state-store.js";
 import { RUNNER_ID_PATTERN, RUNNER_NAME_PATTERN } from "./runner.js";
 

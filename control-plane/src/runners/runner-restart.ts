@@ -2,7 +2,8 @@ import type { AgentClient } from "../agent-client/agent-client.js";
 import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, RunnerContainer } from "../runtime/container-runtime.js";
+import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { RunnerContainer } from "../runtime/runner-containers.js";
 import type { AgentConnections } from "./agent-connections.js";
 import { waitUntilReady } from "./agent-readiness.js";
 import { verifyBinds } from "./bind-verification.js";
@@ -12,7 +13,7 @@ import { verifyBinds } from "./bind-verification.js";
  * A runner that does not get ready stays (its state is the user's): RUNNER_START_FAILED says what to do.
  */
 export async function restartStoppedRunner(
-  runtime: ContainerRuntime,
+  runtime: Pick<ContainerRuntime, "containers">,
   connections: AgentConnections,
   principal: string,
   runnerId: string,
@@ -21,7 +22,7 @@ export async function restartStoppedRunner(
   log?: Logger,
 ): Promise<RunnerContainer> {
   connections.drop(runnerId);
-  const container = await runtime.restartRunner(runnerId);
+  const container = await runtime.containers.restartRunner(runnerId);
   let client: AgentClient;
   try {
     if (!container.token) throw new ControlPlaneError("RUNNER_START_FAILED", "the container has no agent token");
@@ -37,7 +38,7 @@ export async function restartStoppedRunner(
   const changed = await verifyBinds(client, container.binds, "started", { log: audit, principal, runner: runnerId }, container, log);
   if (changed) {
     client.close();
-    await runtime.stopRunner(runnerId, 0).catch(() => undefined);
+    await runtime.containers.stopRunner(runnerId, 0).catch(() => undefined);
     throw changed;
   }
   connections.set(principal, runnerId, client, container.workspaceKey);

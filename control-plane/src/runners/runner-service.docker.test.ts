@@ -17,7 +17,7 @@ describe("RunnerService against the real Docker engine", () => {
     fx = await createRunnerServiceFixture();
     alice = fx.principal("alice");
     bob = fx.principal("bob");
-    await fx.runtime.ping();
+    await fx.runtime.engine.ping();
     await buildTestImage({ tag: NO_AGENT_IMAGE, context: { dockerfile: `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.agent.version="impostor"\n` } });
   });
   afterAll(async () => {

@@ -5,7 +5,9 @@ import { NO_AUDIT, type AuditLog } from "../audit.js";
 import type { ImagePullPolicy } from "../config.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, RunnerContainer, RunnerEvent } from "../runtime/container-runtime.js";
+import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { RunnerContainer } from "../runtime/runner-containers.js";
+import type { RunnerEvent } from "../runtime/runner-events.js";
 import type { StateStore } from "../store/state-store.js";
 import { AgentConnections } from "./agent-connections.js";
 import { KeyedLock } from "./keyed-lock.js";
@@ -204,11 +206,11 @@ export class RunnerService {
       const target = await this.lockedTarget(principal, ref, runnerId);
       this.connections.drop(runnerId);
       this.expectExit(runnerId);
-      await this.runtime.stopRunner(runnerId, STOP_TIMEOUT_S);
+      await this.runtime.containers.stopRunner(runnerId, STOP_TIMEOUT_S);
       this.audit.record({ action: "runner.stop", principal: principal.id, outcome: "ok", runner: runnerId });
       this.log.info({ runner: runnerId, principal: principal.id }, "runner stopped");
       this.emitChange(principal.id, runnerId);
-      const now = await this.runtime.findRunner(runnerId);
+      const now = await this.runtime.containers.findRunner(runnerId);
       return this.lookup.info(principal, now ? { kind: "container", container: now } : target);
     });
   }
@@ -230,7 +232,7 @@ export class RunnerService {
       if (workspace && others.length > 0) throw volumeSharedWith(workspace.workspaceKey, container.runnerId, others);
       this.connections.drop(container.runnerId);
       this.expectExit(container.runnerId);
-      await this.runtime.removeRunner(container.runnerId);
+      await this.runtime.containers.removeRunner(container.runnerId);
       this.store.deleteSpawn(container.runnerId);
       this.store.forgetRunner(container.runnerId);
       this.activity.forget(container.runnerId);
@@ -251,7 +253,7 @@ export class RunnerService {
    * may have changed or removed it, and a spawn still in flight must finish first.
    */
   private async lockedTarget(principal: Principal, ref: string, runnerId: string): Promise<{ kind: "container"; container: RunnerContainer }> {
-    const container = await this.runtime.findRunner(runnerId);
+    const container = await this.runtime.containers.findRunner(runnerId);
     if (!container || container.principal !== principal.id) throw runnerNotFound(ref);
     if (this.inFlight.has(runnerId)) throw runnerUnavailable(ref, startingSpawnOf(container));
     return { kind: "container", container };
@@ -267,7 +269,7 @@ export class RunnerService {
     return this.lookup.list(principal);
   }
 
-  /** The principal's workspaces, most recently used first; `sizes` asks Docker for disk usage (slower). */
+  /** The principal's workspaces, most recently used first; `sizes` asks the engine for disk usage (slower). */
   async listWorkspaces(principal: Principal, options: { sizes?: boolean } = {}): Promise<WorkspaceInfo[]> {
     return this.workspaces.list(principal, options);
   }

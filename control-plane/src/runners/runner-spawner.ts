@@ -3,7 +3,10 @@ import type { AgentClient } from "../agent-client/agent-client.js";
 import type { AuditLog } from "../audit.js";
 import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, ImageInfo, PullProgress, RunnerContainer, WorkspaceStorage } from "../runtime/container-runtime.js";
+import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { WorkspaceStorage } from "../runtime/runner-container-spec.js";
+import type { RunnerContainer } from "../runtime/runner-containers.js";
+import type { ImageInfo, PullProgress } from "../runtime/runner-images.js";
 import { redactText } from "../secret-redaction.js";
 import { VERSION } from "../version.js";
 import { waitUntilReady } from "./agent-readiness.js";
@@ -59,7 +62,7 @@ export class RunnerSpawner {
     const { spawn, runnerId } = plan;
     const log = this.log.child({ runner: runnerId, principal: plan.principal, image: spawn.image });
     const network = spawn.network ? this.options.network : offlineNetworkName(this.options.network);
-    await this.runtime.ensureNetwork(network, spawn.network ? undefined : { internal: true });
+    await this.runtime.networks.ensure(network, spawn.network ? undefined : { internal: true });
     const choice = { image: spawn.image, ownSnapshot: spawn.ownSnapshot ?? false, pinned: spawn.imagePinned ?? false };
     const imageInfo = await this.images.prepare(plan.principal, choice, (detail) => onProgress({ phase: "pulling", detail }));
     if (imageInfo.digest) log.info({ imageId: imageInfo.id, digest: imageInfo.digest }, "image pinned by digest");
@@ -70,7 +73,7 @@ export class RunnerSpawner {
     let container: RunnerContainer;
     try {
       onProgress({ phase: "creating" });
-      container = await this.runtime.startRunner({
+      container = await this.runtime.containers.startRunner({
         runnerId,
         principal: plan.principal,
         image: spawn.image,
@@ -102,8 +105,8 @@ export class RunnerSpawner {
       client = await waitUntilReady(this.runtime, container, plan.token, this.options.readyTimeoutMs, this.log);
     } catch (error) {
       // A crashing program may print its environment or credentials: redact before the lines are logged or returned.
-      const logs = redactText(await this.runtime.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => ""));
-      await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner that failed to start"));
+      const logs = redactText(await this.runtime.containers.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => ""));
+      await this.runtime.containers.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner that failed to start"));
       await this.dropFreshVolume(freshAutoVolume, log);
       log.warn({ err: error, logs }, "runner failed to start");
       // An unexpected error's own text (engine or transport words) stays in the log line above.
@@ -118,7 +121,7 @@ export class RunnerSpawner {
     const changed = await verifyBinds(client, plan.binds, "created", { log: this.audit, principal: plan.principal, runner: runnerId }, container, log);
     if (changed) {
       client.close();
-      await this.runtime.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner whose mount changed"));
+      await this.runtime.containers.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner whose mount changed"));
       await this.dropFreshVolume(freshAutoVolume, log);
       log.warn({ err: changed }, "runner removed: a mounted folder is not the one checked");
       throw changed;
@@ -134,7 +137,7 @@ export class RunnerSpawner {
   private async agentVolumeFor(image: string, info: ImageInfo, onProgress: (progress: SpawnProgress) => void): Promise<string | undefined> {
     if (info.agentVersion) return undefined;
     const report = (status: string): void => onProgress({ phase: "pulling", detail: { status: `agent: ${status}`, fraction: undefined } });
-    return this.runtime.ensureAgentVolume(info.architecture, image, report);
+    return this.runtime.agentVolumes.ensure(info.architecture, image, report);
   }
 
   private checkBakedAgent(image: string, bakedVersion: string, log: Logger): void {
@@ -147,13 +150,13 @@ export class RunnerSpawner {
   /** The /work of the plan; a volume created just now for a key nobody chose may go again if the runner never gets ready. */
   private async prepareStorage(plan: SpawnPlan): Promise<{ storage: WorkspaceStorage; freshAutoVolume: string | undefined }> {
     if (plan.spawn.storage === "tmpfs" || plan.workspaceKey === undefined) return { storage: { kind: "tmpfs", sizeMb: this.options.tmpfsMb }, freshAutoVolume: undefined };
-    const volume = await this.runtime.ensureWorkspaceVolume(plan.principal, plan.workspaceKey, plan.createdAt, plan.spawn.image);
+    const volume = await this.runtime.workspaces.ensure(plan.principal, plan.workspaceKey, plan.createdAt, plan.spawn.image);
     const fresh = plan.spawn.workspaceKey === undefined && volume.createdAt === plan.createdAt;
     return { storage: { kind: "volume", volume: volume.name }, freshAutoVolume: fresh ? volume.name : undefined };
   }
 
   private async dropFreshVolume(volume: string | undefined, log: Logger): Promise<void> {
     if (!volume) return;
-    await this.runtime.removeWorkspaceVolume(volume).catch((error: unknown) => log.warn({ err: error, volume }, "could not remove the empty workspace volume of a runner that failed to start"));
+    await this.runtime.workspaces.remove(volume).catch((error: unknown) => log.warn({ err: error, volume }, "could not remove the empty workspace volume of a runner that failed to start"));
   }
 }

@@ -1,5 +1,5 @@
 import { ControlPlaneError } from "../errors.js";
-import type { RunnerContainer } from "../runtime/container-runtime.js";
+import type { RunnerContainer } from "../runtime/runner-containers.js";
 import { runnerInfoFromContainer } from "./runner-info.js";
 import type { RunnerTarget } from "./runner-refs.js";
 

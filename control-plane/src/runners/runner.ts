@@ -1,5 +1,5 @@
 import type { Principal } from "../auth/principal.js";
-import type { RunnerSnapshot } from "../runtime/container-runtime.js";
+import type { RunnerSnapshot } from "../runtime/runner-snapshots.js";
 
 export type RunnerStatus = "starting" | "ready" | "stopped" | "failed" | "unknown";
 export type StorageKind = "volume" | "tmpfs";

@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, RunnerSnapshot } from "../runtime/container-runtime.js";
+import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { RunnerSnapshot } from "../runtime/runner-snapshots.js";
 import type { ImageGate } from "./image-gate.js";
 import type { KeyedLock } from "./keyed-lock.js";
 import type { RunnerLookup } from "./runner-lookup.js";
@@ -25,7 +26,7 @@ export interface SpawnSource {
 /** A principal's snapshots: images committed from its runners, named, listed, removed and spawned from, owner-checked. */
 export class SnapshotService {
   constructor(
-    private readonly runtime: ContainerRuntime,
+    private readonly runtime: Pick<ContainerRuntime, "snapshots">,
     private readonly images: ImageGate,
     private readonly lookup: RunnerLookup,
     private readonly locks: KeyedLock,
@@ -43,12 +44,12 @@ export class SnapshotService {
     if (this.isStarting(runnerId)) throw runnerUnavailable(runnerRef, startingSpawnOf(target.container));
     // Names are unique per principal: the check and the commit run under the principal's snapshot lock.
     return this.locks.run(`snapshots:${principal.id}`, async () => {
-      const taken = name === undefined ? undefined : (await this.runtime.listSnapshots(principal.id)).find((snapshot) => snapshot.name === name);
+      const taken = name === undefined ? undefined : (await this.runtime.snapshots.list(principal.id)).find((snapshot) => snapshot.name === name);
       if (taken) {
         throw new ControlPlaneError("ALREADY_EXISTS", `Snapshot name "${name}" is already taken by your snapshot "${taken.snapshotId}"; choose another name, or remove that snapshot with snapshot_remove first.`);
       }
       const spec = { snapshotId: `s-${randomBytes(6).toString("hex")}`, principal: principal.id, name, createdAt: new Date().toISOString() };
-      const snapshot = await this.runtime.commitRunner(runnerId, spec).catch((error: unknown) => {
+      const snapshot = await this.runtime.snapshots.commit(runnerId, spec).catch((error: unknown) => {
         this.audit.record({ action: "snapshot.create", principal: principal.id, outcome: "failed", runner: runnerId, snapshot: spec.snapshotId });
         throw error;
       });
@@ -60,20 +61,20 @@ export class SnapshotService {
 
   /** Newest first. */
   async list(principal: Principal): Promise<SnapshotInfo[]> {
-    return (await this.runtime.listSnapshots(principal.id)).map(toSnapshotInfo);
+    return (await this.runtime.snapshots.list(principal.id)).map(toSnapshotInfo);
   }
 
   /** By id or name; NOT_FOUND (the same for another principal's snapshot as for a missing one). */
   async resolve(principal: Principal, ref: string): Promise<SnapshotInfo> {
     if (SNAPSHOT_ID_PATTERN.test(ref)) {
-      const snapshot = await this.runtime.findSnapshot(principal.id, ref);
+      const snapshot = await this.runtime.snapshots.find(principal.id, ref);
       if (snapshot) return toSnapshotInfo(snapshot);
       throw snapshotNotFound(ref);
     }
     if (!RUNNER_NAME_PATTERN.test(ref)) {
       throw new ControlPlaneError("INVALID_ARGUMENT", `"${ref}" is not a snapshot id or name (an id is "s-" and 12 hex digits; names ${NAME_RULE}); list your snapshots with snapshot_list.`);
     }
-    const snapshot = (await this.runtime.listSnapshots(principal.id)).find((candidate) => candidate.name === ref);
+    const snapshot = (await this.runtime.snapshots.list(principal.id)).find((candidate) => candidate.name === ref);
     if (!snapshot) throw snapshotNotFound(ref);
     return toSnapshotInfo(snapshot);
   }
@@ -81,7 +82,7 @@ export class SnapshotService {
   /** Removes the principal's snapshot image; FAILED_PRECONDITION naming the runners still spawned from it. */
   async remove(principal: Principal, ref: string): Promise<SnapshotInfo> {
     const snapshot = await this.resolve(principal, ref);
-    await this.runtime.removeSnapshot(principal.id, snapshot.snapshotId);
+    await this.runtime.snapshots.remove(principal.id, snapshot.snapshotId);
     this.audit.record({ action: "snapshot.remove", principal: principal.id, outcome: "ok", snapshot: snapshot.snapshotId, image: snapshot.image });
     this.log.info({ principal: principal.id, snapshot: snapshot.snapshotId }, "snapshot removed");
     return snapshot;

@@ -1,5 +1,5 @@
 import { ControlPlaneError } from "../errors.js";
-import type { RunnerContainer } from "../runtime/container-runtime.js";
+import type { RunnerContainer } from "../runtime/runner-containers.js";
 import type { SpawnRecord } from "../store/state-store.js";
 import { PolicyDeniedError, type ValidSpawn } from "./spawn-request.js";
 
@@ -10,7 +10,7 @@ interface Holder {
 
 /**
  * Refuses a spawn whose alias or workspace is taken, or that would exceed the principal's runner count. `containers`
- * are the principal's runners in Docker; `starting` its spawns still being created (they may have no container yet).
+ * are the principal's runners on the engine; `starting` its spawns still being created (they may have no container yet).
  */
 export function checkSpawnConflicts(spawn: ValidSpawn, containers: RunnerContainer[], starting: SpawnRecord[], maxRunners: number): void {
   const live = new Set(containers.map((container) => container.runnerId));

@@ -26,7 +26,7 @@ export interface StartedSpawn {
 
 /** What the coordinator shares with the RunnerService that owns it. */
 export interface SpawnCoordinatorDeps {
-  runtime: ContainerRuntime;
+  runtime: Pick<ContainerRuntime, "containers">;
   store: StateStore;
   spawner: RunnerSpawner;
   locks: KeyedLock;
@@ -60,7 +60,7 @@ export class SpawnCoordinator {
         if (reused) return { ...reused, reused: true };
       }
       try {
-        const containers = await runtime.listRunners(principal.id);
+        const containers = await runtime.containers.listRunners(principal.id);
         auditingDenials(this.deps.audit, principal, () => checkSpawnConflicts(spawn, containers, store.listSpawns(principal.id), this.deps.maxRunnersPerPrincipal()));
         const workspaceKey = spawn.storage === "volume" ? (spawn.workspaceKey ?? runnerId) : undefined;
         const expiresAt = new Date(Date.parse(createdAt) + FAILED_SPAWN_TTL_MS).toISOString();

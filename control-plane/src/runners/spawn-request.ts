@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { ControlPlaneConfig } from "../config.js";
 import { isImageAllowed } from "../config/image-pattern.js";
 import { ControlPlaneError } from "../errors.js";
-import type { RunnerLimits } from "../runtime/container-runtime.js";
+import type { RunnerLimits } from "../runtime/runner-container-spec.js";
 import type { MountRequest } from "./mount-policy.js";
 import { RUNNER_ID_PATTERN, RUNNER_NAME_PATTERN, type IsolationProfile, type SpawnRequest, type StorageKind } from "./runner.js";
 

@@ -1,14 +1,15 @@
 import type { AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { ContainerRuntime, WorkspaceVolume } from "../runtime/container-runtime.js";
+import type { ContainerRuntime } from "../runtime/container-runtime.js";
+import type { WorkspaceVolume } from "../runtime/workspace-volumes.js";
 import type { StateStore } from "../store/state-store.js";
 import type { Principal, WorkspaceInfo } from "./runner.js";
 
 /** A principal's workspaces (their /work volumes): listed with last use, removed only when no runner mounts them. */
 export class WorkspaceService {
   constructor(
-    private readonly runtime: ContainerRuntime,
+    private readonly runtime: Pick<ContainerRuntime, "workspaces">,
     private readonly store: StateStore,
     private readonly log: Logger,
     private readonly audit: AuditLog,
@@ -16,22 +17,22 @@ export class WorkspaceService {
 
   /** Most recently used first (never used: newest first). */
   async list(principal: Principal, options: { sizes?: boolean } = {}): Promise<WorkspaceInfo[]> {
-    const volumes = await this.runtime.listWorkspaceVolumes(principal.id, { sizes: options.sizes ?? false });
+    const volumes = await this.runtime.workspaces.list(principal.id, { sizes: options.sizes ?? false });
     const activity = this.store.workspaceActivity(principal.id);
     const recency = (info: WorkspaceInfo): string => info.lastUsedAt ?? info.createdAt;
     return volumes.map((volume) => toWorkspaceInfo(volume, activity.get(volume.workspaceKey))).sort((a, b) => recency(b).localeCompare(recency(a)));
   }
 
   async find(principal: Principal, workspaceKey: string): Promise<WorkspaceVolume | undefined> {
-    return this.runtime.findWorkspaceVolume(principal.id, workspaceKey);
+    return this.runtime.workspaces.find(principal.id, workspaceKey);
   }
 
   /** Removes the workspace's volume and its history; VOLUME_IN_USE while a runner (even a stopped one) mounts it. */
   async remove(principal: Principal, workspaceKey: string): Promise<WorkspaceInfo> {
-    const volume = await this.runtime.findWorkspaceVolume(principal.id, workspaceKey);
+    const volume = await this.runtime.workspaces.find(principal.id, workspaceKey);
     if (!volume) throw workspaceNotFound(workspaceKey);
     if (volume.usedBy.length > 0) throw volumeInUse(workspaceKey, volume.usedBy);
-    await this.runtime.removeWorkspaceVolume(volume.name);
+    await this.runtime.workspaces.remove(volume.name);
     const lastUsedAt = this.store.workspaceActivity(principal.id).get(workspaceKey);
     this.store.forgetWorkspace(principal.id, workspaceKey);
     this.audit.record({ action: "volume.remove", principal: principal.id, outcome: "ok", workspace: workspaceKey, volume: volume.name });

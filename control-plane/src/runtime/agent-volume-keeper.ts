@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { AgentVolumes } from "./agent-volumes.js";
 import { AGENT_VOLUME_MARKER, type AgentPayload, type AgentSnapshot } from "./agent-payload.js";
 import type { NodeArch } from "./node-runtime-cache.js";
 
@@ -35,7 +36,7 @@ const NODE_ARCH: Record<string, NodeArch> = { amd64: "x64", x86_64: "x64", arm64
  * Keeps one read-only agent volume per agent version, digest and architecture: created and filled once
  * (a lock guards concurrent fillers, also across control planes), complete only once its marker is written.
  */
-export class AgentVolumeKeeper {
+export class AgentVolumeKeeper implements AgentVolumes {
   private readonly ready = new Set<string>();
   private readonly pending = new Map<string, Promise<void>>();
 

@@ -1,4 +1,4 @@
-import type { BindCheck, HostBind } from "./container-runtime.js";
+import type { BindCheck, HostBind } from "./runner-container-spec.js";
 import { LABEL } from "./labels.js";
 
 /** The label recording each bind's check (none when no bind has one), set when the runner is created. */

@@ -4,7 +4,7 @@ import type Docker from "dockerode";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { AgentVolumeStore } from "./agent-volume-keeper.js";
-import { statusCode, type DockerErrors } from "./docker-errors.js";
+import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import { KIND, LABEL } from "./labels.js";
 
 /** Where helper containers mount an agent volume; they are never started. */
@@ -31,7 +31,7 @@ export class DockerAgentVolumeStore implements AgentVolumeStore {
       await this.docker.getVolume(volume).inspect();
       return true;
     } catch (error) {
-      if (statusCode(error) === 404) return false;
+      if (isDockerFailure(error, "missing")) return false;
       throw this.errors.wrap(error, `inspect volume "${volume}"`);
     }
   }
@@ -49,8 +49,8 @@ export class DockerAgentVolumeStore implements AgentVolumeStore {
     try {
       await this.docker.getVolume(volume).remove();
     } catch (error) {
-      if (statusCode(error) === 404) return;
-      if (statusCode(error) !== 409) throw this.errors.wrap(error, `remove volume "${volume}"`);
+      if (isDockerFailure(error, "missing")) return;
+      if (!isDockerFailure(error, "conflict")) throw this.errors.wrap(error, `remove volume "${volume}"`);
       throw new ControlPlaneError(
         "RUNNER_START_FAILED",
         `Agent volume "${volume}" is incomplete but still used by containers; remove them (\`docker ps -a --filter volume=${volume}\`) and spawn again.`,
@@ -65,7 +65,7 @@ export class DockerAgentVolumeStore implements AgentVolumeStore {
       await helper.infoArchive({ path: `${HELPER_MOUNT_PATH}/${path}` });
       return true;
     } catch (error) {
-      if (statusCode(error) === 404) return false;
+      if (isDockerFailure(error, "missing")) return false;
       throw this.errors.wrap(error, `look for "${path}" in volume "${volume}"`);
     } finally {
       await helper.remove({ force: true, v: true }).catch(() => undefined);
@@ -91,7 +91,7 @@ export class DockerAgentVolumeStore implements AgentVolumeStore {
       await this.docker.createContainer({ name, Image: helperImage, Entrypoint: HELPER_ENTRYPOINT, Labels: helperLabels(volume), HostConfig: { NetworkMode: "none" } });
       return true;
     } catch (error) {
-      if (statusCode(error) !== 409) throw this.errors.wrap(error, `create the lock "${name}"`);
+      if (!isDockerFailure(error, "conflict")) throw this.errors.wrap(error, `create the lock "${name}"`);
     }
     const holder = await this.docker.getContainer(name).inspect().catch(() => undefined);
     if (holder && Date.now() - Date.parse(holder.Created) > staleMs) {
@@ -124,7 +124,7 @@ export class DockerAgentVolumeStore implements AgentVolumeStore {
     try {
       await this.docker.getContainer(name).remove({ force: true, v: true });
     } catch (error) {
-      if (statusCode(error) !== 404 && statusCode(error) !== 409) throw this.errors.wrap(error, `remove the helper container "${name}"`);
+      if (!isDockerFailure(error, "missing", "conflict")) throw this.errors.wrap(error, `remove the helper container "${name}"`);
     }
   }
 }

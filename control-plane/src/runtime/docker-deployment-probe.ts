@@ -3,7 +3,7 @@ import type { Logger } from "../log.js";
 import { VERSION } from "../version.js";
 import { AgentPayload } from "./agent-payload.js";
 import { createDockerClient } from "./docker-client.js";
-import { createDockerErrors, statusCode, type DockerErrors } from "./docker-errors.js";
+import { createDockerErrors, isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import { LABEL } from "./labels.js";
 import { NodeRuntimeCache, type NodeArch } from "./node-runtime-cache.js";
 
@@ -58,7 +58,7 @@ export class DockerDeploymentProbe {
       const info = await this.docker.getImage(name).inspect();
       return { architecture: info.Architecture, agentVersion: info.Config?.Labels?.[LABEL.agentVersion] };
     } catch (error) {
-      if (statusCode(error) === 404) return undefined;
+      if (isDockerFailure(error, "missing")) return undefined;
       throw this.errors.wrap(error, `inspect image "${name}"`);
     }
   }
@@ -76,7 +76,7 @@ export class DockerDeploymentProbe {
       await inspect();
       return true;
     } catch (error) {
-      if (statusCode(error) === 404) return false;
+      if (isDockerFailure(error, "missing")) return false;
       throw this.errors.wrap(error, what);
     }
   }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { captureLog } from "../../test/captured-log.js";
+import { ControlPlaneError } from "../errors.js";
 import { createLogger } from "../log.js";
 import { runWithRequestContext } from "../request-context.js";
-import { createDockerErrors } from "./docker-errors.js";
+import { classifyDockerFailure, createDockerErrors, isDockerFailure, type EngineFailure } from "./docker-errors.js";
 
 /** dockerode errors as they come (captured from Docker Engine 20.10): message, statusCode, reason, json. */
 function dockerodeError(message: string, fields: Record<string, unknown>): Error {
@@ -45,5 +46,39 @@ describe("Docker errors → control-plane errors", () => {
       code: "DOCKER_UNAVAILABLE",
       message: "Cannot reach the Docker engine: the Docker engine is not reachable (ECONNREFUSED). Start Docker, or point DEVHATCHERY_DOCKER_HOST at it.",
     });
+  });
+});
+
+/** Every row of the table: a dockerode failure as it comes, its kind, and the error it becomes when nobody handles it. */
+const TABLE: [string, unknown, EngineFailure, string, string][] = [
+  ["ECONNREFUSED", Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:2375"), { code: "ECONNREFUSED" }), "unreachable", "DOCKER_UNAVAILABLE", 'Cannot act: the Docker engine is not reachable (ECONNREFUSED). Start Docker, or point DEVHATCHERY_DOCKER_HOST at it.'],
+  ["ENOENT", Object.assign(new Error("connect ENOENT /var/run/docker.sock"), { code: "ENOENT" }), "unreachable", "DOCKER_UNAVAILABLE", 'Cannot act: the Docker engine is not reachable (ENOENT). Start Docker, or point DEVHATCHERY_DOCKER_HOST at it.'],
+  ["EACCES", Object.assign(new Error("connect EACCES /var/run/docker.sock"), { code: "EACCES" }), "unreachable", "DOCKER_UNAVAILABLE", 'Cannot act: the Docker engine is not reachable (EACCES). Start Docker, or point DEVHATCHERY_DOCKER_HOST at it.'],
+  ["another errno", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), "interrupted", "INTERNAL", 'Cannot act: the Docker engine refused it. See the control plane log, request id "req-1".'],
+  ["no status", new Error("stream ended"), "interrupted", "INTERNAL", 'Cannot act: the Docker engine refused it. See the control plane log, request id "req-1".'],
+  ["HTTP 304", dockerodeError("(HTTP code 304) container already stopped - ", { statusCode: 304 }), "unchanged", "INTERNAL", 'Cannot act: the Docker engine refused it (HTTP 304). See the control plane log, request id "req-1".'],
+  ["HTTP 400", dockerodeError("(HTTP code 400) bad parameter - invalid reference format", { statusCode: 400 }), "invalid", "INTERNAL", 'Cannot act: the Docker engine refused it (HTTP 400). See the control plane log, request id "req-1".'],
+  ["HTTP 404", dockerodeError("(HTTP code 404) no such container - ", { statusCode: 404 }), "missing", "NOT_FOUND", 'Cannot act: Docker has no such object, or something it needs is gone. See the control plane log, request id "req-1".'],
+  ["HTTP 409", dockerodeError("(HTTP code 409) conflict - volume is in use", { statusCode: 409 }), "conflict", "INTERNAL", 'Cannot act: the Docker engine refused it (HTTP 409). See the control plane log, request id "req-1".'],
+  ["HTTP 500", dockerodeError("(HTTP code 500) server error - ", { statusCode: 500 }), "refused", "INTERNAL", 'Cannot act: the Docker engine refused it (HTTP 500). See the control plane log, request id "req-1".'],
+  ["HTTP 403", dockerodeError("(HTTP code 403) forbidden - ", { statusCode: 403 }), "refused", "INTERNAL", 'Cannot act: the Docker engine refused it (HTTP 403). See the control plane log, request id "req-1".'],
+];
+
+describe("the Docker failure table", () => {
+  it.each(TABLE)("%s is %s → %s", (_row, engineError, kind, code, message) => {
+    expect(classifyDockerFailure(engineError)).toBe(kind);
+    expect(isDockerFailure(engineError, kind)).toBe(true);
+    expect(isDockerFailure(engineError, ...(["missing", "conflict"] as const).filter((other) => other !== kind))).toBe(false);
+    const error = runWithRequestContext({ correlationId: "req-1" }, () => createDockerErrors(createLogger("silent")).wrap(engineError, "act"));
+    expect(error).toMatchObject({ code, message, cause: engineError });
+  });
+
+  it("covers every kind", () => {
+    expect(new Set(TABLE.map((row) => row[2]))).toEqual(new Set<EngineFailure>(["unreachable", "interrupted", "unchanged", "invalid", "missing", "conflict", "refused"]));
+  });
+
+  it("keeps a control-plane error as it is", () => {
+    const own = new ControlPlaneError("VOLUME_IN_USE", "in use");
+    expect(createDockerErrors(createLogger("silent")).wrap(own, "act")).toBe(own);
   });
 });

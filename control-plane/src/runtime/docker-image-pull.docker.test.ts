@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker } from "../../test/docker-cleanup.js";
 import { follow, freePort, LocalRegistry } from "../../test/local-registry.js";
 import { createLogger } from "../log.js";
-import type { PullProgress } from "./container-runtime.js";
+import type { PullProgress } from "./runner-images.js";
 import { DockerRuntime } from "./docker-runtime.js";
 
 describe("image pulls: progress from a real registry, failures classified with a hint", () => {
@@ -44,7 +44,7 @@ describe("image pulls: progress from a real registry, failures classified with a
     await docker.getImage(image).remove({ force: true });
 
     const progress: PullProgress[] = [];
-    expect(await runtime.ensureImage(image, (event) => progress.push(event))).toEqual({ architecture: "amd64", agentVersion: undefined });
+    expect(await runtime.images.ensure(image, (event) => progress.push(event))).toEqual({ architecture: "amd64", agentVersion: undefined });
     const fractions = progress.flatMap((event) => (event.fraction === undefined ? [] : [event.fraction]));
     expect(fractions.length).toBeGreaterThan(0);
     expect(fractions.every((fraction) => fraction > 0 && fraction <= 1)).toBe(true);
@@ -54,7 +54,7 @@ describe("image pulls: progress from a real registry, failures classified with a
 
   it("reports an unknown repository and an unknown tag as IMAGE_NOT_FOUND", async () => {
     for (const image of [`${open.address}/devhatchery-test/missing-${suffix}:1`, `${open.address}/devhatchery-test/pull-${suffix}:2`]) {
-      await expect(runtime.ensureImage(image)).rejects.toMatchObject({
+      await expect(runtime.images.ensure(image)).rejects.toMatchObject({
         code: "IMAGE_NOT_FOUND",
         message:
           `Image "${image}" was not found on registry "${open.address}". ` +
@@ -65,7 +65,7 @@ describe("image pulls: progress from a real registry, failures classified with a
 
   it("reports a registry that wants credentials as IMAGE_PULL_FAILED with a docker login hint", async () => {
     const image = `${locked.address}/devhatchery-test/private:1`;
-    await expect(runtime.ensureImage(image)).rejects.toMatchObject({
+    await expect(runtime.images.ensure(image)).rejects.toMatchObject({
       code: "IMAGE_PULL_FAILED",
       message:
         `Image "${image}" could not be pulled: registry "${locked.address}" requires credentials the Docker host does not have. ` +
@@ -76,7 +76,7 @@ describe("image pulls: progress from a real registry, failures classified with a
   it("reports an unreachable registry as IMAGE_PULL_FAILED with a local-image hint", async () => {
     const address = `127.0.0.1:${await freePort()}`;
     const image = `${address}/devhatchery-test/anything:1`;
-    await expect(runtime.ensureImage(image)).rejects.toMatchObject({
+    await expect(runtime.images.ensure(image)).rejects.toMatchObject({
       code: "IMAGE_PULL_FAILED",
       message:
         `Image "${image}" could not be pulled: registry "${address}" is unreachable from the Docker host. ` +

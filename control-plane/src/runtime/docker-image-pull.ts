@@ -1,7 +1,7 @@
 import type Docker from "dockerode";
 import type { ControlPlaneError } from "../errors.js";
-import type { PullProgress } from "./container-runtime.js";
-import { dockerMessage, statusCode, type DockerErrors } from "./docker-errors.js";
+import type { PullProgress } from "./runner-images.js";
+import { dockerMessage, isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import { classifyPullFailure } from "./pull-failure.js";
 import { PullProgressTracker, type PullEvent } from "./pull-progress.js";
 
@@ -46,7 +46,7 @@ export async function pullDockerImage(
 
 function failure(errors: DockerErrors, image: string, error: unknown): ControlPlaneError {
   // No status code: the engine itself was not reached (or the stream broke), which is not the registry's fault.
-  if (statusCode(error) === undefined) return errors.wrap(error, `pull image "${image}"`);
+  if (isDockerFailure(error, "unreachable", "interrupted")) return errors.wrap(error, `pull image "${image}"`);
   errors.logEngineText(`pull image "${image}"`, dockerMessage(error));
   return classifyPullFailure(image, dockerMessage(error), error);
 }

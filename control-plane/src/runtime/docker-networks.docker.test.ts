@@ -79,13 +79,13 @@ describe("runner networks: outbound access and isolation between runners", () =>
   });
 
   it("creates the offline network internal, without inter-runner traffic, labelled; refuses to reuse a mismatching one", async () => {
-    await fixture.runtime.ensureNetwork(offline, { internal: true });
-    await fixture.runtime.ensureNetwork(offline, { internal: true });
+    await fixture.runtime.networks.ensure(offline, { internal: true });
+    await fixture.runtime.networks.ensure(offline, { internal: true });
     const info = (await docker.getNetwork(offline).inspect()) as { Internal: boolean; Options: Record<string, string>; Labels: Record<string, string> };
     expect(info.Internal).toBe(true);
     expect(info.Options).toEqual({ "com.docker.network.bridge.enable_icc": "false" });
     expect(info.Labels).toEqual({ "io.devhatchery.managed": "true", "io.devhatchery.kind": "network", "io.devhatchery.instance": "default" });
-    await expect(fixture.runtime.ensureNetwork(offline)).rejects.toMatchObject({
+    await expect(fixture.runtime.networks.ensure(offline)).rejects.toMatchObject({
       code: "FAILED_PRECONDITION",
       message:
         `Network "${offline}" exists but is internal (no outbound access), while runners need it with outbound access; ` +

@@ -1,9 +1,10 @@
 import type Docker from "dockerode";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { statusCode, type DockerErrors } from "./docker-errors.js";
+import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
+import type { RunnerNetworks } from "./runner-networks.js";
 
 /**
  * Runner networks: bridges with inter-container communication off, so runners cannot reach each other (nor each
@@ -16,7 +17,7 @@ import { KIND, LABEL } from "./labels.js";
  * gateway address): the kernel delivers those locally without forwarding them. Bind host services to 127.0.0.1
  * or firewall the bridges when that matters.
  */
-export class DockerNetworks {
+export class DockerNetworks implements RunnerNetworks {
   private readonly pending = new Map<string, Promise<void>>();
 
   constructor(
@@ -30,7 +31,8 @@ export class DockerNetworks {
    * Concurrent calls share one check-and-create (Docker 20.10 would create duplicates with the same name); later
    * calls check again, so a network removed meanwhile is recreated.
    */
-  ensure(name: string, internal: boolean): Promise<void> {
+  ensure(name: string, options: { internal?: boolean } = {}): Promise<void> {
+    const internal = options.internal === true;
     let pending = this.pending.get(name);
     if (!pending) {
       pending = this.createIfMissing(name, internal).finally(() => this.pending.delete(name));
@@ -61,7 +63,7 @@ export class DockerNetworks {
       });
       this.log.info({ network: name, internal }, "created runner network");
     } catch (error) {
-      if (statusCode(error) !== 409) throw this.errors.wrap(error, `create network "${name}"`);
+      if (!isDockerFailure(error, "conflict")) throw this.errors.wrap(error, `create network "${name}"`);
     }
   }
 

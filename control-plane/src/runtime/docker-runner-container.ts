@@ -1,5 +1,6 @@
 import type Docker from "dockerode";
-import type { ContainerState, RunnerContainer, RunnerLimits, WorkspaceStorage } from "./container-runtime.js";
+import type { RunnerLimits, WorkspaceStorage } from "./runner-container-spec.js";
+import type { ContainerState, RunnerContainer } from "./runner-containers.js";
 import { bindChecksFrom } from "./bind-check-label.js";
 import { WORK_DIR } from "./docker-runner-spec.js";
 import { LABEL } from "./labels.js";

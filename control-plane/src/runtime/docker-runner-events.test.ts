@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import Docker from "dockerode";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../log.js";
-import type { RunnerEvent } from "./container-runtime.js";
+import type { RunnerEvent } from "./runner-events.js";
 import { watchDockerRunnerEvents } from "./docker-runner-events.js";
 
 function engineEvent(action: string, runnerId: string, timeNano: number, extra: Record<string, string> = {}): string {

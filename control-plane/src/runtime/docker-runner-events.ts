@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
 import type { Logger } from "../log.js";
-import type { RunnerEvent } from "./container-runtime.js";
+import type { RunnerEvent } from "./runner-events.js";
 import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
 

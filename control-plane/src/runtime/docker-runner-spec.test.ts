@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RunnerContainerSpec } from "./container-runtime.js";
+import type { RunnerContainerSpec } from "./runner-container-spec.js";
 import { toRunnerCreateOptions } from "./docker-runner-spec.js";
 
 const AGENT = { execOutputMb: 1024, tokenOnStdin: true };

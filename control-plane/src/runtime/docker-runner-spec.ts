@@ -2,7 +2,7 @@ import type Docker from "dockerode";
 import { AGENT_ENV } from "@devhatchery/proto/contract";
 import { AGENT_ENTRYPOINT, AGENT_MOUNT_PATH } from "./agent-payload.js";
 import { bindCheckLabels } from "./bind-check-label.js";
-import { HARDENED_USER, type RunnerContainerSpec, type WorkspaceStorage } from "./container-runtime.js";
+import { HARDENED_USER, type RunnerContainerSpec, type WorkspaceStorage } from "./runner-container-spec.js";
 import { KIND, LABEL } from "./labels.js";
 
 /** Capabilities dropped from Docker's default set: none is needed to install packages or build software. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker } from "../../test/docker-cleanup.js";
 import { canConnect, createRuntimeFixture, DEBIAN_IMAGE, eventually, RUNNER_IMAGE, type RuntimeFixture } from "../../test/runtime-fixture.js";
-import type { RunnerEvent } from "./container-runtime.js";
+import type { RunnerEvent } from "./runner-events.js";
 import { workspaceVolumeName } from "./docker-workspace-volumes.js";
 
 const NODE = "/opt/devhatchery/bin/node";
@@ -15,7 +15,7 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
 
   beforeAll(async () => {
     fixture = await createRuntimeFixture("runtime");
-    unsubscribe = fixture.runtime.watchRunnerEvents((event) => events.push(event));
+    unsubscribe = fixture.runtime.events.watch((event) => events.push(event));
   });
   afterAll(async () => {
     unsubscribe();
@@ -25,7 +25,7 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
   describe("workspace volumes", () => {
     it("creates one labelled volume per principal and key, finds and lists it only for its owner, and never changes it", async () => {
       const { runtime, principal } = fixture;
-      const created = await runtime.ensureWorkspaceVolume(principal, "project-a", "2026-01-02T03:04:05.000Z", RUNNER_IMAGE);
+      const created = await runtime.workspaces.ensure(principal, "project-a", "2026-01-02T03:04:05.000Z", RUNNER_IMAGE);
       const name = workspaceVolumeName(principal, "project-a", "default");
       expect(name).toMatch(/^devhatchery-ws-[0-9a-f]{20}$/);
       expect(created).toEqual({
@@ -46,32 +46,32 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
         "io.devhatchery.created": "2026-01-02T03:04:05.000Z",
         "io.devhatchery.image": RUNNER_IMAGE,
       });
-      expect(await runtime.ensureWorkspaceVolume(principal, "project-a", "2030-01-01T00:00:00.000Z")).toEqual(created);
-      expect(await runtime.findWorkspaceVolume(principal, "project-a")).toEqual(created);
-      expect(await runtime.findWorkspaceVolume(`${principal}-other`, "project-a")).toBeUndefined();
-      expect(await runtime.findWorkspaceVolume(principal, "project-b")).toBeUndefined();
-      expect(await runtime.listWorkspaceVolumes(principal)).toEqual([created]);
-      expect(await runtime.listWorkspaceVolumes(`${principal}-other`)).toEqual([]);
+      expect(await runtime.workspaces.ensure(principal, "project-a", "2030-01-01T00:00:00.000Z")).toEqual(created);
+      expect(await runtime.workspaces.find(principal, "project-a")).toEqual(created);
+      expect(await runtime.workspaces.find(`${principal}-other`, "project-a")).toBeUndefined();
+      expect(await runtime.workspaces.find(principal, "project-b")).toBeUndefined();
+      expect(await runtime.workspaces.list(principal)).toEqual([created]);
+      expect(await runtime.workspaces.list(`${principal}-other`)).toEqual([]);
     });
 
     it("keeps /work on the volume across runners and reports who mounts it and how much it holds", async () => {
       const { runtime, principal } = fixture;
-      const volume = await runtime.ensureWorkspaceVolume(principal, "persist", new Date().toISOString());
+      const volume = await runtime.workspaces.ensure(principal, "persist", new Date().toISOString());
       const first = await fixture.start({ storage: { kind: "volume", volume: volume.name }, workspaceKey: "persist" });
       expect(first.storage).toEqual({ kind: "volume", volume: volume.name });
       expect(first.workspaceKey).toBe("persist");
       const write = await fixture.exec(first.runnerId, ["sh", "-c", "head -c 1048576 /dev/zero > /work/blob && echo kept > /work/keep.txt"]);
       expect(write).toEqual({ exitCode: 0, output: "" });
-      expect((await runtime.findWorkspaceVolume(principal, "persist"))?.usedBy).toEqual([first.runnerId]);
+      expect((await runtime.workspaces.find(principal, "persist"))?.usedBy).toEqual([first.runnerId]);
 
-      const [listed] = await runtime.listWorkspaceVolumes(principal, { sizes: true }).then((all) => all.filter((entry) => entry.name === volume.name));
+      const [listed] = await runtime.workspaces.list(principal, { sizes: true }).then((all) => all.filter((entry) => entry.name === volume.name));
       expect(listed?.usedBy).toEqual([first.runnerId]);
       expect(listed?.sizeBytes).toBeGreaterThanOrEqual(1048576 + 5);
 
-      await runtime.removeRunner(first.runnerId);
+      await runtime.containers.removeRunner(first.runnerId);
       const second = await fixture.start({ storage: { kind: "volume", volume: volume.name } });
       expect(await fixture.exec(second.runnerId, ["cat", "/work/keep.txt"])).toEqual({ exitCode: 0, output: "kept\n" });
-      await runtime.removeRunner(second.runnerId);
+      await runtime.containers.removeRunner(second.runnerId);
     });
 
     // Like a fresh volume, the tmpfs starts as a copy of the image's /work (mode included: 755 in the runner image).
@@ -82,25 +82,25 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
         exitCode: 0,
         output: "755\n32768\n",
       });
-      await fixture.runtime.removeRunner(first.runnerId);
+      await fixture.runtime.containers.removeRunner(first.runnerId);
       const second = await fixture.start({ storage: { kind: "tmpfs", sizeMb: 32 } });
       expect(await fixture.exec(second.runnerId, ["ls", "-A", "/work"])).toEqual({ exitCode: 0, output: "" });
-      await fixture.runtime.removeRunner(second.runnerId);
+      await fixture.runtime.containers.removeRunner(second.runnerId);
     });
 
     it("refuses to remove a volume a stopped runner still mounts, naming it and the runner; removes it once free", async () => {
       const { runtime, principal } = fixture;
-      const volume = await runtime.ensureWorkspaceVolume(principal, "busy", new Date().toISOString());
+      const volume = await runtime.workspaces.ensure(principal, "busy", new Date().toISOString());
       const runner = await fixture.start({ storage: { kind: "volume", volume: volume.name } });
-      await runtime.stopRunner(runner.runnerId, 1);
-      await expect(runtime.removeWorkspaceVolume(volume.name)).rejects.toMatchObject({
+      await runtime.containers.stopRunner(runner.runnerId, 1);
+      await expect(runtime.workspaces.remove(volume.name)).rejects.toMatchObject({
         code: "VOLUME_IN_USE",
         message: `Workspace volume "${volume.name}" is still mounted by "${runner.runnerId}"; remove those runners first (stopped ones count too), then remove the volume.`,
       });
-      await runtime.removeRunner(runner.runnerId);
-      await runtime.removeWorkspaceVolume(volume.name);
-      expect(await runtime.findWorkspaceVolume(principal, "busy")).toBeUndefined();
-      await expect(runtime.removeWorkspaceVolume(volume.name)).rejects.toMatchObject({
+      await runtime.containers.removeRunner(runner.runnerId);
+      await runtime.workspaces.remove(volume.name);
+      expect(await runtime.workspaces.find(principal, "busy")).toBeUndefined();
+      await expect(runtime.workspaces.remove(volume.name)).rejects.toMatchObject({
         code: "NOT_FOUND",
         message: `Workspace volume "${volume.name}" does not exist; list the workspace volumes to find its name.`,
       });
@@ -127,7 +127,7 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
         "io.devhatchery.network": "true",
       });
       expect(await fixture.exec(runner.runnerId, ["sh", "-c", 'echo "$GREETING"'])).toEqual({ exitCode: 0, output: "hello world\n" });
-      expect(await fixture.runtime.findRunner(runner.runnerId)).toMatchObject({
+      expect(await fixture.runtime.containers.findRunner(runner.runnerId)).toMatchObject({
         alias: "builder",
         workspaceKey: "ws-1",
         storage: { kind: "tmpfs", sizeMb: 64 },
@@ -138,7 +138,7 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
         state: "running",
         finishedAt: undefined,
       });
-      await fixture.runtime.removeRunner(runner.runnerId);
+      await fixture.runtime.containers.removeRunner(runner.runnerId);
     });
 
     it("OOM-kills a process that allocates beyond the memory limit and says so", async () => {
@@ -147,9 +147,9 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
       expect(hog.exitCode).toBe(137);
       await eventually("the oom event", () => events.find((event) => event.runnerId === runner.runnerId && event.action === "oom"));
       // Only the hog died: the agent still serves (the container's own oomKilled flag is for its main process).
-      expect(await fixture.runtime.findRunner(runner.runnerId)).toMatchObject({ state: "running" });
+      expect(await fixture.runtime.containers.findRunner(runner.runnerId)).toMatchObject({ state: "running" });
       expect(await canConnect(runner.address ?? "", 7070)).toBe(true);
-      await fixture.runtime.removeRunner(runner.runnerId);
+      await fixture.runtime.containers.removeRunner(runner.runnerId);
     });
 
     it("refuses new processes beyond the pids limit", async () => {
@@ -161,7 +161,7 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
         "setTimeout(() => { console.log(refused > 0 ? 'refused' : 'all started'); process.exit(0); }, 1000);",
       ].join("\n");
       expect(await fixture.exec(runner.runnerId, [NODE, "-e", script])).toEqual({ exitCode: 0, output: "refused\n" });
-      await fixture.runtime.removeRunner(runner.runnerId);
+      await fixture.runtime.containers.removeRunner(runner.runnerId);
     });
   });
 
@@ -179,7 +179,7 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
       ["injected", DEBIAN_IMAGE],
     ])("runs the %s agent as uid 1000 on a read-only root, with a fresh workspace volume writable by it", async (_delivery, image) => {
       const { runtime, principal } = fixture;
-      const volume = await runtime.ensureWorkspaceVolume(principal, `hardened-${image === RUNNER_IMAGE ? "baked" : "injected"}`, new Date().toISOString());
+      const volume = await runtime.workspaces.ensure(principal, `hardened-${image === RUNNER_IMAGE ? "baked" : "injected"}`, new Date().toISOString());
       const runner = await fixture.start({ image, hardened: true, storage: { kind: "volume", volume: volume.name } });
       expect(runner.hardened).toBe(true);
       expect(await fixture.exec(runner.runnerId, probe)).toEqual(expected);
@@ -188,14 +188,14 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
       expect(info.HostConfig.ReadonlyRootfs).toBe(true);
       const helpers = await docker.listContainers({ all: true, filters: { label: ["io.devhatchery.kind=workspace-helper", `io.devhatchery.runner=${runner.runnerId}`] } });
       expect(helpers).toEqual([]);
-      await runtime.removeRunner(runner.runnerId);
+      await runtime.containers.removeRunner(runner.runnerId);
     });
 
     it("gives a hardened tmpfs /work to uid 1000", async () => {
       const runner = await fixture.start({ image: DEBIAN_IMAGE, hardened: true, storage: { kind: "tmpfs", sizeMb: 16 } });
       expect(await fixture.exec(runner.runnerId, probe)).toEqual(expected);
       expect(await fixture.exec(runner.runnerId, ["stat", "-c", "%u:%g %a", "/work"])).toEqual({ exitCode: 0, output: "1000:1000 755\n" });
-      await fixture.runtime.removeRunner(runner.runnerId);
+      await fixture.runtime.containers.removeRunner(runner.runnerId);
     });
   });
 
@@ -203,20 +203,20 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
     it("stops (twice without error), restarts with a reachable agent, and reports missing runners", async () => {
       const { runtime } = fixture;
       const runner = await fixture.start();
-      await runtime.stopRunner(runner.runnerId, 2);
-      await runtime.stopRunner(runner.runnerId, 2);
-      const stopped = await runtime.findRunner(runner.runnerId);
+      await runtime.containers.stopRunner(runner.runnerId, 2);
+      await runtime.containers.stopRunner(runner.runnerId, 2);
+      const stopped = await runtime.containers.findRunner(runner.runnerId);
       expect(stopped).toMatchObject({ state: "exited", address: undefined });
       expect(stopped?.finishedAt).toEqual(expect.any(String));
-      const restarted = await runtime.restartRunner(runner.runnerId);
+      const restarted = await runtime.containers.restartRunner(runner.runnerId);
       expect(restarted).toMatchObject({ state: "running", finishedAt: undefined, token: runner.token });
       expect(await eventually("the restarted agent", async () => ((await canConnect(restarted.address ?? "", 7070, 500)) ? true : undefined))).toBe(true);
-      await runtime.removeRunner(runner.runnerId);
-      await expect(runtime.stopRunner(runner.runnerId, 1)).rejects.toMatchObject({
+      await runtime.containers.removeRunner(runner.runnerId);
+      await expect(runtime.containers.stopRunner(runner.runnerId, 1)).rejects.toMatchObject({
         code: "NOT_FOUND",
         message: `Cannot stop runner "${runner.runnerId}": its container no longer exists; spawn a new runner.`,
       });
-      await expect(runtime.restartRunner(runner.runnerId)).rejects.toMatchObject({
+      await expect(runtime.containers.restartRunner(runner.runnerId)).rejects.toMatchObject({
         code: "NOT_FOUND",
         message: `Cannot start runner "${runner.runnerId}": its container no longer exists; spawn a new runner.`,
       });
@@ -225,8 +225,8 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
     it("lists runners of every principal and reports start, die with the exit code, and destroy", async () => {
       const { runtime } = fixture;
       const runner = await fixture.start({ principal: fixture.otherPrincipal });
-      expect((await runtime.listAllRunners()).map((entry) => entry.runnerId)).toContain(runner.runnerId);
-      expect((await runtime.listRunners(fixture.principal)).map((entry) => entry.runnerId)).not.toContain(runner.runnerId);
+      expect((await runtime.containers.listAllRunners()).map((entry) => entry.runnerId)).toContain(runner.runnerId);
+      expect((await runtime.containers.listRunners(fixture.principal)).map((entry) => entry.runnerId)).not.toContain(runner.runnerId);
       await eventually("the start event", () => events.find((event) => event.runnerId === runner.runnerId && event.action === "start"));
       const kill = await fixture.exec(runner.runnerId, ["sh", "-c", KILL_AGENT]);
       expect(kill.exitCode).toBe(0);
@@ -236,7 +236,7 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
         action: "die",
         exitCode: 137,
       });
-      await runtime.removeRunner(runner.runnerId);
+      await runtime.containers.removeRunner(runner.runnerId);
       await eventually("the destroy event", () => events.find((event) => event.runnerId === runner.runnerId && event.action === "destroy"));
     });
   });

@@ -15,8 +15,8 @@ describe("DockerRuntime: snapshots", () => {
   afterAll(async () => {
     if (!fixture) return;
     for (const owner of [fixture.principal, fixture.otherPrincipal]) {
-      const runners = await fixture.runtime.listRunners(owner);
-      await Promise.all(runners.map((runner) => fixture.runtime.removeRunner(runner.runnerId)));
+      const runners = await fixture.runtime.containers.listRunners(owner);
+      await Promise.all(runners.map((runner) => fixture.runtime.containers.removeRunner(runner.runnerId)));
     }
     await removeTestSnapshots([fixture.principal, fixture.otherPrincipal]);
     await fixture.cleanup();
@@ -27,7 +27,7 @@ describe("DockerRuntime: snapshots", () => {
     const source = await fixture.start({ alias: "builder", env: { MY_SETTING: "kept" } });
     expect(await fixture.exec(source.runnerId, TOOL)).toEqual({ exitCode: 0, output: "" });
     const createdAt = new Date().toISOString();
-    const snapshot = await runtime.commitRunner(source.runnerId, { snapshotId: "s-00000000000a", principal, name: "with-tool", createdAt });
+    const snapshot = await runtime.snapshots.commit(source.runnerId, { snapshotId: "s-00000000000a", principal, name: "with-tool", createdAt });
     const image = snapshotImageRef(principal, "s-00000000000a");
     expect(image).toMatch(/^devhatchery-snapshot\/[0-9a-f]{20}:s-00000000000a$/);
     expect(snapshot).toEqual({
@@ -67,55 +67,55 @@ describe("DockerRuntime: snapshots", () => {
 
     // Another principal's snapshot of it is labelled as theirs, not as the inherited owner.
     const other = fixture.otherPrincipal;
-    const theirs = await runtime.commitRunner(copy.runnerId, { snapshotId: "s-00000000000b", principal: other, createdAt: new Date().toISOString() });
+    const theirs = await runtime.snapshots.commit(copy.runnerId, { snapshotId: "s-00000000000b", principal: other, createdAt: new Date().toISOString() });
     expect(theirs).toMatchObject({ principal: other, name: undefined, sourceImage: image, image: `${snapshotRepository(other)}:s-00000000000b` });
     expect((await docker.getImage(theirs.image).inspect()).Config.Labels?.["io.devhatchery.owner"]).toBe(other);
-    await runtime.removeRunner(copy.runnerId);
-    await runtime.removeRunner(source.runnerId);
+    await runtime.containers.removeRunner(copy.runnerId);
+    await runtime.containers.removeRunner(source.runnerId);
   });
 
   it("lists and finds snapshots only for their owner, newest first", async () => {
     const { runtime, principal, otherPrincipal } = fixture;
-    expect((await runtime.listSnapshots(principal)).map((snapshot) => snapshot.snapshotId)).toEqual(["s-00000000000a"]);
-    expect((await runtime.listSnapshots(otherPrincipal)).map((snapshot) => snapshot.snapshotId)).toEqual(["s-00000000000b"]);
-    expect(await runtime.findSnapshot(principal, "s-00000000000a")).toMatchObject({ name: "with-tool" });
-    expect(await runtime.findSnapshot(otherPrincipal, "s-00000000000a")).toBeUndefined();
-    expect(await runtime.findSnapshot(principal, "s-00000000000b")).toBeUndefined();
+    expect((await runtime.snapshots.list(principal)).map((snapshot) => snapshot.snapshotId)).toEqual(["s-00000000000a"]);
+    expect((await runtime.snapshots.list(otherPrincipal)).map((snapshot) => snapshot.snapshotId)).toEqual(["s-00000000000b"]);
+    expect(await runtime.snapshots.find(principal, "s-00000000000a")).toMatchObject({ name: "with-tool" });
+    expect(await runtime.snapshots.find(otherPrincipal, "s-00000000000a")).toBeUndefined();
+    expect(await runtime.snapshots.find(principal, "s-00000000000b")).toBeUndefined();
   });
 
   it("refuses to remove a snapshot a runner (even a stopped one) uses, naming it, and removes it afterwards", async () => {
     const { runtime, principal, otherPrincipal } = fixture;
     const user = await fixture.start({ image: snapshotImageRef(principal, "s-00000000000a") });
-    await runtime.stopRunner(user.runnerId, 5);
-    const refused = await runtime.removeSnapshot(principal, "s-00000000000a").catch((error: unknown) => error);
+    await runtime.containers.stopRunner(user.runnerId, 5);
+    const refused = await runtime.snapshots.remove(principal, "s-00000000000a").catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(ControlPlaneError);
     expect(refused).toMatchObject({
       code: "FAILED_PRECONDITION",
       message: `Snapshot "s-00000000000a" is still used by runner "${user.runnerId}" spawned from it; remove that runner with runner_remove first (stopped ones count too), then remove the snapshot.`,
     });
-    await runtime.removeRunner(user.runnerId);
+    await runtime.containers.removeRunner(user.runnerId);
     // Its own later snapshot (another principal's here) keeps the layers it needs; the tag goes.
-    await runtime.removeSnapshot(principal, "s-00000000000a");
-    expect(await runtime.findSnapshot(principal, "s-00000000000a")).toBeUndefined();
-    expect(await runtime.listSnapshots(principal)).toEqual([]);
-    await runtime.removeSnapshot(otherPrincipal, "s-00000000000b");
-    expect(await runtime.listSnapshots(otherPrincipal)).toEqual([]);
+    await runtime.snapshots.remove(principal, "s-00000000000a");
+    expect(await runtime.snapshots.find(principal, "s-00000000000a")).toBeUndefined();
+    expect(await runtime.snapshots.list(principal)).toEqual([]);
+    await runtime.snapshots.remove(otherPrincipal, "s-00000000000b");
+    expect(await runtime.snapshots.list(otherPrincipal)).toEqual([]);
   });
 
   it("snapshots a runner with the injected agent without baking the agent's entrypoint or the hardened user into the image", async () => {
     const { runtime, principal } = fixture;
     const source = await fixture.start({ image: DEBIAN_IMAGE, hardened: true });
-    const snapshot = await runtime.commitRunner(source.runnerId, { snapshotId: "s-00000000000c", principal, createdAt: new Date().toISOString() });
+    const snapshot = await runtime.snapshots.commit(source.runnerId, { snapshotId: "s-00000000000c", principal, createdAt: new Date().toISOString() });
     const [base, committed] = await Promise.all([docker.getImage(DEBIAN_IMAGE).inspect(), docker.getImage(snapshot.image).inspect()]);
     expect(committed.Config.Entrypoint ?? []).toEqual(base.Config.Entrypoint ?? []);
     expect(committed.Config.Cmd).toEqual(base.Config.Cmd);
     expect(committed.Config.User).toBe("0:0");
     expect(committed.Config.Labels?.["io.devhatchery.agent.version"]).toBeUndefined();
-    await runtime.removeRunner(source.runnerId);
-    const agentVolume = await runtime.ensureAgentVolume(committed.Architecture, snapshot.image);
+    await runtime.containers.removeRunner(source.runnerId);
+    const agentVolume = await runtime.agentVolumes.ensure(committed.Architecture, snapshot.image);
     const copy = await fixture.start({ image: snapshot.image, agentVolume });
     expect(await fixture.exec(copy.runnerId, ["id", "-u"])).toEqual({ exitCode: 0, output: "0\n" });
-    await runtime.removeRunner(copy.runnerId);
-    await runtime.removeSnapshot(principal, "s-00000000000c");
+    await runtime.containers.removeRunner(copy.runnerId);
+    await runtime.snapshots.remove(principal, "s-00000000000c");
   });
 });

@@ -3,8 +3,8 @@ import type Docker from "dockerode";
 import { AGENT_ENV_PREFIX } from "@devhatchery/proto/contract";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { SNAPSHOT_REPOSITORY, type RunnerSnapshot, type SnapshotSpec } from "./container-runtime.js";
-import { statusCode, type DockerErrors } from "./docker-errors.js";
+import { SNAPSHOT_REPOSITORY, type RunnerSnapshot, type RunnerSnapshots, type SnapshotSpec } from "./runner-snapshots.js";
+import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import { runnerContainerName } from "./docker-runner-spec.js";
 import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
@@ -19,7 +19,7 @@ export function snapshotImageRef(principal: string, snapshotId: string): string 
 }
 
 /** Snapshot images on Docker: `docker commit` of runner containers, labelled with owner, id and source. */
-export class DockerSnapshots {
+export class DockerSnapshots implements RunnerSnapshots {
   constructor(
     private readonly docker: Docker,
     private readonly errors: DockerErrors,
@@ -50,7 +50,7 @@ export class DockerSnapshots {
       if (labels[LABEL.kind] !== KIND.snapshot || labels[LABEL.owner] !== principal || labels[LABEL.snapshot] !== snapshotId || !this.scope.owns(labels)) return undefined;
       return toSnapshot(image, labels, info.Size);
     } catch (error) {
-      if (statusCode(error) === 404) return undefined;
+      if (isDockerFailure(error, "missing")) return undefined;
       throw this.errors.wrap(error, `inspect snapshot image "${image}"`);
     }
   }
@@ -83,7 +83,7 @@ export class DockerSnapshots {
       await this.docker.getImage(image).remove();
       this.log.info({ principal, snapshot: snapshotId, image }, "removed snapshot image");
     } catch (error) {
-      if (statusCode(error) !== 409) throw this.errors.wrap(error, `remove snapshot image "${image}"`);
+      if (!isDockerFailure(error, "conflict")) throw this.errors.wrap(error, `remove snapshot image "${image}"`);
       throw snapshotInUse(snapshotId, await this.users(image, imageId), error);
     }
   }

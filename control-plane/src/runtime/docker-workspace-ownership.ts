@@ -1,9 +1,9 @@
 import type Docker from "dockerode";
 import { ControlPlaneError } from "../errors.js";
 import { AGENT_ENTRYPOINT, AGENT_MOUNT_PATH } from "./agent-payload.js";
-import { HARDENED_USER, type RunnerContainerSpec } from "./container-runtime.js";
+import { HARDENED_USER, type RunnerContainerSpec } from "./runner-container-spec.js";
 import { demuxDockerLog } from "./docker-log.js";
-import { statusCode, type DockerErrors } from "./docker-errors.js";
+import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import { runnerContainerName, WORK_DIR, workspaceMount } from "./docker-runner-spec.js";
 import { KIND, LABEL } from "./labels.js";
 
@@ -56,7 +56,7 @@ export async function prepareHardenedWorkspace(docker: Docker, errors: DockerErr
     }
   } finally {
     await helper.remove({ force: true, v: true }).catch((error: unknown) => {
-      if (statusCode(error) !== 404) throw errors.wrap(error, `remove the workspace helper "${name}"`);
+      if (!isDockerFailure(error, "missing")) throw errors.wrap(error, `remove the workspace helper "${name}"`);
     });
   }
 }

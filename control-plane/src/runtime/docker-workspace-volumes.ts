@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import type Docker from "dockerode";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { WorkspaceVolume } from "./container-runtime.js";
-import { statusCode, type DockerErrors } from "./docker-errors.js";
+import type { WorkspaceVolume, WorkspaceVolumes } from "./workspace-volumes.js";
+import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
 
@@ -17,7 +17,7 @@ export function workspaceVolumeName(principal: string, workspaceKey: string, ins
 }
 
 /** Workspace volumes on Docker: labelled with their owner and key; who uses them comes from the containers. */
-export class DockerWorkspaceVolumes {
+export class DockerWorkspaceVolumes implements WorkspaceVolumes {
   constructor(
     private readonly docker: Docker,
     private readonly errors: DockerErrors,
@@ -57,13 +57,13 @@ export class DockerWorkspaceVolumes {
     return undefined;
   }
 
-  async list(principal: string, sizes: boolean): Promise<WorkspaceVolume[]> {
+  async list(principal: string, options: { sizes?: boolean } = {}): Promise<WorkspaceVolume[]> {
     const { Volumes: volumes } = await this.errors.call("list workspace volumes", () =>
       this.docker.listVolumes({ filters: { label: [`${LABEL.kind}=${KIND.workspace}`, `${LABEL.owner}=${principal}`, ...this.scope.labelFilter()] } }),
     );
     const owned = (volumes ?? []).filter((volume) => volume.Labels?.[LABEL.owner] === principal && this.scope.owns(volume.Labels));
     if (owned.length === 0) return [];
-    const [users, sizeByName] = await Promise.all([this.users(owned.map((volume) => volume.Name)), sizes ? this.sizes() : undefined]);
+    const [users, sizeByName] = await Promise.all([this.users(owned.map((volume) => volume.Name)), options.sizes === true ? this.sizes() : undefined]);
     return owned.map((volume) => toWorkspaceVolume(volume, users, sizeByName?.get(volume.Name)));
   }
 
@@ -77,10 +77,10 @@ export class DockerWorkspaceVolumes {
       await this.docker.getVolume(name).remove();
       this.log.info({ volume: name }, "removed workspace volume");
     } catch (error) {
-      if (statusCode(error) === 404) {
+      if (isDockerFailure(error, "missing")) {
         throw new ControlPlaneError("NOT_FOUND", `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`, { cause: error });
       }
-      if (statusCode(error) !== 409) throw this.errors.wrap(error, `remove workspace volume "${name}"`);
+      if (!isDockerFailure(error, "conflict")) throw this.errors.wrap(error, `remove workspace volume "${name}"`);
       const users = (await this.users([name])).get(name) ?? [];
       throw new ControlPlaneError(
         "VOLUME_IN_USE",
@@ -95,7 +95,7 @@ export class DockerWorkspaceVolumes {
     try {
       return await this.docker.getVolume(name).inspect();
     } catch (error) {
-      if (statusCode(error) === 404) return undefined;
+      if (isDockerFailure(error, "missing")) return undefined;
       throw this.errors.wrap(error, `inspect volume "${name}"`);
     }
   }

@@ -28,19 +28,19 @@ describe("instances on one engine (label io.devhatchery.instance)", () => {
     const other = runtimeOf(new InstanceScope(`other-${fixture.suffix}`));
     const runner = await fixture.start();
     expect((await docker.getContainer(`devhatchery-${runner.runnerId}`).inspect()).Config.Labels["io.devhatchery.instance"]).toBe("default");
-    expect(await other.findRunner(runner.runnerId)).toBeUndefined();
-    expect(await other.listRunners(principal)).toEqual([]);
-    expect((await other.listAllRunners()).map((found) => found.runnerId)).not.toContain(runner.runnerId);
-    expect((await runtime.listRunners(principal)).map((found) => found.runnerId)).toEqual([runner.runnerId]);
+    expect(await other.containers.findRunner(runner.runnerId)).toBeUndefined();
+    expect(await other.containers.listRunners(principal)).toEqual([]);
+    expect((await other.containers.listAllRunners()).map((found) => found.runnerId)).not.toContain(runner.runnerId);
+    expect((await runtime.containers.listRunners(principal)).map((found) => found.runnerId)).toEqual([runner.runnerId]);
 
-    const mine = await runtime.ensureWorkspaceVolume(principal, "shared-key", new Date().toISOString());
-    expect(await other.findWorkspaceVolume(principal, "shared-key")).toBeUndefined();
-    expect(await other.listWorkspaceVolumes(principal)).toEqual([]);
-    await expect(other.removeWorkspaceVolume(mine.name)).rejects.toMatchObject({ code: "NOT_FOUND" });
-    const theirs = await other.ensureWorkspaceVolume(principal, "shared-key", new Date().toISOString());
+    const mine = await runtime.workspaces.ensure(principal, "shared-key", new Date().toISOString());
+    expect(await other.workspaces.find(principal, "shared-key")).toBeUndefined();
+    expect(await other.workspaces.list(principal)).toEqual([]);
+    await expect(other.workspaces.remove(mine.name)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const theirs = await other.workspaces.ensure(principal, "shared-key", new Date().toISOString());
     expect(theirs.name).not.toBe(mine.name);
-    expect((await runtime.listWorkspaceVolumes(principal)).map((volume) => volume.name)).toEqual([mine.name]);
-    expect((await other.listWorkspaceVolumes(principal)).map((volume) => volume.name)).toEqual([theirs.name]);
+    expect((await runtime.workspaces.list(principal)).map((volume) => volume.name)).toEqual([mine.name]);
+    expect((await other.workspaces.list(principal)).map((volume) => volume.name)).toEqual([theirs.name]);
   });
 
   it("leaves objects made before instance labels alone, unless told to adopt them (then under their old names)", async () => {
@@ -55,36 +55,36 @@ describe("instances on one engine (label io.devhatchery.instance)", () => {
     const legacyVolume = workspaceVolumeName(principal, "legacy-key");
     await docker.createVolume({ Name: legacyVolume, Labels: { ...labels, "io.devhatchery.kind": "workspace", "io.devhatchery.workspace": "legacy-key" } });
 
-    expect(await runtime.findRunner(legacyId)).toBeUndefined();
-    expect((await runtime.listAllRunners()).map((found) => found.runnerId)).not.toContain(legacyId);
-    expect(await runtime.findWorkspaceVolume(principal, "legacy-key")).toBeUndefined();
+    expect(await runtime.containers.findRunner(legacyId)).toBeUndefined();
+    expect((await runtime.containers.listAllRunners()).map((found) => found.runnerId)).not.toContain(legacyId);
+    expect(await runtime.workspaces.find(principal, "legacy-key")).toBeUndefined();
     // Not served, but counted, so an upgraded control plane can say where the objects went and how to adopt them.
-    const unserved = await runtime.countUnservedLegacyObjects();
+    const unserved = await runtime.engine.countUnservedLegacyObjects();
     expect(unserved.runners).toBeGreaterThanOrEqual(1);
     expect(unserved.volumes).toBeGreaterThanOrEqual(1);
 
     const adopting = runtimeOf(new InstanceScope("default", true));
-    expect(await adopting.countUnservedLegacyObjects()).toEqual({ runners: 0, volumes: 0 });
-    expect(await adopting.findRunner(legacyId)).toMatchObject({ runnerId: legacyId, principal, state: "created" });
-    expect((await adopting.listRunners(principal)).map((found) => found.runnerId)).toContain(legacyId);
-    expect(await adopting.findWorkspaceVolume(principal, "legacy-key")).toMatchObject({ name: legacyVolume, workspaceKey: "legacy-key" });
-    expect((await adopting.ensureWorkspaceVolume(principal, "legacy-key", new Date().toISOString())).name).toBe(legacyVolume);
+    expect(await adopting.engine.countUnservedLegacyObjects()).toEqual({ runners: 0, volumes: 0 });
+    expect(await adopting.containers.findRunner(legacyId)).toMatchObject({ runnerId: legacyId, principal, state: "created" });
+    expect((await adopting.containers.listRunners(principal)).map((found) => found.runnerId)).toContain(legacyId);
+    expect(await adopting.workspaces.find(principal, "legacy-key")).toMatchObject({ name: legacyVolume, workspaceKey: "legacy-key" });
+    expect((await adopting.workspaces.ensure(principal, "legacy-key", new Date().toISOString())).name).toBe(legacyVolume);
     // Adopting unlabelled objects never extends to another instance's.
-    expect((await runtimeOf(new InstanceScope(`third-${fixture.suffix}`, true)).listRunners(principal)).map((found) => found.runnerId)).toEqual([legacyId]);
+    expect((await runtimeOf(new InstanceScope(`third-${fixture.suffix}`, true)).containers.listRunners(principal)).map((found) => found.runnerId)).toEqual([legacyId]);
   });
 
   it("never resolves another instance's snapshot image, by name or by id, even for the same principal", async () => {
     const { runtime, principal } = fixture;
     const other = runtimeOf(new InstanceScope(`other-${fixture.suffix}`));
     const source = await fixture.start();
-    const snapshot = await runtime.commitRunner(source.runnerId, { snapshotId: "s-0000000000c1", principal, createdAt: new Date().toISOString() });
+    const snapshot = await runtime.snapshots.commit(source.runnerId, { snapshotId: "s-0000000000c1", principal, createdAt: new Date().toISOString() });
     try {
-      const mine = await runtime.inspectImage(snapshot.image);
+      const mine = await runtime.images.inspect(snapshot.image);
       expect(mine).toMatchObject({ otherInstance: false, labels: { "io.devhatchery.instance": "default" } });
-      expect(await other.inspectImage(snapshot.image)).toMatchObject({ otherInstance: true });
-      expect(await other.listSnapshots(principal)).toEqual([]);
+      expect(await other.images.inspect(snapshot.image)).toMatchObject({ otherInstance: true });
+      expect(await other.snapshots.list(principal)).toEqual([]);
     } finally {
-      await runtime.removeSnapshot(principal, snapshot.snapshotId);
+      await runtime.snapshots.remove(principal, snapshot.snapshotId);
     }
   });
 });

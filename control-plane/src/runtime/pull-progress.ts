@@ -1,4 +1,4 @@
-import type { PullProgress } from "./container-runtime.js";
+import type { PullProgress } from "./runner-images.js";
 
 /** One line of the engine's pull stream. */
 export interface PullEvent {

@@ -28,7 +28,7 @@ const TOOL = {
 
 export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): void {
   server.registerTool("system_status", TOOL, async () => {
-    const dockerReachable = await deps.dockerReachable();
+    const engineReachable = await deps.engineReachable();
     const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<RunnerStatus, number>;
     let workspaceCount = 0;
     let error: string | undefined;
@@ -41,8 +41,8 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
     const runnerCount = Object.values(counts).reduce((sum, count) => sum + count, 0);
     const summary = STATUSES.filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`).join(", ") || "none";
     return toolSuccess(
-      { version: deps.version, docker_reachable: dockerReachable, runners: counts, runner_count: runnerCount, workspace_count: workspaceCount, ...(error ? { error } : {}) },
-      `DevHatchery ${deps.version}; Docker ${dockerReachable ? "reachable" : "NOT reachable"}; your runners: ${summary}; workspaces: ${workspaceCount}.` + (error ? ` (${error})` : ""),
+      { version: deps.version, docker_reachable: engineReachable, runners: counts, runner_count: runnerCount, workspace_count: workspaceCount, ...(error ? { error } : {}) },
+      `DevHatchery ${deps.version}; Docker ${engineReachable ? "reachable" : "NOT reachable"}; your runners: ${summary}; workspaces: ${workspaceCount}.` + (error ? ` (${error})` : ""),
     );
   });
 }

@@ -1,0 +1,57 @@
+import type { HostBind, RunnerContainerSpec, RunnerLimits, WorkspaceStorage } from "./runner-container-spec.js";
+
+/** The engine's state of a container. */
+export type ContainerState = "created" | "running" | "paused" | "restarting" | "exited" | "removing" | "dead";
+
+/** A runner's container as the engine shows it now. */
+export interface RunnerContainer {
+  containerId: string;
+  runnerId: string;
+  principal: string;
+  image: string;
+  state: ContainerState;
+  createdAt: string;
+  /** The container's address on the runner network, when it has one. */
+  address: string | undefined;
+  token: string | undefined;
+  exitCode: number | undefined;
+  /** The host folders bound into the runner. */
+  binds: HostBind[];
+  alias: string | undefined;
+  workspaceKey: string | undefined;
+  storage: WorkspaceStorage;
+  limits: RunnerLimits;
+  /** False when the runner was created without outbound network access. */
+  networkEnabled: boolean;
+  hardened: boolean;
+  /** True when the engine reports the container was OOM-killed (its last run). */
+  oomKilled: boolean;
+  /** When its current or last run started and, when stopped, finished (ISO 8601). */
+  startedAt: string | undefined;
+  finishedAt: string | undefined;
+  /** The host pid of the container's init process while it runs (the engine's view); undefined when stopped. */
+  pid?: number | undefined;
+}
+
+/**
+ * The runtime role that runs runner containers. Its methods name the runner, not the container, and keep the names
+ * operators see as trace spans (`runtime startRunner`).
+ */
+export interface RunnerContainers {
+  /** Creates and starts a runner container; removes it again if it cannot be started. */
+  startRunner(spec: RunnerContainerSpec): Promise<RunnerContainer>;
+  /** The runner's container when it exists and is this control plane's; undefined otherwise. */
+  findRunner(runnerId: string): Promise<RunnerContainer | undefined>;
+  /** The principal's runner containers, running or stopped. */
+  listRunners(principal: string): Promise<RunnerContainer[]>;
+  /** Every runner container DevHatchery created on this engine, of all principals (for reconciliation). */
+  listAllRunners(): Promise<RunnerContainer[]>;
+  /** The last `lines` lines the container wrote to stdout and stderr; "" when it is gone. */
+  runnerLogs(runnerId: string, lines: number): Promise<string>;
+  /** Stops a runner's container (SIGTERM, then SIGKILL after `timeoutS`); an already stopped one is not an error. */
+  stopRunner(runnerId: string, timeoutS: number): Promise<void>;
+  /** Starts a stopped runner's container again and returns it as it is now; NOT_FOUND when it is gone. */
+  restartRunner(runnerId: string): Promise<RunnerContainer>;
+  /** Removes the container (forcefully) but never a workspace volume; a container that is already gone is not an error. */
+  removeRunner(runnerId: string): Promise<void>;
+}
