@@ -134,6 +134,17 @@ export default tseslint.config(
   },
   ...controlPlaneImportOwners(),
   {
+    // Tests too reach Docker and the agent through their owners (they may read proto/ for expected values).
+    files: ["control-plane/src/**/*.test.ts"],
+    ignores: ["control-plane/src/runtime/**", "control-plane/src/agent-client/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [onlyIn("dockerode", "runtime/ (and its tests)"), onlyIn("@grpc/grpc-js", "agent-client/ (and its tests)")] },
+      ],
+    },
+  },
+  {
     // The agent client's own tests drive it against the real agent server in-process (STYLE.md: a real gRPC server
     // on port 0); shipped code and every other test still reach the agent only through proto/.
     files: ["control-plane/src/agent-client/**/*.test.ts"],
