@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { execIdArg } from "./exec-schemas.js";
 
@@ -28,17 +29,13 @@ const TOOL = {
 };
 
 export function registerExecWriteTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("exec_write", TOOL, async ({ runner, exec_id, data, close }) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const stdinBytes = await deps.execs.write(deps.principal, target.id, exec_id, data, close);
-      const written = Buffer.byteLength(data, "utf8");
-      return toolSuccess(
-        { runner_id: target.id, exec_id, written_bytes: written, stdin_bytes: stdinBytes, closed: close },
-        withRunnerNote(target, `Wrote ${written} bytes to the stdin of ${exec_id}${close ? " and closed it" : ""}.`),
-      );
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "exec_write", TOOL, async ({ runner, exec_id, data, close }) => {
+    const target = await canonicalRunner(deps, runner);
+    const stdinBytes = await deps.execs.write(deps.principal, target.id, exec_id, data, close);
+    const written = Buffer.byteLength(data, "utf8");
+    return toolSuccess(
+      { runner_id: target.id, exec_id, written_bytes: written, stdin_bytes: stdinBytes, closed: close },
+      withRunnerNote(target, `Wrote ${written} bytes to the stdin of ${exec_id}${close ? " and closed it" : ""}.`),
+    );
   });
 }

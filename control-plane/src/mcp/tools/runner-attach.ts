@@ -4,7 +4,8 @@ import type { SpawnProgress } from "../../runners/runner-service.js";
 import { createProgressReporter } from "../progress.js";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-output.js";
 
 const ACTION_TEXT = { reused: "was running and is reused", started: "was stopped and has been started", spawned: "is a new runner on the existing workspace" } as const;
@@ -32,19 +33,11 @@ const TOOL = {
 };
 
 export function registerRunnerAttachTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("runner_attach", TOOL, async ({ runner, image }, extra) => {
+  registerTool(server, "runner_attach", TOOL, async ({ runner, image }, extra) => {
     const report = createProgressReporter(extra);
-    try {
-      const onProgress = (progress: SpawnProgress): void => report(progress.phase === "ready" ? 100 : 50, progress.phase);
-      const attached = await deps.runners.attach(deps.principal, runner, { image }, onProgress);
-      await report.flush();
-      return toolSuccess(
-        { ...toRunnerOutput(attached.runner), action: attached.action },
-        `Runner ${describeRunner(attached.runner)} ${ACTION_TEXT[attached.action]}.`,
-      );
-    } catch (error) {
-      await report.flush();
-      return toolFailure(error);
-    }
+    const onProgress = (progress: SpawnProgress): void => report(progress.phase === "ready" ? 100 : 50, progress.phase);
+    // Every progress notification goes out before the result, also when the attach fails.
+    const attached = await deps.runners.attach(deps.principal, runner, { image }, onProgress).finally(() => report.flush());
+    return toolSuccess({ ...toRunnerOutput(attached.runner), action: attached.action }, `Runner ${describeRunner(attached.runner)} ${ACTION_TEXT[attached.action]}.`);
   });
 }

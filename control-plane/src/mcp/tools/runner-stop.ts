@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { runnerOutputSchema, toRunnerOutput } from "./runner-output.js";
 
 const TOOL = {
@@ -16,12 +17,8 @@ const TOOL = {
 };
 
 export function registerRunnerStopTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("runner_stop", TOOL, async ({ runner }) => {
-    try {
-      const stopped = await deps.runners.stop(deps.principal, runner);
-      return toolSuccess(toRunnerOutput(stopped), `Runner ${stopped.runnerId} is stopped; runner_attach starts it again with its files.`);
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "runner_stop", TOOL, async ({ runner }) => {
+    const stopped = await deps.runners.stop(deps.principal, runner);
+    return toolSuccess(toRunnerOutput(stopped), `Runner ${stopped.runnerId} is stopped; runner_attach starts it again with its files.`);
   });
 }
