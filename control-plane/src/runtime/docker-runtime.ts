@@ -289,6 +289,7 @@ export class DockerRuntime implements ContainerRuntime {
       throw new ControlPlaneError(
         "RUNNER_START_FAILED",
         `Runner "${runnerId}" cannot be started again: this control plane does not hold its agent token (it was created with another state folder); remove it with runner_remove.`,
+        { hint: "runner_remove deletes it (its workspace is kept); runner_attach with the workspace_key then gives the workspace a new runner." },
       );
     }
     await deliverAgentToken(container, token);
@@ -296,7 +297,10 @@ export class DockerRuntime implements ContainerRuntime {
 
   private runnerError(error: unknown, runnerId: string, verb: string): ControlPlaneError {
     if (statusCode(error) === 404) {
-      return new ControlPlaneError("NOT_FOUND", `Cannot ${verb} runner "${runnerId}": its container no longer exists; spawn a new runner.`, { cause: error });
+      return new ControlPlaneError("NOT_FOUND", `Cannot ${verb} runner "${runnerId}": its container no longer exists; spawn a new runner.`, {
+        cause: error,
+        hint: "runner_list shows what is left; runner_attach with the workspace_key gives its workspace a new runner, runner_spawn starts a fresh one.",
+      });
     }
     return this.errors.wrap(error, `${verb} runner "${runnerId}"`);
   }
