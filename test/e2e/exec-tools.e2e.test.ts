@@ -40,7 +40,7 @@ describe("exec, exec_read, exec_write, exec_signal, exec_list and the exec outpu
     };
     expect(hints("exec")).toEqual({ readOnlyHint: false, destructiveHint: true, idempotentHint: false });
     expect(hints("exec_read")).toEqual({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
-    expect(hints("exec_write")).toEqual({ readOnlyHint: false, destructiveHint: false, idempotentHint: false });
+    expect(hints("exec_write")).toEqual({ readOnlyHint: false, destructiveHint: true, idempotentHint: false });
     expect(hints("exec_signal")).toEqual({ readOnlyHint: false, destructiveHint: true, idempotentHint: false });
     expect(hints("exec_list")).toEqual({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
     for (const name of ["exec", "exec_read", "exec_write", "exec_signal", "exec_list"]) {

@@ -11,7 +11,8 @@ const TOOL = {
   title: "Write to a command's stdin",
   description:
     "Send text to the stdin of a running process started by exec with stdin_open: true, e.g. an answer to a prompt (end it with \\n). " +
-    "Set close to true to close stdin afterwards (the program sees end of file). Read what the program answers with exec_read.",
+    "Set close to true to close stdin afterwards (the program sees end of file). Read what the program answers with exec_read. " +
+    "What the input does is up to the program, as with exec: a shell runs it as commands.",
   inputSchema: z.object({
     runner: runnerArg,
     exec_id: execIdArg,
@@ -25,7 +26,8 @@ const TOOL = {
     stdin_bytes: z.number().int().describe("Bytes written to the process's stdin so far, the exec call's stdin included."),
     closed: z.boolean().describe("True when this call closed stdin."),
   }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  // Like exec: the program decides what its input does (a shell reading stdin runs it as commands, network included).
+  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
 };
 
 export function registerExecWriteTool(server: McpServer, deps: ToolDeps): void {

@@ -14,7 +14,7 @@ const TOOL = {
   title: "Attach to a runner or workspace",
   description:
     "Come back to your work: find a runner by runner_id, alias or workspace_key and make it ready. " +
-    "A ready runner is reused, a stopped one is started again (its /work and installed packages intact), and a workspace with no runner gets a new runner on its volume. " +
+    "A ready runner is reused, a stopped one is started again (its installed packages intact, and its /work unless that was a tmpfs, which starts empty), and a workspace with no runner gets a new runner on its volume. " +
     "Returns the runner ready for exec and the fs_* tools. Calling it again changes nothing.",
   inputSchema: z.object({
     runner: runnerArg,
@@ -29,7 +29,8 @@ const TOOL = {
     ...runnerOutputShape,
     action: z.enum(["reused", "started", "spawned"]).describe('"reused": it was ready; "started": it was stopped and has been started; "spawned": the workspace had no runner, a new one now mounts it.'),
   }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  // Open world: a workspace without a runner gets a new one, whose image may be pulled from its registry.
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
 };
 
 export function registerRunnerAttachTool(server: McpServer, deps: ToolDeps): void {

@@ -31,7 +31,8 @@ const TOOL = {
     reused: z.boolean().describe("True when an earlier call with the same idempotency_key made this runner; no new runner was created."),
     startup_ms: z.number().int().optional().describe("Milliseconds from the call to the runner being ready (wait: true)."),
   }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  // Open world: the image may be pulled from its registry.
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
 };
 
 /** runner_spawn: a plain call waits (or not, per `wait`); a task-augmented call returns a task at once and spawns in the background. */
