@@ -7,7 +7,7 @@ import { asControlPlaneError, type ControlPlaneError, type ErrorCode } from "../
  */
 export const RECOVERY_BY_CODE: Record<ErrorCode, string> = {
   INVALID_ARGUMENT: "Correct the argument named above and call the tool again.",
-  NOT_FOUND: "Check the runner (id, alias or workspace key: runner_list shows yours) or the path; spawn a runner with runner_spawn.",
+  NOT_FOUND: "Check the path or name above: fs_list shows what a folder in the runner holds, runner_list shows your runners.",
   ALREADY_EXISTS: "Choose another name or remove the existing one first.",
   PERMISSION_DENIED: "Not allowed, as the message says (file permissions in the runner, or the operator's mount policy); choose another path or mode, or fix the permissions with exec.",
   FAILED_PRECONDITION: "The target is not in the state this call needs; inspect it (fs_list) and adjust the call.",
