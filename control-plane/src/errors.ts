@@ -29,15 +29,29 @@ export type ErrorCode =
   | "CANCELLED"
   | "INTERNAL";
 
+/** How a ControlPlaneError is raised besides its code and message. */
+export interface ControlPlaneErrorOptions {
+  cause?: unknown;
+  /**
+   * What the model should do next, written by the code that knows why the call failed (e.g. "snapshot_list shows your
+   * snapshots"). Without it the tool result falls back to the generic recovery hint of the error's code.
+   */
+  hint?: string;
+}
+
 /** The control plane's one error type: a code, a message that says what failed and how to fix it, and the cause. */
 export class ControlPlaneError extends Error {
+  /** The raise site's recovery hint, when it knows better than the per-code fallback. */
+  readonly hint: string | undefined;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options: ControlPlaneErrorOptions = {},
   ) {
-    super(message, options);
+    super(message, "cause" in options ? { cause: options.cause } : undefined);
     this.name = "ControlPlaneError";
+    this.hint = options.hint;
   }
 }
 

@@ -7,7 +7,9 @@ import { callTool, textOf } from "../support/mcp-client.js";
 import { startTwoPrincipalRunner, type TwoPrincipalRunner } from "../support/runner-session.js";
 
 const READ_LIMITS = { maxCalls: 50, deadlineMs: 60_000 };
-const FAILED_PRECONDITION_HINT = RECOVERY_BY_CODE.FAILED_PRECONDITION;
+/** A refused exec_write leads to the exec tools (not to fs_list, the generic FAILED_PRECONDITION hint). */
+const WRITE_REFUSED_HINT = "exec_read shows whether the process has ended and what it wrote; to feed it more input, run the command again with exec and stdin_open: true.";
+const EXEC_NOT_FOUND_HINT = "exec_list shows this runner's processes, each with its exec_id; a process reaped since has lost its output, so run the command again with exec.";
 
 /** `seq 1 n` as the runner prints it. */
 function seqOutput(n: number): string {
@@ -38,7 +40,7 @@ describe("exec, exec_read, exec_write, exec_signal, exec_list and the exec outpu
     };
     expect(hints("exec")).toEqual({ readOnlyHint: false, destructiveHint: true, idempotentHint: false });
     expect(hints("exec_read")).toEqual({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
-    expect(hints("exec_write")).toEqual({ readOnlyHint: false, destructiveHint: false, idempotentHint: false });
+    expect(hints("exec_write")).toEqual({ readOnlyHint: false, destructiveHint: true, idempotentHint: false });
     expect(hints("exec_signal")).toEqual({ readOnlyHint: false, destructiveHint: true, idempotentHint: false });
     expect(hints("exec_list")).toEqual({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
     for (const name of ["exec", "exec_read", "exec_write", "exec_signal", "exec_list"]) {
@@ -87,13 +89,13 @@ describe("exec, exec_read, exec_write, exec_signal, exec_list and the exec outpu
     expect((await readExecToEnd(asAlice, { runner, exec_id: catId, cursor: 0 }, READ_LIMITS)).stdout).toBe("abc");
     const late = await callTool(asAlice, "exec_write", { runner, exec_id: catId, data: "more" });
     expect(late.result.isError).toBe(true);
-    expect(textOf(late.result)).toBe(`Error FAILED_PRECONDITION: Exec "${catId}" has already ended (exited with code 0); it cannot take input.\n${FAILED_PRECONDITION_HINT}`);
+    expect(textOf(late.result)).toBe(`Error FAILED_PRECONDITION: Exec "${catId}" has already ended (exited with code 0); it cannot take input.\n${WRITE_REFUSED_HINT}`);
 
     const closed = await callTool(asAlice, "exec", { runner, command: "sleep 30", yield_ms: 0 });
     const closedId = closed.structured.exec_id as string;
     const refused = await callTool(asAlice, "exec_write", { runner, exec_id: closedId, data: "x" });
     expect(textOf(refused.result)).toBe(
-      `Error FAILED_PRECONDITION: Stdin of exec "${closedId}" is closed; start the process with stdin_open to write to it after it started.\n${FAILED_PRECONDITION_HINT}`,
+      `Error FAILED_PRECONDITION: Stdin of exec "${closedId}" is closed; start the process with stdin_open to write to it after it started.\n${WRITE_REFUSED_HINT}`,
     );
     await callTool(asAlice, "exec_signal", { runner, exec_id: closedId, signal: "KILL" });
   });
@@ -247,6 +249,7 @@ describe("exec, exec_read, exec_write, exec_signal, exec_list and the exec outpu
     }
     const unknown = await callTool(asAlice, "exec_read", { runner, exec_id: "ex_0000000000000000", cursor: 0 });
     expect(textOf(unknown.result)).toMatch(/^Error NOT_FOUND: Exec "ex_0000000000000000" not found: /);
+    expect(textOf(unknown.result).split("\n")[1]).toBe(EXEC_NOT_FOUND_HINT);
     const pastEnd = await callTool(asAlice, "exec_read", { runner, exec_id: mine.structured.exec_id, cursor: 5 });
     expect(textOf(pastEnd.result)).toMatch(/^Error INVALID_ARGUMENT: /);
   });

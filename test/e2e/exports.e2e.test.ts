@@ -82,7 +82,7 @@ describe("export_create and export_list through MCP, with mounts from runner_spa
     expect(rw.result.isError).toBe(true);
     expect(textOf(rw.result)).toBe(
       'Error PERMISSION_DENIED: Mount alias "data" is read-only; it cannot be mounted "rw". Ask for mode "ro", or ask the operator to allow rw for it.\n' +
-        "Not allowed, as the message says (file permissions in the runner, or the operator's mount policy); choose another path or mode, or fix the permissions with exec.",
+        'Call runner_spawn again with mode "ro" for this mount; to get files out, export_create writes to your export folder.',
     );
     const dots = await callTool(asAlice, "runner_spawn", { mounts: [{ alias: "out", subpath: "../data" }] });
     expect(textOf(dots.result)).toMatch(/^Error INVALID_ARGUMENT: The subpath of mount "out" "..\/data" has a ".." component/);

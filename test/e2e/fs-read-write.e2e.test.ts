@@ -55,7 +55,7 @@ describe("fs_read and fs_write through MCP", () => {
     const refused = await write({ path: "deep/er/x.txt", content: "x", create_parents: false });
     expect(textOf(refused.result)).toBe(
       'Error NOT_FOUND: Cannot write "/work/deep/er/x.txt": directory "/work/deep/er" does not exist; set create_parents to create it.\n' +
-        "Check the runner (id, alias or workspace key: runner_list shows yours) or the path; spawn a runner with runner_spawn.",
+        "Check the path or name above: fs_list shows what a folder in the runner holds, runner_list shows your runners.",
     );
     const created = await write({ path: "deep/er/x.txt", content: "x" });
     expect((created.structured.file as File).path).toBe("/work/deep/er/x.txt");

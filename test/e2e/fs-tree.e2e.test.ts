@@ -5,8 +5,10 @@ import { callTool, textOf } from "../support/mcp-client.js";
 import { startTwoPrincipalRunner, type TwoPrincipalRunner } from "../support/runner-session.js";
 
 const HINT = {
-  NOT_FOUND: "Check the runner (id, alias or workspace key: runner_list shows yours) or the path; spawn a runner with runner_spawn.",
+  NOT_FOUND: "Check the path or name above: fs_list shows what a folder in the runner holds, runner_list shows your runners.",
   ALREADY_EXISTS: "Choose another name or remove the existing one first.",
+  /** A runner not found gets its own hint, written where it is raised. */
+  RUNNER_NOT_FOUND: "runner_list shows your runners (id, alias and workspace_key each work as `runner`); runner_attach brings back a workspace from volume_list, runner_spawn starts a new runner.",
   FAILED_PRECONDITION: "The target is not in the state this call needs; inspect it (fs_list) and adjust the call.",
 };
 
@@ -178,7 +180,7 @@ describe("fs_list, fs_stat, fs_mkdir, fs_move and fs_remove through MCP", () => 
   });
 
   it("gives bob none of the file tools on alice's runner", async () => {
-    const notFound = `Error NOT_FOUND: Runner "${runner}" not found for this principal; spawn one with runner_spawn.\n${HINT.NOT_FOUND}`;
+    const notFound = `Error NOT_FOUND: Runner "${runner}" not found for this principal; spawn one with runner_spawn.\n${HINT.RUNNER_NOT_FOUND}`;
     const calls: [string, Record<string, unknown>][] = [
       ["fs_read", { path: "tree/a.txt" }],
       ["fs_write", { path: "tree/a.txt", content: "bob" }],

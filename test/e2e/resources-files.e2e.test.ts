@@ -116,7 +116,7 @@ describe("runner files and runners as MCP resources, with subscriptions", () => 
     });
     await expect(asAlice.readResource({ uri: file("work/nope.txt") })).rejects.toMatchObject({
       code: -32002,
-      message: 'MCP error -32002: NOT_FOUND: Cannot read "/work/nope.txt": no such file or directory Check the runner (id, alias or workspace key: runner_list shows yours) or the path; spawn a runner with runner_spawn.',
+      message: 'MCP error -32002: NOT_FOUND: Cannot read "/work/nope.txt": no such file or directory Check the path or name above: fs_list shows what a folder in the runner holds, runner_list shows your runners.',
     });
   });
 

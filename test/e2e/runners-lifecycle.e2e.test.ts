@@ -97,6 +97,9 @@ describe("runners and workspaces through a real MCP client", () => {
     // volume_remove refuses while a runner mounts the workspace, and works once none does.
     const inUse = await fails(alice, "volume_remove", { workspace_key: "keep" });
     expect(inUse).toContain(`Error VOLUME_IN_USE: Workspace "keep" is still mounted by runner`);
+    expect(inUse.split("\n")[1]).toBe(
+      "runner_list shows which runners mount it; runner_remove each of them (remove_volume: true on the last one also deletes the workspace), or volume_remove once none is left.",
+    );
     expect(inUse).toContain(attached.runner_id as string);
     await ok(alice, "runner_remove", { runner: attached.runner_id as string });
     const sized = ((await ok(alice, "volume_list")).workspaces as Record<string, unknown>[]).find((workspace) => workspace.workspace_key === "keep");

@@ -71,8 +71,10 @@ describe("snapshots through a real MCP client", () => {
     );
     // The allowlist is in force for images.
     expect(await fails(alice, "runner_spawn", { image: "busybox:1" })).toMatch(/^Error POLICY_DENIED: image "busybox:1" is not allowed on this server/);
-    expect((await fails(alice, "runner_spawn", { snapshot: "s-000000000000" })).split("\n")[0]).toBe(
-      'Error NOT_FOUND: Snapshot "s-000000000000" not found for this principal; list your snapshots with snapshot_list, or create one with snapshot_create.',
+    // The hint leads to the snapshot tools, not to runners or files.
+    expect(await fails(alice, "runner_spawn", { snapshot: "s-000000000000" })).toBe(
+      'Error NOT_FOUND: Snapshot "s-000000000000" not found for this principal; list your snapshots with snapshot_list, or create one with snapshot_create.\n' +
+        "snapshot_list shows your snapshots by id and name; snapshot_create takes a new one from a runner.",
     );
   });
 
@@ -97,8 +99,9 @@ describe("snapshots through a real MCP client", () => {
     const copy = (await ok(alice, "runner_list")).runners as { runner_id: string; alias?: string }[];
     const copyId = copy.find((runner) => runner.alias === "copy-id")?.runner_id ?? "";
     await ok(alice, "runner_stop", { runner: "copy-id" });
-    expect((await fails(alice, "snapshot_remove", { snapshot: "with-tool" })).split("\n")[0]).toBe(
-      `Error FAILED_PRECONDITION: Snapshot "${snapshot.snapshot_id as string}" is still used by runner "${copyId}" spawned from it; remove that runner with runner_remove first (stopped ones count too), then remove the snapshot.`,
+    expect(await fails(alice, "snapshot_remove", { snapshot: "with-tool" })).toBe(
+      `Error FAILED_PRECONDITION: Snapshot "${snapshot.snapshot_id as string}" is still used by runner "${copyId}" spawned from it; remove that runner with runner_remove first (stopped ones count too), then remove the snapshot.\n` +
+        "runner_list shows your runners, stopped ones too; runner_remove the ones spawned from this snapshot (their workspaces are kept), then call snapshot_remove again.",
     );
     await ok(alice, "runner_remove", { runner: "copy-id", remove_volume: true });
     expect(await ok(alice, "snapshot_remove", { snapshot: "with-tool" })).toEqual({ snapshot, removed: true });

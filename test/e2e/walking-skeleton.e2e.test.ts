@@ -99,10 +99,10 @@ describe("MCP client → control plane → Docker → agent", () => {
   it("turns bad input into tool errors that say how to recover", async () => {
     const missing = await callTool(asAlice, "fs_read", { runner: runnerId, path: "/nope.txt" });
     expect(missing.result.isError).toBe(true);
-    expect(textOf(missing.result)).toBe('Error NOT_FOUND: Cannot read "/nope.txt": no such file or directory\nCheck the runner (id, alias or workspace key: runner_list shows yours) or the path; spawn a runner with runner_spawn.');
+    expect(textOf(missing.result)).toBe('Error NOT_FOUND: Cannot read "/nope.txt": no such file or directory\nCheck the path or name above: fs_list shows what a folder in the runner holds, runner_list shows your runners.');
     // "build-1" could be an alias or a workspace key: it is looked up, and not found.
     const unknownName = await callTool(asAlice, "exec", { runner: "build-1", command: "true" });
-    expect(textOf(unknownName.result)).toBe('Error NOT_FOUND: Runner "build-1" not found for this principal; spawn one with runner_spawn.\nCheck the runner (id, alias or workspace key: runner_list shows yours) or the path; spawn a runner with runner_spawn.');
+    expect(textOf(unknownName.result)).toBe('Error NOT_FOUND: Runner "build-1" not found for this principal; spawn one with runner_spawn.\nrunner_list shows your runners (id, alias and workspace_key each work as `runner`); runner_attach brings back a workspace from volume_list, runner_spawn starts a new runner.');
     const badRef = await callTool(asAlice, "exec", { runner: "build 1", command: "true" });
     expect(textOf(badRef.result)).toBe(
       'Error INVALID_ARGUMENT: "build 1" is not a runner id, alias or workspace key (a runner id is "r-" and 12 hex digits; aliases and keys are letters, digits, ".", "_" and "-"); list your runners with runner_list.\nCorrect the argument named above and call the tool again.',

@@ -131,7 +131,8 @@ describe("fs_watch and fs_changes", () => {
     const unknown = await callTool(asAlice, "fs_changes", { runner: runnerId, watch_id: "wa_0000000000000000", cursor: 0 });
     expect(textOf(unknown.result)).toBe(
       `Error NOT_FOUND: Watch "wa_0000000000000000" not found in runner "${runnerId}": it was closed after 10 minutes without fs_changes calls, its runner restarted, or the id is wrong. ` +
-        "Start a new watch with fs_watch and re-list the tree.\nCheck the runner (id, alias or workspace key: runner_list shows yours) or the path; spawn a runner with runner_spawn.",
+        "Start a new watch with fs_watch and re-list the tree.\n" +
+        "fs_watch starts a new watch (its watch_id and cursor replace these); changes meanwhile were not recorded, so re-list the tree with fs_list.",
     );
     const missing = await callTool(asAlice, "fs_watch", { runner: runnerId, path: "/work/does-not-exist" });
     expect(missing.result.isError).toBe(true);

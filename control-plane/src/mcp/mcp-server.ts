@@ -43,7 +43,7 @@ const INSTRUCTIONS =
   "then run commands with exec and work with files using fs_read, fs_write, fs_list, fs_stat, fs_mkdir, fs_move and fs_remove (fs_write with if_match for safe edits), " +
   "passing the runner_id, the alias or the workspace_key as `runner`. " +
   "Your work lives in /work, a workspace volume that outlives the runner: runner_list and volume_list show what you have, runner_attach brings a runner back by workspace_key, alias or id " +
-  "(starting it, or spawning a new one on the workspace), runner_stop pauses one and keeps everything, runner_remove deletes the runner but keeps /work unless you ask (volume_remove deletes a workspace). " +
+  "(starting it, or spawning a new one on the workspace), runner_stop stops one (its processes end; its files are kept, except a tmpfs /work), runner_remove deletes the runner but keeps /work unless you ask (volume_remove deletes a workspace). " +
   "snapshot_create saves a runner's installed state (everything outside /work) to spawn new runners from (runner_spawn snapshot); snapshot_list and snapshot_remove manage them. " +
   "runner_spawn with wait: false returns at once; a log message and notifications/resources/updated on devhatchery://runners/{runner_id} tell you when it is ready (it also runs as an MCP task). " +
   "Get results out with export_create (an archive or folder in your export folder, or straight into a read-write /export mount from runner_spawn's mounts). " +

@@ -10,6 +10,11 @@ describe("control-plane error → tool result", () => {
     });
   });
 
+  it("renders the hint written where the error was raised instead of its code's fallback", () => {
+    const failure = new ControlPlaneError("NOT_FOUND", 'Snapshot "x" not found.', { hint: "snapshot_list shows your snapshots." });
+    expect(toolFailure(failure).content).toEqual([{ type: "text", text: 'Error NOT_FOUND: Snapshot "x" not found.\nsnapshot_list shows your snapshots.' }]);
+  });
+
   it("reveals nothing of an unexpected error", () => {
     const result = toolFailure(new Error("ECONNRESET at /var/run/docker.sock with token abc"));
     expect(result.content).toEqual([

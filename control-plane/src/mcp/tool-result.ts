@@ -1,10 +1,13 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { asControlPlaneError, type ErrorCode } from "../errors.js";
+import { asControlPlaneError, type ControlPlaneError, type ErrorCode } from "../errors.js";
 
-/** Control-plane error code → what the model should do next: the one mapping from errors to tool results. */
+/**
+ * Control-plane error code → what the model should do next, for an error raised without a hint of its own: the
+ * fallback of the one mapping from errors to tool and resource results (recoveryHint).
+ */
 export const RECOVERY_BY_CODE: Record<ErrorCode, string> = {
   INVALID_ARGUMENT: "Correct the argument named above and call the tool again.",
-  NOT_FOUND: "Check the runner (id, alias or workspace key: runner_list shows yours) or the path; spawn a runner with runner_spawn.",
+  NOT_FOUND: "Check the path or name above: fs_list shows what a folder in the runner holds, runner_list shows your runners.",
   ALREADY_EXISTS: "Choose another name or remove the existing one first.",
   PERMISSION_DENIED: "Not allowed, as the message says (file permissions in the runner, or the operator's mount policy); choose another path or mode, or fix the permissions with exec.",
   FAILED_PRECONDITION: "The target is not in the state this call needs; inspect it (fs_list) and adjust the call.",
@@ -25,6 +28,11 @@ export const RECOVERY_BY_CODE: Record<ErrorCode, string> = {
   INTERNAL: "Retry once; if it fails again, report it to the operator.",
 };
 
+/** What the model should do next: the hint the raise site wrote, else its code's generic one. */
+export function recoveryHint(error: ControlPlaneError): string {
+  return error.hint ?? RECOVERY_BY_CODE[error.code];
+}
+
 /** A successful result: structured content plus a short text rendering for clients that show text. */
 export function toolSuccess<T extends Record<string, unknown>>(structured: T, text: string): CallToolResult {
   return { content: [{ type: "text", text }], structuredContent: structured };
@@ -35,6 +43,6 @@ export function toolFailure(error: unknown): CallToolResult {
   const failure = asControlPlaneError(error);
   return {
     isError: true,
-    content: [{ type: "text", text: `Error ${failure.code}: ${failure.message}\n${RECOVERY_BY_CODE[failure.code]}` }],
+    content: [{ type: "text", text: `Error ${failure.code}: ${failure.message}\n${recoveryHint(failure)}` }],
   };
 }

@@ -4,6 +4,7 @@ import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { NO_METER, type Meter } from "../meter.js";
 import { ExecAudit } from "./exec-audit.js";
+import { execCallError } from "./exec-call-error.js";
 import type { ExecCommand, ExecFollower, ExecInfo, ExecOutcome, ExecOutputChunk, ExecRead } from "./exec.js";
 import { runExecUntil } from "./exec-run.js";
 import { toExecReadText } from "./exec-read-text.js";
@@ -88,7 +89,9 @@ export class ExecService {
   /** Output after `cursor` (at most `maxBytes`), waiting up to `waitMs` for some while the process runs. */
   async read(principal: Principal, runnerRef: string, execId: string, request: { cursor: number; maxBytes: number; waitMs: number }): Promise<ExecRead> {
     const agent = await this.runners.connect(principal, runnerRef);
-    const read = await agent.exec.read(execId, request.cursor, request.maxBytes, request.waitMs);
+    const read = await agent.exec.read(execId, request.cursor, request.maxBytes, request.waitMs).catch((error: unknown) => {
+      throw execCallError(error, "read");
+    });
     this.audit.read(agent.runnerId, execId, read.chunks.reduce((sum, chunk) => sum + chunk.data.length, 0), read.eof ? read.exec.exit : null);
     const text = toExecReadText(read.chunks, read.nextCursor, read.eof);
     return { exec: read.exec, stdout: text.stdout, stderr: text.stderr, cursor: request.cursor, nextCursor: text.nextCursor, droppedBytes: read.droppedBytes, eof: read.eof };
@@ -99,13 +102,17 @@ export class ExecService {
     const agent = await this.runners.connect(principal, runnerRef);
     const bytes = Buffer.from(data, "utf8");
     this.meter.bytesStreamed("to_runner", bytes.length);
-    return agent.exec.writeStdin(execId, bytes, close);
+    return agent.exec.writeStdin(execId, bytes, close).catch((error: unknown) => {
+      throw execCallError(error, "write");
+    });
   }
 
   /** Sends a signal to a process's group. */
   async signal(principal: Principal, runnerRef: string, execId: string, signal: string): Promise<ExecInfo> {
     const agent = await this.runners.connect(principal, runnerRef);
-    const info = await agent.exec.signal(execId, signal);
+    const info = await agent.exec.signal(execId, signal).catch((error: unknown) => {
+      throw execCallError(error, "signal");
+    });
     this.log.info({ runner: runnerRef, principal: principal.id, exec: execId, signal }, "exec signalled");
     return info;
   }

@@ -43,11 +43,16 @@ export async function mountFolder(runnerPath: string, binds: HostBind[], policy:
   }
   const root = await policy.rootHolding(bind.source);
   if (bind.readOnly || !root?.allowRw) {
-    throw new ControlPlaneError("PERMISSION_DENIED", `The mount "${bind.target}" is read-only, so nothing can be exported into it; export to "${EXPORT_ROOT_DESTINATION}", or spawn a runner with the alias mounted mode "rw" (the alias must allow it).`);
+    throw new ControlPlaneError("PERMISSION_DENIED", `The mount "${bind.target}" is read-only, so nothing can be exported into it; export to "${EXPORT_ROOT_DESTINATION}", or spawn a runner with the alias mounted mode "rw" (the alias must allow it).`, {
+      hint: `Call export_create again with destination "${EXPORT_ROOT_DESTINATION}" (your export folder), or into a mount runner_spawn made with mode "rw".`,
+    });
   }
   const host = join(bind.source, relativeSubpath(`destination below mount "${bind.target}"`, normalized.slice(bind.target.length).replace(/^\//, "")));
   const real = await realpath(host).catch((error: unknown) => {
-    throw new ControlPlaneError("NOT_FOUND", `The destination folder "${normalized}" does not exist; create it with fs_mkdir first.`, { cause: error });
+    throw new ControlPlaneError("NOT_FOUND", `The destination folder "${normalized}" does not exist; create it with fs_mkdir first.`, {
+      cause: error,
+      hint: `fs_mkdir creates "${normalized}" in the runner (parents: true for a deeper path); then call export_create again.`,
+    });
   });
   if (!isInsidePath(bind.source, real)) {
     throw new ControlPlaneError("PERMISSION_DENIED", `The destination "${normalized}" resolves (through a symlink) outside the mount "${bind.target}"; name a real folder inside the mount.`);

@@ -5,7 +5,9 @@ import { ControlPlaneError } from "../errors.js";
 import type { AnchoredDirectory } from "./anchored-directory.js";
 
 function alreadyExists(name: string, folder: AnchoredDirectory): ControlPlaneError {
-  return new ControlPlaneError("ALREADY_EXISTS", `An export named "${name}" already exists in "${folder.path}"; choose another name (or remove the old one).`);
+  return new ControlPlaneError("ALREADY_EXISTS", `An export named "${name}" already exists in "${folder.path}"; choose another name (or remove the old one).`, {
+    hint: "export_list shows the names taken; call export_create again with another name.",
+  });
 }
 
 /** Refuses a name that is taken in the folder (a file, folder or symlink). */
@@ -48,7 +50,7 @@ export async function placeFolder(source: string, folder: AnchoredDirectory, nam
       "FAILED_PRECONDITION",
       `The folder export "${name}" cannot be moved into "${folder.path}": it is on another file system than the export root. ` +
         'Export as "tar", "tar.gz" or "tar.zst" instead, or ask the operator to put DEVHATCHERY_EXPORT_ROOT on the same file system as the alias.',
-      { cause: error },
+      { cause: error, hint: 'Call export_create again with format "tar", "tar.gz" or "tar.zst": an archive is written in one piece.' },
     );
   }
 }

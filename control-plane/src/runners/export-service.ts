@@ -231,6 +231,7 @@ function tooLarge(path: string, maxBytes: number): ControlPlaneError {
   return new ControlPlaneError(
     "RESOURCE_EXHAUSTED",
     `The export of "${path}" is larger than the limit of ${maxBytes} bytes (uncompressed) and was stopped; nothing was written. Export less (a subfolder, or exclude globs such as "**/node_modules").`,
+    { hint: `Call export_create on a subfolder, or with exclude globs such as "**/node_modules" (exec "du -sh ${path}/*" shows where the bytes are).` },
   );
 }
 

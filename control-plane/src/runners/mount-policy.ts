@@ -79,14 +79,22 @@ export class MountPolicy {
     }
     const mode = request.mode ?? "ro";
     if (mode === "rw" && !root.allowRw) {
-      throw new ControlPlaneError("PERMISSION_DENIED", `Mount alias "${root.alias}" is read-only; it cannot be mounted "rw". Ask for mode "ro", or ask the operator to allow rw for it.`);
+      throw new ControlPlaneError("PERMISSION_DENIED", `Mount alias "${root.alias}" is read-only; it cannot be mounted "rw". Ask for mode "ro", or ask the operator to allow rw for it.`, {
+        hint: 'Call runner_spawn again with mode "ro" for this mount; to get files out, export_create writes to your export folder.',
+      });
     }
     const subpath = relativeSubpath(`subpath of mount "${root.alias}"`, request.subpath ?? "");
     const rootReal = await realpath(root.hostPath).catch((error: unknown) => {
-      throw new ControlPlaneError("FAILED_PRECONDITION", `The host folder of mount alias "${root.alias}" is missing or unreadable; ask the operator to create it.`, { cause: error });
+      throw new ControlPlaneError("FAILED_PRECONDITION", `The host folder of mount alias "${root.alias}" is missing or unreadable; ask the operator to create it.`, {
+        cause: error,
+        hint: "Only the operator can create that folder; meanwhile call runner_spawn without this mount.",
+      });
     });
     const source = await realpath(join(rootReal, subpath)).catch((error: unknown) => {
-      throw new ControlPlaneError("NOT_FOUND", `The subpath "${subpath}" does not exist in mount alias "${root.alias}"; name an existing folder (or omit subpath for the whole root).`, { cause: error });
+      throw new ControlPlaneError("NOT_FOUND", `The subpath "${subpath}" does not exist in mount alias "${root.alias}"; name an existing folder (or omit subpath for the whole root).`, {
+        cause: error,
+        hint: "Call runner_spawn again with a subpath that exists in the alias's folder, or without subpath to mount the whole root.",
+      });
     });
     if (!isInsidePath(rootReal, source)) {
       throw new ControlPlaneError("PERMISSION_DENIED", `The subpath "${subpath}" of mount alias "${root.alias}" resolves (through a symlink) outside the alias root; name a folder inside it.`);

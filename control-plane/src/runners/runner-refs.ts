@@ -36,5 +36,7 @@ export function findRunnerByName(name: string, containers: RunnerContainer[], sp
 
 /** The one "not found" of every runner lookup: another principal's runner looks exactly like a missing one. */
 export function runnerNotFound(ref: string): ControlPlaneError {
-  return new ControlPlaneError("NOT_FOUND", `Runner "${ref}" not found for this principal; spawn one with runner_spawn.`);
+  return new ControlPlaneError("NOT_FOUND", `Runner "${ref}" not found for this principal; spawn one with runner_spawn.`, {
+    hint: "runner_list shows your runners (id, alias and workspace_key each work as `runner`); runner_attach brings back a workspace from volume_list, runner_spawn starts a new runner.",
+  });
 }

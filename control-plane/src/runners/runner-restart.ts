@@ -31,7 +31,7 @@ export async function restartStoppedRunner(
     throw new ControlPlaneError(
       "RUNNER_START_FAILED",
       `Runner "${runnerId}" was started again but its agent did not become ready: ${asControlPlaneError(error).message}; check its image, or remove it with runner_remove (its workspace is kept).`,
-      { cause: error },
+      { cause: error, hint: "The runner is kept, stopped: runner_attach tries again; runner_remove deletes it (its workspace is kept) so runner_attach with the workspace_key can give the workspace a new runner." },
     );
   }
   // The engine resolved the binds' sources again at this start: the folders must still be the checked ones.

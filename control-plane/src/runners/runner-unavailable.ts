@@ -7,8 +7,12 @@ import type { RunnerTarget } from "./runner-refs.js";
 export function runnerUnavailable(ref: string, target: RunnerTarget): ControlPlaneError {
   if (target.kind === "spawn") {
     return target.spawn.status === "starting"
-      ? new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" is still starting; wait for it with runner_attach (runner: "${ref}"), then call again.`)
-      : new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" failed to start: ${target.spawn.error ?? "unknown error"}\nRemove it with runner_remove and spawn a new one with runner_spawn.`);
+      ? new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" is still starting; wait for it with runner_attach (runner: "${ref}"), then call again.`, {
+          hint: "runner_attach waits until it is ready; runner_list shows its status.",
+        })
+      : new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" failed to start: ${target.spawn.error ?? "unknown error"}\nRemove it with runner_remove and spawn a new one with runner_spawn.`, {
+          hint: "It will not start: runner_remove deletes it (its workspace is kept), then runner_spawn starts a new one.",
+        });
   }
   const shown = runnerInfoFromContainer(target.container, undefined, undefined);
   const how = shown.error ? ` (${shown.error})` : "";

@@ -124,7 +124,9 @@ function checkSnapshotName(name: string): string {
 
 /** The one "not found" of snapshot lookups: another principal's snapshot looks exactly like a missing one. */
 export function snapshotNotFound(ref: string): ControlPlaneError {
-  return new ControlPlaneError("NOT_FOUND", `Snapshot "${ref}" not found for this principal; list your snapshots with snapshot_list, or create one with snapshot_create.`);
+  return new ControlPlaneError("NOT_FOUND", `Snapshot "${ref}" not found for this principal; list your snapshots with snapshot_list, or create one with snapshot_create.`, {
+    hint: "snapshot_list shows your snapshots by id and name; snapshot_create takes a new one from a runner.",
+  });
 }
 
 function toSnapshotInfo({ principal: _owner, ...snapshot }: RunnerSnapshot): SnapshotInfo {

@@ -48,7 +48,7 @@ export class WatchService {
           "NOT_FOUND",
           `Watch "${watchId}" not found in runner "${runnerRef}": it was closed after 10 minutes without fs_changes calls, its runner restarted, or the id is wrong. ` +
             "Start a new watch with fs_watch and re-list the tree.",
-          { cause: error },
+          { cause: error, hint: "fs_watch starts a new watch (its watch_id and cursor replace these); changes meanwhile were not recorded, so re-list the tree with fs_list." },
         );
       }
       throw error;

@@ -47,7 +47,9 @@ function toWorkspaceInfo(volume: WorkspaceVolume, lastUsedAt: string | undefined
 
 /** The same shape for a workspace of another principal as for one that never existed. */
 export function workspaceNotFound(workspaceKey: string): ControlPlaneError {
-  return new ControlPlaneError("NOT_FOUND", `Workspace "${workspaceKey}" not found for this principal; list your workspaces with volume_list.`);
+  return new ControlPlaneError("NOT_FOUND", `Workspace "${workspaceKey}" not found for this principal; list your workspaces with volume_list.`, {
+    hint: "volume_list shows your workspaces by workspace_key; runner_spawn with a new workspace_key creates one.",
+  });
 }
 
 export function volumeInUse(workspaceKey: string, runnerIds: string[]): ControlPlaneError {
@@ -55,6 +57,7 @@ export function volumeInUse(workspaceKey: string, runnerIds: string[]): ControlP
   return new ControlPlaneError(
     "VOLUME_IN_USE",
     `Workspace "${workspaceKey}" is still mounted by runner ${runners}; remove ${runnerIds.length > 1 ? "those runners" : "that runner"} with runner_remove first (remove_volume: true removes the workspace with its last runner).`,
+    { hint: "runner_list shows which runners mount it; runner_remove each of them (remove_volume: true on the last one also deletes the workspace), or volume_remove once none is left." },
   );
 }
 
@@ -64,5 +67,6 @@ export function volumeSharedWith(workspaceKey: string, runnerId: string, others:
     "VOLUME_IN_USE",
     `Workspace "${workspaceKey}" of runner "${runnerId}" is also mounted by runner ${others.map((id) => `"${id}"`).join(", ")}; nothing was removed. ` +
       "Remove the runner without remove_volume, or remove the other runners first.",
+    { hint: "runner_remove without remove_volume removes just this runner and keeps the workspace for the others; to delete the workspace, runner_remove the other runners first." },
   );
 }

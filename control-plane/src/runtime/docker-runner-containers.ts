@@ -145,6 +145,7 @@ export class DockerRunnerContainers implements RunnerContainers {
       throw new ControlPlaneError(
         "RUNNER_START_FAILED",
         `Runner "${runnerId}" cannot be started again: this control plane does not hold its agent token (it was created with another state folder); remove it with runner_remove.`,
+        { hint: "runner_remove deletes it (its workspace is kept); runner_attach with the workspace_key then gives the workspace a new runner." },
       );
     }
     await deliverAgentToken(container, token);
@@ -156,6 +157,9 @@ export class DockerRunnerContainers implements RunnerContainers {
 }
 
 function runnerGone(runnerId: string, verb: string, cause?: unknown): ControlPlaneError {
-  return new ControlPlaneError("NOT_FOUND", `Cannot ${verb} runner "${runnerId}": its container no longer exists; spawn a new runner.`, { cause });
+  return new ControlPlaneError("NOT_FOUND", `Cannot ${verb} runner "${runnerId}": its container no longer exists; spawn a new runner.`, {
+    cause,
+    hint: "runner_list shows what is left; runner_attach with the workspace_key gives its workspace a new runner, runner_spawn starts a fresh one.",
+  });
 }
 

@@ -74,7 +74,9 @@ export class DockerSnapshots implements RunnerSnapshots {
     const image = snapshotImageRef(principal, snapshotId);
     const info = await this.errors.call(`inspect snapshot image "${image}"`, () => this.docker.getImage(image).inspect());
     if (!this.scope.owns(info.Config.Labels)) {
-      throw new ControlPlaneError("NOT_FOUND", `Snapshot "${snapshotId}" not found for this principal; list snapshots with snapshot_list.`);
+      throw new ControlPlaneError("NOT_FOUND", `Snapshot "${snapshotId}" not found for this principal; list snapshots with snapshot_list.`, {
+        hint: "snapshot_list shows your snapshots by id and name.",
+      });
     }
     const imageId = info.Id;
     const users = await this.users(image, imageId);
@@ -155,6 +157,6 @@ function snapshotInUse(snapshotId: string, users: string[], cause?: unknown): Co
   return new ControlPlaneError(
     "FAILED_PRECONDITION",
     `Snapshot "${snapshotId}" is still used by ${names} spawned from it; remove ${users.length > 1 ? "those runners" : "that runner"} with runner_remove first (stopped ones count too), then remove the snapshot.`,
-    { cause },
+    { cause, hint: "runner_list shows your runners, stopped ones too; runner_remove the ones spawned from this snapshot (their workspaces are kept), then call snapshot_remove again." },
   );
 }

@@ -17,6 +17,8 @@ export function workspaceVolumeName(principal: string, workspaceKey: string, ins
 }
 
 /** Workspace volumes on Docker: labelled with their owner and key; who uses them comes from the containers. */
+const WORKSPACE_VOLUME_NOT_FOUND_HINT = "volume_list shows your workspaces and their volumes.";
+
 export class DockerWorkspaceVolumes implements WorkspaceVolumes {
   constructor(
     private readonly docker: Docker,
@@ -71,14 +73,14 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
   async remove(name: string): Promise<void> {
     const info = await this.inspect(name);
     if (info?.Labels?.[LABEL.kind] !== KIND.workspace || !this.scope.owns(info.Labels)) {
-      throw new ControlPlaneError("NOT_FOUND", `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`);
+      throw new ControlPlaneError("NOT_FOUND", `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`, { hint: WORKSPACE_VOLUME_NOT_FOUND_HINT });
     }
     try {
       await this.docker.getVolume(name).remove();
       this.log.info({ volume: name }, "removed workspace volume");
     } catch (error) {
       if (isDockerFailure(error, "missing")) {
-        throw new ControlPlaneError("NOT_FOUND", `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`, { cause: error });
+        throw new ControlPlaneError("NOT_FOUND", `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`, { cause: error, hint: WORKSPACE_VOLUME_NOT_FOUND_HINT });
       }
       if (!isDockerFailure(error, "conflict")) throw this.errors.wrap(error, `remove workspace volume "${name}"`);
       const users = (await this.users([name])).get(name) ?? [];
@@ -86,7 +88,7 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
         "VOLUME_IN_USE",
         `Workspace volume "${name}" is still mounted by ${users.length > 0 ? users.map((user) => `"${user}"`).join(", ") : "a container"}; ` +
           "remove those runners first (stopped ones count too), then remove the volume.",
-        { cause: error },
+        { cause: error, hint: "runner_list shows which runners mount it, stopped ones too; runner_remove them, then call volume_remove again." },
       );
     }
   }

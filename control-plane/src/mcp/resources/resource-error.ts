@@ -1,6 +1,6 @@
 import { ErrorCode as JsonRpcCode } from "@modelcontextprotocol/sdk/types.js";
 import { asControlPlaneError, type ErrorCode } from "../../errors.js";
-import { RECOVERY_BY_CODE } from "../tool-result.js";
+import { recoveryHint } from "../tool-result.js";
 
 /** MCP's code for an unknown resource (the specification's -32002). */
 export const RESOURCE_NOT_FOUND = -32002;
@@ -33,5 +33,5 @@ export function toResourceError(error: unknown): ResourceRequestError {
   if (error instanceof ResourceRequestError) return error;
   const failure = asControlPlaneError(error);
   const code = JSON_RPC_CODE_BY_CODE[failure.code] ?? JsonRpcCode.InternalError;
-  return new ResourceRequestError(code, `${failure.code}: ${failure.message} ${RECOVERY_BY_CODE[failure.code]}`, { code: failure.code });
+  return new ResourceRequestError(code, `${failure.code}: ${failure.message} ${recoveryHint(failure)}`, { code: failure.code });
 }

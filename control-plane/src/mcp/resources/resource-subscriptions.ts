@@ -63,6 +63,7 @@ export class ResourceSubscriptions {
         "RESOURCE_EXHAUSTED",
         `Cannot subscribe to "${uri.slice(0, 200)}": this session follows ${this.subscriptions.size} resources and the limit is ${this.maxSubscriptions} (sessions.max_subscriptions); ` +
           "unsubscribe from resources you no longer need (resources/unsubscribe), or ask the operator to raise sessions.max_subscriptions (DEVHATCHERY_MAX_SUBSCRIPTIONS).",
+        { hint: "resources/unsubscribe from resources you no longer follow, then subscribe again." },
       );
     }
     const subscription: Subscription = { started: provider.subscribe(uri, () => this.changed(uri, subscription)), lastSentAt: 0, pending: undefined };

@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { describeExit, execInfoSchema, toExecInfoOutput } from "./exec-schemas.js";
 
@@ -17,15 +18,11 @@ const TOOL = {
 };
 
 export function registerExecListTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("exec_list", TOOL, async ({ runner }) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const infos = await deps.execs.list(deps.principal, target.id);
-      const execs = infos.map(toExecInfoOutput);
-      const lines = infos.map((info) => `${info.execId} ${describeExit(info.exit)}, ${info.endCursor} bytes of output: ${info.command}`);
-      return toolSuccess({ runner_id: target.id, execs }, withRunnerNote(target, execs.length ? lines.join("\n") : "No processes in this runner."));
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "exec_list", TOOL, async ({ runner }) => {
+    const target = await canonicalRunner(deps, runner);
+    const infos = await deps.execs.list(deps.principal, target.id);
+    const execs = infos.map(toExecInfoOutput);
+    const lines = infos.map((info) => `${info.execId} ${describeExit(info.exit)}, ${info.endCursor} bytes of output: ${info.command}`);
+    return toolSuccess({ runner_id: target.id, execs }, withRunnerNote(target, execs.length ? lines.join("\n") : "No processes in this runner."));
   });
 }

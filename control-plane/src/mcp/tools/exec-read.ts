@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { describeExit, execExitFields, execIdArg, toExitFields } from "./exec-schemas.js";
 
@@ -59,31 +60,27 @@ const TOOL = {
 };
 
 export function registerExecReadTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("exec_read", TOOL, async ({ runner, exec_id, cursor, wait_ms, max_bytes }) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const read = await deps.execs.read(deps.principal, target.id, exec_id, { cursor, maxBytes: max_bytes, waitMs: wait_ms });
-      const headline =
-        `${read.exec.execId} ${read.eof ? `ended: ${describeExit(read.exec.exit)}` : read.exec.state}; bytes ${read.cursor}–${read.nextCursor}` +
-        (read.droppedBytes ? ` (${read.droppedBytes} bytes dropped before them by the output cap)` : "") +
-        (read.eof ? "; end of output" : `; continue with cursor=${read.nextCursor}`);
-      return toolSuccess(
-        {
-          runner_id: target.id,
-          exec_id: read.exec.execId,
-          state: read.exec.state,
-          ...toExitFields(read.exec.exit),
-          stdout: read.stdout,
-          stderr: read.stderr,
-          cursor: read.cursor,
-          next_cursor: read.nextCursor,
-          dropped_bytes: read.droppedBytes,
-          eof: read.eof,
-        },
-        withRunnerNote(target, headline) + (read.stdout ? `\n--- stdout ---\n${read.stdout}` : "") + (read.stderr ? `\n--- stderr ---\n${read.stderr}` : ""),
-      );
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "exec_read", TOOL, async ({ runner, exec_id, cursor, wait_ms, max_bytes }) => {
+    const target = await canonicalRunner(deps, runner);
+    const read = await deps.execs.read(deps.principal, target.id, exec_id, { cursor, maxBytes: max_bytes, waitMs: wait_ms });
+    const headline =
+      `${read.exec.execId} ${read.eof ? `ended: ${describeExit(read.exec.exit)}` : read.exec.state}; bytes ${read.cursor}–${read.nextCursor}` +
+      (read.droppedBytes ? ` (${read.droppedBytes} bytes dropped before them by the output cap)` : "") +
+      (read.eof ? "; end of output" : `; continue with cursor=${read.nextCursor}`);
+    return toolSuccess(
+      {
+        runner_id: target.id,
+        exec_id: read.exec.execId,
+        state: read.exec.state,
+        ...toExitFields(read.exec.exit),
+        stdout: read.stdout,
+        stderr: read.stderr,
+        cursor: read.cursor,
+        next_cursor: read.nextCursor,
+        dropped_bytes: read.droppedBytes,
+        eof: read.eof,
+      },
+      withRunnerNote(target, headline) + (read.stdout ? `\n--- stdout ---\n${read.stdout}` : "") + (read.stderr ? `\n--- stderr ---\n${read.stderr}` : ""),
+    );
   });
 }

@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { execIdArg, execInfoSchema, toExecInfoOutput } from "./exec-schemas.js";
 
@@ -22,13 +23,9 @@ const TOOL = {
 };
 
 export function registerExecSignalTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("exec_signal", TOOL, async ({ runner, exec_id, signal }) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const exec = toExecInfoOutput(await deps.execs.signal(deps.principal, target.id, exec_id, signal));
-      return toolSuccess({ runner_id: target.id, exec }, withRunnerNote(target, `Sent ${signal} to ${exec_id} (now ${exec.state}).`));
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "exec_signal", TOOL, async ({ runner, exec_id, signal }) => {
+    const target = await canonicalRunner(deps, runner);
+    const exec = toExecInfoOutput(await deps.execs.signal(deps.principal, target.id, exec_id, signal));
+    return toolSuccess({ runner_id: target.id, exec }, withRunnerNote(target, `Sent ${signal} to ${exec_id} (now ${exec.state}).`));
   });
 }

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { RESULT_OUTPUT_CAP_BYTES } from "../../runners/exec-service.js";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { createOutputProgress } from "./exec-progress.js";
 import { describeExit, execExitFields, toExitFields } from "./exec-schemas.js";
@@ -63,9 +64,9 @@ const TOOL = {
 };
 
 export function registerExecTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("exec", TOOL, async ({ runner, command, cwd, env, stdin, stdin_open, timeout_ms, yield_ms }, extra) => {
+  registerTool(server, "exec", TOOL, async ({ runner, command, cwd, env, stdin, stdin_open, timeout_ms, yield_ms }, extra) => {
     const progress = createOutputProgress(extra);
-    try {
+    const start = async () => {
       const target = await canonicalRunner(deps, runner);
       const outcome = await deps.execs.start(
         deps.principal,
@@ -73,28 +74,27 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
         { command, cwd: await deps.roots.resolvePath(target.id, cwd ?? ".", extra), env, stdin, stdinOpen: stdin_open, timeoutMs: timeout_ms },
         { yieldMs: yield_ms, onOutput: (chunk) => progress.report(chunk), signal: extra.signal },
       );
-      await progress.flush();
-      const headline =
-        outcome.state === "running"
-          ? `still running as ${outcome.execId} after ${yield_ms} ms; continue with exec_read exec_id=${outcome.execId} cursor=${outcome.nextCursor}`
-          : `${describeExit(outcome.exit)} (${outcome.exit?.durationMs} ms)`;
-      return toolSuccess(
-        {
-          runner_id: target.id,
-          exec_id: outcome.execId,
-          state: outcome.state,
-          ...toExitFields(outcome.exit),
-          stdout: outcome.stdout,
-          stderr: outcome.stderr,
-          omitted_bytes: outcome.omittedBytes,
-          dropped_bytes: outcome.droppedBytes,
-          next_cursor: outcome.nextCursor,
-        },
-        withRunnerNote(target, headline) + (outcome.stdout ? `\n--- stdout ---\n${outcome.stdout}` : "") + (outcome.stderr ? `\n--- stderr ---\n${outcome.stderr}` : ""),
-      );
-    } catch (error) {
-      await progress.flush();
-      return toolFailure(error);
-    }
+      return { target, outcome };
+    };
+    // Every output notification goes out before the result, also when the call fails.
+    const { target, outcome } = await start().finally(() => progress.flush());
+    const headline =
+      outcome.state === "running"
+        ? `still running as ${outcome.execId} after ${yield_ms} ms; continue with exec_read exec_id=${outcome.execId} cursor=${outcome.nextCursor}`
+        : `${describeExit(outcome.exit)} (${outcome.exit?.durationMs} ms)`;
+    return toolSuccess(
+      {
+        runner_id: target.id,
+        exec_id: outcome.execId,
+        state: outcome.state,
+        ...toExitFields(outcome.exit),
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        omitted_bytes: outcome.omittedBytes,
+        dropped_bytes: outcome.droppedBytes,
+        next_cursor: outcome.nextCursor,
+      },
+      withRunnerNote(target, headline) + (outcome.stdout ? `\n--- stdout ---\n${outcome.stdout}` : "") + (outcome.stderr ? `\n--- stderr ---\n${outcome.stderr}` : ""),
+    );
   });
 }

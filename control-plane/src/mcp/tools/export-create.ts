@@ -4,7 +4,8 @@ import { EXPORT_ROOT_DESTINATION } from "../../runners/export-destination.js";
 import { createProgressReporter } from "../progress.js";
 import { pathArg, runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 import { exportSummarySchema, toExportSummary } from "./export-schemas.js";
 
@@ -39,24 +40,20 @@ const TOOL = {
 };
 
 export function registerExportCreateTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("export_create", TOOL, async ({ runner, path, format, include, exclude, destination, name }, extra) => {
+  registerTool(server, "export_create", TOOL, async ({ runner, path, format, include, exclude, destination, name }, extra) => {
     const report = createProgressReporter(extra);
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const record = await deps.exports.create(
-        deps.principal,
-        target.id,
-        { path: await deps.roots.resolvePath(target.id, path, extra), format, include, exclude, destination, name },
-        (bytes) => report(bytes, `${(bytes / 1024 / 1024).toFixed(1)} MiB read from the runner`),
-        extra.signal,
-      );
-      const summary = toExportSummary(record);
-      return toolSuccess(
-        summary,
-        withRunnerNote(target, `Exported ${record.manifest.source_path} (${summary.file_count} files, ${summary.bytes_written} bytes, sha256 ${summary.sha256}) to ${summary.runner_path ?? summary.host_path}.`),
-      );
-    } catch (error) {
-      return toolFailure(error);
-    }
+    const target = await canonicalRunner(deps, runner);
+    const record = await deps.exports.create(
+      deps.principal,
+      target.id,
+      { path: await deps.roots.resolvePath(target.id, path, extra), format, include, exclude, destination, name },
+      (bytes) => report(bytes, `${(bytes / 1024 / 1024).toFixed(1)} MiB read from the runner`),
+      extra.signal,
+    );
+    const summary = toExportSummary(record);
+    return toolSuccess(
+      summary,
+      withRunnerNote(target, `Exported ${record.manifest.source_path} (${summary.file_count} files, ${summary.bytes_written} bytes, sha256 ${summary.sha256}) to ${summary.runner_path ?? summary.host_path}.`),
+    );
   });
 }

@@ -1,7 +1,8 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { exportSummarySchema, toExportSummary } from "./export-schemas.js";
 
 const TOOL = {
@@ -13,13 +14,9 @@ const TOOL = {
 };
 
 export function registerExportListTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("export_list", TOOL, async () => {
-    try {
-      const exports = (await deps.exports.list(deps.principal)).map(toExportSummary);
-      const lines = exports.map((item) => `${item.name} (${item.format}, ${item.file_count} files, ${item.bytes_written} bytes) from ${item.runner_id}:${item.source_path}`);
-      return toolSuccess({ exports }, exports.length > 0 ? lines.join("\n") : "No exports yet; create one with export_create.");
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "export_list", TOOL, async () => {
+    const exports = (await deps.exports.list(deps.principal)).map(toExportSummary);
+    const lines = exports.map((item) => `${item.name} (${item.format}, ${item.file_count} files, ${item.bytes_written} bytes) from ${item.runner_id}:${item.source_path}`);
+    return toolSuccess({ exports }, exports.length > 0 ? lines.join("\n") : "No exports yet; create one with export_create.");
   });
 }

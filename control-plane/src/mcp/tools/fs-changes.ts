@@ -4,7 +4,8 @@ import { ControlPlaneError } from "../../errors.js";
 import type { WatchEvent } from "../../runners/watch-service.js";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 const changeSchema = z.object({
@@ -53,20 +54,16 @@ const TOOL = {
 };
 
 export function registerFsChangesTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("fs_changes", TOOL, async ({ runner, watch_id, cursor, wait_ms, max_events }) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      deps.sessionWatches.used(target.id, watch_id);
-      const read = await deps.watches.changes(deps.principal, target.id, watch_id, cursor, wait_ms, max_events).catch((error: unknown) => {
-        if (error instanceof ControlPlaneError && error.code === "NOT_FOUND") deps.sessionWatches.forget(target.id, watch_id);
-        throw error;
-      });
-      const { changes, resyncs, ended } = flatten(read.events);
-      const structured = { runner_id: target.id, changes, resync_required: resyncs.length > 0, resyncs, ended, next_cursor: read.nextCursor, has_more: read.hasMore };
-      return toolSuccess(structured, withRunnerNote(target, render(structured)));
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "fs_changes", TOOL, async ({ runner, watch_id, cursor, wait_ms, max_events }) => {
+    const target = await canonicalRunner(deps, runner);
+    deps.sessionWatches.used(target.id, watch_id);
+    const read = await deps.watches.changes(deps.principal, target.id, watch_id, cursor, wait_ms, max_events).catch((error: unknown) => {
+      if (error instanceof ControlPlaneError && error.code === "NOT_FOUND") deps.sessionWatches.forget(target.id, watch_id);
+      throw error;
+    });
+    const { changes, resyncs, ended } = flatten(read.events);
+    const structured = { runner_id: target.id, changes, resync_required: resyncs.length > 0, resyncs, ended, next_cursor: read.nextCursor, has_more: read.hasMore };
+    return toolSuccess(structured, withRunnerNote(target, render(structured)));
   });
 }
 

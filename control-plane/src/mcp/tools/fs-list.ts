@@ -3,7 +3,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { fileEntrySchema, runnerArg, toFileEntry, type FileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 const MAX_LIMIT = 10_000;
@@ -30,19 +31,15 @@ const TOOL = {
 };
 
 export function registerFsListTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("fs_list", TOOL, async ({ runner, path, depth, limit }, extra) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const listing = await deps.files.list(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), limit, depth);
-      const entries = listing.entries.map(toFileEntry);
-      const lines = entries.map((entry) => renderEntry(listing.directory.path, entry));
-      return toolSuccess(
-        { runner_id: target.id, path: listing.directory.path, entries, truncated: listing.truncated },
-        withRunnerNote(target, `${listing.directory.path} (${entries.length} entries${listing.truncated ? ", truncated" : ""})\n${lines.join("\n")}`),
-      );
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "fs_list", TOOL, async ({ runner, path, depth, limit }, extra) => {
+    const target = await canonicalRunner(deps, runner);
+    const listing = await deps.files.list(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), limit, depth);
+    const entries = listing.entries.map(toFileEntry);
+    const lines = entries.map((entry) => renderEntry(listing.directory.path, entry));
+    return toolSuccess(
+      { runner_id: target.id, path: listing.directory.path, entries, truncated: listing.truncated },
+      withRunnerNote(target, `${listing.directory.path} (${entries.length} entries${listing.truncated ? ", truncated" : ""})\n${lines.join("\n")}`),
+    );
   });
 }
 

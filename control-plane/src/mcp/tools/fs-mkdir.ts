@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { fileEntrySchema, modeArg, parseMode, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 const TOOL = {
@@ -24,13 +25,9 @@ const TOOL = {
 };
 
 export function registerFsMkdirTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("fs_mkdir", TOOL, async ({ runner, path, parents, mode }, extra) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const directory = toFileEntry(await deps.files.mkdir(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { parents, mode: parseMode(mode) }));
-      return toolSuccess({ runner_id: target.id, directory }, withRunnerNote(target, `Directory ${directory.path} exists (mode ${directory.mode}).`));
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "fs_mkdir", TOOL, async ({ runner, path, parents, mode }, extra) => {
+    const target = await canonicalRunner(deps, runner);
+    const directory = toFileEntry(await deps.files.mkdir(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { parents, mode: parseMode(mode) }));
+    return toolSuccess({ runner_id: target.id, directory }, withRunnerNote(target, `Directory ${directory.path} exists (mode ${directory.mode}).`));
   });
 }

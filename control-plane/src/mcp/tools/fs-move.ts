@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { fileEntrySchema, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 const TOOL = {
@@ -22,14 +23,10 @@ const TOOL = {
 };
 
 export function registerFsMoveTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("fs_move", TOOL, async ({ runner, source, destination, overwrite, create_parents }, extra) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const [from, to] = [await deps.roots.resolvePath(target.id, source, extra), await deps.roots.resolvePath(target.id, destination, extra)];
-      const file = toFileEntry(await deps.files.move(deps.principal, target.id, from, to, { overwrite, createParents: create_parents }));
-      return toolSuccess({ runner_id: target.id, file }, withRunnerNote(target, `Moved ${source} to ${file.path}.`));
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "fs_move", TOOL, async ({ runner, source, destination, overwrite, create_parents }, extra) => {
+    const target = await canonicalRunner(deps, runner);
+    const [from, to] = [await deps.roots.resolvePath(target.id, source, extra), await deps.roots.resolvePath(target.id, destination, extra)];
+    const file = toFileEntry(await deps.files.move(deps.principal, target.id, from, to, { overwrite, createParents: create_parents }));
+    return toolSuccess({ runner_id: target.id, file }, withRunnerNote(target, `Moved ${source} to ${file.path}.`));
   });
 }

@@ -4,7 +4,8 @@ import { READ_CAP_BYTES } from "../../runners/file-service.js";
 import { isTextMimeType } from "../../runners/mime-type.js";
 import { fileEntrySchema, ifMatchArg, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 const TOOL = {
@@ -34,17 +35,13 @@ const TOOL = {
 };
 
 export function registerFsReadTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("fs_read", TOOL, async ({ runner, path, encoding, offset, length, if_match }, extra) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const read = await deps.files.read(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { encoding, offset, length, ifMatch: if_match });
-      const eof = read.offset + read.length >= read.info.size;
-      const structured = { runner_id: target.id, file: toFileEntry(read.info), content: read.content, encoding, offset: read.offset, length: read.length, eof, mime_type: read.mimeType };
-      if (encoding === "base64") return toolSuccess(structured, withRunnerNote(target, `${read.length} bytes of ${read.info.path} (${read.mimeType}, base64):\n${read.content}`));
-      const warning = isTextMimeType(read.mimeType) ? "" : `[${read.info.path} is ${read.mimeType}; read it with encoding "base64" to get its bytes intact]\n`;
-      return toolSuccess(structured, withRunnerNote(target, warning + read.content));
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "fs_read", TOOL, async ({ runner, path, encoding, offset, length, if_match }, extra) => {
+    const target = await canonicalRunner(deps, runner);
+    const read = await deps.files.read(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { encoding, offset, length, ifMatch: if_match });
+    const eof = read.offset + read.length >= read.info.size;
+    const structured = { runner_id: target.id, file: toFileEntry(read.info), content: read.content, encoding, offset: read.offset, length: read.length, eof, mime_type: read.mimeType };
+    if (encoding === "base64") return toolSuccess(structured, withRunnerNote(target, `${read.length} bytes of ${read.info.path} (${read.mimeType}, base64):\n${read.content}`));
+    const warning = isTextMimeType(read.mimeType) ? "" : `[${read.info.path} is ${read.mimeType}; read it with encoding "base64" to get its bytes intact]\n`;
+    return toolSuccess(structured, withRunnerNote(target, warning + read.content));
   });
 }

@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { fileEntrySchema, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 const TOOL = {
@@ -20,13 +21,9 @@ const TOOL = {
 };
 
 export function registerFsRemoveTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("fs_remove", TOOL, async ({ runner, path, recursive }, extra) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const removed = toFileEntry(await deps.files.remove(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { recursive }));
-      return toolSuccess({ runner_id: target.id, removed }, withRunnerNote(target, `Removed ${removed.type} ${removed.path}.`));
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "fs_remove", TOOL, async ({ runner, path, recursive }, extra) => {
+    const target = await canonicalRunner(deps, runner);
+    const removed = toFileEntry(await deps.files.remove(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { recursive }));
+    return toolSuccess({ runner_id: target.id, removed }, withRunnerNote(target, `Removed ${removed.type} ${removed.path}.`));
   });
 }

@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { fileEntrySchema, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 const TOOL = {
@@ -24,18 +25,14 @@ const TOOL = {
 };
 
 export function registerFsStatTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("fs_stat", TOOL, async ({ runner, path }, extra) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const { info, mimeType } = await deps.files.stat(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra));
-      const file = toFileEntry(info);
-      const link = file.link_target === undefined ? "" : ` -> ${file.link_target}`;
-      return toolSuccess(
-        { runner_id: target.id, file, mime_type: mimeType },
-        withRunnerNote(target, `${file.path}${link}: ${file.type}${mimeType ? ` (${mimeType})` : ""}, ${file.size} bytes, mode ${file.mode}, modified ${file.modified_at}, etag ${file.etag}`),
-      );
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "fs_stat", TOOL, async ({ runner, path }, extra) => {
+    const target = await canonicalRunner(deps, runner);
+    const { info, mimeType } = await deps.files.stat(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra));
+    const file = toFileEntry(info);
+    const link = file.link_target === undefined ? "" : ` -> ${file.link_target}`;
+    return toolSuccess(
+      { runner_id: target.id, file, mime_type: mimeType },
+      withRunnerNote(target, `${file.path}${link}: ${file.type}${mimeType ? ` (${mimeType})` : ""}, ${file.size} bytes, mode ${file.mode}, modified ${file.modified_at}, etag ${file.etag}`),
+    );
   });
 }

@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 const TOOL = {
@@ -44,31 +45,27 @@ const TOOL = {
 };
 
 export function registerFsWatchTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("fs_watch", TOOL, async ({ runner, path, recursive, ignore, gitignore, history_limit }, extra) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const resolved = await deps.roots.resolvePath(target.id, path, extra);
-      const watch = await deps.sessionWatches.start(target.id, () => deps.watches.start(deps.principal, target.id, resolved, { recursive, ignore, gitignore, historyLimit: history_limit }));
-      const type = watch.isDirectory ? "directory" : "file";
-      return toolSuccess(
-        {
-          runner_id: target.id,
-          watch_id: watch.watchId,
-          path: watch.path,
-          type,
-          recursive: watch.recursive,
-          cursor: watch.cursor,
-          watched_directories: watch.watchedDirectories,
-          default_ignores: watch.defaultIgnores,
-        },
-        withRunnerNote(
-          target,
-          `Watching ${type} ${watch.path}${watch.recursive ? " recursively" : ""} (${watch.watchedDirectories} directories): watch_id ${watch.watchId}, cursor ${watch.cursor}. ` +
-            "Read changes with fs_changes.",
-        ),
-      );
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "fs_watch", TOOL, async ({ runner, path, recursive, ignore, gitignore, history_limit }, extra) => {
+    const target = await canonicalRunner(deps, runner);
+    const resolved = await deps.roots.resolvePath(target.id, path, extra);
+    const watch = await deps.sessionWatches.start(target.id, () => deps.watches.start(deps.principal, target.id, resolved, { recursive, ignore, gitignore, historyLimit: history_limit }));
+    const type = watch.isDirectory ? "directory" : "file";
+    return toolSuccess(
+      {
+        runner_id: target.id,
+        watch_id: watch.watchId,
+        path: watch.path,
+        type,
+        recursive: watch.recursive,
+        cursor: watch.cursor,
+        watched_directories: watch.watchedDirectories,
+        default_ignores: watch.defaultIgnores,
+      },
+      withRunnerNote(
+        target,
+        `Watching ${type} ${watch.path}${watch.recursive ? " recursively" : ""} (${watch.watchedDirectories} directories): watch_id ${watch.watchId}, cursor ${watch.cursor}. ` +
+          "Read changes with fs_changes.",
+      ),
+    );
   });
 }

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { WRITE_CAP_BYTES } from "../../runners/file-service.js";
 import { fileEntrySchema, ifMatchArg, modeArg, parseMode, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
 
 const TOOL = {
@@ -28,19 +29,15 @@ const TOOL = {
 };
 
 export function registerFsWriteTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("fs_write", TOOL, async ({ runner, path, content, encoding, create_parents, mode, if_match }, extra) => {
-    try {
-      const target = await canonicalRunner(deps, runner);
-      const info = await deps.files.write(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), content, {
-        encoding,
-        createParents: create_parents,
-        mode: parseMode(mode),
-        ifMatch: if_match,
-      });
-      const file = toFileEntry(info);
-      return toolSuccess({ runner_id: target.id, file }, withRunnerNote(target, `Wrote ${file.size} bytes to ${file.path} (mode ${file.mode}, etag ${file.etag}).`));
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "fs_write", TOOL, async ({ runner, path, content, encoding, create_parents, mode, if_match }, extra) => {
+    const target = await canonicalRunner(deps, runner);
+    const info = await deps.files.write(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), content, {
+      encoding,
+      createParents: create_parents,
+      mode: parseMode(mode),
+      ifMatch: if_match,
+    });
+    const file = toFileEntry(info);
+    return toolSuccess({ runner_id: target.id, file }, withRunnerNote(target, `Wrote ${file.size} bytes to ${file.path} (mode ${file.mode}, etag ${file.etag}).`));
   });
 }

@@ -4,7 +4,8 @@ import type { SpawnProgress } from "../../runners/runner-service.js";
 import { createProgressReporter } from "../progress.js";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-output.js";
 
 const ACTION_TEXT = { reused: "was running and is reused", started: "was stopped and has been started", spawned: "is a new runner on the existing workspace" } as const;
@@ -13,7 +14,7 @@ const TOOL = {
   title: "Attach to a runner or workspace",
   description:
     "Come back to your work: find a runner by runner_id, alias or workspace_key and make it ready. " +
-    "A ready runner is reused, a stopped one is started again (its /work and installed packages intact), and a workspace with no runner gets a new runner on its volume. " +
+    "A ready runner is reused, a stopped one is started again (its installed packages intact, and its /work unless that was a tmpfs, which starts empty), and a workspace with no runner gets a new runner on its volume. " +
     "Returns the runner ready for exec and the fs_* tools. Calling it again changes nothing.",
   inputSchema: z.object({
     runner: runnerArg,
@@ -28,23 +29,16 @@ const TOOL = {
     ...runnerOutputShape,
     action: z.enum(["reused", "started", "spawned"]).describe('"reused": it was ready; "started": it was stopped and has been started; "spawned": the workspace had no runner, a new one now mounts it.'),
   }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  // Open world: a workspace without a runner gets a new one, whose image may be pulled from its registry.
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
 };
 
 export function registerRunnerAttachTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("runner_attach", TOOL, async ({ runner, image }, extra) => {
+  registerTool(server, "runner_attach", TOOL, async ({ runner, image }, extra) => {
     const report = createProgressReporter(extra);
-    try {
-      const onProgress = (progress: SpawnProgress): void => report(progress.phase === "ready" ? 100 : 50, progress.phase);
-      const attached = await deps.runners.attach(deps.principal, runner, { image }, onProgress);
-      await report.flush();
-      return toolSuccess(
-        { ...toRunnerOutput(attached.runner), action: attached.action },
-        `Runner ${describeRunner(attached.runner)} ${ACTION_TEXT[attached.action]}.`,
-      );
-    } catch (error) {
-      await report.flush();
-      return toolFailure(error);
-    }
+    const onProgress = (progress: SpawnProgress): void => report(progress.phase === "ready" ? 100 : 50, progress.phase);
+    // Every progress notification goes out before the result, also when the attach fails.
+    const attached = await deps.runners.attach(deps.principal, runner, { image }, onProgress).finally(() => report.flush());
+    return toolSuccess({ ...toRunnerOutput(attached.runner), action: attached.action }, `Runner ${describeRunner(attached.runner)} ${ACTION_TEXT[attached.action]}.`);
   });
 }

@@ -1,7 +1,8 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { describeRunner, runnerOutputSchema, toRunnerOutput } from "./runner-output.js";
 
 const TOOL = {
@@ -15,13 +16,9 @@ const TOOL = {
 };
 
 export function registerRunnerListTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("runner_list", TOOL, async () => {
-    try {
-      const runners = await deps.runners.list(deps.principal);
-      const text = runners.length === 0 ? "You have no runners; start one with runner_spawn." : `${runners.length} runner(s):\n${runners.map(describeRunner).join("\n")}`;
-      return toolSuccess({ runners: runners.map(toRunnerOutput) }, text);
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "runner_list", TOOL, async () => {
+    const runners = await deps.runners.list(deps.principal);
+    const text = runners.length === 0 ? "You have no runners; start one with runner_spawn." : `${runners.length} runner(s):\n${runners.map(describeRunner).join("\n")}`;
+    return toolSuccess({ runners: runners.map(toRunnerOutput) }, text);
   });
 }

@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 
 const TOOL = {
   title: "Remove a runner",
@@ -26,17 +27,13 @@ const TOOL = {
 };
 
 export function registerRunnerRemoveTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("runner_remove", TOOL, async ({ runner, remove_volume: removeVolume }) => {
-    try {
-      const removed = await deps.runners.remove(deps.principal, runner, { removeVolume });
-      const key = removed.runner.workspaceKey;
-      const kept = key && !removed.volumeRemoved ? `; workspace "${key}" is kept (runner_attach "${key}" brings it back)` : "";
-      return toolSuccess(
-        { runner_id: removed.runner.runnerId, removed: true, ...(key ? { workspace_key: key } : {}), volume_removed: removed.volumeRemoved },
-        `Runner ${removed.runner.runnerId} removed${removed.volumeRemoved ? ` with its workspace "${key}"` : kept}.`,
-      );
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "runner_remove", TOOL, async ({ runner, remove_volume: removeVolume }) => {
+    const removed = await deps.runners.remove(deps.principal, runner, { removeVolume });
+    const key = removed.runner.workspaceKey;
+    const kept = key && !removed.volumeRemoved ? `; workspace "${key}" is kept (runner_attach "${key}" brings it back)` : "";
+    return toolSuccess(
+      { runner_id: removed.runner.runnerId, removed: true, ...(key ? { workspace_key: key } : {}), volume_removed: removed.volumeRemoved },
+      `Runner ${removed.runner.runnerId} removed${removed.volumeRemoved ? ` with its workspace "${key}"` : kept}.`,
+    );
   });
 }

@@ -5,7 +5,8 @@ import type { SpawnProgress } from "../../runners/runner-service.js";
 import { registerOptionalTaskTool } from "../optional-task-tool.js";
 import { createProgressReporter, type ProgressReporter } from "../progress.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { settleTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-output.js";
 import { runnerSpawnInputSchema, toSpawnRequest, type SpawnArgs } from "./runner-spawn-input.js";
 import { createSpawnTaskHandler } from "./runner-spawn-task.js";
@@ -30,7 +31,8 @@ const TOOL = {
     reused: z.boolean().describe("True when an earlier call with the same idempotency_key made this runner; no new runner was created."),
     startup_ms: z.number().int().optional().describe("Milliseconds from the call to the runner being ready (wait: true)."),
   }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  // Open world: the image may be pulled from its registry.
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
 };
 
 /** runner_spawn: a plain call waits (or not, per `wait`); a task-augmented call returns a task at once and spawns in the background. */
@@ -44,31 +46,31 @@ export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void
 /** The tool's work as one call: the result (or failure) a plain call returns and a task stores; `report` hears the phases. */
 export async function spawnRunner(deps: ToolDeps, args: SpawnArgs, report: ProgressReporter): Promise<CallToolResult> {
   const startedAt = Date.now();
-  try {
-    const onProgress = (progress: SpawnProgress): void => {
-      const detail = progress.phase === "pulling" ? `: ${progress.detail.status}` : "";
-      report(PHASE_PROGRESS[progress.phase], `${progress.phase}${detail}`);
-    };
-    const started = await deps.runners.startSpawn(deps.principal, toSpawnRequest(args), args.wait ? onProgress : undefined);
-    if (!args.wait) {
-      // The caller hears of readiness through runner-announcements (log message) and the runner resource's subscribers.
-      started.ready.catch((error: unknown) => deps.log.debug({ err: error, runner: started.runner.runnerId }, "background spawn failed"));
-      const status = started.runner.status === "ready" ? "ready" : "starting";
-      return toolSuccess(
-        { ...toRunnerOutput(started.runner), status, reused: started.reused },
-        `Runner ${started.runner.runnerId} is ${status}${started.reused ? " (reused for this idempotency_key)" : ""}; ` +
-          `a log message tells you when it is ready, or read devhatchery://runners/${started.runner.runnerId}.`,
-      );
-    }
-    const runner = await started.ready;
-    await report.flush();
-    const startupMs = Date.now() - startedAt;
+  // Every progress report goes out before the result (or failure) is returned.
+  return settleTool(() => startRunner(deps, args, report, startedAt).finally(() => report.flush()));
+}
+
+async function startRunner(deps: ToolDeps, args: SpawnArgs, report: ProgressReporter, startedAt: number): Promise<CallToolResult> {
+  const onProgress = (progress: SpawnProgress): void => {
+    const detail = progress.phase === "pulling" ? `: ${progress.detail.status}` : "";
+    report(PHASE_PROGRESS[progress.phase], `${progress.phase}${detail}`);
+  };
+  const started = await deps.runners.startSpawn(deps.principal, toSpawnRequest(args), args.wait ? onProgress : undefined);
+  if (!args.wait) {
+    // The caller hears of readiness through runner-announcements (log message) and the runner resource's subscribers.
+    started.ready.catch((error: unknown) => deps.log.debug({ err: error, runner: started.runner.runnerId }, "background spawn failed"));
+    const status = started.runner.status === "ready" ? "ready" : "starting";
     return toolSuccess(
-      { ...toRunnerOutput(runner), status: "ready", reused: started.reused, startup_ms: startupMs },
-      `Runner ${describeRunner(runner)}, ready in ${startupMs} ms${started.reused ? " (reused for this idempotency_key)" : ""}.`,
+      { ...toRunnerOutput(started.runner), status, reused: started.reused },
+      `Runner ${started.runner.runnerId} is ${status}${started.reused ? " (reused for this idempotency_key)" : ""}; ` +
+        `a log message tells you when it is ready, or read devhatchery://runners/${started.runner.runnerId}.`,
     );
-  } catch (error) {
-    await report.flush();
-    return toolFailure(error);
   }
+  const runner = await started.ready;
+  await report.flush();
+  const startupMs = Date.now() - startedAt;
+  return toolSuccess(
+    { ...toRunnerOutput(runner), status: "ready", reused: started.reused, startup_ms: startupMs },
+    `Runner ${describeRunner(runner)}, ready in ${startupMs} ms${started.reused ? " (reused for this idempotency_key)" : ""}.`,
+  );
 }

@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { describeSnapshot, snapshotNameArg, snapshotOutputSchema, toSnapshotOutput } from "./snapshot-output.js";
 
 const DESCRIPTION =
@@ -15,25 +16,17 @@ const INPUT = z.object({
   name: snapshotNameArg.optional(),
 });
 
-const OUTPUT = snapshotOutputSchema;
+const TOOL = {
+  title: "Snapshot a runner",
+  description: DESCRIPTION,
+  inputSchema: INPUT,
+  outputSchema: snapshotOutputSchema,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+};
 
 export function registerSnapshotCreateTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool(
-    "snapshot_create",
-    {
-      title: "Snapshot a runner",
-      description: DESCRIPTION,
-      inputSchema: INPUT,
-      outputSchema: OUTPUT,
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
-    },
-    async ({ runner, name }) => {
-      try {
-        const snapshot = await deps.runners.createSnapshot(deps.principal, runner, { name });
-        return toolSuccess(toSnapshotOutput(snapshot), `Snapshot ${describeSnapshot(snapshot)} created; runner_spawn with snapshot "${snapshot.name ?? snapshot.snapshotId}" starts from it.`);
-      } catch (error) {
-        return toolFailure(error);
-      }
-    },
-  );
+  registerTool(server, "snapshot_create", TOOL, async ({ runner, name }) => {
+    const snapshot = await deps.runners.createSnapshot(deps.principal, runner, { name });
+    return toolSuccess(toSnapshotOutput(snapshot), `Snapshot ${describeSnapshot(snapshot)} created; runner_spawn with snapshot "${snapshot.name ?? snapshot.snapshotId}" starts from it.`);
+  });
 }

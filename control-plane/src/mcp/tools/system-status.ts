@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { RunnerStatus } from "../../runners/runner.js";
 import { asControlPlaneError } from "../../errors.js";
 import type { ToolDeps } from "../tool-deps.js";
+import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
 
 const STATUSES = ["starting", "ready", "stopped", "failed", "unknown"] as const satisfies readonly RunnerStatus[];
@@ -27,7 +28,7 @@ const TOOL = {
 };
 
 export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("system_status", TOOL, async () => {
+  registerTool(server, "system_status", TOOL, async () => {
     const engineReachable = await deps.engineReachable();
     const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<RunnerStatus, number>;
     let workspaceCount = 0;

@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { WorkspaceInfo } from "../../runners/runner.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { toWorkspaceOutput, workspaceOutputSchema } from "./volume-output.js";
 
 const TOOL = {
@@ -21,14 +22,10 @@ const TOOL = {
 };
 
 export function registerVolumeListTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("volume_list", TOOL, async ({ sizes }) => {
-    try {
-      const workspaces = await deps.runners.listWorkspaces(deps.principal, { sizes });
-      const text = workspaces.length === 0 ? "You have no workspaces; runner_spawn creates one." : `${workspaces.length} workspace(s):\n${workspaces.map(describeWorkspace).join("\n")}`;
-      return toolSuccess({ workspaces: workspaces.map(toWorkspaceOutput) }, text);
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "volume_list", TOOL, async ({ sizes }) => {
+    const workspaces = await deps.runners.listWorkspaces(deps.principal, { sizes });
+    const text = workspaces.length === 0 ? "You have no workspaces; runner_spawn creates one." : `${workspaces.length} workspace(s):\n${workspaces.map(describeWorkspace).join("\n")}`;
+    return toolSuccess({ workspaces: workspaces.map(toWorkspaceOutput) }, text);
   });
 }
 

@@ -1,7 +1,8 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { ToolDeps } from "../tool-deps.js";
-import { toolFailure, toolSuccess } from "../tool-result.js";
+import { registerTool } from "../register-tool.js";
+import { toolSuccess } from "../tool-result.js";
 import { workspaceKeyArg } from "./runner-spawn-input.js";
 import { workspaceOutputSchema, toWorkspaceOutput } from "./volume-output.js";
 
@@ -15,12 +16,8 @@ const TOOL = {
 };
 
 export function registerVolumeRemoveTool(server: McpServer, deps: ToolDeps): void {
-  server.registerTool("volume_remove", TOOL, async ({ workspace_key: workspaceKey }) => {
-    try {
-      const removed = await deps.runners.removeWorkspace(deps.principal, workspaceKey);
-      return toolSuccess({ workspace: toWorkspaceOutput(removed), removed: true }, `Workspace "${removed.workspaceKey}" and its volume ${removed.volume} were deleted.`);
-    } catch (error) {
-      return toolFailure(error);
-    }
+  registerTool(server, "volume_remove", TOOL, async ({ workspace_key: workspaceKey }) => {
+    const removed = await deps.runners.removeWorkspace(deps.principal, workspaceKey);
+    return toolSuccess({ workspace: toWorkspaceOutput(removed), removed: true }, `Workspace "${removed.workspaceKey}" and its volume ${removed.volume} were deleted.`);
   });
 }
