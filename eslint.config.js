@@ -25,6 +25,20 @@ const layerZones = [
     zone(`${cp}/runners`, [`${cp}/http`, `${cp}/mcp`], "runners/ is the domain: no HTTP or MCP; return domain values and let mcp/ present them."),
     zone(`${cp}/mcp`, [`${cp}/http`, `${cp}/runtime`, `${cp}/agent-client`], "mcp/ talks to the domain in runners/, never to Docker or the agent directly."),
     zone(`${cp}/http`, [`${cp}/runtime`, `${cp}/agent-client`, `${cp}/runners`], "http/ hands requests to mcp/; it does not reach below it."),
+    // The domain's capability groups (runners/<group>/): leaves know no sibling group; spawn/ knows nothing of what
+    // is done with a runner afterwards. Shared code goes to the leaf it belongs to (mounts/ holds host paths).
+    ...["exec", "files", "mounts"].map((leaf) =>
+      zone(
+        `${cp}/runners/${leaf}`,
+        ["spawn", "exec", "files", "mounts", "exports", "snapshots", "workspaces"].filter((group) => group !== leaf).map((group) => `${cp}/runners/${group}`),
+        `runners/${leaf}/ is a leaf capability: it uses the runners root and lower layers only; move what a sibling needs into the leaf it belongs to.`,
+      ),
+    ),
+    zone(
+      `${cp}/runners/spawn`,
+      [`${cp}/runners/exports`, `${cp}/runners/snapshots`, `${cp}/runners/workspaces`],
+      "runners/spawn/ creates runners and knows nothing of exports, snapshots or workspaces; the runners root composes them.",
+    ),
     zone(
       `${cp}/config`,
       [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/store`, `${cp}/auth`, `${cp}/cli`, `${cp}/observability`],

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_AGENT_BUNDLE, isLoopbackHost, loadConfig } from "./config.js";
-import { WRITE_CAP_BYTES } from "./runners/file-service.js";
+import { WRITE_CAP_BYTES } from "./runners/files/file-service.js";
 
 const token = "0123456789abcdef0123";
 const sha256 = (value: string): string => createHash("sha256").update(value).digest("hex");

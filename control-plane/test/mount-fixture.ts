@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { MountPolicy } from "../src/runners/mount-policy.js";
+import { MountPolicy } from "../src/runners/mounts/mount-policy.js";
 import type { RunnerServiceOptions } from "../src/runners/runner-service.js";
 import { createRunnerServiceFixture, DEBIAN_IMAGE, type RunnerServiceFixture } from "./runner-service-fixture.js";
 

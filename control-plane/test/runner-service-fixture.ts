@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AuditEvent, AuditLog } from "../src/audit.js";
 import { createLogger, type Logger } from "../src/log.js";
-import { ExecService } from "../src/runners/exec-service.js";
+import { ExecService } from "../src/runners/exec/exec-service.js";
 import type { Principal } from "../src/runners/runner.js";
 import { RunnerService, type RunnerServiceOptions } from "../src/runners/runner-service.js";
 import { DockerRuntime } from "../src/runtime/docker-runtime.js";

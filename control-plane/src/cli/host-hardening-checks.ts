@@ -1,7 +1,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import type { AllowedRoot } from "../config.js";
 import type { ConfigProblem } from "../config/config-error.js";
-import { isInsidePath } from "../runners/host-path.js";
+import { isInsidePath } from "../runners/mounts/host-path.js";
 
 /** What the host and engine tell about hardening; undefined where it could not be read. */
 export interface HostHardeningFacts {

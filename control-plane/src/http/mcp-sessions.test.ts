@@ -1,7 +1,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../log.js";
-import { registerConformanceFixtures } from "../mcp/fixtures/register-conformance-fixtures.js";
+import { registerConformanceFixtures } from "../mcp/conformance-fixtures/register-conformance-fixtures.js";
 import { DEFAULT_SESSION_OPTIONS, McpSessions, type McpSessionsOptions } from "./mcp-sessions.js";
 
 const ALICE = { id: "alice" };

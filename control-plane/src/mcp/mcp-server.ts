@@ -1,6 +1,6 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { createClientLog } from "./client-log.js";
-import { registerConformanceFixtures } from "./fixtures/register-conformance-fixtures.js";
+import { registerConformanceFixtures } from "./conformance-fixtures/register-conformance-fixtures.js";
 import { announceRunnerChanges } from "./runner-announcements.js";
 import type { SessionDeps, ToolDeps } from "./tool-deps.js";
 import { registerSessionResources } from "./resources/session-resources.js";
@@ -20,7 +20,7 @@ import { registerFsMoveTool } from "./tools/fs-move.js";
 import { registerFsChangesTool } from "./tools/fs-changes.js";
 import { registerFsReadTool } from "./tools/fs-read.js";
 import { registerFsWatchTool } from "./tools/fs-watch.js";
-import { SessionWatches } from "./tools/session-watches.js";
+import { SessionWatches } from "./session-watches.js";
 import { registerFsRemoveTool } from "./tools/fs-remove.js";
 import { registerFsStatTool } from "./tools/fs-stat.js";
 import { registerFsWriteTool } from "./tools/fs-write.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { FileInfo } from "../runners/file-service.js";
+import type { FileInfo } from "../runners/files/file-service.js";
 
 /** The `runner` argument every runner tool takes. */
 export const runnerArg = z

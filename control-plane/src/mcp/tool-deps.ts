@@ -1,14 +1,14 @@
 import type { TaskStore } from "@modelcontextprotocol/sdk/experimental/tasks";
 import type { Logger } from "../log.js";
-import type { ExecService } from "../runners/exec-service.js";
-import type { ExportService } from "../runners/export-service.js";
-import type { FileService } from "../runners/file-service.js";
+import type { ExecService } from "../runners/exec/exec-service.js";
+import type { ExportService } from "../runners/exports/export-service.js";
+import type { FileService } from "../runners/files/file-service.js";
 import type { Principal } from "../runners/runner.js";
 import type { RunnerService } from "../runners/runner-service.js";
-import type { WatchService } from "../runners/watch-service.js";
+import type { WatchService } from "../runners/files/watch-service.js";
 import type { SubscriptionProvider } from "./resources/subscription-provider.js";
 import type { SessionRoots } from "./roots/session-roots.js";
-import type { SessionWatches } from "./tools/session-watches.js";
+import type { SessionWatches } from "./session-watches.js";
 
 /** What every tool gets: the domain services, the session's principal and a logger. */
 export interface ToolDeps {

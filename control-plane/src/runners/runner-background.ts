@@ -3,7 +3,7 @@ import type { Logger } from "../log.js";
 import type { ContainerRuntime } from "../runtime/container-runtime.js";
 import type { RunnerEvent } from "../runtime/runner-events.js";
 import type { StateStore } from "../store/state-store.js";
-import { prepullImages } from "./image-prepull.js";
+import { prepullImages } from "./spawn/image-prepull.js";
 
 /** How often expired idempotency keys, failed spawns and tasks are dropped from the store. */
 export const PRUNE_INTERVAL_MS = 5 * 60 * 1000;

@@ -4,8 +4,8 @@ import { docker } from "../../test/docker-cleanup.js";
 import { createRunnerServiceFixture, dockerExec, eventually, RUNNER_IMAGE, type RunnerServiceFixture } from "../../test/runner-service-fixture.js";
 import { PassThrough } from "node:stream";
 import { createLogger } from "../log.js";
-import { ExecService } from "./exec-service.js";
-import { prepullImages } from "./image-prepull.js";
+import { ExecService } from "./exec/exec-service.js";
+import { prepullImages } from "./spawn/image-prepull.js";
 import { RESTARTED_DURING_SPAWN } from "./runner-reconciler.js";
 import type { Principal } from "./runner.js";
 

@@ -11,7 +11,7 @@ import type { RunnerEvent } from "../runtime/runner-events.js";
 import type { StateStore } from "../store/state-store.js";
 import { AgentConnections } from "./agent-connections.js";
 import { KeyedLock } from "./keyed-lock.js";
-import { MountPolicy } from "./mount-policy.js";
+import { MountPolicy } from "./mounts/mount-policy.js";
 import { RunnerActivity } from "./runner-activity.js";
 import { runnerInfoFromContainer } from "./runner-info.js";
 import { RunnerLookup, type InFlightSpawn } from "./runner-lookup.js";
@@ -19,19 +19,19 @@ import { reconcileRunners, type ReconcileReport } from "./runner-reconciler.js";
 import { startRunnerBackgroundWork } from "./runner-background.js";
 import { runnerNotFound, type RunnerTarget } from "./runner-refs.js";
 import { runnerUnavailable, startingSpawnOf } from "./runner-unavailable.js";
-import { RunnerSpawner, type SpawnProgress } from "./runner-spawner.js";
+import { RunnerSpawner, type SpawnProgress } from "./spawn/runner-spawner.js";
 import type { IsolationProfile, Principal, RunnerInfo, SnapshotInfo, SpawnRequest, WorkspaceInfo } from "./runner.js";
-import { ImageGate } from "./image-gate.js";
-import { SnapshotService } from "./snapshot-service.js";
-import { auditingDenials, SpawnCoordinator, type StartedSpawn } from "./spawn-coordinator.js";
-import { validateSpawnRequest, type LimitsPolicy, type SpawnPolicy, type ValidSpawn } from "./spawn-request.js";
-import { restartStoppedRunner } from "./runner-restart.js";
-import { volumeSharedWith, workspaceNotFound, WorkspaceService } from "./workspace-service.js";
+import { ImageGate } from "./spawn/image-gate.js";
+import { SnapshotService } from "./snapshots/snapshot-service.js";
+import { auditingDenials, SpawnCoordinator, type StartedSpawn } from "./spawn/spawn-coordinator.js";
+import { validateSpawnRequest, type LimitsPolicy, type SpawnPolicy, type ValidSpawn } from "./spawn/spawn-request.js";
+import { restartStoppedRunner } from "./spawn/runner-restart.js";
+import { volumeSharedWith, workspaceNotFound, WorkspaceService } from "./workspaces/workspace-service.js";
 
-export type { SpawnProgress } from "./runner-spawner.js";
+export type { SpawnProgress } from "./spawn/runner-spawner.js";
 export type { SpawnRequest } from "./runner.js";
 export type { ReconcileReport } from "./runner-reconciler.js";
-export type { StartedSpawn } from "./spawn-coordinator.js";
+export type { StartedSpawn } from "./spawn/spawn-coordinator.js";
 
 export interface RunnerServiceOptions {
   defaultImage: string;

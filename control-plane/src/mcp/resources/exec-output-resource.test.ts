@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../log.js";
-import { ExecService } from "../../runners/exec-service.js";
+import { ExecService } from "../../runners/exec/exec-service.js";
 import type { RunnerService } from "../../runners/runner-service.js";
 import { createExecOutputSubscriptionProvider } from "./exec-output-resource.js";
 

@@ -1,7 +1,7 @@
 import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import { ControlPlaneError } from "../../errors.js";
-import type { ExecService } from "../../runners/exec-service.js";
+import type { ExecService } from "../../runners/exec/exec-service.js";
 import type { Principal } from "../../runners/runner.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toResourceError } from "./resource-error.js";

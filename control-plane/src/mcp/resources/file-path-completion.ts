@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { RUNNER_WORK_DIR } from "../../runners/runner-path.js";
+import { RUNNER_WORK_DIR } from "../../runners/files/runner-path.js";
 import type { ToolDeps } from "../tool-deps.js";
 
 /** Entries a path completion offers at most (the protocol's limit per answer). */

@@ -2,8 +2,8 @@ import { ResourceTemplate, type McpServer } from "@modelcontextprotocol/sdk/serv
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import type { ListResourcesResult, ReadResourceResult, Resource } from "@modelcontextprotocol/sdk/types.js";
 import { ControlPlaneError } from "../../errors.js";
-import { READ_CAP_BYTES, type FileInfo } from "../../runners/file-service.js";
-import { detectMimeType, isTextMimeType } from "../../runners/mime-type.js";
+import { READ_CAP_BYTES, type FileInfo } from "../../runners/files/file-service.js";
+import { detectMimeType, isTextMimeType } from "../../runners/files/mime-type.js";
 import type { ToolExtra } from "../progress.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { completeFilePath } from "./file-path-completion.js";

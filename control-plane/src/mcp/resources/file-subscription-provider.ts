@@ -1,5 +1,5 @@
 import type { Principal } from "../../runners/runner.js";
-import type { WatchService } from "../../runners/watch-service.js";
+import type { WatchService } from "../../runners/files/watch-service.js";
 import { parseFileUri } from "./resource-uris.js";
 import type { SubscriptionProvider } from "./subscription-provider.js";
 

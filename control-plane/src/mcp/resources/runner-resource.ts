@@ -4,7 +4,7 @@ import { ControlPlaneError } from "../../errors.js";
 import type { Principal, RunnerInfo } from "../../runners/runner.js";
 import type { RunnerService } from "../../runners/runner-service.js";
 import type { ToolDeps } from "../tool-deps.js";
-import { toRunnerOutput } from "../tools/runner-output.js";
+import { toRunnerOutput } from "../tools/runner-schemas.js";
 import { toResourceError } from "./resource-error.js";
 import { fileUri, parseRunnerUri, RUNNER_URI_TEMPLATE, runnerUri } from "./resource-uris.js";
 

@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import { RUNNER_WORK_DIR } from "../../runners/runner-path.js";
+import { RUNNER_WORK_DIR } from "../../runners/files/runner-path.js";
 import { parseFileUri } from "../resources/resource-uris.js";
 
 /** A root as the client declared it (roots/list). */

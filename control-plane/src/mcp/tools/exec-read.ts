@@ -4,7 +4,7 @@ import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "../canonical-runner.js";
 import { describeExit, execExitFields, execIdArg, toExitFields } from "./exec-schemas.js";
 
 const DEFAULT_WAIT_MS = 10_000;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ExecExit, ExecInfo } from "../../runners/exec.js";
+import type { ExecExit, ExecInfo } from "../../runners/exec/exec.js";
 
 /** The `exec_id` argument of the exec_* tools. */
 export const execIdArg = z.string().min(1).describe('The process, as returned by exec or exec_list, e.g. "ex_0123456789abcdef".');

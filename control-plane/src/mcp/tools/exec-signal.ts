@@ -4,7 +4,7 @@ import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "../canonical-runner.js";
 import { execIdArg, execInfoSchema, toExecInfoOutput } from "./exec-schemas.js";
 
 const TOOL = {

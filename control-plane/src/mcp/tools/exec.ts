@@ -1,12 +1,12 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { RESULT_OUTPUT_CAP_BYTES } from "../../runners/exec-service.js";
+import { RESULT_OUTPUT_CAP_BYTES } from "../../runners/exec/exec-service.js";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
-import { createOutputProgress } from "./exec-progress.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "../canonical-runner.js";
+import { createOutputProgress } from "../exec-progress.js";
 import { describeExit, execExitFields, toExitFields } from "./exec-schemas.js";
 
 const MAX_TIMEOUT_MS = 24 * 60 * 60 * 1000;

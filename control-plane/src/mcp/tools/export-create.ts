@@ -1,12 +1,12 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { EXPORT_ROOT_DESTINATION } from "../../runners/export-destination.js";
+import { EXPORT_ROOT_DESTINATION } from "../../runners/exports/export-destination.js";
 import { createProgressReporter } from "../progress.js";
 import { pathArg, runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "../canonical-runner.js";
 import { exportSummarySchema, toExportSummary } from "./export-schemas.js";
 
 const globs = z.array(z.string().min(1).max(512)).max(100).default([]);

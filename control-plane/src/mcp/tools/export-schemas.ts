@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ExportRecord } from "../../runners/export-service.js";
+import type { ExportRecord } from "../../runners/exports/export-service.js";
 
 /** An export as export_create and export_list return it (the manifest file holds the per-file list). */
 export const exportSummarySchema = {

@@ -1,12 +1,12 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { ControlPlaneError } from "../../errors.js";
-import type { WatchEvent } from "../../runners/watch-service.js";
+import type { WatchEvent } from "../../runners/files/watch-service.js";
 import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "../canonical-runner.js";
 
 const changeSchema = z.object({
   kind: z.enum(["created", "modified", "deleted", "renamed"]),

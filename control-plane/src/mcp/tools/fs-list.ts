@@ -5,7 +5,7 @@ import { fileEntrySchema, runnerArg, toFileEntry, type FileEntry } from "../sche
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "../canonical-runner.js";
 
 const MAX_LIMIT = 10_000;
 const MAX_DEPTH = 32;

@@ -1,12 +1,12 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { READ_CAP_BYTES } from "../../runners/file-service.js";
-import { isTextMimeType } from "../../runners/mime-type.js";
+import { READ_CAP_BYTES } from "../../runners/files/file-service.js";
+import { isTextMimeType } from "../../runners/files/mime-type.js";
 import { fileEntrySchema, ifMatchArg, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "../canonical-runner.js";
 
 const TOOL = {
   title: "Read a file",

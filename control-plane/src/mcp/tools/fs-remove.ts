@@ -4,7 +4,7 @@ import { fileEntrySchema, pathArg, runnerArg, toFileEntry } from "../schemas.js"
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "../canonical-runner.js";
 
 const TOOL = {
   title: "Remove a path",

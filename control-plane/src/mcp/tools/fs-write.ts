@@ -1,11 +1,11 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { WRITE_CAP_BYTES } from "../../runners/file-service.js";
+import { WRITE_CAP_BYTES } from "../../runners/files/file-service.js";
 import { fileEntrySchema, ifMatchArg, modeArg, parseMode, pathArg, runnerArg, toFileEntry } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { canonicalRunner, runnerIdOutput, withRunnerNote } from "./canonical-runner.js";
+import { canonicalRunner, runnerIdOutput, withRunnerNote } from "../canonical-runner.js";
 
 const TOOL = {
   title: "Write a file",

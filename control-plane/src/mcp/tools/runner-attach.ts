@@ -6,7 +6,7 @@ import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-output.js";
+import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-schemas.js";
 
 const ACTION_TEXT = { reused: "was running and is reused", started: "was stopped and has been started", spawned: "is a new runner on the existing workspace" } as const;
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { describeRunner, runnerOutputSchema, toRunnerOutput } from "./runner-output.js";
+import { describeRunner, runnerOutputSchema, toRunnerOutput } from "./runner-schemas.js";
 
 const TOOL = {
   title: "List your runners",

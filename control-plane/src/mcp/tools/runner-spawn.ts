@@ -7,9 +7,9 @@ import { createProgressReporter, type ProgressReporter } from "../progress.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { settleTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-output.js";
-import { runnerSpawnInputSchema, toSpawnRequest, type SpawnArgs } from "./runner-spawn-input.js";
-import { createSpawnTaskHandler } from "./runner-spawn-task.js";
+import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-schemas.js";
+import { runnerSpawnInputSchema, toSpawnRequest, type SpawnArgs } from "./runner-spawn-schemas.js";
+import { createSpawnTaskHandler } from "../tasks/runner-spawn-task.js";
 
 const PHASE_PROGRESS: Record<SpawnProgress["phase"], number> = { pulling: 10, creating: 50, starting: 70, ready: 100 };
 

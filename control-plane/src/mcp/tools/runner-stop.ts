@@ -4,7 +4,7 @@ import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { runnerOutputSchema, toRunnerOutput } from "./runner-output.js";
+import { runnerOutputSchema, toRunnerOutput } from "./runner-schemas.js";
 
 const TOOL = {
   title: "Stop a runner",

@@ -4,7 +4,7 @@ import { runnerArg } from "../schemas.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { describeSnapshot, snapshotNameArg, snapshotOutputSchema, toSnapshotOutput } from "./snapshot-output.js";
+import { describeSnapshot, snapshotNameArg, snapshotOutputSchema, toSnapshotOutput } from "./snapshot-schemas.js";
 
 const DESCRIPTION =
   "Save a runner's installed state as a snapshot: an image of its filesystem (installed packages, tools, configuration, everything outside /work) that runner_spawn can start new runners from (snapshot: id or name). " +

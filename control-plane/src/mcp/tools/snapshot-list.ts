@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { describeSnapshot, snapshotOutputSchema, toSnapshotOutput } from "./snapshot-output.js";
+import { describeSnapshot, snapshotOutputSchema, toSnapshotOutput } from "./snapshot-schemas.js";
 
 const DESCRIPTION =
   "Your snapshots (images taken from your runners with snapshot_create), newest first, with id, name, source and size. " +

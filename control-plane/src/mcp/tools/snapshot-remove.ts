@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { snapshotOutputSchema, snapshotRefArg, toSnapshotOutput } from "./snapshot-output.js";
+import { snapshotOutputSchema, snapshotRefArg, toSnapshotOutput } from "./snapshot-schemas.js";
 
 const DESCRIPTION =
   "Delete one of your snapshots for good (its image). Refused (FAILED_PRECONDITION) while a runner spawned from it still exists, running or stopped: remove those runners first with runner_remove. " +

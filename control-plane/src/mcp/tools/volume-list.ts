@@ -4,7 +4,7 @@ import type { WorkspaceInfo } from "../../runners/runner.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { toWorkspaceOutput, workspaceOutputSchema } from "./volume-output.js";
+import { toWorkspaceOutput, workspaceOutputSchema } from "./volume-schemas.js";
 
 const TOOL = {
   title: "List your workspaces",

@@ -3,8 +3,8 @@ import { z } from "zod";
 import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
-import { workspaceKeyArg } from "./runner-spawn-input.js";
-import { workspaceOutputSchema, toWorkspaceOutput } from "./volume-output.js";
+import { workspaceKeyArg } from "./runner-spawn-schemas.js";
+import { workspaceOutputSchema, toWorkspaceOutput } from "./volume-schemas.js";
 
 const TOOL = {
   title: "Delete a workspace",

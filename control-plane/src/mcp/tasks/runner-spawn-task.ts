@@ -1,0 +1,76 @@
+import type { CreateTaskRequestHandlerExtra, ToolTaskHandler } from "@modelcontextprotocol/sdk/experimental/tasks";
+import type { CallToolResult, ProgressToken, ServerNotification } from "@modelcontextprotocol/sdk/types.js";
+import type { ProgressReporter } from "../progress.js";
+import type { ToolDeps } from "../tool-deps.js";
+import type { runnerSpawnInputShape, SpawnArgs } from "../tools/runner-spawn-schemas.js";
+
+/** How long a spawn task is kept when the client asks for no ttl: a day, like idempotency keys. */
+const DEFAULT_TASK_TTL_MS = 24 * 60 * 60 * 1000;
+/** The poll interval suggested to clients: spawns take about a second. */
+const TASK_POLL_INTERVAL_MS = 500;
+
+type Spawn = (args: SpawnArgs, report: ProgressReporter) => Promise<CallToolResult>;
+/** Sends a notification on the session's standalone stream (the task's request is answered already). */
+export type SessionNotifier = (notification: ServerNotification) => Promise<void>;
+
+/**
+ * runner_spawn as an MCP task: createTask records a "working" task (in the principal's task store, so it survives
+ * a restart and only its principal sees it), starts the spawn in the background and returns. The request is answered
+ * by then, so progress goes into the task's statusMessage (one update per phase) and, when the request carried a
+ * progressToken, into notifications/progress on the session's stream (a task keeps its token valid until it ends).
+ * The spawn's result, exactly what a plain call returns, is stored as "completed", or as "failed" (statusMessage =
+ * the error text) for an error result.
+ */
+export function createSpawnTaskHandler(deps: ToolDeps, spawn: Spawn, notify: SessionNotifier): ToolTaskHandler<typeof runnerSpawnInputShape> {
+  return {
+    async createTask(args, extra) {
+      const task = await extra.taskStore.createTask({ ttl: extra.taskRequestedTtl ?? DEFAULT_TASK_TTL_MS, pollInterval: TASK_POLL_INTERVAL_MS });
+      const log = deps.log.child({ task: task.taskId });
+      void runTask(deps, task.taskId, args, spawn, extra, notify).catch((error: unknown) => log.warn({ err: error }, "could not store the result of a runner_spawn task"));
+      return { task };
+    },
+    getTask: (_args, extra) => extra.taskStore.getTask(extra.taskId),
+    getTaskResult: async (_args, extra) => (await extra.taskStore.getTaskResult(extra.taskId)) as CallToolResult,
+  };
+}
+
+async function runTask(deps: ToolDeps, taskId: string, args: SpawnArgs, spawn: Spawn, extra: CreateTaskRequestHandlerExtra, notify: SessionNotifier): Promise<void> {
+  // Through the request's task store, so the session also hears notifications/tasks/status; that store saves first and
+  // then notifies, so a session gone meanwhile loses only the notification (the fallback below saves the result).
+  const status = createStatusReporter(taskId, extra, extra._meta?.progressToken, notify);
+  const result = await spawn(args, status);
+  await status.flush();
+  if (result.isError) {
+    const first = result.content[0];
+    await extra.taskStore.updateTaskStatus(taskId, "working", first?.type === "text" ? first.text : "runner_spawn failed").catch(() => undefined);
+  }
+  const outcome = result.isError ? "failed" : "completed";
+  try {
+    await extra.taskStore.storeTaskResult(taskId, outcome, result);
+  } catch (error) {
+    const task = await deps.taskStore.getTask(taskId);
+    if (task?.status !== "working") throw error;
+    await deps.taskStore.storeTaskResult(taskId, outcome, result);
+  }
+}
+
+/**
+ * A progress reporter that writes each new phase ("pulling", "creating", …) into the task's statusMessage and, with a
+ * progress token, sends every report as notifications/progress (increasing progress only, as the protocol asks).
+ */
+function createStatusReporter(taskId: string, extra: CreateTaskRequestHandlerExtra, progressToken: ProgressToken | undefined, notify: SessionNotifier): ProgressReporter {
+  let lastPhase = "";
+  let lastProgress = -1;
+  let queue = Promise.resolve();
+  const report = (progress: number, message: string): void => {
+    if (progressToken !== undefined && progress > lastProgress) {
+      lastProgress = progress;
+      queue = queue.then(() => notify({ method: "notifications/progress", params: { progressToken, progress, total: 100, message } })).catch(() => undefined);
+    }
+    const phase = message.split(":")[0] ?? message;
+    if (phase === lastPhase) return;
+    lastPhase = phase;
+    queue = queue.then(() => extra.taskStore.updateTaskStatus(taskId, "working", phase)).catch(() => undefined);
+  };
+  return Object.assign(report, { flush: () => queue });
+}
