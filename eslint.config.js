@@ -13,56 +13,110 @@ const zone = (target, from, message) => ({ target, from, message });
 
 /** The layers of STYLE.md as import zones. */
 const layerZones = [
-    zone(`${cp}/runtime`, [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/agent-client`, `${cp}/auth`], "runtime/ is the bottom layer: it knows only Docker."),
-    zone(`${cp}/agent-client`, [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`], "agent-client/ is a bottom layer: it knows only the agent contract."),
+  zone(
+    `${cp}/runtime`,
+    [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/agent-client`, `${cp}/auth`],
+    "runtime/ is the bottom layer: it knows only Docker.",
+  ),
+  zone(
+    `${cp}/agent-client`,
+    [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`],
+    "agent-client/ is a bottom layer: it knows only the agent contract.",
+  ),
+  zone(
+    `${cp}/store`,
+    [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/auth`],
+    "store/ is a bottom layer: it knows only SQLite and its own records; take principals as id strings and let callers map to and from domain types.",
+  ),
+  zone(
+    `${cp}/runtime`,
+    [`${cp}/store`],
+    "runtime/ knows only Docker; keep state in runners/ and hand it what it needs.",
+  ),
+  zone(
+    `${cp}/agent-client`,
+    [`${cp}/store`],
+    "agent-client/ knows only the agent contract; keep state in runners/ and hand it what it needs.",
+  ),
+  zone(
+    `${cp}/runners`,
+    [`${cp}/http`, `${cp}/mcp`],
+    "runners/ is the domain: no HTTP or MCP; return domain values and let mcp/ present them.",
+  ),
+  zone(
+    `${cp}/mcp`,
+    [`${cp}/http`, `${cp}/runtime`, `${cp}/agent-client`],
+    "mcp/ talks to the domain in runners/, never to Docker or the agent directly.",
+  ),
+  zone(
+    `${cp}/http`,
+    [`${cp}/runtime`, `${cp}/agent-client`, `${cp}/runners`],
+    "http/ hands requests to mcp/; it does not reach below it.",
+  ),
+  // The domain's capability groups (runners/<group>/): leaves know no sibling group; spawn/ knows nothing of what
+  // is done with a runner afterwards. Shared code goes to the leaf it belongs to (mounts/ holds host paths).
+  ...["exec", "files", "mounts"].map((leaf) =>
     zone(
+      `${cp}/runners/${leaf}`,
+      ["spawn", "exec", "files", "mounts", "exports", "snapshots", "workspaces"]
+        .filter((group) => group !== leaf)
+        .map((group) => `${cp}/runners/${group}`),
+      `runners/${leaf}/ is a leaf capability: it uses the runners root and lower layers only; move what a sibling needs into the leaf it belongs to.`,
+    ),
+  ),
+  zone(
+    `${cp}/runners/spawn`,
+    [`${cp}/runners/exports`, `${cp}/runners/snapshots`, `${cp}/runners/workspaces`],
+    "runners/spawn/ creates runners and knows nothing of exports, snapshots or workspaces; the runners root composes them.",
+  ),
+  zone(
+    `${cp}/config`,
+    [
+      `${cp}/http`,
+      `${cp}/mcp`,
+      `${cp}/runners`,
+      `${cp}/runtime`,
+      `${cp}/agent-client`,
       `${cp}/store`,
-      [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/auth`],
-      "store/ is a bottom layer: it knows only SQLite and its own records; take principals as id strings and let callers map to and from domain types.",
-    ),
-    zone(`${cp}/runtime`, [`${cp}/store`], "runtime/ knows only Docker; keep state in runners/ and hand it what it needs."),
-    zone(`${cp}/agent-client`, [`${cp}/store`], "agent-client/ knows only the agent contract; keep state in runners/ and hand it what it needs."),
-    zone(`${cp}/runners`, [`${cp}/http`, `${cp}/mcp`], "runners/ is the domain: no HTTP or MCP; return domain values and let mcp/ present them."),
-    zone(`${cp}/mcp`, [`${cp}/http`, `${cp}/runtime`, `${cp}/agent-client`], "mcp/ talks to the domain in runners/, never to Docker or the agent directly."),
-    zone(`${cp}/http`, [`${cp}/runtime`, `${cp}/agent-client`, `${cp}/runners`], "http/ hands requests to mcp/; it does not reach below it."),
-    // The domain's capability groups (runners/<group>/): leaves know no sibling group; spawn/ knows nothing of what
-    // is done with a runner afterwards. Shared code goes to the leaf it belongs to (mounts/ holds host paths).
-    ...["exec", "files", "mounts"].map((leaf) =>
-      zone(
-        `${cp}/runners/${leaf}`,
-        ["spawn", "exec", "files", "mounts", "exports", "snapshots", "workspaces"].filter((group) => group !== leaf).map((group) => `${cp}/runners/${group}`),
-        `runners/${leaf}/ is a leaf capability: it uses the runners root and lower layers only; move what a sibling needs into the leaf it belongs to.`,
-      ),
-    ),
-    zone(
-      `${cp}/runners/spawn`,
-      [`${cp}/runners/exports`, `${cp}/runners/snapshots`, `${cp}/runners/workspaces`],
-      "runners/spawn/ creates runners and knows nothing of exports, snapshots or workspaces; the runners root composes them.",
-    ),
-    zone(
-      `${cp}/config`,
-      [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/store`, `${cp}/auth`, `${cp}/cli`, `${cp}/observability`],
-      "config/ parses and checks the configuration and knows no layer that uses it; those receive its values.",
-    ),
-    zone(
+      `${cp}/auth`,
       `${cp}/cli`,
-      [`${cp}/http`, `${cp}/mcp`, `${cp}/agent-client`, `${cp}/store`],
-      "cli/ checks configuration and the engine (config/, runtime/, runners/); serving MCP belongs to the composition root, the agent to runners/.",
-    ),
-    zone(
-      [`${cp}/http`, `${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/store`, `${cp}/auth`, `${cp}/config`, `${cp}/observability`],
-      `${cp}/cli`,
-      "cli/ sits on top: only main.ts runs it; move what two commands share into the layer it belongs to.",
-    ),
-    zone(
-      [`${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/auth`, `${cp}/store`],
       `${cp}/observability`,
-      "observability/ is wired by the composition root and http/; report through audit.ts (AuditLog), meter.ts (Meter) and request-context.ts.",
-    ),
+    ],
+    "config/ parses and checks the configuration and knows no layer that uses it; those receive its values.",
+  ),
+  zone(
+    `${cp}/cli`,
+    [`${cp}/http`, `${cp}/mcp`, `${cp}/agent-client`, `${cp}/store`],
+    "cli/ checks configuration and the engine (config/, runtime/, runners/); serving MCP belongs to the composition root, the agent to runners/.",
+  ),
+  zone(
+    [
+      `${cp}/http`,
+      `${cp}/mcp`,
+      `${cp}/runners`,
+      `${cp}/runtime`,
+      `${cp}/agent-client`,
+      `${cp}/store`,
+      `${cp}/auth`,
+      `${cp}/config`,
+      `${cp}/observability`,
+    ],
+    `${cp}/cli`,
+    "cli/ sits on top: only main.ts runs it; move what two commands share into the layer it belongs to.",
+  ),
+  zone(
+    [`${cp}/mcp`, `${cp}/runners`, `${cp}/runtime`, `${cp}/agent-client`, `${cp}/auth`, `${cp}/store`],
+    `${cp}/observability`,
+    "observability/ is wired by the composition root and http/; report through audit.ts (AuditLog), meter.ts (Meter) and request-context.ts.",
+  ),
 ];
 
 /** Shipped mcp/ code reaches state through the domain; its tests may build a real store to pass in, as the composition root does. */
-const mcpThroughDomain = zone(`${cp}/mcp`, [`${cp}/store`], "mcp/ reaches state through the domain in runners/ (e.g. runners/task-ledger.ts); the composition root passes the store.");
+const mcpThroughDomain = zone(
+  `${cp}/mcp`,
+  [`${cp}/store`],
+  "mcp/ reaches state through the domain in runners/ (e.g. runners/task-ledger.ts); the composition root passes the store.",
+);
 
 const onlyIn = (pkg, owner) => ({
   group: [pkg, `${pkg}/*`],
@@ -78,25 +132,46 @@ function controlPlaneImportOwners() {
     { files: ["control-plane/src/runtime/docker-*.ts"], pattern: onlyIn("dockerode", "runtime/docker-*.ts") },
     {
       files: ["control-plane/src/agent-client/**"],
-      pattern: { group: ["@devhatchery/proto/agent/*", "@devhatchery/proto/health/*", "@grpc/grpc-js"], message: "Only agent-client/ speaks gRPC to the agent; use AgentClient." },
+      pattern: {
+        group: ["@devhatchery/proto/agent/*", "@devhatchery/proto/health/*", "@grpc/grpc-js"],
+        message: "Only agent-client/ speaks gRPC to the agent; use AgentClient.",
+      },
     },
-    { files: ["control-plane/src/http/**", "control-plane/src/control-plane.ts", "control-plane/src/main.ts"], pattern: onlyIn("hono", "http/ (and the composition root)") },
-    { files: ["control-plane/src/http/**", "control-plane/src/main.ts"], pattern: onlyIn("@hono/node-server", "http/ and main.ts") },
-    { files: ["control-plane/src/mcp/**", "control-plane/src/http/**"], pattern: onlyIn("@modelcontextprotocol/sdk", "mcp/ and http/") },
+    {
+      files: ["control-plane/src/http/**", "control-plane/src/control-plane.ts", "control-plane/src/main.ts"],
+      pattern: onlyIn("hono", "http/ (and the composition root)"),
+    },
+    {
+      files: ["control-plane/src/http/**", "control-plane/src/main.ts"],
+      pattern: onlyIn("@hono/node-server", "http/ and main.ts"),
+    },
+    {
+      files: ["control-plane/src/mcp/**", "control-plane/src/http/**"],
+      pattern: onlyIn("@modelcontextprotocol/sdk", "mcp/ and http/"),
+    },
     {
       files: ["control-plane/src/observability/**"],
       pattern: {
         group: ["prom-client", "@opentelemetry/sdk-*", "@opentelemetry/exporter-*", "@opentelemetry/resources"],
-        message: "Only observability/ sets up metrics and tracing; count through meter.ts, audit through audit.ts, start spans with @opentelemetry/api.",
+        message:
+          "Only observability/ sets up metrics and tracing; count through meter.ts, audit through audit.ts, start spans with @opentelemetry/api.",
       },
     },
     {
       files: [],
-      pattern: { group: ["@devhatchery/runner-agent", "@devhatchery/runner-agent/*"], message: "The control plane uses the agent only through proto/ and agent-client/." },
+      pattern: {
+        group: ["@devhatchery/runner-agent", "@devhatchery/runner-agent/*"],
+        message: "The control plane uses the agent only through proto/ and agent-client/.",
+      },
     },
   ];
-  const rule = (except) => ["error", { patterns: owners.filter((owner) => !except.includes(owner)).map((owner) => owner.pattern) }];
-  const blocks = [{ files: ["control-plane/src/**/*.ts"], ignores: ["**/*.test.ts"], rules: { "no-restricted-imports": rule([]) } }];
+  const rule = (except) => [
+    "error",
+    { patterns: owners.filter((owner) => !except.includes(owner)).map((owner) => owner.pattern) },
+  ];
+  const blocks = [
+    { files: ["control-plane/src/**/*.ts"], ignores: ["**/*.test.ts"], rules: { "no-restricted-imports": rule([]) } },
+  ];
   for (const file of new Set(owners.flatMap((owner) => owner.files))) {
     const except = owners.filter((owner) => owner.files.includes(file));
     blocks.push({ files: [file], ignores: ["**/*.test.ts"], rules: { "no-restricted-imports": rule(except) } });
@@ -104,9 +179,17 @@ function controlPlaneImportOwners() {
   return blocks;
 }
 
-const agentFromControlPlane = zone("./runner-agent", ["./control-plane"], "The agent and the control plane share only proto/.");
+const agentFromControlPlane = zone(
+  "./runner-agent",
+  ["./control-plane"],
+  "The agent and the control plane share only proto/.",
+);
 /** The control plane uses the agent only through proto/ and agent-client/ (whose tests may start a real agent). */
-const controlPlaneFromAgent = zone("./control-plane", ["./runner-agent"], "The agent and the control plane share only proto/.");
+const controlPlaneFromAgent = zone(
+  "./control-plane",
+  ["./runner-agent"],
+  "The agent and the control plane share only proto/.",
+);
 
 export default tseslint.config(
   { ignores: ["**/dist/**", "**/node_modules/**", "proto/gen/**", "coverage/**"] },
@@ -119,12 +202,23 @@ export default tseslint.config(
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
-      "check-file/filename-naming-convention": ["error", { "**/*.{ts,js,mjs}": "KEBAB_CASE" }, { ignoreMiddleExtensions: true }],
+      "check-file/filename-naming-convention": [
+        "error",
+        { "**/*.{ts,js,mjs}": "KEBAB_CASE" },
+        { ignoreMiddleExtensions: true },
+      ],
       "check-file/filename-blocklist": [
         "error",
-        { "**/utils.ts": "*-name-the-thing.ts", "**/helpers.ts": "*-name-the-thing.ts", "**/common.ts": "*-name-the-thing.ts" },
+        {
+          "**/utils.ts": "*-name-the-thing.ts",
+          "**/helpers.ts": "*-name-the-thing.ts",
+          "**/common.ts": "*-name-the-thing.ts",
+        },
       ],
-      "import-x/no-restricted-paths": ["error", { zones: [...layerZones, mcpThroughDomain, agentFromControlPlane, controlPlaneFromAgent] }],
+      "import-x/no-restricted-paths": [
+        "error",
+        { zones: [...layerZones, mcpThroughDomain, agentFromControlPlane, controlPlaneFromAgent] },
+      ],
     },
   },
   {
@@ -138,13 +232,25 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["@devhatchery/proto/agent/*", "@devhatchery/proto/health/*"], message: "Only *-service.ts (gRPC adapters) and server.ts touch proto types; managers use plain types." }] },
+        {
+          patterns: [
+            {
+              group: ["@devhatchery/proto/agent/*", "@devhatchery/proto/health/*"],
+              message: "Only *-service.ts (gRPC adapters) and server.ts touch proto types; managers use plain types.",
+            },
+          ],
+        },
       ],
     },
   },
   {
     files: ["control-plane/src/mcp/**/*.test.ts"],
-    rules: { "import-x/no-restricted-paths": ["error", { zones: [...layerZones, agentFromControlPlane, controlPlaneFromAgent] }] },
+    rules: {
+      "import-x/no-restricted-paths": [
+        "error",
+        { zones: [...layerZones, agentFromControlPlane, controlPlaneFromAgent] },
+      ],
+    },
   },
   ...controlPlaneImportOwners(),
   {
@@ -154,7 +260,12 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [onlyIn("dockerode", "runtime/ (and its tests)"), onlyIn("@grpc/grpc-js", "agent-client/ (and its tests)")] },
+        {
+          patterns: [
+            onlyIn("dockerode", "runtime/ (and its tests)"),
+            onlyIn("@grpc/grpc-js", "agent-client/ (and its tests)"),
+          ],
+        },
       ],
     },
   },

@@ -41,30 +41,71 @@ async function main(): Promise<void> {
     const rssBytes = await idleRss(runner.address, runner.token);
 
     process.stderr.write(`bench: exec round trip (${execSamples} samples per peer)\n`);
-    const agentExec = summarize(await measure(() => runner.agent.exec.start({ argv: ["true"], shell: "", cwd: "", env: {}, timeoutMs: 0, stdin: Buffer.alloc(0), stdinOpen: false }, () => {}).ended, { warmup: 20, samples: execSamples }));
-    const apiExec = summarize(await measure(() => dockerApiExec(runner.container, ["true"]), { warmup: 5, samples: Math.max(10, Math.round(execSamples / 4)) }));
-    const cliExec = summarize(await measure(() => dockerCliExec(runner.container.id, ["true"]), { warmup: 3, samples: Math.max(10, Math.round(execSamples / 8)) }));
+    const agentExec = summarize(
+      await measure(
+        () =>
+          runner.agent.exec.start(
+            { argv: ["true"], shell: "", cwd: "", env: {}, timeoutMs: 0, stdin: Buffer.alloc(0), stdinOpen: false },
+            () => {},
+          ).ended,
+        { warmup: 20, samples: execSamples },
+      ),
+    );
+    const apiExec = summarize(
+      await measure(() => dockerApiExec(runner.container, ["true"]), {
+        warmup: 5,
+        samples: Math.max(10, Math.round(execSamples / 4)),
+      }),
+    );
+    const cliExec = summarize(
+      await measure(() => dockerCliExec(runner.container.id, ["true"]), {
+        warmup: 3,
+        samples: Math.max(10, Math.round(execSamples / 8)),
+      }),
+    );
 
     process.stderr.write(`bench: ${fileMb} MB in and out (${fileSamples} samples per peer)\n`);
     const payload = randomBytes(fileMb * 1024 * 1024);
     const digest = createHash("sha256").update(payload).digest("hex");
     const local = join(scratch, "payload.bin");
     await writeFile(local, payload);
-    const agentIn = summarize(await measure(() => runner.agent.fs.write("/work/payload.bin", payload, { createParents: true, mode: 0 }), { warmup: 1, samples: fileSamples }));
-    const agentOut = summarize(
-      await measure(async () => {
-        const { data } = await runner.agent.fs.read("/work/payload.bin", 0, 0);
-        if (createHash("sha256").update(data).digest("hex") !== digest) throw new Error("agent read returned different bytes");
-      }, { warmup: 1, samples: fileSamples }),
+    const agentIn = summarize(
+      await measure(() => runner.agent.fs.write("/work/payload.bin", payload, { createParents: true, mode: 0 }), {
+        warmup: 1,
+        samples: fileSamples,
+      }),
     );
-    const cpIn = summarize(await measure(() => dockerCp(local, `${runner.container.id}:/work/payload-cp.bin`), { warmup: 1, samples: fileSamples }));
+    const agentOut = summarize(
+      await measure(
+        async () => {
+          const { data } = await runner.agent.fs.read("/work/payload.bin", 0, 0);
+          if (createHash("sha256").update(data).digest("hex") !== digest)
+            throw new Error("agent read returned different bytes");
+        },
+        { warmup: 1, samples: fileSamples },
+      ),
+    );
+    const cpIn = summarize(
+      await measure(() => dockerCp(local, `${runner.container.id}:/work/payload-cp.bin`), {
+        warmup: 1,
+        samples: fileSamples,
+      }),
+    );
     const cpOut = summarize(
-      await measure(async () => {
-        const target = join(scratch, "out.bin");
-        await dockerCp(`${runner.container.id}:/work/payload-cp.bin`, target);
-        if (createHash("sha256").update(await readFile(target)).digest("hex") !== digest) throw new Error("docker cp returned different bytes");
-        await rm(target);
-      }, { warmup: 1, samples: fileSamples }),
+      await measure(
+        async () => {
+          const target = join(scratch, "out.bin");
+          await dockerCp(`${runner.container.id}:/work/payload-cp.bin`, target);
+          if (
+            createHash("sha256")
+              .update(await readFile(target))
+              .digest("hex") !== digest
+          )
+            throw new Error("docker cp returned different bytes");
+          await rm(target);
+        },
+        { warmup: 1, samples: fileSamples },
+      ),
     );
 
     const lines = [

@@ -31,14 +31,20 @@ function settle(): Promise<void> {
 /** Image, binds and entrypoint of the runner for the chosen delivery. */
 function runnerSetup(): { image: string; binds: string[]; entrypoint?: string[] } {
   if (delivery === "baked") {
-    return { image: "devhatchery-test/runner:dev", binds: agentDir ? [`${join(agentDir, "agent.cjs")}:${AGENT_MOUNT_PATH}/agent.cjs:ro`] : [] };
+    return {
+      image: "devhatchery-test/runner:dev",
+      binds: agentDir ? [`${join(agentDir, "agent.cjs")}:${AGENT_MOUNT_PATH}/agent.cjs:ro`] : [],
+    };
   }
   if (delivery !== "injected") throw new Error(`BENCH_DELIVERY "${delivery}" is unknown; use "baked" or "injected".`);
   const dir = agentDir ?? resolve("runner-agent/dist");
   const files = readdirSync(dir).filter((name) => name === "agent.cjs" || name.endsWith(".node"));
   return {
     image: "devhatchery-test/debian:bookworm",
-    binds: [`${process.execPath}:${AGENT_MOUNT_PATH}/bin/node:ro`, ...files.map((name) => `${join(dir, name)}:${AGENT_MOUNT_PATH}/${name}:ro`)],
+    binds: [
+      `${process.execPath}:${AGENT_MOUNT_PATH}/bin/node:ro`,
+      ...files.map((name) => `${join(dir, name)}:${AGENT_MOUNT_PATH}/${name}:ro`),
+    ],
     entrypoint: AGENT_ENTRYPOINT,
   };
 }
@@ -89,7 +95,9 @@ async function measureOnce(docker: Docker): Promise<Measurement> {
     Image: setup.image,
     Env: [`DEVHATCHERY_AGENT_TOKEN=${token}`],
     Labels: { "io.devhatchery.bench": "true" },
-    ...(setup.entrypoint || nodeFlags.length > 0 ? { Entrypoint: withFlags(setup.entrypoint ?? AGENT_ENTRYPOINT), Cmd: [], WorkingDir: "/work" } : {}),
+    ...(setup.entrypoint || nodeFlags.length > 0
+      ? { Entrypoint: withFlags(setup.entrypoint ?? AGENT_ENTRYPOINT), Cmd: [], WorkingDir: "/work" }
+      : {}),
     HostConfig: { Init: true, NetworkMode: network, Binds: setup.binds },
   });
   let agent: AgentClient | undefined;
@@ -109,12 +117,24 @@ async function measureOnce(docker: Docker): Promise<Measurement> {
     await settle();
     const afterWork = await agentRss(address, token);
     const live = agent;
-    const exec = summarize(await measure(() => live.exec.start({ argv: ["true"], shell: "", cwd: "", env: {}, timeoutMs: 0, stdin: Buffer.alloc(0), stdinOpen: false }, () => {}).ended, { warmup: 20, samples }));
+    const exec = summarize(
+      await measure(
+        () =>
+          live.exec.start(
+            { argv: ["true"], shell: "", cwd: "", env: {}, timeoutMs: 0, stdin: Buffer.alloc(0), stdinOpen: false },
+            () => {},
+          ).ended,
+        { warmup: 20, samples },
+      ),
+    );
     return { readyMs, idle, afterWork, execP50: exec.p50 };
   } finally {
     agent?.close();
     await container.remove({ force: true }).catch(() => undefined);
-    await docker.getNetwork(network).remove().catch(() => undefined);
+    await docker
+      .getNetwork(network)
+      .remove()
+      .catch(() => undefined);
   }
 }
 
@@ -123,7 +143,9 @@ async function main(): Promise<void> {
   const results = [];
   for (let run = 0; run < runs; run++) {
     const result = await measureOnce(docker);
-    process.stderr.write(`run ${run + 1}: ready in ${formatMs(result.readyMs)} ms, idle ${formatMb(result.idle)}, after work ${formatMb(result.afterWork)}, exec p50 ${formatMs(result.execP50)} ms\n`);
+    process.stderr.write(
+      `run ${run + 1}: ready in ${formatMs(result.readyMs)} ms, idle ${formatMb(result.idle)}, after work ${formatMb(result.afterWork)}, exec p50 ${formatMs(result.execP50)} ms\n`,
+    );
     results.push(result);
   }
   const median = (values: number[]): number => summarize(values).p50;

@@ -15,8 +15,21 @@ export async function listAgentVolumes(docker: Docker): Promise<Set<string>> {
 export async function removeAgentVolumesSince(docker: Docker, before: Set<string>): Promise<void> {
   for (const name of await listAgentVolumes(docker)) {
     if (before.has(name)) continue;
-    const helpers = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.agent.volume=${name}`] } });
-    await Promise.all(helpers.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined)));
-    await docker.getVolume(name).remove().catch(() => undefined);
+    const helpers = await docker.listContainers({
+      all: true,
+      filters: { label: [`io.devhatchery.agent.volume=${name}`] },
+    });
+    await Promise.all(
+      helpers.map((info) =>
+        docker
+          .getContainer(info.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
+    await docker
+      .getVolume(name)
+      .remove()
+      .catch(() => undefined);
   }
 }

@@ -10,7 +10,10 @@ export interface ScenarioOutcome {
 }
 
 /** The whole benchmarks document of one `npm run bench` run: what ran where, the goals table, then every scenario. */
-export function renderBenchReport(header: { command: string; machine: string; date: string; smoke: boolean }, outcomes: ScenarioOutcome[]): string {
+export function renderBenchReport(
+  header: { command: string; machine: string; date: string; smoke: boolean },
+  outcomes: ScenarioOutcome[],
+): string {
   const goals: GoalResult[] = outcomes.flatMap((outcome) => outcome.report?.goals ?? []);
   const failed = outcomes.filter((outcome) => outcome.error);
   const lines = [
@@ -32,13 +35,16 @@ export function renderBenchReport(header: { command: string; machine: string; da
     ...failed.map((outcome) => `| ${outcome.title} | — | scenario failed (below) | **failed** |`),
   ];
   const missed = goals.filter((goal) => !goal.met);
-  if (missed.length > 0) lines.push("", `Missed: ${missed.map((goal) => `${goal.what} (${goal.measured})`).join("; ")}.`);
-  if (failed.length > 0) lines.push("", `Failed: ${failed.map((outcome) => outcome.title).join("; ")}; their goals were not measured.`);
+  if (missed.length > 0)
+    lines.push("", `Missed: ${missed.map((goal) => `${goal.what} (${goal.measured})`).join("; ")}.`);
+  if (failed.length > 0)
+    lines.push("", `Failed: ${failed.map((outcome) => outcome.title).join("; ")}; their goals were not measured.`);
   if (missed.length === 0 && failed.length === 0) lines.push("", "Every goal measured here was met.");
   for (const outcome of outcomes) {
     lines.push("", `## ${outcome.title}`, "");
     if (outcome.report) lines.push(...outcome.report.lines);
-    else lines.push(`**Failed** after ${(outcome.durationMs / 1000).toFixed(0)} s: ${outcome.error ?? "unknown error"}`);
+    else
+      lines.push(`**Failed** after ${(outcome.durationMs / 1000).toFixed(0)} s: ${outcome.error ?? "unknown error"}`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -27,7 +27,10 @@ export async function startBenchRunner(image: string): Promise<BenchRunner> {
   });
   const close = async (): Promise<void> => {
     await container.remove({ force: true }).catch(() => undefined);
-    await docker.getNetwork(network).remove().catch(() => undefined);
+    await docker
+      .getNetwork(network)
+      .remove()
+      .catch(() => undefined);
   };
   try {
     await container.start();

@@ -12,7 +12,10 @@ export function latencyTable(rows: LatencyRow[], ratioHeader: string): string[] 
   return [
     `| path | n | p50 (ms) | p95 (ms) | ${ratioHeader} |`,
     "|---|---|---|---|---|",
-    ...rows.map(({ path, summary, reference }) => `| ${path} | ${summary.n} | ${formatMs(summary.p50)} | ${formatMs(summary.p95)} | ${reference ? ratio(summary.p50, reference.p50) : "1×"} |`),
+    ...rows.map(
+      ({ path, summary, reference }) =>
+        `| ${path} | ${summary.n} | ${formatMs(summary.p50)} | ${formatMs(summary.p95)} | ${reference ? ratio(summary.p50, reference.p50) : "1×"} |`,
+    ),
   ];
 }
 

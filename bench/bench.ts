@@ -16,7 +16,15 @@ import { resourceUpdates } from "./scenarios/resource-updates.ts";
 import { spawnReady } from "./scenarios/spawn-ready.ts";
 import { toolOverhead } from "./scenarios/tool-overhead.ts";
 
-const SCENARIOS: Scenario[] = [execRoundTrip, toolOverhead, spawnReady, fileTransfer, resourceUpdates, mcpSessions, memory];
+const SCENARIOS: Scenario[] = [
+  execRoundTrip,
+  toolOverhead,
+  spawnReady,
+  fileTransfer,
+  resourceUpdates,
+  mcpSessions,
+  memory,
+];
 // Past its budget a scenario stops at its next sample; this much more is allowed for the sample and the cleanup.
 const GRACE_MS = 60_000;
 
@@ -25,12 +33,18 @@ async function runScenario(scenario: Scenario, options: ReturnType<typeof benchO
   let timer: NodeJS.Timeout | undefined;
   try {
     const overdue = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`did not finish within ${(options.scenarioBudgetMs + GRACE_MS) / 1000} s`)), options.scenarioBudgetMs + GRACE_MS);
+      timer = setTimeout(
+        () => reject(new Error(`did not finish within ${(options.scenarioBudgetMs + GRACE_MS) / 1000} s`)),
+        options.scenarioBudgetMs + GRACE_MS,
+      );
     });
     const report = await Promise.race([scenario.run(options, AbortSignal.timeout(options.scenarioBudgetMs)), overdue]);
     return { title: scenario.title, durationMs: performance.now() - started, report };
   } catch (error) {
-    const message = error instanceof Error && error.name === "TimeoutError" ? `time budget of ${options.scenarioBudgetMs / 1000} s spent` : String((error as Error).message ?? error);
+    const message =
+      error instanceof Error && error.name === "TimeoutError"
+        ? `time budget of ${options.scenarioBudgetMs / 1000} s spent`
+        : String((error as Error).message ?? error);
     return { title: scenario.title, durationMs: performance.now() - started, error: message };
   } finally {
     clearTimeout(timer);
@@ -39,7 +53,10 @@ async function runScenario(scenario: Scenario, options: ReturnType<typeof benchO
 
 async function main(): Promise<void> {
   const options = benchOptions(process.argv.slice(2), process.env);
-  const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).toLowerCase();
+  const only = process.argv
+    .find((arg) => arg.startsWith("--only="))
+    ?.slice("--only=".length)
+    .toLowerCase();
   const selected = SCENARIOS.filter((scenario) => !only || scenario.title.toLowerCase().includes(only));
   const machine = describeMachine((await new Docker().version()).Version);
   const outcomes: ScenarioOutcome[] = [];
@@ -47,13 +64,23 @@ async function main(): Promise<void> {
     for (const scenario of selected) {
       process.stderr.write(`bench: ${scenario.title} …\n`);
       const outcome = await runScenario(scenario, options);
-      process.stderr.write(`bench: ${scenario.title}: ${outcome.error ? `FAILED: ${outcome.error}` : "done"} (${(outcome.durationMs / 1000).toFixed(1)} s)\n`);
+      process.stderr.write(
+        `bench: ${scenario.title}: ${outcome.error ? `FAILED: ${outcome.error}` : "done"} (${(outcome.durationMs / 1000).toFixed(1)} s)\n`,
+      );
       outcomes.push(outcome);
     }
   } finally {
     await closeOpenFixtures();
   }
-  const text = renderBenchReport({ command: options.command, machine, date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC", smoke: options.smoke }, outcomes);
+  const text = renderBenchReport(
+    {
+      command: options.command,
+      machine,
+      date: new Date().toISOString().slice(0, 16).replace("T", " ") + " UTC",
+      smoke: options.smoke,
+    },
+    outcomes,
+  );
   await writeFile(options.output, text);
   process.stdout.write(`${text}\nbench: wrote ${options.output}\n`);
   if (outcomes.some((outcome) => outcome.error)) process.exit(1);

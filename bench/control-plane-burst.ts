@@ -56,20 +56,28 @@ async function main(): Promise<void> {
   try {
     const spawned = (await client.callTool({ name: "runner_spawn", arguments: {} })) as CallToolResult;
     const runner = (spawned.structuredContent as { runner_id: string }).runner_id;
-    await client.callTool({ name: "exec", arguments: { runner, command: "yes | head -c 100000" } }, undefined, { onprogress: () => undefined });
+    await client.callTool({ name: "exec", arguments: { runner, command: "yes | head -c 100000" } }, undefined, {
+      onprogress: () => undefined,
+    });
     await sleep(5_000);
     await record("idle, one runner, one session");
     const before = SNAPSHOTS ? await snapshot(server.pid, diagnostics) : undefined;
     for (let burst = 1; burst <= BURSTS; burst++) {
       let notified = 0;
       const started = Date.now();
-      await client.callTool({ name: "exec", arguments: { runner, command: `yes | head -c ${OUTPUT_BYTES}`, yield_ms: 300_000 } }, undefined, {
-        timeout: 300_000,
-        onprogress: (progress) => void (notified += progress.message?.length ?? 0),
-      });
-      await record(`right after burst ${burst}: ${OUTPUT_BYTES} bytes streamed (${notified} as progress, ${Date.now() - started} ms)`);
+      await client.callTool(
+        { name: "exec", arguments: { runner, command: `yes | head -c ${OUTPUT_BYTES}`, yield_ms: 300_000 } },
+        undefined,
+        {
+          timeout: 300_000,
+          onprogress: (progress) => void (notified += progress.message?.length ?? 0),
+        },
+      );
+      await record(
+        `right after burst ${burst}: ${OUTPUT_BYTES} bytes streamed (${notified} as progress, ${Date.now() - started} ms)`,
+      );
     }
-    for (let waited = 0; waited < WAIT_S; ) {
+    for (let waited = 0; waited < WAIT_S;) {
       const step = Math.min(WAIT_S - waited, waited < 10 ? 10 : 30);
       await sleep(step * 1000);
       waited += step;
@@ -79,8 +87,16 @@ async function main(): Promise<void> {
       const after = await snapshot(server.pid, diagnostics);
       await record("after a heap snapshot (a full GC)");
       const [first, last] = [await sizeByConstructor(before), await sizeByConstructor(after)];
-      const growth = [...last].map(([name, bytes]) => ({ name, growth: bytes - (first.get(name) ?? 0) })).sort((a, b) => b.growth - a.growth).slice(0, 15);
-      rows.push("", "| grew in the heap (self size) | bytes |", "|---|---|", ...growth.map((row) => `| ${row.name} | ${row.growth} |`));
+      const growth = [...last]
+        .map(([name, bytes]) => ({ name, growth: bytes - (first.get(name) ?? 0) }))
+        .sort((a, b) => b.growth - a.growth)
+        .slice(0, 15);
+      rows.push(
+        "",
+        "| grew in the heap (self size) | bytes |",
+        "|---|---|",
+        ...growth.map((row) => `| ${row.name} | ${row.growth} |`),
+      );
     }
   } finally {
     await client.close().catch(() => undefined);

@@ -48,8 +48,13 @@ type Call = (tool: string, args: Record<string, unknown>) => Promise<Record<stri
 
 function caller(client: Client): Call {
   return async (tool, args) => {
-    const result = (await client.callTool({ name: tool, arguments: args }, undefined, { timeout: 120_000 })) as CallToolResult;
-    if (result.isError) throw new Error(`${tool} failed: ${result.content.map((item) => (item.type === "text" ? item.text : item.type)).join(" ")}`);
+    const result = (await client.callTool({ name: tool, arguments: args }, undefined, {
+      timeout: 120_000,
+    })) as CallToolResult;
+    if (result.isError)
+      throw new Error(
+        `${tool} failed: ${result.content.map((item) => (item.type === "text" ? item.text : item.type)).join(" ")}`,
+      );
     return (result.structuredContent ?? {}) as Record<string, unknown>;
   };
 }
@@ -97,16 +102,25 @@ async function useRunner(url: string, token: string, runnerId: string, abandon: 
 
 /** An initialize POST without text/event-stream in Accept: the transport answers 406 and no session is made. */
 async function refusedInitialize(url: string, token: string): Promise<void> {
-  const initialize = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } } };
+  const initialize = {
+    jsonrpc: "2.0",
+    id: 0,
+    method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "bench", version: "1" } },
+  };
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json" };
   const response = await fetch(url, { method: "POST", headers, body: JSON.stringify(initialize) });
   await response.arrayBuffer();
-  if (response.status !== 406) throw new Error(`An initialize without text/event-stream in Accept was answered ${response.status}, not 406.`);
+  if (response.status !== 406)
+    throw new Error(`An initialize without text/event-stream in Accept was answered ${response.status}, not 406.`);
 }
 
 async function killContainer(docker: Docker, runnerId: string): Promise<void> {
   const [found] = await docker.listContainers({ filters: { label: [`io.devhatchery.runner=${runnerId}`] } });
-  if (!found) throw new Error(`No running container labelled io.devhatchery.runner=${runnerId}; did runner_attach start "${runnerId}" again?`);
+  if (!found)
+    throw new Error(
+      `No running container labelled io.devhatchery.runner=${runnerId}; did runner_attach start "${runnerId}" again?`,
+    );
   await docker.getContainer(found.Id).kill();
 }
 
@@ -126,7 +140,10 @@ async function main(): Promise<void> {
     DEVHATCHERY_SESSION_IDLE_TIMEOUT_MS: String(SESSION_IDLE_TIMEOUT_MS),
     HOME: process.env.HOME ?? tmpdir(),
   });
-  const controlPlane = createControlPlane(config, createLogger("warn", createWriteStream(join(stateDir, "control-plane.log"))));
+  const controlPlane = createControlPlane(
+    config,
+    createLogger("warn", createWriteStream(join(stateDir, "control-plane.log"))),
+  );
   const server = serve({ fetch: controlPlane.app.fetch, hostname: "127.0.0.1", port: 0 });
   await new Promise((resolve) => server.once("listening", resolve));
   const address = server.address();
@@ -134,7 +151,9 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   const record = async (step: string): Promise<void> => {
     const memory = await settledMemory();
-    rows.push(`| ${step} | ${formatMb(memory.heapUsed)} | ${formatMb(memory.heapTotal)} | ${formatMb(memory.external)} | ${formatMb(memory.rss)} |`);
+    rows.push(
+      `| ${step} | ${formatMb(memory.heapUsed)} | ${formatMb(memory.heapTotal)} | ${formatMb(memory.external)} | ${formatMb(memory.rss)} |`,
+    );
     process.stderr.write(`${rows.at(-1)}\n`);
   };
   // One session stays open the whole run (as a client that keeps its session would): per-session state shows up.
@@ -146,18 +165,25 @@ async function main(): Promise<void> {
     await record("started, one session");
     for (let cycle = 1; cycle <= CYCLES; cycle++) {
       const runners: string[] = [];
-      await inBatches(Array.from({ length: RUNNERS }, (_, i) => i), async () => runners.push((await call("runner_spawn", { image: IMAGE })).runner_id as string));
+      await inBatches(
+        Array.from({ length: RUNNERS }, (_, i) => i),
+        async () => runners.push((await call("runner_spawn", { image: IMAGE })).runner_id as string),
+      );
       await record(`cycle ${cycle}: ${RUNNERS} runners ready`);
       await inBatches(runners, (runnerId) => useRunner(url, token, runnerId, runners.indexOf(runnerId) % 2 === 1));
       await new Promise((resolve) => setTimeout(resolve, SESSION_IDLE_TIMEOUT_MS));
       await record(`cycle ${cycle}: each used from its own session (ended or expired)`);
-      await inBatches(runners.filter((_, i) => i % 2 === 0), (runnerId) => killContainer(docker, runnerId));
+      await inBatches(
+        runners.filter((_, i) => i % 2 === 0),
+        (runnerId) => killContainer(docker, runnerId),
+      );
       await record(`cycle ${cycle}: every other runner's agent killed`);
       await inBatches(runners, (runnerId) => call("runner_remove", { runner: runnerId, remove_volume: true }));
       await record(`cycle ${cycle}: runners removed`);
       for (let i = 0; i < REFUSED_INITIALIZES; i++) await refusedInitialize(url, token);
       await record(`cycle ${cycle}: ${REFUSED_INITIALIZES} initializes refused (406)`);
-      if (SNAPSHOT_DIR && (cycle === FIRST_SNAPSHOT_CYCLE || cycle === CYCLES)) snapshots.push(writeHeapSnapshot(join(SNAPSHOT_DIR, `cycle-${cycle}.heapsnapshot`)));
+      if (SNAPSHOT_DIR && (cycle === FIRST_SNAPSHOT_CYCLE || cycle === CYCLES))
+        snapshots.push(writeHeapSnapshot(join(SNAPSHOT_DIR, `cycle-${cycle}.heapsnapshot`)));
     }
   } finally {
     await main.close().catch(() => undefined);
@@ -177,8 +203,15 @@ async function main(): Promise<void> {
     // One after the other: a leaking process writes snapshots of hundreds of MB.
     const first = await countByConstructor(snapshots[0]!);
     const last = await countByConstructor(snapshots[1]!);
-    lines.push("", `Objects that grew from cycle ${FIRST_SNAPSHOT_CYCLE} to cycle ${CYCLES} (heap snapshots at the end of each):`, "", `| constructor | after cycle ${FIRST_SNAPSHOT_CYCLE} | after cycle ${CYCLES} | growth |`, "|---|---|---|---|");
-    for (const row of topGrowth(first, last, 25)) lines.push(`| ${row.name} | ${row.before} | ${row.after} | +${row.after - row.before} |`);
+    lines.push(
+      "",
+      `Objects that grew from cycle ${FIRST_SNAPSHOT_CYCLE} to cycle ${CYCLES} (heap snapshots at the end of each):`,
+      "",
+      `| constructor | after cycle ${FIRST_SNAPSHOT_CYCLE} | after cycle ${CYCLES} | growth |`,
+      "|---|---|---|---|",
+    );
+    for (const row of topGrowth(first, last, 25))
+      lines.push(`| ${row.name} | ${row.before} | ${row.after} | +${row.after - row.before} |`);
   }
   process.stdout.write(`${lines.join("\n")}\n`);
 }

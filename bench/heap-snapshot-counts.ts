@@ -14,7 +14,8 @@ const COUNTED_TYPES = new Set(["object", "closure"]);
 function parseSnapshot(file: Buffer): { head: SnapshotHead; nodes: Uint32Array; strings: string[] } {
   const nodesAt = file.indexOf('"nodes":[');
   const stringsAt = file.indexOf('"strings":[');
-  if (nodesAt < 0 || stringsAt < 0) throw new Error('Not a V8 heap snapshot: no "nodes" or "strings" table; write it with v8.writeHeapSnapshot().');
+  if (nodesAt < 0 || stringsAt < 0)
+    throw new Error('Not a V8 heap snapshot: no "nodes" or "strings" table; write it with v8.writeHeapSnapshot().');
   const head = JSON.parse(`${file.toString("utf8", 0, nodesAt).trimEnd().replace(/,$/, "")}}`) as SnapshotHead;
   const nodes = new Uint32Array(head.snapshot.node_count * head.snapshot.meta.node_fields.length);
   let count = 0;
@@ -51,7 +52,11 @@ export async function countByConstructor(path: string): Promise<Map<string, numb
 }
 
 /** The constructors whose count grew most from `before` to `after`, largest growth first. */
-export function topGrowth(before: Map<string, number>, after: Map<string, number>, limit: number): { name: string; before: number; after: number }[] {
+export function topGrowth(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  limit: number,
+): { name: string; before: number; after: number }[] {
   return [...after]
     .map(([name, count]) => ({ name, before: before.get(name) ?? 0, after: count }))
     .filter((row) => row.after > row.before)
@@ -71,7 +76,9 @@ export async function sizeByConstructor(path: string): Promise<Map<string, numbe
   const sizes = new Map<string, number>();
   for (let node = 0; node < nodes.length; node += stride) {
     const type = typeNames[nodes[node + typeAt]!]!;
-    const name = COUNTED_TYPES.has(type) ? `${type === "closure" ? "closure " : ""}${strings[nodes[node + nameAt]!]}` : `(${type})`;
+    const name = COUNTED_TYPES.has(type)
+      ? `${type === "closure" ? "closure " : ""}${strings[nodes[node + nameAt]!]}`
+      : `(${type})`;
     sizes.set(name, (sizes.get(name) ?? 0) + nodes[node + sizeAt]!);
   }
   return sizes;

@@ -57,7 +57,11 @@ export async function startMcpFixture(image: string, name: string): Promise<McpF
   const network = `devhatchery-bench-${name}-${suffix}`;
   const volumesBefore = await listAgentVolumes(docker);
   const othersBefore = new Set(await findChildPids(CONTROL_PLANE_MAIN));
-  const npmEnv = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => NPM_ENV.test(entry[0]) && entry[1] !== undefined));
+  const npmEnv = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => NPM_ENV.test(entry[0]) && entry[1] !== undefined,
+    ),
+  );
   const server: ControlPlaneProcess = await startControlPlane({
     ...npmEnv,
     DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
@@ -75,7 +79,16 @@ export async function startMcpFixture(image: string, name: string): Promise<McpF
     await removeTestRunners([principal], network);
     // Concurrent first spawns can create several networks of one name; remove each by id.
     const leftovers = await docker.listNetworks({ filters: { name: [network] } });
-    await Promise.all(leftovers.filter((found) => found.Name === network).map((found) => docker.getNetwork(found.Id).remove().catch(() => undefined)));
+    await Promise.all(
+      leftovers
+        .filter((found) => found.Name === network)
+        .map((found) =>
+          docker
+            .getNetwork(found.Id)
+            .remove()
+            .catch(() => undefined),
+        ),
+    );
     await removeAgentVolumesSince(docker, volumesBefore);
   };
   open.add(close);
@@ -86,9 +99,18 @@ export async function startMcpFixture(image: string, name: string): Promise<McpF
   };
   try {
     const client = await connect();
-    const call = async (tool: string, args: Record<string, unknown>, via = client): Promise<Record<string, unknown>> => {
-      const result = (await via.callTool({ name: tool, arguments: args }, undefined, { timeout: 180_000 })) as CallToolResult;
-      if (result.isError) throw new Error(`${tool} failed: ${result.content.map((item) => (item.type === "text" ? item.text : item.type)).join(" ")}`);
+    const call = async (
+      tool: string,
+      args: Record<string, unknown>,
+      via = client,
+    ): Promise<Record<string, unknown>> => {
+      const result = (await via.callTool({ name: tool, arguments: args }, undefined, {
+        timeout: 180_000,
+      })) as CallToolResult;
+      if (result.isError)
+        throw new Error(
+          `${tool} failed: ${result.content.map((item) => (item.type === "text" ? item.text : item.type)).join(" ")}`,
+        );
       return (result.structuredContent ?? {}) as Record<string, unknown>;
     };
     return {
@@ -98,21 +120,30 @@ export async function startMcpFixture(image: string, name: string): Promise<McpF
       client,
       connect,
       call,
-      spawnRunner: async (runnerImage = image) => (await call("runner_spawn", { image: runnerImage })).runner_id as string,
+      spawnRunner: async (runnerImage = image) =>
+        (await call("runner_spawn", { image: runnerImage })).runner_id as string,
       async direct(runnerId) {
-        const [found] = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.runner=${runnerId}`] } });
-        if (!found) throw new Error(`No container labelled io.devhatchery.runner=${runnerId}; was runner "${runnerId}" removed?`);
+        const [found] = await docker.listContainers({
+          all: true,
+          filters: { label: [`io.devhatchery.runner=${runnerId}`] },
+        });
+        if (!found)
+          throw new Error(`No container labelled io.devhatchery.runner=${runnerId}; was runner "${runnerId}" removed?`);
         const container = docker.getContainer(found.Id);
         const info = await container.inspect();
         const address = info.NetworkSettings.Networks[network]?.IPAddress ?? "";
-        const agentToken = (info.Config.Env ?? []).find((entry) => entry.startsWith(TOKEN_ENV))?.slice(TOKEN_ENV.length) ?? "";
+        const agentToken =
+          (info.Config.Env ?? []).find((entry) => entry.startsWith(TOKEN_ENV))?.slice(TOKEN_ENV.length) ?? "";
         const agent = new AgentClient(runnerId, `${address}:7070`, agentToken);
         agents.push(agent);
         return { runnerId, container, info, address, token: agentToken, agent };
       },
       logs: () => server.logs(),
       pid: () => {
-        if (pid === undefined || extra.length > 0) throw new Error(`Cannot tell which child process is this fixture's control plane ("${CONTROL_PLANE_MAIN}"); start one fixture at a time.`);
+        if (pid === undefined || extra.length > 0)
+          throw new Error(
+            `Cannot tell which child process is this fixture's control plane ("${CONTROL_PLANE_MAIN}"); start one fixture at a time.`,
+          );
         return pid;
       },
       close,

@@ -14,7 +14,8 @@ export interface ClientsReply {
 }
 
 const [url, token] = process.argv.slice(2);
-if (!url || !token || !process.send) throw new Error("Fork this with the MCP URL and a bearer token as arguments and an IPC channel.");
+if (!url || !token || !process.send)
+  throw new Error("Fork this with the MCP URL and a bearer token as arguments and an IPC channel.");
 const clients: Client[] = [];
 
 process.on("message", (request: ClientsRequest) => {

@@ -46,7 +46,10 @@ const CLIENTS_SCRIPT = new URL("./mcp-session-clients.ts", import.meta.url).path
 /** Sends `request` to the client process and waits for its answer. */
 function ask(clients: ChildProcess, request: ClientsRequest): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`The client process exited with code ${code} on ${JSON.stringify(request)}; see its output above.`));
+    const onExit = (code: number | null): void =>
+      reject(
+        new Error(`The client process exited with code ${code} on ${JSON.stringify(request)}; see its output above.`),
+      );
     clients.once("exit", onExit);
     clients.once("message", () => {
       clients.off("exit", onExit);
@@ -68,7 +71,10 @@ async function main(): Promise<void> {
     DEVHATCHERY_LISTEN_PORT: "0",
     HOME: process.env.HOME ?? tmpdir(),
   });
-  const controlPlane = createControlPlane(config, createLogger("warn", createWriteStream(join(workDir, "control-plane.log"))));
+  const controlPlane = createControlPlane(
+    config,
+    createLogger("warn", createWriteStream(join(workDir, "control-plane.log"))),
+  );
   const server = serve({ fetch: controlPlane.app.fetch, hostname: "127.0.0.1", port: 0 });
   await new Promise((resolve) => server.once("listening", resolve));
   const address = server.address();
@@ -102,7 +108,11 @@ async function main(): Promise<void> {
       "| constructor | per session |",
       "|---|---|",
     ];
-    const growth = topGrowth(await countByConstructor(second.snapshot), await countByConstructor(third.snapshot), TOP_CONSTRUCTORS);
+    const growth = topGrowth(
+      await countByConstructor(second.snapshot),
+      await countByConstructor(third.snapshot),
+      TOP_CONSTRUCTORS,
+    );
     for (const row of growth) lines.push(`| ${row.name} | ${((row.after - row.before) / SESSIONS).toFixed(1)} |`);
     process.stdout.write(`${lines.join("\n")}\n`);
   } finally {

@@ -18,7 +18,11 @@ async function main(): Promise<void> {
   };
   const report = await mcpSessions.run(options, AbortSignal.timeout(options.scenarioBudgetMs));
   const version = (await new Docker().version()).Version;
-  const lines = [`Measured ${new Date().toISOString().slice(0, 10)} on ${describeMachine(version)}.`, "", ...report.lines];
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${describeMachine(version)}.`,
+    "",
+    ...report.lines,
+  ];
   await writeBenchSection(options.output, mcpSessions.title, "npm run bench:sessions", lines);
   process.stdout.write(`${lines.join("\n")}\n`);
 }

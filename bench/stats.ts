@@ -31,7 +31,10 @@ export function summarize(samples: number[]): Summary {
  * Runs `work` `warmup` times unmeasured, then `samples` times, returning the durations in ms. An aborted `signal`
  * stops it before the next run (the scenario's time budget is spent).
  */
-export async function measure(work: () => Promise<unknown>, options: { warmup: number; samples: number; signal?: AbortSignal }): Promise<number[]> {
+export async function measure(
+  work: () => Promise<unknown>,
+  options: { warmup: number; samples: number; signal?: AbortSignal },
+): Promise<number[]> {
   for (let i = 0; i < options.warmup; i++) {
     options.signal?.throwIfAborted();
     await work();

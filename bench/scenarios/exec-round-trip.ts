@@ -14,12 +14,29 @@ export const execRoundTrip: Scenario = {
       const { agent, container } = await fixture.direct(runnerId);
       const samples = options.execSamples;
       const peerSamples = Math.max(5, Math.round(samples / 4));
-      const mcp = summarize(await measure(() => fixture.call("exec", { runner: runnerId, command: ["true"] }), { warmup: 10, samples, signal }));
-      const direct = summarize(
-        await measure(() => agent.exec.start({ argv: ["true"], shell: "", cwd: "", env: {}, timeoutMs: 0, stdin: Buffer.alloc(0), stdinOpen: false }, () => {}).ended, { warmup: 10, samples, signal }),
+      const mcp = summarize(
+        await measure(() => fixture.call("exec", { runner: runnerId, command: ["true"] }), {
+          warmup: 10,
+          samples,
+          signal,
+        }),
       );
-      const api = summarize(await measure(() => dockerApiExec(container, ["true"]), { warmup: 3, samples: peerSamples, signal }));
-      const cli = summarize(await measure(() => dockerCliExec(container.id, ["true"]), { warmup: 2, samples: peerSamples, signal }));
+      const direct = summarize(
+        await measure(
+          () =>
+            agent.exec.start(
+              { argv: ["true"], shell: "", cwd: "", env: {}, timeoutMs: 0, stdin: Buffer.alloc(0), stdinOpen: false },
+              () => {},
+            ).ended,
+          { warmup: 10, samples, signal },
+        ),
+      );
+      const api = summarize(
+        await measure(() => dockerApiExec(container, ["true"]), { warmup: 3, samples: peerSamples, signal }),
+      );
+      const cli = summarize(
+        await measure(() => dockerCliExec(container.id, ["true"]), { warmup: 2, samples: peerSamples, signal }),
+      );
       const agentMet = direct.p50 <= 5 && api.p50 / direct.p50 >= 10;
       return {
         lines: [
@@ -51,4 +68,3 @@ export const execRoundTrip: Scenario = {
     }
   },
 };
-

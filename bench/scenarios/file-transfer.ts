@@ -18,9 +18,17 @@ function sha256(data: Buffer): string {
 async function mcpWriteInRanges(fixture: McpFixture, runner: string, payload: Buffer, target: string): Promise<void> {
   for (let offset = 0, part = 0; offset < payload.length; offset += RANGE_BYTES, part++) {
     const content = payload.subarray(offset, offset + RANGE_BYTES).toString("base64");
-    await fixture.call("fs_write", { runner, path: `/work/mcp-parts/part-${String(part).padStart(5, "0")}`, content, encoding: "base64" });
+    await fixture.call("fs_write", {
+      runner,
+      path: `/work/mcp-parts/part-${String(part).padStart(5, "0")}`,
+      content,
+      encoding: "base64",
+    });
   }
-  const joined = await fixture.call("exec", { runner, command: `cat /work/mcp-parts/part-* > ${target} && rm -r /work/mcp-parts` });
+  const joined = await fixture.call("exec", {
+    runner,
+    command: `cat /work/mcp-parts/part-* > ${target} && rm -r /work/mcp-parts`,
+  });
   if (joined.exit_code !== 0) throw new Error(`joining the parts into "${target}" failed: ${String(joined.stderr)}`);
 }
 
@@ -29,7 +37,14 @@ async function mcpReadInRanges(fixture: McpFixture, runner: string, path: string
   const parts: Buffer[] = [];
   let ifMatch: string | undefined;
   for (let offset = 0; ; offset += RANGE_BYTES) {
-    const read = await fixture.call("fs_read", { runner, path, encoding: "base64", offset, length: RANGE_BYTES, ...(ifMatch ? { if_match: ifMatch } : {}) });
+    const read = await fixture.call("fs_read", {
+      runner,
+      path,
+      encoding: "base64",
+      offset,
+      length: RANGE_BYTES,
+      ...(ifMatch ? { if_match: ifMatch } : {}),
+    });
     ifMatch ??= (read.file as { etag: string }).etag;
     parts.push(Buffer.from(read.content as string, "base64"));
     if (read.eof) return Buffer.concat(parts);
@@ -56,10 +71,15 @@ export const fileTransfer: Scenario = {
       await writeFile(local, payload);
       const timing = { warmup: 1, samples: options.fileSamples, signal };
       const check = (data: Buffer, what: string): void => {
-        if (sha256(data) !== digest) throw new Error(`${what} returned ${data.length} bytes that differ from the ${payload.length} written`);
+        if (sha256(data) !== digest)
+          throw new Error(`${what} returned ${data.length} bytes that differ from the ${payload.length} written`);
       };
-      const agentIn = summarize(await measure(() => agent.fs.write("/work/agent.bin", payload, { createParents: true, mode: 0 }), timing));
-      const agentOut = summarize(await measure(async () => check((await agent.fs.read("/work/agent.bin", 0, 0)).data, "agent Read"), timing));
+      const agentIn = summarize(
+        await measure(() => agent.fs.write("/work/agent.bin", payload, { createParents: true, mode: 0 }), timing),
+      );
+      const agentOut = summarize(
+        await measure(async () => check((await agent.fs.read("/work/agent.bin", 0, 0)).data, "agent Read"), timing),
+      );
       const cpIn = summarize(await measure(() => dockerCp(local, `${container.id}:/work/cp.bin`), timing));
       const cpOut = summarize(
         await measure(async () => {
@@ -69,9 +89,16 @@ export const fileTransfer: Scenario = {
           await rm(target);
         }, timing),
       );
-      const mcpIn = summarize(await measure(() => mcpWriteInRanges(fixture, runnerId, payload, "/work/mcp.bin"), timing));
+      const mcpIn = summarize(
+        await measure(() => mcpWriteInRanges(fixture, runnerId, payload, "/work/mcp.bin"), timing),
+      );
       check((await agent.fs.read("/work/mcp.bin", 0, 0)).data, "the file fs_write parts made");
-      const mcpOut = summarize(await measure(async () => check(await mcpReadInRanges(fixture, runnerId, "/work/mcp.bin"), "fs_read ranges"), timing));
+      const mcpOut = summarize(
+        await measure(
+          async () => check(await mcpReadInRanges(fixture, runnerId, "/work/mcp.bin"), "fs_read ranges"),
+          timing,
+        ),
+      );
       const mb = options.fileMb;
       const inRatio = cpIn.p50 / agentIn.p50;
       const outRatio = cpOut.p50 / agentOut.p50;

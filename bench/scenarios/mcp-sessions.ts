@@ -25,7 +25,14 @@ async function streamOnce(client: Client, runner: string, lineCount: number, exp
   let firstMs = Number.NaN;
   let text = "";
   await client.callTool(
-    { name: "exec", arguments: { runner, yield_ms: 120_000, command: `awk 'BEGIN { for (i = 0; i < ${lineCount}; i++) printf "line %06d ${PAD}\\n", i }'` } },
+    {
+      name: "exec",
+      arguments: {
+        runner,
+        yield_ms: 120_000,
+        command: `awk 'BEGIN { for (i = 0; i < ${lineCount}; i++) printf "line %06d ${PAD}\\n", i }'`,
+      },
+    },
     undefined,
     {
       timeout: 180_000,
@@ -35,7 +42,12 @@ async function streamOnce(client: Client, runner: string, lineCount: number, exp
       },
     },
   );
-  return { firstMs, totalMs: performance.now() - started, bytes: Buffer.byteLength(text), intact: createHash("sha256").update(text).digest("hex") === expectedSha };
+  return {
+    firstMs,
+    totalMs: performance.now() - started,
+    bytes: Buffer.byteLength(text),
+    intact: createHash("sha256").update(text).digest("hex") === expectedSha,
+  };
 }
 
 /** N concurrent MCP sessions, each streaming one exec's output as progress notifications from one runner. */

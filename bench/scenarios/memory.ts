@@ -10,7 +10,12 @@ function settle(): Promise<void> {
 }
 
 /** Runs `work` over `items`, at most `concurrency` at a time. */
-async function inBatches<T>(items: T[], concurrency: number, work: (item: T) => Promise<unknown>, signal: AbortSignal): Promise<void> {
+async function inBatches<T>(
+  items: T[],
+  concurrency: number,
+  work: (item: T) => Promise<unknown>,
+  signal: AbortSignal,
+): Promise<void> {
   for (let i = 0; i < items.length; i += concurrency) {
     signal.throwIfAborted();
     await Promise.all(items.slice(i, i + concurrency).map(work));
@@ -20,7 +25,10 @@ async function inBatches<T>(items: T[], concurrency: number, work: (item: T) => 
 async function agentIdleRss(fixture: McpFixture, runnerId: string): Promise<number> {
   const { address, token } = await fixture.direct(runnerId);
   const response = await fetch(`http://${address}:7071/debug.json`, { headers: { authorization: `Bearer ${token}` } });
-  if (!response.ok) throw new Error(`the agent's debug endpoint of runner "${runnerId}" answered ${response.status}; is the debug port (7071) on?`);
+  if (!response.ok)
+    throw new Error(
+      `the agent's debug endpoint of runner "${runnerId}" answered ${response.status}; is the debug port (7071) on?`,
+    );
   return ((await response.json()) as { memory: { rss_bytes: number } }).memory.rss_bytes;
 }
 
@@ -35,7 +43,12 @@ export const memory: Scenario = {
       const before = await readRssBytes(pid);
       // The first spawn alone: it creates the runner network, which concurrent first spawns would each create.
       const runners: string[] = [await fixture.spawnRunner()];
-      await inBatches(Array.from({ length: options.memoryRunners - 1 }, (_, i) => i), SPAWN_CONCURRENCY, async () => runners.push(await fixture.spawnRunner()), signal);
+      await inBatches(
+        Array.from({ length: options.memoryRunners - 1 }, (_, i) => i),
+        SPAWN_CONCURRENCY,
+        async () => runners.push(await fixture.spawnRunner()),
+        signal,
+      );
       await settle();
       const agentRss = await agentIdleRss(fixture, runners[0]!);
       const withRunners = await readRssBytes(pid);
@@ -57,7 +70,14 @@ export const memory: Scenario = {
           `| control plane, runners removed | ${formatMb(after)} |`,
           `| agent, idle | ${formatMb(agentRss)} |`,
         ],
-        goals: [{ what: "agent idle memory", goal: "RSS < 60 MB", measured: formatMb(agentRss), met: agentRss < 60 * 1024 * 1024 }],
+        goals: [
+          {
+            what: "agent idle memory",
+            goal: "RSS < 60 MB",
+            measured: formatMb(agentRss),
+            met: agentRss < 60 * 1024 * 1024,
+          },
+        ],
       };
     } finally {
       await fixture.close();

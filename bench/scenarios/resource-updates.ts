@@ -34,7 +34,10 @@ export const resourceUpdates: Scenario = {
         const written = performance.now();
         const deadline = started + NOTIFICATION_TIMEOUT_MS;
         while (arrivals.length === 0) {
-          if (performance.now() > deadline) throw new Error(`no notifications/resources/updated for "${uri}" within ${NOTIFICATION_TIMEOUT_MS} ms of an fs_write`);
+          if (performance.now() > deadline)
+            throw new Error(
+              `no notifications/resources/updated for "${uri}" within ${NOTIFICATION_TIMEOUT_MS} ms of an fs_write`,
+            );
           await new Promise((resolve) => setTimeout(resolve, 1));
         }
         // The first two rounds warm up the watch and the session's stream.
@@ -59,7 +62,14 @@ export const resourceUpdates: Scenario = {
             "ratio",
           ).map((line) => line.replace(/\| 1× \|$/, "| — |")),
         ],
-        goals: [{ what: "file change → `resources/updated`", goal: "p95 < 150 ms", measured: `p95 ${formatMs(call.p95)} ms from the write call (p50 ${formatMs(call.p50)} ms)`, met: call.p95 < 150 }],
+        goals: [
+          {
+            what: "file change → `resources/updated`",
+            goal: "p95 < 150 ms",
+            measured: `p95 ${formatMs(call.p95)} ms from the write call (p50 ${formatMs(call.p50)} ms)`,
+            met: call.p95 < 150,
+          },
+        ],
       };
     } finally {
       await fixture.close();

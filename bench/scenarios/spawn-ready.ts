@@ -23,26 +23,55 @@ const VARIANTS: Variant[] = [
 /** The `docker run` arguments that reproduce the control plane's runner (same network, init, limits, agent mount). */
 function peerArgs(info: Docker.ContainerInspectInfo, network: string, label: string): string[] {
   const host = info.HostConfig;
-  const args = ["--init", "--network", network, "--label", `${BENCH_LABEL}=${label}`, "--security-opt", "no-new-privileges:true"];
+  const args = [
+    "--init",
+    "--network",
+    network,
+    "--label",
+    `${BENCH_LABEL}=${label}`,
+    "--security-opt",
+    "no-new-privileges:true",
+  ];
   if (host.PidsLimit) args.push("--pids-limit", String(host.PidsLimit));
   for (const capability of host.CapDrop ?? []) args.push("--cap-drop", capability);
   for (const entry of info.Config.Env ?? []) if (entry.startsWith("DEVHATCHERY_AGENT_PORT=")) args.push("-e", entry);
   const agentMount = info.Mounts.find((mount) => mount.Destination === "/opt/devhatchery");
-  if (agentMount?.Name) args.push("--mount", `type=volume,source=${agentMount.Name},target=/opt/devhatchery,readonly`, "--entrypoint", "/opt/devhatchery/bin/node", "-w", "/work");
+  if (agentMount?.Name)
+    args.push(
+      "--mount",
+      `type=volume,source=${agentMount.Name},target=/opt/devhatchery,readonly`,
+      "--entrypoint",
+      "/opt/devhatchery/bin/node",
+      "-w",
+      "/work",
+    );
   return args;
 }
 
 /** `docker run -d` then the control plane's readiness signal (gRPC health SERVING); returns [run returned, ready] in ms. */
-async function dockerRunToReady(docker: Docker, args: string[], image: string, network: string, injected: boolean): Promise<[number, number]> {
+async function dockerRunToReady(
+  docker: Docker,
+  args: string[],
+  image: string,
+  network: string,
+  injected: boolean,
+): Promise<[number, number]> {
   const token = randomBytes(32).toString("base64url");
   const started = performance.now();
-  const id = await dockerRunDetached([...args, "-e", `DEVHATCHERY_AGENT_TOKEN=${token}`, image, ...(injected ? ["/opt/devhatchery/agent.cjs"] : [])]);
+  const id = await dockerRunDetached([
+    ...args,
+    "-e",
+    `DEVHATCHERY_AGENT_TOKEN=${token}`,
+    image,
+    ...(injected ? ["/opt/devhatchery/agent.cjs"] : []),
+  ]);
   const returned = performance.now() - started;
   const address = (await docker.getContainer(id).inspect()).NetworkSettings.Networks[network]?.IPAddress ?? "";
   const agent = new AgentClient("peer", `${address}:7070`, token);
   try {
     while (!(await agent.health.isServing(500))) {
-      if (performance.now() - started > READY_TIMEOUT_MS) throw new Error(`docker run of "${image}" did not serve gRPC health within ${READY_TIMEOUT_MS} ms`);
+      if (performance.now() - started > READY_TIMEOUT_MS)
+        throw new Error(`docker run of "${image}" did not serve gRPC health within ${READY_TIMEOUT_MS} ms`);
     }
     return [returned, performance.now() - started];
   } finally {
@@ -52,7 +81,14 @@ async function dockerRunToReady(docker: Docker, args: string[], image: string, n
 
 async function removeByLabel(docker: Docker, label: string): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: { label: [`${BENCH_LABEL}=${label}`] } });
-  await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    containers.map((info) =>
+      docker
+        .getContainer(info.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 async function timedSpawn(fixture: McpFixture, image: string): Promise<[number, string]> {
@@ -85,7 +121,13 @@ export const spawnReady: Scenario = {
           const [spawnMs, runnerId] = await timedSpawn(fixture, variant.image);
           mcp.push(spawnMs);
           await fixture.call("runner_remove", { runner: runnerId });
-          const [returnedMs, readyMs] = await dockerRunToReady(fixture.docker, args, variant.image, fixture.network, injected);
+          const [returnedMs, readyMs] = await dockerRunToReady(
+            fixture.docker,
+            args,
+            variant.image,
+            fixture.network,
+            injected,
+          );
           run.push(returnedMs);
           ready.push(readyMs);
           await removeByLabel(fixture.docker, label);
@@ -112,7 +154,11 @@ export const spawnReady: Scenario = {
         "",
         ...latencyTable(
           rows.flatMap(({ variant, mcp, run, ready }) => [
-            { path: `DevHatchery: \`runner_spawn\`, ${variant.name} (\`${variant.image}\`)`, summary: mcp, reference: ready },
+            {
+              path: `DevHatchery: \`runner_spawn\`, ${variant.name} (\`${variant.image}\`)`,
+              summary: mcp,
+              reference: ready,
+            },
             { path: `peer: \`docker run -d\` + gRPC health, ${variant.name}`, summary: ready },
             { path: `peer: \`docker run -d\` returns, ${variant.name}`, summary: run, reference: ready },
           ]),

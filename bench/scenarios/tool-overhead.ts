@@ -14,8 +14,16 @@ export const toolOverhead: Scenario = {
       const runnerId = await fixture.spawnRunner();
       const { agent } = await fixture.direct(runnerId);
       await fixture.call("fs_write", { runner: runnerId, path: PATH, content: "hello\n" });
-      const mcp = summarize(await measure(() => fixture.call("fs_stat", { runner: runnerId, path: PATH }), { warmup: 20, samples: options.statSamples, signal }));
-      const direct = summarize(await measure(() => agent.fs.stat(PATH), { warmup: 20, samples: options.statSamples, signal }));
+      const mcp = summarize(
+        await measure(() => fixture.call("fs_stat", { runner: runnerId, path: PATH }), {
+          warmup: 20,
+          samples: options.statSamples,
+          signal,
+        }),
+      );
+      const direct = summarize(
+        await measure(() => agent.fs.stat(PATH), { warmup: 20, samples: options.statSamples, signal }),
+      );
       return {
         lines: [
           `\`fs_stat\` of a small file through the MCP SDK client (Streamable HTTP, bearer auth, JSON response) against the agent's ` +
@@ -32,11 +40,17 @@ export const toolOverhead: Scenario = {
           "",
           `Control plane overhead (MCP − agent): p50 ${formatMs(mcp.p50 - direct.p50)} ms, p95 ${formatMs(mcp.p95 - direct.p95)} ms.`,
         ],
-        goals: [{ what: "MCP tool call overhead (`fs_stat`) end to end", goal: "p95 < 10 ms (gateway requirement < 20 ms)", measured: `p95 ${formatMs(mcp.p95)} ms (p50 ${formatMs(mcp.p50)} ms)`, met: mcp.p95 < 10 }],
+        goals: [
+          {
+            what: "MCP tool call overhead (`fs_stat`) end to end",
+            goal: "p95 < 10 ms (gateway requirement < 20 ms)",
+            measured: `p95 ${formatMs(mcp.p95)} ms (p50 ${formatMs(mcp.p50)} ms)`,
+            met: mcp.p95 < 10,
+          },
+        ],
       };
     } finally {
       await fixture.close();
     }
   },
 };
-

@@ -13,7 +13,7 @@ const NOTIFICATIONS = [
   "",
   "| direction | method | when |",
   "|---|---|---|",
-  "| server → client | `notifications/progress` | while `exec` waits: each output chunk as `message`, `progress` = bytes so far, `_meta[\"io.devhatchery/stream\"]` = `stdout` or `stderr`; while `runner_spawn` (wait true) and `runner_attach` pull, create and start a runner (only when the call carries a progress token; a call that returned, such as `runner_spawn` with wait false, sends none: see the next rows) |",
+  '| server → client | `notifications/progress` | while `exec` waits: each output chunk as `message`, `progress` = bytes so far, `_meta["io.devhatchery/stream"]` = `stdout` or `stderr`; while `runner_spawn` (wait true) and `runner_attach` pull, create and start a runner (only when the call carries a progress token; a call that returned, such as `runner_spawn` with wait false, sends none: see the next rows) |',
   "| server → client | `notifications/resources/updated` | a subscribed file or directory changed (agent watch, throttled per URI), a subscribed exec output grew or the process ended, a subscribed runner started, became ready, failed, stopped, started again or was removed (a runner URI by alias or workspace key may be subscribed before the runner exists) |",
   "| server → client | `notifications/resources/list_changed` | the principal spawned or removed a runner, or the client's roots changed |",
   "| server → client | `notifications/message` | to every session of the runner's principal, each status once per runner: ready (`info`), spawn failed (`error`, with the reason), stopped (`notice`; `warning` with the exit when its agent died), removed (`notice`); filtered by the session's `logging/setLevel`. How `runner_spawn` with wait false reports readiness |",
@@ -25,7 +25,7 @@ const NOTIFICATIONS = [
   "",
   "## Tasks",
   "",
-  "Tools with task support `optional` (`runner_spawn`) may be called with `params.task` (`{ \"ttl\": ms }`): the call returns a task",
+  'Tools with task support `optional` (`runner_spawn`) may be called with `params.task` (`{ "ttl": ms }`): the call returns a task',
   "at once and the work runs in the background. `tasks/get` polls it (`working` → `completed` or `failed`), `tasks/result` returns",
   "the same result a plain call would have, `tasks/list` lists the caller's tasks and `tasks/cancel` cancels one (the spawn itself",
   "still finishes). Tasks are kept in the control plane's state store: they survive a restart, expire after their ttl (at most 24 h)",
@@ -34,18 +34,24 @@ const NOTIFICATIONS = [
   "",
 ];
 
-
 const { createControlPlane } = await import("../dist/control-plane.js");
 const { loadConfig } = await import("../dist/config.js");
 const { createLogger } = await import("../dist/log.js");
 
 const TARGET = fileURLToPath(new URL("../../docs/api-reference.md", import.meta.url));
 const URL_MCP = "http://127.0.0.1:8080/mcp";
-const HEADERS = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" };
+const HEADERS = {
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+  "mcp-protocol-version": "2025-11-25",
+};
 
 // A throwaway state dir: generating docs must not touch the operator's state store.
 const stateDir = await mkdtemp(join(tmpdir(), "devhatchery-docs-"));
-const controlPlane = createControlPlane(loadConfig({ HOME: process.env.HOME ?? "/root", DEVHATCHERY_STATE_DIR: stateDir }), createLogger("silent"));
+const controlPlane = createControlPlane(
+  loadConfig({ HOME: process.env.HOME ?? "/root", DEVHATCHERY_STATE_DIR: stateDir }),
+  createLogger("silent"),
+);
 try {
   const sessionId = await initialize();
   const tools = await listAll(sessionId, "tools/list", "tools");
@@ -61,7 +67,12 @@ async function rpc(sessionId, id, method, params) {
   const response = await controlPlane.app.request(URL_MCP, {
     method: "POST",
     headers: { ...HEADERS, ...(sessionId ? { "mcp-session-id": sessionId } : {}) },
-    body: JSON.stringify({ jsonrpc: "2.0", ...(id === undefined ? {} : { id }), method, ...(params ? { params } : {}) }),
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      ...(id === undefined ? {} : { id }),
+      method,
+      ...(params ? { params } : {}),
+    }),
   });
   const text = await response.text();
   if (id === undefined) return { response };
@@ -73,7 +84,11 @@ async function rpc(sessionId, id, method, params) {
 }
 
 async function initialize() {
-  const params = { protocolVersion: "2025-11-25", capabilities: { roots: { listChanged: true } }, clientInfo: { name: "gen-api-reference", version: "1" } };
+  const params = {
+    protocolVersion: "2025-11-25",
+    capabilities: { roots: { listChanged: true } },
+    clientInfo: { name: "gen-api-reference", version: "1" },
+  };
   const { response } = await rpc(undefined, 0, "initialize", params);
   const sessionId = response.headers.get("mcp-session-id");
   await rpc(sessionId, undefined, "notifications/initialized");
@@ -93,7 +108,9 @@ async function listAll(sessionId, method, key) {
 }
 
 function cell(text) {
-  return String(text ?? "").replaceAll("|", "\\|").replaceAll("\n", " ");
+  return String(text ?? "")
+    .replaceAll("|", "\\|")
+    .replaceAll("\n", " ");
 }
 
 function typeOf(schema) {
@@ -104,7 +121,8 @@ function typeOf(schema) {
   if (union) return union.map(typeOf).join(" \\| ");
   if (Array.isArray(schema.type)) return schema.type.join(" \\| ");
   if (schema.type === "array") return `${typeOf(schema.items)}[]`;
-  if (schema.type === "object" && schema.additionalProperties && typeof schema.additionalProperties === "object") return `map of ${typeOf(schema.additionalProperties)}`;
+  if (schema.type === "object" && schema.additionalProperties && typeof schema.additionalProperties === "object")
+    return `map of ${typeOf(schema.additionalProperties)}`;
   return schema.type ?? "any";
 }
 
@@ -123,14 +141,19 @@ function fieldTable(schema) {
   const properties = Object.entries(schema?.properties ?? {});
   if (properties.length === 0) return "_none_\n";
   const required = new Set(schema.required ?? []);
-  const rows = properties.map(([name, field]) => `| \`${name}\` | ${typeOf(field)} | ${required.has(name) ? "yes" : "no"} | ${cell(limits(field))} | ${cell(field.description)} |`);
+  const rows = properties.map(
+    ([name, field]) =>
+      `| \`${name}\` | ${typeOf(field)} | ${required.has(name) ? "yes" : "no"} | ${cell(limits(field))} | ${cell(field.description)} |`,
+  );
   return ["| field | type | required | limits | description |", "|---|---|---|---|---|", ...rows, ""].join("\n");
 }
 
 function annotationsOf(tool) {
   const hints = ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"];
   const annotations = tool.annotations ?? {};
-  return hints.map((hint) => `${hint}: ${annotations[hint] === undefined ? "unset" : `\`${annotations[hint]}\``}`).join(" · ");
+  return hints
+    .map((hint) => `${hint}: ${annotations[hint] === undefined ? "unset" : `\`${annotations[hint]}\``}`)
+    .join(" · ");
 }
 
 function render(tools, templates) {
@@ -148,17 +171,33 @@ function render(tools, templates) {
     "",
   ];
   for (const tool of tools) {
-    lines.push(`### ${tool.name}`, "", `**${cell(tool.title ?? tool.name)}**`, "", tool.description ?? "", "", `Annotations: ${annotationsOf(tool)}`, "");
+    lines.push(
+      `### ${tool.name}`,
+      "",
+      `**${cell(tool.title ?? tool.name)}**`,
+      "",
+      tool.description ?? "",
+      "",
+      `Annotations: ${annotationsOf(tool)}`,
+      "",
+    );
     const taskSupport = tool.execution?.taskSupport;
-    if (taskSupport && taskSupport !== "forbidden") lines.push(`Task support: \`${taskSupport}\` (see [Tasks](#tasks))`, "");
+    if (taskSupport && taskSupport !== "forbidden")
+      lines.push(`Task support: \`${taskSupport}\` (see [Tasks](#tasks))`, "");
     lines.push("Input:", "", fieldTable(tool.inputSchema));
-    lines.push("Output (`structuredContent`):", "", tool.outputSchema ? fieldTable(tool.outputSchema) : "_text content only_\n");
+    lines.push(
+      "Output (`structuredContent`):",
+      "",
+      tool.outputSchema ? fieldTable(tool.outputSchema) : "_text content only_\n",
+    );
   }
   lines.push("## Resource templates", "");
   if (templates.length === 0) lines.push("_none_", "");
   lines.push("| URI template | name | title | MIME type | description |", "|---|---|---|---|---|");
   for (const template of templates) {
-    lines.push(`| \`${template.uriTemplate}\` | ${cell(template.name)} | ${cell(template.title)} | ${cell(template.mimeType)} | ${cell(template.description)} |`);
+    lines.push(
+      `| \`${template.uriTemplate}\` | ${cell(template.name)} | ${cell(template.title)} | ${cell(template.mimeType)} | ${cell(template.description)} |`,
+    );
   }
   lines.push("", ...NOTIFICATIONS);
   return `${lines.join("\n")}\n`;

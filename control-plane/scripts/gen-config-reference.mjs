@@ -12,13 +12,24 @@ const { EXIT } = await import("../dist/cli/exit-codes.js");
 const TARGET = fileURLToPath(new URL("../../docs/configuration.md", import.meta.url));
 
 function cell(text) {
-  return String(text ?? "").replaceAll("|", "\\|").replaceAll("\n", " ");
+  return String(text ?? "")
+    .replaceAll("|", "\\|")
+    .replaceAll("\n", " ");
 }
 
 function typeOf(key) {
   if (key.kind === "enum") return key.values.map((value) => `\`${value}\``).join(" | ");
-  const bounds = [key.min !== undefined ? `≥ ${key.min}` : "", key.max !== undefined ? `≤ ${key.max}` : ""].filter(Boolean).join(", ");
-  const base = { string: "string", number: "number", integer: "integer", list: "list of strings", entries: "list of entries", boolean: "boolean" }[key.kind];
+  const bounds = [key.min !== undefined ? `≥ ${key.min}` : "", key.max !== undefined ? `≤ ${key.max}` : ""]
+    .filter(Boolean)
+    .join(", ");
+  const base = {
+    string: "string",
+    number: "number",
+    integer: "integer",
+    list: "list of strings",
+    entries: "list of entries",
+    boolean: "boolean",
+  }[key.kind];
   return bounds ? `${base} (${bounds.replace("≥ > ", "> ")})` : base;
 }
 
@@ -51,16 +62,26 @@ const lines = [
   "",
 ];
 for (const section of [{ path: [], description: "Top-level keys." }, ...sections]) {
-
   const rows = keys.filter((key) => key.path.slice(0, -1).join(".") === section.path.join("."));
   if (rows.length === 0) continue;
   const name = section.path.length === 0 ? "Top level" : `\`${section.path.join(".")}\``;
-  lines.push(`## ${name}`, "", section.description, "", "| key | type | default | environment | description |", "|---|---|---|---|---|");
+  lines.push(
+    `## ${name}`,
+    "",
+    section.description,
+    "",
+    "| key | type | default | environment | description |",
+    "|---|---|---|---|---|",
+  );
   const nested = (key) => keys.filter((entry) => entry.path.slice(0, -1).join(".") === [...key.path, "[]"].join("."));
   for (const key of rows) {
-    lines.push(`| \`${key.path.join(".")}\` | ${cell(typeOf(key))} | ${cell(defaultOf(key))} | ${key.meta.env ? `\`${key.meta.env}\`` : ""} | ${cell(key.meta.description)} |`);
+    lines.push(
+      `| \`${key.path.join(".")}\` | ${cell(typeOf(key))} | ${cell(defaultOf(key))} | ${key.meta.env ? `\`${key.meta.env}\`` : ""} | ${cell(key.meta.description)} |`,
+    );
     for (const field of nested(key)) {
-      lines.push(`| \`${field.path.join(".").replace(".[].", "[].")}\` | ${cell(typeOf(field))} | ${cell(defaultOf(field))} | | ${cell(field.meta.description)} |`);
+      lines.push(
+        `| \`${field.path.join(".").replace(".[].", "[].")}\` | ${cell(typeOf(field))} | ${cell(defaultOf(field))} | | ${cell(field.meta.description)} |`,
+      );
     }
   }
   lines.push("");

@@ -4,7 +4,12 @@
  */
 export { ENV, type EnvName } from "./config/config-env.js";
 export { ConfigError, type ConfigProblem } from "./config/config-error.js";
-export { BEARER_TOKEN_MIN_LENGTH, DEFAULT_AGENT_BUNDLE, DEFAULT_EXPORT_MAX_BYTES, MOUNT_ALIAS_PATTERN } from "./config/config-schema.js";
+export {
+  BEARER_TOKEN_MIN_LENGTH,
+  DEFAULT_AGENT_BUNDLE,
+  DEFAULT_EXPORT_MAX_BYTES,
+  MOUNT_ALIAS_PATTERN,
+} from "./config/config-schema.js";
 import type { ImagePullPolicy } from "./config/config-schema.js";
 export type { ImagePullPolicy } from "./config/config-schema.js";
 export { isImageAllowed } from "./config/image-pattern.js";
@@ -89,4 +94,3 @@ export interface ControlPlaneConfig {
   /** How long shutdown lets open streams finish before cutting them. */
   shutdownGraceMs: number;
 }
-

@@ -60,31 +60,69 @@ export function createControlPlane(config: ControlPlaneConfig, log: Logger): Con
 
 function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: StateFolderLock): ControlPlane {
   const store = createSqliteStateStore(join(config.stateDir, "state.db"));
-  const engineRuntime = new DockerRuntime(log, config.dockerHost, config.agent, new InstanceScope(config.instance.name, config.instance.adoptUnlabelled), {
-    tokens: store.runnerTokens,
-    execOutputMb: config.limits.execOutputMb,
-  });
-  const observability = createObservability(config, VERSION, async () => (await engineRuntime.containers.listAllRunners()).filter((runner) => runner.state === "running").length);
+  const engineRuntime = new DockerRuntime(
+    log,
+    config.dockerHost,
+    config.agent,
+    new InstanceScope(config.instance.name, config.instance.adoptUnlabelled),
+    {
+      tokens: store.runnerTokens,
+      execOutputMb: config.limits.execOutputMb,
+    },
+  );
+  const observability = createObservability(
+    config,
+    VERSION,
+    async () => (await engineRuntime.containers.listAllRunners()).filter((runner) => runner.state === "running").length,
+  );
   const { audit, metrics } = observability;
   // Spans keep the names operators know: `runtime startRunner` for runner containers, `runtime <role> <method>` otherwise.
-  const runtime = mapRuntimeRoles(engineRuntime, (role, name) => observability.traced(role, name === "containers" ? "runtime" : `runtime ${name}`));
+  const runtime = mapRuntimeRoles(engineRuntime, (role, name) =>
+    observability.traced(role, name === "containers" ? "runtime" : `runtime ${name}`),
+  );
   const mountPolicy = new MountPolicy(config.allowedRoots);
   // Background work of MCP tasks died with the previous process; their clients must not poll "working" for a day.
-  const failedTasks = store.failUnfinishedTasks("The control plane restarted while this task was running; check runner_list: the runner may exist (runner_attach reaches it).", new Date().toISOString());
+  const failedTasks = store.failUnfinishedTasks(
+    "The control plane restarted while this task was running; check runner_list: the runner may exist (runner_attach reaches it).",
+    new Date().toISOString(),
+  );
   if (failedTasks > 0) log.warn({ failedTasks }, "marked tasks left working by the previous process as failed");
   const runners = new RunnerService(
     runtime,
     store,
-    { defaultImage: config.defaultImage, network: config.runnerNetwork, readyTimeoutMs: config.readyTimeoutMs, mountPolicy, limits: config.limits, profile: config.profile, allowedImages: config.allowedImages, images: { pull: config.imagePull, registries: config.imageRegistries, allowIdReferences: config.allowIdReferences } },
+    {
+      defaultImage: config.defaultImage,
+      network: config.runnerNetwork,
+      readyTimeoutMs: config.readyTimeoutMs,
+      mountPolicy,
+      limits: config.limits,
+      profile: config.profile,
+      allowedImages: config.allowedImages,
+      images: {
+        pull: config.imagePull,
+        registries: config.imageRegistries,
+        allowIdReferences: config.allowIdReferences,
+      },
+    },
     log,
     audit,
   );
   // Readiness does not wait for either: reconciling needs Docker, which may come up after the control plane.
-  runners.reconcile().catch((error: unknown) => log.warn({ err: error }, "reconciling runners with Docker failed; it runs again at the next start"));
+  runners
+    .reconcile()
+    .catch((error: unknown) =>
+      log.warn({ err: error }, "reconciling runners with Docker failed; it runs again at the next start"),
+    );
   runners.startBackgroundWork(config.prepullImages, config.imagePull);
   // Readiness only observes; this start-up work prepares what it reports on (the default image and its agent).
   const defaultImage = prepareDefaultImage(runtime, config.defaultImage, log, config.imagePull);
-  const exports = new ExportService(runners, { root: config.exports.root, maxBytes: config.exports.maxBytes, mountPolicy }, log, audit, metrics);
+  const exports = new ExportService(
+    runners,
+    { root: config.exports.root, maxBytes: config.exports.maxBytes, mountPolicy },
+    log,
+    audit,
+    metrics,
+  );
   const execs = new ExecService(runners, log, audit, metrics);
   const files = new FileService(runners, log, audit, metrics);
   const watches = new WatchService(runners, log);
@@ -102,8 +140,15 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
           principal,
           log: sessionLog,
           taskStore: createPrincipalTaskStore(store, principal),
-          sessionLimits: { maxSubscriptions: config.sessionLimits.maxSubscriptions, maxWatches: config.sessionLimits.maxWatches },
-          engineReachable: () => runtime.engine.ping().then(() => true, () => false),
+          sessionLimits: {
+            maxSubscriptions: config.sessionLimits.maxSubscriptions,
+            maxWatches: config.sessionLimits.maxWatches,
+          },
+          engineReachable: () =>
+            runtime.engine.ping().then(
+              () => true,
+              () => false,
+            ),
         },
         VERSION,
         { testFixtures: config.testFixtures },
@@ -116,17 +161,31 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
       maxSessionsPerPrincipal: config.sessionLimits.maxPerPrincipal,
     },
   );
-  const authenticate: Authenticator = config.auth.mode === "none" ? () => LOCAL_PRINCIPAL : createBearerAuthenticator(config.auth.tokens);
+  const authenticate: Authenticator =
+    config.auth.mode === "none" ? () => LOCAL_PRINCIPAL : createBearerAuthenticator(config.auth.tokens);
   const app = createApp({
     sessions,
     debugView: (principal, runner) => runners.debugView(principal, runner),
     authenticate,
-    hostGuard: { listenHost: config.listen.host, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins },
+    hostGuard: {
+      listenHost: config.listen.host,
+      allowedHosts: config.allowedHosts,
+      allowedOrigins: config.allowedOrigins,
+    },
     version: VERSION,
     log,
     audit,
     metrics,
-    readiness: createReadiness(createReadinessChecks({ runtime, defaultImage: config.defaultImage, dockerHost: config.dockerHost, store, agent: defaultImage }), { log }),
+    readiness: createReadiness(
+      createReadinessChecks({
+        runtime,
+        defaultImage: config.defaultImage,
+        dockerHost: config.dockerHost,
+        store,
+        agent: defaultImage,
+      }),
+      { log },
+    ),
   });
   let stopped: Promise<void> | undefined;
   const shutdown = (graceMs: number): Promise<void> =>

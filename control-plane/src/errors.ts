@@ -58,5 +58,7 @@ export class ControlPlaneError extends Error {
 /** Wraps anything thrown into a ControlPlaneError, keeping one that already is. */
 export function asControlPlaneError(error: unknown): ControlPlaneError {
   if (error instanceof ControlPlaneError) return error;
-  return new ControlPlaneError("INTERNAL", "Unexpected internal error; the control plane log has the details.", { cause: error });
+  return new ControlPlaneError("INTERNAL", "Unexpected internal error; the control plane log has the details.", {
+    cause: error,
+  });
 }

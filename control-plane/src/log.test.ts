@@ -45,7 +45,10 @@ describe("createLogger", () => {
     const { log, text } = captureLogger();
     log.warn(hostileFields, "runner failed to start");
     log.error({ err: new Error(`pull failed: password=hunter2 ${GITHUB_TOKEN}`) }, "docker call failed");
-    log.child({ runner: "r-1" }).child({ detail: `token=${HEX_KEY}` }).info(`connected with Bearer ${JWT}`);
+    log
+      .child({ runner: "r-1" })
+      .child({ detail: `token=${HEX_KEY}` })
+      .info(`connected with Bearer ${JWT}`);
     log.error(new Error(`no such host, token=hunter2`));
     const auditPath = join(dir, "audit.jsonl");
     const audit = createAuditLog(auditPath);
@@ -57,17 +60,43 @@ describe("createLogger", () => {
       expect(audited).not.toContain(secret);
       expect(logged).not.toContain(secret);
     }
-    const lines = logged.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines[0]).toMatchObject({ msg: "runner failed to start", note: "API_TOKEN=[redacted] make", password: "[redacted]", nested: { token: "[redacted]" } });
-    expect(lines[1]).toMatchObject({ msg: "docker call failed", err: { type: "Error", message: "pull failed: password=[redacted] [redacted]" } });
-    expect((lines[1]!.err as { stack: string }).stack).toMatch(/^Error: pull failed: password=\[redacted\] \[redacted\]\n +at /);
-    expect(lines[2]).toMatchObject({ msg: "connected with Bearer [redacted]", runner: "r-1", detail: "token=[redacted]" });
+    const lines = logged
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({
+      msg: "runner failed to start",
+      note: "API_TOKEN=[redacted] make",
+      password: "[redacted]",
+      nested: { token: "[redacted]" },
+    });
+    expect(lines[1]).toMatchObject({
+      msg: "docker call failed",
+      err: { type: "Error", message: "pull failed: password=[redacted] [redacted]" },
+    });
+    expect((lines[1]!.err as { stack: string }).stack).toMatch(
+      /^Error: pull failed: password=\[redacted\] \[redacted\]\n +at /,
+    );
+    expect(lines[2]).toMatchObject({
+      msg: "connected with Bearer [redacted]",
+      runner: "r-1",
+      detail: "token=[redacted]",
+    });
     expect(lines[3]).toMatchObject({ msg: "no such host, token=[redacted]" });
   });
 
   it("keeps ordinary fields as they are", () => {
     const { log, text } = captureLogger();
-    log.info({ runner: "r-1a2b3c", requestId: "5f0c9a52-8d7e-4b1a-9c3d-2e6f7a8b9c0d", durationMs: 12, ok: true }, "runner ready");
-    expect(JSON.parse(text())).toMatchObject({ runner: "r-1a2b3c", requestId: "5f0c9a52-8d7e-4b1a-9c3d-2e6f7a8b9c0d", durationMs: 12, ok: true, msg: "runner ready" });
+    log.info(
+      { runner: "r-1a2b3c", requestId: "5f0c9a52-8d7e-4b1a-9c3d-2e6f7a8b9c0d", durationMs: 12, ok: true },
+      "runner ready",
+    );
+    expect(JSON.parse(text())).toMatchObject({
+      runner: "r-1a2b3c",
+      requestId: "5f0c9a52-8d7e-4b1a-9c3d-2e6f7a8b9c0d",
+      durationMs: 12,
+      ok: true,
+      msg: "runner ready",
+    });
   });
 });

@@ -12,7 +12,12 @@ function requestFields(): { requestId?: string } {
 
 /** Errors as pino writes them (type, message, stack, cause, own fields), so redaction sees their text too. */
 function serializeErrors(fields: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(fields).map(([key, value]) => [key, value instanceof Error ? pino.stdSerializers.err(value) : value]));
+  return Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [
+      key,
+      value instanceof Error ? pino.stdSerializers.err(value) : value,
+    ]),
+  );
 }
 
 /** The same redaction as the audit log's: one rule for every stream an operator keeps. */
@@ -46,7 +51,10 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     formatters: { log: redactFields, bindings: redactFields },
     onChild: redactChildBindings,
     // Errors are already serialized (and redacted) by formatters.log; the message is free text.
-    serializers: { err: (value: unknown) => value, msg: (value: unknown) => (typeof value === "string" ? redactText(value) : value) },
+    serializers: {
+      err: (value: unknown) => value,
+      msg: (value: unknown) => (typeof value === "string" ? redactText(value) : value),
+    },
   };
   return destination ? pino(options, destination) : pino(options);
 }

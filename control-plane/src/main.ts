@@ -15,14 +15,25 @@ function startServer(config: ControlPlaneConfig): void {
   const log = createLogger(config.logLevel);
   const controlPlane = createControlPlane(config, log);
 
-  controlPlane.runtime.engine.ping().catch((error: unknown) => log.warn({ err: error }, "Docker is not reachable yet; runner tools fail until it is"));
+  controlPlane.runtime.engine
+    .ping()
+    .catch((error: unknown) => log.warn({ err: error }, "Docker is not reachable yet; runner tools fail until it is"));
 
-  const server = serve({ fetch: controlPlane.app.fetch, hostname: config.listen.host, port: config.listen.port }, (info) => {
-    log.info(
-      { host: info.address, port: info.port, auth: config.auth.mode, version: VERSION, url: `http://${config.listen.host}:${info.port}/mcp` },
-      "control plane listening",
-    );
-  });
+  const server = serve(
+    { fetch: controlPlane.app.fetch, hostname: config.listen.host, port: config.listen.port },
+    (info) => {
+      log.info(
+        {
+          host: info.address,
+          port: info.port,
+          auth: config.auth.mode,
+          version: VERSION,
+          url: `http://${config.listen.host}:${info.port}/mcp`,
+        },
+        "control plane listening",
+      );
+    },
+  );
   server.on("error", (error) => {
     log.fatal({ err: error }, "cannot listen");
     process.exit(1);

@@ -10,9 +10,14 @@ export interface Meter {
   bytesStreamed(direction: "to_runner" | "from_runner", bytes: number): void;
 }
 
-export type ExecOutcomeLabel = "success" | "nonzero_exit" | "signaled" | "timed_out" | "interrupted" | "oom_killed" | "error";
+export type ExecOutcomeLabel =
+  "success" | "nonzero_exit" | "signaled" | "timed_out" | "interrupted" | "oom_killed" | "error";
 
 export type FsOperationLabel = "read" | "write" | "list" | "stat" | "mkdir" | "move" | "remove";
 
 /** A meter that counts nothing (tests of other things). */
-export const NO_METER: Meter = { execEnded: () => undefined, fsOperation: () => undefined, bytesStreamed: () => undefined };
+export const NO_METER: Meter = {
+  execEnded: () => undefined,
+  fsOperation: () => undefined,
+  bytesStreamed: () => undefined,
+};

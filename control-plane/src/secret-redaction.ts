@@ -1,7 +1,8 @@
 export const REDACTED = "[redacted]";
 
 /** Field names whose values are secrets whatever they look like. */
-const SECRET_FIELD = /token|authori[sz]ation|passw(?:or)?d|passphrase|secret|credential|cookie|api[_-]?key|private[_-]?key|access[_-]?key/i;
+const SECRET_FIELD =
+  /token|authori[sz]ation|passw(?:or)?d|passphrase|secret|credential|cookie|api[_-]?key|private[_-]?key|access[_-]?key/i;
 
 /** Fields that hold content digests: long hex by design, and what an auditor compares. */
 const DIGEST_FIELD = /^(?:sha256|sha512|digest)$/i;
@@ -10,7 +11,8 @@ const DIGEST_FIELD = /^(?:sha256|sha512|digest)$/i;
 const SCHEME_CREDENTIAL = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 
 /** `NAME=value` or `NAME: value` where the name looks like it holds a secret (SECRET=…, api_key=…, --password=…). */
-const SECRET_ASSIGNMENT = /\b([A-Za-z0-9_.-]*(?:token|secret|passw(?:or)?d|passphrase|credential|key|auth)[A-Za-z0-9_.-]*)(\s*[=:]\s*)(?!(?:Bearer|Basic)\s)("[^"]*"|'[^']*'|[^\s"',;&|]+)/gi;
+const SECRET_ASSIGNMENT =
+  /\b([A-Za-z0-9_.-]*(?:token|secret|passw(?:or)?d|passphrase|credential|key|auth)[A-Za-z0-9_.-]*)(\s*[=:]\s*)(?!(?:Bearer|Basic)\s)("[^"]*"|'[^']*'|[^\s"',;&|]+)/gi;
 
 /** JSON Web Tokens. */
 const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g;

@@ -30,18 +30,42 @@ export async function createAgentDeliveryFixture(suffix: string): Promise<AgentD
 
 /** Removes the agent volumes labelled with `version`, after the containers that use or lock them. */
 export async function removeAgentVolumes(version: string): Promise<void> {
-  await Promise.all((await agentHelperNames(version)).map((name) => docker.getContainer(name).remove({ force: true, v: true }).catch(() => undefined)));
-  const { Volumes: volumes } = await docker.listVolumes({ filters: { label: [`io.devhatchery.agent.version=${version}`] } });
+  await Promise.all(
+    (await agentHelperNames(version)).map((name) =>
+      docker
+        .getContainer(name)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
+  );
+  const { Volumes: volumes } = await docker.listVolumes({
+    filters: { label: [`io.devhatchery.agent.version=${version}`] },
+  });
   for (const volume of volumes ?? []) {
     const users = await docker.listContainers({ all: true, filters: { volume: [volume.Name] } });
-    const helpers = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.agent.volume=${volume.Name}`] } });
-    await Promise.all([...users, ...helpers].map((info) => docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined)));
-    await docker.getVolume(volume.Name).remove().catch(() => undefined);
+    const helpers = await docker.listContainers({
+      all: true,
+      filters: { label: [`io.devhatchery.agent.volume=${volume.Name}`] },
+    });
+    await Promise.all(
+      [...users, ...helpers].map((info) =>
+        docker
+          .getContainer(info.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
+    await docker
+      .getVolume(volume.Name)
+      .remove()
+      .catch(() => undefined);
   }
 }
 
 /** Names of containers that lock, inspect or fill the agent volumes of `version` and still exist. */
 export async function agentHelperNames(version: string): Promise<string[]> {
   const helpers = await docker.listContainers({ all: true, filters: { label: ["io.devhatchery.kind=agent-helper"] } });
-  return helpers.flatMap((info) => info.Names.map((name) => name.replace(/^\//, ""))).filter((name) => name.startsWith(`devhatchery-agent-${version}-`));
+  return helpers
+    .flatMap((info) => info.Names.map((name) => name.replace(/^\//, "")))
+    .filter((name) => name.startsWith(`devhatchery-agent-${version}-`));
 }

@@ -15,9 +15,14 @@ export async function buildTestImage(build: TestImageBuild): Promise<void> {
   const dir = "dir" in build.context ? build.context.dir : await mkdtemp(join(tmpdir(), "devhatchery-image-"));
   try {
     if ("dockerfile" in build.context) await writeFile(join(dir, "Dockerfile"), build.context.dockerfile);
-    const stream = await docker.buildImage({ context: dir, src: await readdir(dir) }, { t: build.tag, buildargs: build.buildArgs ?? {} });
+    const stream = await docker.buildImage(
+      { context: dir, src: await readdir(dir) },
+      { t: build.tag, buildargs: build.buildArgs ?? {} },
+    );
     const events = await new Promise<Array<{ stream?: string; error?: string }>>((resolve, reject) =>
-      docker.modem.followProgress(stream, (error: Error | null, output: Array<{ stream?: string; error?: string }>) => (error ? reject(error) : resolve(output))),
+      docker.modem.followProgress(stream, (error: Error | null, output: Array<{ stream?: string; error?: string }>) =>
+        error ? reject(error) : resolve(output),
+      ),
     );
     const failure = events.find((event) => event.error);
     if (failure) {

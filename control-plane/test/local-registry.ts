@@ -17,7 +17,11 @@ export { freePort };
 export async function follow(stream: NodeJS.ReadableStream): Promise<void> {
   let failure: string | undefined;
   await new Promise<void>((resolve, reject) =>
-    docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()), (event: { error?: string }) => (failure ??= event.error)),
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null) => (error ? reject(error) : resolve()),
+      (event: { error?: string }) => (failure ??= event.error),
+    ),
   );
   if (failure) throw new Error(failure);
 }
@@ -48,10 +52,18 @@ export class LocalRegistry {
   ) {}
 
   async start(auth: boolean): Promise<void> {
-    if (!existsSync(REGISTRY_BINARY)) throw new Error(`${REGISTRY_BINARY} is missing: run .ci/provision-docker.sh (it installs Debian's docker-registry).`);
+    if (!existsSync(REGISTRY_BINARY))
+      throw new Error(
+        `${REGISTRY_BINARY} is missing: run .ci/provision-docker.sh (it installs Debian's docker-registry).`,
+      );
     this.address = `127.0.0.1:${await freePort()}`;
     const config = join(this.dir, `${this.name}.yml`);
-    const lines = ["version: 0.1", "log: { level: error }", `storage: { filesystem: { rootdirectory: ${join(this.dir, this.name)} } }`, `http: { addr: ${this.address} }`];
+    const lines = [
+      "version: 0.1",
+      "log: { level: error }",
+      `storage: { filesystem: { rootdirectory: ${join(this.dir, this.name)} } }`,
+      `http: { addr: ${this.address} }`,
+    ];
     if (auth) {
       await writeFile(join(this.dir, "htpasswd"), HTPASSWD);
       lines.push(`auth: { htpasswd: { realm: devhatchery-test, path: ${join(this.dir, "htpasswd")} } }`);

@@ -15,7 +15,10 @@ export interface MountLayout {
 }
 
 /** Alias "shared" with `shared/sub/marker` ("inside"), and `outside/marker` ("outside") beyond every alias root. */
-export const SHARED_AND_OUTSIDE: MountLayout = { aliases: ["shared"], files: { "shared/sub/marker": "inside\n", "outside/marker": "outside\n" } };
+export const SHARED_AND_OUTSIDE: MountLayout = {
+  aliases: ["shared"],
+  files: { "shared/sub/marker": "inside\n", "outside/marker": "outside\n" },
+};
 
 /** A RunnerService fixture whose mount policy allows the aliases of a temporary folder; cleanup removes that folder too. */
 export interface MountFixture extends RunnerServiceFixture {
@@ -29,16 +32,26 @@ export interface MountFixture extends RunnerServiceFixture {
  * DEBIAN_IMAGE, so they get this build's agent injected (the mount checks need an agent that reports device and inode).
  * `name` goes into the folder's and the network's names.
  */
-export async function createMountFixture(name: string, layout: MountLayout = SHARED_AND_OUTSIDE, options: Partial<RunnerServiceOptions> = {}): Promise<MountFixture> {
+export async function createMountFixture(
+  name: string,
+  layout: MountLayout = SHARED_AND_OUTSIDE,
+  options: Partial<RunnerServiceOptions> = {},
+): Promise<MountFixture> {
   const base = await mkdtemp(join(tmpdir(), `devhatchery-${name}-`));
   try {
-    for (const folder of [...layout.aliases, ...(layout.folders ?? [])]) await mkdir(join(base, folder), { recursive: true });
+    for (const folder of [...layout.aliases, ...(layout.folders ?? [])])
+      await mkdir(join(base, folder), { recursive: true });
     for (const [path, content] of Object.entries(layout.files ?? {})) {
       await mkdir(dirname(join(base, path)), { recursive: true });
       await writeFile(join(base, path), content);
     }
-    const policy = new MountPolicy(layout.aliases.map((alias) => ({ alias, hostPath: join(base, alias), allowRw: true })));
-    const fixture = await createRunnerServiceFixture({ defaultImage: DEBIAN_IMAGE, readyTimeoutMs: 30_000, mountPolicy: policy, ...options }, name);
+    const policy = new MountPolicy(
+      layout.aliases.map((alias) => ({ alias, hostPath: join(base, alias), allowRw: true })),
+    );
+    const fixture = await createRunnerServiceFixture(
+      { defaultImage: DEBIAN_IMAGE, readyTimeoutMs: 30_000, mountPolicy: policy, ...options },
+      name,
+    );
     return {
       ...fixture,
       base,

@@ -38,7 +38,10 @@ export interface RunnerServiceFixture {
 }
 
 /** `name`, when given, goes into the network's name (principals carry the names given to `principal`). */
-export async function createRunnerServiceFixture(options: Partial<RunnerServiceOptions> = {}, name?: string): Promise<RunnerServiceFixture> {
+export async function createRunnerServiceFixture(
+  options: Partial<RunnerServiceOptions> = {},
+  name?: string,
+): Promise<RunnerServiceFixture> {
   const suffix = randomBytes(4).toString("hex");
   const network = name ? `devhatchery-test-${name}-${suffix}` : `devhatchery-test-${suffix}`;
   const log = createLogger("silent");
@@ -53,7 +56,13 @@ export async function createRunnerServiceFixture(options: Partial<RunnerServiceO
   const principals: string[] = [];
   const services: RunnerService[] = [];
   const service = (extra: Partial<RunnerServiceOptions> = {}, on: StateStore = store): RunnerService => {
-    const created = new RunnerService(runtime, on, { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 15_000, ...options, ...extra }, log, auditLog);
+    const created = new RunnerService(
+      runtime,
+      on,
+      { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 15_000, ...options, ...extra },
+      log,
+      auditLog,
+    );
     services.push(created);
     return created;
   };
@@ -91,7 +100,9 @@ export async function createRunnerServiceFixture(options: Partial<RunnerServiceO
 
 /** Lines of a command run in a runner through `docker exec` (not the agent), e.g. to kill the agent. */
 export async function dockerExec(runnerId: string, script: string): Promise<void> {
-  const exec = await docker.getContainer(`devhatchery-${runnerId}`).exec({ Cmd: ["sh", "-c", script], AttachStdout: true, AttachStderr: true });
+  const exec = await docker
+    .getContainer(`devhatchery-${runnerId}`)
+    .exec({ Cmd: ["sh", "-c", script], AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({});
   await new Promise<void>((resolve, reject) => {
     stream.on("end", resolve);

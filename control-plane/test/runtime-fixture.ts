@@ -79,7 +79,10 @@ export async function createRuntimeFixture(name: string): Promise<RuntimeFixture
       const full = spec(overrides);
       if (full.network === network) await runtime.networks.ensure(network);
       if (full.image === DEBIAN_IMAGE && !full.agentVolume) {
-        full.agentVolume = await runtime.agentVolumes.ensure((await runtime.images.ensure(DEBIAN_IMAGE)).architecture, DEBIAN_IMAGE);
+        full.agentVolume = await runtime.agentVolumes.ensure(
+          (await runtime.images.ensure(DEBIAN_IMAGE)).architecture,
+          DEBIAN_IMAGE,
+        );
       }
       const runner = await runtime.containers.startRunner(full);
       await waitForAgent(runner);
@@ -88,12 +91,38 @@ export async function createRuntimeFixture(name: string): Promise<RuntimeFixture
     exec: (runnerId, command, user) => dockerExec(`devhatchery-${runnerId}`, command, user),
     async cleanup() {
       for (const owner of [principal, otherPrincipal]) {
-        const containers = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.owner=${owner}`] } });
-        await Promise.all(containers.map((info) => docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => undefined)));
-        const { Volumes: volumes } = await docker.listVolumes({ filters: { label: [`io.devhatchery.owner=${owner}`] } });
-        await Promise.all((volumes ?? []).map((volume) => docker.getVolume(volume.Name).remove().catch(() => undefined)));
+        const containers = await docker.listContainers({
+          all: true,
+          filters: { label: [`io.devhatchery.owner=${owner}`] },
+        });
+        await Promise.all(
+          containers.map((info) =>
+            docker
+              .getContainer(info.Id)
+              .remove({ force: true, v: true })
+              .catch(() => undefined),
+          ),
+        );
+        const { Volumes: volumes } = await docker.listVolumes({
+          filters: { label: [`io.devhatchery.owner=${owner}`] },
+        });
+        await Promise.all(
+          (volumes ?? []).map((volume) =>
+            docker
+              .getVolume(volume.Name)
+              .remove()
+              .catch(() => undefined),
+          ),
+        );
       }
-      await Promise.all(networks.map((name) => docker.getNetwork(name).remove().catch(() => undefined)));
+      await Promise.all(
+        networks.map((name) =>
+          docker
+            .getNetwork(name)
+            .remove()
+            .catch(() => undefined),
+        ),
+      );
       await delivery.cleanup();
     },
   };
@@ -119,12 +148,20 @@ export async function waitForAgent(runner: RunnerContainer): Promise<void> {
     if (runner.address && (await canConnect(runner.address, AGENT_PORT, 500))) return;
     await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
   }
-  const logs = demuxDockerLog((await docker.getContainer(`devhatchery-${runner.runnerId}`).logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer);
-  throw new Error(`The agent of runner "${runner.runnerId}" at ${runner.address}:${AGENT_PORT} never answered; its last log lines:\n${logs}`);
+  const logs = demuxDockerLog(
+    (await docker
+      .getContainer(`devhatchery-${runner.runnerId}`)
+      .logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer,
+  );
+  throw new Error(
+    `The agent of runner "${runner.runnerId}" at ${runner.address}:${AGENT_PORT} never answered; its last log lines:\n${logs}`,
+  );
 }
 
 export async function dockerExec(container: string, command: string[], user?: string): Promise<ExecResult> {
-  const exec = await docker.getContainer(container).exec({ Cmd: command, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
+  const exec = await docker
+    .getContainer(container)
+    .exec({ Cmd: command, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
   const stream = await exec.start({ hijack: true, stdin: false });
   const chunks: Buffer[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -137,7 +174,12 @@ export async function dockerExec(container: string, command: string[], user?: st
 }
 
 /** Polls `check` (bounded in count) until it returns a value; the last error says what never happened. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, attempts = 100, pollMs = 200): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  attempts = 100,
+  pollMs = 200,
+): Promise<T> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     const value = await check();
     if (value !== undefined) return value;

@@ -13,7 +13,9 @@ const repo = new URL("../../", import.meta.url);
 const app = new URL("dist/app/", import.meta.url);
 const agentDist = new URL("runner-agent/dist/", repo);
 
-const agentFiles = (await readdir(agentDist).catch(() => [])).filter((name) => name === "agent.cjs" || name.endsWith(".node"));
+const agentFiles = (await readdir(agentDist).catch(() => [])).filter(
+  (name) => name === "agent.cjs" || name.endsWith(".node"),
+);
 if (!agentFiles.includes("agent.cjs")) {
   throw new Error(`bundle: ${agentDist.pathname}agent.cjs is missing; run \`npm run build\` first`);
 }
@@ -30,7 +32,10 @@ const moduleUrls = {
     pluginBuild.onLoad({ filter: /[\\/]control-plane[\\/]dist[\\/].*\.js$/ }, async (args) => {
       const source = await readFile(args.path, "utf8");
       const fromBundle = JSON.stringify(`./${relative(controlPlaneDist, args.path)}`);
-      return { contents: source.replaceAll("import.meta.url", `new URL(${fromBundle}, import.meta.url).href`), loader: "js" };
+      return {
+        contents: source.replaceAll("import.meta.url", `new URL(${fromBundle}, import.meta.url).href`),
+        loader: "js",
+      };
     });
   },
 };
@@ -67,4 +72,5 @@ await build({
 
 await copyFile(new URL("control-plane/package.json", repo), new URL("control-plane/package.json", app));
 for (const name of agentFiles) await copyFile(new URL(name, agentDist), new URL(`runner-agent/dist/${name}`, app));
-for (const image of ["agent", "runner"]) await copyFile(new URL(`images/${image}/Dockerfile`, repo), new URL(`images/${image}/Dockerfile`, app));
+for (const image of ["agent", "runner"])
+  await copyFile(new URL(`images/${image}/Dockerfile`, repo), new URL(`images/${image}/Dockerfile`, app));

@@ -6,7 +6,8 @@
 const LENGTH_DELIMITED = 2;
 
 function tagOf(fieldNumber: number): number {
-  if (fieldNumber < 1 || fieldNumber > 15) throw new RangeError(`bytes-field: field number ${fieldNumber} needs a one-byte tag (1 to 15)`);
+  if (fieldNumber < 1 || fieldNumber > 15)
+    throw new RangeError(`bytes-field: field number ${fieldNumber} needs a one-byte tag (1 to 15)`);
   return (fieldNumber << 3) | LENGTH_DELIMITED;
 }
 

@@ -19,15 +19,21 @@ const inlineReflectionProtos = {
   setup(pluginBuild) {
     const protobuf = require("protobufjs");
     const reflectionRoot = dirname(require.resolve("@grpc/reflection/package.json"));
-    pluginBuild.onLoad({ filter: /@grpc[\\/]reflection[\\/]build[\\/]src[\\/]implementations[\\/]reflection-v1(alpha)?\.js$/ }, async (args) => {
-      const source = await readFile(args.path, "utf8");
-      const version = args.path.endsWith("reflection-v1alpha.js") ? "v1alpha" : "v1";
-      const protoPath = join(reflectionRoot, "build", "proto", "grpc", "reflection", version, "reflection.proto");
-      const json = JSON.stringify(protobuf.loadSync(protoPath).toJSON());
-      const pattern = /protoLoader\.loadSync\(protoPath, (constants_1\.PROTO_LOADER_OPTS)\)/;
-      if (!pattern.test(source)) throw new Error(`inline-reflection-protos: ${args.path} changed shape; update runner-agent/scripts/bundle.mjs`);
-      return { contents: source.replace(pattern, `protoLoader.fromJSON(${json}, $1)`), loader: "js" };
-    });
+    pluginBuild.onLoad(
+      { filter: /@grpc[\\/]reflection[\\/]build[\\/]src[\\/]implementations[\\/]reflection-v1(alpha)?\.js$/ },
+      async (args) => {
+        const source = await readFile(args.path, "utf8");
+        const version = args.path.endsWith("reflection-v1alpha.js") ? "v1alpha" : "v1";
+        const protoPath = join(reflectionRoot, "build", "proto", "grpc", "reflection", version, "reflection.proto");
+        const json = JSON.stringify(protobuf.loadSync(protoPath).toJSON());
+        const pattern = /protoLoader\.loadSync\(protoPath, (constants_1\.PROTO_LOADER_OPTS)\)/;
+        if (!pattern.test(source))
+          throw new Error(
+            `inline-reflection-protos: ${args.path} changed shape; update runner-agent/scripts/bundle.mjs`,
+          );
+        return { contents: source.replace(pattern, `protoLoader.fromJSON(${json}, $1)`), loader: "js" };
+      },
+    );
   },
 };
 
@@ -58,8 +64,16 @@ await build({
  */
 const ptyAddon = `node-pty-${process.platform}-${process.arch}.node`;
 try {
-  await copyFile(require.resolve(`@lydell/node-pty-${process.platform}-${process.arch}/pty.node`), join(outDir, ptyAddon));
+  await copyFile(
+    require.resolve(`@lydell/node-pty-${process.platform}-${process.arch}/pty.node`),
+    join(outDir, ptyAddon),
+  );
 } catch (error) {
-  if (process.platform === "linux") throw new Error(`bundle: the pty addon for linux-${process.arch} is missing (npm ci installs @lydell/node-pty-linux-${process.arch}): ${error.message}`);
-  console.warn(`bundle: no pty addon for ${process.platform}-${process.arch}; agents built here cannot run processes on a pty`);
+  if (process.platform === "linux")
+    throw new Error(
+      `bundle: the pty addon for linux-${process.arch} is missing (npm ci installs @lydell/node-pty-linux-${process.arch}): ${error.message}`,
+    );
+  console.warn(
+    `bundle: no pty addon for ${process.platform}-${process.arch}; agents built here cannot run processes on a pty`,
+  );
 }

@@ -8,7 +8,15 @@ import { ExecServiceClient } from "@devhatchery/proto/agent/v1/exec";
 import { FsServiceClient } from "@devhatchery/proto/agent/v1/fs";
 import { WatchServiceClient } from "@devhatchery/proto/agent/v1/watch";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authMetadata, closeWatch, collectExec, startWatch, TEST_TOKEN, unaryCall, writeStreamed } from "../test/agent-harness.js";
+import {
+  authMetadata,
+  closeWatch,
+  collectExec,
+  startWatch,
+  TEST_TOKEN,
+  unaryCall,
+  writeStreamed,
+} from "../test/agent-harness.js";
 import { createLogger } from "./log.js";
 import { startAgentServer, type AgentServer } from "./server.js";
 
@@ -35,8 +43,22 @@ describe("correlation ids in the agent's log", () => {
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), "devhatchery-agent-correlation-"));
     const sink = new PassThrough();
-    sink.on("data", (chunk: Buffer) => lines.push(...chunk.toString().trim().split("\n").map((line) => JSON.parse(line) as LogLine)));
-    server = await startAgentServer({ token: TEST_TOKEN, host: "127.0.0.1", port: 0, workDir, log: createLogger("info", sink) });
+    sink.on("data", (chunk: Buffer) =>
+      lines.push(
+        ...chunk
+          .toString()
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line) as LogLine),
+      ),
+    );
+    server = await startAgentServer({
+      token: TEST_TOKEN,
+      host: "127.0.0.1",
+      port: 0,
+      workDir,
+      log: createLogger("info", sink),
+    });
     const address = `127.0.0.1:${server.port}`;
     exec = new ExecServiceClient(address, credentials.createInsecure());
     fs = new FsServiceClient(address, credentials.createInsecure());
@@ -60,7 +82,20 @@ describe("correlation ids in the agent's log", () => {
     const metadata = withCorrelation("req-fs-1");
     await writeStreamed(fs, { path: join(workDir, "a.txt") }, Buffer.from("hello"), { metadata });
     await unaryCall((m, done) => fs.mkdir({ path: join(workDir, "d"), parents: false, mode: 0 }, m, done), metadata);
-    await unaryCall((m, done) => fs.move({ source: join(workDir, "a.txt"), destination: join(workDir, "d/a.txt"), overwrite: false, createParents: false }, m, done), metadata);
+    await unaryCall(
+      (m, done) =>
+        fs.move(
+          {
+            source: join(workDir, "a.txt"),
+            destination: join(workDir, "d/a.txt"),
+            overwrite: false,
+            createParents: false,
+          },
+          m,
+          done,
+        ),
+      metadata,
+    );
     await unaryCall((m, done) => fs.remove({ path: join(workDir, "d"), recursive: true }, m, done), metadata);
     expect(linesOf("req-fs-1")).toEqual(["file written", "directory made", "path moved", "path removed"]);
     expect(lines.find((line) => line.msg === "file written")).toMatchObject({ path: join(workDir, "a.txt"), bytes: 5 });
@@ -76,6 +111,11 @@ describe("correlation ids in the agent's log", () => {
     await collectExec(exec, { argv: ["true"] }, withCorrelation(`${"x".repeat(65)} with spaces`));
     await collectExec(exec, { argv: ["true"] });
     await expect.poll(() => lines.filter((line) => line.msg === "process ended").length).toBe(3);
-    expect(lines.filter((line) => line.msg.startsWith("process")).slice(2).map((line) => line.requestId)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(
+      lines
+        .filter((line) => line.msg.startsWith("process"))
+        .slice(2)
+        .map((line) => line.requestId),
+    ).toEqual([undefined, undefined, undefined, undefined]);
   });
 });

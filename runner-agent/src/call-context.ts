@@ -1,5 +1,11 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { ServerInterceptingCall, ServerListenerBuilder, ResponderBuilder, type Metadata, type ServerInterceptor } from "@grpc/grpc-js";
+import {
+  ServerInterceptingCall,
+  ServerListenerBuilder,
+  ResponderBuilder,
+  type Metadata,
+  type ServerInterceptor,
+} from "@grpc/grpc-js";
 import { AGENT_CORRELATION_METADATA_KEY } from "@devhatchery/proto/contract";
 
 interface CallContext {

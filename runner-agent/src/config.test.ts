@@ -35,14 +35,33 @@ describe("loadAgentConfig", () => {
       DEVHATCHERY_AGENT_EXEC_RETAIN_COUNT: "3",
       DEVHATCHERY_AGENT_EXEC_OUTPUT_MB: "64",
     });
-    expect(config.exec).toMatchObject({ spillDir: "/spill", ringBytes: 65536, maxOutputBytes: 1048576, outputBudgetBytes: 64 * 1024 * 1024, retainMs: 1000, retainCount: 3 });
-    expect(() => loadAgentConfig({ DEVHATCHERY_AGENT_TOKEN: token, DEVHATCHERY_AGENT_EXEC_RING_BYTES: "1048576", DEVHATCHERY_AGENT_EXEC_MAX_OUTPUT_BYTES: "2097152" })).toThrow(
+    expect(config.exec).toMatchObject({
+      spillDir: "/spill",
+      ringBytes: 65536,
+      maxOutputBytes: 1048576,
+      outputBudgetBytes: 64 * 1024 * 1024,
+      retainMs: 1000,
+      retainCount: 3,
+    });
+    expect(() =>
+      loadAgentConfig({
+        DEVHATCHERY_AGENT_TOKEN: token,
+        DEVHATCHERY_AGENT_EXEC_RING_BYTES: "1048576",
+        DEVHATCHERY_AGENT_EXEC_MAX_OUTPUT_BYTES: "2097152",
+      }),
+    ).toThrow(
       "Invalid runner agent configuration:\n  DEVHATCHERY_AGENT_EXEC_MAX_OUTPUT_BYTES: DEVHATCHERY_AGENT_EXEC_MAX_OUTPUT_BYTES must be at least 4 times DEVHATCHERY_AGENT_EXEC_RING_BYTES",
     );
   });
 
   it("lists every problem at once", () => {
-    expect(() => loadAgentConfig({ DEVHATCHERY_AGENT_TOKEN: "short", DEVHATCHERY_AGENT_PORT: "99999", DEVHATCHERY_AGENT_WORKDIR: "relative" })).toThrow(
+    expect(() =>
+      loadAgentConfig({
+        DEVHATCHERY_AGENT_TOKEN: "short",
+        DEVHATCHERY_AGENT_PORT: "99999",
+        DEVHATCHERY_AGENT_WORKDIR: "relative",
+      }),
+    ).toThrow(
       [
         "Invalid runner agent configuration:",
         "  DEVHATCHERY_AGENT_TOKEN: DEVHATCHERY_AGENT_TOKEN must be at least 32 characters",
@@ -53,6 +72,8 @@ describe("loadAgentConfig", () => {
   });
 
   it("says where a missing token comes from", () => {
-    expect(() => loadAgentConfig({})).toThrow("DEVHATCHERY_AGENT_TOKEN is required: the control plane sets it when it creates the runner");
+    expect(() => loadAgentConfig({})).toThrow(
+      "DEVHATCHERY_AGENT_TOKEN is required: the control plane sets it when it creates the runner",
+    );
   });
 });

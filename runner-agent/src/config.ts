@@ -1,6 +1,11 @@
 import * as z from "zod/mini";
 import { en } from "zod/locales";
-import { AGENT_DEFAULT_DEBUG_PORT, AGENT_DEFAULT_PORT, AGENT_ENV, AGENT_TOKEN_MIN_LENGTH } from "@devhatchery/proto/contract";
+import {
+  AGENT_DEFAULT_DEBUG_PORT,
+  AGENT_DEFAULT_PORT,
+  AGENT_ENV,
+  AGENT_TOKEN_MIN_LENGTH,
+} from "@devhatchery/proto/contract";
 import { DEFAULT_EXEC_SETTINGS, MIN_OUTPUT_TO_RING_RATIO, type ExecSettings } from "./exec/exec-settings.js";
 
 /** Agent-only exec settings (the control plane never sets them); the prefix keeps them out of child processes. */
@@ -32,15 +37,20 @@ export interface AgentConfig {
 // It carries no messages of its own, so it takes zod's English ones.
 z.config(en());
 
-const port = (fallback: number) => z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(65535)), fallback);
-const atLeast = (minimum: number, fallback: number) => z._default(z.coerce.number().check(z.int(), z.minimum(minimum)), fallback);
-const absolutePath = (name: string, fallback: string) => z._default(z.string().check(z.startsWith("/", `${name} must be an absolute path`)), fallback);
+const port = (fallback: number) =>
+  z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(65535)), fallback);
+const atLeast = (minimum: number, fallback: number) =>
+  z._default(z.coerce.number().check(z.int(), z.minimum(minimum)), fallback);
+const absolutePath = (name: string, fallback: string) =>
+  z._default(z.string().check(z.startsWith("/", `${name} must be an absolute path`)), fallback);
 
 const schema = z
   .object({
     [AGENT_ENV.token]: z
       .string({ error: `${AGENT_ENV.token} is required: the control plane sets it when it creates the runner` })
-      .check(z.minLength(AGENT_TOKEN_MIN_LENGTH, `${AGENT_ENV.token} must be at least ${AGENT_TOKEN_MIN_LENGTH} characters`)),
+      .check(
+        z.minLength(AGENT_TOKEN_MIN_LENGTH, `${AGENT_ENV.token} must be at least ${AGENT_TOKEN_MIN_LENGTH} characters`),
+      ),
     [AGENT_ENV.host]: z._default(z.string().check(z.minLength(1)), "0.0.0.0"),
     [AGENT_ENV.port]: port(AGENT_DEFAULT_PORT),
     [AGENT_ENV.debugPort]: port(AGENT_DEFAULT_DEBUG_PORT),

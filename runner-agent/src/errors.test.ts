@@ -3,12 +3,21 @@ import { describe, expect, it } from "vitest";
 import { AgentError, fromSystemError, GRPC_STATUS_BY_CODE, toGrpcError, type AgentErrorCode } from "./errors.js";
 
 describe("agent error → gRPC status", () => {
-  it.each(Object.entries(GRPC_STATUS_BY_CODE) as [AgentErrorCode, status][])("maps %s to gRPC status %i with the message", (code, grpcStatus) => {
-    expect(toGrpcError(new AgentError(code, `failed with ${code}`))).toMatchObject({ code: grpcStatus, details: `failed with ${code}` });
-  });
+  it.each(Object.entries(GRPC_STATUS_BY_CODE) as [AgentErrorCode, status][])(
+    "maps %s to gRPC status %i with the message",
+    (code, grpcStatus) => {
+      expect(toGrpcError(new AgentError(code, `failed with ${code}`))).toMatchObject({
+        code: grpcStatus,
+        details: `failed with ${code}`,
+      });
+    },
+  );
 
   it("hides unexpected errors behind INTERNAL", () => {
-    expect(toGrpcError(new Error("secret path /root/.ssh"))).toMatchObject({ code: status.INTERNAL, details: "internal agent error; see the agent log" });
+    expect(toGrpcError(new Error("secret path /root/.ssh"))).toMatchObject({
+      code: status.INTERNAL,
+      details: "internal agent error; see the agent log",
+    });
   });
 
   it.each([
@@ -30,7 +39,9 @@ describe("agent error → gRPC status", () => {
     const error = Object.assign(new Error(`ENAMETOOLONG: name too long, open '${path}'`), { code: "ENAMETOOLONG" });
     const failure = fromSystemError(error, "read", path);
     expect(failure.code).toBe("INVALID_ARGUMENT");
-    expect(failure.message).toBe(`Cannot read "/work/${"a".repeat(154)}…${"a".repeat(64)} (65542 characters)": the path is too long (at most 4096 bytes, and 255 bytes per name); use a shorter path`);
+    expect(failure.message).toBe(
+      `Cannot read "/work/${"a".repeat(154)}…${"a".repeat(64)} (65542 characters)": the path is too long (at most 4096 bytes, and 255 bytes per name); use a shorter path`,
+    );
   });
 
   it("caps the details of any agent error", () => {
@@ -38,7 +49,9 @@ describe("agent error → gRPC status", () => {
   });
 
   it("calls a path with a NUL byte the caller's mistake, not an internal error", () => {
-    const error = Object.assign(new TypeError("The argument 'path' must be a string without null bytes"), { code: "ERR_INVALID_ARG_VALUE" });
+    const error = Object.assign(new TypeError("The argument 'path' must be a string without null bytes"), {
+      code: "ERR_INVALID_ARG_VALUE",
+    });
     expect(fromSystemError(error, "use working directory", "/work/a\0b")).toMatchObject({
       code: "INVALID_ARGUMENT",
       message: 'Cannot use working directory "/work/a\\0b": a path cannot contain a NUL byte; remove it.',

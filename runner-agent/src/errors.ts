@@ -76,7 +76,11 @@ export function fromSystemError(error: unknown, what: string, path: string): Age
   if (error instanceof AgentError) return error;
   // Node refuses such a path itself (ERR_INVALID_ARG_VALUE) before any system call: the caller's input, not ours.
   if (path.includes("\0")) {
-    return new AgentError("INVALID_ARGUMENT", `Cannot ${what} "${quotable(path.replaceAll("\0", "\\0"))}": a path cannot contain a NUL byte; remove it.`, { cause: error });
+    return new AgentError(
+      "INVALID_ARGUMENT",
+      `Cannot ${what} "${quotable(path.replaceAll("\0", "\\0"))}": a path cannot contain a NUL byte; remove it.`,
+      { cause: error },
+    );
   }
   const errno = (error as NodeJS.ErrnoException | undefined)?.code ?? "";
   const code = CODE_BY_ERRNO[errno] ?? "INTERNAL";
@@ -88,7 +92,11 @@ export function fromSystemError(error: unknown, what: string, path: string): Age
 export function toGrpcError(error: unknown): Error & { code: status; details: string } {
   const { code, details } =
     error instanceof AgentError
-      ? { code: GRPC_STATUS_BY_CODE[error.code], details: error.message.length > DETAILS_MAX_CHARS ? `${error.message.slice(0, DETAILS_MAX_CHARS)}…` : error.message }
+      ? {
+          code: GRPC_STATUS_BY_CODE[error.code],
+          details:
+            error.message.length > DETAILS_MAX_CHARS ? `${error.message.slice(0, DETAILS_MAX_CHARS)}…` : error.message,
+        }
       : { code: status.INTERNAL, details: "internal agent error; see the agent log" };
   return Object.assign(new Error(details), { code, details });
 }

@@ -6,7 +6,15 @@ import { createLogger } from "./log.js";
 function capture(level: string) {
   const sink = new PassThrough();
   const lines: Array<Record<string, unknown>> = [];
-  sink.on("data", (chunk: Buffer) => lines.push(...chunk.toString().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>)));
+  sink.on("data", (chunk: Buffer) =>
+    lines.push(
+      ...chunk
+        .toString()
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+    ),
+  );
   return { log: createLogger(level, sink), lines };
 }
 
@@ -16,7 +24,14 @@ describe("createLogger", () => {
     log.info({ exec: "e1", pid: 42, skipped: undefined }, "process started");
     log.warn("no fields");
     expect(lines).toEqual([
-      { level: 30, time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), service: "runner-agent", exec: "e1", pid: 42, msg: "process started" },
+      {
+        level: 30,
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        service: "runner-agent",
+        exec: "e1",
+        pid: 42,
+        msg: "process started",
+      },
       { level: 40, time: expect.any(String), service: "runner-agent", msg: "no fields" },
     ]);
   });
@@ -49,10 +64,20 @@ describe("createLogger", () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     log.info({ cyclic }, "odd fields");
-    expect(lines).toEqual([{ level: 30, time: expect.any(String), service: "runner-agent", msg: "odd fields", logError: expect.stringContaining("cannot serialize the fields") }]);
+    expect(lines).toEqual([
+      {
+        level: 30,
+        time: expect.any(String),
+        service: "runner-agent",
+        msg: "odd fields",
+        logError: expect.stringContaining("cannot serialize the fields"),
+      },
+    ]);
   });
 
   it("refuses an unknown level, naming the valid ones", () => {
-    expect(() => createLogger("verbose")).toThrow('Unknown log level "verbose"; use one of trace, debug, info, warn, error, fatal or silent.');
+    expect(() => createLogger("verbose")).toThrow(
+      'Unknown log level "verbose"; use one of trace, debug, info, warn, error, fatal or silent.',
+    );
   });
 });

@@ -16,7 +16,12 @@ export type Logger = Record<LevelName, LogMethod>;
 
 /** Errors as pino's serializer writes them: type, message, stack, their own fields (code, path, …) and cause. */
 function errorFields(error: Error, depth = 0): Record<string, unknown> {
-  const fields: Record<string, unknown> = { type: error.constructor.name, ...error, message: error.message, stack: error.stack };
+  const fields: Record<string, unknown> = {
+    type: error.constructor.name,
+    ...error,
+    message: error.message,
+    stack: error.stack,
+  };
   if (error.cause instanceof Error && depth < 4) fields.cause = errorFields(error.cause, depth + 1);
   return fields;
 }
@@ -28,7 +33,12 @@ function replacer(_key: string, value: unknown): unknown {
 
 function formatLine(level: number, fields: Record<string, unknown>, message: string | undefined): string {
   const correlationId = currentCorrelationId();
-  const head = { level, time: new Date().toISOString(), service: "runner-agent", ...(correlationId ? { requestId: correlationId } : {}) };
+  const head = {
+    level,
+    time: new Date().toISOString(),
+    service: "runner-agent",
+    ...(correlationId ? { requestId: correlationId } : {}),
+  };
   try {
     return `${JSON.stringify({ ...head, ...fields, msg: message }, replacer)}\n`;
   } catch (error) {

@@ -9,7 +9,9 @@ import { readStdinToken } from "./stdin-token.js";
  * control plane writes it there at every start) unless the environment sets it (tests, agents run by hand).
  */
 async function main(): Promise<void> {
-  const env = process.env[AGENT_ENV.token] ? process.env : { ...process.env, [AGENT_ENV.token]: await readStdinToken(process.stdin) };
+  const env = process.env[AGENT_ENV.token]
+    ? process.env
+    : { ...process.env, [AGENT_ENV.token]: await readStdinToken(process.stdin) };
   const config = loadAgentConfig(env);
   // The token must never reach processes the agent starts (they inherit process.env).
   delete process.env[AGENT_ENV.token];
@@ -42,6 +44,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // Token and configuration errors happen before the logger exists; report them on stderr as one JSON line.
-  process.stderr.write(`${JSON.stringify({ level: "fatal", service: "runner-agent", msg: (error as Error).message })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: "fatal", service: "runner-agent", msg: (error as Error).message })}\n`,
+  );
   process.exit(1);
 });

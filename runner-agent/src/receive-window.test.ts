@@ -23,7 +23,8 @@ describe("the agent's HTTP/2 receive window", () => {
       });
       expect(settings.initialWindowSize).toBe(WINDOW_BYTES);
       // The connection-level window grows by a WINDOW_UPDATE that follows the settings.
-      for (let attempt = 0; attempt < 100 && session.state.remoteWindowSize !== WINDOW_BYTES; attempt++) await sleep(10);
+      for (let attempt = 0; attempt < 100 && session.state.remoteWindowSize !== WINDOW_BYTES; attempt++)
+        await sleep(10);
       expect(session.state.remoteWindowSize).toBe(WINDOW_BYTES);
     } finally {
       session.destroy();

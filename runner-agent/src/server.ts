@@ -60,7 +60,10 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
-  server.addService(HealthService, createHealthService(() => serving));
+  server.addService(
+    HealthService,
+    createHealthService(() => serving),
+  );
   addLazyReflection(server);
   server.addService(ExecServiceService, createExecService(processes, log));
   server.addService(FS_SERVICE_DEFINITION, createFsService(new FileSystem(options.workDir), log));

@@ -16,7 +16,9 @@ describe("readStdinToken", () => {
     const ended = new PassThrough();
     const early = readStdinToken(ended);
     ended.end("partial");
-    await expect(early).rejects.toThrow("DEVHATCHERY_AGENT_TOKEN is not set and stdin ended before a token line: start the runner through the control plane");
+    await expect(early).rejects.toThrow(
+      "DEVHATCHERY_AGENT_TOKEN is not set and stdin ended before a token line: start the runner through the control plane",
+    );
     await expect(readStdinToken(new PassThrough(), 10)).rejects.toThrow("no token line arrived on stdin within 0.01 s");
   });
 

@@ -26,13 +26,28 @@ export function readStdinToken(input: Readable, timeoutMs = STDIN_TOKEN_TIMEOUT_
       received = Buffer.concat([received, data]);
       const newline = received.indexOf(0x0a);
       if (newline >= 0) return finish(undefined, received.subarray(0, newline).toString("utf8").trim());
-      if (received.length > MAX_TOKEN_LINE_BYTES) finish(new Error(`The runner token on stdin is longer than ${MAX_TOKEN_LINE_BYTES} bytes without a newline; it is not a token.`));
+      if (received.length > MAX_TOKEN_LINE_BYTES)
+        finish(
+          new Error(
+            `The runner token on stdin is longer than ${MAX_TOKEN_LINE_BYTES} bytes without a newline; it is not a token.`,
+          ),
+        );
     };
     const onEnd = (): void =>
-      finish(new Error(`${AGENT_ENV.token} is not set and stdin ended before a token line: start the runner through the control plane, which writes the token there.`));
-    const onError = (error: Error): void => finish(new Error(`Cannot read the runner token from stdin: ${error.message}`));
+      finish(
+        new Error(
+          `${AGENT_ENV.token} is not set and stdin ended before a token line: start the runner through the control plane, which writes the token there.`,
+        ),
+      );
+    const onError = (error: Error): void =>
+      finish(new Error(`Cannot read the runner token from stdin: ${error.message}`));
     const timer = setTimeout(
-      () => finish(new Error(`${AGENT_ENV.token} is not set and no token line arrived on stdin within ${timeoutMs / 1000} s: start the runner through the control plane, which writes the token there.`)),
+      () =>
+        finish(
+          new Error(
+            `${AGENT_ENV.token} is not set and no token line arrived on stdin within ${timeoutMs / 1000} s: start the runner through the control plane, which writes the token there.`,
+          ),
+        ),
       timeoutMs,
     );
     input.on("data", onData);

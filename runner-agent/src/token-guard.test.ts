@@ -1,7 +1,14 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus, type HealthCheckResponse } from "@devhatchery/proto/health/v1";
-import { authMetadata, collectExec, readAll, startAgentHarness, TEST_TOKEN, type AgentHarness } from "../test/agent-harness.js";
+import {
+  authMetadata,
+  collectExec,
+  readAll,
+  startAgentHarness,
+  TEST_TOKEN,
+  type AgentHarness,
+} from "../test/agent-harness.js";
 
 describe("the runner token guard", () => {
   let agent: AgentHarness;
@@ -13,7 +20,9 @@ describe("the runner token guard", () => {
   });
 
   const check = (metadata: Metadata, service = ""): Promise<HealthCheckResponse> =>
-    new Promise((resolve, reject) => agent.health.check({ service }, metadata, (error, response) => (error ? reject(error) : resolve(response))));
+    new Promise((resolve, reject) =>
+      agent.health.check({ service }, metadata, (error, response) => (error ? reject(error) : resolve(response))),
+    );
 
   const unauthenticated = {
     code: status.UNAUTHENTICATED,
@@ -22,8 +31,12 @@ describe("the runner token guard", () => {
 
   it("answers health with the right token", async () => {
     expect((await check(authMetadata())).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-    expect((await check(authMetadata(), "devhatchery.agent.v1.ExecService")).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-    expect((await check(authMetadata(), "no.such.Service")).status).toBe(HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN);
+    expect((await check(authMetadata(), "devhatchery.agent.v1.ExecService")).status).toBe(
+      HealthCheckResponse_ServingStatus.SERVING,
+    );
+    expect((await check(authMetadata(), "no.such.Service")).status).toBe(
+      HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN,
+    );
   });
 
   it("rejects calls without a token on every service", async () => {
@@ -42,7 +55,9 @@ describe("the runner token guard", () => {
 
   it("does not run a command sent with a wrong token", async () => {
     const marker = `${agent.workDir}/should-not-exist`;
-    await expect(collectExec(agent.exec, { shell: `touch ${marker}` }, authMetadata("wrong-token"))).rejects.toMatchObject(unauthenticated);
+    await expect(
+      collectExec(agent.exec, { shell: `touch ${marker}` }, authMetadata("wrong-token")),
+    ).rejects.toMatchObject(unauthenticated);
     await expect(import("node:fs").then((fs) => fs.existsSync(marker))).resolves.toBe(false);
   });
 });

@@ -4,7 +4,9 @@ import { AGENT_VERSION } from "./version.js";
 
 describe("AGENT_VERSION", () => {
   it("matches runner-agent/package.json", () => {
-    const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+    const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
     expect(AGENT_VERSION).toBe(version);
   });
 });

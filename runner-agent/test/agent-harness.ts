@@ -1,9 +1,20 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials, Metadata, type ClientReadableStream, type ClientWritableStream, type ServiceError } from "@grpc/grpc-js";
+import {
+  credentials,
+  Metadata,
+  type ClientReadableStream,
+  type ClientWritableStream,
+  type ServiceError,
+} from "@grpc/grpc-js";
 import { AGENT_AUTH_METADATA_KEY } from "@devhatchery/proto/contract";
-import { ExecServiceClient, type ExecEvent, type ExecInfo, type ExecStartRequest } from "@devhatchery/proto/agent/v1/exec";
+import {
+  ExecServiceClient,
+  type ExecEvent,
+  type ExecInfo,
+  type ExecStartRequest,
+} from "@devhatchery/proto/agent/v1/exec";
 import {
   FsServiceClient,
   type ReadChunk,
@@ -54,9 +65,19 @@ export function authMetadata(token = TEST_TOKEN): Metadata {
 }
 
 /** Starts an agent with its debug endpoint on a free port; `exec` and `watchLimits` override the agent's settings. */
-export async function startAgentHarness(options: { exec?: Partial<ExecSettings>; watchLimits?: Partial<WatchLimits> } = {}): Promise<AgentHarness> {
+export async function startAgentHarness(
+  options: { exec?: Partial<ExecSettings>; watchLimits?: Partial<WatchLimits> } = {},
+): Promise<AgentHarness> {
   const workDir = await mkdtemp(join(tmpdir(), "devhatchery-agent-"));
-  const server = await startAgentServer({ token: TEST_TOKEN, host: "127.0.0.1", port: 0, debugPort: 0, workDir, log: createLogger("silent"), ...options });
+  const server = await startAgentServer({
+    token: TEST_TOKEN,
+    host: "127.0.0.1",
+    port: 0,
+    debugPort: 0,
+    workDir,
+    log: createLogger("silent"),
+    ...options,
+  });
   const address = `127.0.0.1:${server.port}`;
   const exec = new ExecServiceClient(address, credentials.createInsecure());
   const fs = new FsServiceClient(address, credentials.createInsecure());
@@ -78,7 +99,11 @@ export async function startAgentHarness(options: { exec?: Partial<ExecSettings>;
 }
 
 /** Runs an exec to completion and returns every event, or rejects with the gRPC error. */
-export function collectExec(client: ExecServiceClient, request: Partial<ExecStartRequest>, metadata = authMetadata()): Promise<ExecEvent["event"][]> {
+export function collectExec(
+  client: ExecServiceClient,
+  request: Partial<ExecStartRequest>,
+  metadata = authMetadata(),
+): Promise<ExecEvent["event"][]> {
   const full = execStartRequest(request);
   return new Promise((resolve, reject) => {
     const events: ExecEvent["event"][] = [];
@@ -90,9 +115,17 @@ export function collectExec(client: ExecServiceClient, request: Partial<ExecStar
 }
 
 /** Reads a whole file through the streaming Read RPC. */
-export async function readAll(client: FsServiceClient, request: Partial<ReadRequest>, metadata = authMetadata()): Promise<{ chunks: ReadChunk[]; data: Buffer }> {
+export async function readAll(
+  client: FsServiceClient,
+  request: Partial<ReadRequest>,
+  metadata = authMetadata(),
+): Promise<{ chunks: ReadChunk[]; data: Buffer }> {
   const chunks: ReadChunk[] = [];
-  for await (const chunk of client.read({ path: "", offset: 0, length: 0, ifMatch: "", ...request }, metadata) as AsyncIterable<ReadChunk>) chunks.push(chunk);
+  for await (const chunk of client.read(
+    { path: "", offset: 0, length: 0, ifMatch: "", ...request },
+    metadata,
+  ) as AsyncIterable<ReadChunk>)
+    chunks.push(chunk);
   return { chunks, data: Buffer.concat(chunks.map((chunk) => Buffer.from(chunk.data))) };
 }
 
@@ -105,20 +138,32 @@ export function isServiceError(error: unknown): error is ServiceError {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Runs a unary call: `start(metadata, callback)`; resolves with the response, rejects with the gRPC error. */
-export function unaryCall<Response>(start: (metadata: Metadata, callback: (error: ServiceError | null, response: Response) => void) => unknown, metadata = authMetadata()): Promise<Response> {
-  return new Promise((resolve, reject) => start(metadata, (error, response) => (error ? reject(error) : resolve(response))));
+export function unaryCall<Response>(
+  start: (metadata: Metadata, callback: (error: ServiceError | null, response: Response) => void) => unknown,
+  metadata = authMetadata(),
+): Promise<Response> {
+  return new Promise((resolve, reject) =>
+    start(metadata, (error, response) => (error ? reject(error) : resolve(response))),
+  );
 }
 
 /** Bytes to upload: one buffer (sent in `chunkBytes` pieces) or any sequence of chunks, sent as they come. */
 export type UploadData = Buffer | Iterable<Buffer> | AsyncIterable<Buffer>;
 
-async function sendUpload<Message>(call: ClientWritableStream<Message>, first: Message, data: UploadData, toMessage: (chunk: Buffer) => Message, chunkBytes: number): Promise<void> {
+async function sendUpload<Message>(
+  call: ClientWritableStream<Message>,
+  first: Message,
+  data: UploadData,
+  toMessage: (chunk: Buffer) => Message,
+  chunkBytes: number,
+): Promise<void> {
   const send = async (message: Message): Promise<void> => {
     if (!call.write(message)) await new Promise((resolve) => call.once("drain", resolve));
   };
   await send(first);
   if (Buffer.isBuffer(data)) {
-    for (let offset = 0; offset < data.length; offset += chunkBytes) await send(toMessage(data.subarray(offset, offset + chunkBytes)));
+    for (let offset = 0; offset < data.length; offset += chunkBytes)
+      await send(toMessage(data.subarray(offset, offset + chunkBytes)));
   } else {
     for await (const chunk of data) await send(toMessage(chunk));
   }
@@ -133,25 +178,52 @@ export function writeStreamed(
   options: { metadata?: Metadata; chunkBytes?: number } = {},
 ): Promise<WriteResponse> {
   return new Promise((resolve, reject) => {
-    const call = client.write(options.metadata ?? authMetadata(), (error, response) => (error ? reject(error) : resolve(response)));
+    const call = client.write(options.metadata ?? authMetadata(), (error, response) =>
+      error ? reject(error) : resolve(response),
+    );
     const value: WriteHeader = { createParents: false, mode: 0, ifMatch: "", ...header };
-    sendUpload<WriteRequest>(call, { message: { $case: "header", value } }, data, (chunk) => ({ message: { $case: "data", value: chunk } }), options.chunkBytes ?? 256 * 1024).catch(reject);
+    sendUpload<WriteRequest>(
+      call,
+      { message: { $case: "header", value } },
+      data,
+      (chunk) => ({ message: { $case: "data", value: chunk } }),
+      options.chunkBytes ?? 256 * 1024,
+    ).catch(reject);
   });
 }
 
 /** Extracts an archive through the client-streaming TarIn RPC. */
-export function tarInStreamed(client: FsServiceClient, header: Partial<TarInHeader> & { path: string }, archive: UploadData, metadata = authMetadata()): Promise<TarInResponse> {
+export function tarInStreamed(
+  client: FsServiceClient,
+  header: Partial<TarInHeader> & { path: string },
+  archive: UploadData,
+  metadata = authMetadata(),
+): Promise<TarInResponse> {
   return new Promise((resolve, reject) => {
     const call = client.tarIn(metadata, (error, response) => (error ? reject(error) : resolve(response)));
     const value: TarInHeader = { createParents: false, overwrite: false, ...header };
-    sendUpload<TarInRequest>(call, { message: { $case: "header", value } }, archive, (chunk) => ({ message: { $case: "data", value: chunk } }), 64 * 1024).catch(reject);
+    sendUpload<TarInRequest>(
+      call,
+      { message: { $case: "header", value } },
+      archive,
+      (chunk) => ({ message: { $case: "data", value: chunk } }),
+      64 * 1024,
+    ).catch(reject);
   });
 }
 
 /** Reads a whole TarOut stream into one buffer. */
-export async function tarOutAll(client: FsServiceClient, request: Partial<TarOutRequest> & { path: string }, metadata = authMetadata()): Promise<Buffer> {
+export async function tarOutAll(
+  client: FsServiceClient,
+  request: Partial<TarOutRequest> & { path: string },
+  metadata = authMetadata(),
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of client.tarOut({ include: [], exclude: [], ...request }, metadata) as AsyncIterable<TarOutChunk>) chunks.push(Buffer.from(chunk.data));
+  for await (const chunk of client.tarOut(
+    { include: [], exclude: [], ...request },
+    metadata,
+  ) as AsyncIterable<TarOutChunk>)
+    chunks.push(Buffer.from(chunk.data));
   return Buffer.concat(chunks);
 }
 
@@ -167,22 +239,38 @@ export function startWatchAgent(watchLimits: Partial<WatchLimits> = {}): Promise
 }
 
 /** Starts a watch with the request's defaults filled in. */
-export function startWatch(client: WatchServiceClient, request: Partial<StartWatchRequest> & { path: string }, metadata = authMetadata()): Promise<WatchInfo> {
+export function startWatch(
+  client: WatchServiceClient,
+  request: Partial<StartWatchRequest> & { path: string },
+  metadata = authMetadata(),
+): Promise<WatchInfo> {
   const full: StartWatchRequest = { ignore: [], debounceMs: 0, historyLimit: 0, idleTimeoutMs: 0, ...request };
-  return new Promise((resolve, reject) => client.startWatch(full, metadata, (error, response) => (error ? reject(error) : resolve(response.watch!))));
+  return new Promise((resolve, reject) =>
+    client.startWatch(full, metadata, (error, response) => (error ? reject(error) : resolve(response.watch!))),
+  );
 }
 
-export function readChanges(client: WatchServiceClient, request: Partial<ReadChangesRequest> & { watchId: string }, metadata = authMetadata()): Promise<ReadChangesResponse> {
+export function readChanges(
+  client: WatchServiceClient,
+  request: Partial<ReadChangesRequest> & { watchId: string },
+  metadata = authMetadata(),
+): Promise<ReadChangesResponse> {
   const full: ReadChangesRequest = { afterCursor: 0, waitMs: 0, maxEvents: 0, ...request };
-  return new Promise((resolve, reject) => client.readChanges(full, metadata, (error, response) => (error ? reject(error) : resolve(response))));
+  return new Promise((resolve, reject) =>
+    client.readChanges(full, metadata, (error, response) => (error ? reject(error) : resolve(response))),
+  );
 }
 
 export function listWatches(client: WatchServiceClient, metadata = authMetadata()): Promise<WatchInfo[]> {
-  return new Promise((resolve, reject) => client.listWatches({}, metadata, (error, response) => (error ? reject(error) : resolve(response.watches))));
+  return new Promise((resolve, reject) =>
+    client.listWatches({}, metadata, (error, response) => (error ? reject(error) : resolve(response.watches))),
+  );
 }
 
 export function closeWatch(client: WatchServiceClient, watchId: string, metadata = authMetadata()): Promise<WatchInfo> {
-  return new Promise((resolve, reject) => client.closeWatch({ watchId }, metadata, (error, response) => (error ? reject(error) : resolve(response.watch!))));
+  return new Promise((resolve, reject) =>
+    client.closeWatch({ watchId }, metadata, (error, response) => (error ? reject(error) : resolve(response.watch!))),
+  );
 }
 
 /** A StreamChanges call whose events are collected as they come. */
@@ -195,7 +283,11 @@ export interface WatchFollower {
   cancel(): void;
 }
 
-export function followWatch(client: WatchServiceClient, request: Partial<StreamChangesRequest> & { watchId: string }, metadata = authMetadata()): WatchFollower {
+export function followWatch(
+  client: WatchServiceClient,
+  request: Partial<StreamChangesRequest> & { watchId: string },
+  metadata = authMetadata(),
+): WatchFollower {
   const call = client.streamChanges({ keepaliveMs: 0, ...request }, metadata);
   const events: WatchEvent[] = [];
   let taken = 0;
@@ -237,14 +329,22 @@ export function followWatch(client: WatchServiceClient, request: Partial<StreamC
           }
           if (finished) {
             finish();
-            reject(new Error(`the watch stream ended without the expected event; got ${JSON.stringify(events.map((event) => event.event?.$case))}`));
+            reject(
+              new Error(
+                `the watch stream ended without the expected event; got ${JSON.stringify(events.map((event) => event.event?.$case))}`,
+              ),
+            );
             return true;
           }
           return false;
         };
         const timer = setTimeout(() => {
           finish();
-          reject(new Error(`no matching watch event within ${timeoutMs} ms; got ${JSON.stringify(events.map((event) => event.event))}`));
+          reject(
+            new Error(
+              `no matching watch event within ${timeoutMs} ms; got ${JSON.stringify(events.map((event) => event.event))}`,
+            ),
+          );
         }, timeoutMs);
         const finish = (): void => {
           clearTimeout(timer);
@@ -262,7 +362,19 @@ export function followWatch(client: WatchServiceClient, request: Partial<StreamC
 
 /** An ExecStartRequest with every field the caller left out at its default. */
 export function execStartRequest(request: Partial<ExecStartRequest>): ExecStartRequest {
-  return { argv: [], shell: "", cwd: "", env: {}, timeoutMs: 0, user: "", stdin: Buffer.alloc(0), stdinOpen: false, pty: undefined, killGraceMs: 0, ...request };
+  return {
+    argv: [],
+    shell: "",
+    cwd: "",
+    env: {},
+    timeoutMs: 0,
+    user: "",
+    stdin: Buffer.alloc(0),
+    stdinOpen: false,
+    pty: undefined,
+    killGraceMs: 0,
+    ...request,
+  };
 }
 
 /** An agent for exec tests; `settings` overrides the exec caps and retention. */
@@ -273,15 +385,26 @@ export function startExecAgent(settings: Partial<ExecSettings> = {}): Promise<Ex
 }
 
 /** Starts a process with the Start RPC; resolves with its ExecInfo. */
-export function startProcess(client: ExecServiceClient, request: Partial<ExecStartRequest>, metadata = authMetadata()): Promise<ExecInfo> {
-  return new Promise((resolve, reject) => client.start(execStartRequest(request), metadata, (error, response) => (error ? reject(error) : resolve(response.exec!))));
+export function startProcess(
+  client: ExecServiceClient,
+  request: Partial<ExecStartRequest>,
+  metadata = authMetadata(),
+): Promise<ExecInfo> {
+  return new Promise((resolve, reject) =>
+    client.start(execStartRequest(request), metadata, (error, response) =>
+      error ? reject(error) : resolve(response.exec!),
+    ),
+  );
 }
 
 /** An Exec or Attach call whose events are collected as they come. */
 export interface ExecFollower {
   readonly events: NonNullable<ExecEvent["event"]>[];
   /** Resolves with the first event not yet taken that matches; rejects after `timeoutMs` or when the stream ends. */
-  next(predicate?: (event: NonNullable<ExecEvent["event"]>) => boolean, timeoutMs?: number): Promise<NonNullable<ExecEvent["event"]>>;
+  next(
+    predicate?: (event: NonNullable<ExecEvent["event"]>) => boolean,
+    timeoutMs?: number,
+  ): Promise<NonNullable<ExecEvent["event"]>>;
   /** Resolves when the call ends: undefined for OK, else the error status. */
   readonly ended: Promise<ServiceError | undefined>;
   /** Output bytes received so far, both streams in order (or one stream). */
@@ -318,7 +441,13 @@ export function followExec(call: ClientReadableStream<ExecEvent>): ExecFollower 
     ended,
     cancel: () => call.cancel(),
     output: (stream) =>
-      Buffer.concat(events.flatMap((event) => (event.$case === "output" && (stream === undefined || event.value.stream === stream) ? [Buffer.from(event.value.data)] : []))),
+      Buffer.concat(
+        events.flatMap((event) =>
+          event.$case === "output" && (stream === undefined || event.value.stream === stream)
+            ? [Buffer.from(event.value.data)]
+            : [],
+        ),
+      ),
     next(predicate = () => true, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const check = (): boolean => {
@@ -332,14 +461,22 @@ export function followExec(call: ClientReadableStream<ExecEvent>): ExecFollower 
           }
           if (finished) {
             finish();
-            reject(new Error(`the exec stream ended without the expected event; got ${JSON.stringify(events.map((event) => event.$case))}`));
+            reject(
+              new Error(
+                `the exec stream ended without the expected event; got ${JSON.stringify(events.map((event) => event.$case))}`,
+              ),
+            );
             return true;
           }
           return false;
         };
         const timer = setTimeout(() => {
           finish();
-          reject(new Error(`no matching exec event within ${timeoutMs} ms; got ${JSON.stringify(events.map((event) => event.$case))}`));
+          reject(
+            new Error(
+              `no matching exec event within ${timeoutMs} ms; got ${JSON.stringify(events.map((event) => event.$case))}`,
+            ),
+          );
         }, timeoutMs);
         const finish = (): void => {
           clearTimeout(timer);
@@ -358,7 +495,9 @@ export function changesIn(event: WatchEvent): Change[] {
 /** Changes as [kind, path] pairs (renames: [kind, path, old path]) sorted by path, for exact comparisons. */
 export function summarizeChanges(changes: Change[]): ([ChangeKind, string] | [ChangeKind, string, string])[] {
   return changes
-    .map((change): [ChangeKind, string] | [ChangeKind, string, string] => (change.oldPath ? [change.kind, change.path, change.oldPath] : [change.kind, change.path]))
+    .map((change): [ChangeKind, string] | [ChangeKind, string, string] =>
+      change.oldPath ? [change.kind, change.path, change.oldPath] : [change.kind, change.path],
+    )
     .sort((a, b) => a[1].localeCompare(b[1]));
 }
 

@@ -4,7 +4,10 @@ import { credentials, loadPackageDefinition, type Metadata } from "@grpc/grpc-js
 import { loadSync } from "@grpc/proto-loader";
 
 const require = createRequire(import.meta.url);
-const protoPath = join(dirname(require.resolve("@grpc/reflection/package.json")), "build/proto/grpc/reflection/v1/reflection.proto");
+const protoPath = join(
+  dirname(require.resolve("@grpc/reflection/package.json")),
+  "build/proto/grpc/reflection/v1/reflection.proto",
+);
 
 interface ReflectionResponse {
   listServicesResponse?: { service: { name: string }[] };
@@ -13,10 +16,34 @@ interface ReflectionResponse {
 }
 
 /** Sends one request on the v1 ServerReflectionInfo stream, as grpcurl does, and returns the first answer. */
-export function askReflection(address: string, metadata: Metadata, request: Record<string, string>): Promise<ReflectionResponse> {
-  const definition = loadSync(protoPath, { keepCase: false, longs: String, enums: String, defaults: false, oneofs: true });
+export function askReflection(
+  address: string,
+  metadata: Metadata,
+  request: Record<string, string>,
+): Promise<ReflectionResponse> {
+  const definition = loadSync(protoPath, {
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: false,
+    oneofs: true,
+  });
   const pkg = loadPackageDefinition(definition) as unknown as {
-    grpc: { reflection: { v1: { ServerReflection: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => { serverReflectionInfo(metadata: Metadata): NodeJS.EventEmitter & { write(message: unknown): void; end(): void }; close(): void } } } };
+    grpc: {
+      reflection: {
+        v1: {
+          ServerReflection: new (
+            address: string,
+            creds: ReturnType<typeof credentials.createInsecure>,
+          ) => {
+            serverReflectionInfo(
+              metadata: Metadata,
+            ): NodeJS.EventEmitter & { write(message: unknown): void; end(): void };
+            close(): void;
+          };
+        };
+      };
+    };
   };
   const client = new pkg.grpc.reflection.v1.ServerReflection(address, credentials.createInsecure());
   return new Promise((resolve, reject) => {

@@ -38,7 +38,11 @@ export async function describeTree(root: string): Promise<Record<string, string>
       else if (stats.isDirectory()) {
         tree[path] = `directory ${mode}`;
         await visit(path);
-      } else tree[path] = `file ${mode} ${createHash("sha256").update(await readFile(full)).digest("hex").slice(0, 16)}`;
+      } else
+        tree[path] = `file ${mode} ${createHash("sha256")
+          .update(await readFile(full))
+          .digest("hex")
+          .slice(0, 16)}`;
     }
   };
   await visit("");

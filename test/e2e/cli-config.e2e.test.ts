@@ -3,7 +3,12 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { formatWarnings, hardeningWarnings, mountHolding, readHostFacts } from "../../control-plane/src/cli/host-hardening-checks.js";
+import {
+  formatWarnings,
+  hardeningWarnings,
+  mountHolding,
+  readHostFacts,
+} from "../../control-plane/src/cli/host-hardening-checks.js";
 import type { AllowedRoot } from "../../control-plane/src/config.js";
 import { docker } from "../../control-plane/test/docker-cleanup.js";
 import { runDevhatchery } from "./cli-process.js";
@@ -25,7 +30,11 @@ describe("devhatchery init and validate", () => {
   it("writes a template that validates, and refuses to overwrite it without --force", async () => {
     const path = join(dir, "devhatchery.yaml");
     const init = await runDevhatchery(["init", path], home);
-    expect(init).toEqual({ code: 0, stdout: `Wrote ${path}. Edit it, then run: devhatchery validate --config ${path}\n`, stderr: "" });
+    expect(init).toEqual({
+      code: 0,
+      stdout: `Wrote ${path}. Edit it, then run: devhatchery validate --config ${path}\n`,
+      stderr: "",
+    });
     expect(readFileSync(path, "utf8")).toContain("# devhatchery.yaml: the DevHatchery control plane's configuration.");
 
     const validate = await runDevhatchery(["validate", "--config", path], home);
@@ -46,28 +55,56 @@ describe("devhatchery init and validate", () => {
 
     // serve creates a missing audit log folder (parents included): validate accepts it and says so.
     const auditLog = join(dir, "logs", "devhatchery", "audit.log");
-    const withAudit = await runDevhatchery(["validate", "--config", path], { ...home, DEVHATCHERY_AUDIT_LOG: auditLog });
+    const withAudit = await runDevhatchery(["validate", "--config", path], {
+      ...home,
+      DEVHATCHERY_AUDIT_LOG: auditLog,
+    });
     expect(withAudit.stderr).toBe(await expectedWarnings([]));
 
     // An rw root: validate warns (stderr, exit 0) when its filesystem allows setuid, naming the mount and the fix.
     mkdirSync(join(dir, "rw-root"));
     const rwRoot = { alias: "out", hostPath: join(dir, "rw-root"), allowRw: true };
-    const withRoot = await runDevhatchery(["validate", "--config", path], { ...home, DEVHATCHERY_ALLOWED_ROOTS: `out=${rwRoot.hostPath}:rw` });
+    const withRoot = await runDevhatchery(["validate", "--config", path], {
+      ...home,
+      DEVHATCHERY_ALLOWED_ROOTS: `out=${rwRoot.hostPath}:rw`,
+    });
     expect(withRoot.code).toBe(0);
     expect(withRoot.stderr).toBe(await expectedWarnings([rwRoot]));
     const rootMount = mountHolding(realpathSync(rwRoot.hostPath), readFileSync("/proc/self/mountinfo", "utf8"));
-    if (!rootMount?.options.includes("nosuid")) expect(withRoot.stderr).toContain(`! allowed_roots[0].path: the rw root "${rwRoot.hostPath}" (alias "out") is on the mount`);
+    if (!rootMount?.options.includes("nosuid"))
+      expect(withRoot.stderr).toContain(
+        `! allowed_roots[0].path: the rw root "${rwRoot.hostPath}" (alias "out") is on the mount`,
+      );
     expect(withAudit.code).toBe(0);
-    expect(withAudit.stdout).toContain(`\n  audit    ${auditLog} (its folder ${join(dir, "logs", "devhatchery")} will be created)\n`);
+    expect(withAudit.stdout).toContain(
+      `\n  audit    ${auditLog} (its folder ${join(dir, "logs", "devhatchery")} will be created)\n`,
+    );
 
     const again = await runDevhatchery(["init", path], home);
-    expect(again).toEqual({ code: 1, stdout: "", stderr: `devhatchery init: cannot write "${path}" (EEXIST); pass --force to overwrite it, or choose another path.\n` });
+    expect(again).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `devhatchery init: cannot write "${path}" (EEXIST); pass --force to overwrite it, or choose another path.\n`,
+    });
     expect((await runDevhatchery(["init", path, "--force"], home)).code).toBe(0);
   });
 
   it("lists every problem of a broken file with its fix and exits 1", async () => {
     const path = join(dir, "broken.yaml");
-    writeFileSync(path, ["listen:", "  prot: 80", "auth:", "  mode: bearer", "limits:", "  max:", "    memory_mb: 32", "runners:", "  profile: paranoid"].join("\n"));
+    writeFileSync(
+      path,
+      [
+        "listen:",
+        "  prot: 80",
+        "auth:",
+        "  mode: bearer",
+        "limits:",
+        "  max:",
+        "    memory_mb: 32",
+        "runners:",
+        "  profile: paranoid",
+      ].join("\n"),
+    );
     const result = await runDevhatchery(["validate", "--config", path], { ...home, DEVHATCHERY_LISTEN_PORT: "eighty" });
     expect(result.stdout).toBe("");
     expect(result.stderr).toBe(
@@ -88,7 +125,10 @@ describe("devhatchery init and validate", () => {
   it("reports host paths that do not exist", async () => {
     const path = join(dir, "paths.yaml");
     const auditLog = join(path, "logs", "audit.log");
-    writeFileSync(path, `allowed_roots:\n  - { alias: data, path: ${join(dir, "no-such-folder")} }\nstate:\n  dir: ${join(dir, "missing-parent", "state")}\nlog:\n  audit: ${auditLog}\n`);
+    writeFileSync(
+      path,
+      `allowed_roots:\n  - { alias: data, path: ${join(dir, "no-such-folder")} }\nstate:\n  dir: ${join(dir, "missing-parent", "state")}\nlog:\n  audit: ${auditLog}\n`,
+    );
     const result = await runDevhatchery(["validate", "--config", path], home);
     expect(result.stderr).toBe(
       [
@@ -132,7 +172,10 @@ describe("devhatchery plan", () => {
   it("shows what serve would create on a fresh network and creates nothing", async () => {
     const network = `devhatchery-e2e-plan-${randomBytes(4).toString("hex")}`;
     const path = join(dir, "plan.yaml");
-    writeFileSync(path, `runners:\n  network: ${network}\nimages:\n  default: devhatchery-test/runner:dev\n  prepull: [devhatchery-test/debian:bookworm, devhatchery-test/absent:1]\n`);
+    writeFileSync(
+      path,
+      `runners:\n  network: ${network}\nimages:\n  default: devhatchery-test/runner:dev\n  prepull: [devhatchery-test/debian:bookworm, devhatchery-test/absent:1]\n`,
+    );
     const result = await runDevhatchery(["plan", "--config", path], home);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
@@ -158,14 +201,21 @@ describe("devhatchery plan", () => {
 
   it("names the engine's architecture as images do when the default image is absent", async () => {
     const path = join(dir, "plan-absent.yaml");
-    writeFileSync(path, `runners:\n  network: devhatchery-e2e-plan-${randomBytes(4).toString("hex")}\nimages:\n  default: devhatchery-test/absent:1\n`);
+    writeFileSync(
+      path,
+      `runners:\n  network: devhatchery-e2e-plan-${randomBytes(4).toString("hex")}\nimages:\n  default: devhatchery-test/absent:1\n`,
+    );
     const result = await runDevhatchery(["plan", "--config", path], home);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const [architecture, nodeArch] = process.arch === "arm64" ? ["arm64", "arm64"] : ["amd64", "x64"];
-    expect(result.stdout).toContain("\n  image        devhatchery-test/absent:1 (default): would be pulled on the first spawn\n");
+    expect(result.stdout).toContain(
+      "\n  image        devhatchery-test/absent:1 (default): would be pulled on the first spawn\n",
+    );
     expect(result.stdout).toMatch(
-      new RegExp(`\\n  agent volume devhatchery-agent-0\\.1\\.0-[0-9a-f]{12}-${nodeArch} \\(${architecture}\\): (exists|would be created and filled on the first spawn)\\n`),
+      new RegExp(
+        `\\n  agent volume devhatchery-agent-0\\.1\\.0-[0-9a-f]{12}-${nodeArch} \\(${architecture}\\): (exists|would be created and filled on the first spawn)\\n`,
+      ),
     );
   });
 });

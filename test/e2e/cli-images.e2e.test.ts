@@ -9,13 +9,28 @@ const agentTag = `devhatchery-test/cli-agent:${suffix}`;
 
 // Removing the tags also removes the layers only these images used; layers shared with the offline test images stay.
 afterAll(async () => {
-  for (const tag of [runnerTag, agentTag]) await docker.getImage(tag).remove().catch(() => undefined);
+  for (const tag of [runnerTag, agentTag])
+    await docker
+      .getImage(tag)
+      .remove()
+      .catch(() => undefined);
 });
 
 describe("devhatchery images build", () => {
   it("builds the runner image from the offline base with the agent baked in, showing each step", async () => {
     const result = await runDevhatchery(
-      ["images", "build", "--tag", runnerTag, "--agent-tag", agentTag, "--base", "devhatchery-test/debian:bookworm", "--node-source", "devhatchery-test/node:24.21.0"],
+      [
+        "images",
+        "build",
+        "--tag",
+        runnerTag,
+        "--agent-tag",
+        agentTag,
+        "--base",
+        "devhatchery-test/debian:bookworm",
+        "--node-source",
+        "devhatchery-test/node:24.21.0",
+      ],
       {},
       150_000,
     );
@@ -25,7 +40,11 @@ describe("devhatchery images build", () => {
     expect(lines[0]).toBe(`  agent layer ${agentTag} (node from devhatchery-test/node:24.21.0)`);
     expect(lines).toContain("  Step 1/9 : ARG NODE_IMAGE=node:24.21.0-bookworm-slim");
     expect(lines).toContain(`  runner ${runnerTag} (base devhatchery-test/debian:bookworm)`);
-    expect(lines.at(-2)).toMatch(new RegExp(`^Built ${runnerTag} \\(sha256:[0-9a-f]{64}\\)\\. Use it with images.default: ${runnerTag} \\(or DEVHATCHERY_DEFAULT_IMAGE\\)\\.$`));
+    expect(lines.at(-2)).toMatch(
+      new RegExp(
+        `^Built ${runnerTag} \\(sha256:[0-9a-f]{64}\\)\\. Use it with images.default: ${runnerTag} \\(or DEVHATCHERY_DEFAULT_IMAGE\\)\\.$`,
+      ),
+    );
     const labels = (await docker.getImage(runnerTag).inspect()).Config.Labels ?? {};
     expect(labels).toMatchObject({ "io.devhatchery.component": "runner", "io.devhatchery.agent.version": "0.1.0" });
   });

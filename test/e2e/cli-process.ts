@@ -5,11 +5,18 @@ const MAIN = fileURLToPath(new URL("../../control-plane/dist/main.js", import.me
 
 /** The machine's environment without any DEVHATCHERY_* setting of the developer's shell, plus the test's own. */
 export function cliEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("DEVHATCHERY_"))), ...env };
+  return {
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("DEVHATCHERY_"))),
+    ...env,
+  };
 }
 
 /** Runs the built `devhatchery` CLI (`node control-plane/dist/main.js <args>`) to completion, within `timeoutMs`. */
-export function runDevhatchery(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runDevhatchery(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [MAIN, ...args], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -29,7 +36,10 @@ export function runDevhatchery(args: string[], env: Record<string, string> = {},
 }
 
 /** Starts `devhatchery <args>` as a server and resolves once it logs that it listens (within 15 s). */
-export function startDevhatcheryServer(args: string[], env: Record<string, string> = {}): Promise<{ url: string; stop(): Promise<number | null> }> {
+export function startDevhatcheryServer(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ url: string; stop(): Promise<number | null> }> {
   const child = spawn(process.execPath, [MAIN, ...args], { env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   return new Promise((resolve, reject) => {

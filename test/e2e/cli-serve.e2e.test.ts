@@ -35,7 +35,11 @@ describe("devhatchery serve", () => {
       const { tools } = await client.listTools();
       expect(tools.map((tool) => tool.name)).toContain("runner_spawn");
       await client.close();
-      const refused = await fetch(server.url, { method: "POST", headers: { authorization: `Bearer ${digest}`, "content-type": "application/json" }, body: "{}" });
+      const refused = await fetch(server.url, {
+        method: "POST",
+        headers: { authorization: `Bearer ${digest}`, "content-type": "application/json" },
+        body: "{}",
+      });
       expect(refused.status).toBe(401);
     } finally {
       expect(await server.stop()).toBe(0);
@@ -45,7 +49,11 @@ describe("devhatchery serve", () => {
   it("fails to start with the error's message and no stack trace, exit 1", async () => {
     const file = join(dir, "not-a-folder");
     writeFileSync(file, "");
-    const result = await runDevhatchery(["serve"], { HOME: dir, DEVHATCHERY_STATE_DIR: join(file, "state"), DEVHATCHERY_LISTEN_PORT: "0" }, 20_000);
+    const result = await runDevhatchery(
+      ["serve"],
+      { HOME: dir, DEVHATCHERY_STATE_DIR: join(file, "state"), DEVHATCHERY_LISTEN_PORT: "0" },
+      20_000,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       `devhatchery: Cannot create the state store folder "${join(file, "state")}" (ENOTDIR: not a directory, mkdir '${join(file, "state")}'); ` +
@@ -60,7 +68,11 @@ describe("devhatchery debug", () => {
     const principal = `e2e-cli-debug-${suffix}`;
     const token = randomBytes(24).toString("hex");
     const network = `devhatchery-e2e-cli-debug-${suffix}`;
-    const server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`, DEVHATCHERY_RUNNER_NETWORK: network, DEVHATCHERY_STATE_DIR: join(dir, "debug-state") });
+    const server = await startControlPlane({
+      DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
+      DEVHATCHERY_RUNNER_NETWORK: network,
+      DEVHATCHERY_STATE_DIR: join(dir, "debug-state"),
+    });
     try {
       const client = await connectClient(server.url, token);
       const spawned = await callTool(client, "runner_spawn", {});
@@ -75,15 +87,29 @@ describe("devhatchery debug", () => {
       expect(view.version).toBe("0.1.0");
       expect(view.memory.rss_bytes).toBeGreaterThan(0);
 
-      const html = await runDevhatchery(["debug", runnerId, "--url", server.url.replace(/\/mcp$/, ""), "--token", token, "--html"]);
+      const html = await runDevhatchery([
+        "debug",
+        runnerId,
+        "--url",
+        server.url.replace(/\/mcp$/, ""),
+        "--token",
+        token,
+        "--html",
+      ]);
       expect(html.code).toBe(0);
       expect(html.stdout).toContain("<h1>DevHatchery runner agent</h1>");
 
       const refused = await runDevhatchery(["debug", runnerId, "--url", server.url]);
       expect(refused.code).toBe(3);
-      expect(refused.stderr).toMatch(new RegExp(`^devhatchery debug: ${server.url.replace(/\/mcp$/, "")}/runners/${runnerId}/debug answered 401: .+ \\(pass the owner's token with --token or DEVHATCHERY_TOKEN\\)\\n$`));
+      expect(refused.stderr).toMatch(
+        new RegExp(
+          `^devhatchery debug: ${server.url.replace(/\/mcp$/, "")}/runners/${runnerId}/debug answered 401: .+ \\(pass the owner's token with --token or DEVHATCHERY_TOKEN\\)\\n$`,
+        ),
+      );
 
-      const unknown = await runDevhatchery(["debug", "r-nosuchrunner", "--url", server.url], { DEVHATCHERY_TOKEN: token });
+      const unknown = await runDevhatchery(["debug", "r-nosuchrunner", "--url", server.url], {
+        DEVHATCHERY_TOKEN: token,
+      });
       expect(unknown.code).toBe(3);
       expect(unknown.stderr).toContain('answered 404: Runner "r-nosuchrunner" not found for this principal');
     } finally {

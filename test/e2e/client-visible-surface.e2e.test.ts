@@ -5,7 +5,8 @@ import { callTool, textOf } from "../support/mcp-client.js";
 import { ok, startRunnersControlPlane, testIdentities, type RunnersControlPlane } from "../support/runners-fixture.js";
 
 /** Addresses, ports and socket errors a client must never read in a tool error. */
-const TRANSPORT_DETAILS = /\b\d{1,3}(?:\.\d{1,3}){3}\b|:7070\b|:7071\b|ECONN|EHOST|ETIMEDOUT|dns:|No connection established|RST_STREAM/;
+const TRANSPORT_DETAILS =
+  /\b\d{1,3}(?:\.\d{1,3}){3}\b|:7070\b|:7071\b|ECONN|EHOST|ETIMEDOUT|dns:|No connection established|RST_STREAM/;
 
 describe("what a client can see: the debug page and errors from a runner whose agent died", () => {
   const { principals, network, env } = testIdentities("surface", ["alice"]);
@@ -27,9 +28,15 @@ describe("what a client can see: the debug page and errors from a runner whose a
   });
 
   it("renders a process command line holding markup escaped, under a CSP that lets nothing run", async () => {
-    const started = await callTool(client, "exec", { runner, command: ["sh", "-c", "sleep 30 # <script>alert(1)</script>"], yield_ms: 0 });
+    const started = await callTool(client, "exec", {
+      runner,
+      command: ["sh", "-c", "sleep 30 # <script>alert(1)</script>"],
+      yield_ms: 0,
+    });
     expect(started.structured.state, textOf(started.result)).toBe("running");
-    const response = await fetch(server.url.replace(/\/mcp$/, `/runners/${runner}/debug`), { headers: { authorization: `Bearer ${alice.token}`, accept: "text/html" } });
+    const response = await fetch(server.url.replace(/\/mcp$/, `/runners/${runner}/debug`), {
+      headers: { authorization: `Bearer ${alice.token}`, accept: "text/html" },
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(response.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
@@ -55,8 +62,16 @@ describe("what a client can see: the debug page and errors from a runner whose a
     // What the message leaves out is in the control plane's log, under the request id the message names.
     const requestIds = texts.flatMap((text) => /request id "([^"]+)"/.exec(text)?.[1] ?? []);
     expect(requestIds.length).toBeGreaterThan(0);
-    const logged = (): string[] => server.logs().split("\n").filter((line) => line.includes('"msg":"agent call failed"') && requestIds.some((id) => line.includes(`"requestId":"${id}"`)));
-    for (let attempt = 0; attempt < 50 && logged().length === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    const logged = (): string[] =>
+      server
+        .logs()
+        .split("\n")
+        .filter(
+          (line) =>
+            line.includes('"msg":"agent call failed"') && requestIds.some((id) => line.includes(`"requestId":"${id}"`)),
+        );
+    for (let attempt = 0; attempt < 50 && logged().length === 0; attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(JSON.parse(logged()[0] ?? "{}")).toMatchObject({ runner, grpcStatus: 14, details: expect.any(String) });
   });
 });

@@ -21,7 +21,12 @@ async function agentVolumeNames(): Promise<string[]> {
 }
 
 /** Polls until `check` returns a value, at most `attempts` times `intervalMs` apart. */
-async function waitFor<T>(what: string, attempts: number, intervalMs: number, check: () => Promise<T | undefined>): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  attempts: number,
+  intervalMs: number,
+  check: () => Promise<T | undefined>,
+): Promise<T> {
   let last: unknown;
   for (let attempt = 0; attempt < attempts; attempt++) {
     try {
@@ -32,7 +37,9 @@ async function waitFor<T>(what: string, attempts: number, intervalMs: number, ch
     }
     await sleep(intervalMs);
   }
-  throw new Error(`${what} did not happen within ${(attempts * intervalMs) / 1000} s${last ? `: ${String(last)}` : ""}`);
+  throw new Error(
+    `${what} did not happen within ${(attempts * intervalMs) / 1000} s${last ? `: ${String(last)}` : ""}`,
+  );
 }
 
 describe("compose.yaml: the control plane in a container", () => {
@@ -68,12 +75,19 @@ describe("compose.yaml: the control plane in a container", () => {
         "",
       ].join("\n"),
     );
-    stack = new ComposeStack(command, `devhatchery-e2e-compose-${suffix}`, overrideFile, { DEVHATCHERY_IMAGE: tag, DEVHATCHERY_PORT: String(port) });
+    stack = new ComposeStack(command, `devhatchery-e2e-compose-${suffix}`, overrideFile, {
+      DEVHATCHERY_IMAGE: tag,
+      DEVHATCHERY_PORT: String(port),
+    });
     await stack.run(["up", "-d"]);
     try {
-      await waitFor("GET /healthz", 60, 500, async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined));
+      await waitFor("GET /healthz", 60, 500, async () =>
+        (await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined,
+      );
     } catch (error) {
-      throw new Error(`${(error as Error).message}\ncontrol plane logs:\n${await stack.run(["logs", "--no-color"]).catch(String)}`);
+      throw new Error(
+        `${(error as Error).message}\ncontrol plane logs:\n${await stack.run(["logs", "--no-color"]).catch(String)}`,
+      );
     }
     client = await connectClient(`http://127.0.0.1:${port}/mcp`, user.token);
   });
@@ -83,11 +97,28 @@ describe("compose.yaml: the control plane in a container", () => {
     await stack?.down();
     await removeTestRunners([user.principal], network);
     const { Volumes } = await docker.listVolumes({ filters: { label: [`io.devhatchery.owner=${user.principal}`] } });
-    await Promise.all((Volumes ?? []).map((volume) => docker.getVolume(volume.Name).remove().catch(() => undefined)));
+    await Promise.all(
+      (Volumes ?? []).map((volume) =>
+        docker
+          .getVolume(volume.Name)
+          .remove()
+          .catch(() => undefined),
+      ),
+    );
     // An agent volume this test's control plane filled; one another test uses right now stays (removal fails).
     const created = (await agentVolumeNames()).filter((name) => !agentVolumesBefore.includes(name));
-    await Promise.all(created.map((name) => docker.getVolume(name).remove().catch(() => undefined)));
-    await docker.getImage(tag).remove().catch(() => undefined);
+    await Promise.all(
+      created.map((name) =>
+        docker
+          .getVolume(name)
+          .remove()
+          .catch(() => undefined),
+      ),
+    );
+    await docker
+      .getImage(tag)
+      .remove()
+      .catch(() => undefined);
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
@@ -102,7 +133,9 @@ describe("compose.yaml: the control plane in a container", () => {
     const status = await readFile(`/proc/${info.State.Pid}/status`, "utf8");
     const socketGroup = (await stat("/var/run/docker.sock")).gid;
     // Docker's init is PID 1 of the container; the control plane is its child.
-    const children = (await readFile(`/proc/${info.State.Pid}/task/${info.State.Pid}/children`, "utf8")).trim().split(/\s+/);
+    const children = (await readFile(`/proc/${info.State.Pid}/task/${info.State.Pid}/children`, "utf8"))
+      .trim()
+      .split(/\s+/);
     const node = await readFile(`/proc/${children[0]}/status`, "utf8");
     expect(status).toMatch(/^Name:\s+docker-init$/m);
     expect(node).toMatch(/^Uid:\s+10001\s+10001\s+10001\s+10001$/m);
@@ -120,19 +153,29 @@ describe("compose.yaml: the control plane in a container", () => {
     const body = (await response.json()) as { status: string; checks: Array<{ name: string; ok: boolean }> };
     expect(response.status).toBe(200);
     expect(body.status).toBe("ready");
-    expect(body.checks.map((check) => [check.name, check.ok]).sort()).toEqual([["agent", true], ["docker", true], ["store", true]]);
+    expect(body.checks.map((check) => [check.name, check.ok]).sort()).toEqual([
+      ["agent", true],
+      ["docker", true],
+      ["store", true],
+    ]);
   });
 
   it("has the devhatchery CLI, which validates the mounted configuration as the server's user", async () => {
     const output = await stack!.run(["exec", "-T", "control-plane", "devhatchery", "validate"]);
     expect(output).toMatch(/^OK: \/etc\/devhatchery\/devhatchery\.yaml\b/);
-    expect(await stack!.run(["exec", "-T", "control-plane", "devhatchery", "--version"])).toMatch(/^devhatchery \d+\.\d+\.\d+\n$/);
+    expect(await stack!.run(["exec", "-T", "control-plane", "devhatchery", "--version"])).toMatch(
+      /^devhatchery \d+\.\d+\.\d+\n$/,
+    );
   });
 
   it("serves tools/list on the host's loopback port to an MCP client with a bearer token, and refuses one without", async () => {
     const { tools } = await client!.listTools();
     expect(tools.map((tool) => tool.name).sort()).toEqual(TOOL_NAMES);
-    const anonymous = await fetch(`http://127.0.0.1:${port}/mcp`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const anonymous = await fetch(`http://127.0.0.1:${port}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     expect(anonymous.status).toBe(401);
   });
 
@@ -148,7 +191,10 @@ describe("compose.yaml: the control plane in a container", () => {
     // The control plane listens on the host's loopback; from a runner, the host is its network's gateway.
     const gateway = (await docker.getNetwork(network).inspect()).IPAM?.Config?.[0]?.Gateway as string;
     expect(gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const probe = await callTool(client!, "exec", { runner, command: ["bash", "-c", `exec 3<>/dev/tcp/${gateway}/${port}`] });
+    const probe = await callTool(client!, "exec", {
+      runner,
+      command: ["bash", "-c", `exec 3<>/dev/tcp/${gateway}/${port}`],
+    });
     expect(probe.structured).toMatchObject({ exit_code: 1 });
     expect(probe.structured.stderr).toContain("Connection refused");
   });

@@ -41,7 +41,15 @@ const ACTIVE_SCENARIOS = [
  * The scenarios that need no fixtures. tools-call-simple-text and tools-call-error also pass against a server
  * without their fixture tools, so they count only in fixtures mode.
  */
-const FIXTURE_FREE_SCENARIOS = ["dns-rebinding-protection", "logging-set-level", "ping", "resources-list", "server-initialize", "server-sse-multiple-streams", "tools-list"];
+const FIXTURE_FREE_SCENARIOS = [
+  "dns-rebinding-protection",
+  "logging-set-level",
+  "ping",
+  "resources-list",
+  "server-initialize",
+  "server-sse-multiple-streams",
+  "tools-list",
+];
 
 describe("MCP conformance suite against the real control plane", () => {
   describe("in test fixtures mode (DEVHATCHERY_TEST_FIXTURES=1)", () => {
@@ -59,7 +67,10 @@ describe("MCP conformance suite against the real control plane", () => {
       for (const [scenario, checks] of run.scenarios) {
         expect(checks.length, scenario).toBeGreaterThan(0);
         expect(failuresOf(checks), scenario).toEqual([]);
-        expect(checks.some((check) => check.status === "SUCCESS"), scenario).toBe(true);
+        expect(
+          checks.some((check) => check.status === "SUCCESS"),
+          scenario,
+        ).toBe(true);
       }
       expect(run.exitCode, run.output).toBe(0);
     });

@@ -1,6 +1,12 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fails, ok, startRunnersControlPlane, testIdentities, type RunnersControlPlane } from "../support/runners-fixture.js";
+import {
+  fails,
+  ok,
+  startRunnersControlPlane,
+  testIdentities,
+  type RunnersControlPlane,
+} from "../support/runners-fixture.js";
 
 /** Debian without the agent: the control plane injects the current one. */
 const INJECTED_IMAGE = "devhatchery-test/debian:bookworm";
@@ -20,9 +26,21 @@ describe("exec with arguments execve cannot take: INVALID_ARGUMENT naming the li
   });
 
   it.each([
-    ["a NUL byte in the command", { command: "echo a\0b" }, 'Error INVALID_ARGUMENT: Argument 2 of the command ("echo a\\0b") contains a NUL byte at offset 6;'],
-    ["a NUL byte in an environment value", { command: "true", env: { NAME: "a\0b" } }, 'Error INVALID_ARGUMENT: Environment variable "NAME" contains a NUL byte at offset 6;'],
-    ["an argument over 128 KiB", { command: `echo ${"x".repeat(140_000)}` }, "is 140006 bytes, over the kernel's limit of 131072 bytes per argument or environment entry (MAX_ARG_STRLEN)"],
+    [
+      "a NUL byte in the command",
+      { command: "echo a\0b" },
+      'Error INVALID_ARGUMENT: Argument 2 of the command ("echo a\\0b") contains a NUL byte at offset 6;',
+    ],
+    [
+      "a NUL byte in an environment value",
+      { command: "true", env: { NAME: "a\0b" } },
+      'Error INVALID_ARGUMENT: Environment variable "NAME" contains a NUL byte at offset 6;',
+    ],
+    [
+      "an argument over 128 KiB",
+      { command: `echo ${"x".repeat(140_000)}` },
+      "is 140006 bytes, over the kernel's limit of 131072 bytes per argument or environment entry (MAX_ARG_STRLEN)",
+    ],
   ])("refuses %s", async (_name, args, message) => {
     expect(await fails(client, "exec", { runner: "args", ...args })).toContain(message);
   });

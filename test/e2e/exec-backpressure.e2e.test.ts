@@ -18,7 +18,8 @@ const RSS_BOUND_BYTES = 200 * 1024 * 1024;
  * to 32 MiB), plus slack. Still a small part of the 200 MB of output, which the client only gets by exec_read.
  */
 async function queuedBoundBytes(): Promise<number> {
-  const maxOf = async (file: string): Promise<number> => Number((await readFile(file, "utf8")).trim().split(/\s+/).at(-1));
+  const maxOf = async (file: string): Promise<number> =>
+    Number((await readFile(file, "utf8")).trim().split(/\s+/).at(-1));
   const kernel = (await maxOf("/proc/sys/net/ipv4/tcp_rmem")) + (await maxOf("/proc/sys/net/ipv4/tcp_wmem"));
   return 1024 * 1024 + kernel + 8 * 1024 * 1024;
 }
@@ -45,7 +46,10 @@ describe("exec progress never buffers without bound for a client that stops read
   let paused: IncomingMessage | undefined;
 
   beforeAll(async () => {
-    server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`, DEVHATCHERY_RUNNER_NETWORK: network });
+    server = await startControlPlane({
+      DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
+      DEVHATCHERY_RUNNER_NETWORK: network,
+    });
     client = await connectClient(server.url, token);
   });
 
@@ -64,7 +68,11 @@ describe("exec progress never buffers without bound for a client that stops read
     const baseline = await rssBytes(server.pid);
 
     const command = `yes | head -c ${OUTPUT_BYTES}`;
-    const call = { name: "exec", arguments: { runner, command, yield_ms: 280_000 }, _meta: { progressToken: "slow-reader" } };
+    const call = {
+      name: "exec",
+      arguments: { runner, command, yield_ms: 280_000 },
+      _meta: { progressToken: "slow-reader" },
+    };
     const response = await raw.post({ jsonrpc: "2.0", id: 1, method: "tools/call", params: call });
     paused = response;
     response.pause(); // the client stops reading: the socket's buffers fill and the control plane must hold back
@@ -75,13 +83,18 @@ describe("exec progress never buffers without bound for a client that stops read
     const deadline = Date.now() + 240_000;
     while (state !== "exited" && Date.now() < deadline) {
       peak = Math.max(peak, await rssBytes(server.pid));
-      const listed = (await callTool(client, "exec_list", { runner })).structured.execs as { command: string; state: string }[];
+      const listed = (await callTool(client, "exec_list", { runner })).structured.execs as {
+        command: string;
+        state: string;
+      }[];
       state = listed.find((exec) => exec.command === command)?.state;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     peak = Math.max(peak, await rssBytes(server.pid));
     expect(state).toBe("exited");
-    console.log(`control plane RSS: ${Math.round(baseline / 2 ** 20)} MiB before, at most ${Math.round(peak / 2 ** 20)} MiB while the client did not read`);
+    console.log(
+      `control plane RSS: ${Math.round(baseline / 2 ** 20)} MiB before, at most ${Math.round(peak / 2 ** 20)} MiB while the client did not read`,
+    );
     expect(peak - baseline, `RSS grew from ${baseline} to ${peak} bytes`).toBeLessThan(RSS_BOUND_BYTES);
 
     // The client reads again: what was sent, plus notices naming the cursors of what was skipped, then the result.
@@ -92,14 +105,18 @@ describe("exec progress never buffers without bound for a client that stops read
     const queuedBound = await queuedBoundBytes();
     expect(queuedBound).toBeLessThan(OUTPUT_BYTES / 4);
     expect(JSON.stringify(messages).length).toBeLessThan(queuedBound);
-    const result = messages.find((message) => message.id === 1)?.result as { structuredContent: Record<string, unknown> } | undefined;
+    const result = messages.find((message) => message.id === 1)?.result as
+      { structuredContent: Record<string, unknown> } | undefined;
     expect(result?.structuredContent).toMatchObject({ state: "exited", exit_code: 0, next_cursor: OUTPUT_BYTES });
     const execId = result!.structuredContent.exec_id as string;
-    const progress = messages.filter((message) => message.method === "notifications/progress").map((message) => message.params as { progress: number; message: string; _meta: Record<string, unknown> });
+    const progress = messages
+      .filter((message) => message.method === "notifications/progress")
+      .map((message) => message.params as { progress: number; message: string; _meta: Record<string, unknown> });
 
     const ranges: { from: number; to: number; text?: string }[] = [];
     for (const note of progress) {
-      const skipped = note._meta["io.devhatchery/skipped"] as { exec_id: string; cursor: number; bytes: number } | undefined;
+      const skipped = note._meta["io.devhatchery/skipped"] as
+        { exec_id: string; cursor: number; bytes: number } | undefined;
       if (skipped) {
         expect(skipped.exec_id).toBe(execId);
         expect(note.message).toContain(`read them with exec_read exec_id=${execId} cursor=${skipped.cursor}`);
@@ -123,7 +140,13 @@ describe("exec progress never buffers without bound for a client that stops read
     let calls = 0;
     for (const range of skippedRanges) {
       for (let cursor = range.from; cursor < range.to && calls < 1000; calls++) {
-        const read = await callTool(client, "exec_read", { runner, exec_id: execId, cursor, max_bytes: Math.min(1024 * 1024, range.to - cursor), wait_ms: 0 });
+        const read = await callTool(client, "exec_read", {
+          runner,
+          exec_id: execId,
+          cursor,
+          max_bytes: Math.min(1024 * 1024, range.to - cursor),
+          wait_ms: 0,
+        });
         expect(read.result.isError, textOf(read.result)).toBeFalsy();
         const stdout = read.structured.stdout as string;
         expect(read.structured.dropped_bytes).toBe(0);

@@ -25,9 +25,14 @@ describe("output past the agent's cap is reported as dropped_bytes, never silent
     // The cap is the agent's own setting (DEVHATCHERY_AGENT_EXEC_*): a runner image can set it with ENV.
     await buildTestImage({
       tag: image,
-      context: { dockerfile: `FROM ${TEST_RUNNER_IMAGE}\nENV DEVHATCHERY_AGENT_EXEC_MAX_OUTPUT_BYTES=${MAX_OUTPUT_BYTES} DEVHATCHERY_AGENT_EXEC_RING_BYTES=${RING_BYTES}\n` },
+      context: {
+        dockerfile: `FROM ${TEST_RUNNER_IMAGE}\nENV DEVHATCHERY_AGENT_EXEC_MAX_OUTPUT_BYTES=${MAX_OUTPUT_BYTES} DEVHATCHERY_AGENT_EXEC_RING_BYTES=${RING_BYTES}\n`,
+      },
     });
-    server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`, DEVHATCHERY_RUNNER_NETWORK: network });
+    server = await startControlPlane({
+      DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
+      DEVHATCHERY_RUNNER_NETWORK: network,
+    });
     client = await connectClient(server.url, token);
   });
 
@@ -35,7 +40,10 @@ describe("output past the agent's cap is reported as dropped_bytes, never silent
     await client?.close();
     const code = await server?.stop();
     await removeTestRunners([principal], network);
-    await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(image)
+      .remove({ force: true })
+      .catch(() => undefined);
     expect(code).toBe(0);
   });
 
@@ -48,22 +56,47 @@ describe("output past the agent's cap is reported as dropped_bytes, never silent
     const started = await callTool(client, "exec", { runner, command: `seq 1 ${LINES}`, yield_ms: 0 });
     const execId = started.structured.exec_id as string;
     await expect
-      .poll(async () => ((await callTool(client, "exec_list", { runner })).structured.execs as { exec_id: string; state: string }[]).find((exec) => exec.exec_id === execId)?.state, {
-        timeout: 10_000,
-      })
+      .poll(
+        async () =>
+          (
+            (await callTool(client, "exec_list", { runner })).structured.execs as { exec_id: string; state: string }[]
+          ).find((exec) => exec.exec_id === execId)?.state,
+        {
+          timeout: 10_000,
+        },
+      )
       .toBe("exited");
 
-    const read = await readExecToEnd(client, { runner, exec_id: execId, cursor: 0, max_bytes: 16 * 1024, wait_ms: 0 }, { maxCalls: 20, deadlineMs: 30_000 });
+    const read = await readExecToEnd(
+      client,
+      { runner, exec_id: execId, cursor: 0, max_bytes: 16 * 1024, wait_ms: 0 },
+      { maxCalls: 20, deadlineMs: 30_000 },
+    );
     expect(read.droppedBytes).toBeGreaterThanOrEqual(expected.length - MAX_OUTPUT_BYTES);
     expect(read.droppedBytes).toBeLessThan(expected.length);
     expect(read.stdout).toBe(expected.slice(read.droppedBytes));
     expect(read.last).toMatchObject({ exit_code: 0, eof: true, next_cursor: expected.length });
 
-    const first = await callTool(client, "exec_read", { runner, exec_id: execId, cursor: 0, max_bytes: 1024, wait_ms: 0 });
-    expect(first.structured).toMatchObject({ cursor: 0, dropped_bytes: read.droppedBytes, next_cursor: read.droppedBytes + 1024 });
-    expect(textOf(first.result)).toContain(`bytes 0–${read.droppedBytes + 1024} (${read.droppedBytes} bytes dropped before them by the output cap)`);
+    const first = await callTool(client, "exec_read", {
+      runner,
+      exec_id: execId,
+      cursor: 0,
+      max_bytes: 1024,
+      wait_ms: 0,
+    });
+    expect(first.structured).toMatchObject({
+      cursor: 0,
+      dropped_bytes: read.droppedBytes,
+      next_cursor: read.droppedBytes + 1024,
+    });
+    expect(textOf(first.result)).toContain(
+      `bytes 0–${read.droppedBytes + 1024} (${read.droppedBytes} bytes dropped before them by the output cap)`,
+    );
 
     const listed = (await callTool(client, "exec_list", { runner })).structured.execs as Record<string, unknown>[];
-    expect(listed.find((exec) => exec.exec_id === execId)).toMatchObject({ output_bytes: expected.length, dropped_bytes: read.droppedBytes });
+    expect(listed.find((exec) => exec.exec_id === execId)).toMatchObject({
+      output_bytes: expected.length,
+      dropped_bytes: read.droppedBytes,
+    });
   });
 });

@@ -28,7 +28,10 @@ describe(`${SESSIONS} concurrent MCP sessions streaming exec output`, () => {
   const clients: Client[] = [];
 
   beforeAll(async () => {
-    server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`, DEVHATCHERY_RUNNER_NETWORK: network });
+    server = await startControlPlane({
+      DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
+      DEVHATCHERY_RUNNER_NETWORK: network,
+    });
     for (let k = 0; k < SESSIONS; k++) clients.push(await connectClient(server.url, token));
   });
 
@@ -44,17 +47,29 @@ describe(`${SESSIONS} concurrent MCP sessions streaming exec output`, () => {
     const runs = clients.map(async (client, k) => {
       const command = `i=0; while [ $i -lt ${LINES} ]; do i=$((i+1)); echo "session-${k} line $i"; if [ $((i % 300)) -eq 0 ]; then sleep 0.2; fi; done`;
       const progress: StreamedProgress[] = [];
-      const result = (await client.callTool({ name: "exec", arguments: { runner, command, yield_ms: 120_000 } }, undefined, {
-        onprogress: (notification) => progress.push(notification as StreamedProgress),
-        timeout: 150_000,
-      })) as CallToolResult;
+      const result = (await client.callTool(
+        { name: "exec", arguments: { runner, command, yield_ms: 120_000 } },
+        undefined,
+        {
+          onprogress: (notification) => progress.push(notification as StreamedProgress),
+          timeout: 150_000,
+        },
+      )) as CallToolResult;
       return { k, progress, structured: result.structuredContent as Record<string, unknown> };
     });
     for (const { k, progress, structured } of await Promise.all(runs)) {
       const expected = expectedOutput(k);
-      expect(structured, `session ${k}`).toMatchObject({ state: "exited", exit_code: 0, stderr: "", next_cursor: expected.length, omitted_bytes: 0 });
+      expect(structured, `session ${k}`).toMatchObject({
+        state: "exited",
+        exit_code: 0,
+        stderr: "",
+        next_cursor: expected.length,
+        omitted_bytes: 0,
+      });
       expect(sha256(structured.stdout as string), `session ${k} result`).toBe(sha256(expected));
-      const streamed = progress.filter((p) => p._meta?.["io.devhatchery/stream"] === "stdout").map((p) => p.message ?? "");
+      const streamed = progress
+        .filter((p) => p._meta?.["io.devhatchery/stream"] === "stdout")
+        .map((p) => p.message ?? "");
       expect(streamed.length, `session ${k} notifications`).toBeGreaterThan(1);
       expect(streamed.length, `session ${k} stream markers`).toBe(progress.length);
       expect(sha256(streamed.join("")), `session ${k} progress`).toBe(sha256(expected));

@@ -33,10 +33,16 @@ describe("export_create and export_list through MCP, with mounts from runner_spa
     });
     asAlice = await connectClient(server.url, alice.token);
     asBob = await connectClient(server.url, bob.token);
-    const spawned = await callTool(asAlice, "runner_spawn", { mounts: [{ alias: "data" }, { alias: "out", mode: "rw" }] });
+    const spawned = await callTool(asAlice, "runner_spawn", {
+      mounts: [{ alias: "data" }, { alias: "out", mode: "rw" }],
+    });
     expect(spawned.result.isError, textOf(spawned.result)).toBeFalsy();
     runner = spawned.structured.runner_id as string;
-    const setup = await callTool(asAlice, "exec", { runner, command: "mkdir -p /work/app/src && printf 'print(42)\\n' > /work/app/src/main.py && printf 'x' > /work/app/notes.txt" });
+    const setup = await callTool(asAlice, "exec", {
+      runner,
+      command:
+        "mkdir -p /work/app/src && printf 'print(42)\\n' > /work/app/src/main.py && printf 'x' > /work/app/notes.txt",
+    });
     expect(setup.structured.exit_code).toBe(0);
   }, 120_000);
   afterAll(async () => {
@@ -48,11 +54,26 @@ describe("export_create and export_list through MCP, with mounts from runner_spa
   });
 
   it("exports a folder as tar.zst into the caller's export folder and lists it for the caller only", async () => {
-    const created = await callTool(asAlice, "export_create", { runner, path: "/work/app", format: "tar.zst", name: "app", include: ["**/*.py"] });
+    const created = await callTool(asAlice, "export_create", {
+      runner,
+      path: "/work/app",
+      format: "tar.zst",
+      name: "app",
+      include: ["**/*.py"],
+    });
     expect(created.result.isError, textOf(created.result)).toBeFalsy();
     const hostPath = join(base, "exports", alice.principal, "app.tar.zst");
     const bytes = await readFile(hostPath);
-    expect(created.structured).toMatchObject({ name: "app.tar.zst", format: "tar.zst", runner_id: runner, source_path: "/work/app", file_count: 1, host_path: hostPath, bytes_written: bytes.length, sha256: sha256(bytes) });
+    expect(created.structured).toMatchObject({
+      name: "app.tar.zst",
+      format: "tar.zst",
+      runner_id: runner,
+      source_path: "/work/app",
+      file_count: 1,
+      host_path: hostPath,
+      bytes_written: bytes.length,
+      sha256: sha256(bytes),
+    });
     expect(zstdDecompressSync(bytes).includes(Buffer.from("print(42)\n"))).toBe(true);
     const manifest = JSON.parse(await readFile(`${hostPath}.manifest.json`, "utf8")) as { files: unknown[] };
     expect(manifest.files).toEqual([
@@ -68,9 +89,19 @@ describe("export_create and export_list through MCP, with mounts from runner_spa
   });
 
   it("exports as a folder straight into the runner's rw mount", async () => {
-    const created = await callTool(asAlice, "export_create", { runner, path: "/work/app", format: "dir", destination: "/export/out", name: "app-dir" });
+    const created = await callTool(asAlice, "export_create", {
+      runner,
+      path: "/work/app",
+      format: "dir",
+      destination: "/export/out",
+      name: "app-dir",
+    });
     expect(created.result.isError, textOf(created.result)).toBeFalsy();
-    expect(created.structured).toMatchObject({ runner_path: "/export/out/app-dir", host_path: join(base, "out", "app-dir"), file_count: 2 });
+    expect(created.structured).toMatchObject({
+      runner_path: "/export/out/app-dir",
+      host_path: join(base, "out", "app-dir"),
+      file_count: 2,
+    });
     expect(await readFile(join(base, "out", "app-dir", "src", "main.py"), "utf8")).toBe("print(42)\n");
     expect((await readdir(join(base, "out"))).sort()).toEqual(["app-dir", "app-dir.manifest.json"]);
     const inRunner = await callTool(asAlice, "exec", { runner, command: "cat /export/out/app-dir/notes.txt" });
@@ -85,14 +116,24 @@ describe("export_create and export_list through MCP, with mounts from runner_spa
         'Call runner_spawn again with mode "ro" for this mount; to get files out, export_create writes to your export folder.',
     );
     const dots = await callTool(asAlice, "runner_spawn", { mounts: [{ alias: "out", subpath: "../data" }] });
-    expect(textOf(dots.result)).toMatch(/^Error INVALID_ARGUMENT: The subpath of mount "out" "..\/data" has a ".." component/);
+    expect(textOf(dots.result)).toMatch(
+      /^Error INVALID_ARGUMENT: The subpath of mount "out" "..\/data" has a ".." component/,
+    );
     await callTool(asAlice, "exec", { runner, command: "ln -s /etc /export/out/etc" });
-    const escape = await callTool(asAlice, "export_create", { runner, path: "/work/app", destination: "/export/out/etc" });
-    expect(textOf(escape.result)).toMatch(/^Error PERMISSION_DENIED: The destination "\/export\/out\/etc" resolves \(through a symlink\) outside the mount "\/export\/out"/);
+    const escape = await callTool(asAlice, "export_create", {
+      runner,
+      path: "/work/app",
+      destination: "/export/out/etc",
+    });
+    expect(textOf(escape.result)).toMatch(
+      /^Error PERMISSION_DENIED: The destination "\/export\/out\/etc" resolves \(through a symlink\) outside the mount "\/export\/out"/,
+    );
     const ro = await callTool(asAlice, "export_create", { runner, path: "/work/app", destination: "/export/data" });
     expect(textOf(ro.result)).toMatch(/^Error PERMISSION_DENIED: The mount "\/export\/data" is read-only/);
     const bobs = await callTool(asBob, "export_create", { runner, path: "/work/app" });
-    expect(textOf(bobs.result)).toMatch(new RegExp(`^Error NOT_FOUND: Runner "${runner}" not found for this principal`));
+    expect(textOf(bobs.result)).toMatch(
+      new RegExp(`^Error NOT_FOUND: Runner "${runner}" not found for this principal`),
+    );
     expect((await readdir(join(base, "exports"))).sort()).toEqual([".staging", alice.principal]);
     expect(await readdir(join(base, "exports", ".staging"))).toEqual([]);
     expect(await readdir(join(base, "data"))).toEqual([]);

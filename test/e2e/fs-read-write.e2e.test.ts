@@ -25,7 +25,8 @@ describe("fs_read and fs_write through MCP", () => {
 
   const write = async (args: Record<string, unknown>) => callTool(asAlice, "fs_write", { runner, ...args });
   const read = async (args: Record<string, unknown>) => callTool(asAlice, "fs_read", { runner, ...args });
-  const sh = async (command: string) => (await callTool(asAlice, "exec", { runner, command })).structured.stdout as string;
+  const sh = async (command: string) =>
+    (await callTool(asAlice, "exec", { runner, command })).structured.stdout as string;
 
   beforeAll(async () => {
     session = await startTwoPrincipalRunner("fs-rw");
@@ -46,7 +47,14 @@ describe("fs_read and fs_write through MCP", () => {
     expect(textOf(written.result)).toBe(`Wrote 12 bytes to /work/app/main.py (mode 0755, etag ${file.etag}).`);
 
     const got = await read({ path: "/work/app/main.py" });
-    expect(got.structured).toMatchObject({ content: "print('hi')\n", encoding: "utf8", offset: 0, length: 12, eof: true, mime_type: "text/x-python" });
+    expect(got.structured).toMatchObject({
+      content: "print('hi')\n",
+      encoding: "utf8",
+      offset: 0,
+      length: 12,
+      eof: true,
+      mime_type: "text/x-python",
+    });
     expect((got.structured.file as File).etag).toBe(file.etag);
     expect(textOf(got.result)).toBe("print('hi')\n");
   });
@@ -66,8 +74,19 @@ describe("fs_read and fs_write through MCP", () => {
     const etag = (structured.file as File).etag;
     const first = await read({ path: "ranges.txt", offset: 0, length: 4 });
     expect(first.structured).toMatchObject({ content: "0123", offset: 0, length: 4, eof: false });
-    const rest = await read({ path: "ranges.txt", offset: 4, length: 100, if_match: (first.structured.file as File).etag });
-    expect(rest.structured).toMatchObject({ content: "456789", offset: 4, length: 6, eof: true, mime_type: "text/plain" });
+    const rest = await read({
+      path: "ranges.txt",
+      offset: 4,
+      length: 100,
+      if_match: (first.structured.file as File).etag,
+    });
+    expect(rest.structured).toMatchObject({
+      content: "456789",
+      offset: 4,
+      length: 6,
+      eof: true,
+      mime_type: "text/plain",
+    });
     expect((rest.structured.file as File).etag).toBe(etag);
 
     const changed = await write({ path: "ranges.txt", content: "abcdefghij" });
@@ -94,7 +113,10 @@ describe("fs_read and fs_write through MCP", () => {
       `Error ETAG_MISMATCH: Cannot write "/work/edit/config.json": if_match expected etag "${v1}" but the current etag is "${v2}"; the file changed since you read it. ` +
         `Read it again for its current content and etag, reapply your change, and retry with the new etag.\n${ETAG_MISMATCH_HINT}`,
     );
-    expect((await read({ path: "edit/config.json" })).structured).toMatchObject({ content: '{"v":2}\n', mime_type: "application/json" });
+    expect((await read({ path: "edit/config.json" })).structured).toMatchObject({
+      content: '{"v":2}\n',
+      mime_type: "application/json",
+    });
 
     await sh("rm /work/edit/config.json");
     const gone = await write({ path: "edit/config.json", content: "{}\n", if_match: v2 });
@@ -120,11 +142,20 @@ describe("fs_read and fs_write through MCP", () => {
     const bytes = Buffer.from(Array.from({ length: 512 }, (_, index) => index % 256));
     const written = await write({ path: "bin/all-bytes.bin", content: bytes.toString("base64"), encoding: "base64" });
     expect((written.structured.file as File).size).toBe(512);
-    expect(await sh("sha256sum < /work/bin/all-bytes.bin | cut -c1-16")).toBe(`${createHash("sha256").update(bytes).digest("hex").slice(0, 16)}\n`);
+    expect(await sh("sha256sum < /work/bin/all-bytes.bin | cut -c1-16")).toBe(
+      `${createHash("sha256").update(bytes).digest("hex").slice(0, 16)}\n`,
+    );
     const got = await read({ path: "bin/all-bytes.bin", encoding: "base64" });
-    expect(got.structured).toMatchObject({ encoding: "base64", length: 512, eof: true, mime_type: "application/octet-stream" });
+    expect(got.structured).toMatchObject({
+      encoding: "base64",
+      length: 512,
+      eof: true,
+      mime_type: "application/octet-stream",
+    });
     expect(Buffer.from(got.structured.content as string, "base64").equals(bytes)).toBe(true);
-    expect(textOf(got.result)).toBe(`512 bytes of /work/bin/all-bytes.bin (application/octet-stream, base64):\n${bytes.toString("base64")}`);
+    expect(textOf(got.result)).toBe(
+      `512 bytes of /work/bin/all-bytes.bin (application/octet-stream, base64):\n${bytes.toString("base64")}`,
+    );
     const slice = await read({ path: "bin/all-bytes.bin", encoding: "base64", offset: 250, length: 10 });
     expect(Buffer.from(slice.structured.content as string, "base64").equals(bytes.subarray(250, 260))).toBe(true);
   });
@@ -142,7 +173,11 @@ describe("fs_read and fs_write through MCP", () => {
     const png = await read({ path: "media/pixel", encoding: "base64" });
     expect(png.structured).toMatchObject({ mime_type: "image/png", content: PNG_BASE64 });
     const asText = await read({ path: "media/pixel" });
-    expect(textOf(asText.result).startsWith('[/work/media/pixel is image/png; read it with encoding "base64" to get its bytes intact]\n')).toBe(true);
+    expect(
+      textOf(asText.result).startsWith(
+        '[/work/media/pixel is image/png; read it with encoding "base64" to get its bytes intact]\n',
+      ),
+    ).toBe(true);
 
     const cases: [string, string, string][] = [
       ["media/run", "#!/usr/bin/env python3\nprint(1)\n", "text/x-python"],
@@ -171,6 +206,8 @@ describe("fs_read and fs_write through MCP", () => {
     expect(tail.structured).toMatchObject({ offset: 1, length: CAP, eof: true });
     const tooLong = await read({ path: "big.txt", length: CAP + 1 });
     expect(tooLong.result.isError).toBe(true);
-    expect(textOf(tooLong.result)).toBe(`MCP error -32602: Input validation error: Invalid arguments for tool fs_read: Too big: expected number to be <=${CAP} at length`);
+    expect(textOf(tooLong.result)).toBe(
+      `MCP error -32602: Input validation error: Invalid arguments for tool fs_read: Too big: expected number to be <=${CAP} at length`,
+    );
   });
 });

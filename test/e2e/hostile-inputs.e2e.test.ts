@@ -9,8 +9,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker } from "../../control-plane/test/docker-cleanup.js";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
 import { victimSecrets, type MatrixContext, type VictimObjects } from "../support/hostile-context.js";
-import { foreignImageRows, foreignResourceRows, foreignTaskRows, foreignToolRows, MISSING_SNAPSHOT_IMAGE, OTHER_TOOL_ROWS, RESOURCE_URIS, RUNNER_TOOL_ARGS } from "../support/hostile-foreign-rows.js";
-import { foreignSessionRows, hostOriginRows, malformedBodyRows, oversizedBodyRows } from "../support/hostile-http-rows.js";
+import {
+  foreignImageRows,
+  foreignResourceRows,
+  foreignTaskRows,
+  foreignToolRows,
+  MISSING_SNAPSHOT_IMAGE,
+  OTHER_TOOL_ROWS,
+  RESOURCE_URIS,
+  RUNNER_TOOL_ARGS,
+} from "../support/hostile-foreign-rows.js";
+import {
+  foreignSessionRows,
+  hostOriginRows,
+  malformedBodyRows,
+  oversizedBodyRows,
+} from "../support/hostile-http-rows.js";
 import { badPathRows, wrongTypeRows } from "../support/hostile-input-rows.js";
 import { layOutAllowedRoots, mountEscapeRows } from "../support/hostile-mount-rows.js";
 import { describeOutcome, verdict, type Row } from "../support/hostile-row.js";
@@ -48,7 +62,11 @@ async function filesOf(folder: string): Promise<string[]> {
   const files: string[] = [];
   for (const path of await listTree(folder)) {
     const info = await lstat(join(folder, path));
-    const digest = info.isFile() ? createHash("sha256").update(await readFile(join(folder, path))).digest("hex") : "";
+    const digest = info.isFile()
+      ? createHash("sha256")
+          .update(await readFile(join(folder, path)))
+          .digest("hex")
+      : "";
     files.push(`${path} ${info.mode.toString(8)} ${info.size} ${digest}`);
   }
   return files;
@@ -56,7 +74,8 @@ async function filesOf(folder: string): Promise<string[]> {
 
 /** What differs between two states of stateOf(), part by part. */
 function describeChange(before: string, after: string): string {
-  const parse = (state: string): Record<string, unknown> => (state.startsWith("{") ? (JSON.parse(state) as Record<string, unknown>) : { state });
+  const parse = (state: string): Record<string, unknown> =>
+    state.startsWith("{") ? (JSON.parse(state) as Record<string, unknown>) : { state };
   const [old, now] = [parse(before), parse(after)];
   return Object.keys({ ...old, ...now })
     .filter((key) => JSON.stringify(old[key]) !== JSON.stringify(now[key]))
@@ -96,11 +115,19 @@ describe("hostile inputs: every row is refused as stated, memory stays bounded, 
       const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
       const { Volumes: volumes } = await docker.listVolumes({ filters: { label: [label] } });
       const images = await docker.listImages({ filters: { label: [label] } });
-      return { containers: containers.map((info) => `${info.Id} ${info.State}`).sort(), volumes: (volumes ?? []).map((volume) => volume.Name).sort(), images: images.map((image) => image.Id).sort() };
+      return {
+        containers: containers.map((info) => `${info.Id} ${info.State}`).sort(),
+        volumes: (volumes ?? []).map((volume) => volume.Name).sort(),
+        images: images.map((image) => image.Id).sort(),
+      };
     };
     const victim = context.victim;
     const exec = await ok(victimClient, "exec_read", { runner: victim.runnerId, exec_id: victim.execId, wait_ms: 0 });
-    const watch = await ok(victimClient, "fs_changes", { runner: victim.runnerId, watch_id: victim.watchId, cursor: 0 });
+    const watch = await ok(victimClient, "fs_changes", {
+      runner: victim.runnerId,
+      watch_id: victim.watchId,
+      cursor: 0,
+    });
     return JSON.stringify({
       victim: await engine(victim.principal),
       attacker: await engine(context.attacker.principal),
@@ -117,21 +144,47 @@ describe("hostile inputs: every row is refused as stated, memory stays bounded, 
     base = await mkdtemp(join(tmpdir(), "devhatchery-e2e-hostile-"));
     const allowedRoots = await layOutAllowedRoots(base);
     await mkdir(join(base, "exports"));
-    server = await startControlPlane({ ...env, DEVHATCHERY_ALLOWED_ROOTS: allowedRoots, DEVHATCHERY_EXPORT_ROOT: join(base, "exports") });
+    server = await startControlPlane({
+      ...env,
+      DEVHATCHERY_ALLOWED_ROOTS: allowedRoots,
+      DEVHATCHERY_EXPORT_ROOT: join(base, "exports"),
+    });
     victimClient = await connectClient(server.url, victimPrincipal.token);
     attackerClient = await connectClient(server.url, attackerPrincipal.token);
 
     // The victim: a runner with files, a process waiting on stdin, a watch, a snapshot, an export and a task.
     const spawned = await ok(victimClient, "runner_spawn", { alias: "victim-box", workspace_key: "victim-ws" });
     const runnerId = spawned.runner_id as string;
-    await sh(victimClient, runnerId, "echo victim-only > /work/secret.txt && mkdir -p /work/src && echo 'int main;' > /work/src/main.c");
+    await sh(
+      victimClient,
+      runnerId,
+      "echo victim-only > /work/secret.txt && mkdir -p /work/src && echo 'int main;' > /work/src/main.c",
+    );
     const exec = await ok(victimClient, "exec", { runner: runnerId, command: "cat", stdin_open: true, yield_ms: 0 });
     const watch = await ok(victimClient, "fs_watch", { runner: runnerId, path: "/work" });
     const snapshot = await ok(victimClient, "snapshot_create", { runner: runnerId, name: "victim-snap" });
-    const exported = await ok(victimClient, "export_create", { runner: runnerId, path: "/work/src", name: "victim-export" });
-    const task = await victimClient.request({ method: "tools/call", params: { name: "runner_spawn", arguments: { image: MISSING_SNAPSHOT_IMAGE }, task: {} } }, CreateTaskResultSchema);
-    await eventually("the victim's task to end", async () => ((await victimClient.experimental.tasks.getTask(task.task.taskId)).status === "working" ? undefined : true), 60_000);
-    const [container] = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.owner=${victimPrincipal.id}`] } });
+    const exported = await ok(victimClient, "export_create", {
+      runner: runnerId,
+      path: "/work/src",
+      name: "victim-export",
+    });
+    const task = await victimClient.request(
+      {
+        method: "tools/call",
+        params: { name: "runner_spawn", arguments: { image: MISSING_SNAPSHOT_IMAGE }, task: {} },
+      },
+      CreateTaskResultSchema,
+    );
+    await eventually(
+      "the victim's task to end",
+      async () =>
+        (await victimClient.experimental.tasks.getTask(task.task.taskId)).status === "working" ? undefined : true,
+      60_000,
+    );
+    const [container] = await docker.listContainers({
+      all: true,
+      filters: { label: [`io.devhatchery.owner=${victimPrincipal.id}`] },
+    });
     const victim: VictimObjects = {
       principal: victimPrincipal.id,
       token: victimPrincipal.token,
@@ -153,23 +206,35 @@ describe("hostile inputs: every row is refused as stated, memory stays bounded, 
     };
 
     // The attacker: its own runner with the rw allowed root mounted, so that escapes start from a real mount.
-    const own = await ok(attackerClient, "runner_spawn", { alias: "own", storage: "tmpfs", mounts: [{ alias: "data", mode: "rw" }] });
+    const own = await ok(attackerClient, "runner_spawn", {
+      alias: "own",
+      storage: "tmpfs",
+      mounts: [{ alias: "data", mode: "rw" }],
+    });
     await sh(attackerClient, "own", "echo mine > /work/own.txt");
     await ok(attackerClient, "runner_spawn", { alias: "gone", workspace_key: "attacker-idle" });
     await ok(attackerClient, "runner_remove", { runner: "gone" });
     // The attacker's own export folder exists from a first export on, so a refused export_create changes nothing.
     await ok(attackerClient, "export_create", { runner: "own", path: "/work/own.txt", name: "own" });
-    attackerClient.fallbackNotificationHandler = async (notification) => void attackerNotifications.push(JSON.stringify(notification));
-    const pidOf = async (runner: string): Promise<number> => (await docker.getContainer(`devhatchery-${runner}`).inspect()).State.Pid;
+    attackerClient.fallbackNotificationHandler = async (notification) =>
+      void attackerNotifications.push(JSON.stringify(notification));
+    const pidOf = async (runner: string): Promise<number> =>
+      (await docker.getContainer(`devhatchery-${runner}`).inspect()).State.Pid;
     runnerPids.victim = await pidOf(runnerId);
     runnerPids.attacker = await pidOf(own.runner_id as string);
     context = {
       url: server.url,
       tools: (await attackerClient.listTools()).tools,
-      templates: (await attackerClient.listResourceTemplates()).resourceTemplates.map((template) => template.uriTemplate),
+      templates: (await attackerClient.listResourceTemplates()).resourceTemplates.map(
+        (template) => template.uriTemplate,
+      ),
       victim,
       victimClient,
-      attacker: { principal: attackerPrincipal.id, token: attackerPrincipal.token, runnerId: own.runner_id as string, sessionId: (attackerClient.transport as StreamableHTTPClientTransport).sessionId as string,
+      attacker: {
+        principal: attackerPrincipal.id,
+        token: attackerPrincipal.token,
+        runnerId: own.runner_id as string,
+        sessionId: (attackerClient.transport as StreamableHTTPClientTransport).sessionId as string,
         idleWorkspace: "attacker-idle",
       },
       attackerClient,
@@ -203,7 +268,10 @@ describe("hostile inputs: every row is refused as stated, memory stays bounded, 
         `RSS after each group: ${[...rss.byGroup].map(([group, bytes]) => `${group} ${mib(bytes)}`).join(", ")}`,
         `rows by group: ${[...Map.groupBy(rows, (row) => row.group)].map(([group, members]) => `${group} ${members.length}`).join(", ")}`,
         `time: ${(timing.setupMs / 1000).toFixed(1)} s setup, ${(timing.rowsMs / 1000).toFixed(1)} s for the rows`,
-        ...broken.map((result) => `  BROKEN [${result.row.group}] ${result.row.name}: ${result.problem}${result.row.guards ? ` (guards: ${result.row.guards})` : ""}`),
+        ...broken.map(
+          (result) =>
+            `  BROKEN [${result.row.group}] ${result.row.name}: ${result.problem}${result.row.guards ? ` (guards: ${result.row.guards})` : ""}`,
+        ),
       ].join("\n"),
     );
     await victimClient?.close().catch(() => undefined);
@@ -214,13 +282,18 @@ describe("hostile inputs: every row is refused as stated, memory stays bounded, 
   });
 
   it("has rows for every tool and resource template the server lists", () => {
-    const takesRunner = (name: string): boolean => "runner" in (context.tools.find((tool) => tool.name === name)?.inputSchema.properties ?? {});
+    const takesRunner = (name: string): boolean =>
+      "runner" in (context.tools.find((tool) => tool.name === name)?.inputSchema.properties ?? {});
     const names = context.tools.map((tool) => tool.name).sort();
     // A new tool with a `runner` argument needs its line in RUNNER_TOOL_ARGS; any other new tool in OTHER_TOOL_ROWS.
     expect(names.filter(takesRunner)).toEqual(Object.keys(RUNNER_TOOL_ARGS).sort());
     expect(names.filter((name) => !takesRunner(name))).toEqual(Object.keys(OTHER_TOOL_ROWS).sort());
     expect(context.templates.sort()).toEqual(Object.keys(RESOURCE_URIS).sort());
-    for (const name of names) expect(rows.some((row) => row.target === name && row.group !== "wrong type"), name).toBe(true);
+    for (const name of names)
+      expect(
+        rows.some((row) => row.target === name && row.group !== "wrong type"),
+        name,
+      ).toBe(true);
     expect(rows.length).toBeGreaterThanOrEqual(MIN_ROWS);
   });
 
@@ -241,8 +314,11 @@ describe("hostile inputs: every row is refused as stated, memory stays bounded, 
       const now = await residentBytes(server.pid).catch(() => 0);
       rss.max = Math.max(rss.max, now);
       if (now === 0) problem = `${problem ?? ""} the control plane process is gone`.trim();
-      else if (now > before + Math.max(RSS_ROW_GROWTH_BYTES, (row.dropsBytes ?? 0) + RSS_DROP_SLACK_BYTES)) problem = `${problem ?? ""} RSS grew by ${mib(now - before)} to ${mib(now)} in this row`.trim();
-      else if (now > rss.baseline + RSS_HEADROOM_BYTES + (row.dropsBytes ?? 0)) problem = `${problem ?? ""} RSS ${mib(now)} is more than ${mib(RSS_HEADROOM_BYTES)} above the baseline ${mib(rss.baseline)}`.trim();
+      else if (now > before + Math.max(RSS_ROW_GROWTH_BYTES, (row.dropsBytes ?? 0) + RSS_DROP_SLACK_BYTES))
+        problem = `${problem ?? ""} RSS grew by ${mib(now - before)} to ${mib(now)} in this row`.trim();
+      else if (now > rss.baseline + RSS_HEADROOM_BYTES + (row.dropsBytes ?? 0))
+        problem =
+          `${problem ?? ""} RSS ${mib(now)} is more than ${mib(RSS_HEADROOM_BYTES)} above the baseline ${mib(rss.baseline)}`.trim();
       before = now;
       rss.byGroup.set(row.group, now);
       if (now === 0) {
@@ -260,8 +336,14 @@ describe("hostile inputs: every row is refused as stated, memory stays bounded, 
     rss.final = await residentBytes(server.pid).catch(() => 0);
     timing.rowsMs = Date.now() - started;
     expect(results.length).toBe(rows.length);
-    const leaks = attackerNotifications.filter((notification) => victimSecrets(context.victim).some((secret) => notification.includes(secret)));
+    const leaks = attackerNotifications.filter((notification) =>
+      victimSecrets(context.victim).some((secret) => notification.includes(secret)),
+    );
     expect(leaks, "notifications the attacker got that name the victim's objects").toEqual([]);
-    expect(results.filter((result) => result.problem !== undefined).map((result) => `[${result.row.group}] ${result.row.name}: ${result.problem}`)).toEqual([]);
+    expect(
+      results
+        .filter((result) => result.problem !== undefined)
+        .map((result) => `[${result.row.group}] ${result.row.name}: ${result.problem}`),
+    ).toEqual([]);
   }, 600_000);
 });

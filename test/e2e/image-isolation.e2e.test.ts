@@ -1,7 +1,15 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker } from "../../control-plane/test/docker-cleanup.js";
-import { containersOf, fails, ok, sh, startRunnersControlPlane, testIdentities, type RunnersControlPlane } from "../support/runners-fixture.js";
+import {
+  containersOf,
+  fails,
+  ok,
+  sh,
+  startRunnersControlPlane,
+  testIdentities,
+  type RunnersControlPlane,
+} from "../support/runners-fixture.js";
 
 const SECRET = "-----BEGIN OPENSSH PRIVATE KEY----- planted-by-alice";
 /** A snapshot reference no principal has: what "does not exist" looks like. */
@@ -57,13 +65,23 @@ describe("another principal's snapshot cannot be run by any image reference", ()
     for (const reference of references) {
       const expected = absentText.replaceAll(ABSENT, reference);
       expect(await fails(bob, "runner_spawn", { image: reference }), `runner_spawn image ${reference}`).toBe(expected);
-      expect(await fails(bob, "runner_attach", { runner: "bob-ws", image: reference }), `runner_attach image ${reference}`).toBe(expected);
+      expect(
+        await fails(bob, "runner_attach", { runner: "bob-ws", image: reference }),
+        `runner_attach image ${reference}`,
+      ).toBe(expected);
     }
     // The snapshot argument: alice's id and name look like snapshots bob never had.
     for (const reference of [snapshot.snapshot_id as string, "with-key"]) {
       const missing = await fails(bob, "runner_spawn", { snapshot: "no-such-snapshot" });
-      expect(await fails(bob, "runner_spawn", { snapshot: reference })).toBe(missing.replaceAll("no-such-snapshot", reference));
-      expect(await fails(bob, "snapshot_remove", { snapshot: reference })).toBe((await fails(bob, "snapshot_remove", { snapshot: "no-such-snapshot" })).replaceAll("no-such-snapshot", reference));
+      expect(await fails(bob, "runner_spawn", { snapshot: reference })).toBe(
+        missing.replaceAll("no-such-snapshot", reference),
+      );
+      expect(await fails(bob, "snapshot_remove", { snapshot: reference })).toBe(
+        (await fails(bob, "snapshot_remove", { snapshot: "no-such-snapshot" })).replaceAll(
+          "no-such-snapshot",
+          reference,
+        ),
+      );
     }
     // A registry the operator did not list is refused by name, before anything is pulled (nothing depends on existence).
     expect((await fails(bob, "runner_spawn", { image: "127.0.0.1:1/devhatchery-test/x:1" })).split("\n")[0]).toBe(
@@ -77,15 +95,23 @@ describe("another principal's snapshot cannot be run by any image reference", ()
   });
 
   it("still lets alice run her own snapshot, by snapshot and by image name", async () => {
-    for (const args of [{ snapshot: "with-key" }, { image: snapshot.image }, { image: `docker.io/${snapshot.image as string}` }]) {
+    for (const args of [
+      { snapshot: "with-key" },
+      { image: snapshot.image },
+      { image: `docker.io/${snapshot.image as string}` },
+    ]) {
       const runner = await ok(alice, "runner_spawn", { ...args, storage: "tmpfs" });
       expect(runner).toMatchObject({ status: "ready", image: snapshot.image });
       expect(await sh(alice, runner.runner_id as string, "cat /root/.ssh/id_ed25519")).toBe(SECRET);
       // Created from the image id the checks saw, not from a name that could be re-tagged in between.
-      expect((await docker.getContainer(`devhatchery-${runner.runner_id as string}`).inspect()).Config.Image).toBe(imageId);
+      expect((await docker.getContainer(`devhatchery-${runner.runner_id as string}`).inspect()).Config.Image).toBe(
+        imageId,
+      );
       await ok(alice, "runner_remove", { runner: runner.runner_id });
     }
     // Even her own snapshot is not reachable by id: ids are off unless the operator allows them.
-    expect((await fails(alice, "runner_spawn", { image: imageId })).split("\n")[0]).toMatch(/^Error IMAGE_NOT_FOUND: Image "sha256:[0-9a-f]{64}" not found/);
+    expect((await fails(alice, "runner_spawn", { image: imageId })).split("\n")[0]).toMatch(
+      /^Error IMAGE_NOT_FOUND: Image "sha256:[0-9a-f]{64}" not found/,
+    );
   });
 });

@@ -9,11 +9,19 @@ import { startControlPlane, type ControlPlaneProcess } from "../support/control-
 import { removeTestWorkspaces } from "../support/runners-fixture.js";
 import { TOOL_NAMES } from "../support/tool-names.js";
 
-const INSPECTOR = fileURLToPath(new URL("../../node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js", import.meta.url));
+const INSPECTOR = fileURLToPath(
+  new URL("../../node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js", import.meta.url),
+);
 
 interface InspectorRun {
   code: number;
-  json: { result?: { tools?: { name: string; description?: string; inputSchema?: unknown; outputSchema?: unknown }[]; structuredContent?: Record<string, unknown>; isError?: boolean } };
+  json: {
+    result?: {
+      tools?: { name: string; description?: string; inputSchema?: unknown; outputSchema?: unknown }[];
+      structuredContent?: Record<string, unknown>;
+      isError?: boolean;
+    };
+  };
   stderr: string;
 }
 
@@ -30,20 +38,32 @@ describe("the MCP Inspector CLI as a third-party client", () => {
     const argv = [INSPECTOR, "--cli", server.url, "--transport", "http", "--format", "json", ...args];
     if (auth) argv.push("--header", `Authorization: Bearer ${token}`);
     return new Promise((resolve) => {
-      execFile(process.execPath, argv, { env: { ...process.env, MCP_INSPECTOR_SECRET_STORE: "memory" }, timeout: 90_000 }, (error, stdout, stderr) => {
-        let json: InspectorRun["json"] = {};
-        try {
-          json = JSON.parse(stdout) as InspectorRun["json"];
-        } catch {
-          // Failures print no JSON; the exit code and stderr tell.
-        }
-        resolve({ code: typeof error?.code === "number" ? error.code : 0, json, stderr });
-      });
+      execFile(
+        process.execPath,
+        argv,
+        { env: { ...process.env, MCP_INSPECTOR_SECRET_STORE: "memory" }, timeout: 90_000 },
+        (error, stdout, stderr) => {
+          let json: InspectorRun["json"] = {};
+          try {
+            json = JSON.parse(stdout) as InspectorRun["json"];
+          } catch {
+            // Failures print no JSON; the exit code and stderr tell.
+          }
+          resolve({ code: typeof error?.code === "number" ? error.code : 0, json, stderr });
+        },
+      );
     });
   }
 
   const call = async (tool: string, args: Record<string, unknown>): Promise<Record<string, unknown>> => {
-    const run = await inspector(["--method", "tools/call", "--tool-name", tool, "--tool-args-json", JSON.stringify(args)]);
+    const run = await inspector([
+      "--method",
+      "tools/call",
+      "--tool-name",
+      tool,
+      "--tool-args-json",
+      JSON.stringify(args),
+    ]);
     expect(run.code, `${tool}: ${run.stderr}`).toBe(0);
     expect(run.json.result?.isError, tool).toBeFalsy();
     called.add(tool);
@@ -53,7 +73,11 @@ describe("the MCP Inspector CLI as a third-party client", () => {
 
   beforeAll(async () => {
     exportRoot = await mkdtemp(join(tmpdir(), "devhatchery-inspector-exports-"));
-    server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`, DEVHATCHERY_RUNNER_NETWORK: network, DEVHATCHERY_EXPORT_ROOT: exportRoot });
+    server = await startControlPlane({
+      DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
+      DEVHATCHERY_RUNNER_NETWORK: network,
+      DEVHATCHERY_EXPORT_ROOT: exportRoot,
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -74,26 +98,52 @@ describe("the MCP Inspector CLI as a third-party client", () => {
   });
 
   it("drives every tool, each in its own Inspector session", async () => {
-    const runner = (await call("runner_spawn", { alias: "inspected", workspace_key: "inspector-ws" })).runner_id as string;
+    const runner = (await call("runner_spawn", { alias: "inspected", workspace_key: "inspector-ws" }))
+      .runner_id as string;
     expect(runner).toMatch(/^r-[0-9a-f]{12}$/);
-    expect(await call("runner_list", {})).toMatchObject({ runners: [{ runner_id: runner, alias: "inspected", workspace_key: "inspector-ws", status: "ready" }] });
-    expect(await call("system_status", {})).toMatchObject({ docker_reachable: true, runner_count: 1, workspace_count: 1 });
+    expect(await call("runner_list", {})).toMatchObject({
+      runners: [{ runner_id: runner, alias: "inspected", workspace_key: "inspector-ws", status: "ready" }],
+    });
+    expect(await call("system_status", {})).toMatchObject({
+      docker_reachable: true,
+      runner_count: 1,
+      workspace_count: 1,
+    });
 
-    expect(await call("exec", { runner, command: "echo hello from $(hostname)" })).toMatchObject({ exit_code: 0, stdout: `hello from ${runner}\n` });
-    const reader = (await call("exec", { runner, command: "read name; echo hello $name", stdin_open: true, yield_ms: 0 })).exec_id as string;
-    expect(await call("exec_write", { runner, exec_id: reader, data: "inspector\n", close: true })).toMatchObject({ closed: true });
-    expect(await call("exec_read", { runner, exec_id: reader, cursor: 0, wait_ms: 10_000 })).toMatchObject({ stdout: "hello inspector\n" });
+    expect(await call("exec", { runner, command: "echo hello from $(hostname)" })).toMatchObject({
+      exit_code: 0,
+      stdout: `hello from ${runner}\n`,
+    });
+    const reader = (
+      await call("exec", { runner, command: "read name; echo hello $name", stdin_open: true, yield_ms: 0 })
+    ).exec_id as string;
+    expect(await call("exec_write", { runner, exec_id: reader, data: "inspector\n", close: true })).toMatchObject({
+      closed: true,
+    });
+    expect(await call("exec_read", { runner, exec_id: reader, cursor: 0, wait_ms: 10_000 })).toMatchObject({
+      stdout: "hello inspector\n",
+    });
     const sleeper = (await call("exec", { runner, command: "sleep 60", yield_ms: 0 })).exec_id as string;
     await call("exec_signal", { runner, exec_id: sleeper, signal: "SIGKILL" });
     const listed = (await call("exec_list", { runner })).execs as { exec_id: string }[];
     expect(listed.map((exec) => exec.exec_id)).toEqual(expect.arrayContaining([reader, sleeper]));
 
     const watchId = (await call("fs_watch", { runner, path: "/work" })).watch_id as string;
-    expect(await call("fs_write", { runner, path: "inspector/hello.txt", content: "written by the inspector" })).toMatchObject({ file: { path: "/work/inspector/hello.txt", size: 24 } });
-    expect(await call("fs_read", { runner, path: "inspector/hello.txt" })).toMatchObject({ content: "written by the inspector" });
-    expect(await call("fs_stat", { runner, path: "inspector/hello.txt" })).toMatchObject({ file: { type: "file", size: 24 } });
-    expect(await call("fs_mkdir", { runner, path: "inspector/sub" })).toMatchObject({ directory: { path: "/work/inspector/sub" } });
-    expect(await call("fs_move", { runner, source: "inspector/hello.txt", destination: "inspector/sub/hello.txt" })).toMatchObject({ file: { path: "/work/inspector/sub/hello.txt" } });
+    expect(
+      await call("fs_write", { runner, path: "inspector/hello.txt", content: "written by the inspector" }),
+    ).toMatchObject({ file: { path: "/work/inspector/hello.txt", size: 24 } });
+    expect(await call("fs_read", { runner, path: "inspector/hello.txt" })).toMatchObject({
+      content: "written by the inspector",
+    });
+    expect(await call("fs_stat", { runner, path: "inspector/hello.txt" })).toMatchObject({
+      file: { type: "file", size: 24 },
+    });
+    expect(await call("fs_mkdir", { runner, path: "inspector/sub" })).toMatchObject({
+      directory: { path: "/work/inspector/sub" },
+    });
+    expect(
+      await call("fs_move", { runner, source: "inspector/hello.txt", destination: "inspector/sub/hello.txt" }),
+    ).toMatchObject({ file: { path: "/work/inspector/sub/hello.txt" } });
     expect(await call("fs_list", { runner, path: "inspector", depth: 2 })).toMatchObject({ path: "/work/inspector" });
     const changes = await call("fs_changes", { runner, watch_id: watchId, cursor: 0, wait_ms: 5_000 });
     expect(JSON.stringify(changes)).toContain("inspector");
@@ -101,21 +151,51 @@ describe("the MCP Inspector CLI as a third-party client", () => {
     expect(exported).toMatchObject({ format: "tar.gz", file_count: 1 });
     const exports = (await call("export_list", {})).exports as { export_id: string }[];
     expect(exports.map((entry) => entry.export_id)).toContain(exported.export_id);
-    expect(await call("fs_remove", { runner, path: "inspector", recursive: true })).toMatchObject({ removed: { path: "/work/inspector" } });
+    expect(await call("fs_remove", { runner, path: "inspector", recursive: true })).toMatchObject({
+      removed: { path: "/work/inspector" },
+    });
 
-    const missing = await inspector(["--method", "tools/call", "--tool-name", "fs_read", "--tool-args-json", JSON.stringify({ runner, path: "inspector/missing.txt" })]);
+    const missing = await inspector([
+      "--method",
+      "tools/call",
+      "--tool-name",
+      "fs_read",
+      "--tool-args-json",
+      JSON.stringify({ runner, path: "inspector/missing.txt" }),
+    ]);
     expect(missing.code).toBe(5);
 
     expect(await call("runner_stop", { runner: "inspected" })).toMatchObject({ runner_id: runner, status: "stopped" });
-    expect(await call("runner_attach", { runner: "inspector-ws" })).toMatchObject({ runner_id: runner, action: "started", status: "ready" });
+    expect(await call("runner_attach", { runner: "inspector-ws" })).toMatchObject({
+      runner_id: runner,
+      action: "started",
+      status: "ready",
+    });
     const snapshot = await call("snapshot_create", { runner, name: "inspector-snap" });
-    expect(snapshot).toMatchObject({ name: "inspector-snap", source_runner: runner, snapshot_id: expect.stringMatching(/^s-[0-9a-f]{12}$/) });
-    expect(await call("snapshot_list", {})).toMatchObject({ snapshots: [{ snapshot_id: snapshot.snapshot_id, name: "inspector-snap" }] });
-    expect(await call("snapshot_remove", { snapshot: "inspector-snap" })).toMatchObject({ removed: true, snapshot: { snapshot_id: snapshot.snapshot_id } });
-    expect(await call("runner_remove", { runner })).toEqual({ runner_id: runner, removed: true, workspace_key: "inspector-ws", volume_removed: false });
+    expect(snapshot).toMatchObject({
+      name: "inspector-snap",
+      source_runner: runner,
+      snapshot_id: expect.stringMatching(/^s-[0-9a-f]{12}$/),
+    });
+    expect(await call("snapshot_list", {})).toMatchObject({
+      snapshots: [{ snapshot_id: snapshot.snapshot_id, name: "inspector-snap" }],
+    });
+    expect(await call("snapshot_remove", { snapshot: "inspector-snap" })).toMatchObject({
+      removed: true,
+      snapshot: { snapshot_id: snapshot.snapshot_id },
+    });
+    expect(await call("runner_remove", { runner })).toEqual({
+      runner_id: runner,
+      removed: true,
+      workspace_key: "inspector-ws",
+      volume_removed: false,
+    });
     const workspaces = (await call("volume_list", { sizes: false })).workspaces as { workspace_key: string }[];
     expect(workspaces.map((workspace) => workspace.workspace_key)).toEqual(["inspector-ws"]);
-    expect(await call("volume_remove", { workspace_key: "inspector-ws" })).toMatchObject({ removed: true, workspace: { workspace_key: "inspector-ws" } });
+    expect(await call("volume_remove", { workspace_key: "inspector-ws" })).toMatchObject({
+      removed: true,
+      workspace: { workspace_key: "inspector-ws" },
+    });
     expect([...called].sort()).toEqual(TOOL_NAMES);
   });
 

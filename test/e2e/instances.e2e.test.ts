@@ -37,7 +37,11 @@ describe("control planes sharing one engine or one state folder", () => {
   }
 
   async function start(dir: string, port?: number): Promise<{ server: ControlPlaneProcess; client: Client }> {
-    const server = await startControlPlane({ ...env, DEVHATCHERY_STATE_DIR: dir, ...(port === undefined ? {} : { DEVHATCHERY_LISTEN_PORT: String(port) }) });
+    const server = await startControlPlane({
+      ...env,
+      DEVHATCHERY_STATE_DIR: dir,
+      ...(port === undefined ? {} : { DEVHATCHERY_LISTEN_PORT: String(port) }),
+    });
     servers.push(server);
     const client = await connectClient(server.url, alice.token);
     clients.push(client);
@@ -75,27 +79,37 @@ describe("control planes sharing one engine or one state folder", () => {
     await sh(a.client, "dev", "echo from-a > /work/owner.txt");
     expect((await list(b.client)).map((runner) => runner.runner_id)).toEqual([]);
     expect(await ok(b.client, "volume_list", { sizes: false })).toEqual({ workspaces: [] });
-    expect(await fails(b.client, "runner_stop", { runner: mine.runner_id as string })).toContain(`Runner "${mine.runner_id}" not found for this principal`);
-    expect(await fails(b.client, "exec", { runner: "dev", command: "cat /work/owner.txt" })).toContain('Runner "dev" not found for this principal');
+    expect(await fails(b.client, "runner_stop", { runner: mine.runner_id as string })).toContain(
+      `Runner "${mine.runner_id}" not found for this principal`,
+    );
+    expect(await fails(b.client, "exec", { runner: "dev", command: "cat /work/owner.txt" })).toContain(
+      'Runner "dev" not found for this principal',
+    );
 
     const theirs = await ok(b.client, "runner_spawn", { alias: "dev", workspace_key: "project" });
     expect(theirs.runner_id).not.toBe(mine.runner_id);
     expect(await sh(b.client, "dev", "cat /work/owner.txt 2>/dev/null || echo empty")).toBe("empty\n");
     const volumesOf = async (client: Client): Promise<string[]> =>
-      ((await ok(client, "volume_list", { sizes: false })).workspaces as { workspace_key: string; runners: string[] }[]).map((entry) => `${entry.workspace_key}:${entry.runners.join(",")}`);
+      (
+        (await ok(client, "volume_list", { sizes: false })).workspaces as { workspace_key: string; runners: string[] }[]
+      ).map((entry) => `${entry.workspace_key}:${entry.runners.join(",")}`);
     expect(await volumesOf(a.client)).toEqual([`project:${mine.runner_id}`]);
     expect(await volumesOf(b.client)).toEqual([`project:${theirs.runner_id}`]);
 
     const snapshot = await ok(a.client, "snapshot_create", { runner: "dev", name: "a-only" });
     expect(await ok(b.client, "snapshot_list")).toEqual({ snapshots: [] });
-    expect(await fails(b.client, "runner_spawn", { snapshot: snapshot.snapshot_id as string })).toContain(`Snapshot "${snapshot.snapshot_id}" not found for this principal`);
+    expect(await fails(b.client, "runner_spawn", { snapshot: snapshot.snapshot_id as string })).toContain(
+      `Snapshot "${snapshot.snapshot_id}" not found for this principal`,
+    );
 
     // Killing B and starting it again on its state reconciles B's runners only: A's keeps running, same container.
     const before = await docker.getContainer(`devhatchery-${mine.runner_id as string}`).inspect();
     await b.server.kill();
     b = await start(bDir, b.server.port);
     expect((await list(b.client)).map((runner) => runner.runner_id)).toEqual([theirs.runner_id]);
-    expect((await list(a.client)).map((runner) => [runner.runner_id, runner.status])).toEqual([[mine.runner_id, "ready"]]);
+    expect((await list(a.client)).map((runner) => [runner.runner_id, runner.status])).toEqual([
+      [mine.runner_id, "ready"],
+    ]);
     const after = await docker.getContainer(`devhatchery-${mine.runner_id as string}`).inspect();
     expect([after.Id, after.State.StartedAt, after.State.Running]).toEqual([before.Id, before.State.StartedAt, true]);
     expect(await sh(a.client, "dev", "cat /work/owner.txt")).toBe("from-a\n");

@@ -7,7 +7,10 @@ import { startControlPlane } from "../support/control-plane-process.js";
 import { callTool, connectClient, textOf } from "../support/mcp-client.js";
 
 async function runnerState(runnerId: string): Promise<string | undefined> {
-  const [container] = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.runner=${runnerId}`] } });
+  const [container] = await docker.listContainers({
+    all: true,
+    filters: { label: [`io.devhatchery.runner=${runnerId}`] },
+  });
   return container?.State;
 }
 
@@ -19,12 +22,20 @@ describe("readiness and graceful shutdown of the real control plane", () => {
 
   function names(label: string) {
     const suffix = randomBytes(4).toString("hex");
-    return { principal: `e2e-${label}-${suffix}`, token: randomBytes(24).toString("hex"), network: `devhatchery-e2e-${label}-${suffix}` };
+    return {
+      principal: `e2e-${label}-${suffix}`,
+      token: randomBytes(24).toString("hex"),
+      network: `devhatchery-e2e-${label}-${suffix}`,
+    };
   }
 
   async function start(label: string, env: Record<string, string> = {}) {
     const { principal, token, network } = names(label);
-    const server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`, DEVHATCHERY_RUNNER_NETWORK: network, ...env });
+    const server = await startControlPlane({
+      DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
+      DEVHATCHERY_RUNNER_NETWORK: network,
+      ...env,
+    });
     cleanups.push(async () => {
       await server.stop();
       await removeTestRunners([principal], network);
@@ -71,14 +82,17 @@ describe("readiness and graceful shutdown of the real control plane", () => {
       ],
     });
     // The log line is written before the answer, but reaches this process through a pipe: wait for it (bounded).
-    for (let attempt = 0; attempt < 50 && !server.logs().includes('"check":"docker"'); attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let attempt = 0; attempt < 50 && !server.logs().includes('"check":"docker"'); attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     const logged = server
       .logs()
       .split("\n")
       .filter((line) => line.includes('"readiness check failed"'))
       .map((line) => JSON.parse(line) as { check: string; error: string; hint: string });
     expect(logged.find((line) => line.check === "docker")).toMatchObject({
-      error: expect.stringMatching(new RegExp(`^Docker at "tcp://127\\.0\\.0\\.1:${port}" does not answer: .*ECONNREFUSED`)),
+      error: expect.stringMatching(
+        new RegExp(`^Docker at "tcp://127\\.0\\.0\\.1:${port}" does not answer: .*ECONNREFUSED`),
+      ),
       hint: "Start Docker or fix DEVHATCHERY_DOCKER_HOST (dockerHost) so the control plane can reach the engine.",
     });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
@@ -95,34 +109,60 @@ describe("readiness and graceful shutdown of the real control plane", () => {
     const progress: Progress[] = [];
     let sawOutput!: () => void;
     const outputSeen = new Promise<void>((resolve) => (sawOutput = resolve));
-    const exec = client.callTool({ name: "exec", arguments: { runner, command: "for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 0.25; done" } }, undefined, {
-      timeout: 60_000,
-      onprogress: (update) => {
-        progress.push(update);
-        sawOutput();
+    const exec = client.callTool(
+      { name: "exec", arguments: { runner, command: "for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 0.25; done" } },
+      undefined,
+      {
+        timeout: 60_000,
+        onprogress: (update) => {
+          progress.push(update);
+          sawOutput();
+        },
       },
-    });
+    );
     await outputSeen;
     const exited = server.stop();
     await expect
-      .poll(async () => (await fetch(server.url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" })).status, {
-        timeout: 5_000,
-        interval: 50,
-      })
+      .poll(
+        async () =>
+          (
+            await fetch(server.url, {
+              method: "POST",
+              headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+              body: "{}",
+            })
+          ).status,
+        {
+          timeout: 5_000,
+          interval: 50,
+        },
+      )
       .toBe(503);
-    const refused = await fetch(server.url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+    const refused = await fetch(server.url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+    });
     expect(refused.headers.get("retry-after")).toBe("5");
     expect(await refused.json()).toEqual({
       jsonrpc: "2.0",
-      error: { code: -32000, message: "Service unavailable: this control plane is shutting down; retry in 5 s (after it restarts)." },
+      error: {
+        code: -32000,
+        message: "Service unavailable: this control plane is shutting down; retry in 5 s (after it restarts).",
+      },
       id: null,
     });
 
     const result = (await exec) as { structuredContent?: Record<string, unknown> };
-    expect(result.structuredContent).toMatchObject({ exit_code: 0, stdout: "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\ntick 7\ntick 8\n" });
+    expect(result.structuredContent).toMatchObject({
+      exit_code: 0,
+      stdout: "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\ntick 6\ntick 7\ntick 8\n",
+    });
     expect(progress.length).toBeGreaterThan(1);
     expect(await exited).toBe(0);
-    expect(server.logs()).toContain('"msg":"draining: new MCP requests get 503; requests in flight may finish; runners keep running"');
+    expect(server.logs()).toContain(
+      '"msg":"draining: new MCP requests get 503; requests in flight may finish; runners keep running"',
+    );
     expect(await runnerState(runner)).toBe("running");
   });
 
@@ -135,14 +175,19 @@ describe("readiness and graceful shutdown of the real control plane", () => {
     let sawOutput!: () => void;
     const outputSeen = new Promise<void>((resolve) => (sawOutput = resolve));
     const exec = client
-      .callTool({ name: "exec", arguments: { runner, command: "echo waiting; sleep 60" } }, undefined, { timeout: 60_000, onprogress: () => sawOutput() })
+      .callTool({ name: "exec", arguments: { runner, command: "echo waiting; sleep 60" } }, undefined, {
+        timeout: 60_000,
+        onprogress: () => sawOutput(),
+      })
       .then(
         () => "answered",
         () => "failed",
       );
     await outputSeen;
     expect(await server.stop()).toBe(0);
-    expect(server.logs()).toMatch(/"cut":1,"graceMs":500,"msg":"cut MCP requests still in flight after the grace period"/);
+    expect(server.logs()).toMatch(
+      /"cut":1,"graceMs":500,"msg":"cut MCP requests still in flight after the grace period"/,
+    );
     expect(await runnerState(runner)).toBe("running");
     await client.close();
     expect(await exec).toBe("failed");

@@ -80,26 +80,45 @@ describe("operator signals: metrics, correlation ids, audit log, no secrets", ()
     runner = spawned.structured.runner_id as string;
 
     const execId = as("obs-exec");
-    const exec = await callTool(client, "exec", { runner, command: 'echo started; sleep 0.2; printf %s "$SECRET" | wc -c', env: { SECRET: secret } });
+    const exec = await callTool(client, "exec", {
+      runner,
+      command: 'echo started; sleep 0.2; printf %s "$SECRET" | wc -c',
+      env: { SECRET: secret },
+    });
     expect(exec.result.isError, textOf(exec.result)).toBeFalsy();
     expect(exec.structured).toMatchObject({ exit_code: 0 });
     expect(exec.structured.stdout).toBe(`started\n${secret.length}\n`);
 
     const writeId = as("obs-write");
     const content = `password=${secret}\n`;
-    expect((await callTool(client, "fs_write", { runner, path: "/work/out/secret.txt", content })).result.isError).toBeFalsy();
+    expect(
+      (await callTool(client, "fs_write", { runner, path: "/work/out/secret.txt", content })).result.isError,
+    ).toBeFalsy();
     as("obs-read");
     expect((await callTool(client, "fs_read", { runner, path: "/work/out/secret.txt" })).result.isError).toBeFalsy();
     as("obs-export");
-    const exported = await callTool(client, "export_create", { runner, path: "/work/out", format: "tar.gz", name: "out" });
+    const exported = await callTool(client, "export_create", {
+      runner,
+      path: "/work/out",
+      format: "tar.gz",
+      name: "out",
+    });
     expect(exported.result.isError, textOf(exported.result)).toBeFalsy();
     const removeId = as("obs-remove");
     expect((await callTool(client, "fs_remove", { runner, path: "/work/out/secret.txt" })).result.isError).toBeFalsy();
 
     requestId = undefined;
-    const refused = await fetch(server.url, { method: "POST", headers: { authorization: "Bearer not-a-token-0123456789", "content-type": "application/json" }, body: "{}" });
+    const refused = await fetch(server.url, {
+      method: "POST",
+      headers: { authorization: "Bearer not-a-token-0123456789", "content-type": "application/json" },
+      body: "{}",
+    });
     expect(refused.status).toBe(401);
-    const anonymous = await fetch(server.url, { method: "POST", headers: { "content-type": "application/json", "x-request-id": `obs-anon-${suffix}` }, body: "{}" });
+    const anonymous = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": `obs-anon-${suffix}` },
+      body: "{}",
+    });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("x-request-id")).toBe(`obs-anon-${suffix}`);
 
@@ -108,13 +127,22 @@ describe("operator signals: metrics, correlation ids, audit log, no secrets", ()
     expect(delta(before, after, 'devhatchery_exec_total{outcome="success"}')).toBe(1);
     expect(delta(before, after, "devhatchery_exec_duration_seconds_count")).toBe(1);
     expect(delta(before, after, "devhatchery_exec_duration_seconds_sum")).toBeGreaterThanOrEqual(0.2);
-    for (const op of ["write", "read", "remove"]) expect(delta(before, after, `devhatchery_fs_operations_total{op="${op}"}`)).toBe(1);
-    expect(delta(before, after, 'devhatchery_bytes_streamed_total{direction="to_runner"}')).toBe(Buffer.byteLength(content));
-    expect(delta(before, after, 'devhatchery_bytes_streamed_total{direction="from_runner"}')).toBeGreaterThan(Buffer.byteLength(content) * 2);
+    for (const op of ["write", "read", "remove"])
+      expect(delta(before, after, `devhatchery_fs_operations_total{op="${op}"}`)).toBe(1);
+    expect(delta(before, after, 'devhatchery_bytes_streamed_total{direction="to_runner"}')).toBe(
+      Buffer.byteLength(content),
+    );
+    expect(delta(before, after, 'devhatchery_bytes_streamed_total{direction="from_runner"}')).toBeGreaterThan(
+      Buffer.byteLength(content) * 2,
+    );
     expect(delta(before, after, 'devhatchery_auth_failures_total{reason="invalid"}')).toBe(1);
     expect(delta(before, after, 'devhatchery_auth_failures_total{reason="missing"}')).toBe(1);
-    expect(delta(before, after, 'devhatchery_http_request_duration_seconds_count{method="POST",route="/mcp",status="200"}')).toBeGreaterThanOrEqual(6);
-    await expect.poll(async () => (await scrape(base)).get("devhatchery_runners_active"), { timeout: 15_000, interval: 1_000 }).toBeGreaterThanOrEqual(1);
+    expect(
+      delta(before, after, 'devhatchery_http_request_duration_seconds_count{method="POST",route="/mcp",status="200"}'),
+    ).toBeGreaterThanOrEqual(6);
+    await expect
+      .poll(async () => (await scrape(base)).get("devhatchery_runners_active"), { timeout: 15_000, interval: 1_000 })
+      .toBeGreaterThanOrEqual(1);
     const exposition = await (await fetch(`${base}/metrics`)).text();
     for (const private_ of [principal, runner, "/work/out"]) expect(exposition).not.toContain(private_);
 
@@ -124,16 +152,27 @@ describe("operator signals: metrics, correlation ids, audit log, no secrets", ()
       .split("\n")
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(cpLines.filter((line) => line.requestId === execId).map((line) => line.msg)).toEqual(expect.arrayContaining(["exec returned", "tool call finished"]));
-    expect(cpLines.find((line) => line.requestId === execId && line.msg === "tool call finished")).toMatchObject({ tool: "exec", principal });
-    const [container] = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.runner=${runner}`] } });
+    expect(cpLines.filter((line) => line.requestId === execId).map((line) => line.msg)).toEqual(
+      expect.arrayContaining(["exec returned", "tool call finished"]),
+    );
+    expect(cpLines.find((line) => line.requestId === execId && line.msg === "tool call finished")).toMatchObject({
+      tool: "exec",
+      principal,
+    });
+    const [container] = await docker.listContainers({
+      all: true,
+      filters: { label: [`io.devhatchery.runner=${runner}`] },
+    });
     const agentLog = (await docker.getContainer(container!.Id).logs({ stdout: true, stderr: true })).toString("utf8");
     const agentLines = agentLog
       .split("\n")
       .map((line) => line.slice(line.indexOf("{")))
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(agentLines.filter((line) => line.requestId === execId).map((line) => line.msg)).toEqual(["process started", "process ended"]);
+    expect(agentLines.filter((line) => line.requestId === execId).map((line) => line.msg)).toEqual([
+      "process started",
+      "process ended",
+    ]);
     expect(agentLines.filter((line) => line.requestId === writeId).map((line) => line.msg)).toEqual(["file written"]);
     expect(agentLines.filter((line) => line.requestId === removeId).map((line) => line.msg)).toEqual(["path removed"]);
 
@@ -143,7 +182,12 @@ describe("operator signals: metrics, correlation ids, audit log, no secrets", ()
       .split("\n")
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     const find = (action: string) => audit.find((record) => record.action === action);
-    expect(find("runner.spawn")).toMatchObject({ outcome: "ok", principal, correlationId: `obs-spawn-${suffix}`, runner });
+    expect(find("runner.spawn")).toMatchObject({
+      outcome: "ok",
+      principal,
+      correlationId: `obs-spawn-${suffix}`,
+      runner,
+    });
     expect(find("exec.start")).toMatchObject({
       outcome: "ok",
       principal,
@@ -154,13 +198,50 @@ describe("operator signals: metrics, correlation ids, audit log, no secrets", ()
       command_length: 52,
       env_names: ["SECRET"],
     });
-    expect(find("exec.end")).toMatchObject({ outcome: "ok", principal, correlationId: execId, runner, reason: "exited", exit_code: 0 });
-    expect(find("fs.write")).toMatchObject({ outcome: "ok", principal, correlationId: writeId, runner, path: "/work/out/secret.txt", size: Buffer.byteLength(content) });
-    expect(find("export.create")).toMatchObject({ outcome: "ok", principal, correlationId: `obs-export-${suffix}`, runner, format: "tar.gz", source: "/work/out" });
-    expect(find("fs.remove")).toMatchObject({ outcome: "ok", principal, correlationId: removeId, path: "/work/out/secret.txt" });
+    expect(find("exec.end")).toMatchObject({
+      outcome: "ok",
+      principal,
+      correlationId: execId,
+      runner,
+      reason: "exited",
+      exit_code: 0,
+    });
+    expect(find("fs.write")).toMatchObject({
+      outcome: "ok",
+      principal,
+      correlationId: writeId,
+      runner,
+      path: "/work/out/secret.txt",
+      size: Buffer.byteLength(content),
+    });
+    expect(find("export.create")).toMatchObject({
+      outcome: "ok",
+      principal,
+      correlationId: `obs-export-${suffix}`,
+      runner,
+      format: "tar.gz",
+      source: "/work/out",
+    });
+    expect(find("fs.remove")).toMatchObject({
+      outcome: "ok",
+      principal,
+      correlationId: removeId,
+      path: "/work/out/secret.txt",
+    });
     expect(audit.filter((record) => record.action === "auth.failure")).toEqual([
-      expect.objectContaining({ outcome: "denied", principal: "anonymous", reason: "invalid", remote: "127.0.0.1", path: "/mcp" }),
-      expect.objectContaining({ outcome: "denied", principal: "anonymous", reason: "missing", correlationId: `obs-anon-${suffix}` }),
+      expect.objectContaining({
+        outcome: "denied",
+        principal: "anonymous",
+        reason: "invalid",
+        remote: "127.0.0.1",
+        path: "/mcp",
+      }),
+      expect.objectContaining({
+        outcome: "denied",
+        principal: "anonymous",
+        reason: "missing",
+        correlationId: `obs-anon-${suffix}`,
+      }),
     ]);
 
     // Neither log holds the bearer token, the runner's token or the secret passed in env and in file content.

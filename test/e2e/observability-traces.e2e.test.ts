@@ -16,7 +16,10 @@ interface ExportedSpan {
 }
 
 interface TraceExport {
-  resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: ExportedSpan[] }[] }[];
+  resourceSpans: {
+    resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+    scopeSpans: { spans: ExportedSpan[] }[];
+  }[];
 }
 
 /** A real OTLP/HTTP JSON receiver on a loopback port: keeps every span it is sent. */
@@ -27,10 +30,15 @@ async function startReceiver(): Promise<{ server: Server; url: string; spans: Ex
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
-      if (request.method === "POST" && request.url === "/v1/traces" && request.headers["content-type"] === "application/json") {
+      if (
+        request.method === "POST" &&
+        request.url === "/v1/traces" &&
+        request.headers["content-type"] === "application/json"
+      ) {
         const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as TraceExport;
         for (const resource of body.resourceSpans) {
-          for (const attribute of resource.resource.attributes) if (attribute.key === "service.name") services.add(attribute.value.stringValue ?? "");
+          for (const attribute of resource.resource.attributes)
+            if (attribute.key === "service.name") services.add(attribute.value.stringValue ?? "");
           for (const scope of resource.scopeSpans) spans.push(...scope.spans);
         }
         response.writeHead(200, { "content-type": "application/json" }).end("{}");
@@ -43,7 +51,8 @@ async function startReceiver(): Promise<{ server: Server; url: string; spans: Ex
   return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/v1/traces`, spans, services };
 }
 
-const attribute = (span: ExportedSpan, key: string): string | undefined => span.attributes.find((entry) => entry.key === key)?.value.stringValue;
+const attribute = (span: ExportedSpan, key: string): string | undefined =>
+  span.attributes.find((entry) => entry.key === key)?.value.stringValue;
 
 describe("OpenTelemetry traces to an OTLP/HTTP endpoint", () => {
   const suffix = randomBytes(4).toString("hex");
@@ -56,7 +65,11 @@ describe("OpenTelemetry traces to an OTLP/HTTP endpoint", () => {
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`, DEVHATCHERY_RUNNER_NETWORK: network, DEVHATCHERY_OTLP_ENDPOINT: receiver.url });
+    server = await startControlPlane({
+      DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
+      DEVHATCHERY_RUNNER_NETWORK: network,
+      DEVHATCHERY_OTLP_ENDPOINT: receiver.url,
+    });
   });
 
   afterAll(async () => {
@@ -93,7 +106,11 @@ describe("OpenTelemetry traces to an OTLP/HTTP endpoint", () => {
     const byId = new Map(receiver.spans.map((span) => [span.spanId, span]));
     const ancestors = (span: ExportedSpan): string[] => {
       const names: string[] = [];
-      for (let parent = span.parentSpanId ? byId.get(span.parentSpanId) : undefined, i = 0; parent && i < 10; parent = parent.parentSpanId ? byId.get(parent.parentSpanId) : undefined, i++) {
+      for (
+        let parent = span.parentSpanId ? byId.get(span.parentSpanId) : undefined, i = 0;
+        parent && i < 10;
+        parent = parent.parentSpanId ? byId.get(parent.parentSpanId) : undefined, i++
+      ) {
         names.push(parent.name);
       }
       return names;

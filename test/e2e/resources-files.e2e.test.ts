@@ -5,7 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
 import { callTool, connectClient } from "../support/mcp-client.js";
-import { connectClientWithTransport, recordResourceNotifications, type ResourceNotifications } from "../support/resource-client.js";
+import {
+  connectClientWithTransport,
+  recordResourceNotifications,
+  type ResourceNotifications,
+} from "../support/resource-client.js";
 
 const FILE_TEMPLATE = "devhatchery://runners/{runner}/files/{+path}";
 const RUNNER_TEMPLATE = "devhatchery://runners/{runner}";
@@ -55,7 +59,9 @@ describe("runner files and runners as MCP resources, with subscriptions", () => 
   it("declares subscribe and listChanged and offers the runner and file templates", async () => {
     expect(asAlice.getServerCapabilities()?.resources).toEqual({ subscribe: true, listChanged: true });
     const { resourceTemplates } = await asAlice.listResourceTemplates();
-    expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual(expect.arrayContaining([RUNNER_TEMPLATE, FILE_TEMPLATE]));
+    expect(resourceTemplates.map((template) => template.uriTemplate)).toEqual(
+      expect.arrayContaining([RUNNER_TEMPLATE, FILE_TEMPLATE]),
+    );
   });
 
   it("announces list changes when a runner of the session's principal is spawned", () => {
@@ -82,16 +88,32 @@ describe("runner files and runners as MCP resources, with subscriptions", () => 
   it("reads a text file as text and a binary file as a base64 blob, with its media type", async () => {
     const text = await asAlice.readResource({ uri: file("work/app/main.py") });
     expect(text.contents).toEqual([
-      { uri: file("work/app/main.py"), mimeType: "text/x-python", text: "print('hi')\n", _meta: { "io.devhatchery/etag": expect.any(String), "io.devhatchery/size": 12 } },
+      {
+        uri: file("work/app/main.py"),
+        mimeType: "text/x-python",
+        text: "print('hi')\n",
+        _meta: { "io.devhatchery/etag": expect.any(String), "io.devhatchery/size": 12 },
+      },
     ]);
     const blob = await asAlice.readResource({ uri: file("work/app/logo.png") });
-    expect(blob.contents[0]).toMatchObject({ uri: file("work/app/logo.png"), mimeType: "image/png", blob: PNG.toString("base64") });
+    expect(blob.contents[0]).toMatchObject({
+      uri: file("work/app/logo.png"),
+      mimeType: "image/png",
+      blob: PNG.toString("base64"),
+    });
     expect(blob.contents[0]).not.toHaveProperty("text");
   });
 
   it("reads a directory as a JSON listing of its entries, each with the URI to read it by", async () => {
     const listing = await asAlice.readResource({ uri: file("work/app") });
-    expect(listing.contents).toEqual([{ uri: file("work/app"), mimeType: "application/json", text: expect.any(String), _meta: { "io.devhatchery/type": "directory" } }]);
+    expect(listing.contents).toEqual([
+      {
+        uri: file("work/app"),
+        mimeType: "application/json",
+        text: expect.any(String),
+        _meta: { "io.devhatchery/type": "directory" },
+      },
+    ]);
     const body = JSON.parse((listing.contents[0] as { text: string }).text) as unknown;
     expect(body).toEqual({
       path: "/work/app",
@@ -101,8 +123,12 @@ describe("runner files and runners as MCP resources, with subscriptions", () => 
       ],
       truncated: false,
     });
-    const root = JSON.parse(((await asAlice.readResource({ uri: file("work") })).contents[0] as { text: string }).text) as { entries: { name: string; type: string; uri: string }[] };
-    expect(root.entries).toEqual(expect.arrayContaining([expect.objectContaining({ name: "app", type: "directory", uri: file("work/app") })]));
+    const root = JSON.parse(
+      ((await asAlice.readResource({ uri: file("work") })).contents[0] as { text: string }).text,
+    ) as { entries: { name: string; type: string; uri: string }[] };
+    expect(root.entries).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: "app", type: "directory", uri: file("work/app") })]),
+    );
   });
 
   it("refuses a file over the cap, and a missing file, with errors that say what to do", async () => {
@@ -116,29 +142,52 @@ describe("runner files and runners as MCP resources, with subscriptions", () => 
     });
     await expect(asAlice.readResource({ uri: file("work/nope.txt") })).rejects.toMatchObject({
       code: -32002,
-      message: 'MCP error -32002: NOT_FOUND: Cannot read "/work/nope.txt": no such file or directory Check the path or name above: fs_list shows what a folder in the runner holds, runner_list shows your runners.',
+      message:
+        'MCP error -32002: NOT_FOUND: Cannot read "/work/nope.txt": no such file or directory Check the path or name above: fs_list shows what a folder in the runner holds, runner_list shows your runners.',
     });
   });
 
   it("lists the runner and its files under /work (the default root), files only", async () => {
     const { resources } = await asAlice.listResources();
     const uris = resources.map((resource) => resource.uri);
-    expect(uris).toEqual(expect.arrayContaining([`devhatchery://runners/${runnerId}`, file("work/notes/todo.txt"), file("work/app/main.py"), file("work/app/logo.png")]));
+    expect(uris).toEqual(
+      expect.arrayContaining([
+        `devhatchery://runners/${runnerId}`,
+        file("work/notes/todo.txt"),
+        file("work/app/main.py"),
+        file("work/app/logo.png"),
+      ]),
+    );
     expect(uris).not.toContain(file("work/notes"));
-    expect(resources.find((resource) => resource.uri === file("work/notes/todo.txt"))).toMatchObject({ name: "/work/notes/todo.txt", mimeType: "text/plain", size: 8 });
+    expect(resources.find((resource) => resource.uri === file("work/notes/todo.txt"))).toMatchObject({
+      name: "/work/notes/todo.txt",
+      mimeType: "text/plain",
+      size: 8,
+    });
   });
 
   it("completes runner ids and paths", async () => {
-    const runners = await asAlice.complete({ ref: { type: "ref/resource", uri: FILE_TEMPLATE }, argument: { name: "runner", value: "r-" } });
+    const runners = await asAlice.complete({
+      ref: { type: "ref/resource", uri: FILE_TEMPLATE },
+      argument: { name: "runner", value: "r-" },
+    });
     expect(runners.completion.values).toEqual([runnerId]);
     const complete = async (value: string): Promise<string[]> =>
-      (await asAlice.complete({ ref: { type: "ref/resource", uri: FILE_TEMPLATE }, argument: { name: "path", value }, context: { arguments: { runner: runnerId } } })).completion
-        .values;
+      (
+        await asAlice.complete({
+          ref: { type: "ref/resource", uri: FILE_TEMPLATE },
+          argument: { name: "path", value },
+          context: { arguments: { runner: runnerId } },
+        })
+      ).completion.values;
     expect(await complete("work/a")).toEqual(["work/app/"]);
     expect(await complete("work/app/")).toEqual(["work/app/logo.png", "work/app/main.py"]);
     expect(await complete("")).toEqual(expect.arrayContaining(["work/app/", "work/notes/", "work/big.bin"]));
     expect(await complete("work/zzz/")).toEqual([]);
-    const viaRunnerTemplate = await asAlice.complete({ ref: { type: "ref/resource", uri: RUNNER_TEMPLATE }, argument: { name: "runner", value: runnerId.slice(0, 5) } });
+    const viaRunnerTemplate = await asAlice.complete({
+      ref: { type: "ref/resource", uri: RUNNER_TEMPLATE },
+      argument: { name: "runner", value: runnerId.slice(0, 5) },
+    });
     expect(viaRunnerTemplate.completion.values).toEqual([runnerId]);
   });
 
@@ -146,7 +195,9 @@ describe("runner files and runners as MCP resources, with subscriptions", () => 
     const uri = file("work/notes/todo.txt");
     await asAlice.subscribeResource({ uri });
     await write("/work/notes/todo.txt", "ship it now\n");
-    await expect.poll(() => notes.updated.filter((updated) => updated === uri).length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(() => notes.updated.filter((updated) => updated === uri).length, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(1);
 
     await asAlice.unsubscribeResource({ uri });
     const before = notes.updated.filter((updated) => updated === uri).length;
@@ -170,13 +221,29 @@ describe("runner files and runners as MCP resources, with subscriptions", () => 
 
   it("keeps alice's runner and files invisible to bob: read, subscribe, list and complete", async () => {
     const notFound = `Runner "${runnerId}" not found for this principal; spawn one with runner_spawn.`;
-    await expect(asBob.readResource({ uri: file("work/notes/todo.txt") })).rejects.toMatchObject({ code: -32002, message: expect.stringContaining(notFound) });
-    await expect(asBob.readResource({ uri: `devhatchery://runners/${runnerId}` })).rejects.toMatchObject({ code: -32002, message: expect.stringContaining(notFound) });
-    await expect(asBob.subscribeResource({ uri: file("work/notes/todo.txt") })).rejects.toMatchObject({ code: -32002, message: expect.stringContaining(notFound) });
-    await expect(asBob.subscribeResource({ uri: `devhatchery://runners/${runnerId}` })).rejects.toMatchObject({ code: -32002, message: expect.stringContaining(notFound) });
+    await expect(asBob.readResource({ uri: file("work/notes/todo.txt") })).rejects.toMatchObject({
+      code: -32002,
+      message: expect.stringContaining(notFound),
+    });
+    await expect(asBob.readResource({ uri: `devhatchery://runners/${runnerId}` })).rejects.toMatchObject({
+      code: -32002,
+      message: expect.stringContaining(notFound),
+    });
+    await expect(asBob.subscribeResource({ uri: file("work/notes/todo.txt") })).rejects.toMatchObject({
+      code: -32002,
+      message: expect.stringContaining(notFound),
+    });
+    await expect(asBob.subscribeResource({ uri: `devhatchery://runners/${runnerId}` })).rejects.toMatchObject({
+      code: -32002,
+      message: expect.stringContaining(notFound),
+    });
     const { resources } = await asBob.listResources();
     expect(resources.filter((resource) => resource.uri.includes(runnerId))).toEqual([]);
-    const completion = await asBob.complete({ ref: { type: "ref/resource", uri: FILE_TEMPLATE }, argument: { name: "path", value: "work/" }, context: { arguments: { runner: runnerId } } });
+    const completion = await asBob.complete({
+      ref: { type: "ref/resource", uri: FILE_TEMPLATE },
+      argument: { name: "path", value: "work/" },
+      context: { arguments: { runner: runnerId } },
+    });
     expect(completion.completion.values).toEqual([]);
   });
 
@@ -202,7 +269,11 @@ describe("runner files and runners as MCP resources, with subscriptions", () => 
   it("closes the agent's watches when the session ends", async () => {
     const debugUrl = server.url.replace(/\/mcp$/, `/runners/${runnerId}/debug`);
     const watchCount = async (): Promise<number> =>
-      ((await (await fetch(debugUrl, { headers: { authorization: `Bearer ${alice.token}` } })).json()) as { watches: unknown[] }).watches.length;
+      (
+        (await (await fetch(debugUrl, { headers: { authorization: `Bearer ${alice.token}` } })).json()) as {
+          watches: unknown[];
+        }
+      ).watches.length;
     await asAlice.subscribeResource({ uri: file("work/notes") });
     await asAlice.subscribeResource({ uri: file("work/app/main.py") });
     expect(await watchCount()).toBe(2);

@@ -3,7 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeTestRunners } from "../../control-plane/test/docker-cleanup.js";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
 import { callTool, textOf } from "../support/mcp-client.js";
-import { connectClientWithRoots, recordResourceNotifications, type ResourceNotifications, type RootsClient } from "../support/resource-client.js";
+import {
+  connectClientWithRoots,
+  recordResourceNotifications,
+  type ResourceNotifications,
+  type RootsClient,
+} from "../support/resource-client.js";
 
 describe("client roots: resources/list stays within them, relative paths resolve against them", () => {
   const suffix = randomBytes(4).toString("hex");
@@ -28,12 +33,20 @@ describe("client roots: resources/list stays within them, relative paths resolve
   const changeRoots = async (uris: string[]): Promise<void> => {
     const [requests, changes] = [roots.rootsRequests(), notes.listChanged()];
     await roots.setRoots(uris.map((uri) => ({ uri })));
-    await expect.poll(() => roots.rootsRequests() > requests && notes.listChanged() > changes, { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(() => roots.rootsRequests() > requests && notes.listChanged() > changes, { timeout: 10_000 })
+      .toBe(true);
   };
 
   beforeAll(async () => {
-    server = await startControlPlane({ DEVHATCHERY_BEARER_TOKENS: `${alice.principal}:${alice.token}`, DEVHATCHERY_RUNNER_NETWORK: network });
-    roots = await connectClientWithRoots(server.url, alice.token, [{ uri: "file:///home/me/project", name: "my laptop's folder" }, { uri: "file:///work/app" }]);
+    server = await startControlPlane({
+      DEVHATCHERY_BEARER_TOKENS: `${alice.principal}:${alice.token}`,
+      DEVHATCHERY_RUNNER_NETWORK: network,
+    });
+    roots = await connectClientWithRoots(server.url, alice.token, [
+      { uri: "file:///home/me/project", name: "my laptop's folder" },
+      { uri: "file:///work/app" },
+    ]);
     notes = recordResourceNotifications(roots.client);
     runnerId = (await callTool(roots.client, "runner_spawn", { alias: "rooted" })).structured.runner_id as string;
     for (const path of ["/work/top.txt", "/work/app/a.txt", "/work/app/src/deep.txt", "/work/lib/b.txt"]) {
@@ -65,7 +78,11 @@ describe("client roots: resources/list stays within them, relative paths resolve
 
   it("follows changed roots: a runner-scoped root narrows the list and becomes the base of relative paths", async () => {
     await changeRoots([`devhatchery://runners/${runnerId}/files/work/lib`, "file:///work/app"]);
-    expect(await listedFiles()).toEqual([file("work/app/a.txt"), file("work/app/src/deep.txt"), file("work/lib/b.txt")]);
+    expect(await listedFiles()).toEqual([
+      file("work/app/a.txt"),
+      file("work/app/src/deep.txt"),
+      file("work/lib/b.txt"),
+    ]);
     expect(await watchedPath(".")).toBe("/work/lib");
     expect(await watchedPath(".", "rooted")).toBe("/work/lib");
   });
@@ -78,7 +95,12 @@ describe("client roots: resources/list stays within them, relative paths resolve
 
   it("falls back to /work when no root names a folder in a runner", async () => {
     await changeRoots(["devhatchery://workspaces/shop-api"]);
-    expect(await listedFiles()).toEqual([file("work/app/a.txt"), file("work/app/src/deep.txt"), file("work/lib/b.txt"), file("work/top.txt")]);
+    expect(await listedFiles()).toEqual([
+      file("work/app/a.txt"),
+      file("work/app/src/deep.txt"),
+      file("work/lib/b.txt"),
+      file("work/top.txt"),
+    ]);
     expect(await watchedPath("app")).toBe("/work/app");
   });
 });

@@ -28,19 +28,28 @@ describe("the runner agent token: in no container config, child environment or s
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), "devhatchery-e2e-token-"));
     client = await start();
-    runnerId = (await ok(client, "runner_spawn", { alias: "secretive", image: INJECTED_IMAGE, storage: "tmpfs" })).runner_id as string;
+    runnerId = (await ok(client, "runner_spawn", { alias: "secretive", image: INJECTED_IMAGE, storage: "tmpfs" }))
+      .runner_id as string;
     token = storedToken(runnerId);
   });
   afterAll(async () => {
     await Promise.all(clients.map((connected) => connected.close().catch(() => undefined)));
     for (const server of servers) await server.stop();
-    for (const id of snapshotContainers) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+    for (const id of snapshotContainers)
+      await docker
+        .getContainer(id)
+        .remove({ force: true })
+        .catch(() => undefined);
     await removeTestWorkspaces(principals, network);
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
   });
 
   async function start(port?: number): Promise<Client> {
-    const server = await startControlPlane({ ...env, DEVHATCHERY_STATE_DIR: stateDir, ...(port === undefined ? {} : { DEVHATCHERY_LISTEN_PORT: String(port) }) });
+    const server = await startControlPlane({
+      ...env,
+      DEVHATCHERY_STATE_DIR: stateDir,
+      ...(port === undefined ? {} : { DEVHATCHERY_LISTEN_PORT: String(port) }),
+    });
     servers.push(server);
     const connected = await connectClient(server.url, alice.token);
     clients.push(connected);
@@ -66,7 +75,11 @@ describe("the runner agent token: in no container config, child environment or s
   it("gives processes the agent starts no token: not in their environment, nor in the agent's own", async () => {
     expect(await sh(client, "secretive", "env")).not.toContain(token);
     // Every process's environment and command line, the agent's (and Docker's init) included: root may read them all.
-    const everything = await sh(client, "secretive", "cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n'; true");
+    const everything = await sh(
+      client,
+      "secretive",
+      "cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' '\\n'; true",
+    );
     expect(everything).toContain("DEVHATCHERY_AGENT_PORT=");
     expect(everything).not.toContain(token);
   });
@@ -81,7 +94,11 @@ describe("the runner agent token: in no container config, child environment or s
     const image = await docker.getImage(snapshot.image as string).inspect();
     expect(JSON.stringify(image)).not.toContain(token);
 
-    const created = await docker.createContainer({ Image: snapshot.image as string, Entrypoint: ["/bin/true"], Cmd: [] });
+    const created = await docker.createContainer({
+      Image: snapshot.image as string,
+      Entrypoint: ["/bin/true"],
+      Cmd: [],
+    });
     snapshotContainers.push(created.id);
     const listing = await tarEntries(await created.getArchive({ path: "/var/tmp" }));
     expect(listing).toContain("tmp/");
@@ -97,7 +114,10 @@ describe("the runner agent token: in no container config, child environment or s
     expect(await sh(after, "secretive", "echo reached")).toBe("reached\n");
 
     await ok(after, "runner_stop", { runner: "secretive" });
-    expect(await ok(after, "runner_attach", { runner: "secretive" })).toMatchObject({ runner_id: runnerId, action: "started" });
+    expect(await ok(after, "runner_attach", { runner: "secretive" })).toMatchObject({
+      runner_id: runnerId,
+      action: "started",
+    });
     expect(await sh(after, "secretive", "echo started again")).toBe("started again\n");
     expect(storedToken(runnerId)).toBe(token);
     expect(JSON.stringify(await inspect())).not.toContain(token);
@@ -105,7 +125,9 @@ describe("the runner agent token: in no container config, child environment or s
     await ok(after, "runner_remove", { runner: "secretive" });
     const db = new DatabaseSync(join(stateDir, "state.db"), { readOnly: true });
     try {
-      expect(db.prepare("SELECT count(*) AS rows FROM runner_tokens WHERE runner_id = ?").get(runnerId)).toEqual({ rows: 0 });
+      expect(db.prepare("SELECT count(*) AS rows FROM runner_tokens WHERE runner_id = ?").get(runnerId)).toEqual({
+        rows: 0,
+      });
     } finally {
       db.close();
     }
@@ -118,7 +140,7 @@ async function tarEntries(stream: NodeJS.ReadableStream): Promise<string[]> {
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   const tar = Buffer.concat(chunks);
   const names: string[] = [];
-  for (let offset = 0; offset + 512 <= tar.length; ) {
+  for (let offset = 0; offset + 512 <= tar.length;) {
     const header = tar.subarray(offset, offset + 512);
     if (header.every((byte) => byte === 0)) break;
     const name = header.subarray(0, 100).toString("utf8").replace(/\0.*$/s, "");

@@ -1,7 +1,13 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker } from "../../control-plane/test/docker-cleanup.js";
-import { ok, sh, startRunnersControlPlane, testIdentities, type RunnersControlPlane } from "../support/runners-fixture.js";
+import {
+  ok,
+  sh,
+  startRunnersControlPlane,
+  testIdentities,
+  type RunnersControlPlane,
+} from "../support/runners-fixture.js";
 
 /** Debian without the agent: the control plane injects the current one. */
 const INJECTED_IMAGE = "devhatchery-test/debian:bookworm";
@@ -15,7 +21,9 @@ describe("memory pressure in a 256 MiB runner with a tmpfs /work: what the runne
   beforeAll(async () => {
     plane = await startRunnersControlPlane(principals, network, env);
     client = plane.clients[0] as Client;
-    runnerId = (await ok(client, "runner_spawn", { alias: "tight", image: INJECTED_IMAGE, storage: "tmpfs", memory_mb: 256 })).runner_id as string;
+    runnerId = (
+      await ok(client, "runner_spawn", { alias: "tight", image: INJECTED_IMAGE, storage: "tmpfs", memory_mb: 256 })
+    ).runner_id as string;
   });
   afterAll(async () => {
     await plane?.close();
@@ -49,7 +57,12 @@ describe("memory pressure in a 256 MiB runner with a tmpfs /work: what the runne
   });
 
   it("kills a single process allocating past the limit and says it was OOM-killed", async () => {
-    const hog = await ok(client, "exec", { runner: "tight", command: "perl -e '$x = \"x\" x (400 * 1024 * 1024)'", timeout_ms: 60_000, yield_ms: 60_000 });
+    const hog = await ok(client, "exec", {
+      runner: "tight",
+      command: "perl -e '$x = \"x\" x (400 * 1024 * 1024)'",
+      timeout_ms: 60_000,
+      yield_ms: 60_000,
+    });
     expect(hog.reason).toBe("oom_killed");
     await agentAlive();
   });

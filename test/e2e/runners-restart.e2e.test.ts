@@ -31,14 +31,19 @@ describe("the control plane killed with SIGKILL mid-session and started again on
   });
 
   async function start(port?: number): Promise<Client> {
-    const server = await startControlPlane({ ...env, DEVHATCHERY_STATE_DIR: stateDir, ...(port === undefined ? {} : { DEVHATCHERY_LISTEN_PORT: String(port) }) });
+    const server = await startControlPlane({
+      ...env,
+      DEVHATCHERY_STATE_DIR: stateDir,
+      ...(port === undefined ? {} : { DEVHATCHERY_LISTEN_PORT: String(port) }),
+    });
     servers.push(server);
     const client = await connectClient(server.url, alice.token);
     clients.push(client);
     return client;
   }
 
-  const list = async (client: Client): Promise<ListedRunner[]> => (await ok(client, "runner_list")).runners as ListedRunner[];
+  const list = async (client: Client): Promise<ListedRunner[]> =>
+    (await ok(client, "runner_list")).runners as ListedRunner[];
 
   it("keeps runners, workspaces, idempotency keys and tasks, and duplicates or orphans nothing", async () => {
     stateDir = await mkdtemp(join(tmpdir(), "devhatchery-e2e-restart-"));
@@ -46,9 +51,16 @@ describe("the control plane killed with SIGKILL mid-session and started again on
     const spawnArgs = { alias: "durable", workspace_key: "durable-ws", idempotency_key: "restart-key" };
     const durable = await ok(before, "runner_spawn", spawnArgs);
     await sh(before, "durable", "echo 'written before the crash' > /work/before.txt");
-    const created = await before.request({ method: "tools/call", params: { name: "runner_spawn", arguments: { alias: "tasked" }, task: {} } }, CreateTaskResultSchema);
+    const created = await before.request(
+      { method: "tools/call", params: { name: "runner_spawn", arguments: { alias: "tasked" }, task: {} } },
+      CreateTaskResultSchema,
+    );
     const taskId = created.task.taskId;
-    await eventually("the task to finish", async () => ((await before.experimental.tasks.getTask(taskId)).status === "working" ? undefined : true), 60_000);
+    await eventually(
+      "the task to finish",
+      async () => ((await before.experimental.tasks.getTask(taskId)).status === "working" ? undefined : true),
+      60_000,
+    );
     // One more spawn still starting when the control plane dies.
     const inFlight = await ok(before, "runner_spawn", { alias: "in-flight", wait: false });
 
@@ -65,20 +77,31 @@ describe("the control plane killed with SIGKILL mid-session and started again on
     expect(["ready", "failed"]).toContain(settled.status);
 
     const runners = await list(after);
-    expect(runners.find((runner) => runner.runner_id === durable.runner_id)).toMatchObject({ status: "ready", alias: "durable" });
+    expect(runners.find((runner) => runner.runner_id === durable.runner_id)).toMatchObject({
+      status: "ready",
+      alias: "durable",
+    });
     expect(runners.find((runner) => runner.alias === "tasked")).toMatchObject({ status: "ready" });
-    expect(await ok(after, "runner_attach", { runner: "durable-ws" })).toMatchObject({ runner_id: durable.runner_id, action: "reused" });
+    expect(await ok(after, "runner_attach", { runner: "durable-ws" })).toMatchObject({
+      runner_id: durable.runner_id,
+      action: "reused",
+    });
     expect(await sh(after, "durable", "cat /work/before.txt")).toBe("written before the crash\n");
     // The restarted control plane reached it with the token its state store kept (Docker holds none for agents that
     // read it on stdin), and hands it over again when the runner is started again.
     const db = new DatabaseSync(join(stateDir, "state.db"), { readOnly: true });
     try {
-      expect(db.prepare("SELECT count(*) AS rows FROM runner_tokens WHERE runner_id = ?").get(durable.runner_id as string)).toEqual({ rows: 1 });
+      expect(
+        db.prepare("SELECT count(*) AS rows FROM runner_tokens WHERE runner_id = ?").get(durable.runner_id as string),
+      ).toEqual({ rows: 1 });
     } finally {
       db.close();
     }
     await ok(after, "runner_stop", { runner: "durable" });
-    expect(await ok(after, "runner_attach", { runner: "durable-ws" })).toMatchObject({ runner_id: durable.runner_id, action: "started" });
+    expect(await ok(after, "runner_attach", { runner: "durable-ws" })).toMatchObject({
+      runner_id: durable.runner_id,
+      action: "started",
+    });
     expect(await sh(after, "durable", "cat /work/before.txt")).toBe("written before the crash\n");
 
     // The idempotency key still names the same runner: no second container.
@@ -92,8 +115,15 @@ describe("the control plane killed with SIGKILL mid-session and started again on
     expect(result.structuredContent).toMatchObject({ alias: "tasked", status: "ready" });
 
     // Nothing orphaned: every container of the principal is a runner runner_list shows.
-    const containers = await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.owner=${alice.id}`] } });
+    const containers = await docker.listContainers({
+      all: true,
+      filters: { label: [`io.devhatchery.owner=${alice.id}`] },
+    });
     const listedIds = new Set((await list(after)).map((runner) => runner.runner_id));
-    expect(containers.map((container) => container.Labels["io.devhatchery.runner"]).filter((id) => !listedIds.has(id as string))).toEqual([]);
+    expect(
+      containers
+        .map((container) => container.Labels["io.devhatchery.runner"])
+        .filter((id) => !listedIds.has(id as string)),
+    ).toEqual([]);
   });
 });

@@ -20,7 +20,9 @@ describe("session limits and the watches a closed session leaves", () => {
 
   /** The agent's open watches in the runner, from its debug view. */
   async function agentWatches(): Promise<unknown[]> {
-    const response = await fetch(server.url.replace(/\/mcp$/, `/runners/${runner}/debug`), { headers: { authorization: `Bearer ${token}`, accept: "application/json" } });
+    const response = await fetch(server.url.replace(/\/mcp$/, `/runners/${runner}/debug`), {
+      headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+    });
     expect(response.status).toBe(200);
     return ((await response.json()) as { watches: unknown[] }).watches;
   }
@@ -43,7 +45,8 @@ describe("session limits and the watches a closed session leaves", () => {
 
   /** POSTs a `bytes`-long initialize over plain HTTP (chunked unless `declare`), and resolves with the answer it reads. */
   function postHuge(bytes: number, declare: boolean): Promise<{ status: number; body: string }> {
-    const head = '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"';
+    const head =
+      '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"';
     const tail = '","version":"1"}}}';
     return new Promise((resolve, reject) => {
       const call = openMcpPost(server.url, token, declare ? { "content-length": bytes } : {});
@@ -77,7 +80,10 @@ describe("session limits and the watches a closed session leaves", () => {
       expect(JSON.parse(answer.body)).toMatchObject({
         jsonrpc: "2.0",
         id: null,
-        error: { code: -32600, message: expect.stringContaining("the limit is 25165824 bytes (sessions.max_body_bytes)") },
+        error: {
+          code: -32600,
+          message: expect.stringContaining("the limit is 25165824 bytes (sessions.max_body_bytes)"),
+        },
       });
     }
   });
@@ -94,7 +100,12 @@ describe("session limits and the watches a closed session leaves", () => {
 
   it("closes them when a session whose client went away expires", async () => {
     const raw = await openRawMcpSession(server.url, token);
-    const subscribed = await raw.post({ jsonrpc: "2.0", id: 1, method: "resources/subscribe", params: { uri: `devhatchery://runners/${runner}/files/work` } });
+    const subscribed = await raw.post({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "resources/subscribe",
+      params: { uri: `devhatchery://runners/${runner}/files/work` },
+    });
     expect(await readSseMessages(subscribed)).toEqual([{ jsonrpc: "2.0", id: 1, result: {} }]);
     expect(await agentWatches()).toHaveLength(1);
     // No request and no open stream: the session expires after its idle timeout (1 s here) and its watch closes.

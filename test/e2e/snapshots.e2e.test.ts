@@ -2,10 +2,18 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker } from "../../control-plane/test/docker-cleanup.js";
 import { TEST_RUNNER_IMAGE } from "../support/control-plane-process.js";
-import { fails, ok, sh, startRunnersControlPlane, testIdentities, type RunnersControlPlane } from "../support/runners-fixture.js";
+import {
+  fails,
+  ok,
+  sh,
+  startRunnersControlPlane,
+  testIdentities,
+  type RunnersControlPlane,
+} from "../support/runners-fixture.js";
 
 const SNAPSHOT_ID = /^s-[0-9a-f]{12}$/;
-const INSTALL = "printf '#!/bin/sh\\necho tool-ok\\n' > /opt/tool.sh && chmod +x /opt/tool.sh && echo source-work > /work/only-here.txt";
+const INSTALL =
+  "printf '#!/bin/sh\\necho tool-ok\\n' > /opt/tool.sh && chmod +x /opt/tool.sh && echo source-work > /work/only-here.txt";
 
 describe("snapshots through a real MCP client", () => {
   // images.allowed admits only the test images: the caller's own snapshots are spawnable all the same.
@@ -17,7 +25,10 @@ describe("snapshots through a real MCP client", () => {
   let snapshot: Record<string, unknown> = {};
 
   beforeAll(async () => {
-    plane = await startRunnersControlPlane(principals, network, { ...env, DEVHATCHERY_ALLOWED_IMAGES: "devhatchery-test/*" });
+    plane = await startRunnersControlPlane(principals, network, {
+      ...env,
+      DEVHATCHERY_ALLOWED_IMAGES: "devhatchery-test/*",
+    });
     [alice, bob] = plane.clients as [Client, Client];
     sourceId = (await ok(alice, "runner_spawn", { alias: "source", workspace_key: "snap-src" })).runner_id as string;
     await sh(alice, "source", INSTALL);
@@ -43,7 +54,9 @@ describe("snapshots through a real MCP client", () => {
     expect(await sh(alice, "source", "cat /work/only-here.txt")).toBe("source-work\n");
 
     expect(await fails(alice, "snapshot_create", { runner: "source", name: "with-tool" })).toMatch(
-      new RegExp(`^Error ALREADY_EXISTS: Snapshot name "with-tool" is already taken by your snapshot "${snapshot.snapshot_id}"`),
+      new RegExp(
+        `^Error ALREADY_EXISTS: Snapshot name "with-tool" is already taken by your snapshot "${snapshot.snapshot_id}"`,
+      ),
     );
     expect((await fails(alice, "snapshot_create", { runner: "no-such-runner" })).split("\n")[0]).toBe(
       'Error NOT_FOUND: Runner "no-such-runner" not found for this principal; spawn one with runner_spawn.',
@@ -66,11 +79,15 @@ describe("snapshots through a real MCP client", () => {
   });
 
   it("refuses image and snapshot together, and snapshots that do not exist", async () => {
-    expect((await fails(alice, "runner_spawn", { image: TEST_RUNNER_IMAGE, snapshot: "with-tool" })).split("\n")[0]).toBe(
+    expect(
+      (await fails(alice, "runner_spawn", { image: TEST_RUNNER_IMAGE, snapshot: "with-tool" })).split("\n")[0],
+    ).toBe(
       `Error INVALID_ARGUMENT: image "${TEST_RUNNER_IMAGE}" and snapshot "with-tool" were both given; a runner runs one of them: pass snapshot to start from your snapshot, or image for an image.`,
     );
     // The allowlist is in force for images.
-    expect(await fails(alice, "runner_spawn", { image: "busybox:1" })).toMatch(/^Error POLICY_DENIED: image "busybox:1" is not allowed on this server/);
+    expect(await fails(alice, "runner_spawn", { image: "busybox:1" })).toMatch(
+      /^Error POLICY_DENIED: image "busybox:1" is not allowed on this server/,
+    );
     // The hint leads to the snapshot tools, not to runners or files.
     expect(await fails(alice, "runner_spawn", { snapshot: "s-000000000000" })).toBe(
       'Error NOT_FOUND: Snapshot "s-000000000000" not found for this principal; list your snapshots with snapshot_list, or create one with snapshot_create.\n' +
@@ -91,7 +108,9 @@ describe("snapshots through a real MCP client", () => {
         'Name an image by repository and tag (image ids are not accepted), e.g. "devhatchery-test/runner:dev", or pass one of your snapshots (snapshot_list) as snapshot.',
     );
     // Nor snapshot alice's runner.
-    expect((await fails(bob, "snapshot_create", { runner: sourceId })).split("\n")[0]).toBe(`Error NOT_FOUND: Runner "${sourceId}" not found for this principal; spawn one with runner_spawn.`);
+    expect((await fails(bob, "snapshot_create", { runner: sourceId })).split("\n")[0]).toBe(
+      `Error NOT_FOUND: Runner "${sourceId}" not found for this principal; spawn one with runner_spawn.`,
+    );
     expect(await ok(alice, "snapshot_list")).toEqual({ snapshots: [snapshot] });
   });
 
@@ -107,6 +126,8 @@ describe("snapshots through a real MCP client", () => {
     expect(await ok(alice, "snapshot_remove", { snapshot: "with-tool" })).toEqual({ snapshot, removed: true });
     expect(await ok(alice, "snapshot_list")).toEqual({ snapshots: [] });
     await expect(docker.getImage(snapshot.image as string).inspect()).rejects.toMatchObject({ statusCode: 404 });
-    expect((await fails(alice, "runner_spawn", { snapshot: "with-tool" })).split("\n")[0]).toMatch(/^Error NOT_FOUND: Snapshot "with-tool" not found/);
+    expect((await fails(alice, "runner_spawn", { snapshot: "with-tool" })).split("\n")[0]).toMatch(
+      /^Error NOT_FOUND: Snapshot "with-tool" not found/,
+    );
   });
 });

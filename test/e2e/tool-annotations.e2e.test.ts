@@ -4,7 +4,14 @@ import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fails, ok, sh, startRunnersControlPlane, testIdentities, type RunnersControlPlane } from "../support/runners-fixture.js";
+import {
+  fails,
+  ok,
+  sh,
+  startRunnersControlPlane,
+  testIdentities,
+  type RunnersControlPlane,
+} from "../support/runners-fixture.js";
 
 /** Bookkeeping that every call may move (idle reaping), not data of the caller's. */
 const ACTIVITY_FIELDS = new Set(["last_activity_at", "last_used_at"]);
@@ -12,7 +19,11 @@ const ACTIVITY_FIELDS = new Set(["last_activity_at", "last_used_at"]);
 function withoutActivity(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutActivity);
   if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(Object.entries(value).filter(([key]) => !ACTIVITY_FIELDS.has(key)).map(([key, field]) => [key, withoutActivity(field)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !ACTIVITY_FIELDS.has(key))
+      .map(([key, field]) => [key, withoutActivity(field)]),
+  );
 }
 
 describe("tool annotations hold for what the tools do", () => {
@@ -69,7 +80,12 @@ describe("tool annotations hold for what the tools do", () => {
       system_status: {},
     };
     // Every tool that claims to be read-only is called here, so a new one cannot claim it untested.
-    expect(tools.filter((tool) => tool.annotations?.readOnlyHint === true).map((tool) => tool.name).sort()).toEqual(Object.keys(calls).sort());
+    expect(
+      tools
+        .filter((tool) => tool.annotations?.readOnlyHint === true)
+        .map((tool) => tool.name)
+        .sort(),
+    ).toEqual(Object.keys(calls).sort());
     const before = await observe();
     for (const [name, args] of Object.entries(calls)) {
       await ok(alice, name, args);
@@ -88,7 +104,9 @@ describe("tool annotations hold for what the tools do", () => {
       fs_watch: { runner: "keep", path: "/work/src" },
       export_create: { runner: "keep", path: "/work/src", format: "tar" },
     };
-    const nonDestructive = tools.filter((tool) => tool.annotations?.readOnlyHint !== true && tool.annotations?.destructiveHint === false).map((tool) => tool.name);
+    const nonDestructive = tools
+      .filter((tool) => tool.annotations?.readOnlyHint !== true && tool.annotations?.destructiveHint === false)
+      .map((tool) => tool.name);
     expect(nonDestructive.sort()).toEqual([...Object.keys(calls), "snapshot_create"].sort());
     for (const [name, args] of Object.entries(calls)) await ok(alice, name, args);
     try {
@@ -97,9 +115,16 @@ describe("tool annotations hold for what the tools do", () => {
       expect(after.files?.entries).toEqual(expect.arrayContaining((before.files as { entries: unknown[] }).entries));
       expect(after.scratch).toEqual(before.scratch);
       // A workspace's size grows with what a tool added; none is gone.
-      const keys = (volumes: unknown) => (volumes as { workspaces: { workspace_key: string }[] }).workspaces.map((workspace) => workspace.workspace_key);
+      const keys = (volumes: unknown) =>
+        (volumes as { workspaces: { workspace_key: string }[] }).workspaces.map((workspace) => workspace.workspace_key);
       expect(keys(after.volumes)).toEqual(keys(before.volumes));
-      expect((await ok(alice, "runner_list")).runners).toEqual(expect.arrayContaining(runnersBefore.map((runner) => expect.objectContaining({ runner_id: runner.runner_id, status: runner.status }))));
+      expect((await ok(alice, "runner_list")).runners).toEqual(
+        expect.arrayContaining(
+          runnersBefore.map((runner) =>
+            expect.objectContaining({ runner_id: runner.runner_id, status: runner.status }),
+          ),
+        ),
+      );
       expect(await sh(alice, "keep", "cat /work/src/a.txt /work/b.txt")).toBe("onetwo");
     } finally {
       await ok(alice, "snapshot_remove", { snapshot: snapshot.snapshot_id });
@@ -108,12 +133,17 @@ describe("tool annotations hold for what the tools do", () => {
   });
 
   it("ends processes and loses a tmpfs /work with runner_stop, which is why it is annotated destructive", async () => {
-    expect(tools.find((tool) => tool.name === "runner_stop")?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+    expect(tools.find((tool) => tool.name === "runner_stop")?.annotations).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: true,
+    });
     const sleeper = await ok(alice, "exec", { runner: "scratch", command: "sleep 300", yield_ms: 0 });
     expect(sleeper.state).toBe("running");
     await ok(alice, "runner_stop", { runner: "scratch" });
     await ok(alice, "runner_attach", { runner: "scratch" });
     expect(await sh(alice, "scratch", "ls -A /work")).toBe("");
-    expect(await fails(alice, "exec_read", { runner: "scratch", exec_id: sleeper.exec_id, cursor: 0 })).toMatch(/^Error NOT_FOUND: Exec ".*" not found/);
+    expect(await fails(alice, "exec_read", { runner: "scratch", exec_id: sleeper.exec_id, cursor: 0 })).toMatch(
+      /^Error NOT_FOUND: Exec ".*" not found/,
+    );
   });
 });

@@ -7,7 +7,6 @@ import { storedRunnerToken } from "../support/runner-token.js";
 import { callTool, connectClient, textOf } from "../support/mcp-client.js";
 import { TOOL_NAMES } from "../support/tool-names.js";
 
-
 describe("MCP client → control plane → Docker → agent", () => {
   const suffix = randomBytes(4).toString("hex");
   const alice = { principal: `e2e-alice-${suffix}`, token: randomBytes(24).toString("hex") };
@@ -62,47 +61,86 @@ describe("MCP client → control plane → Docker → agent", () => {
       command: "for i in 1 2 3; do echo line-$i; sleep 0.2; done",
     });
     expect(result.isError).toBeFalsy();
-    expect(structured).toMatchObject({ exit_code: 0, reason: "exited", stdout: "line-1\nline-2\nline-3\n", stderr: "", signal: null });
+    expect(structured).toMatchObject({
+      exit_code: 0,
+      reason: "exited",
+      stdout: "line-1\nline-2\nline-3\n",
+      stderr: "",
+      signal: null,
+    });
     expect(progress.map((p) => p.message).join("")).toBe("line-1\nline-2\nline-3\n");
     expect(progress.length).toBeGreaterThanOrEqual(3);
     expect(progress.map((p) => p.progress)).toEqual([...progress.map((p) => p.progress)].sort((a, b) => a - b));
   });
 
   it("returns a failing command's exit code and stderr as a normal result", async () => {
-    const { result, structured } = await callTool(asAlice, "exec", { runner: runnerId, command: ["sh", "-c", "echo oops >&2; exit 3"] });
+    const { result, structured } = await callTool(asAlice, "exec", {
+      runner: runnerId,
+      command: ["sh", "-c", "echo oops >&2; exit 3"],
+    });
     expect(result.isError).toBeFalsy();
     expect(structured).toMatchObject({ exit_code: 3, reason: "exited", stdout: "", stderr: "oops\n" });
     expect(textOf(result)).toMatch(/^exit code 3 \(\d+ ms\)\n--- stderr ---\noops\n$/);
   });
 
   it("passes cwd, env and timeout_ms", async () => {
-    const { structured } = await callTool(asAlice, "exec", { runner: runnerId, command: 'echo "$(pwd) $WHO"', cwd: "/tmp", env: { WHO: "alice" } });
+    const { structured } = await callTool(asAlice, "exec", {
+      runner: runnerId,
+      command: 'echo "$(pwd) $WHO"',
+      cwd: "/tmp",
+      env: { WHO: "alice" },
+    });
     expect(structured.stdout).toBe("/tmp alice\n");
     const timed = await callTool(asAlice, "exec", { runner: runnerId, command: "sleep 20", timeout_ms: 300 });
     expect(timed.structured).toMatchObject({ reason: "timed_out", exit_code: null, signal: "SIGTERM" });
   });
 
   it("writes a file, reads it back and lists it", async () => {
-    const written = await callTool(asAlice, "fs_write", { runner: runnerId, path: "notes/todo.txt", content: "ship it\n", mode: "0600" });
-    expect(written.structured.file).toMatchObject({ path: "/work/notes/todo.txt", size: 8, mode: "0600", type: "file" });
+    const written = await callTool(asAlice, "fs_write", {
+      runner: runnerId,
+      path: "notes/todo.txt",
+      content: "ship it\n",
+      mode: "0600",
+    });
+    expect(written.structured.file).toMatchObject({
+      path: "/work/notes/todo.txt",
+      size: 8,
+      mode: "0600",
+      type: "file",
+    });
     const read = await callTool(asAlice, "fs_read", { runner: runnerId, path: "/work/notes/todo.txt" });
     expect(read.structured).toMatchObject({ content: "ship it\n", encoding: "utf8", length: 8, eof: true });
-    const binary = await callTool(asAlice, "fs_write", { runner: runnerId, path: "notes/blob.bin", content: Buffer.from([0, 1, 255]).toString("base64"), encoding: "base64" });
+    const binary = await callTool(asAlice, "fs_write", {
+      runner: runnerId,
+      path: "notes/blob.bin",
+      content: Buffer.from([0, 1, 255]).toString("base64"),
+      encoding: "base64",
+    });
     expect(binary.structured.file).toMatchObject({ size: 3 });
     const listed = await callTool(asAlice, "fs_list", { runner: runnerId, path: "notes" });
     expect(listed.structured).toMatchObject({ path: "/work/notes", truncated: false });
-    expect((listed.structured.entries as { name: string }[]).map((entry) => entry.name)).toEqual(["blob.bin", "todo.txt"]);
-    const viaExec = await callTool(asAlice, "exec", { runner: runnerId, command: "od -An -tu1 notes/blob.bin | tr -s ' '" });
+    expect((listed.structured.entries as { name: string }[]).map((entry) => entry.name)).toEqual([
+      "blob.bin",
+      "todo.txt",
+    ]);
+    const viaExec = await callTool(asAlice, "exec", {
+      runner: runnerId,
+      command: "od -An -tu1 notes/blob.bin | tr -s ' '",
+    });
     expect(viaExec.structured.stdout).toBe(" 0 1 255\n");
   });
 
   it("turns bad input into tool errors that say how to recover", async () => {
     const missing = await callTool(asAlice, "fs_read", { runner: runnerId, path: "/nope.txt" });
     expect(missing.result.isError).toBe(true);
-    expect(textOf(missing.result)).toBe('Error NOT_FOUND: Cannot read "/nope.txt": no such file or directory\nCheck the path or name above: fs_list shows what a folder in the runner holds, runner_list shows your runners.');
+    expect(textOf(missing.result)).toBe(
+      'Error NOT_FOUND: Cannot read "/nope.txt": no such file or directory\nCheck the path or name above: fs_list shows what a folder in the runner holds, runner_list shows your runners.',
+    );
     // "build-1" could be an alias or a workspace key: it is looked up, and not found.
     const unknownName = await callTool(asAlice, "exec", { runner: "build-1", command: "true" });
-    expect(textOf(unknownName.result)).toBe('Error NOT_FOUND: Runner "build-1" not found for this principal; spawn one with runner_spawn.\nrunner_list shows your runners (id, alias and workspace_key each work as `runner`); runner_attach brings back a workspace from volume_list, runner_spawn starts a new runner.');
+    expect(textOf(unknownName.result)).toBe(
+      'Error NOT_FOUND: Runner "build-1" not found for this principal; spawn one with runner_spawn.\nrunner_list shows your runners (id, alias and workspace_key each work as `runner`); runner_attach brings back a workspace from volume_list, runner_spawn starts a new runner.',
+    );
     const badRef = await callTool(asAlice, "exec", { runner: "build 1", command: "true" });
     expect(textOf(badRef.result)).toBe(
       'Error INVALID_ARGUMENT: "build 1" is not a runner id, alias or workspace key (a runner id is "r-" and 12 hex digits; aliases and keys are letters, digits, ".", "_" and "-"); list your runners with runner_list.\nCorrect the argument named above and call the tool again.',
@@ -124,16 +162,28 @@ describe("MCP client → control plane → Docker → agent", () => {
     }
     const still = await callTool(asAlice, "fs_read", { runner: runnerId, path: "/work/notes/todo.txt" });
     expect(still.structured.content).toBe("ship it\n");
-    const untouched = await callTool(asAlice, "exec", { runner: runnerId, command: "test -e /work/bob-was-here; echo $?" });
+    const untouched = await callTool(asAlice, "exec", {
+      runner: runnerId,
+      command: "test -e /work/bob-was-here; echo $?",
+    });
     expect(untouched.structured.stdout).toBe("1\n");
   });
 
   it("answers 401 to a request without a valid token", async () => {
-    const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } } };
+    const init = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "x", version: "1" } },
+    };
     for (const authorization of [undefined, "Bearer not-a-valid-token-at-all"]) {
       const response = await fetch(server.url, {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...(authorization ? { authorization } : {}) },
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          ...(authorization ? { authorization } : {}),
+        },
         body: JSON.stringify(init),
       });
       expect(response.status).toBe(401);
@@ -146,16 +196,25 @@ describe("MCP client → control plane → Docker → agent", () => {
     const debugUrl = server.url.replace(/\/mcp$/, `/runners/${runnerId}/debug`);
     const asOwner = await fetch(debugUrl, { headers: { authorization: `Bearer ${alice.token}` } });
     expect(asOwner.status).toBe(200);
-    const view = (await asOwner.json()) as { version: string; processes: { command: string }[]; memory: { rss_bytes: number } };
+    const view = (await asOwner.json()) as {
+      version: string;
+      processes: { command: string }[];
+      memory: { rss_bytes: number };
+    };
     expect(view.version).toBe("0.1.0");
     expect(view.memory.rss_bytes).toBeGreaterThan(0);
-    expect(view.processes.map((process) => process.command)).toContain("for i in 1 2 3; do echo line-$i; sleep 0.2; done");
+    expect(view.processes.map((process) => process.command)).toContain(
+      "for i in 1 2 3; do echo line-$i; sleep 0.2; done",
+    );
     const html = await fetch(debugUrl, { headers: { authorization: `Bearer ${alice.token}`, accept: "text/html" } });
     expect(html.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(await html.text()).toContain("<h1>DevHatchery runner agent</h1>");
     const asBob = await fetch(debugUrl, { headers: { authorization: `Bearer ${bob.token}` } });
     expect(asBob.status).toBe(404);
-    expect(await asBob.json()).toEqual({ error: "not_found", message: `Runner "${runnerId}" not found for this principal; spawn one with runner_spawn.` });
+    expect(await asBob.json()).toEqual({
+      error: "not_found",
+      message: `Runner "${runnerId}" not found for this principal; spawn one with runner_spawn.`,
+    });
     expect((await fetch(debugUrl)).status).toBe(401);
   });
 
@@ -165,7 +224,11 @@ describe("MCP client → control plane → Docker → agent", () => {
     expect(runnerToken.length).toBeGreaterThanOrEqual(32);
     // A failed login puts a wrong token on the wire; it must not reach the log either.
     const wrongToken = randomBytes(24).toString("hex");
-    await fetch(server.url, { method: "POST", headers: { authorization: `Bearer ${wrongToken}`, "content-type": "application/json" }, body: "{}" });
+    await fetch(server.url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${wrongToken}`, "content-type": "application/json" },
+      body: "{}",
+    });
     const agentLog = (await container.logs({ stdout: true, stderr: true })).toString();
     for (const secret of [alice.token, bob.token, wrongToken, runnerToken]) {
       expect(server.logs()).not.toContain(secret);
@@ -187,13 +250,22 @@ describe("MCP client → control plane → Docker → agent", () => {
     const { structured } = await callTool(asAlice, "runner_spawn", {});
     const runner = structured.runner_id as string;
     const controller = new AbortController();
-    const call = asAlice.callTool({ name: "exec", arguments: { runner, command: "echo started; sleep 60" } }, undefined, {
-      signal: controller.signal,
-      onprogress: () => controller.abort(),
-    });
+    const call = asAlice.callTool(
+      { name: "exec", arguments: { runner, command: "echo started; sleep 60" } },
+      undefined,
+      {
+        signal: controller.signal,
+        onprogress: () => controller.abort(),
+      },
+    );
     await expect(call).rejects.toThrow();
     await expect
-      .poll(async () => (await callTool(asAlice, "exec", { runner, command: "cat /proc/[0-9]*/comm | grep -c '^sleep$' || true" })).structured.stdout, { timeout: 10_000 })
+      .poll(
+        async () =>
+          (await callTool(asAlice, "exec", { runner, command: "cat /proc/[0-9]*/comm | grep -c '^sleep$' || true" }))
+            .structured.stdout,
+        { timeout: 10_000 },
+      )
       .toBe("0\n");
   });
 });

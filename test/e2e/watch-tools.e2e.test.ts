@@ -28,12 +28,21 @@ describe("fs_watch and fs_changes", () => {
     return structured as { watch_id: string; cursor: number; path: string };
   };
   const changes = async (watchId: string, cursor: number, waitMs = 0): Promise<Changes> => {
-    const { result, structured } = await callTool(asAlice, "fs_changes", { runner: runnerId, watch_id: watchId, cursor, wait_ms: waitMs });
+    const { result, structured } = await callTool(asAlice, "fs_changes", {
+      runner: runnerId,
+      watch_id: watchId,
+      cursor,
+      wait_ms: waitMs,
+    });
     expect(result.isError, textOf(result)).toBeFalsy();
     return structured as unknown as Changes;
   };
   /** Reads from `cursor` until `done` holds for everything read, in at most 20 calls. */
-  const readUntil = async (watchId: string, cursor: number, done: (all: Changes["changes"], last: Changes) => boolean): Promise<{ all: Changes["changes"]; last: Changes }> => {
+  const readUntil = async (
+    watchId: string,
+    cursor: number,
+    done: (all: Changes["changes"], last: Changes) => boolean,
+  ): Promise<{ all: Changes["changes"]; last: Changes }> => {
     const all: Changes["changes"] = [];
     let last = await changes(watchId, cursor, 5_000);
     all.push(...last.changes);
@@ -68,33 +77,63 @@ describe("fs_watch and fs_changes", () => {
       watched_directories: 1,
       default_ignores: expect.arrayContaining(["node_modules/", ".git/"]),
     });
-    expect(textOf(result)).toBe(`Watching directory /work/burst recursively (1 directories): watch_id ${String(structured.watch_id)}, cursor 0. Read changes with fs_changes.`);
+    expect(textOf(result)).toBe(
+      `Watching directory /work/burst recursively (1 directories): watch_id ${String(structured.watch_id)}, cursor 0. Read changes with fs_changes.`,
+    );
   });
 
   it("reports a burst of 50 new files in batches, each exactly once, with cursors that only grow", async () => {
     const { watch_id, cursor } = await watch({ path: "/work/burst" });
-    await sh("for i in $(seq 1 50); do echo $i > /work/burst/f$i.txt; done; mkdir /work/burst/sub && mv /work/burst/f1.txt /work/burst/sub/one.txt");
-    const expected = [...Array.from({ length: 49 }, (_, index) => `/work/burst/f${index + 2}.txt`), "/work/burst/sub", "/work/burst/sub/one.txt"].sort();
-    const { all, last } = await readUntil(watch_id, cursor, (seen) => seen.filter((change) => change.kind === "created" || change.kind === "renamed").length >= expected.length);
+    await sh(
+      "for i in $(seq 1 50); do echo $i > /work/burst/f$i.txt; done; mkdir /work/burst/sub && mv /work/burst/f1.txt /work/burst/sub/one.txt",
+    );
+    const expected = [
+      ...Array.from({ length: 49 }, (_, index) => `/work/burst/f${index + 2}.txt`),
+      "/work/burst/sub",
+      "/work/burst/sub/one.txt",
+    ].sort();
+    const { all, last } = await readUntil(
+      watch_id,
+      cursor,
+      (seen) =>
+        seen.filter((change) => change.kind === "created" || change.kind === "renamed").length >= expected.length,
+    );
     const arrived = all.filter((change) => change.kind === "created" || change.kind === "renamed");
     expect(arrived.map((change) => change.path).sort()).toEqual(expected);
     expect(last.resync_required).toBe(false);
     expect(all.map((change) => change.cursor)).toEqual([...all.map((change) => change.cursor)].sort((a, b) => a - b));
     expect(all.find((change) => change.path === "/work/burst/f2.txt")).toMatchObject({ type: "file", old_path: null });
-    expect(await changes(watch_id, last.next_cursor)).toEqual({ runner_id: runnerId, changes: [], resync_required: false, resyncs: [], ended: null, next_cursor: last.next_cursor, has_more: false });
+    expect(await changes(watch_id, last.next_cursor)).toEqual({
+      runner_id: runnerId,
+      changes: [],
+      resync_required: false,
+      resyncs: [],
+      ended: null,
+      next_cursor: last.next_cursor,
+      has_more: false,
+    });
   });
 
   it("leaves out what the ignore patterns name", async () => {
     const { watch_id, cursor } = await watch({ path: "/work/ign", ignore: ["*.log", "build/"] });
-    await sh("mkdir -p /work/ign/build && echo x > /work/ign/build/out.o && echo x > /work/ign/debug.log && echo x > /work/ign/kept.txt");
-    const { all } = await readUntil(watch_id, cursor, (seen) => seen.some((change) => change.path === "/work/ign/kept.txt"));
+    await sh(
+      "mkdir -p /work/ign/build && echo x > /work/ign/build/out.o && echo x > /work/ign/debug.log && echo x > /work/ign/kept.txt",
+    );
+    const { all } = await readUntil(watch_id, cursor, (seen) =>
+      seen.some((change) => change.path === "/work/ign/kept.txt"),
+    );
     expect(all.map((change) => change.path)).toEqual(["/work/ign/kept.txt"]);
   });
 
   it("says explicitly when batches were dropped from a small history (resync), then goes on", async () => {
     const { watch_id, cursor } = await watch({ path: "/work/hist", history_limit: 2 });
     await sh("for i in 1 2 3 4 5; do touch /work/hist/h$i; sleep 0.4; done");
-    const { result, structured } = await callTool(asAlice, "fs_changes", { runner: runnerId, watch_id, cursor, wait_ms: 0 });
+    const { result, structured } = await callTool(asAlice, "fs_changes", {
+      runner: runnerId,
+      watch_id,
+      cursor,
+      wait_ms: 0,
+    });
     expect(structured).toEqual({
       runner_id: runnerId,
       changes: [
@@ -128,7 +167,11 @@ describe("fs_watch and fs_changes", () => {
   });
 
   it("turns unknown watches, missing paths and other principals into tool errors that say how to recover", async () => {
-    const unknown = await callTool(asAlice, "fs_changes", { runner: runnerId, watch_id: "wa_0000000000000000", cursor: 0 });
+    const unknown = await callTool(asAlice, "fs_changes", {
+      runner: runnerId,
+      watch_id: "wa_0000000000000000",
+      cursor: 0,
+    });
     expect(textOf(unknown.result)).toBe(
       `Error NOT_FOUND: Watch "wa_0000000000000000" not found in runner "${runnerId}": it was closed after 10 minutes without fs_changes calls, its runner restarted, or the id is wrong. ` +
         "Start a new watch with fs_watch and re-list the tree.\n" +

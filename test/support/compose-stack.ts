@@ -18,13 +18,25 @@ export async function findCompose(): Promise<string[]> {
       // Not this one; try the next.
     }
   }
-  throw new Error("Neither `docker compose` nor `docker-compose` runs on this machine; install one with `bash .ci/provision-compose.sh`");
+  throw new Error(
+    "Neither `docker compose` nor `docker-compose` runs on this machine; install one with `bash .ci/provision-compose.sh`",
+  );
 }
 
 /** Runs a command in the repository root and returns its stdout; a failure's message carries its stderr. */
-export async function runInRepo(file: string, args: string[], env: Record<string, string> = {}, timeoutMs = 150_000): Promise<string> {
+export async function runInRepo(
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 150_000,
+): Promise<string> {
   try {
-    const { stdout } = await run(file, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run(file, args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      timeout: timeoutMs,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return stdout;
   } catch (error) {
     const failure = error as Error & { stderr?: string };
@@ -43,7 +55,11 @@ export class ComposeStack {
 
   run(args: string[]): Promise<string> {
     const [file, ...prefix] = this.command;
-    return runInRepo(file!, [...prefix, "-p", this.project, "-f", "compose.yaml", "-f", this.overrideFile, ...args], this.env);
+    return runInRepo(
+      file!,
+      [...prefix, "-p", this.project, "-f", "compose.yaml", "-f", this.overrideFile, ...args],
+      this.env,
+    );
   }
 
   async containerId(service: string): Promise<string> {
@@ -65,7 +81,9 @@ export function freeLoopbackPort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The conformance package's bin script, run with the test runner's own Node (24). */
-const CONFORMANCE_BIN = fileURLToPath(new URL("../../node_modules/@modelcontextprotocol/conformance/dist/index.js", import.meta.url));
+const CONFORMANCE_BIN = fileURLToPath(
+  new URL("../../node_modules/@modelcontextprotocol/conformance/dist/index.js", import.meta.url),
+);
 
 export interface ConformanceCheck {
   id: string;
@@ -27,8 +29,19 @@ export interface ConformanceRun {
 export async function runConformance(url: string, scenario?: string): Promise<ConformanceRun> {
   const outputDir = await mkdtemp(join(tmpdir(), "devhatchery-conformance-"));
   try {
-    const args = [CONFORMANCE_BIN, "server", "--url", url, "--output-dir", outputDir, ...(scenario ? ["--scenario", scenario] : [])];
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", NO_COLOR: "1" } });
+    const args = [
+      CONFORMANCE_BIN,
+      "server",
+      "--url",
+      url,
+      "--output-dir",
+      outputDir,
+      ...(scenario ? ["--scenario", scenario] : []),
+    ];
+    const child = spawn(process.execPath, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", NO_COLOR: "1" },
+    });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -44,7 +57,10 @@ export async function runConformance(url: string, scenario?: string): Promise<Co
       // Directories are named server-<scenario>-<ISO timestamp>.
       const name = /^server-(.+)-\d{4}-\d\d-\d\dT/.exec(entry)?.[1];
       if (!name) continue;
-      scenarios.set(name, JSON.parse(await readFile(join(outputDir, entry, "checks.json"), "utf8")) as ConformanceCheck[]);
+      scenarios.set(
+        name,
+        JSON.parse(await readFile(join(outputDir, entry, "checks.json"), "utf8")) as ConformanceCheck[],
+      );
     }
     return { exitCode, output, scenarios };
   } finally {
@@ -54,5 +70,7 @@ export async function runConformance(url: string, scenario?: string): Promise<Co
 
 /** The scenario's failed checks as readable lines (empty when it passed). */
 export function failuresOf(checks: ConformanceCheck[]): string[] {
-  return checks.filter((check) => check.status === "FAILURE").map((check) => `${check.id}: ${check.errorMessage ?? "failed"}`);
+  return checks
+    .filter((check) => check.status === "FAILURE")
+    .map((check) => `${check.id}: ${check.errorMessage ?? "failed"}`);
 }

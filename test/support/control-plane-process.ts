@@ -31,18 +31,25 @@ export interface ControlPlaneProcess {
  * state folder of its own, so tests never share a state store.
  */
 export async function startControlPlane(env: Record<string, string>): Promise<ControlPlaneProcess> {
-  const ownStateDir = env.DEVHATCHERY_STATE_DIR === undefined ? await mkdtemp(join(tmpdir(), "devhatchery-e2e-state-")) : undefined;
+  const ownStateDir =
+    env.DEVHATCHERY_STATE_DIR === undefined ? await mkdtemp(join(tmpdir(), "devhatchery-e2e-state-")) : undefined;
   const stateDir = ownStateDir ?? (env.DEVHATCHERY_STATE_DIR as string);
   const removeOwnStateDir = async (): Promise<void> => {
     if (ownStateDir) await rm(ownStateDir, { recursive: true, force: true });
   };
-  return startProcess({ DEVHATCHERY_STATE_DIR: stateDir, ...env }, stateDir, removeOwnStateDir).catch(async (error: unknown) => {
-    await removeOwnStateDir();
-    throw error;
-  });
+  return startProcess({ DEVHATCHERY_STATE_DIR: stateDir, ...env }, stateDir, removeOwnStateDir).catch(
+    async (error: unknown) => {
+      await removeOwnStateDir();
+      throw error;
+    },
+  );
 }
 
-function startProcess(env: Record<string, string>, stateDir: string, removeOwnStateDir: () => Promise<void>): Promise<ControlPlaneProcess> {
+function startProcess(
+  env: Record<string, string>,
+  stateDir: string,
+  removeOwnStateDir: () => Promise<void>,
+): Promise<ControlPlaneProcess> {
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
     env: {
       // The machine's environment (npm's CA and proxy settings included: injected runners run `npm pack`), without

@@ -24,17 +24,38 @@ export async function readExecToEnd(
   const out = { stdout: [] as string[], stderr: [] as string[], droppedBytes: 0 };
   let cursor = args.cursor;
   for (let calls = 1; calls <= limits.maxCalls && Date.now() < deadline; calls++) {
-    const { result, structured } = await callTool(client, "exec_read", { ...args, cursor, wait_ms: args.wait_ms ?? 10_000 });
+    const { result, structured } = await callTool(client, "exec_read", {
+      ...args,
+      cursor,
+      wait_ms: args.wait_ms ?? 10_000,
+    });
     if (result.isError) throw new Error(`exec_read failed: ${textOf(result)}`);
-    const { stdout, stderr, next_cursor: next, dropped_bytes: dropped, eof } = structured as { stdout: string; stderr: string; next_cursor: number; dropped_bytes: number; eof: boolean };
-    if (structured.cursor !== cursor) throw new Error(`exec_read answered cursor ${String(structured.cursor)} to a read from ${cursor}`);
+    const {
+      stdout,
+      stderr,
+      next_cursor: next,
+      dropped_bytes: dropped,
+      eof,
+    } = structured as { stdout: string; stderr: string; next_cursor: number; dropped_bytes: number; eof: boolean };
+    if (structured.cursor !== cursor)
+      throw new Error(`exec_read answered cursor ${String(structured.cursor)} to a read from ${cursor}`);
     const bytes = Buffer.byteLength(stdout) + Buffer.byteLength(stderr);
-    if (cursor + dropped + bytes !== next) throw new Error(`exec_read from ${cursor} returned ${bytes} bytes (${dropped} dropped) but next_cursor ${next}`);
+    if (cursor + dropped + bytes !== next)
+      throw new Error(`exec_read from ${cursor} returned ${bytes} bytes (${dropped} dropped) but next_cursor ${next}`);
     out.stdout.push(stdout);
     out.stderr.push(stderr);
     out.droppedBytes += dropped;
     cursor = next;
-    if (eof) return { stdout: out.stdout.join(""), stderr: out.stderr.join(""), droppedBytes: out.droppedBytes, last: structured, calls };
+    if (eof)
+      return {
+        stdout: out.stdout.join(""),
+        stderr: out.stderr.join(""),
+        droppedBytes: out.droppedBytes,
+        last: structured,
+        calls,
+      };
   }
-  throw new Error(`exec ${args.exec_id} did not reach eof within ${limits.maxCalls} reads or ${limits.deadlineMs} ms (cursor ${cursor})`);
+  throw new Error(
+    `exec ${args.exec_id} did not reach eof within ${limits.maxCalls} reads or ${limits.deadlineMs} ms (cursor ${cursor})`,
+  );
 }

@@ -39,5 +39,17 @@ export interface MatrixContext {
 
 /** Every string that names the victim's objects: no answer to the attacker may contain one. */
 export function victimSecrets(victim: VictimObjects): string[] {
-  return [victim.principal, victim.runnerId, victim.alias, victim.workspaceKey, victim.volume, victim.execId, victim.watchId, victim.snapshotId, victim.snapshotName, victim.taskId, victim.exportName];
+  return [
+    victim.principal,
+    victim.runnerId,
+    victim.alias,
+    victim.workspaceKey,
+    victim.volume,
+    victim.execId,
+    victim.watchId,
+    victim.snapshotId,
+    victim.snapshotName,
+    victim.taskId,
+    victim.exportName,
+  ];
 }

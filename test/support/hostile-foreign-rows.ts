@@ -33,9 +33,9 @@ export const RUNNER_TOOL_ARGS: Record<string, (victim: VictimObjects) => Record<
  * no valid name at all (64 characters), so it is refused as malformed, exactly like any 64-character string.
  */
 const RUNNER_REFERENCES: Record<string, (victim: VictimObjects) => string> = {
-  "runner_id": (victim) => victim.runnerId,
-  "alias": (victim) => victim.alias,
-  "workspace_key": (victim) => victim.workspaceKey,
+  runner_id: (victim) => victim.runnerId,
+  alias: (victim) => victim.alias,
+  workspace_key: (victim) => victim.workspaceKey,
   "runner_id in upper case": (victim) => victim.runnerId.toUpperCase(),
   "volume name": (victim) => victim.volume,
   "container name": (victim) => victim.containerName,
@@ -44,32 +44,91 @@ const RUNNER_REFERENCES: Record<string, (victim: VictimObjects) => string> = {
 };
 
 /** Ids the victim got inside its runner, sent by the attacker inside the attacker's own runner. */
-const SECONDARY_IDS: { tool: string; args: (victim: VictimObjects) => Record<string, unknown>; expected: (victim: VictimObjects) => string }[] = [
-  { tool: "exec_read", args: (victim) => ({ exec_id: victim.execId, wait_ms: 0 }), expected: (victim) => `Exec "${victim.execId}" not found` },
-  { tool: "exec_signal", args: (victim) => ({ exec_id: victim.execId, signal: "SIGKILL" }), expected: (victim) => `Exec "${victim.execId}" not found` },
-  { tool: "exec_write", args: (victim) => ({ exec_id: victim.execId, data: "x" }), expected: (victim) => `Exec "${victim.execId}" not found` },
-  { tool: "fs_changes", args: (victim) => ({ watch_id: victim.watchId, cursor: 0 }), expected: (victim) => `Watch "${victim.watchId}" not found` },
+const SECONDARY_IDS: {
+  tool: string;
+  args: (victim: VictimObjects) => Record<string, unknown>;
+  expected: (victim: VictimObjects) => string;
+}[] = [
+  {
+    tool: "exec_read",
+    args: (victim) => ({ exec_id: victim.execId, wait_ms: 0 }),
+    expected: (victim) => `Exec "${victim.execId}" not found`,
+  },
+  {
+    tool: "exec_signal",
+    args: (victim) => ({ exec_id: victim.execId, signal: "SIGKILL" }),
+    expected: (victim) => `Exec "${victim.execId}" not found`,
+  },
+  {
+    tool: "exec_write",
+    args: (victim) => ({ exec_id: victim.execId, data: "x" }),
+    expected: (victim) => `Exec "${victim.execId}" not found`,
+  },
+  {
+    tool: "fs_changes",
+    args: (victim) => ({ watch_id: victim.watchId, cursor: 0 }),
+    expected: (victim) => `Watch "${victim.watchId}" not found`,
+  },
 ];
 
 /** Tools without a `runner` argument, each with the victim's names where it takes any. */
-export const OTHER_TOOL_ROWS: Record<string, (victim: VictimObjects) => { name: string; args: Record<string, unknown>; expected: Row["expected"] }[]> = {
+export const OTHER_TOOL_ROWS: Record<
+  string,
+  (victim: VictimObjects) => { name: string; args: Record<string, unknown>; expected: Row["expected"] }[]
+> = {
   runner_spawn: (victim) => [
-    { name: "snapshot id", args: { snapshot: victim.snapshotId }, expected: { tool: { code: "NOT_FOUND", text: `Snapshot "${victim.snapshotId}" not found for this principal` } } },
-    { name: "snapshot name", args: { snapshot: victim.snapshotName }, expected: { tool: { code: "NOT_FOUND", text: `Snapshot "${victim.snapshotName}" not found for this principal` } } },
+    {
+      name: "snapshot id",
+      args: { snapshot: victim.snapshotId },
+      expected: { tool: { code: "NOT_FOUND", text: `Snapshot "${victim.snapshotId}" not found for this principal` } },
+    },
+    {
+      name: "snapshot name",
+      args: { snapshot: victim.snapshotName },
+      expected: { tool: { code: "NOT_FOUND", text: `Snapshot "${victim.snapshotName}" not found for this principal` } },
+    },
   ],
   snapshot_remove: (victim) => [
-    { name: "snapshot id", args: { snapshot: victim.snapshotId }, expected: { tool: { code: "NOT_FOUND", text: `Snapshot "${victim.snapshotId}" not found for this principal` } } },
-    { name: "snapshot name", args: { snapshot: victim.snapshotName }, expected: { tool: { code: "NOT_FOUND", text: `Snapshot "${victim.snapshotName}" not found for this principal` } } },
+    {
+      name: "snapshot id",
+      args: { snapshot: victim.snapshotId },
+      expected: { tool: { code: "NOT_FOUND", text: `Snapshot "${victim.snapshotId}" not found for this principal` } },
+    },
+    {
+      name: "snapshot name",
+      args: { snapshot: victim.snapshotName },
+      expected: { tool: { code: "NOT_FOUND", text: `Snapshot "${victim.snapshotName}" not found for this principal` } },
+    },
   ],
   volume_remove: (victim) => [
-    { name: "workspace_key", args: { workspace_key: victim.workspaceKey }, expected: { tool: { code: "NOT_FOUND", text: `Workspace "${victim.workspaceKey}" not found for this principal` } } },
-    { name: "volume name", args: { workspace_key: victim.volume }, expected: { tool: { code: "NOT_FOUND", text: `not found for this principal` } } },
+    {
+      name: "workspace_key",
+      args: { workspace_key: victim.workspaceKey },
+      expected: {
+        tool: { code: "NOT_FOUND", text: `Workspace "${victim.workspaceKey}" not found for this principal` },
+      },
+    },
+    {
+      name: "volume name",
+      args: { workspace_key: victim.volume },
+      expected: { tool: { code: "NOT_FOUND", text: `not found for this principal` } },
+    },
   ],
-  runner_list: (victim) => [{ name: "lists nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } }],
-  volume_list: (victim) => [{ name: "lists nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } }],
-  snapshot_list: (victim) => [{ name: "lists nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } }],
-  export_list: (victim) => [{ name: "lists nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } }],
-  system_status: (victim) => [{ name: "counts nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } }],
+  runner_list: (victim) => [
+    { name: "lists nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } },
+  ],
+  volume_list: (victim) => [
+    { name: "lists nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } },
+  ],
+  snapshot_list: (victim) => [
+    { name: "lists nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } },
+  ],
+  export_list: (victim) => [
+    { name: "lists nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } },
+  ],
+  system_status: (victim) => [
+    { name: "counts nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } },
+  ],
 };
 
 /** Every tool × every foreign reference, by the attacker. */
@@ -102,7 +161,13 @@ export function foreignToolRows(context: MatrixContext): Row[] {
   }
   for (const [tool, cases] of Object.entries(OTHER_TOOL_ROWS)) {
     for (const { name, args, expected } of cases(victim)) {
-      rows.push({ group: "foreign name", name: `${tool}: the victim's ${name}`, target: tool, send: () => toolOutcome(attackerClient, tool, args), expected });
+      rows.push({
+        group: "foreign name",
+        name: `${tool}: the victim's ${name}`,
+        target: tool,
+        send: () => toolOutcome(attackerClient, tool, args),
+        expected,
+      });
     }
   }
   return rows;
@@ -114,31 +179,56 @@ export function foreignTaskRows(context: MatrixContext): Row[] {
   const tasks = attackerClient.experimental.tasks;
   const notFound = { rpc: { code: -32602, text: "not found" } } as const;
   return [
-    { group: "foreign task", name: "tasks/get of the victim's task", target: "tasks/get", send: () => rpcOutcome(() => tasks.getTask(victim.taskId)), expected: notFound },
-    { group: "foreign task", name: "tasks/result of the victim's task", target: "tasks/result", send: () => rpcOutcome(() => tasks.getTaskResult(victim.taskId, CallToolResultSchema)), expected: notFound },
-    { group: "foreign task", name: "tasks/cancel of the victim's task", target: "tasks/cancel", send: () => rpcOutcome(() => tasks.cancelTask(victim.taskId)), expected: notFound },
-    { group: "foreign task", name: "tasks/list shows nothing of the victim", target: "tasks/list", send: () => rpcOutcome(() => tasks.listTasks()), expected: { reveals: victimSecrets(victim) } },
+    {
+      group: "foreign task",
+      name: "tasks/get of the victim's task",
+      target: "tasks/get",
+      send: () => rpcOutcome(() => tasks.getTask(victim.taskId)),
+      expected: notFound,
+    },
+    {
+      group: "foreign task",
+      name: "tasks/result of the victim's task",
+      target: "tasks/result",
+      send: () => rpcOutcome(() => tasks.getTaskResult(victim.taskId, CallToolResultSchema)),
+      expected: notFound,
+    },
+    {
+      group: "foreign task",
+      name: "tasks/cancel of the victim's task",
+      target: "tasks/cancel",
+      send: () => rpcOutcome(() => tasks.cancelTask(victim.taskId)),
+      expected: notFound,
+    },
+    {
+      group: "foreign task",
+      name: "tasks/list shows nothing of the victim",
+      target: "tasks/list",
+      send: () => rpcOutcome(() => tasks.listTasks()),
+      expected: { reveals: victimSecrets(victim) },
+    },
   ];
 }
 
 /** The victim's resource URIs, one table per template: a new template without rows fails the suite. */
-export const RESOURCE_URIS: Record<string, (victim: VictimObjects, attackerRunner: string) => Record<string, string>> = {
-  "devhatchery://runners/{runner}": (victim) => ({
-    "runner_id": `devhatchery://runners/${victim.runnerId}`,
-    "alias": `devhatchery://runners/${victim.alias}`,
-    "workspace_key": `devhatchery://runners/${victim.workspaceKey}`,
-  }),
-  "devhatchery://runners/{runner}/files/{+path}": (victim) => ({
-    "file by runner_id": `devhatchery://runners/${victim.runnerId}/files/work/secret.txt`,
-    "directory by alias": `devhatchery://runners/${victim.alias}/files/work`,
-    "file by workspace_key": `devhatchery://runners/${victim.workspaceKey}/files/work/secret.txt`,
-  }),
-  "devhatchery://runners/{runner}/execs/{exec}/output": (victim, attackerRunner) => ({
-    "exec output by runner_id": `devhatchery://runners/${victim.runnerId}/execs/${victim.execId}/output`,
-    "exec output by alias": `devhatchery://runners/${victim.alias}/execs/${victim.execId}/output`,
-    "victim's exec id under the attacker's runner": `devhatchery://runners/${attackerRunner}/execs/${victim.execId}/output`,
-  }),
-};
+export const RESOURCE_URIS: Record<string, (victim: VictimObjects, attackerRunner: string) => Record<string, string>> =
+  {
+    "devhatchery://runners/{runner}": (victim) => ({
+      runner_id: `devhatchery://runners/${victim.runnerId}`,
+      alias: `devhatchery://runners/${victim.alias}`,
+      workspace_key: `devhatchery://runners/${victim.workspaceKey}`,
+    }),
+    "devhatchery://runners/{runner}/files/{+path}": (victim) => ({
+      "file by runner_id": `devhatchery://runners/${victim.runnerId}/files/work/secret.txt`,
+      "directory by alias": `devhatchery://runners/${victim.alias}/files/work`,
+      "file by workspace_key": `devhatchery://runners/${victim.workspaceKey}/files/work/secret.txt`,
+    }),
+    "devhatchery://runners/{runner}/execs/{exec}/output": (victim, attackerRunner) => ({
+      "exec output by runner_id": `devhatchery://runners/${victim.runnerId}/execs/${victim.execId}/output`,
+      "exec output by alias": `devhatchery://runners/${victim.alias}/execs/${victim.execId}/output`,
+      "victim's exec id under the attacker's runner": `devhatchery://runners/${attackerRunner}/execs/${victim.execId}/output`,
+    }),
+  };
 
 /** resources/read and resources/subscribe of every victim URI, and resources/list. */
 export function foreignResourceRows(context: MatrixContext): Row[] {
@@ -148,11 +238,19 @@ export function foreignResourceRows(context: MatrixContext): Row[] {
     const attackerRunner = context.attacker.runnerId;
     for (const [kind, uri] of Object.entries(uris(victim, attackerRunner))) {
       const inOwnRunner = uri.includes(attackerRunner);
-      const expected = { rpc: { code: -32002, text: inOwnRunner ? `Exec "${victim.execId}" not found` : "not found for this principal" } } as const;
+      const expected = {
+        rpc: { code: -32002, text: inOwnRunner ? `Exec "${victim.execId}" not found` : "not found for this principal" },
+      } as const;
       // A runner URI by alias or workspace key may be subscribed before such a runner exists: it then names the
       // attacker's own future runner, and the suite checks that no notification about the victim's ever arrives.
       const byName = template === "devhatchery://runners/{runner}" && kind !== "runner_id";
-      rows.push({ group: "foreign resource", name: `resources/read ${template}: ${kind}`, target: template, send: () => rpcOutcome(() => attackerClient.readResource({ uri })), expected });
+      rows.push({
+        group: "foreign resource",
+        name: `resources/read ${template}: ${kind}`,
+        target: template,
+        send: () => rpcOutcome(() => attackerClient.readResource({ uri })),
+        expected,
+      });
       rows.push({
         group: "foreign resource",
         name: `resources/subscribe ${template}: ${kind}`,
@@ -193,9 +291,17 @@ export function foreignImageRows(context: MatrixContext): Row[] {
     "1-character image id prefix": hex.slice(0, 1),
   };
   const tools: Record<string, { kinds: string[]; call: (image: string) => Promise<Outcome> }> = {
-    runner_spawn: { kinds: Object.keys(references), call: (image) => toolOutcome(attackerClient, "runner_spawn", { image, storage: "tmpfs" }) },
+    runner_spawn: {
+      kinds: Object.keys(references),
+      call: (image) => toolOutcome(attackerClient, "runner_spawn", { image, storage: "tmpfs" }),
+    },
     runner_attach: {
-      kinds: ["local image reference", "docker.io qualified name", "full sha256: image id", "12-character image id prefix"],
+      kinds: [
+        "local image reference",
+        "docker.io qualified name",
+        "full sha256: image id",
+        "12-character image id prefix",
+      ],
       call: (image) => toolOutcome(attackerClient, "runner_attach", { runner: context.attacker.idleWorkspace, image }),
     },
   };

@@ -2,14 +2,23 @@ import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { MatrixContext } from "./hostile-context.js";
 import { toolOutcome, type Row } from "./hostile-row.js";
 
-type JsonSchema = { type?: string | string[]; enum?: unknown[]; anyOf?: JsonSchema[]; minimum?: number; maximum?: number; minLength?: number; maxLength?: number };
+type JsonSchema = {
+  type?: string | string[];
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+};
 
 /**
  * How a tool refuses arguments its schema rejects: the SDK's validation ("MCP error -32602: Input validation error"),
  * or, for tools that may run as a task (runner_spawn), the control plane's own check of the same schema.
  */
 function validationRefusal(tool: Tool): Row["expected"] {
-  if (tool.execution?.taskSupport === "optional") return { tool: { code: "INVALID_ARGUMENT", text: `Invalid arguments for tool ${tool.name}` } };
+  if (tool.execution?.taskSupport === "optional")
+    return { tool: { code: "INVALID_ARGUMENT", text: `Invalid arguments for tool ${tool.name}` } };
   return { tool: { code: "-32602", text: `Input validation error: Invalid arguments for tool ${tool.name}` } };
 }
 
@@ -58,7 +67,13 @@ export function wrongTypeRows(context: MatrixContext): Row[] {
       }
     }
     if ((tool.inputSchema.required ?? []).length > 0) {
-      rows.push({ group: "wrong type", name: `${tool.name} without arguments`, target: tool.name, send: () => toolOutcome(context.attackerClient, tool.name, {}), expected: validationRefusal(tool) });
+      rows.push({
+        group: "wrong type",
+        name: `${tool.name} without arguments`,
+        target: tool.name,
+        send: () => toolOutcome(context.attackerClient, tool.name, {}),
+        expected: validationRefusal(tool),
+      });
     }
     // Arguments that are no object fail the SDK's request schema before any tool runs: it answers -32603 with zod's
     // message (the specification would say -32602); nothing reaches the control plane's code.
@@ -77,11 +92,17 @@ const LONG_NAME = "a".repeat(64 * 1024);
 const LONG_DEPTH = "a/".repeat(32 * 1024);
 
 /** Paths no file system takes: a NUL byte, a 64 KiB name, 64 KiB of nested folders. */
-const LONG_PATHS = "paths longer than PATH_MAX refused as INVALID_ARGUMENT, with the value cut in the message (found by this matrix)";
+const LONG_PATHS =
+  "paths longer than PATH_MAX refused as INVALID_ARGUMENT, with the value cut in the message (found by this matrix)";
 const BAD_PATHS: Record<string, { path: string; code: string; text: string | RegExp; guards?: string }> = {
   "a NUL byte": { path: "/work/a\u0000b", code: "INVALID_ARGUMENT", text: "NUL" },
   "a 64 KiB name": { path: `/work/${LONG_NAME}`, code: "INVALID_ARGUMENT", text: /too long/i, guards: LONG_PATHS },
-  "64 KiB of nested folders": { path: `/work/${LONG_DEPTH}x`, code: "INVALID_ARGUMENT", text: /too long/i, guards: LONG_PATHS },
+  "64 KiB of nested folders": {
+    path: `/work/${LONG_DEPTH}x`,
+    code: "INVALID_ARGUMENT",
+    text: /too long/i,
+    guards: LONG_PATHS,
+  },
 };
 
 /** Where a path goes into each tool: tool, argument, the other arguments. */
@@ -124,11 +145,26 @@ export function badPathRows(context: MatrixContext): Row[] {
     { name: "exec program with a NUL byte", tool: "exec", args: { runner, command: ["ec\u0000ho", "x"] } },
     { name: "exec shell command with a NUL byte", tool: "exec", args: { runner, command: "echo a\u0000b" } },
     { name: "exec env value with a NUL byte", tool: "exec", args: { runner, command: "true", env: { A: "a\u0000b" } } },
-    { name: "exec env name with a NUL byte", tool: "exec", args: { runner, command: "true", env: { "A\u0000B": "x" } } },
-    { name: "runner_spawn env value with a NUL byte", tool: "runner_spawn", args: { storage: "tmpfs", env: { A: "a\u0000b" } } },
+    {
+      name: "exec env name with a NUL byte",
+      tool: "exec",
+      args: { runner, command: "true", env: { "A\u0000B": "x" } },
+    },
+    {
+      name: "runner_spawn env value with a NUL byte",
+      tool: "runner_spawn",
+      args: { storage: "tmpfs", env: { A: "a\u0000b" } },
+    },
   ];
   for (const { name, tool, args } of commands) {
-    rows.push({ group: "bad path", name, target: tool, send: () => toolOutcome(context.attackerClient, tool, args), expected: { tool: { code: "INVALID_ARGUMENT", text: "NUL" } }, guards: nulSpawn });
+    rows.push({
+      group: "bad path",
+      name,
+      target: tool,
+      send: () => toolOutcome(context.attackerClient, tool, args),
+      expected: { tool: { code: "INVALID_ARGUMENT", text: "NUL" } },
+      guards: nulSpawn,
+    });
   }
   return rows;
 }

@@ -47,7 +47,9 @@ export interface Row {
 /** Calls a tool and records what came back; a protocol-level error is an outcome too. */
 export async function toolOutcome(client: Client, name: string, args: unknown): Promise<Outcome> {
   return rpcOutcome(async () => {
-    const result = (await client.callTool({ name, arguments: args as Record<string, unknown> }, undefined, { timeout: 60_000 })) as CallToolResult;
+    const result = (await client.callTool({ name, arguments: args as Record<string, unknown> }, undefined, {
+      timeout: 60_000,
+    })) as CallToolResult;
     return { kind: "tool", isError: result.isError === true, text: textOf(result), payload: JSON.stringify(result) };
   });
 }
@@ -65,10 +67,16 @@ export async function rpcOutcome(call: () => Promise<Outcome | unknown>): Promis
 }
 
 export function httpOutcome(response: RawResponse): Outcome {
-  return { kind: "http", status: response.status, body: response.body, ...(response.error === undefined ? {} : { error: response.error }) };
+  return {
+    kind: "http",
+    status: response.status,
+    body: response.body,
+    ...(response.error === undefined ? {} : { error: response.error }),
+  };
 }
 
-const matches = (text: string, wanted: string | RegExp): boolean => (typeof wanted === "string" ? text.includes(wanted) : wanted.test(text));
+const matches = (text: string, wanted: string | RegExp): boolean =>
+  typeof wanted === "string" ? text.includes(wanted) : wanted.test(text);
 
 /** The text of a refusal, whatever its kind, for `sameAs` comparisons. */
 function refusalText(outcome: Outcome): string | undefined {
@@ -81,25 +89,35 @@ function refusalText(outcome: Outcome): string | undefined {
 export function verdict(expected: Expected, outcome: Outcome): string | undefined {
   if ("tool" in expected) {
     if (outcome.kind !== "tool" || !outcome.isError) return "not refused";
-    const prefix = expected.tool.code.startsWith("-") ? `MCP error ${expected.tool.code}: ` : `Error ${expected.tool.code}: `;
+    const prefix = expected.tool.code.startsWith("-")
+      ? `MCP error ${expected.tool.code}: `
+      : `Error ${expected.tool.code}: `;
     if (!outcome.text.startsWith(prefix)) return `refused with another code (wanted ${prefix.trim()})`;
-    return matches(outcome.text, expected.tool.text) ? undefined : `refused without the expected text ${String(expected.tool.text)}`;
+    return matches(outcome.text, expected.tool.text)
+      ? undefined
+      : `refused without the expected text ${String(expected.tool.text)}`;
   }
   if ("rpc" in expected) {
     if (outcome.kind !== "rpc-error") return "not refused with a JSON-RPC error";
     if (outcome.code !== expected.rpc.code) return `JSON-RPC error ${outcome.code} instead of ${expected.rpc.code}`;
-    return matches(outcome.message, expected.rpc.text) ? undefined : `refused without the expected text ${String(expected.rpc.text)}`;
+    return matches(outcome.message, expected.rpc.text)
+      ? undefined
+      : `refused without the expected text ${String(expected.rpc.text)}`;
   }
   if ("http" in expected) {
     if (outcome.kind !== "http") return "no HTTP answer";
     if (outcome.status !== expected.http.status) return `HTTP ${outcome.status} instead of ${expected.http.status}`;
-    if (!matches(outcome.body, expected.http.text)) return `body without the expected text ${String(expected.http.text)}`;
+    if (!matches(outcome.body, expected.http.text))
+      return `body without the expected text ${String(expected.http.text)}`;
     if (expected.http.rpcCode === undefined) return undefined;
     const error = jsonRpcMessages(outcome.body)[0]?.error as { code?: number } | undefined;
-    return error?.code === expected.http.rpcCode ? undefined : `JSON-RPC error ${String(error?.code)} instead of ${expected.http.rpcCode}`;
+    return error?.code === expected.http.rpcCode
+      ? undefined
+      : `JSON-RPC error ${String(error?.code)} instead of ${expected.http.rpcCode}`;
   }
   if ("reveals" in expected) {
-    const payload = outcome.kind === "success" || (outcome.kind === "tool" && !outcome.isError) ? outcome.payload : undefined;
+    const payload =
+      outcome.kind === "success" || (outcome.kind === "tool" && !outcome.isError) ? outcome.payload : undefined;
     if (payload === undefined) return "failed instead of answering without the other principal's data";
     const leaked = expected.reveals.filter((secret) => payload.includes(secret));
     return leaked.length === 0 ? undefined : `revealed ${leaked.map((secret) => JSON.stringify(secret)).join(", ")}`;
@@ -112,7 +130,9 @@ export function verdict(expected: Expected, outcome: Outcome): string | undefine
   // Only where the text quotes the input: a one-character input would otherwise mask that letter everywhere.
   const masked = mine.split(`"${expected.sameAs.input}"`).join('"<input>"');
   const referenceMasked = theirs.split(`"${reference.input}"`).join('"<input>"');
-  return masked === referenceMasked ? undefined : `refused differently from a missing one: ${JSON.stringify(masked)} vs ${JSON.stringify(referenceMasked)}`;
+  return masked === referenceMasked
+    ? undefined
+    : `refused differently from a missing one: ${JSON.stringify(masked)} vs ${JSON.stringify(referenceMasked)}`;
 }
 
 /** A short description of an outcome for the failure list. */

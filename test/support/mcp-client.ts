@@ -19,7 +19,10 @@ export async function callTool(
   args: Record<string, unknown>,
 ): Promise<{ result: CallToolResult; progress: Progress[]; structured: Record<string, unknown> }> {
   const progress: Progress[] = [];
-  const result = (await client.callTool({ name, arguments: args }, undefined, { onprogress: (p) => progress.push(p), timeout: 120_000 })) as CallToolResult;
+  const result = (await client.callTool({ name, arguments: args }, undefined, {
+    onprogress: (p) => progress.push(p),
+    timeout: 120_000,
+  })) as CallToolResult;
   return { result, progress, structured: (result.structuredContent ?? {}) as Record<string, unknown> };
 }
 

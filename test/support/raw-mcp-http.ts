@@ -26,7 +26,11 @@ const MAX_BODY_CHARS = 64 * 1024;
  */
 export function rawMcpRequest(url: string, options: RawRequest): Promise<RawResponse> {
   const target = new URL(url);
-  const headers: Record<string, string> = { Accept: "application/json, text/event-stream", "Content-Type": "application/json", ...options.headers };
+  const headers: Record<string, string> = {
+    Accept: "application/json, text/event-stream",
+    "Content-Type": "application/json",
+    ...options.headers,
+  };
   if (options.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(options.body));
   return new Promise((resolve) => {
     let status = 0;
@@ -39,18 +43,32 @@ export function rawMcpRequest(url: string, options: RawRequest): Promise<RawResp
       req.destroy();
       resolve(error === undefined || status !== 0 ? { status, body } : { status, body, error });
     };
-    const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: options.method ?? "POST", headers, setHost: headers.Host === undefined }, (res) => {
-      status = res.statusCode ?? 0;
-      // An SSE stream that stays open (a GET) is answered once its first event or its status is there.
-      if (String(res.headers["content-type"]).startsWith("text/event-stream") && options.method === "GET") setTimeout(() => finish(), 200);
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        if (body.length < MAX_BODY_CHARS) body += chunk.slice(0, MAX_BODY_CHARS - body.length);
-      });
-      res.on("end", () => finish());
-      res.on("error", (error) => finish(error.message));
-    });
-    const timer = setTimeout(() => finish(`no complete answer within ${options.timeoutMs ?? 30_000} ms`), options.timeoutMs ?? 30_000);
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: options.method ?? "POST",
+        headers,
+        setHost: headers.Host === undefined,
+      },
+      (res) => {
+        status = res.statusCode ?? 0;
+        // An SSE stream that stays open (a GET) is answered once its first event or its status is there.
+        if (String(res.headers["content-type"]).startsWith("text/event-stream") && options.method === "GET")
+          setTimeout(() => finish(), 200);
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          if (body.length < MAX_BODY_CHARS) body += chunk.slice(0, MAX_BODY_CHARS - body.length);
+        });
+        res.on("end", () => finish());
+        res.on("error", (error) => finish(error.message));
+      },
+    );
+    const timer = setTimeout(
+      () => finish(`no complete answer within ${options.timeoutMs ?? 30_000} ms`),
+      options.timeoutMs ?? 30_000,
+    );
     // The server may answer (413) and close while the body is still going out: that is not a failure of the request.
     req.on("error", (error) => finish(error.message));
     if (options.chunked) void writeChunked(req, options.chunked);
@@ -58,7 +76,10 @@ export function rawMcpRequest(url: string, options: RawRequest): Promise<RawResp
   });
 }
 
-async function writeChunked(req: ReturnType<typeof request>, { head, chunk, repeat, tail }: NonNullable<RawRequest["chunked"]>): Promise<void> {
+async function writeChunked(
+  req: ReturnType<typeof request>,
+  { head, chunk, repeat, tail }: NonNullable<RawRequest["chunked"]>,
+): Promise<void> {
   const write = (data: string | Buffer): Promise<boolean> =>
     new Promise((resolve) => {
       if (req.destroyed) return resolve(false);

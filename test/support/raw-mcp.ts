@@ -12,7 +12,12 @@ export function openMcpPost(url: string, token: string, headers: OutgoingHttpHea
   return request(url, {
     method: "POST",
     agent: false,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+    headers: {
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...headers,
+    },
   });
 }
 
@@ -36,11 +41,17 @@ async function drain(response: IncomingMessage): Promise<string> {
 
 /** Initializes a session over plain HTTP and sends notifications/initialized. */
 export async function openRawMcpSession(url: string, token: string): Promise<RawMcpSession> {
-  const init = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw-http", version: "1" } } };
+  const init = {
+    jsonrpc: "2.0",
+    id: 0,
+    method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw-http", version: "1" } },
+  };
   const initialized = await postTo(url, token, init);
   await drain(initialized);
   const sessionId = initialized.headers["mcp-session-id"];
-  if (typeof sessionId !== "string") throw new Error(`initialize answered ${initialized.statusCode} without a session id`);
+  if (typeof sessionId !== "string")
+    throw new Error(`initialize answered ${initialized.statusCode} without a session id`);
   await drain(await postTo(url, token, { jsonrpc: "2.0", method: "notifications/initialized" }, sessionId));
   return { sessionId, post: (message) => postTo(url, token, message, sessionId) };
 }

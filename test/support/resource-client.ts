@@ -28,8 +28,13 @@ export interface ResourceNotifications {
 export async function connectClientWithRoots(url: string, token: string, roots: Root[]): Promise<RootsClient> {
   let current = roots;
   let requests = 0;
-  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
-  const client = new Client({ name: "devhatchery-e2e-roots", version: "1.0.0" }, { capabilities: { roots: { listChanged: true } } });
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
+  const client = new Client(
+    { name: "devhatchery-e2e-roots", version: "1.0.0" },
+    { capabilities: { roots: { listChanged: true } } },
+  );
   client.setRequestHandler(ListRootsRequestSchema, () => {
     requests += 1;
     return { roots: current };
@@ -47,8 +52,13 @@ export async function connectClientWithRoots(url: string, token: string, roots: 
 }
 
 /** An SDK client with a transport the test can end the session with (terminateSession sends DELETE). */
-export async function connectClientWithTransport(url: string, token: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+export async function connectClientWithTransport(
+  url: string,
+  token: string,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
   const client = new Client({ name: "devhatchery-e2e-resources", version: "1.0.0" });
   await client.connect(transport);
   return { client, transport };

@@ -12,14 +12,23 @@ export interface TestPrincipal {
 }
 
 /** Unique principals and a runner network for one e2e file; `name` goes into ids and labels. */
-export function testIdentities(name: string, principalNames: string[]): { principals: TestPrincipal[]; network: string; env: Record<string, string> } {
+export function testIdentities(
+  name: string,
+  principalNames: string[],
+): { principals: TestPrincipal[]; network: string; env: Record<string, string> } {
   const suffix = randomBytes(4).toString("hex");
-  const principals = principalNames.map((principal) => ({ id: `e2e-${name}-${principal}-${suffix}`, token: randomBytes(24).toString("hex") }));
+  const principals = principalNames.map((principal) => ({
+    id: `e2e-${name}-${principal}-${suffix}`,
+    token: randomBytes(24).toString("hex"),
+  }));
   const network = `devhatchery-e2e-${name}-${suffix}`;
   return {
     principals,
     network,
-    env: { DEVHATCHERY_BEARER_TOKENS: principals.map((principal) => `${principal.id}:${principal.token}`).join(","), DEVHATCHERY_RUNNER_NETWORK: network },
+    env: {
+      DEVHATCHERY_BEARER_TOKENS: principals.map((principal) => `${principal.id}:${principal.token}`).join(","),
+      DEVHATCHERY_RUNNER_NETWORK: network,
+    },
   };
 }
 
@@ -33,11 +42,16 @@ export async function removeTestWorkspaces(principals: TestPrincipal[], network:
 
 /** Containers (any state) labelled with this owner. */
 export async function containersOf(principal: TestPrincipal): Promise<number> {
-  return (await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.owner=${principal.id}`] } })).length;
+  return (await docker.listContainers({ all: true, filters: { label: [`io.devhatchery.owner=${principal.id}`] } }))
+    .length;
 }
 
 /** Calls a tool that must succeed and returns its structured content. */
-export async function ok(client: Client, tool: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+export async function ok(
+  client: Client,
+  tool: string,
+  args: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   const { result, structured } = await callTool(client, tool, args);
   expect(result.isError, `${tool} ${JSON.stringify(args)}: ${textOf(result)}`).toBeFalsy();
   return structured;
@@ -46,7 +60,10 @@ export async function ok(client: Client, tool: string, args: Record<string, unkn
 /** Calls a tool that must fail and returns the error text ("Error CODE: message\nhint"). */
 export async function fails(client: Client, tool: string, args: Record<string, unknown> = {}): Promise<string> {
   const { result } = await callTool(client, tool, args);
-  expect(result.isError, `${tool} ${JSON.stringify(args)} should fail: ${JSON.stringify(result.structuredContent)}`).toBe(true);
+  expect(
+    result.isError,
+    `${tool} ${JSON.stringify(args)} should fail: ${JSON.stringify(result.structuredContent)}`,
+  ).toBe(true);
   return textOf(result);
 }
 
@@ -75,7 +92,11 @@ export interface RunnersControlPlane {
   close(): Promise<void>;
 }
 
-export async function startRunnersControlPlane(principals: TestPrincipal[], network: string, env: Record<string, string>): Promise<RunnersControlPlane> {
+export async function startRunnersControlPlane(
+  principals: TestPrincipal[],
+  network: string,
+  env: Record<string, string>,
+): Promise<RunnersControlPlane> {
   const server = await startControlPlane(env);
   const clients: Client[] = [];
   const close = async (): Promise<void> => {

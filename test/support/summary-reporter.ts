@@ -18,6 +18,8 @@ export default class SummaryReporter implements Reporter {
       }
     }
     const projects = [...perProject].map(([name, count]) => `${name} ${count}`).join(", ");
-    process.stdout.write(`\npassed per tier: ${projects || "none"}\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
+    process.stdout.write(
+      `\npassed per tier: ${projects || "none"}\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`,
+    );
   }
 }

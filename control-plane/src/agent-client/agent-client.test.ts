@@ -21,7 +21,13 @@ async function startInProcessAgent(): Promise<InProcessAgent> {
   const workDir = await mkdtemp(join(tmpdir(), "devhatchery-agent-client-"));
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   try {
-    const server = await startAgentServer({ token: TOKEN, host: "127.0.0.1", port: 0, workDir, log: createLogger("info", discard) });
+    const server = await startAgentServer({
+      token: TOKEN,
+      host: "127.0.0.1",
+      port: 0,
+      workDir,
+      log: createLogger("info", discard),
+    });
     const client = new AgentClient("r-in-process", `127.0.0.1:${server.port}`, TOKEN);
     return {
       client,
@@ -38,7 +44,15 @@ async function startInProcessAgent(): Promise<InProcessAgent> {
   }
 }
 
-const shell = (command: string): ExecRequest => ({ argv: [], shell: command, cwd: "", env: {}, timeoutMs: 0, stdin: Buffer.alloc(0), stdinOpen: false });
+const shell = (command: string): ExecRequest => ({
+  argv: [],
+  shell: command,
+  cwd: "",
+  env: {},
+  timeoutMs: 0,
+  stdin: Buffer.alloc(0),
+  stdinOpen: false,
+});
 
 describe("AgentClient against the real agent in-process", () => {
   it("health: says the agent is serving", async () => {
@@ -49,17 +63,25 @@ describe("AgentClient against the real agent in-process", () => {
   it("exec: starts a process, streams its output and reports its exit; read and get see the same process", async () => {
     await using agent = await startInProcessAgent();
     const events: ExecEvent[] = [];
-    await using stream = agent.client.exec.start(shell("echo out; echo err >&2; exit 3"), (event) => events.push(event));
+    await using stream = agent.client.exec.start(shell("echo out; echo err >&2; exit 3"), (event) =>
+      events.push(event),
+    );
     const exit = await stream.ended;
     expect(exit).toMatchObject({ reason: "exited", exitCode: 3, signal: null });
     const started = events[0];
     if (started?.type !== "started") throw new Error(`the first event was ${JSON.stringify(started)}, not "started"`);
-    const output = events.flatMap((event) => (event.type === "output" ? [`${event.stream}:${event.data.toString()}`] : []));
+    const output = events.flatMap((event) =>
+      event.type === "output" ? [`${event.stream}:${event.data.toString()}`] : [],
+    );
     expect(output.sort()).toEqual(["stderr:err\n", "stdout:out\n"]);
     expect(events.at(-1)).toMatchObject({ type: "exited", exitCode: 3 });
 
     const page = await agent.client.exec.read(started.execId, 0, 1024, 0);
-    expect(page).toMatchObject({ eof: true, droppedBytes: 0, exec: { execId: started.execId, state: "exited", exit: { exitCode: 3 } } });
+    expect(page).toMatchObject({
+      eof: true,
+      droppedBytes: 0,
+      exec: { execId: started.execId, state: "exited", exit: { exitCode: 3 } },
+    });
     expect(Buffer.concat(page.chunks.map((chunk) => chunk.data)).toString().length).toBe(8);
     expect((await agent.client.exec.list()).map((info) => info.execId)).toEqual([started.execId]);
   });
@@ -68,13 +90,20 @@ describe("AgentClient against the real agent in-process", () => {
     await using agent = await startInProcessAgent();
     let execId = "";
     {
-      await using _stream = agent.client.exec.start({ ...shell("read line; echo got $line; sleep 60"), stdinOpen: true }, (event) => {
-        if (event.type === "started") execId = event.execId;
-      });
+      await using _stream = agent.client.exec.start(
+        { ...shell("read line; echo got $line; sleep 60"), stdinOpen: true },
+        (event) => {
+          if (event.type === "started") execId = event.execId;
+        },
+      );
       await expect.poll(() => execId).not.toBe("");
     }
     expect(await agent.client.exec.writeStdin(execId, Buffer.from("hi\n"), false)).toBe(3);
-    await expect.poll(async () => (await agent.client.exec.read(execId, 0, 1024, 0)).chunks.map((chunk) => chunk.data.toString()).join("")).toBe("got hi\n");
+    await expect
+      .poll(async () =>
+        (await agent.client.exec.read(execId, 0, 1024, 0)).chunks.map((chunk) => chunk.data.toString()).join(""),
+      )
+      .toBe("got hi\n");
     expect(await agent.client.exec.get(execId)).toMatchObject({ state: "running" });
     await agent.client.exec.interrupt(execId, 100);
     await expect.poll(async () => (await agent.client.exec.get(execId)).exit?.reason).toBe("interrupted");
@@ -90,9 +119,15 @@ describe("AgentClient against the real agent in-process", () => {
     expect(data.toString()).toBe("agent");
     expect(info.etag).toBe(written.etag);
     expect(await fs.stat(path)).toEqual(written);
-    expect(await fs.mkdir(join(agent.workDir, "out"), { parents: false, mode: 0 })).toMatchObject({ type: "directory" });
+    expect(await fs.mkdir(join(agent.workDir, "out"), { parents: false, mode: 0 })).toMatchObject({
+      type: "directory",
+    });
     const moved = await fs.move(path, join(agent.workDir, "out/notes.txt"), { overwrite: false, createParents: false });
-    expect((await fs.list(agent.workDir, 100, 2)).entries.map((entry) => entry.path)).toEqual([join(agent.workDir, "out"), join(agent.workDir, "src"), moved.path]);
+    expect((await fs.list(agent.workDir, 100, 2)).entries.map((entry) => entry.path)).toEqual([
+      join(agent.workDir, "out"),
+      join(agent.workDir, "src"),
+      moved.path,
+    ]);
     expect(await fs.remove(moved.path, false)).toMatchObject({ path: moved.path, type: "file" });
     const error = await fs.stat(moved.path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ControlPlaneError);
@@ -102,14 +137,27 @@ describe("AgentClient against the real agent in-process", () => {
   it("watch: streams a change made after the watch started, reads it by cursor, and closes", async () => {
     await using agent = await startInProcessAgent();
     const { watch } = agent.client;
-    const info = await watch.start({ path: agent.workDir, recursive: true, ignore: [], gitignore: false, debounceMs: 10 });
+    const info = await watch.start({
+      path: agent.workDir,
+      recursive: true,
+      ignore: [],
+      gitignore: false,
+      debounceMs: 10,
+    });
     expect(info).toMatchObject({ path: agent.workDir, isDirectory: true, state: "active", cursor: 0 });
     const events: WatchEvent[] = [];
     await using stream = watch.stream(info.watchId, info.cursor, (event) => events.push(event));
     await writeFile(join(agent.workDir, "new.txt"), "x");
-    await expect.poll(() => events.flatMap((event) => (event.type === "changes" ? event.changes.map((change) => change.path) : []))).toContain("new.txt");
+    await expect
+      .poll(() =>
+        events.flatMap((event) => (event.type === "changes" ? event.changes.map((change) => change.path) : [])),
+      )
+      .toContain("new.txt");
     const read = await watch.read(info.watchId, 0, 0, 10);
-    expect(read.events[0]).toMatchObject({ type: "changes", changes: [expect.objectContaining({ kind: "created", path: "new.txt", type: "file" })] });
+    expect(read.events[0]).toMatchObject({
+      type: "changes",
+      changes: [expect.objectContaining({ kind: "created", path: "new.txt", type: "file" })],
+    });
     expect(await watch.close(info.watchId)).toMatchObject({ state: "ended", endReason: "closed" });
     await stream.ended;
   });
@@ -120,7 +168,12 @@ describe("AgentClient against the real agent in-process", () => {
     await writeFile(join(agent.workDir, "project/readme.md"), "# archived\n");
     await writeFile(join(agent.workDir, "project/skip.log"), "left out\n");
     const chunks: Buffer[] = [];
-    for await (const chunk of agent.client.tar.out({ path: join(agent.workDir, "project"), include: [], exclude: ["*.log"] })) chunks.push(chunk);
+    for await (const chunk of agent.client.tar.out({
+      path: join(agent.workDir, "project"),
+      include: [],
+      exclude: ["*.log"],
+    }))
+      chunks.push(chunk);
     const archive = Buffer.concat(chunks);
     expect(archive.length % 512).toBe(0);
     expect(archive.includes("readme.md")).toBe(true);

@@ -7,7 +7,9 @@ import { fetchAgentDebug } from "./agent-debug.js";
 const TOKEN = "runner-token-0123456789";
 
 /** A real HTTP server on loopback standing in for an agent's debug port (a rewritten agent answers what it likes). */
-async function standInAgent(handle: (request: IncomingMessage, response: ServerResponse) => void): Promise<{ server: Server; port: number }> {
+async function standInAgent(
+  handle: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<{ server: Server; port: number }> {
   const server = createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { server, port: (server.address() as AddressInfo).port };
@@ -25,10 +27,15 @@ describe("fetchAgentDebug", () => {
     const seen: { url?: string; authorization?: string } = {};
     const agent = await standInAgent((request, response) => {
       Object.assign(seen, { url: request.url, authorization: request.headers.authorization });
-      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ version: "0.1.0", processes: [] }));
+      response
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ version: "0.1.0", processes: [] }));
     });
     server = agent.server;
-    await expect(fetchAgentDebug("127.0.0.1", TOKEN, "r-1", { port: agent.port })).resolves.toEqual({ version: "0.1.0", processes: [] });
+    await expect(fetchAgentDebug("127.0.0.1", TOKEN, "r-1", { port: agent.port })).resolves.toEqual({
+      version: "0.1.0",
+      processes: [],
+    });
     expect(seen).toEqual({ url: "/debug.json", authorization: `Bearer ${TOKEN}` });
   });
 
@@ -65,7 +72,9 @@ describe("fetchAgentDebug", () => {
       pump();
     });
     server = agent.server;
-    const error = await fetchAgentDebug("127.0.0.1", TOKEN, "r-1", { port: agent.port, maxBytes: 256 * 1024 }).catch((e: unknown) => e);
+    const error = await fetchAgentDebug("127.0.0.1", TOKEN, "r-1", { port: agent.port, maxBytes: 256 * 1024 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: "RESOURCE_EXHAUSTED" });
     await closed;
     expect(written).toBeLessThan(64 * 1024 * 1024);
@@ -73,13 +82,15 @@ describe("fetchAgentDebug", () => {
 
   it("refuses an answer that is not JSON or not a 200", async () => {
     const agent = await standInAgent((request, response) => {
-      if (request.headers.authorization === `Bearer ${TOKEN}`) response.writeHead(200, { "content-type": "text/html" }).end("<script>alert(1)</script>");
+      if (request.headers.authorization === `Bearer ${TOKEN}`)
+        response.writeHead(200, { "content-type": "text/html" }).end("<script>alert(1)</script>");
       else response.writeHead(401).end();
     });
     server = agent.server;
     await expect(fetchAgentDebug("127.0.0.1", TOKEN, "r-1", { port: agent.port })).rejects.toMatchObject({
       code: "FAILED_PRECONDITION",
-      message: 'Runner "r-1" answered its debug view with something that is not JSON; remove it with runner_remove and spawn a new one.',
+      message:
+        'Runner "r-1" answered its debug view with something that is not JSON; remove it with runner_remove and spawn a new one.',
     });
     await expect(fetchAgentDebug("127.0.0.1", "wrong-token", "r-1", { port: agent.port })).rejects.toMatchObject({
       code: "FAILED_PRECONDITION",
@@ -90,8 +101,12 @@ describe("fetchAgentDebug", () => {
   it("says the runner did not answer, with no address or port, when nothing listens", async () => {
     const agent = await standInAgent(() => undefined);
     await new Promise((resolve) => agent.server.close(resolve));
-    const error = (await fetchAgentDebug("127.0.0.1", TOKEN, "r-1", { port: agent.port }).catch((e: unknown) => e)) as ControlPlaneError;
+    const error = (await fetchAgentDebug("127.0.0.1", TOKEN, "r-1", { port: agent.port }).catch(
+      (e: unknown) => e,
+    )) as ControlPlaneError;
     expect(error).toMatchObject({ code: "RUNNER_UNAVAILABLE" });
-    expect(error.message).toBe('Runner "r-1" did not answer on its debug port; its agent may be stopped or older than the debug endpoint. Check it with runner_list.');
+    expect(error.message).toBe(
+      'Runner "r-1" did not answer on its debug port; its agent may be stopped or older than the debug endpoint. Check it with runner_list.',
+    );
   });
 });

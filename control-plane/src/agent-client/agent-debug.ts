@@ -46,7 +46,12 @@ async function readCapped(response: Response, maxBytes: number, runnerId: string
  * answer is untrusted (a root user in the runner can replace the agent): it is read up to a cap and returned as
  * plain JSON data, never relayed as a page.
  */
-export async function fetchAgentDebug(host: string, token: string, runnerId: string, options: AgentDebugOptions = {}): Promise<unknown> {
+export async function fetchAgentDebug(
+  host: string,
+  token: string,
+  runnerId: string,
+  options: AgentDebugOptions = {},
+): Promise<unknown> {
   const port = options.port ?? AGENT_DEFAULT_DEBUG_PORT;
   let response: Response;
   try {
@@ -63,13 +68,20 @@ export async function fetchAgentDebug(host: string, token: string, runnerId: str
   }
   const body = await readCapped(response, options.maxBytes ?? DEBUG_ANSWER_MAX_BYTES, runnerId);
   if (response.status !== 200) {
-    throw new ControlPlaneError("FAILED_PRECONDITION", `Runner "${runnerId}" refused its debug view (HTTP ${response.status}); remove it with runner_remove and spawn a new one.`);
+    throw new ControlPlaneError(
+      "FAILED_PRECONDITION",
+      `Runner "${runnerId}" refused its debug view (HTTP ${response.status}); remove it with runner_remove and spawn a new one.`,
+    );
   }
   try {
     return JSON.parse(body) as unknown;
   } catch (error) {
-    throw new ControlPlaneError("FAILED_PRECONDITION", `Runner "${runnerId}" answered its debug view with something that is not JSON; remove it with runner_remove and spawn a new one.`, {
-      cause: error,
-    });
+    throw new ControlPlaneError(
+      "FAILED_PRECONDITION",
+      `Runner "${runnerId}" answered its debug view with something that is not JSON; remove it with runner_remove and spawn a new one.`,
+      {
+        cause: error,
+      },
+    );
   }
 }

@@ -69,8 +69,13 @@ export class AgentTransport {
   }
 
   /** Turns a unary call's callback into a promise of `value(response)`, failures mapped by `fail`. */
-  unary<R, T>(start: (done: (error: ServiceError | null, response: R) => void) => void, value: (response: R) => T): Promise<T> {
-    return new Promise((resolve, reject) => start((error, response) => (error ? reject(this.fail(error)) : resolve(value(response)))));
+  unary<R, T>(
+    start: (done: (error: ServiceError | null, response: R) => void) => void,
+    value: (response: R) => T,
+  ): Promise<T> {
+    return new Promise((resolve, reject) =>
+      start((error, response) => (error ? reject(this.fail(error)) : resolve(value(response)))),
+    );
   }
 
   close(): void {

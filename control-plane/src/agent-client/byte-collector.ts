@@ -12,7 +12,8 @@ export class ByteCollector {
 
   /** Sets the size to expect; call before the first chunk. */
   expect(bytes: number): void {
-    if (this.filled === 0 && this.overflow.length === 0 && bytes > 0 && bytes <= MAX_PREALLOCATED_BYTES) this.buffer = Buffer.allocUnsafe(bytes);
+    if (this.filled === 0 && this.overflow.length === 0 && bytes > 0 && bytes <= MAX_PREALLOCATED_BYTES)
+      this.buffer = Buffer.allocUnsafe(bytes);
   }
 
   push(chunk: Uint8Array): void {

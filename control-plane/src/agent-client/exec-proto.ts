@@ -36,11 +36,20 @@ export function toExecEvent(event: ProtoExecEvent["event"]): ExecEvent | undefin
 
 /** A proto output message as a chunk of the output log. */
 export function toExecChunk(output: ExecOutput): ExecChunk {
-  return { stream: output.stream === OutputStream.OUTPUT_STREAM_STDERR ? "stderr" : "stdout", data: Buffer.from(output.data), cursor: output.cursor };
+  return {
+    stream: output.stream === OutputStream.OUTPUT_STREAM_STDERR ? "stderr" : "stdout",
+    data: Buffer.from(output.data),
+    cursor: output.cursor,
+  };
 }
 
 function toExecExit(exit: ProtoExecExit): ExecExit {
-  return { reason: EXIT_REASON[exit.reason] ?? "exited", exitCode: exit.exitCode ?? null, signal: exit.signal || null, durationMs: exit.durationMs };
+  return {
+    reason: EXIT_REASON[exit.reason] ?? "exited",
+    exitCode: exit.exitCode ?? null,
+    signal: exit.signal || null,
+    durationMs: exit.durationMs,
+  };
 }
 
 /** A proto ExecInfo as the domain sees it. */

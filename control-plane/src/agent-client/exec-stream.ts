@@ -12,7 +12,11 @@ export interface ExecStream extends AsyncDisposable {
 }
 
 /** Passes a call's events to `onEvent` and settles `ended` when the process exits, the call fails, or it is cancelled. */
-export function followExecStream(transport: AgentTransport, call: ClientReadableStream<ProtoExecEvent>, onEvent: (event: ExecEvent) => void): ExecStream {
+export function followExecStream(
+  transport: AgentTransport,
+  call: ClientReadableStream<ProtoExecEvent>,
+  onEvent: (event: ExecEvent) => void,
+): ExecStream {
   let cancelled = false;
   let exit: ExecExit | undefined;
   const ended = new Promise<ExecExit | undefined>((resolve, reject) => {
@@ -22,8 +26,14 @@ export function followExecStream(transport: AgentTransport, call: ClientReadable
       if (event.type === "exited") exit = event;
       onEvent(event);
     });
-    call.on("error", (error: ServiceError) => (cancelled && error.code === status.CANCELLED ? resolve(exit) : reject(transport.fail(error))));
-    call.on("end", () => (exit || cancelled ? resolve(exit) : reject(transport.fail({ code: status.UNAVAILABLE, details: "the exec stream ended without an exit event" }))));
+    call.on("error", (error: ServiceError) =>
+      cancelled && error.code === status.CANCELLED ? resolve(exit) : reject(transport.fail(error)),
+    );
+    call.on("end", () =>
+      exit || cancelled
+        ? resolve(exit)
+        : reject(transport.fail({ code: status.UNAVAILABLE, details: "the exec stream ended without an exit event" })),
+    );
   });
   const cancel = (): void => {
     cancelled = true;

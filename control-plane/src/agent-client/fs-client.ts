@@ -29,7 +29,10 @@ export class FsClient {
 
   /** Reads up to `length` bytes (0 = to the end) from `offset`; with `ifMatch`, only from that version of the file. */
   async read(path: string, offset: number, length: number, ifMatch = ""): Promise<FileContents> {
-    const call: ClientReadableStream<ReadChunk> = this.transport.fs.read({ path, offset, length, ifMatch }, this.transport.metadata());
+    const call: ClientReadableStream<ReadChunk> = this.transport.fs.read(
+      { path, offset, length, ifMatch },
+      this.transport.metadata(),
+    );
     const data = new ByteCollector();
     let info: FileInfo | undefined;
     try {
@@ -51,10 +54,15 @@ export class FsClient {
    * Replaces a file atomically through the streamed Write RPC; with `ifMatch` (an etag), only if the file is still
    * that version (FAILED_PRECONDITION otherwise). `mode` 0 keeps an existing file's mode, else 0644.
    */
-  write(path: string, data: Buffer, options: { createParents: boolean; mode: number; ifMatch?: string }): Promise<FileInfo> {
+  write(
+    path: string,
+    data: Buffer,
+    options: { createParents: boolean; mode: number; ifMatch?: string },
+  ): Promise<FileInfo> {
     return new Promise((resolve, reject) => {
-      const call: ClientWritableStream<WriteRequest> = this.transport.fs.write(this.transport.metadata(), (error, response) =>
-        error ? reject(this.transport.fail(error)) : resolve(toFileInfo(response.info)),
+      const call: ClientWritableStream<WriteRequest> = this.transport.fs.write(
+        this.transport.metadata(),
+        (error, response) => (error ? reject(this.transport.fail(error)) : resolve(toFileInfo(response.info))),
       );
       const header = { path, createParents: options.createParents, mode: options.mode, ifMatch: options.ifMatch ?? "" };
       let offset = 0;
@@ -78,34 +86,58 @@ export class FsClient {
   list(path: string, limit: number, depth = 1): Promise<DirectoryListing> {
     return this.transport.unary(
       (done) => this.transport.fs.list({ path, limit, depth }, this.transport.metadata(), done),
-      (response: ListResponse) => ({ directory: toFileInfo(response.directory), entries: response.entries.map(toFileInfo), truncated: response.truncated }),
+      (response: ListResponse) => ({
+        directory: toFileInfo(response.directory),
+        entries: response.entries.map(toFileInfo),
+        truncated: response.truncated,
+      }),
     );
   }
 
   /** Describes a path, following symlinks (`linkTarget` says when it is one); a dangling symlink describes itself. */
   stat(path: string): Promise<FileInfo> {
-    return this.transport.unary((done) => this.transport.fs.stat({ path }, this.transport.metadata(), done), (response: InfoResponse) => toFileInfo(response.info));
+    return this.transport.unary(
+      (done) => this.transport.fs.stat({ path }, this.transport.metadata(), done),
+      (response: InfoResponse) => toFileInfo(response.info),
+    );
   }
 
   /** Creates a directory; with `parents`, also its missing parents, and an existing directory is fine. `mode` 0 = 0755. */
   mkdir(path: string, options: { parents: boolean; mode: number }): Promise<FileInfo> {
     return this.transport.unary(
-      (done) => this.transport.fs.mkdir({ path, parents: options.parents, mode: options.mode }, this.transport.metadata(), done),
+      (done) =>
+        this.transport.fs.mkdir(
+          { path, parents: options.parents, mode: options.mode },
+          this.transport.metadata(),
+          done,
+        ),
       (response: InfoResponse) => toFileInfo(response.info),
     );
   }
 
   /** Renames `source` to `destination` (its new path, not a folder to move it into); returns the destination. */
-  move(source: string, destination: string, options: { overwrite: boolean; createParents: boolean }): Promise<FileInfo> {
+  move(
+    source: string,
+    destination: string,
+    options: { overwrite: boolean; createParents: boolean },
+  ): Promise<FileInfo> {
     return this.transport.unary(
-      (done) => this.transport.fs.move({ source, destination, overwrite: options.overwrite, createParents: options.createParents }, this.transport.metadata(), done),
+      (done) =>
+        this.transport.fs.move(
+          { source, destination, overwrite: options.overwrite, createParents: options.createParents },
+          this.transport.metadata(),
+          done,
+        ),
       (response: InfoResponse) => toFileInfo(response.info),
     );
   }
 
   /** Removes a file, a symlink (not its target) or a directory (non-empty only when `recursive`); returns what it was. */
   remove(path: string, recursive: boolean): Promise<FileInfo> {
-    return this.transport.unary((done) => this.transport.fs.remove({ path, recursive }, this.transport.metadata(), done), (response: InfoResponse) => toFileInfo(response.info));
+    return this.transport.unary(
+      (done) => this.transport.fs.remove({ path, recursive }, this.transport.metadata(), done),
+      (response: InfoResponse) => toFileInfo(response.info),
+    );
   }
 
   /**

@@ -1,5 +1,10 @@
 import { makeGenericClientConstructor } from "@grpc/grpc-js";
-import { FsServiceService, type FsServiceClient, type ReadChunk, type WriteRequest } from "@devhatchery/proto/agent/v1/fs";
+import {
+  FsServiceService,
+  type FsServiceClient,
+  type ReadChunk,
+  type WriteRequest,
+} from "@devhatchery/proto/agent/v1/fs";
 import { encodeBytesField, soleBytesField } from "@devhatchery/proto/bytes-field";
 
 /** Field number of `data` in both ReadChunk and WriteRequest. */

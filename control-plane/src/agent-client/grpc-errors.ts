@@ -56,13 +56,20 @@ export function fromGrpcError(error: unknown, runnerId: string): ControlPlaneErr
       { cause: error },
     );
   }
-  if (code === "TIMEOUT") return new ControlPlaneError(code, `Runner "${runnerId}" did not answer in time.`, { cause: error });
+  if (code === "TIMEOUT")
+    return new ControlPlaneError(code, `Runner "${runnerId}" did not answer in time.`, { cause: error });
   if (code === "CANCELLED") return new ControlPlaneError(code, "The call was cancelled.", { cause: error });
   if (grpcStatus === status.UNAUTHENTICATED) {
-    return new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${runnerId}" rejected the control plane's token; remove it and spawn a new one.`, {
-      cause: error,
-      hint: "Starting it again will not help: runner_remove deletes it (its workspace is kept), then runner_spawn or runner_attach with the workspace_key gives you a new one.",
-    });
+    return new ControlPlaneError(
+      "RUNNER_UNAVAILABLE",
+      `Runner "${runnerId}" rejected the control plane's token; remove it and spawn a new one.`,
+      {
+        cause: error,
+        hint: "Starting it again will not help: runner_remove deletes it (its workspace is kept), then runner_spawn or runner_attach with the workspace_key gives you a new one.",
+      },
+    );
   }
-  return new ControlPlaneError("INTERNAL", `Runner "${runnerId}" failed with an internal error. ${logReference()}`, { cause: error });
+  return new ControlPlaneError("INTERNAL", `Runner "${runnerId}" failed with an internal error. ${logReference()}`, {
+    cause: error,
+  });
 }

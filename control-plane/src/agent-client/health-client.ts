@@ -11,9 +11,14 @@ export class HealthClient {
       const metadata = this.transport.metadata();
       // Wait for the connection (within the deadline) instead of failing at once while the agent is still starting.
       metadata.setOptions({ waitForReady: true });
-      this.transport.health.check({ service: "" }, metadata, { deadline: Date.now() + timeoutMs }, (error, response) => {
-        resolve(!error && response.status === HealthCheckResponse_ServingStatus.SERVING);
-      });
+      this.transport.health.check(
+        { service: "" },
+        metadata,
+        { deadline: Date.now() + timeoutMs },
+        (error, response) => {
+          resolve(!error && response.status === HealthCheckResponse_ServingStatus.SERVING);
+        },
+      );
     });
   }
 }

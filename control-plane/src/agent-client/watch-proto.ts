@@ -62,9 +62,25 @@ export function toWatchEvents(message: ProtoWatchEvent): WatchEvent[] {
     case "changes":
       return [{ type: "changes", cursor, timeMs, changes: event.value.changes.map(toWatchChange) }];
     case "resync":
-      return [{ type: "resync", cursor, timeMs, reason: RESYNC_REASON[event.value.reason] ?? "unknown", message: event.value.message }];
+      return [
+        {
+          type: "resync",
+          cursor,
+          timeMs,
+          reason: RESYNC_REASON[event.value.reason] ?? "unknown",
+          message: event.value.message,
+        },
+      ];
     case "ended":
-      return [{ type: "ended", cursor, timeMs, reason: END_REASON[event.value.reason] ?? "unknown", message: event.value.message }];
+      return [
+        {
+          type: "ended",
+          cursor,
+          timeMs,
+          reason: END_REASON[event.value.reason] ?? "unknown",
+          message: event.value.message,
+        },
+      ];
     default:
       return [];
   }

@@ -15,7 +15,10 @@ function digest(value: string): Buffer {
  * matched nor how much.
  */
 export function createBearerAuthenticator(entries: BearerTokenEntry[]): Authenticator {
-  const known = entries.map(({ principal, tokenSha256 }) => ({ principal: { id: principal }, digest: Buffer.from(tokenSha256, "hex") }));
+  const known = entries.map(({ principal, tokenSha256 }) => ({
+    principal: { id: principal },
+    digest: Buffer.from(tokenSha256, "hex"),
+  }));
   return (authorization) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
     if (!match) return undefined;

@@ -8,7 +8,9 @@ export function configPathOf(option: string | undefined, env: NodeJS.ProcessEnv)
 
 /** Where the configuration came from, in words: "devhatchery.yaml", "the embedded defaults", plus the overrides. */
 export function describeSource(path: string | undefined, env: NodeJS.ProcessEnv): string {
-  const overrides = Object.keys(env).filter((name) => name.startsWith("DEVHATCHERY_") && name !== ENV.config && env[name]).sort();
+  const overrides = Object.keys(env)
+    .filter((name) => name.startsWith("DEVHATCHERY_") && name !== ENV.config && env[name])
+    .sort();
   const base = path ?? "the embedded defaults (no config file)";
   return overrides.length === 0 ? base : `${base} + ${overrides.join(", ")}`;
 }

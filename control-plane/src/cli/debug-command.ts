@@ -19,7 +19,11 @@ Exit codes: 0 done, 1 usage or invalid configuration, 3 the control plane could 
 `;
 
 /** The control plane's base URL from --url (its /mcp URL works too) or the configured listen address. */
-function baseUrl(option: string | undefined, context: CliContext, configOption: string | undefined): string | undefined {
+function baseUrl(
+  option: string | undefined,
+  context: CliContext,
+  configOption: string | undefined,
+): string | undefined {
   if (option) return option.replace(/\/+$/, "").replace(/\/mcp$/, "");
   const config = loadCliConfig(context, configPathOf(configOption, context.env));
   return config && baseUrlOf(config);
@@ -28,12 +32,19 @@ function baseUrl(option: string | undefined, context: CliContext, configOption: 
 export async function debugCommand(args: string[], context: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { url: { type: "string" }, token: { type: "string" }, html: { type: "boolean" }, config: { type: "string" } },
+    options: {
+      url: { type: "string" },
+      token: { type: "string" },
+      html: { type: "boolean" },
+      config: { type: "string" },
+    },
     allowPositionals: true,
     strict: true,
   });
   if (positionals.length !== 1) {
-    context.err("devhatchery debug: expected one runner (id, alias or workspace key); run `devhatchery debug --help`.\n");
+    context.err(
+      "devhatchery debug: expected one runner (id, alias or workspace key); run `devhatchery debug --help`.\n",
+    );
     return EXIT.invalid;
   }
   const base = baseUrl(values.url, context, values.config);
@@ -43,12 +54,17 @@ export async function debugCommand(args: string[], context: CliContext): Promise
   let response: Response;
   try {
     response = await fetch(url, {
-      headers: { accept: values.html ? "text/html" : "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        accept: values.html ? "text/html" : "application/json",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-    context.err(`devhatchery debug: cannot reach the control plane at "${base}" (${cause}); start it with \`devhatchery serve\` or pass --url.\n`);
+    context.err(
+      `devhatchery debug: cannot reach the control plane at "${base}" (${cause}); start it with \`devhatchery serve\` or pass --url.\n`,
+    );
     return EXIT.requestFailed;
   }
   const body = await response.text();
@@ -56,7 +72,12 @@ export async function debugCommand(args: string[], context: CliContext): Promise
     context.out(values.html ? body : `${JSON.stringify(JSON.parse(body), null, 2)}\n`);
     return EXIT.ok;
   }
-  const fix = response.status === 401 ? "pass the owner's token with --token or DEVHATCHERY_TOKEN" : response.status === 404 ? "list your runners with runner_list" : "see the control plane's log";
+  const fix =
+    response.status === 401
+      ? "pass the owner's token with --token or DEVHATCHERY_TOKEN"
+      : response.status === 404
+        ? "list your runners with runner_list"
+        : "see the control plane's log";
   let message = body;
   try {
     message = (JSON.parse(body) as { message?: string }).message ?? body;

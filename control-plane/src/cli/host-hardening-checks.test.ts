@@ -12,13 +12,21 @@ const MOUNTINFO = [
   "",
 ].join("\n");
 
-const HARDENED: HostHardeningFacts = { mountinfo: MOUNTINFO, securityOptions: ["name=seccomp,profile=default", "name=userns"], inotifyInstances: 8192, inotifyWatches: 1_048_576 };
+const HARDENED: HostHardeningFacts = {
+  mountinfo: MOUNTINFO,
+  securityOptions: ["name=seccomp,profile=default", "name=userns"],
+  inotifyInstances: 8192,
+  inotifyWatches: 1_048_576,
+};
 const identity = (path: string): string => path;
 const root = (alias: string, hostPath: string, allowRw = true) => ({ alias, hostPath, allowRw });
 
 describe("host hardening warnings of devhatchery validate", () => {
   it("finds the mount holding a folder: the longest mount point, the last of stacked ones, octal escapes decoded", () => {
-    expect(mountHolding("/srv/safe/data", MOUNTINFO)).toEqual({ mountPoint: "/srv/safe", options: ["rw", "nosuid", "nodev", "relatime"] });
+    expect(mountHolding("/srv/safe/data", MOUNTINFO)).toEqual({
+      mountPoint: "/srv/safe",
+      options: ["rw", "nosuid", "nodev", "relatime"],
+    });
     expect(mountHolding("/srv/safe/inner/x", MOUNTINFO)?.mountPoint).toBe("/srv/safe/inner");
     expect(mountHolding("/srv/safer", MOUNTINFO)?.mountPoint).toBe("/");
     expect(mountHolding("/srv/with space/a", MOUNTINFO)?.options).toContain("nosuid");
@@ -26,11 +34,19 @@ describe("host hardening warnings of devhatchery validate", () => {
   });
 
   it("says nothing on a hardened host, or for read-only roots", () => {
-    expect(hardeningWarnings([root("safe", "/srv/safe/data"), root("ro", "/home/me/src", false), root("space", "/srv/with space")], HARDENED, identity)).toEqual([]);
+    expect(
+      hardeningWarnings(
+        [root("safe", "/srv/safe/data"), root("ro", "/home/me/src", false), root("space", "/srv/with space")],
+        HARDENED,
+        identity,
+      ),
+    ).toEqual([]);
   });
 
   it("warns about an rw root on a mount without nosuid, naming the mount and the fix", () => {
-    expect(hardeningWarnings([root("safe", "/srv/safe/data"), root("inner", "/srv/safe/inner/x")], HARDENED, identity)).toEqual([
+    expect(
+      hardeningWarnings([root("safe", "/srv/safe/data"), root("inner", "/srv/safe/inner/x")], HARDENED, identity),
+    ).toEqual([
       {
         where: "allowed_roots[1].path",
         message:
@@ -44,20 +60,30 @@ describe("host hardening warnings of devhatchery validate", () => {
   it("checks the folder a root's symlinks lead to", () => {
     const warnings = hardeningWarnings([root("link", "/srv/safe/link-to-root")], HARDENED, () => "/home/me/work");
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.message).toMatch(/^the rw root "\/srv\/safe\/link-to-root" \(alias "link"\) is on the mount "\/", which allows setuid: /);
+    expect(warnings[0]?.message).toMatch(
+      /^the rw root "\/srv\/safe\/link-to-root" \(alias "link"\) is on the mount "\/", which allows setuid: /,
+    );
   });
 
   it("warns when the engine does not remap user namespaces (rootless counts as remapped)", () => {
-    expect(hardeningWarnings([], { ...HARDENED, securityOptions: ["name=seccomp,profile=default"] }, identity)).toEqual([
-      {
-        where: "docker",
-        message:
-          'the engine does not remap user namespaces (its security options have no "name=userns"): root in a runner is root on the host for files written to rw ' +
-          'mounts and after any container escape. Set "userns-remap": "default" in /etc/docker/daemon.json and restart dockerd (images and volumes made before ' +
-          "are not visible under the remapped root; pull or build them again).",
-      },
-    ]);
-    expect(hardeningWarnings([], { ...HARDENED, securityOptions: ["name=seccomp,profile=default", "name=rootless"] }, identity)).toEqual([]);
+    expect(hardeningWarnings([], { ...HARDENED, securityOptions: ["name=seccomp,profile=default"] }, identity)).toEqual(
+      [
+        {
+          where: "docker",
+          message:
+            'the engine does not remap user namespaces (its security options have no "name=userns"): root in a runner is root on the host for files written to rw ' +
+            'mounts and after any container escape. Set "userns-remap": "default" in /etc/docker/daemon.json and restart dockerd (images and volumes made before ' +
+            "are not visible under the remapped root; pull or build them again).",
+        },
+      ],
+    );
+    expect(
+      hardeningWarnings(
+        [],
+        { ...HARDENED, securityOptions: ["name=seccomp,profile=default", "name=rootless"] },
+        identity,
+      ),
+    ).toEqual([]);
   });
 
   it.each([
@@ -65,7 +91,9 @@ describe("host hardening warnings of devhatchery validate", () => {
     [128, 1_048_576],
     [8192, 192_543],
   ])("warns about inotify limits %i / %i with the sysctl that raises them", (instances, watches) => {
-    expect(hardeningWarnings([], { ...HARDENED, inotifyInstances: instances, inotifyWatches: watches }, identity)).toEqual([
+    expect(
+      hardeningWarnings([], { ...HARDENED, inotifyInstances: instances, inotifyWatches: watches }, identity),
+    ).toEqual([
       {
         where: "fs.inotify",
         message:
@@ -77,11 +105,22 @@ describe("host hardening warnings of devhatchery validate", () => {
   });
 
   it("says nothing it cannot know: no mountinfo, no engine answer, no /proc/sys", () => {
-    expect(hardeningWarnings([root("data", "/srv/data")], { mountinfo: undefined, securityOptions: undefined, inotifyInstances: undefined, inotifyWatches: undefined }, identity)).toEqual([]);
+    expect(
+      hardeningWarnings(
+        [root("data", "/srv/data")],
+        { mountinfo: undefined, securityOptions: undefined, inotifyInstances: undefined, inotifyWatches: undefined },
+        identity,
+      ),
+    ).toEqual([]);
   });
 
   it("prints the warnings under one heading", () => {
-    expect(formatWarnings([{ where: "docker", message: "m1" }, { where: "fs.inotify", message: "m2" }])).toBe(
+    expect(
+      formatWarnings([
+        { where: "docker", message: "m1" },
+        { where: "fs.inotify", message: "m2" },
+      ]),
+    ).toBe(
       '2 hardening warnings (the configuration is valid; see docs/security.md, "Host hardening"):\n  ! docker: m1\n  ! fs.inotify: m2\n',
     );
   });

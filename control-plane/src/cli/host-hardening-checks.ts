@@ -26,13 +26,18 @@ export function mountHolding(path: string, mountinfo: string): { mountPoint: str
     const options = fields[5];
     if (mountPoint === undefined || options === undefined) continue;
     const decoded = mountPoint.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-    if (isInsidePath(decoded, path) && (!best || decoded.length >= best.mountPoint.length)) best = { mountPoint: decoded, options: options.split(",") };
+    if (isInsidePath(decoded, path) && (!best || decoded.length >= best.mountPoint.length))
+      best = { mountPoint: decoded, options: options.split(",") };
   }
   return best;
 }
 
 /** Warnings (never errors) about what an operator must set for untrusted tenants: nosuid rw roots, userns-remap, inotify limits. */
-export function hardeningWarnings(roots: readonly AllowedRoot[], facts: HostHardeningFacts, resolve: (path: string) => string = realpathSync): ConfigProblem[] {
+export function hardeningWarnings(
+  roots: readonly AllowedRoot[],
+  facts: HostHardeningFacts,
+  resolve: (path: string) => string = realpathSync,
+): ConfigProblem[] {
   const warnings: ConfigProblem[] = [];
   roots.forEach((root, index) => {
     if (!root.allowRw || facts.mountinfo === undefined) return;
@@ -63,7 +68,10 @@ export function hardeningWarnings(roots: readonly AllowedRoot[], facts: HostHard
     });
   }
   const { inotifyInstances: instances, inotifyWatches: watches } = facts;
-  if ((instances !== undefined && instances < MIN_INOTIFY_INSTANCES) || (watches !== undefined && watches < MIN_INOTIFY_WATCHES)) {
+  if (
+    (instances !== undefined && instances < MIN_INOTIFY_INSTANCES) ||
+    (watches !== undefined && watches < MIN_INOTIFY_WATCHES)
+  ) {
     warnings.push({
       where: "fs.inotify",
       message:
@@ -78,7 +86,11 @@ export function hardeningWarnings(roots: readonly AllowedRoot[], facts: HostHard
 /** Hardening warnings as validate prints them on stderr: the configuration is still valid. */
 export function formatWarnings(warnings: readonly { where: string; message: string }[]): string {
   const count = `${warnings.length} hardening warning${warnings.length === 1 ? "" : "s"}`;
-  return [`${count} (the configuration is valid; see docs/security.md, "Host hardening"):`, ...warnings.map((warning) => `  ! ${warning.where}: ${warning.message}`), ""].join("\n");
+  return [
+    `${count} (the configuration is valid; see docs/security.md, "Host hardening"):`,
+    ...warnings.map((warning) => `  ! ${warning.where}: ${warning.message}`),
+    "",
+  ].join("\n");
 }
 
 /** Reads the host's facts from /proc (undefined where missing, e.g. not Linux); the engine's options come from the caller. */

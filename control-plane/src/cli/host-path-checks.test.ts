@@ -18,7 +18,9 @@ describe("the audit log's folder", () => {
     const auditLog = join(dir, "logs", "devhatchery", "audit.log");
     expect(folderState(join(dir, "logs", "devhatchery"))).toEqual({ state: "creatable" });
     expect(auditProblems(auditLog)).toEqual([]);
-    expect(describeAuditLog(auditLog)).toBe(`${auditLog} (its folder ${join(dir, "logs", "devhatchery")} will be created)`);
+    expect(describeAuditLog(auditLog)).toBe(
+      `${auditLog} (its folder ${join(dir, "logs", "devhatchery")} will be created)`,
+    );
   });
 
   it("passes when it exists", () => {
@@ -38,10 +40,17 @@ describe("the audit log's folder", () => {
         message: `the folder of the audit log "${auditLog}" cannot be created: "${join(dir, "a-file")}" is a file, not a folder; choose another path or create the folder`,
       },
     ]);
-    expect(folderState(join(dir, "a-file"))).toEqual({ state: "blocked", reason: `"${join(dir, "a-file")}" is a file, not a folder` });
+    expect(folderState(join(dir, "a-file"))).toEqual({
+      state: "blocked",
+      reason: `"${join(dir, "a-file")}" is a file, not a folder`,
+    });
   });
 
   it("names streams and off as they are", () => {
-    expect([describeAuditLog(undefined), describeAuditLog("stderr"), describeAuditLog("stdout")]).toEqual(["off", "stderr", "stdout"]);
+    expect([describeAuditLog(undefined), describeAuditLog("stderr"), describeAuditLog("stdout")]).toEqual([
+      "off",
+      "stderr",
+      "stdout",
+    ]);
   });
 });

@@ -32,12 +32,20 @@ const IMAGES_DIR = fileURLToPath(new URL("../../../images/", import.meta.url));
 export async function imagesCommand(args: string[], context: CliContext): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { tag: { type: "string" }, "agent-tag": { type: "string" }, base: { type: "string" }, "node-source": { type: "string" }, config: { type: "string" } },
+    options: {
+      tag: { type: "string" },
+      "agent-tag": { type: "string" },
+      base: { type: "string" },
+      "node-source": { type: "string" },
+      config: { type: "string" },
+    },
     allowPositionals: true,
     strict: true,
   });
   if (positionals.length !== 1 || positionals[0] !== "build") {
-    context.err(`devhatchery images: expected the subcommand "build", got ${positionals.length === 0 ? "none" : `"${positionals.join(" ")}"`}; run \`devhatchery images --help\`.\n`);
+    context.err(
+      `devhatchery images: expected the subcommand "build", got ${positionals.length === 0 ? "none" : `"${positionals.join(" ")}"`}; run \`devhatchery images --help\`.\n`,
+    );
     return EXIT.invalid;
   }
   const config = loadCliConfig(context, configPathOf(values.config, context.env));
@@ -57,7 +65,9 @@ export async function imagesCommand(args: string[], context: CliContext): Promis
       },
       (step) => context.out(`  ${step}\n`),
     );
-    context.out(`Built ${runnerTag} (${imageId || "no id reported"}). Use it with images.default: ${runnerTag} (or DEVHATCHERY_DEFAULT_IMAGE).\n`);
+    context.out(
+      `Built ${runnerTag} (${imageId || "no id reported"}). Use it with images.default: ${runnerTag} (or DEVHATCHERY_DEFAULT_IMAGE).\n`,
+    );
     return EXIT.ok;
   } catch (error) {
     const failure = asControlPlaneError(error);

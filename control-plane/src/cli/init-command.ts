@@ -16,9 +16,16 @@ Options:
 `;
 
 export function initCommand(args: string[], context: CliContext): number {
-  const { values, positionals } = parseArgs({ args, options: { force: { type: "boolean" } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { force: { type: "boolean" } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (positionals.length > 1) {
-    context.err(`devhatchery init: expected at most one path, got ${positionals.length}; run \`devhatchery init --help\`.\n`);
+    context.err(
+      `devhatchery init: expected at most one path, got ${positionals.length}; run \`devhatchery init --help\`.\n`,
+    );
     return EXIT.invalid;
   }
   const path = resolve(positionals[0] ?? "devhatchery.yaml");
@@ -26,7 +33,10 @@ export function initCommand(args: string[], context: CliContext): number {
     writeFileSync(path, renderConfigTemplate(), { flag: values.force ? "w" : "wx", mode: 0o600 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const fix = code === "EEXIST" ? "pass --force to overwrite it, or choose another path" : "check that the folder exists and is writable";
+    const fix =
+      code === "EEXIST"
+        ? "pass --force to overwrite it, or choose another path"
+        : "check that the folder exists and is writable";
     context.err(`devhatchery init: cannot write "${path}" (${code}); ${fix}.\n`);
     return EXIT.invalid;
   }

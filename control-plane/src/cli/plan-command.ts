@@ -34,7 +34,10 @@ export function imageArchitecture(architecture: string): string {
 
 function hostLines(config: ControlPlaneConfig): Line[] {
   const state = join(config.stateDir, "state.db");
-  const auth = config.auth.mode === "bearer" ? `bearer, principals ${[...new Set(config.auth.tokens.map((token) => token.principal))].join(", ")}` : "none (one local principal)";
+  const auth =
+    config.auth.mode === "bearer"
+      ? `bearer, principals ${[...new Set(config.auth.tokens.map((token) => token.principal))].join(", ")}`
+      : "none (one local principal)";
   return [
     ["listen", `${baseUrlOf(config)}/mcp, auth ${auth}`],
     ["state", `${state}: ${existsSync(state) ? "exists" : "would be created (folder mode 0700)"}`],
@@ -52,20 +55,34 @@ async function dockerLines(config: ControlPlaneConfig, probe: DockerDeploymentPr
   await network(config.runnerNetwork, "on the first spawn (bridge, inter-container traffic off)");
   await network(`${config.runnerNetwork}-offline`, "on the first spawn with network: false (internal bridge)");
   const image = await probe.image(config.defaultImage);
-  lines.push(["image", `${config.defaultImage} (default): ${image ? `present (${imageArchitecture(image.architecture)}${image.agentVersion ? `, agent ${image.agentVersion} baked in` : ""})` : "would be pulled on the first spawn"}`]);
+  lines.push([
+    "image",
+    `${config.defaultImage} (default): ${image ? `present (${imageArchitecture(image.architecture)}${image.agentVersion ? `, agent ${image.agentVersion} baked in` : ""})` : "would be pulled on the first spawn"}`,
+  ]);
   if (image?.agentVersion) {
     lines.push(["agent volume", "not needed for the default image: it carries the agent"]);
   } else {
     const architecture = imageArchitecture(image?.architecture ?? (await probe.engineArchitecture()));
     const volume = await probe.agentVolumeName(architecture, config.agent, log);
-    const state = volume === undefined ? `none exists for architecture ${architecture}` : (await probe.volumeExists(volume)) ? "exists" : "would be created and filled on the first spawn";
+    const state =
+      volume === undefined
+        ? `none exists for architecture ${architecture}`
+        : (await probe.volumeExists(volume))
+          ? "exists"
+          : "would be created and filled on the first spawn";
     lines.push(["agent volume", `${volume ?? "-"} (${architecture}): ${state}`]);
   }
   for (const name of config.prepullImages) {
-    lines.push(["prepull", `${name}: ${(await probe.image(name)) ? "present" : "would be pulled in the background at start-up"}`]);
+    lines.push([
+      "prepull",
+      `${name}: ${(await probe.image(name)) ? "present" : "would be pulled in the background at start-up"}`,
+    ]);
   }
   if (config.prepullImages.length === 0) lines.push(["prepull", "none"]);
-  lines.push(["pulls", `${config.imagePull} (images.pull) from ${config.imageRegistries.join(", ")}${config.allowIdReferences ? "; image ids accepted" : ""}`]);
+  lines.push([
+    "pulls",
+    `${config.imagePull} (images.pull) from ${config.imageRegistries.join(", ")}${config.allowIdReferences ? "; image ids accepted" : ""}`,
+  ]);
   return lines;
 }
 
@@ -83,7 +100,9 @@ export async function planCommand(args: string[], context: CliContext): Promise<
   try {
     await probe.ping();
   } catch (error) {
-    context.err(`  ✗ docker: the engine at "${config.dockerHost ?? "Docker's default endpoint"}" does not answer: ${asControlPlaneError(error).message}\n`);
+    context.err(
+      `  ✗ docker: the engine at "${config.dockerHost ?? "Docker's default endpoint"}" does not answer: ${asControlPlaneError(error).message}\n`,
+    );
     return EXIT.dockerUnreachable;
   }
   try {

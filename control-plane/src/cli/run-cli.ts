@@ -76,7 +76,9 @@ export async function runCli(args: string[], context: CliContext): Promise<numbe
   const name = named ? first : "serve";
   const command = COMMANDS[name];
   if (!command) {
-    context.err(`devhatchery: unknown command "${name}"; the commands are ${Object.keys(COMMANDS).join(", ")} (run \`devhatchery --help\`).\n`);
+    context.err(
+      `devhatchery: unknown command "${name}"; the commands are ${Object.keys(COMMANDS).join(", ")} (run \`devhatchery --help\`).\n`,
+    );
     return EXIT.invalid;
   }
   const commandArgs = named ? rest : args;

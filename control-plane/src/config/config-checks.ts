@@ -10,7 +10,9 @@ type Issue = (path: Array<string | number>, message: string) => void;
 
 /** Each value as parsed so far: checks run even when other keys are invalid, so every problem shows at once. */
 function entries<T>(value: unknown): Array<T | undefined> {
-  return Array.isArray(value) ? value.map((item) => (typeof item === "object" && item !== null ? (item as T) : undefined)) : [];
+  return Array.isArray(value)
+    ? value.map((item) => (typeof item === "object" && item !== null ? (item as T) : undefined))
+    : [];
 }
 
 function checkAuth(config: ConfigFile, issue: Issue): void {
@@ -19,9 +21,11 @@ function checkAuth(config: ConfigFile, issue: Issue): void {
   tokens.forEach((entry, index) => {
     if (!entry) return;
     const result = tokenDigest(entry);
-    if ("problem" in result) return issue(["auth", "tokens", index, ...(result.key ? [result.key] : [])], result.problem);
+    if ("problem" in result)
+      return issue(["auth", "tokens", index, ...(result.key ? [result.key] : [])], result.problem);
     const first = seen.get(result.sha256);
-    if (first !== undefined) issue(["auth", "tokens", index], `repeats the token of entry ${first}; give every principal its own token`);
+    if (first !== undefined)
+      issue(["auth", "tokens", index], `repeats the token of entry ${first}; give every principal its own token`);
     else seen.set(result.sha256, index);
   });
   const host = config.listen?.host;
@@ -41,25 +45,44 @@ function checkLimits(config: ConfigFile, issue: Issue): void {
     const wanted = defaults?.[name];
     const most = max?.[name];
     if (typeof wanted === "number" && typeof most === "number" && wanted > most) {
-      issue(["limits", "defaults", name], `is ${wanted}, more than limits.max.${name} (${most}); lower the default or raise the maximum`);
+      issue(
+        ["limits", "defaults", name],
+        `is ${wanted}, more than limits.max.${name} (${most}); lower the default or raise the maximum`,
+      );
     }
   }
 }
 
 function checkImages(config: ConfigFile, issue: Issue): void {
   const registries = Array.isArray(config.images?.registries) ? config.images.registries : undefined;
-  const named: Array<[Array<string | number>, unknown]> = [[["images", "default"], config.images?.default], ...(Array.isArray(config.images?.prepull) ? config.images.prepull : []).map((image, index): [Array<string | number>, unknown] => [["images", "prepull", index], image])];
+  const named: Array<[Array<string | number>, unknown]> = [
+    [["images", "default"], config.images?.default],
+    ...(Array.isArray(config.images?.prepull) ? config.images.prepull : []).map(
+      (image, index): [Array<string | number>, unknown] => [["images", "prepull", index], image],
+    ),
+  ];
   for (const [path, image] of named) {
     const registry = typeof image === "string" ? registryOf(image) : undefined;
-    if (registries && registry && !registries.includes(registry)) issue(path, `"${image as string}" is from registry "${registry}", which images.registries (${registries.join(", ")}) does not list; add it there or pick another image`);
+    if (registries && registry && !registries.includes(registry))
+      issue(
+        path,
+        `"${image as string}" is from registry "${registry}", which images.registries (${registries.join(", ")}) does not list; add it there or pick another image`,
+      );
   }
-  const allowed = Array.isArray(config.images?.allowed) ? config.images.allowed.filter((pattern) => typeof pattern === "string") : [];
+  const allowed = Array.isArray(config.images?.allowed)
+    ? config.images.allowed.filter((pattern) => typeof pattern === "string")
+    : [];
   if (allowed.length === 0) return;
   const refuse = (path: Array<string | number>, image: string): void =>
-    issue(path, `"${image}" is not matched by images.allowed (${allowed.join(", ")}); add a pattern for it or pick an allowed image`);
-  if (typeof config.images?.default === "string" && imageAdmission(config.images.default, allowed) === "denied") refuse(["images", "default"], config.images.default);
+    issue(
+      path,
+      `"${image}" is not matched by images.allowed (${allowed.join(", ")}); add a pattern for it or pick an allowed image`,
+    );
+  if (typeof config.images?.default === "string" && imageAdmission(config.images.default, allowed) === "denied")
+    refuse(["images", "default"], config.images.default);
   (Array.isArray(config.images?.prepull) ? config.images.prepull : []).forEach((image, index) => {
-    if (typeof image === "string" && imageAdmission(image, allowed) === "denied") refuse(["images", "prepull", index], image);
+    if (typeof image === "string" && imageAdmission(image, allowed) === "denied")
+      refuse(["images", "prepull", index], image);
   });
 }
 
@@ -67,7 +90,8 @@ function checkRoots(config: ConfigFile, issue: Issue): void {
   const aliases = new Set<unknown>();
   entries<{ alias?: unknown }>(config.allowed_roots).forEach((root, index) => {
     if (!root || typeof root.alias !== "string") return;
-    if (aliases.has(root.alias)) issue(["allowed_roots", index, "alias"], `"${root.alias}" is listed twice; give each allowed root its own alias`);
+    if (aliases.has(root.alias))
+      issue(["allowed_roots", index, "alias"], `"${root.alias}" is listed twice; give each allowed root its own alias`);
     aliases.add(root.alias);
   });
 }
@@ -75,7 +99,8 @@ function checkRoots(config: ConfigFile, issue: Issue): void {
 /** The schema of devhatchery.yaml plus the checks that span keys (auth vs listen, defaults vs max, images vs allowed). */
 export const checkedConfigSchema = configFileSchema.superRefine(
   (config, ctx) => {
-    const issue: Issue = (path, message) => ctx.addIssue({ code: "custom", path, message, params: { [CROSS_CHECK]: true } });
+    const issue: Issue = (path, message) =>
+      ctx.addIssue({ code: "custom", path, message, params: { [CROSS_CHECK]: true } });
     checkAuth(config, issue);
     checkLimits(config, issue);
     checkImages(config, issue);

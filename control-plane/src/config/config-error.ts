@@ -9,7 +9,10 @@ export interface ConfigProblem {
 /** The configuration cannot be used; `problems` lists everything wrong with it at once. */
 export class ConfigError extends ControlPlaneError {
   constructor(readonly problems: ConfigProblem[]) {
-    super("INVALID_ARGUMENT", `Invalid configuration:\n${problems.map((problem) => `  ${problem.where}: ${problem.message}`).join("\n")}`);
+    super(
+      "INVALID_ARGUMENT",
+      `Invalid configuration:\n${problems.map((problem) => `  ${problem.where}: ${problem.message}`).join("\n")}`,
+    );
     this.name = "ConfigError";
   }
 }

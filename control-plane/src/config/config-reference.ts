@@ -52,7 +52,10 @@ function shapeOf(schema: AnySchema): Record<string, AnySchema> | undefined {
 }
 
 /** The schema of the object at `path` (list indexes are skipped), or undefined when there is none. */
-export function objectKeysAt(path: Array<string | number>, root: AnySchema = configFileSchema as unknown as AnySchema): string[] | undefined {
+export function objectKeysAt(
+  path: Array<string | number>,
+  root: AnySchema = configFileSchema as unknown as AnySchema,
+): string[] | undefined {
   let current: AnySchema | undefined = root;
   for (const part of path) {
     if (!current) return undefined;
@@ -71,14 +74,20 @@ function kindOf(inner: AnySchema): Pick<ConfigKey, "kind" | "values" | "min" | "
   const def = defOf(inner);
   if (def.type === "enum") return { kind: "enum", values: Object.values(def.entries as Record<string, string>) };
   if (def.type === "number") {
-    const checks = ((def.checks as Array<{ _zod: { def: CheckDef } }> | undefined) ?? []).map((check) => check._zod.def);
+    const checks = ((def.checks as Array<{ _zod: { def: CheckDef } }> | undefined) ?? []).map(
+      (check) => check._zod.def,
+    );
     const bound = (name: string, exclusive: string): string | undefined => {
       const check = checks.find((candidate) => candidate.check === name);
       return check ? `${check.inclusive ? "" : exclusive}${check.value}` : undefined;
     };
     const min = bound("greater_than", "> ");
     const max = bound("less_than", "< ");
-    return { kind: checks.some((check) => check.format === "safeint") ? "integer" : "number", ...(min ? { min } : {}), ...(max ? { max } : {}) };
+    return {
+      kind: checks.some((check) => check.format === "safeint") ? "integer" : "number",
+      ...(min ? { min } : {}),
+      ...(max ? { max } : {}),
+    };
   }
   if (def.type === "boolean") return { kind: "boolean" };
   if (def.type === "array") return { kind: defOf(def.element as AnySchema).type === "object" ? "entries" : "list" };
@@ -86,7 +95,10 @@ function kindOf(inner: AnySchema): Pick<ConfigKey, "kind" | "values" | "min" | "
 }
 
 /** Every key and section of devhatchery.yaml, in schema order (the order of the template and the reference). */
-export function describeConfig(root: AnySchema = configFileSchema as unknown as AnySchema): { keys: ConfigKey[]; sections: ConfigSection[] } {
+export function describeConfig(root: AnySchema = configFileSchema as unknown as AnySchema): {
+  keys: ConfigKey[];
+  sections: ConfigSection[];
+} {
   const keys: ConfigKey[] = [];
   const sections: ConfigSection[] = [];
   const walk = (schema: AnySchema, path: string[]): void => {
@@ -99,7 +111,13 @@ export function describeConfig(root: AnySchema = configFileSchema as unknown as 
         walk(child, childPath);
         continue;
       }
-      keys.push({ path: childPath, ...kindOf(inner), default: fallback, required: required && fallback === undefined, meta });
+      keys.push({
+        path: childPath,
+        ...kindOf(inner),
+        default: fallback,
+        required: required && fallback === undefined,
+        meta,
+      });
       const element = defOf(inner).element as AnySchema | undefined;
       if (element && shapeOf(element)) walk(element, [...childPath, "[]"]);
     }

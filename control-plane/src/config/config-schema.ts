@@ -38,14 +38,20 @@ function key<T extends z.ZodType>(schema: T, meta: KeyMeta): T {
 
 function section<T extends z.ZodRawShape>(description: string, shape: T) {
   // Every key of a section has a default, so an absent section is an empty one.
-  return z.strictObject(shape).prefault({} as never).meta({ description });
+  return z
+    .strictObject(shape)
+    .prefault({} as never)
+    .meta({ description });
 }
 
 const absolutePath = z.string().refine(isAbsolute, "must be an absolute path");
 const imageName = z.string().regex(/^\S+$/, "must be an image reference without spaces, e.g. ubuntu:24.04");
 const hostFolder = z
   .string()
-  .refine((path) => isAbsolute(path) && normalize(path) === path && !path.endsWith("/"), 'must be an absolute, normalized folder other than "/", e.g. /srv/data');
+  .refine(
+    (path) => isAbsolute(path) && normalize(path) === path && !path.endsWith("/"),
+    'must be an absolute, normalized folder other than "/", e.g. /srv/data',
+  );
 const millis = (min: number, max: number) => z.number().int().min(min).max(max);
 const cpus = z.number().positive().max(1024);
 const memoryMb = z.number().int().min(64).max(1_048_576);
@@ -61,21 +67,37 @@ const tokenEntry = z.strictObject({
     hint: "generate one with `openssl rand -hex 32`",
   }),
   token_file: key(absolutePath.optional(), {
-    description: "An absolute path of a file holding the token (surrounding whitespace ignored), e.g. a mounted secret.",
+    description:
+      "An absolute path of a file holding the token (surrounding whitespace ignored), e.g. a mounted secret.",
   }),
-  token_sha256: key(z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits").optional(), {
-    description: "The SHA-256 of the token in hex, so the file holds no secret: `printf %s \"$TOKEN\" | sha256sum`.",
-  }),
+  token_sha256: key(
+    z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits")
+      .optional(),
+    {
+      description: 'The SHA-256 of the token in hex, so the file holds no secret: `printf %s "$TOKEN" | sha256sum`.',
+    },
+  ),
 });
 
 const allowedRoot = z.strictObject({
-  alias: key(z.string().regex(MOUNT_ALIAS_PATTERN, 'must be 1-32 lower-case letters, digits, "_" or "-", starting with a letter or digit'), {
-    description: "The name runners use to mount the folder (under /export/<alias>).",
-    example: "data",
-  }),
+  alias: key(
+    z
+      .string()
+      .regex(
+        MOUNT_ALIAS_PATTERN,
+        'must be 1-32 lower-case letters, digits, "_" or "-", starting with a letter or digit',
+      ),
+    {
+      description: "The name runners use to mount the folder (under /export/<alias>).",
+      example: "data",
+    },
+  ),
   path: key(hostFolder, { description: "The host folder.", example: "/srv/data" }),
   mode: key(z.enum(["ro", "rw"]).default("ro"), {
-    description: '"rw" lets a runner ask for read-write (and exports may write into it); mounts are read-only unless asked.',
+    description:
+      '"rw" lets a runner ask for read-write (and exports may write into it); mounts are read-only unless asked.',
   }),
 });
 
@@ -94,8 +116,14 @@ const limitSet = (
 /** devhatchery.yaml: every key, its default, its DEVHATCHERY_* override and what it means. Unknown keys are errors. */
 export const configFileSchema = z.strictObject({
   listen: section("Where the MCP endpoint listens.", {
-    host: key(z.string().min(1).default("127.0.0.1"), { description: "Address to bind; anything but loopback requires bearer auth.", env: ENV.listenHost }),
-    port: key(z.number().int().min(0).max(65535).default(8080), { description: "Port; 0 picks a free one and logs it.", env: ENV.listenPort }),
+    host: key(z.string().min(1).default("127.0.0.1"), {
+      description: "Address to bind; anything but loopback requires bearer auth.",
+      env: ENV.listenHost,
+    }),
+    port: key(z.number().int().min(0).max(65535).default(8080), {
+      description: "Port; 0 picks a free one and logs it.",
+      env: ENV.listenPort,
+    }),
   }),
   auth: section("Who may call the control plane.", {
     mode: key(z.enum(["none", "bearer"]).optional(), {
@@ -106,43 +134,81 @@ export const configFileSchema = z.strictObject({
     tokens: key(z.array(tokenEntry).default([]), {
       description: "Bearer tokens, each mapped to a principal; give exactly one of token, token_file or token_sha256.",
       env: ENV.bearerTokens,
-      hint: 'each entry needs a principal and one of token, token_file or token_sha256',
+      hint: "each entry needs a principal and one of token, token_file or token_sha256",
     }),
     allowed_hosts: key(z.array(z.string().min(1)).default([]), {
-      description: "Host names (without the port) accepted on /mcp, /metrics and /runners besides loopback names and the listen address (DNS-rebinding guard); when empty, a non-loopback bind accepts any host.",
+      description:
+        "Host names (without the port) accepted on /mcp, /metrics and /runners besides loopback names and the listen address (DNS-rebinding guard); when empty, a non-loopback bind accepts any host.",
       env: ENV.allowedHosts,
     }),
-    allowed_origins: key(z.array(z.string().min(1)).default([]), { description: "Extra browser Origin values accepted on /mcp.", env: ENV.allowedOrigins }),
+    allowed_origins: key(z.array(z.string().min(1)).default([]), {
+      description: "Extra browser Origin values accepted on /mcp.",
+      env: ENV.allowedOrigins,
+    }),
   }),
   images: section("Runner images.", {
-    default: key(imageName.default("ubuntu:24.04"), { description: "Image for runner_spawn without an image.", env: ENV.defaultImage }),
-    prepull: key(z.array(imageName).default([]), { description: "Images pulled in the background at start-up (readiness does not wait).", env: ENV.prepull }),
+    default: key(imageName.default("ubuntu:24.04"), {
+      description: "Image for runner_spawn without an image.",
+      env: ENV.defaultImage,
+    }),
+    prepull: key(z.array(imageName).default([]), {
+      description: "Images pulled in the background at start-up (readiness does not wait).",
+      env: ENV.prepull,
+    }),
     allowed: key(z.array(imageName).default([]), {
       description:
         'Image patterns runners may use ("*" matches anything, e.g. "devhatchery/*"), matched against the name as given and normalised ("ubuntu:24.04" is also "docker.io/library/ubuntu:24.04"); a pattern with "@sha256:<digest>" admits a tag only while it resolves to that digest. Empty allows any image.',
       env: ENV.allowedImages,
     }),
     pull: key(z.enum(IMAGE_PULL_POLICIES).default("missing"), {
-      description: '"missing" pulls an image a runner needs when it is not on the Docker host, "always" pulls it before every spawn (a moved tag is followed), "never" runs only images already there.',
+      description:
+        '"missing" pulls an image a runner needs when it is not on the Docker host, "always" pulls it before every spawn (a moved tag is followed), "never" runs only images already there.',
       env: ENV.imagePull,
     }),
-    registries: key(z.array(z.string().regex(/^[a-zA-Z0-9.-]+(:[0-9]+)?$/, "must be a registry host, e.g. docker.io or registry.example.com:5000")).optional(), {
-      description: "Registry hosts images may come from (an image without a host is from docker.io); a reference naming any other host is refused before anything is pulled.",
-      env: ENV.imageRegistries,
-      defaultText: "docker.io and the registries of images.default and images.prepull",
-    }),
+    registries: key(
+      z
+        .array(
+          z
+            .string()
+            .regex(
+              /^[a-zA-Z0-9.-]+(:[0-9]+)?$/,
+              "must be a registry host, e.g. docker.io or registry.example.com:5000",
+            ),
+        )
+        .optional(),
+      {
+        description:
+          "Registry hosts images may come from (an image without a host is from docker.io); a reference naming any other host is refused before anything is pulled.",
+        env: ENV.imageRegistries,
+        defaultText: "docker.io and the registries of images.default and images.prepull",
+      },
+    ),
     allow_id_references: key(z.boolean().default(false), {
-      description: 'Accept image ids and id prefixes ("9196", "sha256:…") as runner images; off, only names (repository and tag or digest) are accepted.',
+      description:
+        'Accept image ids and id prefixes ("9196", "sha256:…") as runner images; off, only names (repository and tag or digest) are accepted.',
       env: ENV.allowIdReferences,
     }),
   }),
   runners: section("How runners are created.", {
-    network: key(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "must be a Docker network name").default("devhatchery-runners"), {
-      description: "Private bridge network for runners (created, inter-container traffic off); <network>-offline serves runners without network.",
-      env: ENV.runnerNetwork,
+    network: key(
+      z
+        .string()
+        .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "must be a Docker network name")
+        .default("devhatchery-runners"),
+      {
+        description:
+          "Private bridge network for runners (created, inter-container traffic off); <network>-offline serves runners without network.",
+        env: ENV.runnerNetwork,
+      },
+    ),
+    ready_timeout_ms: key(millis(1000, 600_000).default(30_000), {
+      description: "How long a new runner's agent has to answer its health check.",
+      env: ENV.readyTimeoutMs,
     }),
-    ready_timeout_ms: key(millis(1000, 600_000).default(30_000), { description: "How long a new runner's agent has to answer its health check.", env: ENV.readyTimeoutMs }),
-    profile: key(z.enum(["default", "hardened"]).default("default"), { description: 'Minimum isolation profile; "hardened" makes every runner hardened.', env: ENV.profile }),
+    profile: key(z.enum(["default", "hardened"]).default("default"), {
+      description: 'Minimum isolation profile; "hardened" makes every runner hardened.',
+      env: ENV.profile,
+    }),
   }),
   limits: section("Runner limits.", {
     defaults: limitSet(
@@ -157,13 +223,18 @@ export const configFileSchema = z.strictObject({
       { cpus: ENV.maxCpus, memoryMb: ENV.maxMemoryMb, pids: ENV.maxPids },
       "Caps limits.defaults.pids; runner_spawn cannot ask for pids.",
     ),
-    max_runners_per_principal: key(z.number().int().min(1).max(10_000).default(50), { description: "Runners (any status) one principal may have at once.", env: ENV.maxRunners }),
+    max_runners_per_principal: key(z.number().int().min(1).max(10_000).default(50), {
+      description: "Runners (any status) one principal may have at once.",
+      env: ENV.maxRunners,
+    }),
     tmpfs_mb: key(z.number().int().min(16).max(1_048_576).default(1024), {
-      description: 'Size of /work for storage "tmpfs", at most the runner\'s memory_mb minus 96 MiB kept for the agent (tmpfs pages count as memory).',
+      description:
+        'Size of /work for storage "tmpfs", at most the runner\'s memory_mb minus 96 MiB kept for the agent (tmpfs pages count as memory).',
       env: ENV.tmpfsMb,
     }),
     exec_output_mb: key(z.number().int().min(1).max(1_048_576).default(1024), {
-      description: "Exec output one runner keeps on its disk for all its processes together; past it the oldest finished exec's output goes first (exec_read reports it as dropped_bytes).",
+      description:
+        "Exec output one runner keeps on its disk for all its processes together; past it the oldest finished exec's output goes first (exec_read reports it as dropped_bytes).",
       env: ENV.execOutputMb,
     }),
   }),
@@ -172,34 +243,68 @@ export const configFileSchema = z.strictObject({
     env: ENV.allowedRoots,
   }),
   exports: section("Where export_create writes.", {
-    root: key(absolutePath.optional(), { description: "A folder per principal, plus .staging.", env: ENV.exportRoot, defaultText: "$XDG_STATE_HOME/devhatchery/exports or ~/.local/state/devhatchery/exports" }),
-    max_bytes: key(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_EXPORT_MAX_BYTES), { description: "The most bytes (uncompressed tar) one export may hold.", env: ENV.exportMaxBytes }),
+    root: key(absolutePath.optional(), {
+      description: "A folder per principal, plus .staging.",
+      env: ENV.exportRoot,
+      defaultText: "$XDG_STATE_HOME/devhatchery/exports or ~/.local/state/devhatchery/exports",
+    }),
+    max_bytes: key(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_EXPORT_MAX_BYTES), {
+      description: "The most bytes (uncompressed tar) one export may hold.",
+      env: ENV.exportMaxBytes,
+    }),
   }),
   state: section("The state store.", {
-    dir: key(absolutePath.optional(), { description: "Folder of state.db (idempotency keys, spawns in flight, activity, tasks).", env: ENV.stateDir, defaultText: "$XDG_STATE_HOME/devhatchery or ~/.local/state/devhatchery" }),
+    dir: key(absolutePath.optional(), {
+      description: "Folder of state.db (idempotency keys, spawns in flight, activity, tasks).",
+      env: ENV.stateDir,
+      defaultText: "$XDG_STATE_HOME/devhatchery or ~/.local/state/devhatchery",
+    }),
     instance: key(z.string().regex(INSTANCE_PATTERN, 'must be 1-32 letters, digits, ".", "_" or "-"').optional(), {
-      description: "Label (io.devhatchery.instance) on every container, volume, network and snapshot this control plane creates; it sees only objects with its own.",
+      description:
+        "Label (io.devhatchery.instance) on every container, volume, network and snapshot this control plane creates; it sees only objects with its own.",
       env: ENV.instance,
       defaultText: "the first 12 hex digits of the SHA-256 of the state folder's absolute path",
     }),
     unlabelled_objects: key(z.enum(["ignore", "adopt"]).default("ignore"), {
-      description: 'Objects made by a version without instance labels: "adopt" serves them as this instance\'s (set it on one control plane only).',
+      description:
+        'Objects made by a version without instance labels: "adopt" serves them as this instance\'s (set it on one control plane only).',
       env: ENV.unlabelledObjects,
     }),
   }),
   docker: section("The Docker engine.", {
-    host: key(z.string().regex(/^(unix|tcp|http|https):\/\/\S+$/, "must be a URL like unix:///var/run/docker.sock or tcp://127.0.0.1:2375").optional(), {
-      description: "Docker endpoint: unix:///path or tcp://host:port.",
-      env: ENV.dockerHost,
-      defaultText: "Docker's default (DOCKER_HOST or the local socket)",
-    }),
+    host: key(
+      z
+        .string()
+        .regex(
+          /^(unix|tcp|http|https):\/\/\S+$/,
+          "must be a URL like unix:///var/run/docker.sock or tcp://127.0.0.1:2375",
+        )
+        .optional(),
+      {
+        description: "Docker endpoint: unix:///path or tcp://host:port.",
+        env: ENV.dockerHost,
+        defaultText: "Docker's default (DOCKER_HOST or the local socket)",
+      },
+    ),
   }),
   log: section("Logs.", {
-    level: key(z.enum(LOG_LEVELS).default("info"), { description: "pino level of the JSON log on stdout.", env: ENV.logLevel }),
-    audit: key(z.string().refine((value) => (AUDIT_STREAMS as readonly string[]).includes(value) || isAbsolute(value), 'must be "stderr", "stdout", "off" or an absolute file path').default("off"), {
-      description: "Audit log (JSON lines): stderr, stdout, an absolute file path, or off.",
-      env: ENV.auditLog,
+    level: key(z.enum(LOG_LEVELS).default("info"), {
+      description: "pino level of the JSON log on stdout.",
+      env: ENV.logLevel,
     }),
+    audit: key(
+      z
+        .string()
+        .refine(
+          (value) => (AUDIT_STREAMS as readonly string[]).includes(value) || isAbsolute(value),
+          'must be "stderr", "stdout", "off" or an absolute file path',
+        )
+        .default("off"),
+      {
+        description: "Audit log (JSON lines): stderr, stdout, an absolute file path, or off.",
+        env: ENV.auditLog,
+      },
+    ),
   }),
   telemetry: section("Traces.", {
     otlp_endpoint: key(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(), {
@@ -209,28 +314,56 @@ export const configFileSchema = z.strictObject({
     }),
   }),
   sessions: section("MCP sessions.", {
-    idle_timeout_ms: key(millis(1000, 7 * 24 * 60 * 60 * 1000).default(30 * 60 * 1000), { description: "A session with no request and no open stream for this long is closed.", env: ENV.sessionIdleTimeoutMs }),
-    // Input bounds: memory stays bounded whatever a client sends.
-    max_body_bytes: key(z.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(24 * 1024 * 1024), {
-      description: "The largest request body /mcp accepts; a longer one is answered 413 before it is parsed. The default holds the largest fs_write (16 MiB, base64).",
-      env: ENV.maxBodyBytes,
+    idle_timeout_ms: key(millis(1000, 7 * 24 * 60 * 60 * 1000).default(30 * 60 * 1000), {
+      description: "A session with no request and no open stream for this long is closed.",
+      env: ENV.sessionIdleTimeoutMs,
     }),
+    // Input bounds: memory stays bounded whatever a client sends.
+    max_body_bytes: key(
+      z
+        .number()
+        .int()
+        .min(64 * 1024)
+        .max(1024 * 1024 * 1024)
+        .default(24 * 1024 * 1024),
+      {
+        description:
+          "The largest request body /mcp accepts; a longer one is answered 413 before it is parsed. The default holds the largest fs_write (16 MiB, base64).",
+        env: ENV.maxBodyBytes,
+      },
+    ),
     max_per_principal: key(z.number().int().min(1).max(100_000).default(64), {
-      description: "Open MCP sessions per principal; one more closes the principal's least recently used session without an open stream, or is refused.",
+      description:
+        "Open MCP sessions per principal; one more closes the principal's least recently used session without an open stream, or is refused.",
       env: ENV.maxSessionsPerPrincipal,
     }),
-    max_subscriptions: key(z.number().int().min(1).max(100_000).default(256), { description: "Resource subscriptions one session may hold.", env: ENV.maxSubscriptions }),
+    max_subscriptions: key(z.number().int().min(1).max(100_000).default(256), {
+      description: "Resource subscriptions one session may hold.",
+      env: ENV.maxSubscriptions,
+    }),
     max_watches: key(z.number().int().min(1).max(100_000).default(64), {
-      description: "Watches (fs_watch) one session may keep open; a watch counts until it has gone 10 minutes without fs_changes calls.",
+      description:
+        "Watches (fs_watch) one session may keep open; a watch counts until it has gone 10 minutes without fs_changes calls.",
       env: ENV.maxWatches,
     }),
   }),
   shutdown: section("Graceful shutdown.", {
-    grace_ms: key(millis(0, 600_000).default(10_000), { description: "How long open streams may finish after SIGTERM before they are cut.", env: ENV.shutdownGraceMs }),
+    grace_ms: key(millis(0, 600_000).default(10_000), {
+      description: "How long open streams may finish after SIGTERM before they are cut.",
+      env: ENV.shutdownGraceMs,
+    }),
   }),
   agent: section("The agent injected into images that do not carry it.", {
-    bundle: key(absolutePath.default(DEFAULT_AGENT_BUNDLE), { description: "The agent bundle (agent.cjs).", env: ENV.agentBundle, defaultText: "runner-agent/dist/agent.cjs beside the control plane" }),
-    cache_dir: key(absolutePath.optional(), { description: "Where the agent's Node runtimes are cached.", env: ENV.cacheDir, defaultText: "$XDG_CACHE_HOME/devhatchery or ~/.cache/devhatchery" }),
+    bundle: key(absolutePath.default(DEFAULT_AGENT_BUNDLE), {
+      description: "The agent bundle (agent.cjs).",
+      env: ENV.agentBundle,
+      defaultText: "runner-agent/dist/agent.cjs beside the control plane",
+    }),
+    cache_dir: key(absolutePath.optional(), {
+      description: "Where the agent's Node runtimes are cached.",
+      env: ENV.cacheDir,
+      defaultText: "$XDG_CACHE_HOME/devhatchery or ~/.cache/devhatchery",
+    }),
   }),
 });
 

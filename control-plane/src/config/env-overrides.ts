@@ -11,7 +11,10 @@ export interface EnvOverride {
 }
 
 function splitList(raw: string): string[] {
-  return raw.split(",").map((item) => item.trim()).filter(Boolean);
+  return raw
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 /** `principal:token` (the token may contain ":"). */
@@ -29,7 +32,10 @@ function parseRoot(entry: string): Record<string, string> | undefined {
   return { alias: entry.slice(0, separator), path: mode ? rest.slice(0, -3) : rest, ...(mode ? { mode } : {}) };
 }
 
-const ENTRY_FORMATS: Record<string, { parse: (entry: string) => Record<string, string> | undefined; expected: string }> = {
+const ENTRY_FORMATS: Record<
+  string,
+  { parse: (entry: string) => Record<string, string> | undefined; expected: string }
+> = {
   "auth.tokens": { parse: parseToken, expected: '"principal:token", e.g. "alice:$(openssl rand -hex 32)"' },
   allowed_roots: { parse: parseRoot, expected: '"alias=/host/path[:ro|:rw]", e.g. "data=/srv/data:ro"' },
 };
@@ -50,7 +56,11 @@ function parseValue(key: ConfigKey, env: EnvName, raw: string, problems: ConfigP
       // An entry that cannot be split stays a string (keeping the indexes of the others); its problem is reported here.
       return splitList(raw).map((entry, index) => {
         const parsed = format.parse(entry);
-        if (!parsed) problems.push({ where: `${env}[${index}]`, message: `expected ${format.expected}; entries are separated by ","` });
+        if (!parsed)
+          problems.push({
+            where: `${env}[${index}]`,
+            message: `expected ${format.expected}; entries are separated by ","`,
+          });
         return parsed ?? entry;
       });
     }
@@ -79,7 +89,8 @@ export function applyOverrides(file: Record<string, unknown>, overrides: EnvOver
     let target = merged;
     for (const part of override.path.slice(0, -1)) {
       const next = target[part];
-      target = target[part] = typeof next === "object" && next !== null && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
+      target = target[part] =
+        typeof next === "object" && next !== null && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
     }
     target[override.path.at(-1)!] = override.value;
   }

@@ -9,7 +9,14 @@ export const DIGEST_MARK = "@sha256:";
  */
 export function isImageAllowed(image: string, patterns: readonly string[]): boolean {
   if (patterns.length === 0) return true;
-  return patterns.some((pattern) => new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(image));
+  return patterns.some((pattern) =>
+    new RegExp(
+      `^${pattern
+        .split("*")
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*")}$`,
+    ).test(image),
+  );
 }
 
 /**
@@ -22,8 +29,15 @@ export function imageAdmission(reference: string, patterns: readonly string[]): 
   const parsed = parseImageReference(reference);
   if (parsed?.kind !== "name") return isImageAllowed(reference, patterns) ? "name" : "denied";
   const forms = referenceForms(reference, parsed);
-  if (patterns.some((pattern) => !pattern.includes(DIGEST_MARK) && forms.some((form) => isImageAllowed(form, [pattern])))) return "name";
+  if (
+    patterns.some((pattern) => !pattern.includes(DIGEST_MARK) && forms.some((form) => isImageAllowed(form, [pattern])))
+  )
+    return "name";
   const repositories = [familiarRepository(parsed), parsed.repository];
-  const byDigest = patterns.some((pattern) => pattern.includes(DIGEST_MARK) && repositories.some((repository) => isImageAllowed(repository, [pattern.slice(0, pattern.indexOf(DIGEST_MARK))])));
+  const byDigest = patterns.some(
+    (pattern) =>
+      pattern.includes(DIGEST_MARK) &&
+      repositories.some((repository) => isImageAllowed(repository, [pattern.slice(0, pattern.indexOf(DIGEST_MARK))])),
+  );
   return byDigest ? "digest" : "denied";
 }

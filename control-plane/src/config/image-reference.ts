@@ -52,10 +52,22 @@ export function parseImageReference(reference: string): ImageReference | undefin
   let path = hasRegistry ? name.slice(slash + 1) : name;
   if (registry === "index.docker.io") registry = DOCKER_HUB;
   if (registry === DOCKER_HUB && !path.includes("/")) path = `library/${path}`;
-  if (!/^[a-zA-Z0-9.-]+(:[0-9]+)?$/.test(registry) || !path.split("/").every((component) => NAME_GRAMMAR.test(component))) return undefined;
+  if (
+    !/^[a-zA-Z0-9.-]+(:[0-9]+)?$/.test(registry) ||
+    !path.split("/").every((component) => NAME_GRAMMAR.test(component))
+  )
+    return undefined;
   if (tag === undefined && digest === undefined) tag = "latest";
   const repository = `${registry}/${path}`;
-  return { kind: "name", registry, path, tag, digest, repository, canonical: digest ? `${repository}@${digest}` : `${repository}:${tag}` };
+  return {
+    kind: "name",
+    registry,
+    path,
+    tag,
+    digest,
+    repository,
+    canonical: digest ? `${repository}@${digest}` : `${repository}:${tag}`,
+  };
 }
 
 /** The forms an operator's pattern may name an image by: as written, familiar ("ubuntu:24.04") and fully qualified. */
@@ -67,7 +79,9 @@ export function referenceForms(written: string, reference: NamedImageReference):
 /** "ubuntu" for docker.io/library/ubuntu, "alice/tools" for docker.io/alice/tools, other registries as they are. */
 export function familiarRepository(reference: NamedImageReference): string {
   if (reference.registry !== DOCKER_HUB) return reference.repository;
-  return reference.path.startsWith("library/") && reference.path.split("/").length === 2 ? reference.path.slice("library/".length) : reference.path;
+  return reference.path.startsWith("library/") && reference.path.split("/").length === 2
+    ? reference.path.slice("library/".length)
+    : reference.path;
 }
 
 /** The registry a reference would be pulled from; undefined for an id or something that is no reference. */

@@ -30,7 +30,9 @@ function problemsOf(load: () => unknown): string[] {
 
 describe("loadConfig with devhatchery.yaml", () => {
   it("takes the file over the defaults and DEVHATCHERY_* variables over the file", () => {
-    const path = file("listen:\n  port: 9000\n  host: 127.0.0.2\nlimits:\n  max:\n    cpus: 8\nimages:\n  prepull: [a:1, b:2]\n");
+    const path = file(
+      "listen:\n  port: 9000\n  host: 127.0.0.2\nlimits:\n  max:\n    cpus: 8\nimages:\n  prepull: [a:1, b:2]\n",
+    );
     const config = loadConfig({ HOME: "/home/op", DEVHATCHERY_LISTEN_PORT: "9100" }, path);
     expect(config.listen).toEqual({ host: "127.0.0.2", port: 9100 });
     expect(config.limits.max).toEqual({ cpus: 8, memoryMb: 8192, pids: 16384 });
@@ -90,7 +92,7 @@ describe("loadConfig with devhatchery.yaml", () => {
       'listen.prt: is not a known key; did you mean "port"?',
       "auth.tokens[0].token: must be at least 16 characters, got (hidden, 5 characters); generate one with `openssl rand -hex 32`",
       "limits.max.memory_mb: must be at least 64, got 32",
-      "allowed_roots[0].mode: must be one of ro, rw, got \"rx\"",
+      'allowed_roots[0].mode: must be one of ro, rw, got "rx"',
       'log.levle: is not a known key; did you mean "level"?',
       'port: is not a known key here; did you mean "listen.port"?',
       "auth.tokens[1]: needs exactly one of token, token_file or token_sha256, got none",
@@ -104,7 +106,9 @@ describe("loadConfig with devhatchery.yaml", () => {
 
   it("names the variable for a bad value that came from the environment", () => {
     const path = file("limits:\n  max:\n    memory_mb: 4096\n");
-    expect(problemsOf(() => loadConfig({ DEVHATCHERY_MAX_MEMORY_MB: "12x" }, path))).toEqual(['DEVHATCHERY_MAX_MEMORY_MB: must be a number, got "12x"']);
+    expect(problemsOf(() => loadConfig({ DEVHATCHERY_MAX_MEMORY_MB: "12x" }, path))).toEqual([
+      'DEVHATCHERY_MAX_MEMORY_MB: must be a number, got "12x"',
+    ]);
   });
 
   it("refuses a named file that is missing, YAML that does not parse and a file that is not a mapping", () => {
@@ -112,9 +116,13 @@ describe("loadConfig with devhatchery.yaml", () => {
       `${join(dir, "missing.yaml")}: cannot be read (ENOENT); write one with \`devhatchery init ${join(dir, "missing.yaml")}\`, or fix --config / DEVHATCHERY_CONFIG`,
     ]);
     const broken = file("listen:\n  host: [1\n");
-    expect(problemsOf(() => loadConfig({}, broken))).toEqual([`${broken}:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]; fix the YAML syntax`]);
+    expect(problemsOf(() => loadConfig({}, broken))).toEqual([
+      `${broken}:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]; fix the YAML syntax`,
+    ]);
     const list = file("- a\n- b\n");
-    expect(problemsOf(() => loadConfig({}, list))).toEqual([`${list}: must hold a YAML mapping of sections (listen:, auth:, images:, …); \`devhatchery init\` writes a template`]);
+    expect(problemsOf(() => loadConfig({}, list))).toEqual([
+      `${list}: must hold a YAML mapping of sections (listen:, auth:, images:, …); \`devhatchery init\` writes a template`,
+    ]);
   });
 
   it("treats an empty file and keys without a value as not set", () => {
@@ -128,12 +136,22 @@ describe("loadConfig with devhatchery.yaml", () => {
 
   it("derives the instance from the state folder unless one is named, and ignores unlabelled objects unless told", () => {
     const derived = loadConfig({ HOME: "/h", DEVHATCHERY_STATE_DIR: "/srv/one" }).instance;
-    expect(derived).toEqual({ name: createHash("sha256").update("/srv/one").digest("hex").slice(0, 12), adoptUnlabelled: false });
+    expect(derived).toEqual({
+      name: createHash("sha256").update("/srv/one").digest("hex").slice(0, 12),
+      adoptUnlabelled: false,
+    });
     expect(loadConfig({ HOME: "/h", DEVHATCHERY_STATE_DIR: "/srv/two" }).instance.name).not.toBe(derived.name);
-    expect(loadConfig({ HOME: "/h" }).instance.name).toBe(createHash("sha256").update("/h/.local/state/devhatchery").digest("hex").slice(0, 12));
-    expect(loadConfig({ DEVHATCHERY_INSTANCE: "team-a", DEVHATCHERY_UNLABELLED_OBJECTS: "adopt" }).instance).toEqual({ name: "team-a", adoptUnlabelled: true });
+    expect(loadConfig({ HOME: "/h" }).instance.name).toBe(
+      createHash("sha256").update("/h/.local/state/devhatchery").digest("hex").slice(0, 12),
+    );
+    expect(loadConfig({ DEVHATCHERY_INSTANCE: "team-a", DEVHATCHERY_UNLABELLED_OBJECTS: "adopt" }).instance).toEqual({
+      name: "team-a",
+      adoptUnlabelled: true,
+    });
     expect(loadConfig({}, file("state:\n  instance: team-b\n")).instance.name).toBe("team-b");
-    expect(problemsOf(() => loadConfig({ DEVHATCHERY_INSTANCE: "a/b", DEVHATCHERY_UNLABELLED_OBJECTS: "yes" }))).toEqual([
+    expect(
+      problemsOf(() => loadConfig({ DEVHATCHERY_INSTANCE: "a/b", DEVHATCHERY_UNLABELLED_OBJECTS: "yes" })),
+    ).toEqual([
       'DEVHATCHERY_INSTANCE: must be 1-32 letters, digits, ".", "_" or "-", got "a/b"',
       'DEVHATCHERY_UNLABELLED_OBJECTS: must be one of ignore, adopt, got "yes"',
     ]);
@@ -142,23 +160,46 @@ describe("loadConfig with devhatchery.yaml", () => {
   it("turns the audit destination off, or passes a stream or an absolute path on", () => {
     expect(loadConfig({}).auditLog).toBeUndefined();
     expect(loadConfig({ DEVHATCHERY_AUDIT_LOG: "stderr" }).auditLog).toBe("stderr");
-    expect(loadConfig({}, file("log:\n  audit: /var/log/devhatchery-audit.jsonl\n")).auditLog).toBe("/var/log/devhatchery-audit.jsonl");
-    expect(problemsOf(() => loadConfig({ DEVHATCHERY_AUDIT_LOG: "audit.log" }))).toEqual(['DEVHATCHERY_AUDIT_LOG: must be "stderr", "stdout", "off" or an absolute file path, got "audit.log"']);
+    expect(loadConfig({}, file("log:\n  audit: /var/log/devhatchery-audit.jsonl\n")).auditLog).toBe(
+      "/var/log/devhatchery-audit.jsonl",
+    );
+    expect(problemsOf(() => loadConfig({ DEVHATCHERY_AUDIT_LOG: "audit.log" }))).toEqual([
+      'DEVHATCHERY_AUDIT_LOG: must be "stderr", "stdout", "off" or an absolute file path, got "audit.log"',
+    ]);
   });
 });
 
 describe("image pull settings", () => {
   it("defaults to pulling missing images from docker.io and the registries the operator's images name, ids refused", () => {
-    const path = file("images:\n  default: 127.0.0.1:5000/team/runner:1\n  prepull: [registry.example.com/tool:2, ubuntu:24.04]\n");
+    const path = file(
+      "images:\n  default: 127.0.0.1:5000/team/runner:1\n  prepull: [registry.example.com/tool:2, ubuntu:24.04]\n",
+    );
     const config = loadConfig({ HOME: "/home/op" }, path);
-    expect([config.imagePull, config.imageRegistries, config.allowIdReferences]).toEqual(["missing", ["docker.io", "127.0.0.1:5000", "registry.example.com"], false]);
-    const overridden = loadConfig({ HOME: "/home/op", DEVHATCHERY_IMAGE_PULL: "never", DEVHATCHERY_IMAGE_REGISTRIES: "docker.io,127.0.0.1:5000", DEVHATCHERY_ALLOW_ID_REFERENCES: "true" });
-    expect([overridden.imagePull, overridden.imageRegistries, overridden.allowIdReferences]).toEqual(["never", ["docker.io", "127.0.0.1:5000"], true]);
+    expect([config.imagePull, config.imageRegistries, config.allowIdReferences]).toEqual([
+      "missing",
+      ["docker.io", "127.0.0.1:5000", "registry.example.com"],
+      false,
+    ]);
+    const overridden = loadConfig({
+      HOME: "/home/op",
+      DEVHATCHERY_IMAGE_PULL: "never",
+      DEVHATCHERY_IMAGE_REGISTRIES: "docker.io,127.0.0.1:5000",
+      DEVHATCHERY_ALLOW_ID_REFERENCES: "true",
+    });
+    expect([overridden.imagePull, overridden.imageRegistries, overridden.allowIdReferences]).toEqual([
+      "never",
+      ["docker.io", "127.0.0.1:5000"],
+      true,
+    ]);
   });
 
   it("refuses a pull policy, a registry and a boolean it does not know, and images from registries it does not list", () => {
     const path = file("images:\n  default: registry.example.com/runner:1\n  registries: [docker.io]\n");
-    expect(problemsOf(() => loadConfig({ DEVHATCHERY_IMAGE_PULL: "sometimes", DEVHATCHERY_ALLOW_ID_REFERENCES: "yes" }, path))).toEqual([
+    expect(
+      problemsOf(() =>
+        loadConfig({ DEVHATCHERY_IMAGE_PULL: "sometimes", DEVHATCHERY_ALLOW_ID_REFERENCES: "yes" }, path),
+      ),
+    ).toEqual([
       expect.stringMatching(/^DEVHATCHERY_IMAGE_PULL: /),
       expect.stringMatching(/^DEVHATCHERY_ALLOW_ID_REFERENCES: /),
       'images.default: "registry.example.com/runner:1" is from registry "registry.example.com", which images.registries (docker.io) does not list; add it there or pick another image',

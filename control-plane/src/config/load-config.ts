@@ -48,7 +48,10 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
     runnerNetwork: file.runners.network,
     readyTimeoutMs: file.runners.ready_timeout_ms,
     dockerHost: file.docker.host,
-    agent: { bundlePath: file.agent.bundle, cacheDir: file.agent.cache_dir ?? xdgDir(env, "XDG_CACHE_HOME", [".cache"]) },
+    agent: {
+      bundlePath: file.agent.bundle,
+      cacheDir: file.agent.cache_dir ?? xdgDir(env, "XDG_CACHE_HOME", [".cache"]),
+    },
     logLevel: file.log.level,
     sessionIdleTimeoutMs: file.sessions.idle_timeout_ms,
     sessionLimits: {
@@ -58,10 +61,17 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
       maxWatches: file.sessions.max_watches,
     },
     testFixtures: env[ENV.testFixtures] === "1",
-    allowedRoots: file.allowed_roots.map((root) => ({ alias: root.alias, hostPath: root.path, allowRw: root.mode === "rw" })),
+    allowedRoots: file.allowed_roots.map((root) => ({
+      alias: root.alias,
+      hostPath: root.path,
+      allowRw: root.mode === "rw",
+    })),
     exports: { root: file.exports.root ?? join(stateDir, "exports"), maxBytes: file.exports.max_bytes },
     stateDir: file.state.dir ?? stateDir,
-    instance: { name: file.state.instance ?? defaultInstance(file.state.dir ?? stateDir), adoptUnlabelled: file.state.unlabelled_objects === "adopt" },
+    instance: {
+      name: file.state.instance ?? defaultInstance(file.state.dir ?? stateDir),
+      adoptUnlabelled: file.state.unlabelled_objects === "adopt",
+    },
     prepullImages: file.images.prepull,
     limits: {
       defaults: { cpus: limits.defaults.cpus, memoryMb: limits.defaults.memory_mb, pids: limits.defaults.pids },
@@ -81,17 +91,25 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
  * The control plane's configuration: the embedded defaults, then devhatchery.yaml at `configPath` (none is fine; a
  * named file that is missing is an error), then DEVHATCHERY_* overrides. Throws a ConfigError listing every problem.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, configPath: string | undefined = env[ENV.config] || undefined): ControlPlaneConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  configPath: string | undefined = env[ENV.config] || undefined,
+): ControlPlaneConfig {
   const file = configPath === undefined ? { raw: {}, problems: [] } : readConfigFile(configPath);
   const { overrides, problems: envProblems } = readEnvOverrides(env);
   const input = applyOverrides(file.raw, overrides);
   const parsed = checkedConfigSchema.safeParse(input);
   const reported = new Set(envProblems.map((problem) => problem.where));
-  const schemaProblems = parsed.success ? [] : describeIssues(parsed.error.issues, input, overrides).filter((problem) => !reported.has(problem.where));
+  const schemaProblems = parsed.success
+    ? []
+    : describeIssues(parsed.error.issues, input, overrides).filter((problem) => !reported.has(problem.where));
   const problems: ConfigProblem[] = [...file.problems, ...envProblems, ...schemaProblems];
   const fixtures = env[ENV.testFixtures];
   if (fixtures !== undefined && fixtures !== "0" && fixtures !== "1") {
-    problems.push({ where: ENV.testFixtures, message: `must be "1" (serve the conformance fixtures, tests only) or "0", got ${JSON.stringify(fixtures)}` });
+    problems.push({
+      where: ENV.testFixtures,
+      message: `must be "1" (serve the conformance fixtures, tests only) or "0", got ${JSON.stringify(fixtures)}`,
+    });
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toControlPlaneConfig(parsed.data, env);

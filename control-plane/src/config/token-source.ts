@@ -14,10 +14,15 @@ export function sha256Hex(value: string): string {
 }
 
 /** The token's SHA-256 (hex, lower case), or why it cannot be had and which key is at fault. */
-export function tokenDigest(source: TokenSource): { sha256: string } | { key: keyof TokenSource | undefined; problem: string } {
+export function tokenDigest(
+  source: TokenSource,
+): { sha256: string } | { key: keyof TokenSource | undefined; problem: string } {
   const given = (["token", "token_file", "token_sha256"] as const).filter((name) => source[name] !== undefined);
   if (given.length !== 1) {
-    return { key: undefined, problem: `needs exactly one of token, token_file or token_sha256, got ${given.length === 0 ? "none" : given.join(" and ")}` };
+    return {
+      key: undefined,
+      problem: `needs exactly one of token, token_file or token_sha256, got ${given.length === 0 ? "none" : given.join(" and ")}`,
+    };
   }
   if (source.token_sha256 !== undefined) return { sha256: source.token_sha256.toLowerCase() };
   if (source.token !== undefined) return { sha256: sha256Hex(source.token) };
@@ -25,10 +30,16 @@ export function tokenDigest(source: TokenSource): { sha256: string } | { key: ke
   try {
     content = readFileSync(source.token_file!, "utf8").trim();
   } catch (error) {
-    return { key: "token_file", problem: `cannot be read (${(error as NodeJS.ErrnoException).code}); create the file or fix the path` };
+    return {
+      key: "token_file",
+      problem: `cannot be read (${(error as NodeJS.ErrnoException).code}); create the file or fix the path`,
+    };
   }
   if (content.length < BEARER_TOKEN_MIN_LENGTH) {
-    return { key: "token_file", problem: `holds ${content.length} characters; a token needs at least ${BEARER_TOKEN_MIN_LENGTH}: generate one with \`openssl rand -hex 32\`` };
+    return {
+      key: "token_file",
+      problem: `holds ${content.length} characters; a token needs at least ${BEARER_TOKEN_MIN_LENGTH}: generate one with \`openssl rand -hex 32\``,
+    };
   }
   return { sha256: sha256Hex(content) };
 }

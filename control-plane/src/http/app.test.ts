@@ -12,7 +12,12 @@ const BOB = "bob-token-0123456789";
 const stateDir = mkdtempSync(join(tmpdir(), "devhatchery-app-test-"));
 const noEngine = `unix://${join(stateDir, "no-engine.sock")}`;
 const controlPlane = createControlPlane(
-  loadConfig({ HOME: stateDir, DEVHATCHERY_STATE_DIR: stateDir, DEVHATCHERY_DOCKER_HOST: noEngine, DEVHATCHERY_BEARER_TOKENS: `alice:${ALICE},bob:${BOB}` }),
+  loadConfig({
+    HOME: stateDir,
+    DEVHATCHERY_STATE_DIR: stateDir,
+    DEVHATCHERY_DOCKER_HOST: noEngine,
+    DEVHATCHERY_BEARER_TOKENS: `alice:${ALICE},bob:${BOB}`,
+  }),
   createLogger("silent"),
 );
 const { app } = controlPlane;
@@ -56,23 +61,37 @@ describe("HTTP surface", () => {
   });
 
   it("answers 401 with a challenge when the token is missing or wrong", async () => {
-    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer wrong-token-0123456789" }, { authorization: `Basic ${ALICE}` }];
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: "Bearer wrong-token-0123456789" },
+      { authorization: `Basic ${ALICE}` },
+    ];
     for (const headers of attempts) {
       const response = await post(initialize, headers);
       expect(response.status).toBe(401);
       expect(response.headers.get("www-authenticate")).toBe('Bearer realm="devhatchery", error="invalid_token"');
       expect(await response.json()).toEqual({
         jsonrpc: "2.0",
-        error: { code: -32001, message: "Unauthorized: send `Authorization: Bearer <token>` with a token configured on the server." },
+        error: {
+          code: -32001,
+          message: "Unauthorized: send `Authorization: Bearer <token>` with a token configured on the server.",
+        },
         id: null,
       });
     }
   });
 
   it("refuses a foreign Host or Origin before looking at credentials (DNS rebinding)", async () => {
-    const badHost = await app.request("http://evil.example:8080/mcp", { method: "POST", headers: { authorization: `Bearer ${ALICE}` } });
+    const badHost = await app.request("http://evil.example:8080/mcp", {
+      method: "POST",
+      headers: { authorization: `Bearer ${ALICE}` },
+    });
     expect(badHost.status).toBe(403);
-    expect(await badHost.json()).toEqual({ error: "forbidden_host", message: 'Host "evil.example:8080" is not allowed; add "evil.example" (the name without the port) to auth.allowed_hosts or DEVHATCHERY_ALLOWED_HOSTS.' });
+    expect(await badHost.json()).toEqual({
+      error: "forbidden_host",
+      message:
+        'Host "evil.example:8080" is not allowed; add "evil.example" (the name without the port) to auth.allowed_hosts or DEVHATCHERY_ALLOWED_HOSTS.',
+    });
     const badOrigin = await post(initialize, { authorization: `Bearer ${ALICE}`, origin: "http://evil.example" });
     expect(badOrigin.status).toBe(403);
     expect(await badOrigin.json()).toMatchObject({ error: "forbidden_origin" });
@@ -86,7 +105,9 @@ describe("HTTP surface", () => {
     expect(await malformed.json()).toMatchObject({ error: { code: -32700 } });
     const noSession = await post({ jsonrpc: "2.0", id: 2, method: "tools/list" }, { authorization: `Bearer ${ALICE}` });
     expect(noSession.status).toBe(400);
-    expect(await noSession.json()).toMatchObject({ error: { message: "Bad Request: no Mcp-Session-Id header; start with an initialize request." } });
+    expect(await noSession.json()).toMatchObject({
+      error: { message: "Bad Request: no Mcp-Session-Id header; start with an initialize request." },
+    });
   });
 
   it("keeps a session to the principal that opened it", async () => {
@@ -98,16 +119,20 @@ describe("HTTP surface", () => {
     const headers = { "mcp-session-id": sessionId!, "mcp-protocol-version": "2025-11-25" };
     const asBob = await post(list, { ...headers, authorization: `Bearer ${BOB}` });
     expect(asBob.status).toBe(404);
-    expect(await asBob.json()).toMatchObject({ error: { message: "Session not found: it expired or was closed; initialize a new session." } });
+    expect(await asBob.json()).toMatchObject({
+      error: { message: "Session not found: it expired or was closed; initialize a new session." },
+    });
     const asAlice = await post(list, { ...headers, authorization: `Bearer ${ALICE}` });
     expect(asAlice.status).toBe(200);
     expect(await asAlice.text()).toContain('"runner_spawn"');
   });
 
   it("echoes a safe X-Request-Id and replaces an unsafe one", async () => {
-    const safe = await app.request("http://127.0.0.1:8080/healthz", { headers: { "x-request-id": "client-req_42:a.b" } });
+    const safe = await app.request("http://127.0.0.1:8080/healthz", {
+      headers: { "x-request-id": "client-req_42:a.b" },
+    });
     expect(safe.headers.get("x-request-id")).toBe("client-req_42:a.b");
-    for (const unsafe of ["has space", "x".repeat(65), "-leading-dash", "quote\"d"]) {
+    for (const unsafe of ["has space", "x".repeat(65), "-leading-dash", 'quote"d']) {
       const response = await app.request("http://127.0.0.1:8080/healthz", { headers: { "x-request-id": unsafe } });
       expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     }
@@ -123,9 +148,15 @@ describe("HTTP surface", () => {
     const text = await response.text();
     expect(text).toMatch(/^devhatchery_auth_failures_total\{reason="invalid"\} [1-9]\d*$/m);
     expect(text).toMatch(/^devhatchery_auth_failures_total\{reason="missing"\} [1-9]\d*$/m);
-    expect(text).toMatch(/^devhatchery_http_request_duration_seconds_count\{method="POST",route="\/mcp",status="401"\} [1-9]\d*$/m);
-    expect(text).toMatch(/^devhatchery_http_request_duration_seconds_count\{method="GET",route="\/runners\/:runner\/debug",status="401"\} 1$/m);
-    expect(text).toMatch(/^devhatchery_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]\d*$/m);
+    expect(text).toMatch(
+      /^devhatchery_http_request_duration_seconds_count\{method="POST",route="\/mcp",status="401"\} [1-9]\d*$/m,
+    );
+    expect(text).toMatch(
+      /^devhatchery_http_request_duration_seconds_count\{method="GET",route="\/runners\/:runner\/debug",status="401"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^devhatchery_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]\d*$/m,
+    );
     expect(text).not.toContain("r-abc");
     expect(text).not.toContain("alice");
     const foreign = await app.request("http://evil.example:8080/metrics");
@@ -135,6 +166,9 @@ describe("HTTP surface", () => {
   it("answers unknown routes with a pointer to /mcp", async () => {
     const response = await app.request("http://127.0.0.1:8080/nope");
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: "not_found", message: "No route for GET /nope; MCP is served at /mcp." });
+    expect(await response.json()).toEqual({
+      error: "not_found",
+      message: "No route for GET /nope; MCP is served at /mcp.",
+    });
   });
 });

@@ -36,7 +36,10 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const hostGuard = createHostGuard(deps.hostGuard, deps.audit);
-  const auth = createAuthMiddleware(deps.authenticate, deps.log, { audit: deps.audit, authFailed: (reason) => deps.metrics.authFailed(reason) });
+  const auth = createAuthMiddleware(deps.authenticate, deps.log, {
+    audit: deps.audit,
+    authFailed: (reason) => deps.metrics.authFailed(reason),
+  });
 
   app.use("*", createRequestContextMiddleware(), createHttpMetricsMiddleware(deps.metrics));
 
@@ -45,11 +48,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const report = await deps.readiness();
     // Unauthenticated: only names and outcomes (errors and hints, which may name addresses or paths, are logged).
     const checks = report.checks.map(({ name, ok }) => ({ name, ok }));
-    return c.json({ status: report.ready ? "ready" : "not_ready", checks }, report.ready ? 200 : 503, { "cache-control": "no-store" });
+    return c.json({ status: report.ready ? "ready" : "not_ready", checks }, report.ready ? 200 : 503, {
+      "cache-control": "no-store",
+    });
   });
   // No auth, like most Prometheus targets: every series is an aggregate with bounded labels (no principal, runner id or
   // path), and the default bind is loopback. The host guard still stops DNS-rebinding pages from reading it.
-  app.get("/metrics", hostGuard, async (c) => c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType }));
+  app.get("/metrics", hostGuard, async (c) =>
+    c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType }),
+  );
 
   app.use("/mcp", hostGuard, auth);
   app.all("/mcp", (c) => deps.sessions.handle(c.req.raw, c.get("principal")));
@@ -63,17 +70,26 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     try {
       const snapshot = await deps.debugView(c.get("principal"), runner);
       if ((c.req.header("accept") ?? "").includes("text/html")) {
-        return c.body(renderDebugPage(runner, snapshot), 200, { ...DEBUG_PAGE_HEADERS, "content-type": "text/html; charset=utf-8" });
+        return c.body(renderDebugPage(runner, snapshot), 200, {
+          ...DEBUG_PAGE_HEADERS,
+          "content-type": "text/html; charset=utf-8",
+        });
       }
       return c.json(snapshot, 200, DEBUG_PAGE_HEADERS);
     } catch (error) {
       const failure = asControlPlaneError(error);
       if (!(error instanceof ControlPlaneError)) deps.log.error({ err: error, runner }, "debug view failed");
-      return c.json({ error: failure.code.toLowerCase(), message: failure.message }, debugFailureStatus(failure.code), DEBUG_PAGE_HEADERS);
+      return c.json(
+        { error: failure.code.toLowerCase(), message: failure.message },
+        debugFailureStatus(failure.code),
+        DEBUG_PAGE_HEADERS,
+      );
     }
   });
 
-  app.notFound((c) => c.json({ error: "not_found", message: `No route for ${c.req.method} ${c.req.path}; MCP is served at /mcp.` }, 404));
+  app.notFound((c) =>
+    c.json({ error: "not_found", message: `No route for ${c.req.method} ${c.req.path}; MCP is served at /mcp.` }, 404),
+  );
   app.onError((error, c) => {
     deps.log.error({ err: error, path: c.req.path }, "unhandled error");
     return c.json({ error: "internal_error", request_id: c.get("requestId") }, 500);

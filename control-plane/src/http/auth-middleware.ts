@@ -16,7 +16,11 @@ export interface AuthFailureObserver {
 }
 
 /** Resolves the caller's principal or answers 401 with a WWW-Authenticate challenge (audited, never the token). */
-export function createAuthMiddleware(authenticate: Authenticator, log: Logger, observer: AuthFailureObserver): MiddlewareHandler<AppEnv> {
+export function createAuthMiddleware(
+  authenticate: Authenticator,
+  log: Logger,
+  observer: AuthFailureObserver,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization");
     const principal = authenticate(header);
@@ -25,10 +29,25 @@ export function createAuthMiddleware(authenticate: Authenticator, log: Logger, o
       const remote = remoteAddress(c);
       log.warn({ path: c.req.path, reason, remote }, "authentication failed");
       observer.authFailed(reason);
-      observer.audit.record({ action: "auth.failure", principal: "anonymous", outcome: "denied", reason, remote, method: c.req.method, path: c.req.path });
+      observer.audit.record({
+        action: "auth.failure",
+        principal: "anonymous",
+        outcome: "denied",
+        reason,
+        remote,
+        method: c.req.method,
+        path: c.req.path,
+      });
       c.header("WWW-Authenticate", 'Bearer realm="devhatchery", error="invalid_token"');
       return c.json(
-        { jsonrpc: "2.0", error: { code: -32001, message: "Unauthorized: send `Authorization: Bearer <token>` with a token configured on the server." }, id: null },
+        {
+          jsonrpc: "2.0",
+          error: {
+            code: -32001,
+            message: "Unauthorized: send `Authorization: Bearer <token>` with a token configured on the server.",
+          },
+          id: null,
+        },
         401,
       );
     }

@@ -34,7 +34,9 @@ let readinessChecks: ReadinessCheck[] = [];
 const app = createApp({
   sessions,
   debugView,
-  authenticate: createBearerAuthenticator([{ principal: "alice", tokenSha256: createHash("sha256").update(TOKEN).digest("hex") }]),
+  authenticate: createBearerAuthenticator([
+    { principal: "alice", tokenSha256: createHash("sha256").update(TOKEN).digest("hex") },
+  ]),
   hostGuard: { listenHost: "127.0.0.1", allowedHosts: [], allowedOrigins: [] },
   version: "test",
   log,
@@ -44,7 +46,11 @@ const app = createApp({
 });
 
 const get = (accept: string): Promise<Response> =>
-  Promise.resolve(app.request("http://127.0.0.1:8080/runners/r-0123456789ab/debug", { headers: { authorization: `Bearer ${TOKEN}`, accept } }));
+  Promise.resolve(
+    app.request("http://127.0.0.1:8080/runners/r-0123456789ab/debug", {
+      headers: { authorization: `Bearer ${TOKEN}`, accept },
+    }),
+  );
 
 function expectLockedDown(response: Response): void {
   expect(response.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
@@ -70,7 +76,24 @@ describe("GET /runners/:runner/debug", () => {
     expect(html).toContain("0.1.0&#34;&#62;&#60;img src=x onerror=alert(1)&#62;");
     // The only tags are the page's own.
     const tags = new Set([...html.matchAll(/<\/?([a-zA-Z!][a-zA-Z0-9]*)/g)].map((match) => match[1]!.toLowerCase()));
-    expect([...tags].sort()).toEqual(["!doctype", "body", "code", "h1", "h2", "head", "html", "meta", "p", "table", "tbody", "td", "th", "thead", "title", "tr"]);
+    expect([...tags].sort()).toEqual([
+      "!doctype",
+      "body",
+      "code",
+      "h1",
+      "h2",
+      "head",
+      "html",
+      "meta",
+      "p",
+      "table",
+      "tbody",
+      "td",
+      "th",
+      "thead",
+      "title",
+      "tr",
+    ]);
     expect(html).not.toMatch(/<[^>]*\s(?:on[a-z]+|style)=/i);
   });
 
@@ -94,8 +117,20 @@ describe("GET /runners/:runner/debug", () => {
 
   it("answers an agent's oversized or unusable answer as a bad gateway, and a foreign runner as not found", async () => {
     const cases: [ControlPlaneError, number][] = [
-      [new ControlPlaneError("RESOURCE_EXHAUSTED", 'Runner "r-1" answered its debug view with more than 1048576 bytes'), 502],
-      [new ControlPlaneError("FAILED_PRECONDITION", 'Runner "r-1" answered its debug view with something that is not JSON'), 502],
+      [
+        new ControlPlaneError(
+          "RESOURCE_EXHAUSTED",
+          'Runner "r-1" answered its debug view with more than 1048576 bytes',
+        ),
+        502,
+      ],
+      [
+        new ControlPlaneError(
+          "FAILED_PRECONDITION",
+          'Runner "r-1" answered its debug view with something that is not JSON',
+        ),
+        502,
+      ],
       [new ControlPlaneError("NOT_FOUND", 'Runner "r-1" not found for this principal'), 404],
       [new ControlPlaneError("RUNNER_UNAVAILABLE", 'Runner "r-1" did not answer on its debug port'), 503],
     ];
@@ -112,8 +147,19 @@ describe("GET /runners/:runner/debug", () => {
 describe("GET /readyz", () => {
   it("says only ready or not and which check failed: no errors, hints, addresses or paths", async () => {
     readinessChecks = [
-      { name: "docker", check: () => Promise.reject(new Error('Docker at "tcp://10.0.0.5:2375" does not answer: connect ECONNREFUSED 10.0.0.5:2375')), hint: "Fix DEVHATCHERY_DOCKER_HOST" },
-      { name: "agent", check: () => Promise.reject(new Error('Image "registry.internal:5000/runner" could not be pulled')), hint: "Make the default image available" },
+      {
+        name: "docker",
+        check: () =>
+          Promise.reject(
+            new Error('Docker at "tcp://10.0.0.5:2375" does not answer: connect ECONNREFUSED 10.0.0.5:2375'),
+          ),
+        hint: "Fix DEVHATCHERY_DOCKER_HOST",
+      },
+      {
+        name: "agent",
+        check: () => Promise.reject(new Error('Image "registry.internal:5000/runner" could not be pulled')),
+        hint: "Make the default image available",
+      },
       { name: "store", check: () => Promise.resolve(), hint: "Check /var/lib/devhatchery" },
     ];
     const response = await app.request("http://127.0.0.1:8080/readyz");

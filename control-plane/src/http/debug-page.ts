@@ -40,7 +40,9 @@ function table(title: string, rows: Row[]): string {
   if (rows.length === 0) return `<h2>${escapeHtml(title)}</h2><p>none</p>`;
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
   const head = columns.map((column) => `<th>${escapeHtml(column)}</th>`).join("");
-  const body = rows.map((row) => `<tr>${columns.map((column) => `<td>${escapeHtml(row[column])}</td>`).join("")}</tr>`).join("\n");
+  const body = rows
+    .map((row) => `<tr>${columns.map((column) => `<td>${escapeHtml(row[column])}</td>`).join("")}</tr>`)
+    .join("\n");
   return `<h2>${escapeHtml(title)} (${rows.length})</h2>\n<table border="1" cellpadding="4"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
@@ -66,7 +68,9 @@ export function renderDebugPage(runnerId: string, snapshot: unknown): string {
     open_streams: streams.open,
     calls_served: streams.total,
   };
-  const openByMethod = isRow(streams.openByMethod) ? Object.entries(streams.openByMethod).map(([method, open]) => ({ method, open })) : [];
+  const openByMethod = isRow(streams.openByMethod)
+    ? Object.entries(streams.openByMethod).map(([method, open]) => ({ method, open }))
+    : [];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>DevHatchery runner ${escapeHtml(runnerId)}</title></head><body>
 <h1>DevHatchery runner agent</h1>

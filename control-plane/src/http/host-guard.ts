@@ -36,7 +36,11 @@ export function createHostGuard(options: HostGuardOptions, audit: AuditLog = NO_
   // Loopback names and the literal listen address are safe on any bind: a rebinding page reaches us under the domain
   // name it rebinds, so its Host is that name, never "localhost" or our IP literal; only names an attacker controls
   // must be refused. Accepting them also keeps `devhatchery debug` (127.0.0.1) working next to allowed_hosts.
-  const hosts = new Set([...options.allowedHosts.map((host) => host.toLowerCase()), ...LOOPBACK_NAMES, ...listenHostNames(options.listenHost)]);
+  const hosts = new Set([
+    ...options.allowedHosts.map((host) => host.toLowerCase()),
+    ...LOOPBACK_NAMES,
+    ...listenHostNames(options.listenHost),
+  ]);
   const anyHost = !loopback && options.allowedHosts.length === 0;
   const origins = new Set(options.allowedOrigins.map((origin) => origin.toLowerCase()));
   const hostAllowed = (hostname: string): boolean => anyHost || hosts.has(hostname);
@@ -44,7 +48,15 @@ export function createHostGuard(options: HostGuardOptions, audit: AuditLog = NO_
   return async (c, next) => {
     const host = c.req.header("host") ?? new URL(c.req.url).host;
     if (!host || !hostAllowed(hostnameOf(host))) {
-      audit.record({ action: "policy.denied", principal: "anonymous", outcome: "denied", rule: "host", host, remote: remoteAddress(c), path: c.req.path });
+      audit.record({
+        action: "policy.denied",
+        principal: "anonymous",
+        outcome: "denied",
+        rule: "host",
+        host,
+        remote: remoteAddress(c),
+        path: c.req.path,
+      });
       const message = `Host "${host}" is not allowed; add "${hostnameOf(host)}" (the name without the port) to auth.allowed_hosts or DEVHATCHERY_ALLOWED_HOSTS.`;
       return c.json({ error: "forbidden_host", message }, 403);
     }
@@ -57,8 +69,22 @@ export function createHostGuard(options: HostGuardOptions, audit: AuditLog = NO_
         // Not a URL: rejected below.
       }
       if (!originHost || !hostAllowed(originHost)) {
-        audit.record({ action: "policy.denied", principal: "anonymous", outcome: "denied", rule: "origin", origin, remote: remoteAddress(c), path: c.req.path });
-        return c.json({ error: "forbidden_origin", message: `Origin "${origin}" is not allowed; add it to auth.allowed_origins or DEVHATCHERY_ALLOWED_ORIGINS.` }, 403);
+        audit.record({
+          action: "policy.denied",
+          principal: "anonymous",
+          outcome: "denied",
+          rule: "origin",
+          origin,
+          remote: remoteAddress(c),
+          path: c.req.path,
+        });
+        return c.json(
+          {
+            error: "forbidden_origin",
+            message: `Origin "${origin}" is not allowed; add it to auth.allowed_origins or DEVHATCHERY_ALLOWED_ORIGINS.`,
+          },
+          403,
+        );
       }
     }
     await next();

@@ -18,7 +18,10 @@ export function boundInitialize(message: unknown): unknown {
     const value = info[field];
     if (typeof value === "string") keptInfo[field] = value.slice(0, MAX_INFO_CHARS);
   }
-  return { ...message, params: { ...message.params, clientInfo: keptInfo, capabilities: boundCapabilities(capabilities) } };
+  return {
+    ...message,
+    params: { ...message.params, clientInfo: keptInfo, capabilities: boundCapabilities(capabilities) },
+  };
 }
 
 function boundCapabilities(capabilities: unknown): Record<string, unknown> {
@@ -27,7 +30,8 @@ function boundCapabilities(capabilities: unknown): Record<string, unknown> {
   const kept: Record<string, unknown> = {};
   for (const name of KNOWN_CAPABILITIES) {
     const value = capabilities[name];
-    if (value !== undefined && JSON.stringify(value).length <= MAX_CAPABILITIES_CHARS / KNOWN_CAPABILITIES.length) kept[name] = value;
+    if (value !== undefined && JSON.stringify(value).length <= MAX_CAPABILITIES_CHARS / KNOWN_CAPABILITIES.length)
+      kept[name] = value;
   }
   return kept;
 }

@@ -11,9 +11,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Describes a parsed POST body (a request, a notification, a response, or a batch); names are cut to 100 characters. */
 export function describeMcpCall(body: unknown): McpCallDescription {
-  if (!isRecord(body) || typeof body.method !== "string") return { spanName: Array.isArray(body) ? "mcp batch" : "mcp message", tool: undefined, attributes: {} };
+  if (!isRecord(body) || typeof body.method !== "string")
+    return { spanName: Array.isArray(body) ? "mcp batch" : "mcp message", tool: undefined, attributes: {} };
   const method = body.method.slice(0, 100);
-  const name = method === "tools/call" && isRecord(body.params) && typeof body.params.name === "string" ? body.params.name.slice(0, 100) : undefined;
+  const name =
+    method === "tools/call" && isRecord(body.params) && typeof body.params.name === "string"
+      ? body.params.name.slice(0, 100)
+      : undefined;
   return {
     spanName: name ? `mcp tools/call ${name}` : `mcp ${method}`,
     tool: name,

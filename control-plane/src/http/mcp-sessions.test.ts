@@ -59,20 +59,37 @@ function createSessions(options: Partial<McpSessionsOptions> = {}): McpSessions 
   return sessions;
 }
 
-const INITIALIZE = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } } };
+const INITIALIZE = {
+  jsonrpc: "2.0",
+  id: 0,
+  method: "initialize",
+  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+};
 
 async function open(target: McpSessions): Promise<string> {
   const init = INITIALIZE;
-  const response = await target.handle(new Request(URL_MCP, { method: "POST", headers: HEADERS, body: JSON.stringify(init) }), ALICE);
+  const response = await target.handle(
+    new Request(URL_MCP, { method: "POST", headers: HEADERS, body: JSON.stringify(init) }),
+    ALICE,
+  );
   await response.text();
   const sessionId = response.headers.get("mcp-session-id")!;
   await send(target, sessionId, { jsonrpc: "2.0", method: "notifications/initialized" });
   return sessionId;
 }
 
-function send(target: McpSessions, sessionId: string, body: unknown, method = "POST", extra: Record<string, string> = {}): Promise<Response> {
+function send(
+  target: McpSessions,
+  sessionId: string,
+  body: unknown,
+  method = "POST",
+  extra: Record<string, string> = {},
+): Promise<Response> {
   const headers = { ...HEADERS, "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25", ...extra };
-  return target.handle(new Request(URL_MCP, { method, headers, body: method === "POST" ? JSON.stringify(body) : undefined }), ALICE);
+  return target.handle(
+    new Request(URL_MCP, { method, headers, body: method === "POST" ? JSON.stringify(body) : undefined }),
+    ALICE,
+  );
 }
 
 afterEach(async () => {
@@ -85,7 +102,16 @@ describe("McpSessions", () => {
   it("resumes a dropped stream with Last-Event-ID: every notification arrives once, then the result", async () => {
     const target = createSessions();
     const sessionId = await open(target);
-    const call = { jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "test_tool_with_progress", arguments: { steps: 20, delay_ms: 20 }, _meta: { progressToken: "p" } } };
+    const call = {
+      jsonrpc: "2.0",
+      id: 7,
+      method: "tools/call",
+      params: {
+        name: "test_tool_with_progress",
+        arguments: { steps: 20, delay_ms: 20 },
+        _meta: { progressToken: "p" },
+      },
+    };
     const first = sseReader(await send(target, sessionId, call));
     const progress: number[] = [];
     let lastEventId = "";
@@ -113,9 +139,16 @@ describe("McpSessions", () => {
   });
 
   it("refuses to resume from an event it no longer has or never issued, saying why", async () => {
-    const target = createSessions({ eventStore: { eventsPerStream: 2, bytesPerStream: 1_000_000, bytesPerSession: 1_000_000 } });
+    const target = createSessions({
+      eventStore: { eventsPerStream: 2, bytesPerStream: 1_000_000, bytesPerSession: 1_000_000 },
+    });
     const sessionId = await open(target);
-    const call = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "test_tool_with_progress", arguments: { steps: 4, delay_ms: 0 }, _meta: { progressToken: 1 } } };
+    const call = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "test_tool_with_progress", arguments: { steps: 4, delay_ms: 0 }, _meta: { progressToken: 1 } },
+    };
     const events: SseEvent[] = [];
     const reader = sseReader(await send(target, sessionId, call));
     for (let event = await reader.next(); event && events.length < 20; event = await reader.next()) events.push(event);
@@ -133,7 +166,10 @@ describe("McpSessions", () => {
     const unknown = await send(target, sessionId, undefined, "GET", { "last-event-id": "not-an-event/1" });
     expect(unknown.status).toBe(400);
     expect(await unknown.json()).toMatchObject({
-      error: { message: 'Cannot resume: Last-Event-ID "not-an-event/1" is not an event of this session; open the stream again without Last-Event-ID.' },
+      error: {
+        message:
+          'Cannot resume: Last-Event-ID "not-an-event/1" is not an event of this session; open the stream again without Last-Event-ID.',
+      },
     });
   });
 
@@ -145,15 +181,31 @@ describe("McpSessions", () => {
     expect(target.size).toBe(0);
     const after = await send(target, sessionId, { jsonrpc: "2.0", id: 2, method: "tools/list" });
     expect(after.status).toBe(404);
-    expect(await after.json()).toMatchObject({ error: { code: -32001, message: "Session not found: it expired or was closed; initialize a new session." } });
+    expect(await after.json()).toMatchObject({
+      error: { code: -32001, message: "Session not found: it expired or was closed; initialize a new session." },
+    });
   });
 
   it("closes the server of an initialize the transport refused, so nothing of it stays behind", async () => {
     const target = createSessions();
     // A client that does not accept SSE, and one that labels its JSON as text: both refused before a session exists.
-    const notAccepted = await target.handle(new Request(URL_MCP, { method: "POST", headers: { ...HEADERS, accept: "application/json" }, body: JSON.stringify(INITIALIZE) }), ALICE);
+    const notAccepted = await target.handle(
+      new Request(URL_MCP, {
+        method: "POST",
+        headers: { ...HEADERS, accept: "application/json" },
+        body: JSON.stringify(INITIALIZE),
+      }),
+      ALICE,
+    );
     expect(notAccepted.status).toBe(406);
-    const notJson = await target.handle(new Request(URL_MCP, { method: "POST", headers: { ...HEADERS, "content-type": "text/plain" }, body: JSON.stringify(INITIALIZE) }), ALICE);
+    const notJson = await target.handle(
+      new Request(URL_MCP, {
+        method: "POST",
+        headers: { ...HEADERS, "content-type": "text/plain" },
+        body: JSON.stringify(INITIALIZE),
+      }),
+      ALICE,
+    );
     expect(notJson.status).toBe(415);
     expect(target.size).toBe(0);
     expect(servers).toHaveLength(2);
@@ -165,9 +217,16 @@ describe("McpSessions", () => {
     const target = createSessions();
     const sessionId = await open(target);
     const listening = await send(target, sessionId, undefined, "GET");
-    const call = { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "test_tool_with_progress", arguments: { steps: 5, delay_ms: 40 }, _meta: { progressToken: "s" } } };
+    const call = {
+      jsonrpc: "2.0",
+      id: 9,
+      method: "tools/call",
+      params: { name: "test_tool_with_progress", arguments: { steps: 5, delay_ms: 40 }, _meta: { progressToken: "s" } },
+    };
     const reader = sseReader(await send(target, sessionId, call));
-    const nextMessage = async (): Promise<{ id?: number; result?: unknown; params?: { progress: number } } | undefined> => {
+    const nextMessage = async (): Promise<
+      { id?: number; result?: unknown; params?: { progress: number } } | undefined
+    > => {
       for (let i = 0; i < 20; i++) {
         const event = await reader.next();
         if (!event) return undefined;
@@ -183,7 +242,10 @@ describe("McpSessions", () => {
     expect(refused.headers.get("retry-after")).toBe("5");
     expect(await refused.json()).toEqual({
       jsonrpc: "2.0",
-      error: { code: -32000, message: "Service unavailable: this control plane is shutting down; retry in 5 s (after it restarts)." },
+      error: {
+        code: -32000,
+        message: "Service unavailable: this control plane is shutting down; retry in 5 s (after it restarts).",
+      },
       id: null,
     });
     let result: unknown;
@@ -200,7 +262,16 @@ describe("McpSessions", () => {
   it("on shutdown cuts a call still running after the grace period", async () => {
     const target = createSessions();
     const sessionId = await open(target);
-    const call = { jsonrpc: "2.0", id: 11, method: "tools/call", params: { name: "test_tool_with_progress", arguments: { steps: 50, delay_ms: 100 }, _meta: { progressToken: "c" } } };
+    const call = {
+      jsonrpc: "2.0",
+      id: 11,
+      method: "tools/call",
+      params: {
+        name: "test_tool_with_progress",
+        arguments: { steps: 50, delay_ms: 100 },
+        _meta: { progressToken: "c" },
+      },
+    };
     const response = await send(target, sessionId, call);
     expect(await target.shutdown(150)).toBe(1);
     const text = await response.text();
@@ -228,8 +299,20 @@ describe("McpSessions", () => {
 describe("McpSessions input bounds", () => {
   const LIMIT = 64 * 1024;
 
-  function post(target: McpSessions, body: RequestInit["body"], headers: Record<string, string> = {}): Promise<Response> {
-    return target.handle(new Request(URL_MCP, { method: "POST", headers: { ...HEADERS, ...headers }, body, duplex: "half" } as RequestInit), ALICE);
+  function post(
+    target: McpSessions,
+    body: RequestInit["body"],
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
+    return target.handle(
+      new Request(URL_MCP, {
+        method: "POST",
+        headers: { ...HEADERS, ...headers },
+        body,
+        duplex: "half",
+      } as RequestInit),
+      ALICE,
+    );
   }
 
   it("answers 413 to a body longer than the limit, by its Content-Length, before reading it", async () => {
@@ -270,7 +353,12 @@ describe("McpSessions input bounds", () => {
     expect(sent).toBeGreaterThan(100 * LIMIT);
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({
-      error: { code: -32600, message: expect.stringMatching(/^Request body too large: more than 65536 bytes were sent and the limit is 65536 bytes \(sessions\.max_body_bytes\); /) },
+      error: {
+        code: -32600,
+        message: expect.stringMatching(
+          /^Request body too large: more than 65536 bytes were sent and the limit is 65536 bytes \(sessions\.max_body_bytes\); /,
+        ),
+      },
     });
   });
 
@@ -325,7 +413,11 @@ describe("McpSessions input bounds", () => {
     expect(deep.status).toBe(400);
     expect(await deep.json()).toEqual({
       jsonrpc: "2.0",
-      error: { code: -32600, message: "Invalid Request: the JSON body nests arrays and objects more than 64 levels deep; MCP messages need far fewer. Send a flatter message." },
+      error: {
+        code: -32600,
+        message:
+          "Invalid Request: the JSON body nests arrays and objects more than 64 levels deep; MCP messages need far fewer. Send a flatter message.",
+      },
       id: null,
     });
   });
@@ -333,7 +425,14 @@ describe("McpSessions input bounds", () => {
   it("keeps only a bounded part of the client's info from initialize", async () => {
     const target = createSessions();
     const huge = "x".repeat(1024 * 1024);
-    const init = { ...INITIALIZE, params: { ...INITIALIZE.params, clientInfo: { name: huge, version: "1", websiteUrl: `https://example.com/${huge}` }, capabilities: { experimental: { blob: { data: huge } } } } };
+    const init = {
+      ...INITIALIZE,
+      params: {
+        ...INITIALIZE.params,
+        clientInfo: { name: huge, version: "1", websiteUrl: `https://example.com/${huge}` },
+        capabilities: { experimental: { blob: { data: huge } } },
+      },
+    };
     const response = await post(target, JSON.stringify(init));
     expect(response.status, await response.clone().text()).toBe(200);
     await response.text();
@@ -352,12 +451,18 @@ describe("McpSessions input bounds", () => {
     expect(target.size).toBe(2);
     expect((await send(target, first, { jsonrpc: "2.0", id: 2, method: "ping" })).status).toBe(404);
     // Another principal has limits of its own.
-    const bob = await target.handle(new Request(URL_MCP, { method: "POST", headers: HEADERS, body: JSON.stringify(INITIALIZE) }), { id: "bob" });
+    const bob = await target.handle(
+      new Request(URL_MCP, { method: "POST", headers: HEADERS, body: JSON.stringify(INITIALIZE) }),
+      { id: "bob" },
+    );
     expect(bob.status).toBe(200);
     await bob.text();
 
     const streams = [await send(target, second, undefined, "GET"), await send(target, third, undefined, "GET")];
-    const refused = await target.handle(new Request(URL_MCP, { method: "POST", headers: HEADERS, body: JSON.stringify(INITIALIZE) }), ALICE);
+    const refused = await target.handle(
+      new Request(URL_MCP, { method: "POST", headers: HEADERS, body: JSON.stringify(INITIALIZE) }),
+      ALICE,
+    );
     expect(refused.status).toBe(429);
     expect(await refused.json()).toEqual({
       jsonrpc: "2.0",

@@ -63,7 +63,10 @@ const RETRY_AFTER_S = 5;
 const tracer = trace.getTracer("devhatchery-control-plane");
 
 function jsonRpcError(status: number, code: number, message: string, headers?: Record<string, string>): Response {
-  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, ...(headers ? { headers } : {}) });
+  return Response.json(
+    { jsonrpc: "2.0", error: { code, message }, id: null },
+    { status, ...(headers ? { headers } : {}) },
+  );
 }
 
 /**
@@ -85,7 +88,10 @@ export class McpSessions {
     private readonly log: Logger,
     private readonly options: McpSessionsOptions = DEFAULT_SESSION_OPTIONS,
   ) {
-    this.sweeper = setInterval(() => this.closeIdle(), Math.min(60_000, Math.max(100, options.idleTimeoutMs / 4))).unref();
+    this.sweeper = setInterval(
+      () => this.closeIdle(),
+      Math.min(60_000, Math.max(100, options.idleTimeoutMs / 4)),
+    ).unref();
   }
 
   get size(): number {
@@ -99,9 +105,14 @@ export class McpSessions {
 
   async handle(request: Request, principal: Principal): Promise<Response> {
     if (this.draining) {
-      return jsonRpcError(503, -32000, `Service unavailable: this control plane is shutting down; retry in ${RETRY_AFTER_S} s (after it restarts).`, {
-        "retry-after": String(RETRY_AFTER_S),
-      });
+      return jsonRpcError(
+        503,
+        -32000,
+        `Service unavailable: this control plane is shutting down; retry in ${RETRY_AFTER_S} s (after it restarts).`,
+        {
+          "retry-after": String(RETRY_AFTER_S),
+        },
+      );
     }
     if (request.method !== "POST") return this.route(request, principal, undefined);
     const limit = this.options.maxBodyBytes;
@@ -116,7 +127,11 @@ export class McpSessions {
       );
     }
     if (jsonDepthExceeds(body.text, MAX_JSON_DEPTH)) {
-      return jsonRpcError(400, -32600, `Invalid Request: the JSON body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; MCP messages need far fewer. Send a flatter message.`);
+      return jsonRpcError(
+        400,
+        -32600,
+        `Invalid Request: the JSON body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; MCP messages need far fewer. Send a flatter message.`,
+      );
     }
     let parsedBody: unknown;
     try {
@@ -135,7 +150,8 @@ export class McpSessions {
    */
   async shutdown(graceMs: number): Promise<number> {
     this.draining = true;
-    if (this.inFlight.count > 0) this.log.info({ inFlight: this.inFlight.count, graceMs }, "waiting for MCP requests in flight");
+    if (this.inFlight.count > 0)
+      this.log.info({ inFlight: this.inFlight.count, graceMs }, "waiting for MCP requests in flight");
     await this.inFlight.idle(graceMs);
     const cut = this.inFlight.count;
     await this.closeAll();
@@ -166,7 +182,9 @@ export class McpSessions {
     // Work for this request (exec output progress) skips what it can while the client reads its stream slowly.
     const backlog = new ResponseBacklog(RESPONSE_BACKLOG_LIMIT_BYTES);
     try {
-      const response = await runWithResponseBacklog(backlog, () => context.with(trace.setSpan(context.active(), span), () => this.route(request, principal, parsedBody)));
+      const response = await runWithResponseBacklog(backlog, () =>
+        context.with(trace.setSpan(context.active(), span), () => this.route(request, principal, parsedBody)),
+      );
       if (!isEventStream(response)) {
         finish();
         return response;
@@ -237,7 +255,10 @@ export class McpSessions {
     for (const [id, session] of idle.slice(0, excess)) {
       this.sessions.delete(id);
       void session.server.close().catch(() => undefined);
-      this.log.info({ session: id, principal: principalId, limit }, "mcp session closed to make room for a new one (sessions.max_per_principal)");
+      this.log.info(
+        { session: id, principal: principalId, limit },
+        "mcp session closed to make room for a new one (sessions.max_per_principal)",
+      );
     }
     return undefined;
   }
@@ -280,7 +301,11 @@ export class McpSessions {
     const point = session.events.resumePoint(lastEventId);
     if (point.kind === "replayable") return undefined;
     if (point.kind === "unknown") {
-      return jsonRpcError(400, -32000, `Cannot resume: Last-Event-ID "${lastEventId.slice(0, 200)}" is not an event of this session; open the stream again without Last-Event-ID.`);
+      return jsonRpcError(
+        400,
+        -32000,
+        `Cannot resume: Last-Event-ID "${lastEventId.slice(0, 200)}" is not an event of this session; open the stream again without Last-Event-ID.`,
+      );
     }
     const { eventsPerStream, bytesPerStream } = this.options.eventStore;
     return jsonRpcError(

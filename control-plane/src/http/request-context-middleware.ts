@@ -17,7 +17,11 @@ export function createRequestContextMiddleware(): MiddlewareHandler<AppEnv> {
     c.header("x-request-id", correlationId);
     const span = tracer.startSpan(`HTTP ${c.req.method}`, {
       kind: SpanKind.SERVER,
-      attributes: { "http.request.method": c.req.method, "url.path": c.req.path, "devhatchery.correlation_id": correlationId },
+      attributes: {
+        "http.request.method": c.req.method,
+        "url.path": c.req.path,
+        "devhatchery.correlation_id": correlationId,
+      },
     });
     try {
       await runWithRequestContext({ correlationId }, () => context.with(trace.setSpan(context.active(), span), next));

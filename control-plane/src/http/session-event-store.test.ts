@@ -2,9 +2,16 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
 import { SessionEventStore } from "./session-event-store.js";
 
-const note = (n: number): JSONRPCMessage => ({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: n } });
+const note = (n: number): JSONRPCMessage => ({
+  jsonrpc: "2.0",
+  method: "notifications/progress",
+  params: { progressToken: 1, progress: n },
+});
 
-async function replay(store: SessionEventStore, lastEventId: string): Promise<{ streamId: string; events: [string, number][] }> {
+async function replay(
+  store: SessionEventStore,
+  lastEventId: string,
+): Promise<{ streamId: string; events: [string, number][] }> {
   const events: [string, number][] = [];
   const streamId = await store.replayEventsAfter(lastEventId, {
     send: async (eventId, message) => {
@@ -23,8 +30,21 @@ describe("SessionEventStore", () => {
     await store.storeEvent("s1", note(2));
     await store.storeEvent("s1", note(3));
     expect([priming, first]).toEqual(["s1/1", "s1/2"]);
-    expect(await replay(store, priming)).toEqual({ streamId: "s1", events: [["s1/2", 1], ["s1/3", 2], ["s1/4", 3]] });
-    expect(await replay(store, first)).toEqual({ streamId: "s1", events: [["s1/3", 2], ["s1/4", 3]] });
+    expect(await replay(store, priming)).toEqual({
+      streamId: "s1",
+      events: [
+        ["s1/2", 1],
+        ["s1/3", 2],
+        ["s1/4", 3],
+      ],
+    });
+    expect(await replay(store, first)).toEqual({
+      streamId: "s1",
+      events: [
+        ["s1/3", 2],
+        ["s1/4", 3],
+      ],
+    });
     expect(await replay(store, "s1/4")).toEqual({ streamId: "s1", events: [] });
     expect(await store.getStreamIdForEventId("s1/3")).toBe("s1");
   });

@@ -10,7 +10,11 @@ export interface EventStoreLimits {
   bytesPerSession: number;
 }
 
-export const DEFAULT_EVENT_STORE_LIMITS: EventStoreLimits = { eventsPerStream: 1000, bytesPerStream: 1024 * 1024, bytesPerSession: 4 * 1024 * 1024 };
+export const DEFAULT_EVENT_STORE_LIMITS: EventStoreLimits = {
+  eventsPerStream: 1000,
+  bytesPerStream: 1024 * 1024,
+  bytesPerSession: 4 * 1024 * 1024,
+};
 
 /** Streams whose position a session remembers (every request opens one); the oldest are forgotten first. */
 const MAX_STREAMS = 1024;
@@ -28,7 +32,10 @@ interface Stream {
 }
 
 /** Where a Last-Event-ID stands: replayable, from another session or made up, or older than what is kept. */
-export type ResumePoint = { kind: "replayable"; streamId: string } | { kind: "unknown" } | { kind: "evicted"; streamId: string; missed: number };
+export type ResumePoint =
+  | { kind: "replayable"; streamId: string }
+  | { kind: "unknown" }
+  | { kind: "evicted"; streamId: string; missed: number };
 
 /**
  * One MCP session's SSE events, kept so a client that reconnects with `Last-Event-ID` gets every message it
@@ -67,13 +74,20 @@ export class SessionEventStore implements EventStore {
     return point.kind === "replayable" ? point.streamId : undefined;
   }
 
-  async replayEventsAfter(lastEventId: string, { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
+  async replayEventsAfter(
+    lastEventId: string,
+    { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> },
+  ): Promise<string> {
     const point = this.resumePoint(lastEventId);
     if (point.kind !== "replayable") throw new Error(`Event "${lastEventId}" cannot be replayed (${point.kind}).`);
     const stream = this.streams.get(point.streamId)!;
     const after = parseEventId(lastEventId)!.seq;
     // Read the live array by index so events stored while earlier ones are being sent are replayed too.
-    for (let index = stream.events.findIndex((event) => event.seq > after); index >= 0 && index < stream.events.length; index++) {
+    for (
+      let index = stream.events.findIndex((event) => event.seq > after);
+      index >= 0 && index < stream.events.length;
+      index++
+    ) {
       const event = stream.events[index]!;
       // Priming events carry no message; the client already holds an id at or past them.
       if (Object.keys(event.message).length > 0) await send(`${point.streamId}/${event.seq}`, event.message);
@@ -87,12 +101,16 @@ export class SessionEventStore implements EventStore {
     const stream = parsed && this.streams.get(parsed.streamId);
     if (!parsed || !stream || parsed.seq >= stream.nextSeq) return { kind: "unknown" };
     const oldestKept = stream.events[0]?.seq ?? stream.nextSeq;
-    if (parsed.seq < oldestKept - 1) return { kind: "evicted", streamId: parsed.streamId, missed: oldestKept - 1 - parsed.seq };
+    if (parsed.seq < oldestKept - 1)
+      return { kind: "evicted", streamId: parsed.streamId, missed: oldestKept - 1 - parsed.seq };
     return { kind: "replayable", streamId: parsed.streamId };
   }
 
   private trim(current: Stream): void {
-    while (current.events.length > this.limits.eventsPerStream || (current.bytes > this.limits.bytesPerStream && current.events.length > 1)) {
+    while (
+      current.events.length > this.limits.eventsPerStream ||
+      (current.bytes > this.limits.bytesPerStream && current.events.length > 1)
+    ) {
       this.dropOldest(current);
     }
     for (const stream of this.streams.values()) {

@@ -17,7 +17,10 @@ describe("createClientLog", () => {
     const log = createClientLog(server);
     const client = new Client({ name: "t", version: "1" });
     const received: LoggingMessageNotification["params"][] = [];
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => void received.push(notification.params));
+    client.setNotificationHandler(
+      LoggingMessageNotificationSchema,
+      (notification) => void received.push(notification.params),
+    );
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);
     await client.connect(clientSide);
@@ -30,7 +33,11 @@ describe("createClientLog", () => {
     log("error", "kept", { runner_id: "r-000000000002" });
     await client.ping(); // a round trip: anything sent before it has arrived
     expect(received).toEqual([
-      { level: "debug", logger: "devhatchery", data: { message: "before any level is set", runner_id: "r-000000000001" } },
+      {
+        level: "debug",
+        logger: "devhatchery",
+        data: { message: "before any level is set", runner_id: "r-000000000001" },
+      },
       { level: "error", logger: "devhatchery", data: { message: "kept", runner_id: "r-000000000002" } },
     ]);
     await client.close();

@@ -14,6 +14,8 @@ export function createClientLog(server: McpServer): ClientLog {
     if (!server.isConnected()) return;
     // Levels are kept per transport session id by the SDK's logging/setLevel handler.
     const sessionId = server.server.transport?.sessionId;
-    void server.server.sendLoggingMessage({ level, logger: CLIENT_LOGGER_NAME, data: { message, ...fields } }, sessionId).catch(() => undefined);
+    void server.server
+      .sendLoggingMessage({ level, logger: CLIENT_LOGGER_NAME, data: { message, ...fields } }, sessionId)
+      .catch(() => undefined);
   };
 }

@@ -38,7 +38,8 @@ describe("exec output progress", () => {
     const sent: Sent[] = [];
     const backlog = new ResponseBacklog(100);
     const progress = runWithResponseBacklog(backlog, () => createOutputProgress(requestExtra(sent)));
-    const chunk = (cursor: number): void => progress.report({ execId: "e-1", stream: "stdout", text: "x".repeat(10), cursor, totalBytes: cursor + 10 });
+    const chunk = (cursor: number): void =>
+      progress.report({ execId: "e-1", stream: "stdout", text: "x".repeat(10), cursor, totalBytes: cursor + 10 });
     chunk(0);
     backlog.queuedBytes = 100;
     chunk(10);
@@ -58,7 +59,9 @@ describe("exec output progress", () => {
 
   it("coalesces output arriving faster than notifications are written, keeping streams apart and every byte", async () => {
     const sent: Sent[] = [];
-    const progress = runWithResponseBacklog(new ResponseBacklog(1 << 30), () => createOutputProgress(requestExtra(sent)));
+    const progress = runWithResponseBacklog(new ResponseBacklog(1 << 30), () =>
+      createOutputProgress(requestExtra(sent)),
+    );
     let cursor = 0;
     for (let i = 0; i < 1000; i++) {
       const stream = i % 300 < 150 ? "stdout" : "stderr";
@@ -69,7 +72,13 @@ describe("exec output progress", () => {
     await progress.flush();
     expect(sent.length).toBeLessThan(1000);
     expect(sent.some((note) => SKIPPED_META_KEY in note._meta)).toBe(false);
-    for (const note of sent) expect(note.message.split("\n").filter(Boolean).every((line) => line.startsWith(note._meta[STREAM_META_KEY] as string))).toBe(true);
+    for (const note of sent)
+      expect(
+        note.message
+          .split("\n")
+          .filter(Boolean)
+          .every((line) => line.startsWith(note._meta[STREAM_META_KEY] as string)),
+      ).toBe(true);
     expectCovered(sent, cursor);
   });
 });

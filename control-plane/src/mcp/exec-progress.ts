@@ -72,7 +72,8 @@ export function createOutputProgress(extra: ToolExtra): OutputProgress {
         return;
       }
       if (reporter.pending >= COALESCE_AFTER_PENDING) {
-        if (held && (held.stream !== chunk.stream || held.chars + chunk.text.length > COALESCE_MAX_CHARS)) release(chunk.cursor);
+        if (held && (held.stream !== chunk.stream || held.chars + chunk.text.length > COALESCE_MAX_CHARS))
+          release(chunk.cursor);
         held ??= { stream: chunk.stream, cursor: chunk.cursor, totalBytes: chunk.totalBytes, texts: [], chars: 0 };
         held.texts.push(chunk.text);
         held.chars += chunk.text.length;

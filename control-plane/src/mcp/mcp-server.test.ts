@@ -24,7 +24,8 @@ interface RegisteredSchemas {
 /** McpServer keeps its tools in a private record; reading it is the only way to see what a session built. */
 function registeredTools(server: McpServer): Record<string, RegisteredSchemas> {
   const tools: unknown = (server as unknown as { _registeredTools?: unknown })._registeredTools;
-  if (!tools || typeof tools !== "object") throw new Error("McpServer._registeredTools was not found; this test needs updating for this SDK version.");
+  if (!tools || typeof tools !== "object")
+    throw new Error("McpServer._registeredTools was not found; this test needs updating for this SDK version.");
   return tools as Record<string, RegisteredSchemas>;
 }
 
@@ -40,7 +41,11 @@ describe("createMcpServer", () => {
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), "devhatchery-mcp-server-test-"));
     // No engine: an address where nothing listens, so reconciling at start touches no real runner.
-    const config = loadConfig({ HOME: stateDir, DEVHATCHERY_STATE_DIR: stateDir, DEVHATCHERY_DOCKER_HOST: `unix://${join(stateDir, "no-engine.sock")}` });
+    const config = loadConfig({
+      HOME: stateDir,
+      DEVHATCHERY_STATE_DIR: stateDir,
+      DEVHATCHERY_DOCKER_HOST: `unix://${join(stateDir, "no-engine.sock")}`,
+    });
     const log = createLogger("silent");
     controlPlane = createControlPlane(config, log);
     const { runners, store } = controlPlane;
@@ -50,7 +55,11 @@ describe("createMcpServer", () => {
       runners,
       execs,
       files: new FileService(runners, log),
-      exports: new ExportService(runners, { root: join(stateDir, "exports"), maxBytes: 1024, mountPolicy: new MountPolicy([]) }, log),
+      exports: new ExportService(
+        runners,
+        { root: join(stateDir, "exports"), maxBytes: 1024, mountPolicy: new MountPolicy([]) },
+        log,
+      ),
       watches: new WatchService(runners, log),
       principal,
       log,
@@ -77,7 +86,8 @@ describe("createMcpServer", () => {
         const fields = fieldsOf(tool[which]);
         const otherFields = fieldsOf(other[which]);
         expect(Object.keys(otherFields), `${name} ${which}`).toEqual(Object.keys(fields));
-        for (const [field, schema] of Object.entries(fields)) expect(otherFields[field], `${name} ${which}.${field}`).toBe(schema);
+        for (const [field, schema] of Object.entries(fields))
+          expect(otherFields[field], `${name} ${which}.${field}`).toBe(schema);
       }
     }
   });

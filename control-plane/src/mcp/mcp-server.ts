@@ -39,7 +39,7 @@ import { registerVolumeRemoveTool } from "./tools/volume-remove.js";
 export const SERVER_NAME = "devhatchery";
 
 const INSTRUCTIONS =
-  "DevHatchery gives you real Linux development machines (runners). Start one with runner_spawn (give it a workspace_key such as \"my-project\" and an alias if you like), " +
+  'DevHatchery gives you real Linux development machines (runners). Start one with runner_spawn (give it a workspace_key such as "my-project" and an alias if you like), ' +
   "then run commands with exec and work with files using fs_read, fs_write, fs_list, fs_stat, fs_mkdir, fs_move and fs_remove (fs_write with if_match for safe edits), " +
   "passing the runner_id, the alias or the workspace_key as `runner`. " +
   "Your work lives in /work, a workspace volume that outlives the runner: runner_list and volume_list show what you have, runner_attach brings a runner back by workspace_key, alias or id " +
@@ -69,7 +69,12 @@ export function createMcpServer(sessionDeps: SessionDeps, version: string, optio
       instructions: INSTRUCTIONS,
     },
   );
-  const deps: ToolDeps = { ...sessionDeps, roots: new SessionRoots(server.server, sessionDeps.log), version, sessionWatches: new SessionWatches(sessionDeps.sessionLimits.maxWatches) };
+  const deps: ToolDeps = {
+    ...sessionDeps,
+    roots: new SessionRoots(server.server, sessionDeps.log),
+    version,
+    sessionWatches: new SessionWatches(sessionDeps.sessionLimits.maxWatches),
+  };
   registerSessionResources(server, deps);
   registerRunnerSpawnTool(server, deps);
   registerRunnerAttachTool(server, deps);

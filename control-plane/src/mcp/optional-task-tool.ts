@@ -1,6 +1,13 @@
 import type { ToolTaskHandler } from "@modelcontextprotocol/sdk/experimental/tasks";
 import type { McpServer, RegisteredTool } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { CallToolRequestSchema, ErrorCode, McpError, type CallToolRequest, type CallToolResult, type ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  McpError,
+  type CallToolRequest,
+  type CallToolResult,
+  type ToolAnnotations,
+} from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ControlPlaneError } from "../errors.js";
 import type { ToolExtra } from "./progress.js";
@@ -43,19 +50,29 @@ export function registerOptionalTaskTool<Input extends Shape>(
 ): RegisteredTool {
   // The SDK types a task handler's arguments only for a raw shape (SDK 1.32), so it gets the shape, which it wraps in an
   // object schema of its own for this session; plain calls validate with the shared schemas.
-  const sdkConfig = { ...config, inputSchema: config.inputSchema.shape, execution: { taskSupport: "optional" as const } };
+  const sdkConfig = {
+    ...config,
+    inputSchema: config.inputSchema.shape,
+    execution: { taskSupport: "optional" as const },
+  };
   const tool = server.experimental.tasks.registerToolTask(name, sdkConfig, handlers.task);
   const sdkHandler = sdkCallToolHandler(server);
   const { inputSchema: input, outputSchema: output } = config;
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    if (request.params.name !== name || request.params.task || !tool.enabled) return (await sdkHandler(request, extra)) as CallToolResult;
+    if (request.params.name !== name || request.params.task || !tool.enabled)
+      return (await sdkHandler(request, extra)) as CallToolResult;
     const args = await input.safeParseAsync(request.params.arguments ?? {});
     if (!args.success) {
-      return toolFailure(new ControlPlaneError("INVALID_ARGUMENT", `Invalid arguments for tool ${name}: ${z.prettifyError(args.error)}`));
+      return toolFailure(
+        new ControlPlaneError("INVALID_ARGUMENT", `Invalid arguments for tool ${name}: ${z.prettifyError(args.error)}`),
+      );
     }
     const result = await handlers.plain(args.data, extra);
     if (!result.isError && !output.safeParse(result.structuredContent).success) {
-      throw new McpError(ErrorCode.InternalError, `Tool ${name} produced structured content that does not match its output schema`);
+      throw new McpError(
+        ErrorCode.InternalError,
+        `Tool ${name} produced structured content that does not match its output schema`,
+      );
     }
     return result;
   });
@@ -68,6 +85,9 @@ function sdkCallToolHandler(server: McpServer): RequestHandler {
   // McpServer's tools/call. Checked here so an SDK that renames it fails at start-up, not on a call.
   const handlers: unknown = (server.server as unknown as { _requestHandlers?: unknown })._requestHandlers;
   const handler = handlers instanceof Map ? (handlers.get("tools/call") as unknown) : undefined;
-  if (typeof handler !== "function") throw new Error("The MCP SDK's tools/call handler was not found; the optional-task routing needs updating for this SDK version.");
+  if (typeof handler !== "function")
+    throw new Error(
+      "The MCP SDK's tools/call handler was not found; the optional-task routing needs updating for this SDK version.",
+    );
   return handler as RequestHandler;
 }

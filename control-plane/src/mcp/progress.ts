@@ -7,7 +7,9 @@ export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
  * Sends a progress notification; `progress` is raised when needed so it grows with every call. `flush` resolves
  * once every notification was handed over: a tool that awaits it before returning sends none after its result.
  */
-export type ProgressReporter = ((progress: number, message: string, meta?: Record<string, unknown>) => void) & { flush(): Promise<void> };
+export type ProgressReporter = ((progress: number, message: string, meta?: Record<string, unknown>) => void) & {
+  flush(): Promise<void>;
+};
 
 /** A request's progress reporter that also counts the notifications (and their message characters) reported and not yet handed over. */
 export type RequestProgressReporter = ProgressReporter & { readonly pending: number; readonly pendingChars: number };
@@ -38,5 +40,8 @@ export function createProgressReporter(extra: ToolExtra): RequestProgressReporte
         }),
     );
   };
-  return Object.defineProperties(Object.assign(report, { flush: () => queue }), { pending: { get: () => pending }, pendingChars: { get: () => pendingChars } }) as RequestProgressReporter;
+  return Object.defineProperties(Object.assign(report, { flush: () => queue }), {
+    pending: { get: () => pending },
+    pendingChars: { get: () => pendingChars },
+  }) as RequestProgressReporter;
 }

@@ -31,7 +31,17 @@ const TOOL_ERROR_FOLDERS = ["agent-client", "mcp", "runners", "runtime"];
 const TOOL_LIKE = /\b(?:exec|(?:runner|exec|fs|snapshot|volume|export|system)_[a-z_]+)\b/g;
 
 function spawnRecord(status: SpawnRecord["status"]): SpawnRecord {
-  return { runnerId: "r-0123456789ab", principal: "p", image: "i", workspaceKey: undefined, alias: "a", status, error: "boom", createdAt: "", expiresAt: "" };
+  return {
+    runnerId: "r-0123456789ab",
+    principal: "p",
+    image: "i",
+    workspaceKey: undefined,
+    alias: "a",
+    status,
+    error: "boom",
+    createdAt: "",
+    expiresAt: "",
+  };
 }
 
 /** An agent error as the gRPC mapping passes it through, before the exec layer adds its hint. */
@@ -41,18 +51,62 @@ function agentError(code: ErrorCode): ControlPlaneError {
 
 /** Each cause a tool reports with its own hint: the error as its raise site builds it, and the tools the way out must name. */
 const CAUSES: { cause: string; error: () => unknown; names: string[] }[] = [
-  { cause: "snapshot not found (snapshot_remove, runner_spawn)", error: () => snapshotNotFound("s-0123456789ab"), names: ["snapshot_list"] },
+  {
+    cause: "snapshot not found (snapshot_remove, runner_spawn)",
+    error: () => snapshotNotFound("s-0123456789ab"),
+    names: ["snapshot_list"],
+  },
   { cause: "workspace not found (volume_remove)", error: () => workspaceNotFound("ws"), names: ["volume_list"] },
-  { cause: "workspace mounted (volume_remove)", error: () => volumeInUse("ws", ["r-0123456789ab"]), names: ["runner_remove", "volume_remove"] },
-  { cause: "workspace shared (runner_remove remove_volume)", error: () => volumeSharedWith("ws", "r-0123456789ab", ["r-ba9876543210"]), names: ["runner_remove"] },
-  { cause: "runner not found (every runner tool)", error: () => runnerNotFound("build-1"), names: ["runner_list", "runner_spawn"] },
-  { cause: "runner still starting", error: () => runnerUnavailable("a", { kind: "spawn", spawn: spawnRecord("starting") }), names: ["runner_attach"] },
-  { cause: "runner failed to start", error: () => runnerUnavailable("a", { kind: "spawn", spawn: spawnRecord("failed") }), names: ["runner_remove", "runner_spawn"] },
-  { cause: "exec not found (exec_read)", error: () => execCallError(agentError("NOT_FOUND"), "read"), names: ["exec_list", "exec"] },
-  { cause: "exec not found (exec_write)", error: () => execCallError(agentError("NOT_FOUND"), "write"), names: ["exec_list"] },
-  { cause: "exec not found (exec_signal)", error: () => execCallError(agentError("NOT_FOUND"), "signal"), names: ["exec_list"] },
-  { cause: "stdin closed or process ended (exec_write)", error: () => execCallError(agentError("FAILED_PRECONDITION"), "write"), names: ["exec_read", "exec"] },
-  { cause: "process ended (exec_signal)", error: () => execCallError(agentError("FAILED_PRECONDITION"), "signal"), names: ["exec_read"] },
+  {
+    cause: "workspace mounted (volume_remove)",
+    error: () => volumeInUse("ws", ["r-0123456789ab"]),
+    names: ["runner_remove", "volume_remove"],
+  },
+  {
+    cause: "workspace shared (runner_remove remove_volume)",
+    error: () => volumeSharedWith("ws", "r-0123456789ab", ["r-ba9876543210"]),
+    names: ["runner_remove"],
+  },
+  {
+    cause: "runner not found (every runner tool)",
+    error: () => runnerNotFound("build-1"),
+    names: ["runner_list", "runner_spawn"],
+  },
+  {
+    cause: "runner still starting",
+    error: () => runnerUnavailable("a", { kind: "spawn", spawn: spawnRecord("starting") }),
+    names: ["runner_attach"],
+  },
+  {
+    cause: "runner failed to start",
+    error: () => runnerUnavailable("a", { kind: "spawn", spawn: spawnRecord("failed") }),
+    names: ["runner_remove", "runner_spawn"],
+  },
+  {
+    cause: "exec not found (exec_read)",
+    error: () => execCallError(agentError("NOT_FOUND"), "read"),
+    names: ["exec_list", "exec"],
+  },
+  {
+    cause: "exec not found (exec_write)",
+    error: () => execCallError(agentError("NOT_FOUND"), "write"),
+    names: ["exec_list"],
+  },
+  {
+    cause: "exec not found (exec_signal)",
+    error: () => execCallError(agentError("NOT_FOUND"), "signal"),
+    names: ["exec_list"],
+  },
+  {
+    cause: "stdin closed or process ended (exec_write)",
+    error: () => execCallError(agentError("FAILED_PRECONDITION"), "write"),
+    names: ["exec_read", "exec"],
+  },
+  {
+    cause: "process ended (exec_signal)",
+    error: () => execCallError(agentError("FAILED_PRECONDITION"), "signal"),
+    names: ["exec_read"],
+  },
   {
     cause: "too many watches (fs_watch)",
     error: async () => {
@@ -66,12 +120,16 @@ const CAUSES: { cause: string; error: () => unknown; names: string[] }[] = [
 /** Every `hint:` literal where tool errors are raised, with its file: also the raise sites no unit test reaches (Docker, the agent). */
 async function hintLiterals(): Promise<{ file: string; text: string }[]> {
   const files = (await readdir(SOURCE_ROOT, { recursive: true })).filter(
-    (file) => TOOL_ERROR_FOLDERS.some((folder) => file.startsWith(`${folder}/`)) && file.endsWith(".ts") && !file.endsWith(".test.ts"),
+    (file) =>
+      TOOL_ERROR_FOLDERS.some((folder) => file.startsWith(`${folder}/`)) &&
+      file.endsWith(".ts") &&
+      !file.endsWith(".test.ts"),
   );
   const found: { file: string; text: string }[] = [];
   for (const file of files) {
     const source = await readFile(join(SOURCE_ROOT, file), "utf8");
-    for (const match of source.matchAll(/\bhint: (["'`])((?:\\.|(?!\1).)*)\1/g)) found.push({ file, text: match[2] ?? "" });
+    for (const match of source.matchAll(/\bhint: (["'`])((?:\\.|(?!\1).)*)\1/g))
+      found.push({ file, text: match[2] ?? "" });
   }
   return found;
 }
@@ -85,13 +143,20 @@ describe("recovery hints name tools that exist, and fit their cause", () => {
 
   /** The tool-like words of a hint that are neither a tool nor an argument or result field of one. */
   const unknownTools = (hint: string): string[] =>
-    [...hint.replaceAll(/"[^"]*"/g, '""').matchAll(TOOL_LIKE)].map((match) => match[0]).filter((word) => !toolNames.has(word) && !fieldNames.has(word));
-  const namedTools = (hint: string): string[] => [...hint.matchAll(TOOL_LIKE)].map((match) => match[0]).filter((word) => toolNames.has(word));
+    [...hint.replaceAll(/"[^"]*"/g, '""').matchAll(TOOL_LIKE)]
+      .map((match) => match[0])
+      .filter((word) => !toolNames.has(word) && !fieldNames.has(word));
+  const namedTools = (hint: string): string[] =>
+    [...hint.matchAll(TOOL_LIKE)].map((match) => match[0]).filter((word) => toolNames.has(word));
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), "devhatchery-recovery-hints-test-"));
     // No engine: an address where nothing listens; listing tools needs none.
-    const config = loadConfig({ HOME: stateDir, DEVHATCHERY_STATE_DIR: stateDir, DEVHATCHERY_DOCKER_HOST: `unix://${join(stateDir, "no-engine.sock")}` });
+    const config = loadConfig({
+      HOME: stateDir,
+      DEVHATCHERY_STATE_DIR: stateDir,
+      DEVHATCHERY_DOCKER_HOST: `unix://${join(stateDir, "no-engine.sock")}`,
+    });
     const log = createLogger("silent");
     controlPlane = createControlPlane(config, log);
     const { runners, store } = controlPlane;
@@ -101,7 +166,11 @@ describe("recovery hints name tools that exist, and fit their cause", () => {
         runners,
         execs: new ExecService(runners, log),
         files: new FileService(runners, log),
-        exports: new ExportService(runners, { root: join(stateDir, "exports"), maxBytes: 1024, mountPolicy: new MountPolicy([]) }, log),
+        exports: new ExportService(
+          runners,
+          { root: join(stateDir, "exports"), maxBytes: 1024, mountPolicy: new MountPolicy([]) },
+          log,
+        ),
         watches: new WatchService(runners, log),
         principal,
         log,
@@ -117,7 +186,12 @@ describe("recovery hints name tools that exist, and fit their cause", () => {
     await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
     const { tools } = await client.listTools();
     toolNames = new Set(tools.map((tool) => tool.name));
-    fieldNames = new Set(tools.flatMap((tool) => [...Object.keys(tool.inputSchema.properties ?? {}), ...Object.keys(tool.outputSchema?.properties ?? {})]));
+    fieldNames = new Set(
+      tools.flatMap((tool) => [
+        ...Object.keys(tool.inputSchema.properties ?? {}),
+        ...Object.keys(tool.outputSchema?.properties ?? {}),
+      ]),
+    );
   });
 
   afterAll(async () => {
@@ -128,12 +202,17 @@ describe("recovery hints name tools that exist, and fit their cause", () => {
 
   it("finds the tools it checks against", () => {
     expect(toolNames.size).toBeGreaterThan(20);
-    expect(unknownTools("run it again with exec, then exec_nope; exec_id and workspace_key are fields")).toEqual(["exec_nope"]);
+    expect(unknownTools("run it again with exec, then exec_nope; exec_id and workspace_key are fields")).toEqual([
+      "exec_nope",
+    ]);
   });
 
-  it.each(Object.entries(RECOVERY_BY_CODE) as [ErrorCode, string][])("the fallback for %s names only tools that exist", (_code, hint) => {
-    expect(unknownTools(hint)).toEqual([]);
-  });
+  it.each(Object.entries(RECOVERY_BY_CODE) as [ErrorCode, string][])(
+    "the fallback for %s names only tools that exist",
+    (_code, hint) => {
+      expect(unknownTools(hint)).toEqual([]);
+    },
+  );
 
   it.each(CAUSES)("$cause: a hint of its own, naming the tools that recover", async ({ error, names }) => {
     const failure = await error();

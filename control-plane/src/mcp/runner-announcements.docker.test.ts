@@ -4,7 +4,12 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRunnerServiceFixture, eventually, RUNNER_IMAGE, type RunnerServiceFixture } from "../../test/runner-service-fixture.js";
+import {
+  createRunnerServiceFixture,
+  eventually,
+  RUNNER_IMAGE,
+  type RunnerServiceFixture,
+} from "../../test/runner-service-fixture.js";
 import type { Principal } from "../runners/runner.js";
 import { createClientLog } from "./client-log.js";
 import { announceRunnerChanges, REMEMBERED_REMOVALS, type RunnerAnnouncements } from "./runner-announcements.js";
@@ -15,12 +20,22 @@ interface Told {
 }
 
 /** One MCP session of `principal` announcing runner changes: a real McpServer and a Client over InMemoryTransport. */
-async function openSession(fx: RunnerServiceFixture, principal: Principal): Promise<{ told: Told[]; announcements: RunnerAnnouncements; close(): Promise<void> }> {
+async function openSession(
+  fx: RunnerServiceFixture,
+  principal: Principal,
+): Promise<{ told: Told[]; announcements: RunnerAnnouncements; close(): Promise<void> }> {
   const server = new McpServer({ name: "announcements-test", version: "1.0.0" }, { capabilities: { logging: {} } });
-  const announcements = announceRunnerChanges(server, { runners: fx.runners, principal, log: fx.log }, createClientLog(server));
+  const announcements = announceRunnerChanges(
+    server,
+    { runners: fx.runners, principal, log: fx.log },
+    createClientLog(server),
+  );
   const client = new Client({ name: "announcements-test-client", version: "1.0.0" });
   const told: Told[] = [];
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => void told.push(notification.params.data as Told));
+  client.setNotificationHandler(
+    LoggingMessageNotificationSchema,
+    (notification) => void told.push(notification.params.data as Told),
+  );
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   await client.connect(clientSide);
@@ -32,7 +47,17 @@ function recordFailedSpawn(fx: RunnerServiceFixture, principal: Principal): stri
   const runnerId = `r-${randomBytes(6).toString("hex")}`;
   const createdAt = new Date().toISOString();
   const expiresAt = new Date(Date.now() + 60 * 60 * 1000).toISOString();
-  fx.store.recordSpawn({ runnerId, principal: principal.id, image: RUNNER_IMAGE, workspaceKey: runnerId, alias: undefined, status: "failed", error: "test", createdAt, expiresAt });
+  fx.store.recordSpawn({
+    runnerId,
+    principal: principal.id,
+    image: RUNNER_IMAGE,
+    workspaceKey: runnerId,
+    alias: undefined,
+    status: "failed",
+    error: "test",
+    createdAt,
+    expiresAt,
+  });
   return runnerId;
 }
 
@@ -54,7 +79,9 @@ describe("Runner announcements of a long session against the real Docker engine"
     const session = await openSession(fx, alice);
     try {
       const runner = await fx.runners.spawn(alice, {});
-      await eventually("the ready announcement", async () => session.told.some((told) => told.runner_id === runner.runnerId && told.status === "ready"));
+      await eventually("the ready announcement", async () =>
+        session.told.some((told) => told.runner_id === runner.runnerId && told.status === "ready"),
+      );
       expect(session.announcements).toMatchObject({ runners: 1, removals: 0 });
 
       let changes = 0;
@@ -68,9 +95,14 @@ describe("Runner announcements of a long session against the real Docker engine"
       // Announcements go out in order: once this later removal is told, the destroy event's turn has passed.
       const later = recordFailedSpawn(fx, alice);
       await fx.runners.remove(alice, later);
-      await eventually("the later removal's announcement", async () => session.told.some((told) => told.runner_id === later));
+      await eventually("the later removal's announcement", async () =>
+        session.told.some((told) => told.runner_id === later),
+      );
 
-      expect(session.told.filter((told) => told.runner_id === runner.runnerId).map((told) => told.status)).toEqual(["ready", "removed"]);
+      expect(session.told.filter((told) => told.runner_id === runner.runnerId).map((told) => told.status)).toEqual([
+        "ready",
+        "removed",
+      ]);
       expect(session.announcements).toMatchObject({ runners: 0, removals: 2 });
     } finally {
       await session.close();

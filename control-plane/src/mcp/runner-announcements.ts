@@ -25,7 +25,11 @@ export interface RunnerAnnouncements {
  * status is told once per runner; a removed runner is forgotten (but for the last few ids), so a long session holds
  * nothing per runner it saw come and go. Stops when the session closes. Call before connecting.
  */
-export function announceRunnerChanges(server: McpServer, deps: Pick<SessionDeps, "runners" | "principal" | "log">, clientLog: ClientLog): RunnerAnnouncements {
+export function announceRunnerChanges(
+  server: McpServer,
+  deps: Pick<SessionDeps, "runners" | "principal" | "log">,
+  clientLog: ClientLog,
+): RunnerAnnouncements {
   const told = new Map<string, Announced>();
   const removed = new Set<string>();
   // One lookup after another, so the client hears of changes in the order they happened.
@@ -52,11 +56,20 @@ export function announceRunnerChanges(server: McpServer, deps: Pick<SessionDeps,
     if (already || status === "starting" || status === "unknown") return;
     remember(runnerId, status);
     const message = announcement(runnerId, runner);
-    clientLog(message.level, message.text, { runner_id: runnerId, status, ...(runner ? { image: runner.image } : {}), ...(runner?.error ? { error: runner.error } : {}) });
+    clientLog(message.level, message.text, {
+      runner_id: runnerId,
+      status,
+      ...(runner ? { image: runner.image } : {}),
+      ...(runner?.error ? { error: runner.error } : {}),
+    });
   };
   const stop = deps.runners.onRunnerChange((principalId, runnerId) => {
     if (principalId !== deps.principal.id) return;
-    queue = queue.then(() => announce(runnerId)).catch((error: unknown) => deps.log.debug({ err: error, runner: runnerId }, "could not look up a changed runner to announce it"));
+    queue = queue
+      .then(() => announce(runnerId))
+      .catch((error: unknown) =>
+        deps.log.debug({ err: error, runner: runnerId }, "could not look up a changed runner to announce it"),
+      );
   });
   const previousOnClose = server.server.onclose;
   server.server.onclose = () => {

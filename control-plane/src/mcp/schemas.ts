@@ -12,7 +12,12 @@ export const runnerArg = z
 
 /** A path argument of the file tools; `what` says which path, e.g. "The file to read". */
 export function pathArg(what: string, example: string): z.ZodString {
-  return z.string().min(1).describe(`${what}, e.g. "${example}". Relative paths resolve against your first root folder in this runner, else /work; absolute paths are used as given.`);
+  return z
+    .string()
+    .min(1)
+    .describe(
+      `${what}, e.g. "${example}". Relative paths resolve against your first root folder in this runner, else /work; absolute paths are used as given.`,
+    );
 }
 
 /** Permission bits as an octal string; pass the value through parseMode. */
@@ -36,8 +41,13 @@ export const fileEntrySchema = z.object({
   modified_at: z.string().describe("Last modification time, ISO 8601."),
   etag: z
     .string()
-    .describe("Identifies this version of the file; it changes on every write. The same file has the same etag in fs_read, fs_write, fs_stat and fs_list."),
-  link_target: z.string().optional().describe("Present when the path is a symlink: where it points, as stored in the link."),
+    .describe(
+      "Identifies this version of the file; it changes on every write. The same file has the same etag in fs_read, fs_write, fs_stat and fs_list.",
+    ),
+  link_target: z
+    .string()
+    .optional()
+    .describe("Present when the path is a symlink: where it points, as stored in the link."),
 });
 
 export type FileEntry = z.infer<typeof fileEntrySchema>;

@@ -29,8 +29,13 @@ describe("SessionWatches", () => {
   it("counts watches still starting, so concurrent calls cannot pass the limit", async () => {
     const watches = new SessionWatches(1);
     let release: () => void = () => undefined;
-    const first = watches.start("r-1", () => new Promise<{ watchId: string }>((resolve) => (release = () => resolve({ watchId: "w1" }))));
-    await expect(watches.start("r-1", async () => ({ watchId: "w2" }))).rejects.toMatchObject({ code: "RESOURCE_EXHAUSTED" });
+    const first = watches.start(
+      "r-1",
+      () => new Promise<{ watchId: string }>((resolve) => (release = () => resolve({ watchId: "w1" }))),
+    );
+    await expect(watches.start("r-1", async () => ({ watchId: "w2" }))).rejects.toMatchObject({
+      code: "RESOURCE_EXHAUSTED",
+    });
     release();
     await first;
     expect(watches.size).toBe(1);

@@ -27,7 +27,9 @@ export class SessionWatches {
         `Cannot start another watch: this session has ${open} open watches and the limit is ${this.limit} (sessions.max_watches); ` +
           `a watch closes after ${WATCH_IDLE_MS / 60_000} minutes without fs_changes calls. Reuse a watch you have (one recursive watch covers a whole tree), ` +
           "or ask the operator to raise sessions.max_watches (DEVHATCHERY_MAX_WATCHES).",
-        { hint: `Keep reading a watch you have with fs_changes (one recursive fs_watch covers a whole tree); a watch left ${WATCH_IDLE_MS / 60_000} minutes without fs_changes closes and frees its place.` },
+        {
+          hint: `Keep reading a watch you have with fs_changes (one recursive fs_watch covers a whole tree); a watch left ${WATCH_IDLE_MS / 60_000} minutes without fs_changes closes and frees its place.`,
+        },
       );
     }
     this.starting++;

@@ -22,14 +22,21 @@ function openSink(destination: string): LineSink {
   if (destination === "stderr") return { write: (line) => process.stderr.write(line), close: () => undefined };
   if (destination === "stdout") return { write: (line) => process.stdout.write(line), close: () => undefined };
   if (!isAbsolute(destination)) {
-    throw new ControlPlaneError("INVALID_ARGUMENT", `Audit log destination "${destination}" is neither "stderr", "stdout" nor an absolute file path; set auditLog to one of those.`);
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `Audit log destination "${destination}" is neither "stderr", "stdout" nor an absolute file path; set auditLog to one of those.`,
+    );
   }
   let fd: number;
   try {
     mkdirSync(dirname(destination), { recursive: true, mode: 0o700 });
     fd = openSync(destination, "a", 0o600);
   } catch (error) {
-    throw new ControlPlaneError("INVALID_ARGUMENT", `Cannot open the audit log "${destination}" for appending (${(error as Error).message}); choose a writable path or "stderr".`, { cause: error });
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `Cannot open the audit log "${destination}" for appending (${(error as Error).message}); choose a writable path or "stderr".`,
+      { cause: error },
+    );
   }
   // Written synchronously: a record is on disk before the action it describes returns, and none is lost on a crash.
   return { write: (line) => void writeSync(fd, line), close: () => closeSync(fd) };

@@ -29,7 +29,9 @@ describe("PrometheusMetrics", () => {
     expect(await sample(metrics, 'devhatchery_bytes_streamed_total{direction="to_runner"}')).toBe(100);
     expect(await sample(metrics, 'devhatchery_bytes_streamed_total{direction="from_runner"}')).toBeUndefined();
     expect(await sample(metrics, 'devhatchery_auth_failures_total{reason="invalid"}')).toBe(1);
-    expect(await sample(metrics, 'devhatchery_http_request_duration_seconds_count{method="POST",route="/mcp",status="200"}')).toBe(1);
+    expect(
+      await sample(metrics, 'devhatchery_http_request_duration_seconds_count{method="POST",route="/mcp",status="200"}'),
+    ).toBe(1);
     expect(await sample(metrics, "devhatchery_runners_active")).toBe(3);
     expect(await sample(metrics, "devhatchery_process_resident_memory_bytes")).toBeGreaterThan(0);
   });

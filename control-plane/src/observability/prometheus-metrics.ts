@@ -27,22 +27,42 @@ export class PrometheusMetrics implements Meter {
   constructor(countActiveRunners: () => Promise<number>) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "devhatchery_" });
-    this.spawns = new Counter({ name: "devhatchery_runner_spawns_total", help: "Runner spawns by outcome.", labelNames: ["outcome"], registers });
-    this.execs = new Counter({ name: "devhatchery_exec_total", help: "Processes run in runners, by how they ended (error: the call failed).", labelNames: ["outcome"], registers });
+    this.spawns = new Counter({
+      name: "devhatchery_runner_spawns_total",
+      help: "Runner spawns by outcome.",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.execs = new Counter({
+      name: "devhatchery_exec_total",
+      help: "Processes run in runners, by how they ended (error: the call failed).",
+      labelNames: ["outcome"],
+      registers,
+    });
     this.execDuration = new Histogram({
       name: "devhatchery_exec_duration_seconds",
       help: "How long processes ran, from start to exit.",
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
       registers,
     });
-    this.fsOperations = new Counter({ name: "devhatchery_fs_operations_total", help: "Filesystem operations on runners, by operation.", labelNames: ["op"], registers });
+    this.fsOperations = new Counter({
+      name: "devhatchery_fs_operations_total",
+      help: "Filesystem operations on runners, by operation.",
+      labelNames: ["op"],
+      registers,
+    });
     this.bytes = new Counter({
       name: "devhatchery_bytes_streamed_total",
       help: "Bytes carried between clients and runners (file content, exec output and stdin, exports), by direction.",
       labelNames: ["direction"],
       registers,
     });
-    this.authFailures = new Counter({ name: "devhatchery_auth_failures_total", help: "Requests refused for missing or invalid credentials.", labelNames: ["reason"], registers });
+    this.authFailures = new Counter({
+      name: "devhatchery_auth_failures_total",
+      help: "Requests refused for missing or invalid credentials.",
+      labelNames: ["reason"],
+      registers,
+    });
     this.httpDuration = new Histogram({
       name: "devhatchery_http_request_duration_seconds",
       help: "HTTP request latency until the response starts (an SSE stream counts until its headers), by matched route.",

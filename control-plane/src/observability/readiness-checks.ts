@@ -29,15 +29,25 @@ export function createReadinessChecks(sources: ReadinessSources): ReadinessCheck
     try {
       await runtime.engine.ping();
     } catch (error) {
-      throw new Error(`Docker at "${dockerHost ?? "the default socket"}" does not answer: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `Docker at "${dockerHost ?? "the default socket"}" does not answer: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
   };
   const checks: ReadinessCheck[] = [
-    { name: "docker", check: pingEngine, hint: "Start Docker or fix DEVHATCHERY_DOCKER_HOST (dockerHost) so the control plane can reach the engine." },
+    {
+      name: "docker",
+      check: pingEngine,
+      hint: "Start Docker or fix DEVHATCHERY_DOCKER_HOST (dockerHost) so the control plane can reach the engine.",
+    },
     {
       name: "agent",
       check: async () => {
-        if (!agent.isReady()) throw new Error(agent.failure() ?? `the default image "${defaultImage}" and its agent are still being prepared`);
+        if (!agent.isReady())
+          throw new Error(
+            agent.failure() ?? `the default image "${defaultImage}" and its agent are still being prepared`,
+          );
       },
       hint:
         `Make the default image "${defaultImage}" available (pull it) or set DEVHATCHERY_DEFAULT_IMAGE to a local image. ` +

@@ -8,13 +8,32 @@ describe("createReadiness", () => {
     const readiness = createReadiness(
       [
         { name: "docker", check: async () => undefined, hint: "start docker" },
-        { name: "store", check: () => Promise.reject(new Error('Docker at "tcp://10.0.0.5:2375" does not answer: connect ECONNREFUSED 10.0.0.5:2375')), hint: "restart" },
+        {
+          name: "store",
+          check: () =>
+            Promise.reject(
+              new Error('Docker at "tcp://10.0.0.5:2375" does not answer: connect ECONNREFUSED 10.0.0.5:2375'),
+            ),
+          hint: "restart",
+        },
       ],
       { log },
     );
-    expect(await readiness()).toEqual({ ready: false, checks: [{ name: "docker", ok: true }, { name: "store", ok: false }] });
+    expect(await readiness()).toEqual({
+      ready: false,
+      checks: [
+        { name: "docker", ok: true },
+        { name: "store", ok: false },
+      ],
+    });
     expect(lines()).toEqual([
-      expect.objectContaining({ level: 40, check: "store", error: 'Docker at "tcp://10.0.0.5:2375" does not answer: connect ECONNREFUSED 10.0.0.5:2375', hint: "restart", msg: "readiness check failed" }),
+      expect.objectContaining({
+        level: 40,
+        check: "store",
+        error: 'Docker at "tcp://10.0.0.5:2375" does not answer: connect ECONNREFUSED 10.0.0.5:2375',
+        hint: "restart",
+        msg: "readiness check failed",
+      }),
     ]);
   });
 
@@ -22,7 +41,11 @@ describe("createReadiness", () => {
     const { log, lines } = captureLog();
     let now = 0;
     let failing = true;
-    const checkFails = { name: "store", check: () => (failing ? Promise.reject(new Error("closed")) : Promise.resolve()), hint: "restart" };
+    const checkFails = {
+      name: "store",
+      check: () => (failing ? Promise.reject(new Error("closed")) : Promise.resolve()),
+      hint: "restart",
+    };
     const probe = createReadiness([checkFails], { log, cacheMs: 10, now: () => now });
     await probe();
     now += 11;
@@ -36,7 +59,10 @@ describe("createReadiness", () => {
   it("reuses one report within the cache window and runs again after it", async () => {
     let runs = 0;
     let now = 1_000;
-    const readiness = createReadiness([{ name: "count", check: async () => void runs++, hint: "" }], { cacheMs: 50, now: () => now });
+    const readiness = createReadiness([{ name: "count", check: async () => void runs++, hint: "" }], {
+      cacheMs: 50,
+      now: () => now,
+    });
     await Promise.all([readiness(), readiness()]);
     now += 50;
     await readiness();

@@ -29,7 +29,10 @@ const CHECK_TIMEOUT_MS = 3_000;
 function withTimeout(work: Promise<void>, name: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`the ${name} check did not answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`the ${name} check did not answer within ${CHECK_TIMEOUT_MS} ms`)),
+      CHECK_TIMEOUT_MS,
+    );
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
@@ -38,7 +41,10 @@ function withTimeout(work: Promise<void>, name: string): Promise<void> {
  * Runs the checks together and reports each; one report is reused for `cacheMs` (and concurrent callers share a
  * run), so a busy prober never turns readiness into load on Docker. `now` is the clock (tests pass their own).
  */
-export function createReadiness(checks: ReadinessCheck[], options: ReadinessOptions = {}): () => Promise<ReadinessReport> {
+export function createReadiness(
+  checks: ReadinessCheck[],
+  options: ReadinessOptions = {},
+): () => Promise<ReadinessReport> {
   const { cacheMs = 2_000, log, now = Date.now } = options;
   const failing = new Set<string>();
   let last: { report: Promise<ReadinessReport>; at: number } | undefined;
@@ -50,7 +56,11 @@ export function createReadiness(checks: ReadinessCheck[], options: ReadinessOpti
           if (failing.delete(name)) log?.info({ check: name }, "readiness check passes again");
           return { name, ok: true };
         } catch (error) {
-          if (!failing.has(name)) log?.warn({ check: name, error: error instanceof Error ? error.message : String(error), hint }, "readiness check failed");
+          if (!failing.has(name))
+            log?.warn(
+              { check: name, error: error instanceof Error ? error.message : String(error), hint },
+              "readiness check failed",
+            );
           failing.add(name);
           return { name, ok: false };
         }

@@ -19,31 +19,35 @@ export function traceMethods<T extends object>(target: T, component: string): T 
       if (typeof value !== "function" || typeof property !== "string" || property === "constructor") return value;
       return function (this: unknown, ...args: unknown[]): unknown {
         const correlationId = currentRequestContext()?.correlationId;
-        return tracer.startActiveSpan(`${component} ${property}`, { attributes: correlationId ? { "devhatchery.correlation_id": correlationId } : {} }, (span) => {
-          let result: unknown;
-          try {
-            result = (value as (...inner: unknown[]) => unknown).apply(this === receiver ? object : this, args);
-          } catch (error) {
-            span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-            span.end();
-            throw error;
-          }
-          if (!isPromise(result)) {
-            span.end();
-            return result;
-          }
-          return result.then(
-            (resolved) => {
-              span.end();
-              return resolved;
-            },
-            (error: unknown) => {
+        return tracer.startActiveSpan(
+          `${component} ${property}`,
+          { attributes: correlationId ? { "devhatchery.correlation_id": correlationId } : {} },
+          (span) => {
+            let result: unknown;
+            try {
+              result = (value as (...inner: unknown[]) => unknown).apply(this === receiver ? object : this, args);
+            } catch (error) {
               span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
               span.end();
               throw error;
-            },
-          );
-        });
+            }
+            if (!isPromise(result)) {
+              span.end();
+              return result;
+            }
+            return result.then(
+              (resolved) => {
+                span.end();
+                return resolved;
+              },
+              (error: unknown) => {
+                span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+                span.end();
+                throw error;
+              },
+            );
+          },
+        );
       };
     },
   });

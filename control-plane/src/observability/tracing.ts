@@ -16,8 +16,13 @@ export interface Tracing {
  */
 export function startTracing(endpoint: string, serviceVersion: string): Tracing {
   const provider = new TracerProvider({
-    resource: resourceFromAttributes({ "service.name": "devhatchery-control-plane", "service.version": serviceVersion }),
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: endpoint }), scheduledDelayMillis: 1_000 })],
+    resource: resourceFromAttributes({
+      "service.name": "devhatchery-control-plane",
+      "service.version": serviceVersion,
+    }),
+    spanProcessors: [
+      new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: endpoint }), scheduledDelayMillis: 1_000 }),
+    ],
   });
   const contextManager = new AsyncContextManager();
   context.setGlobalContextManager(contextManager);

@@ -13,10 +13,15 @@ export class AgentConnections {
   private readonly refs = new Map<string, string>();
 
   /** The cached client `ref` (a runner id, or an alias or key used before) leads to, when `principal` owns it. */
-  get(principal: string, ref: string): { runnerId: string; client: AgentClient; workspaceKey: string | undefined } | undefined {
+  get(
+    principal: string,
+    ref: string,
+  ): { runnerId: string; client: AgentClient; workspaceKey: string | undefined } | undefined {
     const runnerId = this.refs.get(`${principal}\0${ref}`) ?? ref;
     const connection = this.connections.get(runnerId);
-    return connection?.principal === principal ? { runnerId, client: connection.client, workspaceKey: connection.workspaceKey } : undefined;
+    return connection?.principal === principal
+      ? { runnerId, client: connection.client, workspaceKey: connection.workspaceKey }
+      : undefined;
   }
 
   set(principal: string, runnerId: string, client: AgentClient, workspaceKey: string | undefined, ref?: string): void {

@@ -18,7 +18,10 @@ describe("Concurrent and idempotent spawns against the real Docker engine", () =
   });
 
   it("creates exactly one runner when two spawns race for one workspace", async () => {
-    const outcomes = await Promise.allSettled([fx.runners.spawn(alice, { workspaceKey: "race" }), fx.runners.spawn(alice, { workspaceKey: "race" })]);
+    const outcomes = await Promise.allSettled([
+      fx.runners.spawn(alice, { workspaceKey: "race" }),
+      fx.runners.spawn(alice, { workspaceKey: "race" }),
+    ]);
     const won = outcomes.filter((outcome) => outcome.status === "fulfilled");
     const lost = outcomes.filter((outcome) => outcome.status === "rejected");
     expect(won).toHaveLength(1);
@@ -42,7 +45,10 @@ describe("Concurrent and idempotent spawns against the real Docker engine", () =
   });
 
   it("spawns runners for different workspaces side by side", async () => {
-    const [one, two] = await Promise.all([fx.runners.spawn(alice, { workspaceKey: "par-1" }), fx.runners.spawn(alice, { workspaceKey: "par-2" })]);
+    const [one, two] = await Promise.all([
+      fx.runners.spawn(alice, { workspaceKey: "par-1" }),
+      fx.runners.spawn(alice, { workspaceKey: "par-2" }),
+    ]);
     expect(one.runnerId).not.toBe(two.runnerId);
     expect([one.status, two.status]).toEqual(["ready", "ready"]);
     await fx.runners.remove(alice, one.runnerId, { removeVolume: true });
@@ -82,7 +88,9 @@ describe("Concurrent and idempotent spawns against the real Docker engine", () =
     expect(first).toMatchObject({ code: "IMAGE_PULL_FAILED" });
     const second = await fx.runners.spawn(alice, request).catch((e: unknown) => e);
     expect(second).toMatchObject({ code: "IMAGE_PULL_FAILED" });
-    const failed = (await fx.runners.list(alice)).filter((runner) => runner.status === "failed" && runner.image === request.image);
+    const failed = (await fx.runners.list(alice)).filter(
+      (runner) => runner.status === "failed" && runner.image === request.image,
+    );
     expect(failed).toHaveLength(2);
     for (const runner of failed) await fx.runners.remove(alice, runner.runnerId);
   });
@@ -90,7 +98,10 @@ describe("Concurrent and idempotent spawns against the real Docker engine", () =
   it("gives two racing attaches to a workspace with no runner one runner, and no error", async () => {
     const first = await fx.runners.spawn(alice, { workspaceKey: "attach-race" });
     await fx.runners.remove(alice, first.runnerId);
-    const [one, two] = await Promise.all([fx.runners.attach(alice, "attach-race"), fx.runners.attach(alice, "attach-race")]);
+    const [one, two] = await Promise.all([
+      fx.runners.attach(alice, "attach-race"),
+      fx.runners.attach(alice, "attach-race"),
+    ]);
     expect(two.runner.runnerId).toBe(one.runner.runnerId);
     expect([one.action, two.action].sort()).toEqual(["reused", "spawned"]);
     expect([one.runner.status, two.runner.status]).toEqual(["ready", "ready"]);
@@ -100,13 +111,18 @@ describe("Concurrent and idempotent spawns against the real Docker engine", () =
 
   it("checks a runner again inside its lock: of two racing removes one removes it, the other finds nothing", async () => {
     const runner = await fx.runners.spawn(alice, { alias: "remove-race" });
-    const outcomes = await Promise.allSettled([fx.runners.remove(alice, runner.runnerId), fx.runners.remove(alice, runner.runnerId)]);
+    const outcomes = await Promise.allSettled([
+      fx.runners.remove(alice, runner.runnerId),
+      fx.runners.remove(alice, runner.runnerId),
+    ]);
     expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(["fulfilled", "rejected"]);
     expect((outcomes.find((outcome) => outcome.status === "rejected") as PromiseRejectedResult).reason).toMatchObject({
       code: "NOT_FOUND",
       message: `Runner "${runner.runnerId}" not found for this principal; spawn one with runner_spawn.`,
     });
-    expect(fx.audit.filter((entry) => entry.action === "runner.remove" && entry.runner === runner.runnerId)).toHaveLength(1);
+    expect(
+      fx.audit.filter((entry) => entry.action === "runner.remove" && entry.runner === runner.runnerId),
+    ).toHaveLength(1);
   });
 
   it("returns at once with wait false and settles ready later", async () => {

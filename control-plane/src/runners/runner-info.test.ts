@@ -45,19 +45,41 @@ describe("runnerInfoFromContainer", () => {
   });
 
   it("says how the agent of a stopped runner ended, unless it stopped cleanly", () => {
-    expect(runnerInfoFromContainer({ ...BASE, state: "exited", exitCode: 137 }, undefined, undefined)).toMatchObject({ status: "stopped", exitCode: 137, error: "the agent exited (exit code 137)" });
-    expect(runnerInfoFromContainer({ ...BASE, state: "exited", exitCode: 137, oomKilled: true }, undefined, undefined).error).toBe("the agent exited (exit code 137, OOM-killed)");
-    expect(runnerInfoFromContainer({ ...BASE, state: "exited", exitCode: 0 }, undefined, undefined)).toMatchObject({ status: "stopped", exitCode: 0, error: undefined });
+    expect(runnerInfoFromContainer({ ...BASE, state: "exited", exitCode: 137 }, undefined, undefined)).toMatchObject({
+      status: "stopped",
+      exitCode: 137,
+      error: "the agent exited (exit code 137)",
+    });
+    expect(
+      runnerInfoFromContainer({ ...BASE, state: "exited", exitCode: 137, oomKilled: true }, undefined, undefined).error,
+    ).toBe("the agent exited (exit code 137, OOM-killed)");
+    expect(runnerInfoFromContainer({ ...BASE, state: "exited", exitCode: 0 }, undefined, undefined)).toMatchObject({
+      status: "stopped",
+      exitCode: 0,
+      error: undefined,
+    });
   });
 
   it("lets a spawn record in flight override the container's state", () => {
-    const spawn = { runnerId: BASE.runnerId, principal: "alice", image: "img", workspaceKey: "w", alias: "a", status: "starting" as const, error: undefined, createdAt: BASE.createdAt, expiresAt: BASE.createdAt };
+    const spawn = {
+      runnerId: BASE.runnerId,
+      principal: "alice",
+      image: "img",
+      workspaceKey: "w",
+      alias: "a",
+      status: "starting" as const,
+      error: undefined,
+      createdAt: BASE.createdAt,
+      expiresAt: BASE.createdAt,
+    };
     expect(runnerInfoFromContainer(BASE, spawn, undefined).status).toBe("starting");
   });
 });
 
 describe("agentExitDescription", () => {
   it("names an unknown exit code as such", () => {
-    expect(agentExitDescription({ exitCode: undefined, oomKilled: false })).toBe("the agent exited (exit code unknown)");
+    expect(agentExitDescription({ exitCode: undefined, oomKilled: false })).toBe(
+      "the agent exited (exit code unknown)",
+    );
   });
 });

@@ -18,10 +18,18 @@ export function agentExitDescription(container: Pick<RunnerContainer, "exitCode"
 }
 
 /** A runner as the engine shows it; a spawn record of this control plane (starting, failed) overrides the status. */
-export function runnerInfoFromContainer(container: RunnerContainer, spawn: SpawnRecord | undefined, lastActivityAt: string | undefined): RunnerInfo {
+export function runnerInfoFromContainer(
+  container: RunnerContainer,
+  spawn: SpawnRecord | undefined,
+  lastActivityAt: string | undefined,
+): RunnerInfo {
   const status = spawn?.status ?? STATUS_BY_STATE[container.state];
   // A clean exit (runner_stop: the agent drains and exits 0) is not an error; anything else says how it ended.
-  const abnormal = status === "stopped" && (container.oomKilled || (container.exitCode !== undefined && container.exitCode !== 0) || container.state === "dead");
+  const abnormal =
+    status === "stopped" &&
+    (container.oomKilled ||
+      (container.exitCode !== undefined && container.exitCode !== 0) ||
+      container.state === "dead");
   return {
     runnerId: container.runnerId,
     image: container.image,

@@ -28,7 +28,11 @@ export class RunnerLookup {
       const spawn = this.store.findSpawn(principal.id, ref);
       return spawn ? { kind: "spawn", spawn } : undefined;
     }
-    return findRunnerByName(ref, await this.runtime.containers.listRunners(principal.id), this.store.listSpawns(principal.id));
+    return findRunnerByName(
+      ref,
+      await this.runtime.containers.listRunners(principal.id),
+      this.store.listSpawns(principal.id),
+    );
   }
 
   /** As find, but NOT_FOUND (the same for another principal's runner as for a missing one). */

@@ -12,7 +12,8 @@ export interface ReconcileReport {
   removedOrphans: number;
 }
 
-export const RESTARTED_DURING_SPAWN = "the control plane restarted while the runner was starting; spawn it again (with the same idempotency_key, if you used one).";
+export const RESTARTED_DURING_SPAWN =
+  "the control plane restarted while the runner was starting; spawn it again (with the same idempotency_key, if you used one).";
 
 /**
  * Brings the store in line with the engine after a (re)start. Safe with several control planes on one engine: the runtime
@@ -49,12 +50,16 @@ export async function reconcileRunners(
   }
 
   for (const container of containers) {
-    if (removed.has(container.runnerId) || container.state !== "created" || options.isInFlight(container.runnerId)) continue;
+    if (removed.has(container.runnerId) || container.state !== "created" || options.isInFlight(container.runnerId))
+      continue;
     const age = now - Date.parse(container.createdAt);
     if (!(age > options.readyTimeoutMs)) continue;
     await runtime.containers.removeRunner(container.runnerId);
     removed.add(container.runnerId);
-    log.info({ runner: container.runnerId, principal: container.principal, ageMs: age }, "removed a runner container that never started");
+    log.info(
+      { runner: container.runnerId, principal: container.principal, ageMs: age },
+      "removed a runner container that never started",
+    );
   }
 
   const report = { adopted: containers.length - removed.size, failedSpawns, removedOrphans: removed.size };

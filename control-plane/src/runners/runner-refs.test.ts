@@ -29,7 +29,18 @@ function container(runnerId: string, fields: Partial<RunnerContainer> = {}): Run
 }
 
 function spawn(runnerId: string, fields: Partial<SpawnRecord>): SpawnRecord {
-  return { runnerId, principal: "alice", image: "img", workspaceKey: undefined, alias: undefined, status: "starting", error: undefined, createdAt: "2026-01-01T00:00:00.000Z", expiresAt: "2026-01-02T00:00:00.000Z", ...fields };
+  return {
+    runnerId,
+    principal: "alice",
+    image: "img",
+    workspaceKey: undefined,
+    alias: undefined,
+    status: "starting",
+    error: undefined,
+    createdAt: "2026-01-01T00:00:00.000Z",
+    expiresAt: "2026-01-02T00:00:00.000Z",
+    ...fields,
+  };
 }
 
 describe("refKind", () => {
@@ -55,7 +66,12 @@ describe("findRunnerByName", () => {
   });
 
   it("falls back to spawns without a container, starting before failed, newest first", () => {
-    const failedNew = spawn("r-000000000003", { alias: "x", status: "failed", error: "boom", createdAt: "2026-01-03T00:00:00.000Z" });
+    const failedNew = spawn("r-000000000003", {
+      alias: "x",
+      status: "failed",
+      error: "boom",
+      createdAt: "2026-01-03T00:00:00.000Z",
+    });
     const starting = spawn("r-000000000002", { alias: "x", createdAt: "2026-01-01T00:00:00.000Z" });
     expect(findRunnerByName("x", [], [failedNew, starting])).toEqual({ kind: "spawn", spawn: starting });
     expect(findRunnerByName("x", [], [failedNew])).toEqual({ kind: "spawn", spawn: failedNew });

@@ -21,7 +21,11 @@ export function refKind(ref: string): "id" | "name" {
  * container (starting before failed, newest first). Aliases and keys are unique among live runners, so at most
  * one container matches each.
  */
-export function findRunnerByName(name: string, containers: RunnerContainer[], spawns: SpawnRecord[]): RunnerTarget | undefined {
+export function findRunnerByName(
+  name: string,
+  containers: RunnerContainer[],
+  spawns: SpawnRecord[],
+): RunnerTarget | undefined {
   const byAlias = containers.find((container) => container.alias === name);
   if (byAlias) return { kind: "container", container: byAlias };
   const byKey = containers.find((container) => container.workspaceKey === name);
@@ -29,14 +33,20 @@ export function findRunnerByName(name: string, containers: RunnerContainer[], sp
   const live = new Set(containers.map((container) => container.runnerId));
   const orphans = spawns
     .filter((spawn) => !live.has(spawn.runnerId) && (spawn.alias === name || spawn.workspaceKey === name))
-    .sort((a, b) => (a.status === b.status ? b.createdAt.localeCompare(a.createdAt) : a.status === "starting" ? -1 : 1));
+    .sort((a, b) =>
+      a.status === b.status ? b.createdAt.localeCompare(a.createdAt) : a.status === "starting" ? -1 : 1,
+    );
   const spawn = orphans[0];
   return spawn ? { kind: "spawn", spawn } : undefined;
 }
 
 /** The one "not found" of every runner lookup: another principal's runner looks exactly like a missing one. */
 export function runnerNotFound(ref: string): ControlPlaneError {
-  return new ControlPlaneError("NOT_FOUND", `Runner "${ref}" not found for this principal; spawn one with runner_spawn.`, {
-    hint: "runner_list shows your runners (id, alias and workspace_key each work as `runner`); runner_attach brings back a workspace from volume_list, runner_spawn starts a new runner.",
-  });
+  return new ControlPlaneError(
+    "NOT_FOUND",
+    `Runner "${ref}" not found for this principal; spawn one with runner_spawn.`,
+    {
+      hint: "runner_list shows your runners (id, alias and workspace_key each work as `runner`); runner_attach brings back a workspace from volume_list, runner_spawn starts a new runner.",
+    },
+  );
 }

@@ -2,7 +2,12 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestImage } from "../../test/build-test-image.js";
 import { buildImpostorImage, countRunners, docker, removeTestRunners } from "../../test/docker-cleanup.js";
-import { createRunnerServiceFixture, DEBIAN_IMAGE, RUNNER_IMAGE, type RunnerServiceFixture } from "../../test/runner-service-fixture.js";
+import {
+  createRunnerServiceFixture,
+  DEBIAN_IMAGE,
+  RUNNER_IMAGE,
+  type RunnerServiceFixture,
+} from "../../test/runner-service-fixture.js";
 import type { Principal } from "./runner.js";
 
 /** Claims a baked agent (the label) but has none, so the agent is not injected and the runner cannot become ready. */
@@ -18,18 +23,31 @@ describe("RunnerService against the real Docker engine", () => {
     alice = fx.principal("alice");
     bob = fx.principal("bob");
     await fx.runtime.engine.ping();
-    await buildTestImage({ tag: NO_AGENT_IMAGE, context: { dockerfile: `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.agent.version="impostor"\n` } });
+    await buildTestImage({
+      tag: NO_AGENT_IMAGE,
+      context: { dockerfile: `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.agent.version="impostor"\n` },
+    });
   });
   afterAll(async () => {
     await fx?.cleanup();
-    await docker.getImage(NO_AGENT_IMAGE).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(NO_AGENT_IMAGE)
+      .remove({ force: true })
+      .catch(() => undefined);
   });
 
   it("spawns a labelled, locked-down runner on a private network and runs commands in it", async () => {
     const phases: string[] = [];
     const runner = await fx.runners.spawn(alice, {}, (progress) => phases.push(progress.phase));
     expect(phases).toEqual(["creating", "starting", "ready"]);
-    expect(runner).toMatchObject({ image: RUNNER_IMAGE, status: "ready", storage: "volume", workspaceKey: runner.runnerId, profile: "default", network: true });
+    expect(runner).toMatchObject({
+      image: RUNNER_IMAGE,
+      status: "ready",
+      storage: "volume",
+      workspaceKey: runner.runnerId,
+      profile: "default",
+      network: true,
+    });
 
     const info = await docker.getContainer(`devhatchery-${runner.runnerId}`).inspect();
     expect(info.Config.Labels).toMatchObject({
@@ -41,7 +59,14 @@ describe("RunnerService against the real Docker engine", () => {
       "io.devhatchery.workspace": runner.runnerId,
       "io.devhatchery.storage": "volume",
     });
-    expect(info.HostConfig).toMatchObject({ Init: true, NetworkMode: fx.network, SecurityOpt: ["no-new-privileges:true"], PidsLimit: 4096, Memory: 2048 * 1024 * 1024, NanoCpus: 2e9 });
+    expect(info.HostConfig).toMatchObject({
+      Init: true,
+      NetworkMode: fx.network,
+      SecurityOpt: ["no-new-privileges:true"],
+      PidsLimit: 4096,
+      Memory: 2048 * 1024 * 1024,
+      NanoCpus: 2e9,
+    });
     expect(info.HostConfig.CapDrop).toEqual(expect.arrayContaining(["NET_RAW", "MKNOD"]));
     const net = await docker.getNetwork(fx.network).inspect();
     expect(net.Options).toMatchObject({ "com.docker.network.bridge.enable_icc": "false" });
@@ -50,7 +75,15 @@ describe("RunnerService against the real Docker engine", () => {
     const result = await fx.execs.run(alice, runner.runnerId, { command: "echo $((6*7)); cat /proc/1/comm" }, () => {});
     expect(result).toMatchObject({ exitCode: 0, reason: "exited", stdout: "42\ndocker-init\n" });
     expect(fx.audit).toContainEqual(
-      expect.objectContaining({ action: "runner.spawn", principal: alice.id, outcome: "ok", runner: runner.runnerId, image: RUNNER_IMAGE, storage: "volume", workspace: runner.runnerId }),
+      expect.objectContaining({
+        action: "runner.spawn",
+        principal: alice.id,
+        outcome: "ok",
+        runner: runner.runnerId,
+        image: RUNNER_IMAGE,
+        storage: "volume",
+        workspace: runner.runnerId,
+      }),
     );
   });
 
@@ -70,7 +103,9 @@ describe("RunnerService against the real Docker engine", () => {
     const fresh = fx.service({ network: racing });
     try {
       await Promise.all([fresh.spawn(racer, {}), fresh.spawn(racer, {}), fresh.spawn(racer, {})]);
-      expect((await docker.listNetworks({ filters: { name: [racing] } })).filter((entry) => entry.Name === racing)).toHaveLength(1);
+      expect(
+        (await docker.listNetworks({ filters: { name: [racing] } })).filter((entry) => entry.Name === racing),
+      ).toHaveLength(1);
     } finally {
       await removeTestRunners([racer.id], racing);
     }
@@ -79,7 +114,10 @@ describe("RunnerService against the real Docker engine", () => {
   it("hides a runner from every other principal as not found, by id, alias and workspace key", async () => {
     const runner = await fx.runners.spawn(alice, { alias: "hidden", workspaceKey: "hidden-ws" });
     for (const ref of [runner.runnerId, "hidden", "hidden-ws"]) {
-      const notFound = { code: "NOT_FOUND", message: `Runner "${ref}" not found for this principal; spawn one with runner_spawn.` };
+      const notFound = {
+        code: "NOT_FOUND",
+        message: `Runner "${ref}" not found for this principal; spawn one with runner_spawn.`,
+      };
       await expect(fx.execs.run(bob, ref, { command: "true" }, () => {})).rejects.toMatchObject(notFound);
       await expect(fx.runners.get(bob, ref)).rejects.toMatchObject(notFound);
       await expect(fx.runners.stop(bob, ref)).rejects.toMatchObject(notFound);
@@ -94,29 +132,47 @@ describe("RunnerService against the real Docker engine", () => {
     expect(await fx.runners.list(bob)).toEqual([]);
     expect(await fx.runners.listWorkspaces(bob)).toEqual([]);
     expect((await fx.runners.get(alice, "hidden")).status).toBe("ready");
-    await expect(fx.runners.remove(alice, runner.runnerId, { removeVolume: true })).resolves.toMatchObject({ runner: { runnerId: runner.runnerId }, volumeRemoved: true });
+    await expect(fx.runners.remove(alice, runner.runnerId, { removeVolume: true })).resolves.toMatchObject({
+      runner: { runnerId: runner.runnerId },
+      volumeRemoved: true,
+    });
     await expect(fx.runners.remove(alice, runner.runnerId)).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
   it("refuses a ref that cannot name a runner", async () => {
     await expect(fx.runners.get(alice, "no/such ref")).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
-      message: '"no/such ref" is not a runner id, alias or workspace key (a runner id is "r-" and 12 hex digits; aliases and keys are letters, digits, ".", "_" and "-"); list your runners with runner_list.',
+      message:
+        '"no/such ref" is not a runner id, alias or workspace key (a runner id is "r-" and 12 hex digits; aliases and keys are letters, digits, ".", "_" and "-"); list your runners with runner_list.',
     });
   });
 
   it("keeps runners from reaching each other's agents", async () => {
     const first = await fx.runners.spawn(alice, {});
     const second = await fx.runners.spawn(alice, {});
-    const target = (await docker.getContainer(`devhatchery-${second.runnerId}`).inspect()).NetworkSettings.Networks[fx.network]?.IPAddress;
+    const target = (await docker.getContainer(`devhatchery-${second.runnerId}`).inspect()).NetworkSettings.Networks[
+      fx.network
+    ]?.IPAddress;
     expect(target).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    const probe = await fx.execs.run(alice, first.runnerId, { command: `timeout 3 bash -c 'echo > /dev/tcp/${target}/7070' && echo reachable || echo blocked` }, () => {});
+    const probe = await fx.execs.run(
+      alice,
+      first.runnerId,
+      { command: `timeout 3 bash -c 'echo > /dev/tcp/${target}/7070' && echo reachable || echo blocked` },
+      () => {},
+    );
     expect(probe.stdout).toBe("blocked\n");
   });
 
   it("creates nothing when the policy denies a spawn, and audits the denial", async () => {
     const carol = fx.principal("carol");
-    const limited = fx.service({ limits: { defaults: { cpus: 1, memoryMb: 256, pids: 512 }, max: { cpus: 2, memoryMb: 1024, pids: 1024 }, maxRunnersPerPrincipal: 1, tmpfsMb: 64 } });
+    const limited = fx.service({
+      limits: {
+        defaults: { cpus: 1, memoryMb: 256, pids: 512 },
+        max: { cpus: 2, memoryMb: 1024, pids: 1024 },
+        maxRunnersPerPrincipal: 1,
+        tmpfsMb: 64,
+      },
+    });
     await expect(limited.spawn(carol, { memoryMb: 16384 })).rejects.toMatchObject({
       code: "POLICY_DENIED",
       message: "memory_mb 16384 is above this server's maximum of 1024; ask for 1024 or less.",
@@ -124,12 +180,21 @@ describe("RunnerService against the real Docker engine", () => {
     expect(await countRunners(carol.id)).toBe(0);
     expect(await limited.list(carol)).toEqual([]);
     expect(await limited.listWorkspaces(carol)).toEqual([]);
-    expect(fx.audit).toContainEqual(expect.objectContaining({ action: "policy.denied", principal: carol.id, outcome: "denied", what: "memory_mb", limit: 1024 }));
+    expect(fx.audit).toContainEqual(
+      expect.objectContaining({
+        action: "policy.denied",
+        principal: carol.id,
+        outcome: "denied",
+        what: "memory_mb",
+        limit: 1024,
+      }),
+    );
 
     await limited.spawn(carol, { storage: "tmpfs" });
     await expect(limited.spawn(carol, {})).rejects.toMatchObject({
       code: "POLICY_DENIED",
-      message: "You already have 1 runners, this server's maximum of 1 per principal; remove runners you no longer need with runner_remove, then spawn again.",
+      message:
+        "You already have 1 runners, this server's maximum of 1 per principal; remove runners you no longer need with runner_remove, then spawn again.",
     });
     expect(await countRunners(carol.id)).toBe(1);
     expect(await limited.listWorkspaces(carol)).toEqual([]);
@@ -145,13 +210,27 @@ describe("RunnerService against the real Docker engine", () => {
     expect(await countRunners(alice.id)).toBe(before);
     const failed = await fx.runners.get(alice, "doomed");
     expect(failed).toMatchObject({ status: "failed", error: message, image: NO_AGENT_IMAGE });
-    expect((await fx.runners.list(alice)).find((runner) => runner.runnerId === failed.runnerId)).toMatchObject({ status: "failed" });
+    expect((await fx.runners.list(alice)).find((runner) => runner.runnerId === failed.runnerId)).toMatchObject({
+      status: "failed",
+    });
     // Its freshly made, never used workspace went with it; the alias is free again.
-    expect((await fx.runners.listWorkspaces(alice)).map((workspace) => workspace.workspaceKey)).not.toContain(failed.runnerId);
-    await expect(fx.runners.connect(alice, "doomed")).rejects.toMatchObject({ code: "RUNNER_UNAVAILABLE", message: `Runner "doomed" failed to start: ${message}\nRemove it with runner_remove and spawn a new one with runner_spawn.` });
+    expect((await fx.runners.listWorkspaces(alice)).map((workspace) => workspace.workspaceKey)).not.toContain(
+      failed.runnerId,
+    );
+    await expect(fx.runners.connect(alice, "doomed")).rejects.toMatchObject({
+      code: "RUNNER_UNAVAILABLE",
+      message: `Runner "doomed" failed to start: ${message}\nRemove it with runner_remove and spawn a new one with runner_spawn.`,
+    });
     await expect(fx.runners.remove(alice, failed.runnerId)).resolves.toMatchObject({ volumeRemoved: false });
     await expect(fx.runners.get(alice, failed.runnerId)).rejects.toMatchObject({ code: "NOT_FOUND" });
-    expect(fx.audit).toContainEqual(expect.objectContaining({ action: "runner.spawn", outcome: "failed", runner: failed.runnerId, code: "RUNNER_START_FAILED" }));
+    expect(fx.audit).toContainEqual(
+      expect.objectContaining({
+        action: "runner.spawn",
+        outcome: "failed",
+        runner: failed.runnerId,
+        code: "RUNNER_START_FAILED",
+      }),
+    );
   });
 
   it("includes the agent's last log lines when it crashes at start-up", async () => {
@@ -166,7 +245,10 @@ describe("RunnerService against the real Docker engine", () => {
       });
       expect(await countRunners(alice.id)).toBe(before);
     } finally {
-      await docker.getImage(crashing).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getImage(crashing)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   });
 
@@ -183,7 +265,10 @@ describe("RunnerService against the real Docker engine", () => {
       });
       expect(await countRunners(alice.id)).toBe(before);
     } finally {
-      await docker.getImage(silent).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getImage(silent)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   });
 
@@ -194,7 +279,10 @@ describe("RunnerService against the real Docker engine", () => {
     expect(error).toMatchObject({ code: "IMAGE_PULL_FAILED" });
     expect((error as Error).message).toContain(`"${image}"`);
     expect(await countRunners(alice.id)).toBe(before);
-    await expect(fx.runners.get(alice, "unpullable")).resolves.toMatchObject({ status: "failed", error: (error as Error).message });
+    await expect(fx.runners.get(alice, "unpullable")).resolves.toMatchObject({
+      status: "failed",
+      error: (error as Error).message,
+    });
     await fx.runners.remove(alice, "unpullable");
   });
 });

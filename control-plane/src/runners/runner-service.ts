@@ -98,12 +98,26 @@ export class RunnerService {
       allowIdReferences: options.images?.allowIdReferences ?? false,
     });
     this.workspaces = new WorkspaceService(runtime, store, log, audit);
-    this.snapshots = new SnapshotService(runtime, images, this.lookup, this.locks, (runnerId) => this.inFlight.has(runnerId), log, audit);
+    this.snapshots = new SnapshotService(
+      runtime,
+      images,
+      this.lookup,
+      this.locks,
+      (runnerId) => this.inFlight.has(runnerId),
+      log,
+      audit,
+    );
     this.activity = new RunnerActivity(store, log);
     this.coordinator = new SpawnCoordinator({
       runtime,
       store,
-      spawner: new RunnerSpawner(runtime, images, { network: options.network, readyTimeoutMs: options.readyTimeoutMs, tmpfsMb: this.limits.tmpfsMb }, log, audit),
+      spawner: new RunnerSpawner(
+        runtime,
+        images,
+        { network: options.network, readyTimeoutMs: options.readyTimeoutMs, tmpfsMb: this.limits.tmpfsMb },
+        log,
+        audit,
+      ),
       locks: this.locks,
       inFlight: this.inFlight,
       connections: this.connections,
@@ -116,7 +130,11 @@ export class RunnerService {
   }
 
   /** Validates, claims the idempotency key, creates (or finds) the runner and waits until it is ready. */
-  async spawn(principal: Principal, request: SpawnRequest, onProgress: (progress: SpawnProgress) => void = noProgress): Promise<RunnerInfo> {
+  async spawn(
+    principal: Principal,
+    request: SpawnRequest,
+    onProgress: (progress: SpawnProgress) => void = noProgress,
+  ): Promise<RunnerInfo> {
     return (await this.startSpawn(principal, request, onProgress)).ready;
   }
 
@@ -124,13 +142,27 @@ export class RunnerService {
    * Same validation and idempotency as spawn, but returns as soon as the runner id is fixed (status "starting");
    * `ready` settles when it is ready, or rejects with the error already recorded as a failed spawn.
    */
-  async startSpawn(principal: Principal, request: SpawnRequest, onProgress: (progress: SpawnProgress) => void = noProgress): Promise<StartedSpawn> {
+  async startSpawn(
+    principal: Principal,
+    request: SpawnRequest,
+    onProgress: (progress: SpawnProgress) => void = noProgress,
+  ): Promise<StartedSpawn> {
     const source = await this.snapshots.spawnSource(principal, request);
-    const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(source.request, this.spawnPolicy()));
-    return this.startValidSpawn(principal, { ...spawn, ownSnapshot: source.ownSnapshot, imagePinned: source.pinned }, onProgress);
+    const spawn = auditingDenials(this.audit, principal, () =>
+      validateSpawnRequest(source.request, this.spawnPolicy()),
+    );
+    return this.startValidSpawn(
+      principal,
+      { ...spawn, ownSnapshot: source.ownSnapshot, imagePinned: source.pinned },
+      onProgress,
+    );
   }
 
-  private async startValidSpawn(principal: Principal, spawn: ValidSpawn, onProgress: (progress: SpawnProgress) => void): Promise<StartedSpawn> {
+  private async startValidSpawn(
+    principal: Principal,
+    spawn: ValidSpawn,
+    onProgress: (progress: SpawnProgress) => void,
+  ): Promise<StartedSpawn> {
     const binds = await (this.options.mountPolicy ?? new MountPolicy([])).resolve(spawn.mounts);
     return this.coordinator.start(principal, spawn, binds, onProgress);
   }
@@ -153,12 +185,19 @@ export class RunnerService {
     // One spawn per workspace: a concurrent attach that spawned meanwhile is joined instead of refused as a conflict.
     const started = await this.locks.run(`workspace:${principal.id}:${workspace.workspaceKey}`, async () => {
       const current = await this.lookup.find(principal, ref);
-      if (current?.kind === "container" || (current?.kind === "spawn" && this.inFlight.has(current.spawn.runnerId))) return current;
+      if (current?.kind === "container" || (current?.kind === "spawn" && this.inFlight.has(current.spawn.runnerId)))
+        return current;
       // The volume remembers the image of the runner it was created for (label): attach comes back to the same tools.
       const image = options.image ?? workspace.image ?? current?.spawn.image;
       const source = await this.snapshots.spawnSource(principal, { image });
-      const spawn = auditingDenials(this.audit, principal, () => validateSpawnRequest(source.request, this.spawnPolicy()));
-      return this.startValidSpawn(principal, { ...spawn, workspaceKey: workspace.workspaceKey, ownSnapshot: source.ownSnapshot, imagePinned: source.pinned }, onProgress);
+      const spawn = auditingDenials(this.audit, principal, () =>
+        validateSpawnRequest(source.request, this.spawnPolicy()),
+      );
+      return this.startValidSpawn(
+        principal,
+        { ...spawn, workspaceKey: workspace.workspaceKey, ownSnapshot: source.ownSnapshot, imagePinned: source.pinned },
+        onProgress,
+      );
     });
     if ("ready" in started) return { runner: await started.ready, action: "spawned" };
     const joined = await this.attachExisting(principal, started);
@@ -167,7 +206,10 @@ export class RunnerService {
   }
 
   /** Attach to what `target` found: a running runner is reused, a stopped one started, a spawn in flight awaited. */
-  private async attachExisting(principal: Principal, target: RunnerTarget | undefined): Promise<{ runner: RunnerInfo; action: AttachAction } | undefined> {
+  private async attachExisting(
+    principal: Principal,
+    target: RunnerTarget | undefined,
+  ): Promise<{ runner: RunnerInfo; action: AttachAction } | undefined> {
     if (target?.kind === "container") {
       const { container } = target;
       const spawning = this.inFlight.get(container.runnerId);
@@ -185,7 +227,15 @@ export class RunnerService {
   private async startStopped(principal: Principal, stopped: RunnerContainer): Promise<RunnerInfo> {
     const runnerId = stopped.runnerId;
     return this.locks.run(`runner:${runnerId}`, async () => {
-      const container = await restartStoppedRunner(this.runtime, this.connections, principal.id, runnerId, this.options.readyTimeoutMs, this.audit, this.log).catch((error: unknown) => {
+      const container = await restartStoppedRunner(
+        this.runtime,
+        this.connections,
+        principal.id,
+        runnerId,
+        this.options.readyTimeoutMs,
+        this.audit,
+        this.log,
+      ).catch((error: unknown) => {
         this.audit.record({ action: "runner.start", principal: principal.id, outcome: "failed", runner: runnerId });
         throw error;
       });
@@ -216,7 +266,11 @@ export class RunnerService {
   }
 
   /** Removes a runner (or forgets a failed spawn); its workspace volume only with `removeVolume` and when no other runner mounts it. */
-  async remove(principal: Principal, ref: string, options: { removeVolume?: boolean } = {}): Promise<{ runner: RunnerInfo; volumeRemoved: boolean }> {
+  async remove(
+    principal: Principal,
+    ref: string,
+    options: { removeVolume?: boolean } = {},
+  ): Promise<{ runner: RunnerInfo; volumeRemoved: boolean }> {
     const target = await this.lookup.resolve(principal, ref);
     const runner = this.lookup.info(principal, target);
     if (target.kind === "spawn") {
@@ -227,7 +281,10 @@ export class RunnerService {
     }
     return this.locks.run(`runner:${target.container.runnerId}`, async () => {
       const { container } = await this.lockedTarget(principal, ref, target.container.runnerId);
-      const workspace = options.removeVolume && container.storage.kind === "volume" && container.workspaceKey ? await this.workspaces.find(principal, container.workspaceKey) : undefined;
+      const workspace =
+        options.removeVolume && container.storage.kind === "volume" && container.workspaceKey
+          ? await this.workspaces.find(principal, container.workspaceKey)
+          : undefined;
       const others = workspace?.usedBy.filter((id) => id !== container.runnerId) ?? [];
       if (workspace && others.length > 0) throw volumeSharedWith(workspace.workspaceKey, container.runnerId, others);
       this.connections.drop(container.runnerId);
@@ -241,7 +298,14 @@ export class RunnerService {
         await this.workspaces.remove(principal, workspace.workspaceKey);
         volumeRemoved = true;
       }
-      this.audit.record({ action: "runner.remove", principal: principal.id, outcome: "ok", runner: container.runnerId, workspace: container.workspaceKey, volumeRemoved });
+      this.audit.record({
+        action: "runner.remove",
+        principal: principal.id,
+        outcome: "ok",
+        runner: container.runnerId,
+        workspace: container.workspaceKey,
+        volumeRemoved,
+      });
       this.log.info({ runner: container.runnerId, principal: principal.id, volumeRemoved }, "runner removed");
       this.emitChange(principal.id, container.runnerId);
       return { runner: { ...runner, status: "stopped", error: undefined }, volumeRemoved };
@@ -252,7 +316,11 @@ export class RunnerService {
    * The runner's container as it is now, read inside its lock: a remove, start or snapshot that held the lock before
    * may have changed or removed it, and a spawn still in flight must finish first.
    */
-  private async lockedTarget(principal: Principal, ref: string, runnerId: string): Promise<{ kind: "container"; container: RunnerContainer }> {
+  private async lockedTarget(
+    principal: Principal,
+    ref: string,
+    runnerId: string,
+  ): Promise<{ kind: "container"; container: RunnerContainer }> {
     const container = await this.runtime.containers.findRunner(runnerId);
     if (!container || container.principal !== principal.id) throw runnerNotFound(ref);
     if (this.inFlight.has(runnerId)) throw runnerUnavailable(ref, startingSpawnOf(container));
@@ -281,7 +349,11 @@ export class RunnerService {
   }
 
   /** Commits the principal's runner (running or stopped) into a snapshot to spawn from later; /work is not part of it. */
-  async createSnapshot(principal: Principal, runnerRef: string, options: { name?: string | undefined } = {}): Promise<SnapshotInfo> {
+  async createSnapshot(
+    principal: Principal,
+    runnerRef: string,
+    options: { name?: string | undefined } = {},
+  ): Promise<SnapshotInfo> {
     return this.snapshots.create(principal, runnerRef, options);
   }
 
@@ -309,13 +381,19 @@ export class RunnerService {
       return cached.client;
     }
     const target = await this.lookup.resolve(principal, ref);
-    if (target.kind !== "container" || this.inFlight.has(target.container.runnerId)) throw runnerUnavailable(ref, target.kind === "container" ? startingSpawnOf(target.container) : target);
+    if (target.kind !== "container" || this.inFlight.has(target.container.runnerId))
+      throw runnerUnavailable(ref, target.kind === "container" ? startingSpawnOf(target.container) : target);
     const { container } = target;
     if (container.state !== "running" || !container.address || !container.token) throw runnerUnavailable(ref, target);
     this.activity.touch(principal.id, container.runnerId, container.workspaceKey);
     const existing = this.connections.get(principal.id, container.runnerId);
     if (existing) return existing.client;
-    const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, container.token, this.log);
+    const client = new AgentClient(
+      container.runnerId,
+      `${container.address}:${AGENT_DEFAULT_PORT}`,
+      container.token,
+      this.log,
+    );
     this.connections.set(principal.id, container.runnerId, client, container.workspaceKey, ref);
     return client;
   }
@@ -324,7 +402,10 @@ export class RunnerService {
   async debugView(principal: Principal, ref: string): Promise<unknown> {
     const container = await this.lookup.container(principal, ref);
     if (container.state !== "running" || !container.address || !container.token) {
-      throw new ControlPlaneError("RUNNER_UNAVAILABLE", `Runner "${ref}" is ${container.state}, not running; its agent has no debug view. Start it again with runner_attach.`);
+      throw new ControlPlaneError(
+        "RUNNER_UNAVAILABLE",
+        `Runner "${ref}" is ${container.state}, not running; its agent has no debug view. Start it again with runner_attach.`,
+      );
     }
     return fetchAgentDebug(container.address, container.token, container.runnerId);
   }
@@ -342,12 +423,25 @@ export class RunnerService {
 
   /** On start-up: adopts labelled runners, fails spawns a crash left starting, removes never-started containers (never a volume). */
   async reconcile(): Promise<ReconcileReport> {
-    return reconcileRunners(this.runtime, this.store, { readyTimeoutMs: this.options.readyTimeoutMs, isInFlight: (id) => this.inFlight.has(id) }, this.log);
+    return reconcileRunners(
+      this.runtime,
+      this.store,
+      { readyTimeoutMs: this.options.readyTimeoutMs, isInFlight: (id) => this.inFlight.has(id) },
+      this.log,
+    );
   }
 
   /** Prepulls `images` without blocking, follows runner events (agent deaths) and prunes the store periodically; close() stops it all. */
   startBackgroundWork(prepull: string[], pull: ImagePullPolicy = "missing"): void {
-    this.stopBackground.push(startRunnerBackgroundWork(this.runtime, this.store, { images: prepull, pull }, (event) => this.onRunnerEvent(event), this.log));
+    this.stopBackground.push(
+      startRunnerBackgroundWork(
+        this.runtime,
+        this.store,
+        { images: prepull, pull },
+        (event) => this.onRunnerEvent(event),
+        this.log,
+      ),
+    );
   }
 
   /** The image was checked (images.allowed included) by the ImageGate in spawnSource, as the engine resolves it. */
@@ -365,8 +459,16 @@ export class RunnerService {
     if (event.action === "die" || event.action === "destroy") this.connections.drop(event.runnerId);
     // Our own stop or remove announces itself once it is done; the exit it causes on the way is not news.
     if (event.action === "die" && this.expectedExits.has(event.runnerId)) return;
-    if (event.action === "die") this.log.info({ runner: event.runnerId, principal: event.principal, exitCode: event.exitCode }, "runner's agent exited");
-    if (event.action === "oom") this.log.warn({ runner: event.runnerId, principal: event.principal }, "a process in the runner was killed for memory");
+    if (event.action === "die")
+      this.log.info(
+        { runner: event.runnerId, principal: event.principal, exitCode: event.exitCode },
+        "runner's agent exited",
+      );
+    if (event.action === "oom")
+      this.log.warn(
+        { runner: event.runnerId, principal: event.principal },
+        "a process in the runner was killed for memory",
+      );
     this.emitChange(event.principal, event.runnerId);
   }
 

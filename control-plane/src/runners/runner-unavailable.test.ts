@@ -30,7 +30,11 @@ describe("runnerUnavailable", () => {
       'Runner "tight" is stopped (the agent exited (exit code 137, OOM-killed)), not running; start it again with runner_attach (runner: "tight"). ' +
         "Its /work was a tmpfs: what it held is gone, and it starts again with an empty /work.",
     );
-    const onVolume = { ...STOPPED, storage: { kind: "volume" as const, volume: "devhatchery-ws-x" }, workspaceKey: "w" };
+    const onVolume = {
+      ...STOPPED,
+      storage: { kind: "volume" as const, volume: "devhatchery-ws-x" },
+      workspaceKey: "w",
+    };
     expect(runnerUnavailable("tight", { kind: "container", container: onVolume }).message).toBe(
       'Runner "tight" is stopped (the agent exited (exit code 137, OOM-killed)), not running; start it again with runner_attach (runner: "tight").',
     );

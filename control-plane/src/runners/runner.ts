@@ -33,7 +33,9 @@ export interface SpawnRequest {
   /** One of the caller's snapshots (id or name) to run instead of an image; never together with `image`. */
   snapshot?: string | undefined;
   /** Allowed roots to bind under /export, validated before the container is created. */
-  mounts?: { alias: string; subpath?: string | undefined; target?: string | undefined; mode?: "ro" | "rw" | undefined }[] | undefined;
+  mounts?:
+    | { alias: string; subpath?: string | undefined; target?: string | undefined; mode?: "ro" | "rw" | undefined }[]
+    | undefined;
   /** The principal's workspace to mount at /work (created when new); default: a fresh key per runner. */
   workspaceKey?: string | undefined;
   /** volume (default): /work is the workspace volume and outlives the runner; tmpfs: /work is gone on removal. */

@@ -22,7 +22,10 @@ describe("AgentPayload", () => {
     await mkdir(join(dir, "dist"));
     await writeFile(bundlePath(), "console.log('agent');\n");
     // An operator-placed runtime: the cache uses it without running npm.
-    const nodeRuntimes = new NodeRuntimeCache({ cacheDir: join(dir, "cache"), npmCommand: "/nonexistent/npm" }, createLogger("silent"));
+    const nodeRuntimes = new NodeRuntimeCache(
+      { cacheDir: join(dir, "cache"), npmCommand: "/nonexistent/npm" },
+      createLogger("silent"),
+    );
     await mkdir(join(nodeRuntimes.binaryPath("x64"), ".."), { recursive: true });
     await writeFile(nodeRuntimes.binaryPath("x64"), "#!/bin/sh\n");
     payload = new AgentPayload(bundlePath(), "1.2.3", nodeRuntimes);
@@ -58,12 +61,12 @@ describe("AgentPayload", () => {
     const content = await payload.prepare(snapshot, "x64", () => {});
     await pipeline(content(), createWriteStream(join(dir, "content.tar")));
     const { stdout } = await run("tar", ["-tvf", join(dir, "content.tar"), "--numeric-owner"]);
-    expect(stdout.split("\n").filter(Boolean).map((line) => `${line.split(/\s+/)[0]} ${line.split(/\s+/).at(-1)}`)).toEqual([
-      "drwxr-xr-x bin/",
-      "-rwxr-xr-x bin/node",
-      "-rw-r--r-- agent.cjs",
-      "-rw-r--r-- node-pty-linux-x64.node",
-    ]);
+    expect(
+      stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => `${line.split(/\s+/)[0]} ${line.split(/\s+/).at(-1)}`),
+    ).toEqual(["drwxr-xr-x bin/", "-rwxr-xr-x bin/node", "-rw-r--r-- agent.cjs", "-rw-r--r-- node-pty-linux-x64.node"]);
 
     await pipeline(payload.marker(snapshot, "x64"), createWriteStream(join(dir, "marker.tar")));
     await run("tar", ["-xf", join(dir, "marker.tar"), "-C", dir]);

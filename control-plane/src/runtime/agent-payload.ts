@@ -40,7 +40,9 @@ export class AgentPayload {
     if (this.cached?.signature === signature) return this.cached.snapshot;
     const directory = dirname(this.bundlePath);
     const bundle = await readFile(this.bundlePath);
-    const addons = await Promise.all(addonNames.map(async (name) => ({ name, content: await readFile(join(directory, name)) })));
+    const addons = await Promise.all(
+      addonNames.map(async (name) => ({ name, content: await readFile(join(directory, name)) })),
+    );
     const hash = createHash("sha256").update(bundle);
     for (const addon of addons) hash.update(`\0${addon.name}\0`).update(addon.content);
     const digest = hash.update(`\0node-${this.nodeRuntimes.version}`).digest("hex").slice(0, 12);
@@ -56,7 +58,10 @@ export class AgentPayload {
       const addonNames = (await readdir(directory)).filter((name) => name.endsWith(".node")).sort();
       const files = [this.bundlePath, ...addonNames.map((name) => join(directory, name))];
       const infos = await Promise.all(files.map((file) => stat(file)));
-      return { addonNames, signature: infos.map((info, index) => `${files[index]}:${info.size}:${info.mtimeMs}`).join("|") };
+      return {
+        addonNames,
+        signature: infos.map((info, index) => `${files[index]}:${info.size}:${info.mtimeMs}`).join("|"),
+      };
     } catch (error) {
       throw new ControlPlaneError(
         "RUNNER_START_FAILED",
@@ -82,7 +87,11 @@ export class AgentPayload {
   }
 
   /** Fetches the Node runtime if needed and returns a factory for the volume's content (bin/node, agent.cjs, addons). */
-  async prepare(snapshot: AgentSnapshot, arch: NodeArch, onProgress: (status: string) => void): Promise<() => Readable> {
+  async prepare(
+    snapshot: AgentSnapshot,
+    arch: NodeArch,
+    onProgress: (status: string) => void,
+  ): Promise<() => Readable> {
     const nodePath = await this.nodeRuntimes.ensure(arch, onProgress);
     const nodeSize = (await stat(nodePath)).size;
     return () =>
@@ -90,13 +99,20 @@ export class AgentPayload {
         { type: "directory", path: "bin", mode: 0o755 },
         { type: "file", path: "bin/node", mode: 0o755, size: nodeSize, sourcePath: nodePath },
         { type: "file", path: "agent.cjs", mode: 0o644, content: snapshot.bundle },
-        ...snapshot.addons.map((addon) => ({ type: "file" as const, path: addon.name, mode: 0o644, content: addon.content })),
+        ...snapshot.addons.map((addon) => ({
+          type: "file" as const,
+          path: addon.name,
+          mode: 0o644,
+          content: addon.content,
+        })),
       ]);
   }
 
   /** The completion marker, to be written after everything else. */
   marker(snapshot: AgentSnapshot, arch: NodeArch): Readable {
-    const content = Buffer.from(`${JSON.stringify({ version: snapshot.version, digest: snapshot.digest, node: this.nodeRuntimes.version, arch })}\n`);
+    const content = Buffer.from(
+      `${JSON.stringify({ version: snapshot.version, digest: snapshot.digest, node: this.nodeRuntimes.version, arch })}\n`,
+    );
     return createTarArchive([{ type: "file", path: AGENT_VOLUME_MARKER, mode: 0o644, content }]);
   }
 }

@@ -48,7 +48,11 @@ export class AgentVolumeKeeper implements AgentVolumes {
   ) {}
 
   /** The name of a complete agent volume for `architecture` (Docker's name, e.g. amd64); `helperImage` must be local. */
-  async ensure(architecture: string, helperImage: string, onProgress: (status: string) => void = () => {}): Promise<string> {
+  async ensure(
+    architecture: string,
+    helperImage: string,
+    onProgress: (status: string) => void = () => {},
+  ): Promise<string> {
     const arch = NODE_ARCH[architecture];
     if (!arch) {
       throw new ControlPlaneError(
@@ -64,14 +68,22 @@ export class AgentVolumeKeeper implements AgentVolumes {
     this.ready.delete(volume);
     let pending = this.pending.get(volume);
     if (!pending) {
-      pending = this.prepare(volume, snapshot, arch, helperImage, onProgress).finally(() => this.pending.delete(volume));
+      pending = this.prepare(volume, snapshot, arch, helperImage, onProgress).finally(() =>
+        this.pending.delete(volume),
+      );
       this.pending.set(volume, pending);
     }
     await pending;
     return volume;
   }
 
-  private async prepare(volume: string, snapshot: AgentSnapshot, arch: NodeArch, helperImage: string, onProgress: (status: string) => void): Promise<void> {
+  private async prepare(
+    volume: string,
+    snapshot: AgentSnapshot,
+    arch: NodeArch,
+    helperImage: string,
+    onProgress: (status: string) => void,
+  ): Promise<void> {
     if (await this.isComplete(volume, helperImage)) {
       this.ready.add(volume);
       return;
@@ -95,12 +107,17 @@ export class AgentVolumeKeeper implements AgentVolumes {
       this.log.info({ volume, version: snapshot.version, digest: snapshot.digest, arch }, "agent volume filled");
       this.ready.add(volume);
     } finally {
-      await this.store.unlock(volume).catch((error: unknown) => this.log.warn({ err: error, volume }, "could not release the agent volume lock"));
+      await this.store
+        .unlock(volume)
+        .catch((error: unknown) => this.log.warn({ err: error, volume }, "could not release the agent volume lock"));
     }
   }
 
   private async isComplete(volume: string, helperImage: string): Promise<boolean> {
-    return (await this.store.volumeExists(volume)) && (await this.store.volumeHasFile(volume, AGENT_VOLUME_MARKER, helperImage));
+    return (
+      (await this.store.volumeExists(volume)) &&
+      (await this.store.volumeHasFile(volume, AGENT_VOLUME_MARKER, helperImage))
+    );
   }
 
   private async lock(volume: string, helperImage: string, onProgress: (status: string) => void): Promise<void> {

@@ -19,6 +19,8 @@ describe("the bind-checks label", () => {
     expect(bindCheckLabels([{ source: "/srv/old", target: "/export/old", readOnly: true }])).toEqual({});
     expect(bindChecksFrom({}).size).toBe(0);
     expect(bindChecksFrom({ [LABEL.bindChecks]: "{not json" }).size).toBe(0);
-    expect(bindChecksFrom({ [LABEL.bindChecks]: JSON.stringify({ "/export/a": { alias: "a" }, "/export/b": null }) }).size).toBe(0);
+    expect(
+      bindChecksFrom({ [LABEL.bindChecks]: JSON.stringify({ "/export/a": { alias: "a" }, "/export/b": null }) }).size,
+    ).toBe(0);
   });
 });

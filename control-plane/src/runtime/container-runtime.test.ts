@@ -5,7 +5,10 @@ import { mapRuntimeRoles, RUNTIME_ROLES } from "./container-runtime.js";
 import { DockerRuntime } from "./docker-runtime.js";
 
 // Constructing a DockerRuntime connects to nothing: the client dials on the first call.
-const docker = new DockerRuntime(createLogger("silent"), "tcp://127.0.0.1:9", { bundlePath: "/nonexistent/agent.cjs", cacheDir: tmpdir() });
+const docker = new DockerRuntime(createLogger("silent"), "tcp://127.0.0.1:9", {
+  bundlePath: "/nonexistent/agent.cjs",
+  cacheDir: tmpdir(),
+});
 
 describe("runtime roles", () => {
   it("names every role the Docker runtime has, and nothing else", () => {

@@ -23,9 +23,23 @@ export interface ContainerRuntime {
 }
 
 /** The names of the roles, for code that wraps each one (tracing). */
-export const RUNTIME_ROLES = ["engine", "containers", "images", "networks", "workspaces", "snapshots", "agentVolumes", "events"] as const satisfies readonly (keyof ContainerRuntime)[];
+export const RUNTIME_ROLES = [
+  "engine",
+  "containers",
+  "images",
+  "networks",
+  "workspaces",
+  "snapshots",
+  "agentVolumes",
+  "events",
+] as const satisfies readonly (keyof ContainerRuntime)[];
 
 /** Wraps every role of `runtime` with `wrap` (which returns an object of the same shape, e.g. a tracing proxy). */
-export function mapRuntimeRoles(runtime: ContainerRuntime, wrap: <T extends object>(role: T, name: keyof ContainerRuntime) => T): ContainerRuntime {
-  return Object.fromEntries(RUNTIME_ROLES.map((name) => [name, wrap(runtime[name], name)])) as unknown as ContainerRuntime;
+export function mapRuntimeRoles(
+  runtime: ContainerRuntime,
+  wrap: <T extends object>(role: T, name: keyof ContainerRuntime) => T,
+): ContainerRuntime {
+  return Object.fromEntries(
+    RUNTIME_ROLES.map((name) => [name, wrap(runtime[name], name)]),
+  ) as unknown as ContainerRuntime;
 }

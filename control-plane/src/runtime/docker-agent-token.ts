@@ -12,7 +12,13 @@ const STDIN_CLOSE_MS = 60_000;
  */
 export async function deliverAgentToken(container: Docker.Container, token: string): Promise<void> {
   // With hijack the engine hands over the raw connection: a socket, whatever dockerode's typings say.
-  const stdin = (await container.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as unknown as Duplex;
+  const stdin = (await container.attach({
+    stream: true,
+    stdin: true,
+    stdout: false,
+    stderr: false,
+    hijack: true,
+  })) as unknown as Duplex;
   // The connection carries nothing back; errors after the token was written only mean the engine closed it.
   stdin.on("error", () => undefined);
   stdin.resume();

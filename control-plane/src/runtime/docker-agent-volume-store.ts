@@ -37,15 +37,27 @@ export class DockerAgentVolumeStore implements AgentVolumeStore {
   }
 
   async createVolume(volume: string, labels: Record<string, string>): Promise<void> {
-    await this.errors.call(`create volume "${volume}"`, () => this.docker.createVolume({ Name: volume, Labels: labels }));
+    await this.errors.call(`create volume "${volume}"`, () =>
+      this.docker.createVolume({ Name: volume, Labels: labels }),
+    );
   }
 
   async removeVolume(volume: string): Promise<void> {
     // Helpers left behind by a filler that died keep the volume in use; they are ours to remove.
     const helpers = await this.errors.call("list agent volume helpers", () =>
-      this.docker.listContainers({ all: true, filters: { volume: [volume], label: [`${LABEL.kind}=${KIND.agentHelper}`] } }),
+      this.docker.listContainers({
+        all: true,
+        filters: { volume: [volume], label: [`${LABEL.kind}=${KIND.agentHelper}`] },
+      }),
     );
-    await Promise.all(helpers.map((helper) => this.docker.getContainer(helper.Id).remove({ force: true, v: true }).catch(() => undefined)));
+    await Promise.all(
+      helpers.map((helper) =>
+        this.docker
+          .getContainer(helper.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
     try {
       await this.docker.getVolume(volume).remove();
     } catch (error) {
@@ -60,7 +72,12 @@ export class DockerAgentVolumeStore implements AgentVolumeStore {
   }
 
   async volumeHasFile(volume: string, path: string, helperImage: string): Promise<boolean> {
-    const helper = await this.createHelper(`${volume}-check-${randomBytes(4).toString("hex")}`, volume, helperImage, true);
+    const helper = await this.createHelper(
+      `${volume}-check-${randomBytes(4).toString("hex")}`,
+      volume,
+      helperImage,
+      true,
+    );
     try {
       await helper.infoArchive({ path: `${HELPER_MOUNT_PATH}/${path}` });
       return true;
@@ -78,7 +95,9 @@ export class DockerAgentVolumeStore implements AgentVolumeStore {
     const helper = await this.createHelper(name, volume, helperImage, false);
     try {
       for (const archive of archives) {
-        await this.errors.call(`write into volume "${volume}"`, () => helper.putArchive(archive(), { path: HELPER_MOUNT_PATH }));
+        await this.errors.call(`write into volume "${volume}"`, () =>
+          helper.putArchive(archive(), { path: HELPER_MOUNT_PATH }),
+        );
       }
     } finally {
       await helper.remove({ force: true, v: true }).catch(() => undefined);
@@ -88,12 +107,21 @@ export class DockerAgentVolumeStore implements AgentVolumeStore {
   async tryLock(volume: string, helperImage: string, staleMs: number): Promise<boolean> {
     const name = `${volume}-lock`;
     try {
-      await this.docker.createContainer({ name, Image: helperImage, Entrypoint: HELPER_ENTRYPOINT, Labels: helperLabels(volume), HostConfig: { NetworkMode: "none" } });
+      await this.docker.createContainer({
+        name,
+        Image: helperImage,
+        Entrypoint: HELPER_ENTRYPOINT,
+        Labels: helperLabels(volume),
+        HostConfig: { NetworkMode: "none" },
+      });
       return true;
     } catch (error) {
       if (!isDockerFailure(error, "conflict")) throw this.errors.wrap(error, `create the lock "${name}"`);
     }
-    const holder = await this.docker.getContainer(name).inspect().catch(() => undefined);
+    const holder = await this.docker
+      .getContainer(name)
+      .inspect()
+      .catch(() => undefined);
     if (holder && Date.now() - Date.parse(holder.Created) > staleMs) {
       this.log.warn({ volume, lockedSince: holder.Created }, "breaking a stale agent volume lock");
       await this.removeHelper(name);
@@ -105,7 +133,12 @@ export class DockerAgentVolumeStore implements AgentVolumeStore {
     await this.removeHelper(`${volume}-lock`);
   }
 
-  private async createHelper(name: string, volume: string, image: string, readOnly: boolean): Promise<Docker.Container> {
+  private async createHelper(
+    name: string,
+    volume: string,
+    image: string,
+    readOnly: boolean,
+  ): Promise<Docker.Container> {
     return this.errors.call(`create a helper container for volume "${volume}"`, () =>
       this.docker.createContainer({
         name,
@@ -124,7 +157,8 @@ export class DockerAgentVolumeStore implements AgentVolumeStore {
     try {
       await this.docker.getContainer(name).remove({ force: true, v: true });
     } catch (error) {
-      if (!isDockerFailure(error, "missing", "conflict")) throw this.errors.wrap(error, `remove the helper container "${name}"`);
+      if (!isDockerFailure(error, "missing", "conflict"))
+        throw this.errors.wrap(error, `remove the helper container "${name}"`);
     }
   }
 }

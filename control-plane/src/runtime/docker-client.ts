@@ -7,5 +7,10 @@ export function createDockerClient(dockerHost: string | undefined, options: { ti
   const url = new URL(dockerHost);
   if (url.protocol === "unix:") return new Docker({ socketPath: url.pathname, ...timeout });
   const protocol = url.protocol === "https:" ? "https" : "http";
-  return new Docker({ protocol, host: url.hostname, port: Number(url.port || (protocol === "https" ? 2376 : 2375)), ...timeout });
+  return new Docker({
+    protocol,
+    host: url.hostname,
+    port: Number(url.port || (protocol === "https" ? 2376 : 2375)),
+    ...timeout,
+  });
 }

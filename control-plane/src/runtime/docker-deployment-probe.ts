@@ -36,16 +36,21 @@ export class DockerDeploymentProbe {
 
   /** The engine's architecture in Docker's words (x86_64, aarch64). */
   async engineArchitecture(): Promise<string> {
-    return (await this.errors.call("ask the Docker engine for its details", () => this.docker.info())).Architecture as string;
+    return (await this.errors.call("ask the Docker engine for its details", () => this.docker.info()))
+      .Architecture as string;
   }
 
   /** The engine's security options (docker info SecurityOptions), e.g. "name=seccomp,profile=default", "name=userns". */
   async securityOptions(): Promise<string[]> {
-    return (await this.errors.call("ask the Docker engine for its details", () => this.docker.info())).SecurityOptions ?? [];
+    return (
+      (await this.errors.call("ask the Docker engine for its details", () => this.docker.info())).SecurityOptions ?? []
+    );
   }
 
   async networkExists(name: string): Promise<boolean> {
-    const networks = await this.errors.call("list networks", () => this.docker.listNetworks({ filters: { name: [name] } }));
+    const networks = await this.errors.call("list networks", () =>
+      this.docker.listNetworks({ filters: { name: [name] } }),
+    );
     return networks.some((network) => network.Name === name);
   }
 
@@ -64,10 +69,18 @@ export class DockerDeploymentProbe {
   }
 
   /** The name of the agent volume runners of `architecture` (Docker's name) would mount, or undefined for one the agent does not exist for. */
-  async agentVolumeName(architecture: string, agent: { bundlePath: string; cacheDir: string }, log: Logger): Promise<string | undefined> {
+  async agentVolumeName(
+    architecture: string,
+    agent: { bundlePath: string; cacheDir: string },
+    log: Logger,
+  ): Promise<string | undefined> {
     const arch = NODE_ARCH[architecture];
     if (!arch) return undefined;
-    const payload = new AgentPayload(agent.bundlePath, VERSION, new NodeRuntimeCache({ cacheDir: agent.cacheDir }, log));
+    const payload = new AgentPayload(
+      agent.bundlePath,
+      VERSION,
+      new NodeRuntimeCache({ cacheDir: agent.cacheDir }, log),
+    );
     return payload.volumeName(await payload.snapshot(), arch);
   }
 

@@ -19,10 +19,18 @@ export class DockerEngineStatus implements EngineStatus {
   async countUnservedLegacyObjects(): Promise<{ runners: number; volumes: number }> {
     if (this.scope.adoptUnlabelled) return { runners: 0, volumes: 0 };
     const [containers, volumes] = await Promise.all([
-      this.errors.call("list runners", () => this.docker.listContainers({ all: true, filters: { label: [`${LABEL.kind}=${KIND.runner}`] } })),
-      this.errors.call("list volumes", () => this.docker.listVolumes({ filters: { label: [`${LABEL.kind}=${KIND.workspace}`] } })),
+      this.errors.call("list runners", () =>
+        this.docker.listContainers({ all: true, filters: { label: [`${LABEL.kind}=${KIND.runner}`] } }),
+      ),
+      this.errors.call("list volumes", () =>
+        this.docker.listVolumes({ filters: { label: [`${LABEL.kind}=${KIND.workspace}`] } }),
+      ),
     ]);
-    const unlabelled = (labels: Record<string, string> | null | undefined): boolean => labels?.[LABEL.instance] === undefined;
-    return { runners: containers.filter((container) => unlabelled(container.Labels)).length, volumes: (volumes.Volumes ?? []).filter((volume) => unlabelled(volume.Labels)).length };
+    const unlabelled = (labels: Record<string, string> | null | undefined): boolean =>
+      labels?.[LABEL.instance] === undefined;
+    return {
+      runners: containers.filter((container) => unlabelled(container.Labels)).length,
+      volumes: (volumes.Volumes ?? []).filter((volume) => unlabelled(volume.Labels)).length,
+    };
   }
 }

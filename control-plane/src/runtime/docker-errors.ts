@@ -8,13 +8,19 @@ import { logReference } from "../request-context.js";
  * unchanged: the object is already in the state asked for; invalid: the engine could not parse the request;
  * missing: no such object; conflict: it exists already, is in use, or is being removed; refused: any other answer.
  */
-export type EngineFailure = "unreachable" | "interrupted" | "unchanged" | "invalid" | "missing" | "conflict" | "refused";
+export type EngineFailure =
+  "unreachable" | "interrupted" | "unchanged" | "invalid" | "missing" | "conflict" | "refused";
 
 /** Connection errnos that mean the engine's socket or port cannot be reached (EACCES: not allowed to use the socket). */
 const UNREACHABLE_ERRNOS: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOENT", "EACCES"]);
 
 /** The Engine API's HTTP statuses with a meaning of their own; every other status is "refused". */
-const FAILURE_BY_STATUS: Readonly<Record<number, EngineFailure>> = { 304: "unchanged", 400: "invalid", 404: "missing", 409: "conflict" };
+const FAILURE_BY_STATUS: Readonly<Record<number, EngineFailure>> = {
+  304: "unchanged",
+  400: "invalid",
+  404: "missing",
+  409: "conflict",
+};
 
 function statusCode(error: unknown): number | undefined {
   return (error as { statusCode?: number } | undefined)?.statusCode;
@@ -53,7 +59,12 @@ const DOMAIN_ERROR_BY_FAILURE: Readonly<Record<EngineFailure, (what: string, err
       `Cannot ${what}: the Docker engine is not reachable (${(error as NodeJS.ErrnoException).code}). Start Docker, or point DEVHATCHERY_DOCKER_HOST at it.`,
       { cause: error },
     ),
-  missing: (what, error) => new ControlPlaneError("NOT_FOUND", `Cannot ${what}: Docker has no such object, or something it needs is gone. ${logReference()}`, { cause: error }),
+  missing: (what, error) =>
+    new ControlPlaneError(
+      "NOT_FOUND",
+      `Cannot ${what}: Docker has no such object, or something it needs is gone. ${logReference()}`,
+      { cause: error },
+    ),
   interrupted: refused,
   unchanged: refused,
   invalid: refused,
@@ -63,7 +74,11 @@ const DOMAIN_ERROR_BY_FAILURE: Readonly<Record<EngineFailure, (what: string, err
 
 function refused(what: string, error: unknown): ControlPlaneError {
   const status = statusCode(error);
-  return new ControlPlaneError("INTERNAL", `Cannot ${what}: the Docker engine refused it${status ? ` (HTTP ${status})` : ""}. ${logReference()}`, { cause: error });
+  return new ControlPlaneError(
+    "INTERNAL",
+    `Cannot ${what}: the Docker engine refused it${status ? ` (HTTP ${status})` : ""}. ${logReference()}`,
+    { cause: error },
+  );
 }
 
 /**

@@ -47,10 +47,20 @@ export class DockerImageBuilder {
       ...(await Promise.all(addons.map((name) => this.file(name, join(build.agentDir, name))))),
     ];
     onStep(`agent layer ${build.agentTag} (node from ${build.nodeImage})`);
-    await this.build(build.agentTag, agentContext, { NODE_IMAGE: build.nodeImage, AGENT_VERSION: build.agentVersion }, onStep);
+    await this.build(
+      build.agentTag,
+      agentContext,
+      { NODE_IMAGE: build.nodeImage, AGENT_VERSION: build.agentVersion },
+      onStep,
+    );
     onStep(`runner ${build.runnerTag} (base ${build.baseImage})`);
     const runnerContext = [await this.file("Dockerfile", join(build.imagesDir, "runner", "Dockerfile"))];
-    return this.build(build.runnerTag, runnerContext, { AGENT_IMAGE: build.agentTag, BASE_IMAGE: build.baseImage, AGENT_VERSION: build.agentVersion }, onStep);
+    return this.build(
+      build.runnerTag,
+      runnerContext,
+      { AGENT_IMAGE: build.agentTag, BASE_IMAGE: build.baseImage, AGENT_VERSION: build.agentVersion },
+      onStep,
+    );
   }
 
   private async file(path: string, source: string): Promise<TarEntry> {
@@ -65,9 +75,19 @@ export class DockerImageBuilder {
     }
   }
 
-  private async build(tag: string, context: TarEntry[], buildargs: Record<string, string>, onStep: (line: string) => void): Promise<string> {
+  private async build(
+    tag: string,
+    context: TarEntry[],
+    buildargs: Record<string, string>,
+    onStep: (line: string) => void,
+  ): Promise<string> {
     const stream = await this.errors.call(`build image "${tag}"`, () =>
-      this.docker.buildImage(createTarArchive(context) as unknown as NodeJS.ReadableStream, { t: tag, buildargs, rm: true, forcerm: true }),
+      this.docker.buildImage(createTarArchive(context) as unknown as NodeJS.ReadableStream, {
+        t: tag,
+        buildargs,
+        rm: true,
+        forcerm: true,
+      }),
     );
     let imageId = "";
     let failure: string | undefined;

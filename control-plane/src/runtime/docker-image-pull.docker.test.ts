@@ -11,7 +11,10 @@ import { DockerRuntime } from "./docker-runtime.js";
 
 describe("image pulls: progress from a real registry, failures classified with a hint", () => {
   const suffix = randomBytes(4).toString("hex");
-  const runtime = new DockerRuntime(createLogger("silent"), undefined, { bundlePath: "/nonexistent/agent.cjs", cacheDir: tmpdir() });
+  const runtime = new DockerRuntime(createLogger("silent"), undefined, {
+    bundlePath: "/nonexistent/agent.cjs",
+    cacheDir: tmpdir(),
+  });
   let dir: string;
   let open: LocalRegistry;
   let locked: LocalRegistry;
@@ -26,7 +29,14 @@ describe("image pulls: progress from a real registry, failures classified with a
   afterAll(async () => {
     open?.stop();
     locked?.stop();
-    await Promise.all(images.map((image) => docker.getImage(image).remove({ force: true }).catch(() => undefined)));
+    await Promise.all(
+      images.map((image) =>
+        docker
+          .getImage(image)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -44,7 +54,10 @@ describe("image pulls: progress from a real registry, failures classified with a
     await docker.getImage(image).remove({ force: true });
 
     const progress: PullProgress[] = [];
-    expect(await runtime.images.ensure(image, (event) => progress.push(event))).toEqual({ architecture: "amd64", agentVersion: undefined });
+    expect(await runtime.images.ensure(image, (event) => progress.push(event))).toEqual({
+      architecture: "amd64",
+      agentVersion: undefined,
+    });
     const fractions = progress.flatMap((event) => (event.fraction === undefined ? [] : [event.fraction]));
     expect(fractions.length).toBeGreaterThan(0);
     expect(fractions.every((fraction) => fraction > 0 && fraction <= 1)).toBe(true);
@@ -53,7 +66,10 @@ describe("image pulls: progress from a real registry, failures classified with a
   });
 
   it("reports an unknown repository and an unknown tag as IMAGE_NOT_FOUND", async () => {
-    for (const image of [`${open.address}/devhatchery-test/missing-${suffix}:1`, `${open.address}/devhatchery-test/pull-${suffix}:2`]) {
+    for (const image of [
+      `${open.address}/devhatchery-test/missing-${suffix}:1`,
+      `${open.address}/devhatchery-test/pull-${suffix}:2`,
+    ]) {
       await expect(runtime.images.ensure(image)).rejects.toMatchObject({
         code: "IMAGE_NOT_FOUND",
         message:

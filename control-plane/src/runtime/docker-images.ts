@@ -20,7 +20,14 @@ export class DockerImages implements RunnerImages {
       const info = await this.docker.getImage(reference).inspect();
       const labels = info.Config.Labels ?? {};
       const otherInstance = labels[LABEL.instance] !== undefined && !this.scope.owns(labels);
-      return { ...toImageInfo(info), id: info.Id, tags: info.RepoTags ?? [], digests: info.RepoDigests ?? [], labels, otherInstance };
+      return {
+        ...toImageInfo(info),
+        id: info.Id,
+        tags: info.RepoTags ?? [],
+        digests: info.RepoDigests ?? [],
+        labels,
+        otherInstance,
+      };
     } catch (error) {
       // "invalid": a reference the engine cannot parse names no image either.
       if (isDockerFailure(error, "missing", "invalid")) return undefined;

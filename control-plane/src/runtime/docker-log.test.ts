@@ -11,7 +11,9 @@ function frame(stream: number, text: string): Buffer {
 
 describe("demuxDockerLog", () => {
   it("joins stdout and stderr frames in order", () => {
-    expect(demuxDockerLog(Buffer.concat([frame(1, "out\n"), frame(2, "err\n"), frame(1, "more\n")]))).toBe("out\nerr\nmore\n");
+    expect(demuxDockerLog(Buffer.concat([frame(1, "out\n"), frame(2, "err\n"), frame(1, "more\n")]))).toBe(
+      "out\nerr\nmore\n",
+    );
   });
 
   it("returns TTY logs (no frame headers) unchanged", () => {

@@ -7,7 +7,12 @@ export function demuxDockerLog(raw: Buffer): string {
   let offset = 0;
   while (offset + 8 <= raw.length) {
     const stream = raw[offset];
-    if ((stream !== 0 && stream !== 1 && stream !== 2) || raw[offset + 1] !== 0 || raw[offset + 2] !== 0 || raw[offset + 3] !== 0) {
+    if (
+      (stream !== 0 && stream !== 1 && stream !== 2) ||
+      raw[offset + 1] !== 0 ||
+      raw[offset + 2] !== 0 ||
+      raw[offset + 3] !== 0
+    ) {
       return raw.toString("utf8");
     }
     const length = raw.readUInt32BE(offset + 4);

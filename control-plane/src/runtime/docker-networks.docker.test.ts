@@ -41,11 +41,15 @@ class OutsideHost {
     ip("netns", "exec", this.namespace, "ip", "link", "set", `${this.veth}p`, "up");
     ip("netns", "exec", this.namespace, "ip", "route", "add", "default", "via", `${this.subnet}.1`);
     const script = `require("net").createServer((socket) => socket.end()).listen(${LISTEN_PORT}, "${this.address}", () => console.log("listening"))`;
-    const listener = spawn("ip", ["netns", "exec", this.namespace, process.execPath, "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    const listener = spawn("ip", ["netns", "exec", this.namespace, process.execPath, "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     this.listener = listener;
     await new Promise<void>((resolve, reject) => {
       listener.stdout?.once("data", () => resolve());
-      listener.once("exit", (code) => reject(new Error(`the listener in namespace "${this.namespace}" exited with ${code}`)));
+      listener.once("exit", (code) =>
+        reject(new Error(`the listener in namespace "${this.namespace}" exited with ${code}`)),
+      );
     });
   }
 
@@ -81,10 +85,18 @@ describe("runner networks: outbound access and isolation between runners", () =>
   it("creates the offline network internal, without inter-runner traffic, labelled; refuses to reuse a mismatching one", async () => {
     await fixture.runtime.networks.ensure(offline, { internal: true });
     await fixture.runtime.networks.ensure(offline, { internal: true });
-    const info = (await docker.getNetwork(offline).inspect()) as { Internal: boolean; Options: Record<string, string>; Labels: Record<string, string> };
+    const info = (await docker.getNetwork(offline).inspect()) as {
+      Internal: boolean;
+      Options: Record<string, string>;
+      Labels: Record<string, string>;
+    };
     expect(info.Internal).toBe(true);
     expect(info.Options).toEqual({ "com.docker.network.bridge.enable_icc": "false" });
-    expect(info.Labels).toEqual({ "io.devhatchery.managed": "true", "io.devhatchery.kind": "network", "io.devhatchery.instance": "default" });
+    expect(info.Labels).toEqual({
+      "io.devhatchery.managed": "true",
+      "io.devhatchery.kind": "network",
+      "io.devhatchery.instance": "default",
+    });
     await expect(fixture.runtime.networks.ensure(offline)).rejects.toMatchObject({
       code: "FAILED_PRECONDITION",
       message:
@@ -98,7 +110,9 @@ describe("runner networks: outbound access and isolation between runners", () =>
     const cut = await fixture.start({ network: offline });
     expect(online.networkEnabled).toBe(true);
     expect(cut.networkEnabled).toBe(false);
-    expect((await docker.getContainer(`devhatchery-${cut.runnerId}`).inspect()).Config.Labels["io.devhatchery.network"]).toBe("false");
+    expect(
+      (await docker.getContainer(`devhatchery-${cut.runnerId}`).inspect()).Config.Labels["io.devhatchery.network"],
+    ).toBe("false");
     expect((await fixture.exec(online.runnerId, probe(outside.address, LISTEN_PORT))).exitCode).toBe(0);
     expect((await fixture.exec(cut.runnerId, probe(outside.address, LISTEN_PORT))).exitCode).not.toBe(0);
     expect(await canConnect(cut.address ?? "", 7070)).toBe(true);
@@ -107,14 +121,17 @@ describe("runner networks: outbound access and isolation between runners", () =>
   it.each([
     ["default", false],
     ["offline", true],
-  ])("keeps runners on the %s network from reaching each other's agents, while the host reaches both", async (_name, internal) => {
-    const network = internal ? offline : fixture.network;
-    const a = await fixture.start({ network });
-    const b = await fixture.start({ network });
-    expect((await fixture.exec(a.runnerId, probe(a.address ?? "", 7070))).exitCode).toBe(0);
-    expect((await fixture.exec(a.runnerId, probe(b.address ?? "", 7070))).exitCode).not.toBe(0);
-    expect((await fixture.exec(b.runnerId, probe(a.address ?? "", 7070))).exitCode).not.toBe(0);
-    expect(await canConnect(a.address ?? "", 7070)).toBe(true);
-    expect(await canConnect(b.address ?? "", 7070)).toBe(true);
-  });
+  ])(
+    "keeps runners on the %s network from reaching each other's agents, while the host reaches both",
+    async (_name, internal) => {
+      const network = internal ? offline : fixture.network;
+      const a = await fixture.start({ network });
+      const b = await fixture.start({ network });
+      expect((await fixture.exec(a.runnerId, probe(a.address ?? "", 7070))).exitCode).toBe(0);
+      expect((await fixture.exec(a.runnerId, probe(b.address ?? "", 7070))).exitCode).not.toBe(0);
+      expect((await fixture.exec(b.runnerId, probe(a.address ?? "", 7070))).exitCode).not.toBe(0);
+      expect(await canConnect(a.address ?? "", 7070)).toBe(true);
+      expect(await canConnect(b.address ?? "", 7070)).toBe(true);
+    },
+  );
 });

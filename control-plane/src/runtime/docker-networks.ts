@@ -43,12 +43,17 @@ export class DockerNetworks implements RunnerNetworks {
 
   /** Whether runners on the network can reach beyond the Docker host (false for internal networks). */
   async hasOutboundAccess(name: string): Promise<boolean> {
-    const info = await this.errors.call(`inspect network "${name}"`, () => this.docker.getNetwork(name).inspect() as Promise<Docker.NetworkInspectInfo>);
+    const info = await this.errors.call(
+      `inspect network "${name}"`,
+      () => this.docker.getNetwork(name).inspect() as Promise<Docker.NetworkInspectInfo>,
+    );
     return !info.Internal;
   }
 
   private async createIfMissing(name: string, internal: boolean): Promise<void> {
-    const existing = await this.errors.call("list networks", () => this.docker.listNetworks({ filters: { name: [name] } }));
+    const existing = await this.errors.call("list networks", () =>
+      this.docker.listNetworks({ filters: { name: [name] } }),
+    );
     const found = existing.find((network) => network.Name === name);
     if (found) return this.checkInternal(found, internal);
     try {

@@ -27,7 +27,12 @@ export function toRunnerContainer(info: Docker.ContainerInspectInfo): RunnerCont
     exitCode: info.State.Running ? undefined : info.State.ExitCode,
     binds: (info.Mounts ?? [])
       .filter((mount) => mount.Type === "bind")
-      .map((mount) => ({ source: mount.Source, target: mount.Destination, readOnly: !mount.RW, check: checks.get(mount.Destination) })),
+      .map((mount) => ({
+        source: mount.Source,
+        target: mount.Destination,
+        readOnly: !mount.RW,
+        check: checks.get(mount.Destination),
+      })),
     alias: labels[LABEL.alias] || undefined,
     workspaceKey: labels[LABEL.workspace] || undefined,
     storage: toStorage(info),

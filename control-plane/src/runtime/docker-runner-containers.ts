@@ -29,13 +29,16 @@ export class DockerRunnerContainers implements RunnerContainers {
 
   async startRunner(spec: RunnerContainerSpec): Promise<RunnerContainer> {
     const networkEnabled = await this.networks.hasOutboundAccess(spec.network);
-    if (spec.hardened && spec.storage.kind === "volume") await prepareHardenedWorkspace(this.docker, this.errors, spec, spec.storage.volume);
+    if (spec.hardened && spec.storage.kind === "volume")
+      await prepareHardenedWorkspace(this.docker, this.errors, spec, spec.storage.volume);
     const agent: AgentSettings = { execOutputMb: this.execOutputMb, tokenOnStdin: await this.readsTokenOnStdin(spec) };
     // Kept before the container exists, so a runner never runs with a token this control plane could not find again.
     this.tokens.set(spec.runnerId, spec.token);
     let container: Docker.Container;
     try {
-      container = await this.errors.call(`create a runner from "${spec.image}"`, () => this.docker.createContainer(toRunnerCreateOptions(spec, networkEnabled, agent, this.scope.labels())));
+      container = await this.errors.call(`create a runner from "${spec.image}"`, () =>
+        this.docker.createContainer(toRunnerCreateOptions(spec, networkEnabled, agent, this.scope.labels())),
+      );
     } catch (error) {
       this.tokens.delete(spec.runnerId);
       throw error;
@@ -49,7 +52,11 @@ export class DockerRunnerContainers implements RunnerContainers {
       throw this.errors.wrap(error, `start a runner from "${spec.image}"`);
     }
     const started = await this.findRunner(spec.runnerId);
-    if (!started) throw new ControlPlaneError("RUNNER_START_FAILED", `Runner "${spec.runnerId}" disappeared right after it was started.`);
+    if (!started)
+      throw new ControlPlaneError(
+        "RUNNER_START_FAILED",
+        `Runner "${spec.runnerId}" disappeared right after it was started.`,
+      );
     return started;
   }
 
@@ -57,7 +64,8 @@ export class DockerRunnerContainers implements RunnerContainers {
     try {
       const info = await this.docker.getContainer(runnerContainerName(runnerId)).inspect();
       const labels = info.Config.Labels;
-      if (labels?.[LABEL.runner] !== runnerId || labels[LABEL.kind] !== KIND.runner || !this.scope.owns(labels)) return undefined;
+      if (labels?.[LABEL.runner] !== runnerId || labels[LABEL.kind] !== KIND.runner || !this.scope.owns(labels))
+        return undefined;
       // Runners created by an older version carry their token in Env; every other one's is in the vault.
       return { ...toRunnerContainer(info), token: legacyEnvToken(info) ?? this.tokens.get(runnerId) };
     } catch (error) {
@@ -77,7 +85,10 @@ export class DockerRunnerContainers implements RunnerContainers {
 
   private async listByLabels(labels: string[]): Promise<RunnerContainer[]> {
     const summaries = await this.errors.call("list runners", () =>
-      this.docker.listContainers({ all: true, filters: { label: [`${LABEL.kind}=${KIND.runner}`, ...this.scope.labelFilter(), ...labels] } }),
+      this.docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL.kind}=${KIND.runner}`, ...this.scope.labelFilter(), ...labels] },
+      }),
     );
     const owned = summaries.filter((summary) => this.scope.owns(summary.Labels));
     const runners = await Promise.all(owned.map((summary) => this.findRunner(summary.Labels[LABEL.runner] ?? "")));
@@ -86,7 +97,9 @@ export class DockerRunnerContainers implements RunnerContainers {
 
   async runnerLogs(runnerId: string, lines: number): Promise<string> {
     try {
-      const raw = await this.docker.getContainer(runnerContainerName(runnerId)).logs({ stdout: true, stderr: true, tail: lines, follow: false });
+      const raw = await this.docker
+        .getContainer(runnerContainerName(runnerId))
+        .logs({ stdout: true, stderr: true, tail: lines, follow: false });
       return demuxDockerLog(raw as unknown as Buffer);
     } catch (error) {
       if (isDockerFailure(error, "missing")) return "";
@@ -131,35 +144,54 @@ export class DockerRunnerContainers implements RunnerContainers {
   /** Whether the runner's agent reads its token on stdin: an injected one does, a baked one when its image says so. */
   private async readsTokenOnStdin(spec: RunnerContainerSpec): Promise<boolean> {
     if (spec.agentVolume) return true;
-    const labels = (await this.errors.call(`inspect image "${spec.image}"`, () => this.docker.getImage(spec.imageId ?? spec.image).inspect())).Config.Labels ?? {};
+    const labels =
+      (
+        await this.errors.call(`inspect image "${spec.image}"`, () =>
+          this.docker.getImage(spec.imageId ?? spec.image).inspect(),
+        )
+      ).Config.Labels ?? {};
     if (labels[LABEL.agentToken] === "stdin") return true;
-    this.log.warn({ image: spec.image, runner: spec.runnerId }, "the image's baked agent reads its token only from Env, where docker inspect shows it; rebuild the image with the current agent");
+    this.log.warn(
+      { image: spec.image, runner: spec.runnerId },
+      "the image's baked agent reads its token only from Env, where docker inspect shows it; rebuild the image with the current agent",
+    );
     return false;
   }
 
   /** Starts a stopped runner with its token on stdin; runners of older versions read theirs from Env and just start. */
-  private async startAgain(container: Docker.Container, info: Docker.ContainerInspectInfo, runnerId: string): Promise<void> {
+  private async startAgain(
+    container: Docker.Container,
+    info: Docker.ContainerInspectInfo,
+    runnerId: string,
+  ): Promise<void> {
     if (!info.Config.OpenStdin) return void (await container.start());
     const token = this.tokens.get(runnerId);
     if (token === undefined) {
       throw new ControlPlaneError(
         "RUNNER_START_FAILED",
         `Runner "${runnerId}" cannot be started again: this control plane does not hold its agent token (it was created with another state folder); remove it with runner_remove.`,
-        { hint: "runner_remove deletes it (its workspace is kept); runner_attach with the workspace_key then gives the workspace a new runner." },
+        {
+          hint: "runner_remove deletes it (its workspace is kept); runner_attach with the workspace_key then gives the workspace a new runner.",
+        },
       );
     }
     await deliverAgentToken(container, token);
   }
 
   private runnerError(error: unknown, runnerId: string, verb: string): ControlPlaneError {
-    return isDockerFailure(error, "missing") ? runnerGone(runnerId, verb, error) : this.errors.wrap(error, `${verb} runner "${runnerId}"`);
+    return isDockerFailure(error, "missing")
+      ? runnerGone(runnerId, verb, error)
+      : this.errors.wrap(error, `${verb} runner "${runnerId}"`);
   }
 }
 
 function runnerGone(runnerId: string, verb: string, cause?: unknown): ControlPlaneError {
-  return new ControlPlaneError("NOT_FOUND", `Cannot ${verb} runner "${runnerId}": its container no longer exists; spawn a new runner.`, {
-    cause,
-    hint: "runner_list shows what is left; runner_attach with the workspace_key gives its workspace a new runner, runner_spawn starts a fresh one.",
-  });
+  return new ControlPlaneError(
+    "NOT_FOUND",
+    `Cannot ${verb} runner "${runnerId}": its container no longer exists; spawn a new runner.`,
+    {
+      cause,
+      hint: "runner_list shows what is left; runner_attach with the workspace_key gives its workspace a new runner, runner_spawn starts a fresh one.",
+    },
+  );
 }
-

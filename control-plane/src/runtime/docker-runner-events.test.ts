@@ -6,7 +6,12 @@ import type { RunnerEvent } from "./runner-events.js";
 import { watchDockerRunnerEvents } from "./docker-runner-events.js";
 
 function engineEvent(action: string, runnerId: string, timeNano: number, extra: Record<string, string> = {}): string {
-  const attributes = { "io.devhatchery.kind": "runner", "io.devhatchery.runner": runnerId, "io.devhatchery.owner": "alice", ...extra };
+  const attributes = {
+    "io.devhatchery.kind": "runner",
+    "io.devhatchery.runner": runnerId,
+    "io.devhatchery.owner": "alice",
+    ...extra,
+  };
   return `${JSON.stringify({ Type: "container", Action: action, timeNano, Actor: { ID: `c-${runnerId}`, Attributes: attributes } })}\n`;
 }
 
@@ -30,18 +35,26 @@ describe("watchDockerRunnerEvents", () => {
         response.end(die.slice(20));
       } else {
         response.write(engineEvent("die", "r1", 1_000_000_001_000, { exitCode: "137" }));
-        response.write('{"Type":"container","Action":"die","Actor":{"Attributes":{"io.devhatchery.kind":"agent-helper"}}}\n');
+        response.write(
+          '{"Type":"container","Action":"die","Actor":{"Attributes":{"io.devhatchery.kind":"agent-helper"}}}\n',
+        );
         response.write(engineEvent("destroy", "r1", 1_000_000_002_000));
       }
     });
     await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as { port: number };
     const events: RunnerEvent[] = [];
-    const unsubscribe = watchDockerRunnerEvents(new Docker({ host: "127.0.0.1", port }), createLogger("silent"), (event) => events.push(event), {
-      initialMs: 10,
-      maxMs: 50,
-    });
-    for (let attempt = 0; attempt < 200 && events.length < 3; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const unsubscribe = watchDockerRunnerEvents(
+      new Docker({ host: "127.0.0.1", port }),
+      createLogger("silent"),
+      (event) => events.push(event),
+      {
+        initialMs: 10,
+        maxMs: 50,
+      },
+    );
+    for (let attempt = 0; attempt < 200 && events.length < 3; attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     unsubscribe();
 
     expect(events).toEqual([

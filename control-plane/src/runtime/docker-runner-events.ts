@@ -73,7 +73,11 @@ export function watchDockerRunnerEvents(
     try {
       opened = await docker.getEvents({
         ...(lastTimeNano > 0 ? { since: lastTimeNano / 1e9 } : {}),
-        filters: { type: ["container"], event: [...ACTIONS], label: [`${LABEL.kind}=${KIND.runner}`, `${LABEL.managed}=true`, ...(scope?.labelFilter() ?? [])] },
+        filters: {
+          type: ["container"],
+          event: [...ACTIONS],
+          label: [`${LABEL.kind}=${KIND.runner}`, `${LABEL.managed}=true`, ...(scope?.labelFilter() ?? [])],
+        },
       });
     } catch (error) {
       reconnect(error);

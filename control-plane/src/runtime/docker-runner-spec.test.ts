@@ -20,7 +20,11 @@ const SPEC: RunnerContainerSpec = {
 describe("the image of a runner container", () => {
   it("is created from the checked image id, labelled with the name and the pinned digest", () => {
     const digest = `sha256:${"c".repeat(64)}`;
-    const options = toRunnerCreateOptions({ ...SPEC, imageId: `sha256:${"d".repeat(64)}`, imageDigest: digest }, true, AGENT);
+    const options = toRunnerCreateOptions(
+      { ...SPEC, imageId: `sha256:${"d".repeat(64)}`, imageDigest: digest },
+      true,
+      AGENT,
+    );
     expect(options.Image).toBe(`sha256:${"d".repeat(64)}`);
     expect(options.Labels).toMatchObject({ "io.devhatchery.image": SPEC.image, "io.devhatchery.image.digest": digest });
   });
@@ -56,7 +60,11 @@ describe("toRunnerCreateOptions", () => {
   it("puts no token in the config when the agent reads it on stdin, and keeps stdin open for the one delivery", () => {
     const options = toRunnerCreateOptions(spec(), true, onStdin);
     expect(JSON.stringify(options)).not.toContain(TOKEN);
-    expect(options.Env?.slice(0, 3)).toEqual(["DEVHATCHERY_AGENT_TOKEN=", "DEVHATCHERY_AGENT_PORT=7070", "DEVHATCHERY_AGENT_EXEC_OUTPUT_MB=512"]);
+    expect(options.Env?.slice(0, 3)).toEqual([
+      "DEVHATCHERY_AGENT_TOKEN=",
+      "DEVHATCHERY_AGENT_PORT=7070",
+      "DEVHATCHERY_AGENT_EXEC_OUTPUT_MB=512",
+    ]);
     expect(options).toMatchObject({ OpenStdin: true, StdinOnce: true });
   });
 
@@ -67,9 +75,12 @@ describe("toRunnerCreateOptions", () => {
   });
 
   it("sizes every tmpfs within the memory limit minus the agent's 96 MiB", () => {
-    const tmpfs = (overrides: Partial<RunnerContainerSpec>) => toRunnerCreateOptions(spec(overrides), true, onStdin).HostConfig?.Tmpfs;
+    const tmpfs = (overrides: Partial<RunnerContainerSpec>) =>
+      toRunnerCreateOptions(spec(overrides), true, onStdin).HostConfig?.Tmpfs;
     expect(tmpfs({})).toEqual({ "/work": "rw,exec,nosuid,nodev,size=160m,mode=1777" });
-    expect(tmpfs({ storage: { kind: "tmpfs", sizeMb: 64 } })).toEqual({ "/work": "rw,exec,nosuid,nodev,size=64m,mode=1777" });
+    expect(tmpfs({ storage: { kind: "tmpfs", sizeMb: 64 } })).toEqual({
+      "/work": "rw,exec,nosuid,nodev,size=64m,mode=1777",
+    });
     expect(tmpfs({ hardened: true })).toEqual({
       "/tmp": "rw,exec,nosuid,nodev,size=40m,mode=1777",
       "/var/tmp": "rw,exec,nosuid,nodev,size=40m,mode=1777",
@@ -82,7 +93,10 @@ describe("toRunnerCreateOptions", () => {
   });
 
   it("gives default-profile runners an anonymous volume for the agent's spill files, and hardened ones none", () => {
-    const spill = (hardened: boolean) => toRunnerCreateOptions(spec({ hardened }), true, onStdin).HostConfig?.Mounts?.filter((mount) => mount.Target === "/var/tmp/devhatchery-agent");
+    const spill = (hardened: boolean) =>
+      toRunnerCreateOptions(spec({ hardened }), true, onStdin).HostConfig?.Mounts?.filter(
+        (mount) => mount.Target === "/var/tmp/devhatchery-agent",
+      );
     expect(spill(false)).toEqual([{ Type: "volume", Target: "/var/tmp/devhatchery-agent", ReadOnly: false }]);
     expect(spill(true)).toEqual([]);
   });

@@ -43,7 +43,12 @@ export interface AgentSettings {
  * empty so that an image's own value (an older snapshot's) cannot stand in for it. Only images baked with an older
  * agent, which reads nothing but Env, get the token there.
  */
-export function toRunnerCreateOptions(spec: RunnerContainerSpec, networkEnabled: boolean, agent: AgentSettings, instanceLabels: Record<string, string> = {}): Docker.ContainerCreateOptions {
+export function toRunnerCreateOptions(
+  spec: RunnerContainerSpec,
+  networkEnabled: boolean,
+  agent: AgentSettings,
+  instanceLabels: Record<string, string> = {},
+): Docker.ContainerCreateOptions {
   const hardened = spec.hardened === true;
   return {
     name: runnerContainerName(spec.runnerId),
@@ -73,11 +78,18 @@ export function toRunnerCreateOptions(spec: RunnerContainerSpec, networkEnabled:
       ReadonlyRootfs: hardened,
       Tmpfs: tmpfsMounts(spec.storage, hardened, spec.limits.memoryMb),
       Mounts: [
-        ...(spec.agentVolume ? [{ Type: "volume" as const, Source: spec.agentVolume, Target: AGENT_MOUNT_PATH, ReadOnly: true }] : []),
+        ...(spec.agentVolume
+          ? [{ Type: "volume" as const, Source: spec.agentVolume, Target: AGENT_MOUNT_PATH, ReadOnly: true }]
+          : []),
         // Hardened runners spill to their /var/tmp tmpfs: an anonymous volume would be root's, not the hardened user's.
         ...(hardened ? [] : [spillMount()]),
         ...(spec.storage.kind === "volume" ? [workspaceMount(spec.storage.volume, hardened)] : []),
-        ...(spec.binds ?? []).map((bind) => ({ Type: "bind" as const, Source: bind.source, Target: bind.target, ReadOnly: bind.readOnly })),
+        ...(spec.binds ?? []).map((bind) => ({
+          Type: "bind" as const,
+          Source: bind.source,
+          Target: bind.target,
+          ReadOnly: bind.readOnly,
+        })),
       ],
     },
   };
@@ -94,7 +106,13 @@ function spillMount(): Docker.MountSettings {
  * copy would also copy the image directory's (root) ownership over the one prepared for the hardened user.
  */
 export function workspaceMount(volume: string, hardened: boolean): Docker.MountSettings {
-  const mount = { Type: "volume", Source: volume, Target: WORK_DIR, ReadOnly: false, ...(hardened ? { VolumeOptions: { NoCopy: true } } : {}) };
+  const mount = {
+    Type: "volume",
+    Source: volume,
+    Target: WORK_DIR,
+    ReadOnly: false,
+    ...(hardened ? { VolumeOptions: { NoCopy: true } } : {}),
+  };
   // The typings make every VolumeOptions field required; the engine needs only NoCopy.
   return mount as Docker.MountSettings;
 }

@@ -1,12 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker } from "../../test/docker-cleanup.js";
-import { canConnect, createRuntimeFixture, DEBIAN_IMAGE, eventually, RUNNER_IMAGE, type RuntimeFixture } from "../../test/runtime-fixture.js";
+import {
+  canConnect,
+  createRuntimeFixture,
+  DEBIAN_IMAGE,
+  eventually,
+  RUNNER_IMAGE,
+  type RuntimeFixture,
+} from "../../test/runtime-fixture.js";
 import type { RunnerEvent } from "./runner-events.js";
 import { workspaceVolumeName } from "./docker-workspace-volumes.js";
 
 const NODE = "/opt/devhatchery/bin/node";
 /** Kills the agent (not docker-init, pid 1, whose command line names it too); the pattern does not match this script. */
-const KILL_AGENT = 'for p in /proc/[0-9]*; do pid=${p#/proc/}; [ "$pid" != 1 ] && grep -q "agent[.]cjs" "$p/cmdline" 2>/dev/null && kill -9 "$pid"; done; true';
+const KILL_AGENT =
+  'for p in /proc/[0-9]*; do pid=${p#/proc/}; [ "$pid" != 1 ] && grep -q "agent[.]cjs" "$p/cmdline" 2>/dev/null && kill -9 "$pid"; done; true';
 
 describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and events", () => {
   let fixture: RuntimeFixture;
@@ -60,11 +68,17 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
       const first = await fixture.start({ storage: { kind: "volume", volume: volume.name }, workspaceKey: "persist" });
       expect(first.storage).toEqual({ kind: "volume", volume: volume.name });
       expect(first.workspaceKey).toBe("persist");
-      const write = await fixture.exec(first.runnerId, ["sh", "-c", "head -c 1048576 /dev/zero > /work/blob && echo kept > /work/keep.txt"]);
+      const write = await fixture.exec(first.runnerId, [
+        "sh",
+        "-c",
+        "head -c 1048576 /dev/zero > /work/blob && echo kept > /work/keep.txt",
+      ]);
       expect(write).toEqual({ exitCode: 0, output: "" });
       expect((await runtime.workspaces.find(principal, "persist"))?.usedBy).toEqual([first.runnerId]);
 
-      const [listed] = await runtime.workspaces.list(principal, { sizes: true }).then((all) => all.filter((entry) => entry.name === volume.name));
+      const [listed] = await runtime.workspaces
+        .list(principal, { sizes: true })
+        .then((all) => all.filter((entry) => entry.name === volume.name));
       expect(listed?.usedBy).toEqual([first.runnerId]);
       expect(listed?.sizeBytes).toBeGreaterThanOrEqual(1048576 + 5);
 
@@ -78,7 +92,13 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
     it("loses tmpfs work with its runner; the tmpfs has the asked size", async () => {
       const first = await fixture.start({ storage: { kind: "tmpfs", sizeMb: 32 } });
       expect(first.storage).toEqual({ kind: "tmpfs", sizeMb: 32 });
-      expect(await fixture.exec(first.runnerId, ["sh", "-c", "echo gone > /work/note.txt && stat -c %a /work && df -k /work | tail -1 | tr -s ' ' | cut -d' ' -f2"])).toEqual({
+      expect(
+        await fixture.exec(first.runnerId, [
+          "sh",
+          "-c",
+          "echo gone > /work/note.txt && stat -c %a /work && df -k /work | tail -1 | tr -s ' ' | cut -d' ' -f2",
+        ]),
+      ).toEqual({
         exitCode: 0,
         output: "755\n32768\n",
       });
@@ -109,15 +129,36 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
 
   describe("labels, limits and environment", () => {
     it("labels the runner, applies the limits without swap, passes env after the agent's own, and reads it all back", async () => {
-      const runner = await fixture.start({ alias: "builder", workspaceKey: "ws-1", limits: { cpus: 1.5, memoryMb: 256, pids: 128 }, env: { GREETING: "hello world", EMPTY: "" } });
+      const runner = await fixture.start({
+        alias: "builder",
+        workspaceKey: "ws-1",
+        limits: { cpus: 1.5, memoryMb: 256, pids: 128 },
+        env: { GREETING: "hello world", EMPTY: "" },
+      });
       const info = await docker.getContainer(`devhatchery-${runner.runnerId}`).inspect();
-      expect(info.HostConfig).toMatchObject({ NanoCpus: 1_500_000_000, Memory: 256 * 1024 * 1024, MemorySwap: 256 * 1024 * 1024, PidsLimit: 128, Init: true, ReadonlyRootfs: false });
+      expect(info.HostConfig).toMatchObject({
+        NanoCpus: 1_500_000_000,
+        Memory: 256 * 1024 * 1024,
+        MemorySwap: 256 * 1024 * 1024,
+        PidsLimit: 128,
+        Init: true,
+        ReadonlyRootfs: false,
+      });
       expect(info.HostConfig.SecurityOpt).toEqual(["no-new-privileges:true"]);
       expect(info.HostConfig.RestartPolicy).toEqual({ Name: "no", MaximumRetryCount: 0 });
       // An image baked with an agent that reads its token on stdin gets the variable empty; an older one, the token.
-      const onStdin = (await docker.getImage(RUNNER_IMAGE).inspect()).Config.Labels?.["io.devhatchery.agent.token"] === "stdin";
-      const tokenEntry = onStdin ? "DEVHATCHERY_AGENT_TOKEN=" : expect.stringMatching(/^DEVHATCHERY_AGENT_TOKEN=[0-9a-f]{64}$/);
-      expect(info.Config.Env?.slice(0, 5)).toEqual([tokenEntry, "DEVHATCHERY_AGENT_PORT=7070", "DEVHATCHERY_AGENT_EXEC_OUTPUT_MB=1024", "GREETING=hello world", "EMPTY="]);
+      const onStdin =
+        (await docker.getImage(RUNNER_IMAGE).inspect()).Config.Labels?.["io.devhatchery.agent.token"] === "stdin";
+      const tokenEntry = onStdin
+        ? "DEVHATCHERY_AGENT_TOKEN="
+        : expect.stringMatching(/^DEVHATCHERY_AGENT_TOKEN=[0-9a-f]{64}$/);
+      expect(info.Config.Env?.slice(0, 5)).toEqual([
+        tokenEntry,
+        "DEVHATCHERY_AGENT_PORT=7070",
+        "DEVHATCHERY_AGENT_EXEC_OUTPUT_MB=1024",
+        "GREETING=hello world",
+        "EMPTY=",
+      ]);
       expect(info.Config.OpenStdin).toBe(onStdin);
       expect(info.Config.Labels).toMatchObject({
         "io.devhatchery.alias": "builder",
@@ -126,7 +167,10 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
         "io.devhatchery.hardened": "false",
         "io.devhatchery.network": "true",
       });
-      expect(await fixture.exec(runner.runnerId, ["sh", "-c", 'echo "$GREETING"'])).toEqual({ exitCode: 0, output: "hello world\n" });
+      expect(await fixture.exec(runner.runnerId, ["sh", "-c", 'echo "$GREETING"'])).toEqual({
+        exitCode: 0,
+        output: "hello world\n",
+      });
       expect(await fixture.runtime.containers.findRunner(runner.runnerId)).toMatchObject({
         alias: "builder",
         workspaceKey: "ws-1",
@@ -143,9 +187,15 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
 
     it("OOM-kills a process that allocates beyond the memory limit and says so", async () => {
       const runner = await fixture.start({ limits: { cpus: 1, memoryMb: 128, pids: 256 } });
-      const hog = await fixture.exec(runner.runnerId, [NODE, "-e", "const kept = []; for (;;) kept.push(Buffer.alloc(1 << 20, 1));"]);
+      const hog = await fixture.exec(runner.runnerId, [
+        NODE,
+        "-e",
+        "const kept = []; for (;;) kept.push(Buffer.alloc(1 << 20, 1));",
+      ]);
       expect(hog.exitCode).toBe(137);
-      await eventually("the oom event", () => events.find((event) => event.runnerId === runner.runnerId && event.action === "oom"));
+      await eventually("the oom event", () =>
+        events.find((event) => event.runnerId === runner.runnerId && event.action === "oom"),
+      );
       // Only the hog died: the agent still serves (the container's own oomKilled flag is for its main process).
       expect(await fixture.runtime.containers.findRunner(runner.runnerId)).toMatchObject({ state: "running" });
       expect(await canConnect(runner.address ?? "", 7070)).toBe(true);
@@ -177,24 +227,41 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
     it.each([
       ["baked", RUNNER_IMAGE],
       ["injected", DEBIAN_IMAGE],
-    ])("runs the %s agent as uid 1000 on a read-only root, with a fresh workspace volume writable by it", async (_delivery, image) => {
-      const { runtime, principal } = fixture;
-      const volume = await runtime.workspaces.ensure(principal, `hardened-${image === RUNNER_IMAGE ? "baked" : "injected"}`, new Date().toISOString());
-      const runner = await fixture.start({ image, hardened: true, storage: { kind: "volume", volume: volume.name } });
-      expect(runner.hardened).toBe(true);
-      expect(await fixture.exec(runner.runnerId, probe)).toEqual(expected);
-      const info = await docker.getContainer(`devhatchery-${runner.runnerId}`).inspect();
-      expect(info.Config.User).toBe("1000:1000");
-      expect(info.HostConfig.ReadonlyRootfs).toBe(true);
-      const helpers = await docker.listContainers({ all: true, filters: { label: ["io.devhatchery.kind=workspace-helper", `io.devhatchery.runner=${runner.runnerId}`] } });
-      expect(helpers).toEqual([]);
-      await runtime.containers.removeRunner(runner.runnerId);
-    });
+    ])(
+      "runs the %s agent as uid 1000 on a read-only root, with a fresh workspace volume writable by it",
+      async (_delivery, image) => {
+        const { runtime, principal } = fixture;
+        const volume = await runtime.workspaces.ensure(
+          principal,
+          `hardened-${image === RUNNER_IMAGE ? "baked" : "injected"}`,
+          new Date().toISOString(),
+        );
+        const runner = await fixture.start({ image, hardened: true, storage: { kind: "volume", volume: volume.name } });
+        expect(runner.hardened).toBe(true);
+        expect(await fixture.exec(runner.runnerId, probe)).toEqual(expected);
+        const info = await docker.getContainer(`devhatchery-${runner.runnerId}`).inspect();
+        expect(info.Config.User).toBe("1000:1000");
+        expect(info.HostConfig.ReadonlyRootfs).toBe(true);
+        const helpers = await docker.listContainers({
+          all: true,
+          filters: { label: ["io.devhatchery.kind=workspace-helper", `io.devhatchery.runner=${runner.runnerId}`] },
+        });
+        expect(helpers).toEqual([]);
+        await runtime.containers.removeRunner(runner.runnerId);
+      },
+    );
 
     it("gives a hardened tmpfs /work to uid 1000", async () => {
-      const runner = await fixture.start({ image: DEBIAN_IMAGE, hardened: true, storage: { kind: "tmpfs", sizeMb: 16 } });
+      const runner = await fixture.start({
+        image: DEBIAN_IMAGE,
+        hardened: true,
+        storage: { kind: "tmpfs", sizeMb: 16 },
+      });
       expect(await fixture.exec(runner.runnerId, probe)).toEqual(expected);
-      expect(await fixture.exec(runner.runnerId, ["stat", "-c", "%u:%g %a", "/work"])).toEqual({ exitCode: 0, output: "1000:1000 755\n" });
+      expect(await fixture.exec(runner.runnerId, ["stat", "-c", "%u:%g %a", "/work"])).toEqual({
+        exitCode: 0,
+        output: "1000:1000 755\n",
+      });
       await fixture.runtime.containers.removeRunner(runner.runnerId);
     });
   });
@@ -210,7 +277,11 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
       expect(stopped?.finishedAt).toEqual(expect.any(String));
       const restarted = await runtime.containers.restartRunner(runner.runnerId);
       expect(restarted).toMatchObject({ state: "running", finishedAt: undefined, token: runner.token });
-      expect(await eventually("the restarted agent", async () => ((await canConnect(restarted.address ?? "", 7070, 500)) ? true : undefined))).toBe(true);
+      expect(
+        await eventually("the restarted agent", async () =>
+          (await canConnect(restarted.address ?? "", 7070, 500)) ? true : undefined,
+        ),
+      ).toBe(true);
       await runtime.containers.removeRunner(runner.runnerId);
       await expect(runtime.containers.stopRunner(runner.runnerId, 1)).rejects.toMatchObject({
         code: "NOT_FOUND",
@@ -226,18 +297,28 @@ describe("DockerRuntime: runners, workspaces, limits, profiles, lifecycle and ev
       const { runtime } = fixture;
       const runner = await fixture.start({ principal: fixture.otherPrincipal });
       expect((await runtime.containers.listAllRunners()).map((entry) => entry.runnerId)).toContain(runner.runnerId);
-      expect((await runtime.containers.listRunners(fixture.principal)).map((entry) => entry.runnerId)).not.toContain(runner.runnerId);
-      await eventually("the start event", () => events.find((event) => event.runnerId === runner.runnerId && event.action === "start"));
+      expect((await runtime.containers.listRunners(fixture.principal)).map((entry) => entry.runnerId)).not.toContain(
+        runner.runnerId,
+      );
+      await eventually("the start event", () =>
+        events.find((event) => event.runnerId === runner.runnerId && event.action === "start"),
+      );
       const kill = await fixture.exec(runner.runnerId, ["sh", "-c", KILL_AGENT]);
       expect(kill.exitCode).toBe(0);
-      expect(await eventually("the die event", () => events.find((event) => event.runnerId === runner.runnerId && event.action === "die"))).toEqual({
+      expect(
+        await eventually("the die event", () =>
+          events.find((event) => event.runnerId === runner.runnerId && event.action === "die"),
+        ),
+      ).toEqual({
         runnerId: runner.runnerId,
         principal: fixture.otherPrincipal,
         action: "die",
         exitCode: 137,
       });
       await runtime.containers.removeRunner(runner.runnerId);
-      await eventually("the destroy event", () => events.find((event) => event.runnerId === runner.runnerId && event.action === "destroy"));
+      await eventually("the destroy event", () =>
+        events.find((event) => event.runnerId === runner.runnerId && event.action === "destroy"),
+      );
     });
   });
 });

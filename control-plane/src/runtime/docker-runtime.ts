@@ -63,11 +63,24 @@ export class DockerRuntime implements ContainerRuntime {
     this.engine = new DockerEngineStatus(docker, errors, scope);
     this.networks = new DockerNetworks(docker, errors, log, scope);
     const tokens = runnerAgent.tokens ?? createMemoryTokenVault();
-    this.containers = new DockerRunnerContainers(docker, errors, log, scope, this.networks, tokens, runnerAgent.execOutputMb ?? DEFAULT_EXEC_OUTPUT_MB);
+    this.containers = new DockerRunnerContainers(
+      docker,
+      errors,
+      log,
+      scope,
+      this.networks,
+      tokens,
+      runnerAgent.execOutputMb ?? DEFAULT_EXEC_OUTPUT_MB,
+    );
     this.images = new DockerImages(docker, errors, log, scope);
     this.workspaces = new DockerWorkspaceVolumes(docker, errors, log, scope);
     this.snapshots = new DockerSnapshots(docker, errors, log, scope);
-    this.agentVolumes = new AgentVolumeKeeper(new DockerAgentVolumeStore(docker, errors, log), payload, log, agent.timing);
+    this.agentVolumes = new AgentVolumeKeeper(
+      new DockerAgentVolumeStore(docker, errors, log),
+      payload,
+      log,
+      agent.timing,
+    );
     this.events = { watch: (listener) => watchDockerRunnerEvents(docker, log, listener, undefined, scope) };
   }
 }

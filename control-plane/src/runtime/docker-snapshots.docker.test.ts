@@ -4,7 +4,11 @@ import { createRuntimeFixture, DEBIAN_IMAGE, RUNNER_IMAGE, type RuntimeFixture }
 import { ControlPlaneError } from "../errors.js";
 import { snapshotImageRef, snapshotRepository } from "./docker-snapshots.js";
 
-const TOOL = ["sh", "-c", "printf '#!/bin/sh\\necho tool-ok\\n' > /opt/tool.sh && chmod +x /opt/tool.sh && echo in-work > /work/w.txt"];
+const TOOL = [
+  "sh",
+  "-c",
+  "printf '#!/bin/sh\\necho tool-ok\\n' > /opt/tool.sh && chmod +x /opt/tool.sh && echo in-work > /work/w.txt",
+];
 
 describe("DockerRuntime: snapshots", () => {
   let fixture: RuntimeFixture;
@@ -27,7 +31,12 @@ describe("DockerRuntime: snapshots", () => {
     const source = await fixture.start({ alias: "builder", env: { MY_SETTING: "kept" } });
     expect(await fixture.exec(source.runnerId, TOOL)).toEqual({ exitCode: 0, output: "" });
     const createdAt = new Date().toISOString();
-    const snapshot = await runtime.snapshots.commit(source.runnerId, { snapshotId: "s-00000000000a", principal, name: "with-tool", createdAt });
+    const snapshot = await runtime.snapshots.commit(source.runnerId, {
+      snapshotId: "s-00000000000a",
+      principal,
+      name: "with-tool",
+      createdAt,
+    });
     const image = snapshotImageRef(principal, "s-00000000000a");
     expect(image).toMatch(/^devhatchery-snapshot\/[0-9a-f]{20}:s-00000000000a$/);
     expect(snapshot).toEqual({
@@ -58,17 +67,33 @@ describe("DockerRuntime: snapshots", () => {
     });
     expect(config.Env).toContain("DEVHATCHERY_AGENT_TOKEN=");
     expect(config.Env).toContain("MY_SETTING=kept");
-    expect(config.Env?.some((entry) => entry.startsWith("DEVHATCHERY_AGENT_TOKEN=") && entry.length > "DEVHATCHERY_AGENT_TOKEN=".length)).toBe(false);
+    expect(
+      config.Env?.some(
+        (entry) => entry.startsWith("DEVHATCHERY_AGENT_TOKEN=") && entry.length > "DEVHATCHERY_AGENT_TOKEN=".length,
+      ),
+    ).toBe(false);
 
     // A runner from the snapshot has the tool, an empty /work of its own, and none of the source's alias.
     const copy = await fixture.start({ image });
     expect(copy.alias).toBeUndefined();
-    expect(await fixture.exec(copy.runnerId, ["sh", "-c", "/opt/tool.sh && ls -A /work"])).toEqual({ exitCode: 0, output: "tool-ok\n" });
+    expect(await fixture.exec(copy.runnerId, ["sh", "-c", "/opt/tool.sh && ls -A /work"])).toEqual({
+      exitCode: 0,
+      output: "tool-ok\n",
+    });
 
     // Another principal's snapshot of it is labelled as theirs, not as the inherited owner.
     const other = fixture.otherPrincipal;
-    const theirs = await runtime.snapshots.commit(copy.runnerId, { snapshotId: "s-00000000000b", principal: other, createdAt: new Date().toISOString() });
-    expect(theirs).toMatchObject({ principal: other, name: undefined, sourceImage: image, image: `${snapshotRepository(other)}:s-00000000000b` });
+    const theirs = await runtime.snapshots.commit(copy.runnerId, {
+      snapshotId: "s-00000000000b",
+      principal: other,
+      createdAt: new Date().toISOString(),
+    });
+    expect(theirs).toMatchObject({
+      principal: other,
+      name: undefined,
+      sourceImage: image,
+      image: `${snapshotRepository(other)}:s-00000000000b`,
+    });
     expect((await docker.getImage(theirs.image).inspect()).Config.Labels?.["io.devhatchery.owner"]).toBe(other);
     await runtime.containers.removeRunner(copy.runnerId);
     await runtime.containers.removeRunner(source.runnerId);
@@ -76,8 +101,12 @@ describe("DockerRuntime: snapshots", () => {
 
   it("lists and finds snapshots only for their owner, newest first", async () => {
     const { runtime, principal, otherPrincipal } = fixture;
-    expect((await runtime.snapshots.list(principal)).map((snapshot) => snapshot.snapshotId)).toEqual(["s-00000000000a"]);
-    expect((await runtime.snapshots.list(otherPrincipal)).map((snapshot) => snapshot.snapshotId)).toEqual(["s-00000000000b"]);
+    expect((await runtime.snapshots.list(principal)).map((snapshot) => snapshot.snapshotId)).toEqual([
+      "s-00000000000a",
+    ]);
+    expect((await runtime.snapshots.list(otherPrincipal)).map((snapshot) => snapshot.snapshotId)).toEqual([
+      "s-00000000000b",
+    ]);
     expect(await runtime.snapshots.find(principal, "s-00000000000a")).toMatchObject({ name: "with-tool" });
     expect(await runtime.snapshots.find(otherPrincipal, "s-00000000000a")).toBeUndefined();
     expect(await runtime.snapshots.find(principal, "s-00000000000b")).toBeUndefined();
@@ -105,8 +134,15 @@ describe("DockerRuntime: snapshots", () => {
   it("snapshots a runner with the injected agent without baking the agent's entrypoint or the hardened user into the image", async () => {
     const { runtime, principal } = fixture;
     const source = await fixture.start({ image: DEBIAN_IMAGE, hardened: true });
-    const snapshot = await runtime.snapshots.commit(source.runnerId, { snapshotId: "s-00000000000c", principal, createdAt: new Date().toISOString() });
-    const [base, committed] = await Promise.all([docker.getImage(DEBIAN_IMAGE).inspect(), docker.getImage(snapshot.image).inspect()]);
+    const snapshot = await runtime.snapshots.commit(source.runnerId, {
+      snapshotId: "s-00000000000c",
+      principal,
+      createdAt: new Date().toISOString(),
+    });
+    const [base, committed] = await Promise.all([
+      docker.getImage(DEBIAN_IMAGE).inspect(),
+      docker.getImage(snapshot.image).inspect(),
+    ]);
     expect(committed.Config.Entrypoint ?? []).toEqual(base.Config.Entrypoint ?? []);
     expect(committed.Config.Cmd).toEqual(base.Config.Cmd);
     expect(committed.Config.User).toBe("0:0");

@@ -3,7 +3,12 @@ import type Docker from "dockerode";
 import { AGENT_ENV_PREFIX } from "@devhatchery/proto/contract";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { SNAPSHOT_REPOSITORY, type RunnerSnapshot, type RunnerSnapshots, type SnapshotSpec } from "./runner-snapshots.js";
+import {
+  SNAPSHOT_REPOSITORY,
+  type RunnerSnapshot,
+  type RunnerSnapshots,
+  type SnapshotSpec,
+} from "./runner-snapshots.js";
 import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import { runnerContainerName } from "./docker-runner-spec.js";
 import type { InstanceScope } from "./instance-scope.js";
@@ -29,16 +34,38 @@ export class DockerSnapshots implements RunnerSnapshots {
 
   async commit(runnerId: string, spec: SnapshotSpec): Promise<RunnerSnapshot> {
     const containerName = runnerContainerName(runnerId);
-    const container = await this.errors.call(`inspect runner "${runnerId}" to snapshot it`, () => this.docker.getContainer(containerName).inspect());
-    const source = await this.errors.call(`inspect the image of runner "${runnerId}"`, () => this.docker.getImage(container.Image).inspect());
+    const container = await this.errors.call(`inspect runner "${runnerId}" to snapshot it`, () =>
+      this.docker.getContainer(containerName).inspect(),
+    );
+    const source = await this.errors.call(`inspect the image of runner "${runnerId}"`, () =>
+      this.docker.getImage(container.Image).inspect(),
+    );
     const image = snapshotImageRef(spec.principal, spec.snapshotId);
     const config = commitConfig(container, source, spec, runnerId, this.scope.labels());
     // dockerode sends every option as a query parameter; the config the engine merges with the container's goes in the body.
-    const options = { _query: { container: containerName, repo: snapshotRepository(spec.principal), tag: spec.snapshotId, pause: true, comment: `DevHatchery snapshot of ${runnerId}` }, _body: config };
-    await this.errors.call(`commit runner "${runnerId}" into snapshot "${spec.snapshotId}"`, () => this.docker.getContainer(containerName).commit(options));
-    this.log.info({ runner: runnerId, principal: spec.principal, snapshot: spec.snapshotId, image }, "committed snapshot");
+    const options = {
+      _query: {
+        container: containerName,
+        repo: snapshotRepository(spec.principal),
+        tag: spec.snapshotId,
+        pause: true,
+        comment: `DevHatchery snapshot of ${runnerId}`,
+      },
+      _body: config,
+    };
+    await this.errors.call(`commit runner "${runnerId}" into snapshot "${spec.snapshotId}"`, () =>
+      this.docker.getContainer(containerName).commit(options),
+    );
+    this.log.info(
+      { runner: runnerId, principal: spec.principal, snapshot: spec.snapshotId, image },
+      "committed snapshot",
+    );
     const snapshot = await this.find(spec.principal, spec.snapshotId);
-    if (!snapshot) throw new ControlPlaneError("INTERNAL", `Snapshot "${spec.snapshotId}" disappeared right after it was committed; try again.`);
+    if (!snapshot)
+      throw new ControlPlaneError(
+        "INTERNAL",
+        `Snapshot "${spec.snapshotId}" disappeared right after it was committed; try again.`,
+      );
     return snapshot;
   }
 
@@ -47,7 +74,13 @@ export class DockerSnapshots implements RunnerSnapshots {
     try {
       const info = await this.docker.getImage(image).inspect();
       const labels = info.Config.Labels ?? {};
-      if (labels[LABEL.kind] !== KIND.snapshot || labels[LABEL.owner] !== principal || labels[LABEL.snapshot] !== snapshotId || !this.scope.owns(labels)) return undefined;
+      if (
+        labels[LABEL.kind] !== KIND.snapshot ||
+        labels[LABEL.owner] !== principal ||
+        labels[LABEL.snapshot] !== snapshotId ||
+        !this.scope.owns(labels)
+      )
+        return undefined;
       return toSnapshot(image, labels, info.Size);
     } catch (error) {
       if (isDockerFailure(error, "missing")) return undefined;
@@ -57,7 +90,11 @@ export class DockerSnapshots implements RunnerSnapshots {
 
   async list(principal: string): Promise<RunnerSnapshot[]> {
     const images = await this.errors.call("list snapshot images", () =>
-      this.docker.listImages({ filters: { label: [`${LABEL.kind}=${KIND.snapshot}`, `${LABEL.owner}=${principal}`, ...this.scope.labelFilter()] } }),
+      this.docker.listImages({
+        filters: {
+          label: [`${LABEL.kind}=${KIND.snapshot}`, `${LABEL.owner}=${principal}`, ...this.scope.labelFilter()],
+        },
+      }),
     );
     const snapshots: RunnerSnapshot[] = [];
     for (const summary of images) {
@@ -65,18 +102,25 @@ export class DockerSnapshots implements RunnerSnapshots {
       const snapshotId = labels[LABEL.snapshot] ?? "";
       const image = snapshotImageRef(principal, snapshotId);
       // An untagged image with these labels is a removed snapshot kept only as the base of a later one.
-      if (labels[LABEL.owner] === principal && this.scope.owns(labels) && (summary.RepoTags ?? []).includes(image)) snapshots.push(toSnapshot(image, labels, summary.Size));
+      if (labels[LABEL.owner] === principal && this.scope.owns(labels) && (summary.RepoTags ?? []).includes(image))
+        snapshots.push(toSnapshot(image, labels, summary.Size));
     }
     return snapshots.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   async remove(principal: string, snapshotId: string): Promise<void> {
     const image = snapshotImageRef(principal, snapshotId);
-    const info = await this.errors.call(`inspect snapshot image "${image}"`, () => this.docker.getImage(image).inspect());
+    const info = await this.errors.call(`inspect snapshot image "${image}"`, () =>
+      this.docker.getImage(image).inspect(),
+    );
     if (!this.scope.owns(info.Config.Labels)) {
-      throw new ControlPlaneError("NOT_FOUND", `Snapshot "${snapshotId}" not found for this principal; list snapshots with snapshot_list.`, {
-        hint: "snapshot_list shows your snapshots by id and name.",
-      });
+      throw new ControlPlaneError(
+        "NOT_FOUND",
+        `Snapshot "${snapshotId}" not found for this principal; list snapshots with snapshot_list.`,
+        {
+          hint: "snapshot_list shows your snapshots by id and name.",
+        },
+      );
     }
     const imageId = info.Id;
     const users = await this.users(image, imageId);
@@ -92,8 +136,12 @@ export class DockerSnapshots implements RunnerSnapshots {
 
   /** The runner ids (or, for other containers, names) of every container, running or not, created from exactly this image. */
   private async users(image: string, imageId: string): Promise<string[]> {
-    const containers = await this.errors.call(`list the containers using "${image}"`, () => this.docker.listContainers({ all: true, filters: { ancestor: [image] } }));
-    return containers.filter((container) => container.ImageID === imageId).map((container) => container.Labels[LABEL.runner] || container.Names[0]?.replace(/^\//, "") || container.Id);
+    const containers = await this.errors.call(`list the containers using "${image}"`, () =>
+      this.docker.listContainers({ all: true, filters: { ancestor: [image] } }),
+    );
+    return containers
+      .filter((container) => container.ImageID === imageId)
+      .map((container) => container.Labels[LABEL.runner] || container.Names[0]?.replace(/^\//, "") || container.Id);
   }
 }
 
@@ -111,7 +159,9 @@ function commitConfig(
   instanceLabels: Record<string, string>,
 ): Record<string, unknown> {
   const imageEnv = new Set(source.Config.Env ?? []);
-  const env = (container.Config.Env ?? []).map((entry) => (entry.startsWith(AGENT_ENV_PREFIX) && !imageEnv.has(entry) ? `${entry.split("=")[0]}=` : entry));
+  const env = (container.Config.Env ?? []).map((entry) =>
+    entry.startsWith(AGENT_ENV_PREFIX) && !imageEnv.has(entry) ? `${entry.split("=")[0]}=` : entry,
+  );
   const containerLabels = container.Config.Labels ?? {};
   const blanked = Object.fromEntries(Object.keys(containerLabels).map((key) => [key, ""]));
   const labels = {
@@ -157,6 +207,9 @@ function snapshotInUse(snapshotId: string, users: string[], cause?: unknown): Co
   return new ControlPlaneError(
     "FAILED_PRECONDITION",
     `Snapshot "${snapshotId}" is still used by ${names} spawned from it; remove ${users.length > 1 ? "those runners" : "that runner"} with runner_remove first (stopped ones count too), then remove the snapshot.`,
-    { cause, hint: "runner_list shows your runners, stopped ones too; runner_remove the ones spawned from this snapshot (their workspaces are kept), then call snapshot_remove again." },
+    {
+      cause,
+      hint: "runner_list shows your runners, stopped ones too; runner_remove the ones spawned from this snapshot (their workspaces are kept), then call snapshot_remove again.",
+    },
   );
 }

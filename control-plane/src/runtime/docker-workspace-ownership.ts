@@ -16,7 +16,12 @@ const CHOWN_SCRIPT = `require("fs").chownSync(${JSON.stringify(WORK_DIR)}, ${UID
  * to root). A short-lived helper from the runner's own image runs the agent's Node as root with only CHOWN, no
  * network and no exposure; it changes the mount point only, never the files in it, and is removed afterwards.
  */
-export async function prepareHardenedWorkspace(docker: Docker, errors: DockerErrors, spec: RunnerContainerSpec, volume: string): Promise<void> {
+export async function prepareHardenedWorkspace(
+  docker: Docker,
+  errors: DockerErrors,
+  spec: RunnerContainerSpec,
+  volume: string,
+): Promise<void> {
   const name = `${runnerContainerName(spec.runnerId)}-workspace-prep`;
   const helper = await errors.call(`create the workspace helper "${name}"`, () =>
     docker.createContainer({
@@ -37,7 +42,9 @@ export async function prepareHardenedWorkspace(docker: Docker, errors: DockerErr
         CapAdd: ["CHOWN"],
         SecurityOpt: ["no-new-privileges:true"],
         Mounts: [
-          ...(spec.agentVolume ? [{ Type: "volume" as const, Source: spec.agentVolume, Target: AGENT_MOUNT_PATH, ReadOnly: true }] : []),
+          ...(spec.agentVolume
+            ? [{ Type: "volume" as const, Source: spec.agentVolume, Target: AGENT_MOUNT_PATH, ReadOnly: true }]
+            : []),
           workspaceMount(volume, true),
         ],
       },
@@ -45,9 +52,15 @@ export async function prepareHardenedWorkspace(docker: Docker, errors: DockerErr
   );
   try {
     await errors.call(`start the workspace helper "${name}"`, () => helper.start());
-    const { StatusCode: exitCode } = (await errors.call(`wait for the workspace helper "${name}"`, () => helper.wait())) as { StatusCode: number };
+    const { StatusCode: exitCode } = (await errors.call(`wait for the workspace helper "${name}"`, () =>
+      helper.wait(),
+    )) as { StatusCode: number };
     if (exitCode !== 0) {
-      const output = demuxDockerLog((await helper.logs({ stdout: true, stderr: true, follow: false }).catch(() => Buffer.alloc(0))) as unknown as Buffer);
+      const output = demuxDockerLog(
+        (await helper
+          .logs({ stdout: true, stderr: true, follow: false })
+          .catch(() => Buffer.alloc(0))) as unknown as Buffer,
+      );
       throw new ControlPlaneError(
         "RUNNER_START_FAILED",
         `Cannot make workspace volume "${volume}" writable for the hardened user ${HARDENED_USER}: the helper exited with code ${exitCode} ` +

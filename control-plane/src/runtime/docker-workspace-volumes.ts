@@ -12,7 +12,8 @@ import { KIND, LABEL } from "./labels.js";
  * nor across control plane instances; volumes made before instance labels digest no instance (`instance` undefined).
  */
 export function workspaceVolumeName(principal: string, workspaceKey: string, instance?: string): string {
-  const identity = instance === undefined ? `${principal}\0${workspaceKey}` : `${instance}\0${principal}\0${workspaceKey}`;
+  const identity =
+    instance === undefined ? `${principal}\0${workspaceKey}` : `${instance}\0${principal}\0${workspaceKey}`;
   return `devhatchery-ws-${createHash("sha256").update(identity).digest("hex").slice(0, 20)}`;
 }
 
@@ -41,10 +42,16 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
       ...(image ? { [LABEL.image]: image } : {}),
     };
     // Creating a volume that exists returns it unchanged, so a concurrent creator's labels win and are read back.
-    await this.errors.call(`create workspace volume "${name}"`, () => this.docker.createVolume({ Name: name, Labels: labels }));
+    await this.errors.call(`create workspace volume "${name}"`, () =>
+      this.docker.createVolume({ Name: name, Labels: labels }),
+    );
     this.log.info({ volume: name, principal, workspace: workspaceKey }, "created workspace volume");
     const created = await this.find(principal, workspaceKey);
-    if (!created) throw new ControlPlaneError("INTERNAL", `Workspace volume "${name}" disappeared right after it was created; try again.`);
+    if (!created)
+      throw new ControlPlaneError(
+        "INTERNAL",
+        `Workspace volume "${name}" disappeared right after it was created; try again.`,
+      );
     return created;
   }
 
@@ -53,7 +60,13 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
     if (this.scope.adoptUnlabelled) names.push(workspaceVolumeName(principal, workspaceKey));
     for (const name of names) {
       const info = await this.inspect(name);
-      if (!info || !this.scope.owns(info.Labels) || info.Labels?.[LABEL.owner] !== principal || info.Labels[LABEL.workspace] !== workspaceKey) continue;
+      if (
+        !info ||
+        !this.scope.owns(info.Labels) ||
+        info.Labels?.[LABEL.owner] !== principal ||
+        info.Labels[LABEL.workspace] !== workspaceKey
+      )
+        continue;
       return toWorkspaceVolume(info, await this.users([name]), undefined);
     }
     return undefined;
@@ -61,11 +74,20 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
 
   async list(principal: string, options: { sizes?: boolean } = {}): Promise<WorkspaceVolume[]> {
     const { Volumes: volumes } = await this.errors.call("list workspace volumes", () =>
-      this.docker.listVolumes({ filters: { label: [`${LABEL.kind}=${KIND.workspace}`, `${LABEL.owner}=${principal}`, ...this.scope.labelFilter()] } }),
+      this.docker.listVolumes({
+        filters: {
+          label: [`${LABEL.kind}=${KIND.workspace}`, `${LABEL.owner}=${principal}`, ...this.scope.labelFilter()],
+        },
+      }),
     );
-    const owned = (volumes ?? []).filter((volume) => volume.Labels?.[LABEL.owner] === principal && this.scope.owns(volume.Labels));
+    const owned = (volumes ?? []).filter(
+      (volume) => volume.Labels?.[LABEL.owner] === principal && this.scope.owns(volume.Labels),
+    );
     if (owned.length === 0) return [];
-    const [users, sizeByName] = await Promise.all([this.users(owned.map((volume) => volume.Name)), options.sizes === true ? this.sizes() : undefined]);
+    const [users, sizeByName] = await Promise.all([
+      this.users(owned.map((volume) => volume.Name)),
+      options.sizes === true ? this.sizes() : undefined,
+    ]);
     return owned.map((volume) => toWorkspaceVolume(volume, users, sizeByName?.get(volume.Name)));
   }
 
@@ -73,14 +95,22 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
   async remove(name: string): Promise<void> {
     const info = await this.inspect(name);
     if (info?.Labels?.[LABEL.kind] !== KIND.workspace || !this.scope.owns(info.Labels)) {
-      throw new ControlPlaneError("NOT_FOUND", `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`, { hint: WORKSPACE_VOLUME_NOT_FOUND_HINT });
+      throw new ControlPlaneError(
+        "NOT_FOUND",
+        `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`,
+        { hint: WORKSPACE_VOLUME_NOT_FOUND_HINT },
+      );
     }
     try {
       await this.docker.getVolume(name).remove();
       this.log.info({ volume: name }, "removed workspace volume");
     } catch (error) {
       if (isDockerFailure(error, "missing")) {
-        throw new ControlPlaneError("NOT_FOUND", `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`, { cause: error, hint: WORKSPACE_VOLUME_NOT_FOUND_HINT });
+        throw new ControlPlaneError(
+          "NOT_FOUND",
+          `Workspace volume "${name}" does not exist; list the workspace volumes to find its name.`,
+          { cause: error, hint: WORKSPACE_VOLUME_NOT_FOUND_HINT },
+        );
       }
       if (!isDockerFailure(error, "conflict")) throw this.errors.wrap(error, `remove workspace volume "${name}"`);
       const users = (await this.users([name])).get(name) ?? [];
@@ -88,7 +118,10 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
         "VOLUME_IN_USE",
         `Workspace volume "${name}" is still mounted by ${users.length > 0 ? users.map((user) => `"${user}"`).join(", ") : "a container"}; ` +
           "remove those runners first (stopped ones count too), then remove the volume.",
-        { cause: error, hint: "runner_list shows which runners mount it, stopped ones too; runner_remove them, then call volume_remove again." },
+        {
+          cause: error,
+          hint: "runner_list shows which runners mount it, stopped ones too; runner_remove them, then call volume_remove again.",
+        },
       );
     }
   }
@@ -116,7 +149,9 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
   }
 
   private async sizes(): Promise<Map<string, number>> {
-    const usage = (await this.errors.call("read the disk usage of volumes", () => this.docker.df())) as { Volumes?: Docker.VolumeInspectInfo[] | null };
+    const usage = (await this.errors.call("read the disk usage of volumes", () => this.docker.df())) as {
+      Volumes?: Docker.VolumeInspectInfo[] | null;
+    };
     const sizes = new Map<string, number>();
     for (const volume of usage.Volumes ?? []) {
       if (volume.UsageData && volume.UsageData.Size >= 0) sizes.set(volume.Name, volume.UsageData.Size);
@@ -125,7 +160,11 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
   }
 }
 
-function toWorkspaceVolume(info: Docker.VolumeInspectInfo, users: Map<string, string[]>, sizeBytes: number | undefined): WorkspaceVolume {
+function toWorkspaceVolume(
+  info: Docker.VolumeInspectInfo,
+  users: Map<string, string[]>,
+  sizeBytes: number | undefined,
+): WorkspaceVolume {
   const labels = info.Labels ?? {};
   return {
     name: info.Name,

@@ -10,7 +10,12 @@ import { InstanceScope } from "./instance-scope.js";
 
 /** A runtime of another instance on the same engine; it injects no agent, so it needs no agent bundle. */
 function runtimeOf(scope: InstanceScope): DockerRuntime {
-  return new DockerRuntime(createLogger("silent"), undefined, { bundlePath: "/nonexistent/agent.cjs", cacheDir: tmpdir() }, scope);
+  return new DockerRuntime(
+    createLogger("silent"),
+    undefined,
+    { bundlePath: "/nonexistent/agent.cjs", cacheDir: tmpdir() },
+    scope,
+  );
 }
 
 describe("instances on one engine (label io.devhatchery.instance)", () => {
@@ -27,7 +32,9 @@ describe("instances on one engine (label io.devhatchery.instance)", () => {
     const { runtime, principal } = fixture;
     const other = runtimeOf(new InstanceScope(`other-${fixture.suffix}`));
     const runner = await fixture.start();
-    expect((await docker.getContainer(`devhatchery-${runner.runnerId}`).inspect()).Config.Labels["io.devhatchery.instance"]).toBe("default");
+    expect(
+      (await docker.getContainer(`devhatchery-${runner.runnerId}`).inspect()).Config.Labels["io.devhatchery.instance"],
+    ).toBe("default");
     expect(await other.containers.findRunner(runner.runnerId)).toBeUndefined();
     expect(await other.containers.listRunners(principal)).toEqual([]);
     expect((await other.containers.listAllRunners()).map((found) => found.runnerId)).not.toContain(runner.runnerId);
@@ -46,14 +53,26 @@ describe("instances on one engine (label io.devhatchery.instance)", () => {
   it("leaves objects made before instance labels alone, unless told to adopt them (then under their old names)", async () => {
     const { runtime, principal } = fixture;
     const legacyId = `r${randomBytes(6).toString("hex")}`;
-    const labels = { "io.devhatchery.managed": "true", "io.devhatchery.owner": principal, "io.devhatchery.created": new Date().toISOString() };
+    const labels = {
+      "io.devhatchery.managed": "true",
+      "io.devhatchery.owner": principal,
+      "io.devhatchery.created": new Date().toISOString(),
+    };
     await docker.createContainer({
       name: `devhatchery-${legacyId}`,
       Image: RUNNER_IMAGE,
-      Labels: { ...labels, "io.devhatchery.kind": "runner", "io.devhatchery.runner": legacyId, "io.devhatchery.storage": "tmpfs" },
+      Labels: {
+        ...labels,
+        "io.devhatchery.kind": "runner",
+        "io.devhatchery.runner": legacyId,
+        "io.devhatchery.storage": "tmpfs",
+      },
     });
     const legacyVolume = workspaceVolumeName(principal, "legacy-key");
-    await docker.createVolume({ Name: legacyVolume, Labels: { ...labels, "io.devhatchery.kind": "workspace", "io.devhatchery.workspace": "legacy-key" } });
+    await docker.createVolume({
+      Name: legacyVolume,
+      Labels: { ...labels, "io.devhatchery.kind": "workspace", "io.devhatchery.workspace": "legacy-key" },
+    });
 
     expect(await runtime.containers.findRunner(legacyId)).toBeUndefined();
     expect((await runtime.containers.listAllRunners()).map((found) => found.runnerId)).not.toContain(legacyId);
@@ -65,19 +84,36 @@ describe("instances on one engine (label io.devhatchery.instance)", () => {
 
     const adopting = runtimeOf(new InstanceScope("default", true));
     expect(await adopting.engine.countUnservedLegacyObjects()).toEqual({ runners: 0, volumes: 0 });
-    expect(await adopting.containers.findRunner(legacyId)).toMatchObject({ runnerId: legacyId, principal, state: "created" });
+    expect(await adopting.containers.findRunner(legacyId)).toMatchObject({
+      runnerId: legacyId,
+      principal,
+      state: "created",
+    });
     expect((await adopting.containers.listRunners(principal)).map((found) => found.runnerId)).toContain(legacyId);
-    expect(await adopting.workspaces.find(principal, "legacy-key")).toMatchObject({ name: legacyVolume, workspaceKey: "legacy-key" });
-    expect((await adopting.workspaces.ensure(principal, "legacy-key", new Date().toISOString())).name).toBe(legacyVolume);
+    expect(await adopting.workspaces.find(principal, "legacy-key")).toMatchObject({
+      name: legacyVolume,
+      workspaceKey: "legacy-key",
+    });
+    expect((await adopting.workspaces.ensure(principal, "legacy-key", new Date().toISOString())).name).toBe(
+      legacyVolume,
+    );
     // Adopting unlabelled objects never extends to another instance's.
-    expect((await runtimeOf(new InstanceScope(`third-${fixture.suffix}`, true)).containers.listRunners(principal)).map((found) => found.runnerId)).toEqual([legacyId]);
+    expect(
+      (await runtimeOf(new InstanceScope(`third-${fixture.suffix}`, true)).containers.listRunners(principal)).map(
+        (found) => found.runnerId,
+      ),
+    ).toEqual([legacyId]);
   });
 
   it("never resolves another instance's snapshot image, by name or by id, even for the same principal", async () => {
     const { runtime, principal } = fixture;
     const other = runtimeOf(new InstanceScope(`other-${fixture.suffix}`));
     const source = await fixture.start();
-    const snapshot = await runtime.snapshots.commit(source.runnerId, { snapshotId: "s-0000000000c1", principal, createdAt: new Date().toISOString() });
+    const snapshot = await runtime.snapshots.commit(source.runnerId, {
+      snapshotId: "s-0000000000c1",
+      principal,
+      createdAt: new Date().toISOString(),
+    });
     try {
       const mine = await runtime.images.inspect(snapshot.image);
       expect(mine).toMatchObject({ otherInstance: false, labels: { "io.devhatchery.instance": "default" } });

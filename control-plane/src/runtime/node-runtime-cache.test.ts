@@ -23,7 +23,10 @@ describe("NodeRuntimeCache", () => {
   it("fetches the pinned Linux Node from the npm registry package once, reporting progress, then reuses it", async () => {
     const cache = new NodeRuntimeCache({ cacheDir }, log);
     const progress: string[] = [];
-    const [path, samePath] = await Promise.all([cache.ensure("x64", (status) => progress.push(status)), cache.ensure("x64", (status) => progress.push(status))]);
+    const [path, samePath] = await Promise.all([
+      cache.ensure("x64", (status) => progress.push(status)),
+      cache.ensure("x64", (status) => progress.push(status)),
+    ]);
     expect(path).toBe(join(cacheDir, "agent-node", `${AGENT_NODE_VERSION}-linux-x64`, "node"));
     expect(samePath).toBe(path);
     expect(progress).toEqual([
@@ -60,7 +63,11 @@ describe("NodeRuntimeCache", () => {
   });
 
   it("passes on npm's own reason when the registry cannot be reached, and leaves nothing half-written", async () => {
-    const npmEnv = { npm_config_registry: "http://127.0.0.1:9/", npm_config_cache: join(cacheDir, "npm"), npm_config_fetch_retries: "0" };
+    const npmEnv = {
+      npm_config_registry: "http://127.0.0.1:9/",
+      npm_config_cache: join(cacheDir, "npm"),
+      npm_config_fetch_retries: "0",
+    };
     const cache = new NodeRuntimeCache({ cacheDir, npmEnv }, log);
     await expect(cache.ensure("x64")).rejects.toMatchObject({
       code: "RUNNER_START_FAILED",

@@ -80,7 +80,12 @@ export class NodeRuntimeCache {
 
   /** Runs `npm pack` into `dir` and returns the tarball's file name. */
   private async pack(spec: string, dir: string, path: string): Promise<string> {
-    const stdout = await this.exec(this.options.npmCommand ?? "npm", ["pack", "--json", "--pack-destination", dir, spec], `run "npm pack ${spec}"`, path);
+    const stdout = await this.exec(
+      this.options.npmCommand ?? "npm",
+      ["pack", "--json", "--pack-destination", dir, spec],
+      `run "npm pack ${spec}"`,
+      path,
+    );
     let parsed: unknown;
     try {
       parsed = JSON.parse(stdout);
@@ -88,23 +93,34 @@ export class NodeRuntimeCache {
       throw fetchFailed(`run "npm pack ${spec}"`, `npm printed no JSON: ${JSON.stringify(stdout.slice(0, 200))}`, path);
     }
     const filename = Array.isArray(parsed) ? (parsed[0] as { filename?: unknown } | undefined)?.filename : undefined;
-    if (typeof filename !== "string") throw fetchFailed(`run "npm pack ${spec}"`, `npm did not name the tarball: ${stdout.slice(0, 200)}`, path);
+    if (typeof filename !== "string")
+      throw fetchFailed(`run "npm pack ${spec}"`, `npm did not name the tarball: ${stdout.slice(0, 200)}`, path);
     return filename;
   }
 
   private async exec(command: string, args: string[], what: string, path: string): Promise<string> {
     try {
-      const { stdout } = await run(command, args, { env: { ...process.env, ...this.options.npmEnv }, timeout: NPM_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
+      const { stdout } = await run(command, args, {
+        env: { ...process.env, ...this.options.npmEnv },
+        timeout: NPM_TIMEOUT_MS,
+        maxBuffer: 16 * 1024 * 1024,
+      });
       return stdout;
     } catch (error) {
       const failure = error as NodeJS.ErrnoException & { stdout?: string; stderr?: string; code?: string | number };
-      if (failure.code === "ENOENT") throw fetchFailed(what, `"${command}" was not found on the control plane's PATH; install it`, path, error);
+      if (failure.code === "ENOENT")
+        throw fetchFailed(what, `"${command}" was not found on the control plane's PATH; install it`, path, error);
       throw fetchFailed(what, describeFailure(failure), path, error);
     }
   }
 }
 
-function describeFailure(failure: { message: string; stdout?: string; stderr?: string; code?: string | number }): string {
+function describeFailure(failure: {
+  message: string;
+  stdout?: string;
+  stderr?: string;
+  code?: string | number;
+}): string {
   try {
     const npmError = (JSON.parse(failure.stdout ?? "") as { error?: { code?: string; summary?: string } }).error;
     if (npmError?.summary) return `npm said ${npmError.code ?? "error"}: ${npmError.summary}`;

@@ -11,5 +11,9 @@ export interface RunnerTokenVault {
 /** A vault that forgets everything when the process ends (tests and tools without a state store). */
 export function createMemoryTokenVault(): RunnerTokenVault {
   const tokens = new Map<string, string>();
-  return { get: (runnerId) => tokens.get(runnerId), set: (runnerId, token) => void tokens.set(runnerId, token), delete: (runnerId) => void tokens.delete(runnerId) };
+  return {
+    get: (runnerId) => tokens.get(runnerId),
+    set: (runnerId, token) => void tokens.set(runnerId, token),
+    delete: (runnerId) => void tokens.delete(runnerId),
+  };
 }

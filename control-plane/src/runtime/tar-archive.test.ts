@@ -48,7 +48,9 @@ describe("createTarArchive", () => {
 
   it("fails when a file does not have the size it was announced with", async () => {
     await writeFile(join(dir, "source"), "four");
-    const archive = createTarArchive([{ type: "file", path: "f", mode: 0o644, size: 10, sourcePath: join(dir, "source") }]);
+    const archive = createTarArchive([
+      { type: "file", path: "f", mode: 0o644, size: 10, sourcePath: join(dir, "source") },
+    ]);
     await expect(pipeline(archive, createWriteStream(join(dir, "out.tar")))).rejects.toThrow(
       `File "${join(dir, "source")}" changed while it was archived (expected 10 bytes, read 4); retry.`,
     );
@@ -57,6 +59,8 @@ describe("createTarArchive", () => {
   it("refuses names longer than a ustar header holds", () => {
     const name = "n".repeat(101);
     const archive = createTarArchive([{ type: "file", path: name, mode: 0o644, content: Buffer.from("") }]);
-    return expect(archive.toArray()).rejects.toThrow(`Tar entry name "${name}" is longer than 100 bytes; use a shorter path.`);
+    return expect(archive.toArray()).rejects.toThrow(
+      `Tar entry name "${name}" is longer than 100 bytes; use a shorter path.`,
+    );
   });
 });

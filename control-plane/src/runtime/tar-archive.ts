@@ -35,7 +35,9 @@ async function* generate(entries: TarEntry[], mtime: number): AsyncGenerator<Buf
       yield chunk as Buffer;
     }
     if (written !== entry.size) {
-      throw new Error(`File "${entry.sourcePath}" changed while it was archived (expected ${entry.size} bytes, read ${written}); retry.`);
+      throw new Error(
+        `File "${entry.sourcePath}" changed while it was archived (expected ${entry.size} bytes, read ${written}); retry.`,
+      );
     }
     yield padding(entry.size);
   }
@@ -43,7 +45,8 @@ async function* generate(entries: TarEntry[], mtime: number): AsyncGenerator<Buf
 }
 
 function header(path: string, mode: number, size: number, mtime: number, type: "0" | "5"): Buffer {
-  if (Buffer.byteLength(path) > 100) throw new Error(`Tar entry name "${path}" is longer than 100 bytes; use a shorter path.`);
+  if (Buffer.byteLength(path) > 100)
+    throw new Error(`Tar entry name "${path}" is longer than 100 bytes; use a shorter path.`);
   const block = Buffer.alloc(BLOCK);
   block.write(path, 0, 100, "utf8");
   writeOctal(block, mode, 100, 8);

@@ -52,7 +52,11 @@ function prepareFile(path: string): void {
     // "a" creates the file with 0600 when missing and leaves an existing one (and its mode) alone.
     closeSync(openSync(path, "a", 0o600));
   } catch (error) {
-    throw new ControlPlaneError("FAILED_PRECONDITION", `Cannot create the state store "${path}" (${reason(error)}); ${FIX}.`, { cause: error });
+    throw new ControlPlaneError(
+      "FAILED_PRECONDITION",
+      `Cannot create the state store "${path}" (${reason(error)}); ${FIX}.`,
+      { cause: error },
+    );
   }
 }
 
@@ -68,7 +72,11 @@ function openError(path: string, error: unknown): ControlPlaneError {
       { cause: error },
     );
   }
-  return new ControlPlaneError("FAILED_PRECONDITION", `Cannot open the state store "${path}" (${reason(error)}); ${FIX}.`, { cause: error });
+  return new ControlPlaneError(
+    "FAILED_PRECONDITION",
+    `Cannot open the state store "${path}" (${reason(error)}); ${FIX}.`,
+    { cause: error },
+  );
 }
 
 function reason(error: unknown): string {

@@ -15,7 +15,15 @@ const NOW_MS = Date.now();
 const at = (offsetMs: number): string => new Date(NOW_MS + offsetMs).toISOString();
 
 function claim(principal: string, key: string, overrides: Partial<IdempotencyClaim> = {}): IdempotencyClaim {
-  return { principal, key, requestHash: "hash-1", runnerId: `r-${principal}-${key}`, createdAt: at(0), expiresAt: at(24 * HOUR_MS), ...overrides };
+  return {
+    principal,
+    key,
+    requestHash: "hash-1",
+    runnerId: `r-${principal}-${key}`,
+    createdAt: at(0),
+    expiresAt: at(24 * HOUR_MS),
+    ...overrides,
+  };
 }
 
 function spawn(principal: string, runnerId: string, overrides: Partial<SpawnRecord> = {}): SpawnRecord {
@@ -104,7 +112,11 @@ describe("createSqliteStateStore", () => {
     first.runnerTokens.set("r-2", "token-2b");
     first.close();
     const again = open(join(dir, "v1.db"));
-    expect([again.runnerTokens.get("r-1"), again.runnerTokens.get("r-2"), again.runnerTokens.get("r-3")]).toEqual(["token-1", "token-2b", undefined]);
+    expect([again.runnerTokens.get("r-1"), again.runnerTokens.get("r-2"), again.runnerTokens.get("r-3")]).toEqual([
+      "token-1",
+      "token-2b",
+      undefined,
+    ]);
     again.runnerTokens.delete("r-1");
     expect(again.runnerTokens.get("r-1")).toBeUndefined();
   });
@@ -155,15 +167,24 @@ describe("createSqliteStateStore", () => {
     const store = open();
     expect(store.claimIdempotencyKey(claim("alice", "k1"))).toEqual({ status: "claimed" });
     const again = claim("alice", "k1", { requestHash: "hash-2", runnerId: "r-other" });
-    expect(store.claimIdempotencyKey(again)).toEqual({ status: "existing", record: { ...claim("alice", "k1"), completed: false } });
+    expect(store.claimIdempotencyKey(again)).toEqual({
+      status: "existing",
+      record: { ...claim("alice", "k1"), completed: false },
+    });
 
     store.completeIdempotencyKey("alice", "k1", "r-final");
     const completed = store.claimIdempotencyKey(again);
-    expect(completed).toMatchObject({ status: "existing", record: { runnerId: "r-final", requestHash: "hash-1", completed: true } });
+    expect(completed).toMatchObject({
+      status: "existing",
+      record: { runnerId: "r-final", requestHash: "hash-1", completed: true },
+    });
 
     store.releaseIdempotencyKey("alice", "k1");
     expect(store.claimIdempotencyKey(again)).toEqual({ status: "claimed" });
-    expect(store.claimIdempotencyKey(claim("alice", "k1"))).toMatchObject({ status: "existing", record: { requestHash: "hash-2", runnerId: "r-other" } });
+    expect(store.claimIdempotencyKey(claim("alice", "k1"))).toMatchObject({
+      status: "existing",
+      record: { requestHash: "hash-2", runnerId: "r-other" },
+    });
   });
 
   it("lets an expired key be claimed again and prunes expired keys", () => {
@@ -172,7 +193,10 @@ describe("createSqliteStateStore", () => {
     store.claimIdempotencyKey(claim("alice", "stale", { createdAt: at(-2 * HOUR_MS), expiresAt: at(-HOUR_MS) }));
     store.completeIdempotencyKey("alice", "old", "r-old");
     expect(store.claimIdempotencyKey(claim("alice", "old", { runnerId: "r-new" }))).toEqual({ status: "claimed" });
-    expect(store.claimIdempotencyKey(claim("alice", "old"))).toMatchObject({ status: "existing", record: { runnerId: "r-new", completed: false } });
+    expect(store.claimIdempotencyKey(claim("alice", "old"))).toMatchObject({
+      status: "existing",
+      record: { runnerId: "r-new", completed: false },
+    });
 
     expect(store.pruneExpired(new Date())).toBe(1);
     expect(store.claimIdempotencyKey(claim("alice", "stale"))).toEqual({ status: "claimed" });
@@ -181,7 +205,9 @@ describe("createSqliteStateStore", () => {
   it("keeps principals apart: another principal cannot see, complete or release a key", () => {
     const store = open();
     expect(store.claimIdempotencyKey(claim("alice", "shared"))).toEqual({ status: "claimed" });
-    expect(store.claimIdempotencyKey(claim("mallory", "shared", { requestHash: "evil" }))).toEqual({ status: "claimed" });
+    expect(store.claimIdempotencyKey(claim("mallory", "shared", { requestHash: "evil" }))).toEqual({
+      status: "claimed",
+    });
     store.completeIdempotencyKey("mallory", "shared", "r-mallory");
     store.releaseIdempotencyKey("mallory", "shared");
     expect(store.claimIdempotencyKey(claim("alice", "shared"))).toMatchObject({
@@ -195,7 +221,10 @@ describe("createSqliteStateStore", () => {
     const second = open();
     const outcomes = Array.from({ length: 20 }, (_, index) => {
       const [a, b] = index % 2 === 0 ? [first, second] : [second, first];
-      return [a.claimIdempotencyKey(claim("alice", `key-${index}`)).status, b.claimIdempotencyKey(claim("alice", `key-${index}`)).status];
+      return [
+        a.claimIdempotencyKey(claim("alice", `key-${index}`)).status,
+        b.claimIdempotencyKey(claim("alice", `key-${index}`)).status,
+      ];
     });
     expect(outcomes).toEqual(Array.from({ length: 20 }, () => ["claimed", "existing"]));
   });
@@ -220,7 +249,10 @@ describe("createSqliteStateStore", () => {
         worker.once("message", resolve);
         worker.once("error", reject);
       });
-      expect(store.claimIdempotencyKey(claim("alice", "raced"))).toMatchObject({ status: "existing", record: { requestHash: "hash-worker", runnerId: "r-worker" } });
+      expect(store.claimIdempotencyKey(claim("alice", "raced"))).toMatchObject({
+        status: "existing",
+        record: { requestHash: "hash-worker", runnerId: "r-worker" },
+      });
     } finally {
       await worker.terminate();
     }
@@ -243,7 +275,15 @@ describe("createSqliteStateStore", () => {
     store.finishSpawn("r-1", { status: "ready" });
     store.finishSpawn("r-2", { status: "failed", error: 'Image "nope" not found.' });
     expect(store.findSpawn("alice", "r-1")).toBeUndefined();
-    expect(store.listSpawns("alice")).toEqual([spawn("alice", "r-2", { createdAt: at(-1000), alias: "web", workspaceKey: undefined, status: "failed", error: 'Image "nope" not found.' })]);
+    expect(store.listSpawns("alice")).toEqual([
+      spawn("alice", "r-2", {
+        createdAt: at(-1000),
+        alias: "web",
+        workspaceKey: undefined,
+        status: "failed",
+        error: 'Image "nope" not found.',
+      }),
+    ]);
     store.deleteSpawn("r-3");
     expect(store.listSpawns("bob")).toEqual([]);
 
@@ -263,7 +303,12 @@ describe("createSqliteStateStore", () => {
     store.touchWorkspace("alice", "ws", "2030-01-01T00:00:05.000Z");
     store.touchWorkspace("alice", "ws", "2030-01-01T00:00:04.000Z");
     store.touchWorkspace("mallory", "ws", "2031-01-01T00:00:00.000Z");
-    expect(store.runnerActivity("alice")).toEqual(new Map([["r-1", "2030-01-01T00:00:02.000Z"], ["r-2", "2030-01-01T00:00:00.000Z"]]));
+    expect(store.runnerActivity("alice")).toEqual(
+      new Map([
+        ["r-1", "2030-01-01T00:00:02.000Z"],
+        ["r-2", "2030-01-01T00:00:00.000Z"],
+      ]),
+    );
     expect(store.runnerActivity("mallory")).toEqual(new Map());
     expect(store.workspaceActivity("alice")).toEqual(new Map([["ws", "2030-01-01T00:00:05.000Z"]]));
     expect(store.workspaceActivity("mallory")).toEqual(new Map([["ws", "2031-01-01T00:00:00.000Z"]]));
@@ -281,12 +326,27 @@ describe("createSqliteStateStore", () => {
     store.createTask(task("bob", "t4"));
     expect(store.getTask("alice", "t1")).toEqual(task("alice", "t1"));
 
-    expect(store.updateTask("alice", "t1", { statusMessage: "pulling", lastUpdatedAt: "2030-01-01T00:00:00.000Z" })).toBe(true);
-    expect(store.getTask("alice", "t1")).toMatchObject({ status: "working", statusMessage: "pulling", result: undefined });
+    expect(
+      store.updateTask("alice", "t1", { statusMessage: "pulling", lastUpdatedAt: "2030-01-01T00:00:00.000Z" }),
+    ).toBe(true);
+    expect(store.getTask("alice", "t1")).toMatchObject({
+      status: "working",
+      statusMessage: "pulling",
+      result: undefined,
+    });
     const result = { content: [{ type: "text", text: "ready" }], structuredContent: { runner_id: "r-1" } };
-    expect(store.updateTask("alice", "t1", { status: "completed", result, lastUpdatedAt: "2030-01-01T00:00:01.000Z" })).toBe(true);
-    expect(store.getTask("alice", "t1")).toMatchObject({ status: "completed", statusMessage: "pulling", result, lastUpdatedAt: "2030-01-01T00:00:01.000Z" });
-    expect(store.updateTask("alice", "t1", { statusMessage: undefined, lastUpdatedAt: "2030-01-01T00:00:02.000Z" })).toBe(true);
+    expect(
+      store.updateTask("alice", "t1", { status: "completed", result, lastUpdatedAt: "2030-01-01T00:00:01.000Z" }),
+    ).toBe(true);
+    expect(store.getTask("alice", "t1")).toMatchObject({
+      status: "completed",
+      statusMessage: "pulling",
+      result,
+      lastUpdatedAt: "2030-01-01T00:00:01.000Z",
+    });
+    expect(
+      store.updateTask("alice", "t1", { statusMessage: undefined, lastUpdatedAt: "2030-01-01T00:00:02.000Z" }),
+    ).toBe(true);
     expect(store.getTask("alice", "t1")?.statusMessage).toBeUndefined();
 
     const ids = (records: TaskRecord[]) => records.map((record) => record.taskId);
@@ -314,7 +374,11 @@ describe("createSqliteStateStore", () => {
     store.createTask(task("alice", "done"));
     store.updateTask("alice", "done", { status: "completed", result: { content: [] }, lastUpdatedAt: at(0) });
     expect(store.failUnfinishedTasks("the control plane restarted", at(1))).toBe(2);
-    expect(store.getTask("alice", "working")).toMatchObject({ status: "failed", statusMessage: "the control plane restarted", lastUpdatedAt: at(1) });
+    expect(store.getTask("alice", "working")).toMatchObject({
+      status: "failed",
+      statusMessage: "the control plane restarted",
+      lastUpdatedAt: at(1),
+    });
     expect(store.getTask("bob", "also-working")?.status).toBe("failed");
     expect(store.getTask("alice", "done")?.status).toBe("completed");
     expect(store.failUnfinishedTasks("again", at(2))).toBe(0);
@@ -345,7 +409,10 @@ describe("createSqliteStateStore", () => {
     before.close();
 
     const after = open();
-    expect(after.claimIdempotencyKey(claim("alice", "k"))).toMatchObject({ status: "existing", record: { runnerId: "r-1", completed: true } });
+    expect(after.claimIdempotencyKey(claim("alice", "k"))).toMatchObject({
+      status: "existing",
+      record: { runnerId: "r-1", completed: true },
+    });
     expect(after.findSpawn("alice", "r-2")).toMatchObject({ status: "failed", error: "boom" });
     expect(after.runnerActivity("alice")).toEqual(new Map([["r-1", "2030-01-01T00:00:00.000Z"]]));
     expect(after.workspaceActivity("alice")).toEqual(new Map([["ws", "2030-01-01T00:00:00.000Z"]]));

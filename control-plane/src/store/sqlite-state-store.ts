@@ -138,7 +138,11 @@ class SqliteStateStore implements StateStore {
   pruneExpired(now: Date): number {
     return this.transaction(() => {
       const at = { now: now.toISOString() };
-      return Number(this.run("pruneKeys", at).changes) + Number(this.run("pruneSpawns", at).changes) + this.tasks.pruneExpired(now);
+      return (
+        Number(this.run("pruneKeys", at).changes) +
+        Number(this.run("pruneSpawns", at).changes) +
+        this.tasks.pruneExpired(now)
+      );
     });
   }
 

@@ -18,7 +18,9 @@ export function prepareStatements(db: DatabaseSync) {
        WHERE idempotency_keys.expires_at <= excluded.created_at`,
     ),
     findKey: sql("SELECT * FROM idempotency_keys WHERE principal = $principal AND key = $key"),
-    completeKey: sql("UPDATE idempotency_keys SET completed = 1, runner_id = $runnerId WHERE principal = $principal AND key = $key"),
+    completeKey: sql(
+      "UPDATE idempotency_keys SET completed = 1, runner_id = $runnerId WHERE principal = $principal AND key = $key",
+    ),
     releaseKey: sql("DELETE FROM idempotency_keys WHERE principal = $principal AND key = $key"),
     pruneKeys: sql("DELETE FROM idempotency_keys WHERE expires_at <= $now"),
     recordSpawn: sql(
@@ -32,7 +34,9 @@ export function prepareStatements(db: DatabaseSync) {
     failSpawn: sql("UPDATE spawns SET status = 'failed', error = $error WHERE runner_id = $runnerId"),
     deleteSpawn: sql("DELETE FROM spawns WHERE runner_id = $runnerId"),
     findSpawn: sql(`SELECT * FROM spawns WHERE principal = $principal AND runner_id = $runnerId AND ${LIVE_SPAWN}`),
-    listSpawns: sql(`SELECT * FROM spawns WHERE principal = $principal AND ${LIVE_SPAWN} ORDER BY created_at DESC, runner_id`),
+    listSpawns: sql(
+      `SELECT * FROM spawns WHERE principal = $principal AND ${LIVE_SPAWN} ORDER BY created_at DESC, runner_id`,
+    ),
     listAllSpawns: sql(`SELECT * FROM spawns WHERE ${LIVE_SPAWN} ORDER BY created_at DESC, runner_id`),
     pruneSpawns: sql("DELETE FROM spawns WHERE status = 'failed' AND expires_at <= $now"),
     touchRunner: sql(
@@ -47,7 +51,9 @@ export function prepareStatements(db: DatabaseSync) {
        ON CONFLICT (principal, workspace_key) DO UPDATE SET at = excluded.at WHERE excluded.at > workspace_activity.at`,
     ),
     workspaceActivity: sql("SELECT workspace_key AS id, at FROM workspace_activity WHERE principal = $principal"),
-    forgetWorkspace: sql("DELETE FROM workspace_activity WHERE principal = $principal AND workspace_key = $workspaceKey"),
+    forgetWorkspace: sql(
+      "DELETE FROM workspace_activity WHERE principal = $principal AND workspace_key = $workspaceKey",
+    ),
     ping: sql("SELECT 1 AS ok"),
   };
 }

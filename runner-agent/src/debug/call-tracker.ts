@@ -34,6 +34,10 @@ export function createCallTracker(): { interceptor: ServerInterceptor; stats(): 
   };
   return {
     interceptor,
-    stats: () => ({ open: [...open.values()].reduce((sum, count) => sum + count, 0), total, openByMethod: Object.fromEntries(open) }),
+    stats: () => ({
+      open: [...open.values()].reduce((sum, count) => sum + count, 0),
+      total,
+      openByMethod: Object.fromEntries(open),
+    }),
   };
 }

@@ -9,7 +9,9 @@ function table(title: string, rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return `<h2>${title}</h2><p class="empty">none</p>`;
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
   const head = columns.map((column) => `<th>${escapeHtml(column)}</th>`).join("");
-  const body = rows.map((row) => `<tr>${columns.map((column) => `<td>${escapeHtml(row[column])}</td>`).join("")}</tr>`).join("");
+  const body = rows
+    .map((row) => `<tr>${columns.map((column) => `<td>${escapeHtml(row[column])}</td>`).join("")}</tr>`)
+    .join("");
   return `<h2>${title} (${rows.length})</h2><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 

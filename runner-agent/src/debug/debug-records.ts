@@ -14,7 +14,11 @@ export function toProcessRecord(info: ProcessInfo): Record<string, unknown> {
     user: info.user || "(agent)",
     pty: info.pty,
     stdin_open: info.stdinOpen,
-    exit: info.exit ? (info.exit.exitCode !== undefined ? `${info.exit.reason} ${info.exit.exitCode}` : `${info.exit.reason} ${info.exit.signal ?? ""}`.trim()) : "",
+    exit: info.exit
+      ? info.exit.exitCode !== undefined
+        ? `${info.exit.reason} ${info.exit.exitCode}`
+        : `${info.exit.reason} ${info.exit.signal ?? ""}`.trim()
+      : "",
     started_at: iso(info.startedAtMs),
     ended_at: iso(info.endedAtMs),
     output_bytes: info.output.endCursor,

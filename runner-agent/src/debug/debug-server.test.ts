@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authMetadata, followExec, startAgentHarness, startProcess, startWatch, TEST_TOKEN, type AgentHarness } from "../../test/agent-harness.js";
+import {
+  authMetadata,
+  followExec,
+  startAgentHarness,
+  startProcess,
+  startWatch,
+  TEST_TOKEN,
+  type AgentHarness,
+} from "../../test/agent-harness.js";
 import { AGENT_VERSION } from "../version.js";
 
 describe("the agent's debug endpoint", () => {
@@ -39,7 +47,9 @@ describe("the agent's debug endpoint", () => {
   it("lists processes, watches and open streams", async () => {
     const process = await startProcess(agent.exec, { shell: "echo hello; sleep 30" });
     const watch = await startWatch(agent.watch, { path: agent.workDir });
-    const follower = followExec(agent.exec.attach({ execId: process.execId, cursor: 0, keepaliveMs: 0 }, authMetadata()));
+    const follower = followExec(
+      agent.exec.attach({ execId: process.execId, cursor: 0, keepaliveMs: 0 }, authMetadata()),
+    );
     await follower.next((event) => event.$case === "output");
     try {
       const body = (await (await get("/debug.json")).json()) as {
@@ -47,8 +57,18 @@ describe("the agent's debug endpoint", () => {
         watches: Record<string, unknown>[];
         streams: { openByMethod: Record<string, number> };
       };
-      expect(body.processes).toContainEqual(expect.objectContaining({ id: process.execId, state: "running", command: "echo hello; sleep 30", output_bytes: 6, readers: 1 }));
-      expect(body.watches).toContainEqual(expect.objectContaining({ id: watch.watchId, path: agent.workDir, recursive: true, readers: 0 }));
+      expect(body.processes).toContainEqual(
+        expect.objectContaining({
+          id: process.execId,
+          state: "running",
+          command: "echo hello; sleep 30",
+          output_bytes: 6,
+          readers: 1,
+        }),
+      );
+      expect(body.watches).toContainEqual(
+        expect.objectContaining({ id: watch.watchId, path: agent.workDir, recursive: true, readers: 0 }),
+      );
       expect(body.streams.openByMethod["/devhatchery.agent.v1.ExecService/Attach"]).toBe(1);
     } finally {
       follower.cancel();

@@ -14,8 +14,19 @@ function digest(value: string): Buffer {
   return createHash("sha256").update(value, "utf8").digest();
 }
 
-function send(response: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
-  response.writeHead(status, { "content-type": type, "cache-control": "no-store", "x-content-type-options": "nosniff", ...headers });
+function send(
+  response: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  response.writeHead(status, {
+    "content-type": type,
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    ...headers,
+  });
   response.end(body);
 }
 
@@ -23,25 +34,48 @@ function send(response: ServerResponse, status: number, type: string, body: stri
  * The agent's read-only HTTP debug endpoint on its own port, behind the runner token:
  * `GET /debug` (HTML for browsers, JSON otherwise) and `GET /debug.json`.
  */
-export async function startDebugServer(options: { host: string; port: number; token: string; sources: DebugSources; log: Logger }): Promise<DebugServer> {
+export async function startDebugServer(options: {
+  host: string;
+  port: number;
+  token: string;
+  sources: DebugSources;
+  log: Logger;
+}): Promise<DebugServer> {
   const expected = digest(options.token);
   const handle = (request: IncomingMessage, response: ServerResponse): void => {
     const header = request.headers.authorization ?? "";
     const presented = header.startsWith("Bearer ") ? header.slice("Bearer ".length) : "";
     if (!timingSafeEqual(digest(presented), expected)) {
       options.log.warn({ path: request.url }, "rejected a debug request without a valid runner token");
-      send(response, 401, "application/json", JSON.stringify({ error: "unauthorized", message: "send `Authorization: Bearer <runner token>`" }), {
-        "www-authenticate": 'Bearer realm="devhatchery-agent"',
-      });
+      send(
+        response,
+        401,
+        "application/json",
+        JSON.stringify({ error: "unauthorized", message: "send `Authorization: Bearer <runner token>`" }),
+        {
+          "www-authenticate": 'Bearer realm="devhatchery-agent"',
+        },
+      );
       return;
     }
     const path = (request.url ?? "/").split("?")[0];
     if (path !== "/debug" && path !== "/debug.json") {
-      send(response, 404, "application/json", JSON.stringify({ error: "not_found", message: "the debug endpoint serves /debug and /debug.json" }));
+      send(
+        response,
+        404,
+        "application/json",
+        JSON.stringify({ error: "not_found", message: "the debug endpoint serves /debug and /debug.json" }),
+      );
       return;
     }
     if (request.method !== "GET" && request.method !== "HEAD") {
-      send(response, 405, "application/json", JSON.stringify({ error: "method_not_allowed", message: "the debug endpoint is read-only: use GET" }), { allow: "GET, HEAD" });
+      send(
+        response,
+        405,
+        "application/json",
+        JSON.stringify({ error: "method_not_allowed", message: "the debug endpoint is read-only: use GET" }),
+        { allow: "GET, HEAD" },
+      );
       return;
     }
     const snapshot = takeDebugSnapshot(options.sources);

@@ -7,7 +7,10 @@ export function toCommandLine(argv: string[], shell: string): string[] {
   const hasArgv = argv.length > 0;
   const hasShell = shell.length > 0;
   if (hasArgv === hasShell) {
-    throw new AgentError("INVALID_ARGUMENT", "Set exactly one of argv (a program and its arguments) or shell (a command string).");
+    throw new AgentError(
+      "INVALID_ARGUMENT",
+      "Set exactly one of argv (a program and its arguments) or shell (a command string).",
+    );
   }
   if (hasShell) return ["/bin/sh", "-lc", shell];
   if (!argv[0]) throw new AgentError("INVALID_ARGUMENT", 'argv[0] must name a program, e.g. ["ls", "-la"].');

@@ -2,8 +2,23 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExecState, ExitReason, OutputStream, type ExecEvent, type ExecStartRequest } from "@devhatchery/proto/agent/v1/exec";
-import { authMetadata, execStartRequest, followExec, startExecAgent, startProcess, unaryCall, type ExecAgent, type ExecFollower } from "../../test/agent-harness.js";
+import {
+  ExecState,
+  ExitReason,
+  OutputStream,
+  type ExecEvent,
+  type ExecStartRequest,
+} from "@devhatchery/proto/agent/v1/exec";
+import {
+  authMetadata,
+  execStartRequest,
+  followExec,
+  startExecAgent,
+  startProcess,
+  unaryCall,
+  type ExecAgent,
+  type ExecFollower,
+} from "../../test/agent-harness.js";
 
 type Event = NonNullable<ExecEvent["event"]>;
 
@@ -20,7 +35,10 @@ describe("ExecService process control: stdin, signals, interrupt, timeout", () =
   });
 
   /** Starts a process through Exec and follows it; resolves once its output contains `ready` (when given). */
-  async function run(request: Partial<ExecStartRequest>, ready?: string): Promise<{ id: string; follower: ExecFollower }> {
+  async function run(
+    request: Partial<ExecStartRequest>,
+    ready?: string,
+  ): Promise<{ id: string; follower: ExecFollower }> {
     const follower = followExec(agent.exec.exec(execStartRequest(request), authMetadata()));
     followers.push(follower);
     const started = await follower.next((event) => event.$case === "started");
@@ -29,7 +47,8 @@ describe("ExecService process control: stdin, signals, interrupt, timeout", () =
   }
 
   async function waitForOutput(follower: ExecFollower, text: string): Promise<void> {
-    while (!follower.output().toString().includes(text)) await follower.next((event) => event.$case === "output" || event.$case === "exited");
+    while (!follower.output().toString().includes(text))
+      await follower.next((event) => event.$case === "output" || event.$case === "exited");
   }
 
   async function exitOf(follower: ExecFollower): Promise<Extract<Event, { $case: "exited" }>["value"]> {
@@ -39,10 +58,15 @@ describe("ExecService process control: stdin, signals, interrupt, timeout", () =
   }
 
   const writeStdin = (execId: string, data: string, close = false) =>
-    unaryCall<{ stdinBytes: number }>((metadata, callback) => agent.exec.writeStdin({ execId, data: Buffer.from(data), close }, metadata, callback));
-  const signal = (execId: string, name: string) => unaryCall((metadata, callback) => agent.exec.signal({ execId, signal: name }, metadata, callback));
-  const interrupt = (execId: string, graceMs = 0) => unaryCall((metadata, callback) => agent.exec.interrupt({ execId, graceMs }, metadata, callback));
-  const get = (execId: string) => unaryCall<{ exec?: { state: ExecState } }>((metadata, callback) => agent.exec.get({ execId }, metadata, callback));
+    unaryCall<{ stdinBytes: number }>((metadata, callback) =>
+      agent.exec.writeStdin({ execId, data: Buffer.from(data), close }, metadata, callback),
+    );
+  const signal = (execId: string, name: string) =>
+    unaryCall((metadata, callback) => agent.exec.signal({ execId, signal: name }, metadata, callback));
+  const interrupt = (execId: string, graceMs = 0) =>
+    unaryCall((metadata, callback) => agent.exec.interrupt({ execId, graceMs }, metadata, callback));
+  const get = (execId: string) =>
+    unaryCall<{ exec?: { state: ExecState } }>((metadata, callback) => agent.exec.get({ execId }, metadata, callback));
 
   it("streams stdin to an interactive program in order, then closes it", async () => {
     const { id, follower } = await run({ shell: "read x; echo got $x; cat; echo end", stdinOpen: true });
@@ -79,7 +103,10 @@ describe("ExecService process control: stdin, signals, interrupt, timeout", () =
   });
 
   it("delivers a signal by name to the process's handler", async () => {
-    const { id, follower } = await run({ shell: "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 0.05; done" }, "ready");
+    const { id, follower } = await run(
+      { shell: "trap 'echo got-usr1' USR1; echo ready; while :; do sleep 0.05; done" },
+      "ready",
+    );
     await signal(id, "usr1");
     await waitForOutput(follower, "got-usr1\n");
     await signal(id, "SIGHUP");
@@ -101,7 +128,8 @@ describe("ExecService process control: stdin, signals, interrupt, timeout", () =
     const { id, follower } = await run({ shell: "echo ready; sleep 30" }, "ready");
     await expect(signal(id, "SIGNOPE")).rejects.toMatchObject({
       code: status.INVALID_ARGUMENT,
-      details: 'Signal "SIGNOPE" is not known; use a name such as "SIGTERM", "SIGINT", "SIGKILL", "SIGHUP" or "SIGUSR1".',
+      details:
+        'Signal "SIGNOPE" is not known; use a name such as "SIGTERM", "SIGINT", "SIGKILL", "SIGHUP" or "SIGUSR1".',
     });
     await signal(id, "SIGKILL");
     await exitOf(follower);
@@ -112,9 +140,16 @@ describe("ExecService process control: stdin, signals, interrupt, timeout", () =
   });
 
   it("interrupts with SIGINT a process that handles it, and says it was interrupted", async () => {
-    const { id, follower } = await run({ shell: "trap 'echo bye; exit 3' INT; echo ready; while :; do sleep 0.05; done" }, "ready");
+    const { id, follower } = await run(
+      { shell: "trap 'echo bye; exit 3' INT; echo ready; while :; do sleep 0.05; done" },
+      "ready",
+    );
     await interrupt(id);
-    expect(await exitOf(follower)).toMatchObject({ reason: ExitReason.EXIT_REASON_INTERRUPTED, exitCode: 3, signal: "" });
+    expect(await exitOf(follower)).toMatchObject({
+      reason: ExitReason.EXIT_REASON_INTERRUPTED,
+      exitCode: 3,
+      signal: "",
+    });
     expect(follower.output().toString()).toBe("ready\nbye\n");
   });
 
@@ -131,26 +166,44 @@ describe("ExecService process control: stdin, signals, interrupt, timeout", () =
     const { id, follower } = await run({ argv: ["true"] });
     await exitOf(follower);
     const response = await interrupt(id);
-    expect(response).toMatchObject({ exec: { state: ExecState.EXEC_STATE_EXITED, exit: { reason: ExitReason.EXIT_REASON_EXITED, exitCode: 0 } } });
+    expect(response).toMatchObject({
+      exec: { state: ExecState.EXEC_STATE_EXITED, exit: { reason: ExitReason.EXIT_REASON_EXITED, exitCode: 0 } },
+    });
   });
 
   it("ends a process that outlives timeout_ms with SIGTERM, then SIGKILL after kill_grace_ms when it ignores SIGTERM", async () => {
-    const { follower } = await run({ shell: "trap 'echo term' TERM; echo ready; while :; do sleep 0.05; done", timeoutMs: 300, killGraceMs: 200 });
+    const { follower } = await run({
+      shell: "trap 'echo term' TERM; echo ready; while :; do sleep 0.05; done",
+      timeoutMs: 300,
+      killGraceMs: 200,
+    });
     expect(await exitOf(follower)).toMatchObject({ reason: ExitReason.EXIT_REASON_TIMED_OUT, signal: "SIGKILL" });
     expect(follower.output(OutputStream.OUTPUT_STREAM_STDOUT).toString()).toBe("ready\nterm\n");
   });
 
   it("answers NOT_FOUND for an exec id it does not hold", async () => {
-    const message = 'Exec "ex_0000000000000000" not found: no such process, or it ended long enough ago to be reaped (finished processes are kept 1800 s, at most 64); list processes with List.';
+    const message =
+      'Exec "ex_0000000000000000" not found: no such process, or it ended long enough ago to be reaped (finished processes are kept 1800 s, at most 64); list processes with List.';
     await expect(get("ex_0000000000000000")).rejects.toMatchObject({ code: status.NOT_FOUND, details: message });
     await expect(interrupt("ex_0000000000000000")).rejects.toMatchObject({ code: status.NOT_FOUND, details: message });
-    const attach = followExec(agent.exec.attach({ execId: "ex_0000000000000000", cursor: 0, keepaliveMs: 0 }, authMetadata()));
+    const attach = followExec(
+      agent.exec.attach({ execId: "ex_0000000000000000", cursor: 0, keepaliveMs: 0 }, authMetadata()),
+    );
     expect(await attach.ended).toMatchObject({ code: status.NOT_FOUND, details: message });
   });
 
   it("starts with Start and returns at once with the running process", async () => {
     const info = await startProcess(agent.exec, { shell: "sleep 30", cwd: "/tmp" });
-    expect(info).toMatchObject({ state: ExecState.EXEC_STATE_RUNNING, command: "sleep 30", cwd: "/tmp", user: "", pty: false, stdinOpen: false, exit: undefined, endedAtMs: 0 });
+    expect(info).toMatchObject({
+      state: ExecState.EXEC_STATE_RUNNING,
+      command: "sleep 30",
+      cwd: "/tmp",
+      user: "",
+      pty: false,
+      stdinOpen: false,
+      exit: undefined,
+      endedAtMs: 0,
+    });
     expect(info.pid).toBeGreaterThan(0);
     await signal(info.execId, "KILL");
   });

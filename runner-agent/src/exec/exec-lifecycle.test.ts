@@ -23,13 +23,23 @@ describe("ExecService process lifecycle: list, retention, reaping, remove, shutd
     return { agent, spillDir };
   }
 
-  const get = (agent: ExecAgent, execId: string) => unaryCall<{ exec?: ExecInfo }>((metadata, callback) => agent.exec.get({ execId }, metadata, callback)).then((r) => r.exec!);
-  const list = (agent: ExecAgent) => unaryCall<{ execs: ExecInfo[] }>((metadata, callback) => agent.exec.list({}, metadata, callback)).then((r) => r.execs);
-  const remove = (agent: ExecAgent, execId: string) => unaryCall((metadata, callback) => agent.exec.remove({ execId }, metadata, callback));
-  const kill = (agent: ExecAgent, execId: string) => unaryCall((metadata, callback) => agent.exec.signal({ execId, signal: "SIGKILL" }, metadata, callback));
+  const get = (agent: ExecAgent, execId: string) =>
+    unaryCall<{ exec?: ExecInfo }>((metadata, callback) => agent.exec.get({ execId }, metadata, callback)).then(
+      (r) => r.exec!,
+    );
+  const list = (agent: ExecAgent) =>
+    unaryCall<{ execs: ExecInfo[] }>((metadata, callback) => agent.exec.list({}, metadata, callback)).then(
+      (r) => r.execs,
+    );
+  const remove = (agent: ExecAgent, execId: string) =>
+    unaryCall((metadata, callback) => agent.exec.remove({ execId }, metadata, callback));
+  const kill = (agent: ExecAgent, execId: string) =>
+    unaryCall((metadata, callback) => agent.exec.signal({ execId, signal: "SIGKILL" }, metadata, callback));
 
   async function finished(agent: ExecAgent, execId: string): Promise<ExecInfo> {
-    await expect.poll(async () => (await get(agent, execId)).state, { timeout: 10_000 }).toBe(ExecState.EXEC_STATE_EXITED);
+    await expect
+      .poll(async () => (await get(agent, execId)).state, { timeout: 10_000 })
+      .toBe(ExecState.EXEC_STATE_EXITED);
     return get(agent, execId);
   }
 
@@ -44,7 +54,14 @@ describe("ExecService process lifecycle: list, retention, reaping, remove, shutd
     const long = await startProcess(agent.exec, { shell: `sleep 30 # ${"x".repeat(300)}` });
     const execs = await list(agent);
     expect(execs.map((exec) => exec.execId)).toEqual([first.execId, long.execId, done.execId]);
-    expect(execs[0]).toMatchObject({ state: ExecState.EXEC_STATE_RUNNING, command: "sleep 30", cwd: agent.workDir, exit: undefined, endedAtMs: 0, pid: first.pid });
+    expect(execs[0]).toMatchObject({
+      state: ExecState.EXEC_STATE_RUNNING,
+      command: "sleep 30",
+      cwd: agent.workDir,
+      exit: undefined,
+      endedAtMs: 0,
+      pid: first.pid,
+    });
     expect(execs[1]!.command).toBe(`sleep 30 # ${"x".repeat(188)}…`);
     expect(execs[2]).toMatchObject({
       state: ExecState.EXEC_STATE_EXITED,
@@ -68,13 +85,20 @@ describe("ExecService process lifecycle: list, retention, reaping, remove, shutd
       ids.push(info.execId);
     }
     await expect.poll(async () => (await readdir(spillDir)).sort()).toEqual(ids.slice(1).sort());
-    await expect(get(agent, ids[0]!)).rejects.toMatchObject({ code: status.NOT_FOUND, details: notFound(ids[0]!, "kept 1800 s, at most 2") });
+    await expect(get(agent, ids[0]!)).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+      details: notFound(ids[0]!, "kept 1800 s, at most 2"),
+    });
     expect((await list(agent)).map((exec) => exec.execId)).toEqual(ids.slice(1));
   });
 
   it("reaps a finished process after retain_ms, and a reader still replaying it learns why its stream ends", async () => {
     // More output than the client's transport buffers hold, so that the reader really is behind when the reaping comes.
-    const { agent, spillDir } = await agentWith({ retainMs: 1_500, ringBytes: 16 * 1024, maxOutputBytes: 64 * 1024 * 1024 });
+    const { agent, spillDir } = await agentWith({
+      retainMs: 1_500,
+      ringBytes: 16 * 1024,
+      maxOutputBytes: 64 * 1024 * 1024,
+    });
     const info = await startProcess(agent.exec, { shell: "head -c 20000000 /dev/zero" });
     await finished(agent, info.execId);
     const call = agent.exec.attach({ execId: info.execId, cursor: 0, keepaliveMs: 0 }, authMetadata());
@@ -97,7 +121,10 @@ describe("ExecService process lifecycle: list, retention, reaping, remove, shutd
     });
     const { bytes, error } = await outcome;
     expect(bytes).toBeLessThan(20_000_000);
-    expect(error).toMatchObject({ code: status.NOT_FOUND, details: `Exec "${info.execId}" was reaped and its output deleted; start the command again.` });
+    expect(error).toMatchObject({
+      code: status.NOT_FOUND,
+      details: `Exec "${info.execId}" was reaped and its output deleted; start the command again.`,
+    });
     await expect(get(agent, info.execId)).rejects.toMatchObject({ code: status.NOT_FOUND });
   });
 
@@ -113,7 +140,10 @@ describe("ExecService process lifecycle: list, retention, reaping, remove, shutd
     await finished(agent, running.execId);
     await remove(agent, running.execId);
     expect(existsSync(join(spillDir, running.execId))).toBe(false);
-    await expect(get(agent, running.execId)).rejects.toMatchObject({ code: status.NOT_FOUND, details: notFound(running.execId) });
+    await expect(get(agent, running.execId)).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+      details: notFound(running.execId),
+    });
   });
 
   it("empties its spill directory of old spill files at start, leaving anything else there alone", async () => {
@@ -130,7 +160,12 @@ describe("ExecService process lifecycle: list, retention, reaping, remove, shutd
   it("stops running processes and deletes every spill file when the agent shuts down", async () => {
     const spillDir = await mkdtemp(join(tmpdir(), "devhatchery-spill-test-"));
     cleanups.push(() => rm(spillDir, { recursive: true, force: true }));
-    const agent = await startExecAgent({ spillDir, ringBytes: 16 * 1024, maxOutputBytes: 1024 * 1024, killGraceMs: 300 });
+    const agent = await startExecAgent({
+      spillDir,
+      ringBytes: 16 * 1024,
+      maxOutputBytes: 1024 * 1024,
+      killGraceMs: 300,
+    });
     const sleeper = await startProcess(agent.exec, { shell: "trap '' TERM; sleep 30" });
     const writer = await startProcess(agent.exec, { shell: "head -c 100000 /dev/zero" });
     await finished(agent, writer.execId);

@@ -13,19 +13,27 @@ describe("ExecService output budget: spilled output of all execs together stays 
   });
   afterAll(() => agent?.close());
 
-  const get = (execId: string) => unaryCall<{ exec?: ExecInfo }>((metadata, callback) => agent.exec.get({ execId }, metadata, callback)).then((r) => r.exec!);
+  const get = (execId: string) =>
+    unaryCall<{ exec?: ExecInfo }>((metadata, callback) => agent.exec.get({ execId }, metadata, callback)).then(
+      (r) => r.exec!,
+    );
   const read = (execId: string, cursor: number) =>
-    unaryCall<ExecReadResponse>((metadata, callback) => agent.exec.read({ execId, cursor, maxBytes: 64 * KIB, waitMs: 0 }, metadata, callback));
+    unaryCall<ExecReadResponse>((metadata, callback) =>
+      agent.exec.read({ execId, cursor, maxBytes: 64 * KIB, waitMs: 0 }, metadata, callback),
+    );
 
   /** Runs a process writing `bytes` bytes and waits until it ended and its output is on disk. */
   async function produce(bytes: number): Promise<ExecInfo> {
     const started = await startProcess(agent.exec, { shell: `head -c ${bytes} /dev/zero` });
-    await expect.poll(async () => (await get(started.execId)).state, { timeout: 20_000 }).toBe(ExecState.EXEC_STATE_EXITED);
+    await expect
+      .poll(async () => (await get(started.execId)).state, { timeout: 20_000 })
+      .toBe(ExecState.EXEC_STATE_EXITED);
     await expect.poll(async () => (await get(started.execId)).output!.memoryBytes, { timeout: 20_000 }).toBe(0);
     return get(started.execId);
   }
 
-  const spilled = async (ids: string[]) => (await Promise.all(ids.map(get))).reduce((sum, info) => sum + info.output!.spilledBytes, 0);
+  const spilled = async (ids: string[]) =>
+    (await Promise.all(ids.map(get))).reduce((sum, info) => sum + info.output!.spilledBytes, 0);
 
   it("drops the oldest finished exec's output first, and a read of it says how many bytes went", async () => {
     const oldest = await produce(900 * KIB);
@@ -42,7 +50,9 @@ describe("ExecService output budget: spilled output of all execs together stays 
 
     const gap = await read(oldest.execId, 0);
     expect(gap.droppedBytes).toBe(first!.output!.startCursor);
-    expect(gap.nextCursor).toBe(first!.output!.startCursor + gap.chunks.reduce((sum, chunk) => sum + chunk.data.length, 0));
+    expect(gap.nextCursor).toBe(
+      first!.output!.startCursor + gap.chunks.reduce((sum, chunk) => sum + chunk.data.length, 0),
+    );
     const intact = await read(middle.execId, 0);
     expect(intact.droppedBytes).toBe(0);
   });

@@ -4,8 +4,21 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { status, type ClientReadableStream } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExecState, ExitReason, type ExecEvent, type ExecInfo, type ExecReadResponse } from "@devhatchery/proto/agent/v1/exec";
-import { authMetadata, followExec, startExecAgent, startProcess, unaryCall, type ExecAgent } from "../../test/agent-harness.js";
+import {
+  ExecState,
+  ExitReason,
+  type ExecEvent,
+  type ExecInfo,
+  type ExecReadResponse,
+} from "@devhatchery/proto/agent/v1/exec";
+import {
+  authMetadata,
+  followExec,
+  startExecAgent,
+  startProcess,
+  unaryCall,
+  type ExecAgent,
+} from "../../test/agent-harness.js";
 
 const MIB = 1024 * 1024;
 
@@ -27,16 +40,29 @@ describe("ExecService output log: cursors, replay, spill, cap, readers", () => {
   let capped: ExecAgent;
 
   beforeAll(async () => {
-    [agent, capped] = await Promise.all([startExecAgent({ ringBytes }), startExecAgent({ ringBytes: 64 * 1024, maxOutputBytes: 1 * MIB })]);
+    [agent, capped] = await Promise.all([
+      startExecAgent({ ringBytes }),
+      startExecAgent({ ringBytes: 64 * 1024, maxOutputBytes: 1 * MIB }),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([agent?.close(), capped?.close()]);
   });
 
-  const get = (on: ExecAgent, execId: string) => unaryCall<{ exec?: ExecInfo }>((metadata, callback) => on.exec.get({ execId }, metadata, callback)).then((r) => r.exec!);
+  const get = (on: ExecAgent, execId: string) =>
+    unaryCall<{ exec?: ExecInfo }>((metadata, callback) => on.exec.get({ execId }, metadata, callback)).then(
+      (r) => r.exec!,
+    );
   const read = (on: ExecAgent, execId: string, cursor: number, options: { maxBytes?: number; waitMs?: number } = {}) =>
-    unaryCall<ExecReadResponse>((metadata, callback) => on.exec.read({ execId, cursor, maxBytes: options.maxBytes ?? 0, waitMs: options.waitMs ?? 0 }, metadata, callback));
-  const attach = (on: ExecAgent, execId: string, cursor = 0, keepaliveMs = 0): ClientReadableStream<ExecEvent> => on.exec.attach({ execId, cursor, keepaliveMs }, authMetadata());
+    unaryCall<ExecReadResponse>((metadata, callback) =>
+      on.exec.read(
+        { execId, cursor, maxBytes: options.maxBytes ?? 0, waitMs: options.waitMs ?? 0 },
+        metadata,
+        callback,
+      ),
+    );
+  const attach = (on: ExecAgent, execId: string, cursor = 0, keepaliveMs = 0): ClientReadableStream<ExecEvent> =>
+    on.exec.attach({ execId, cursor, keepaliveMs }, authMetadata());
 
   async function waitForExit(on: ExecAgent, execId: string, onPoll?: (info: ExecInfo) => void): Promise<ExecInfo> {
     for (let attempt = 0; attempt < 3_000; attempt++) {
@@ -106,7 +132,8 @@ describe("ExecService output log: cursors, replay, spill, cap, readers", () => {
   });
 
   it("gives a reader that reconnects from its last cursor, even inside a chunk, every byte exactly once", async () => {
-    const script = 'i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo "line-$i"; [ $((i % 20)) = 0 ] && sleep 0.02; done; echo "to stderr" >&2';
+    const script =
+      'i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo "line-$i"; [ $((i % 20)) = 0 ] && sleep 0.02; done; echo "to stderr" >&2';
     const info = await startProcess(agent.exec, { shell: script });
     const received: Buffer[] = [];
     let cursor = 0;
@@ -164,7 +191,9 @@ describe("ExecService output log: cursors, replay, spill, cap, readers", () => {
 
     const page = await read(capped, info.execId, 100, { maxBytes: 10 });
     expect(page).toMatchObject({ droppedBytes: start - 100, nextCursor: start + 10, eof: false });
-    expect(Buffer.concat(page.chunks.map((chunk) => Buffer.from(chunk.data))).equals(data.subarray(start, start + 10))).toBe(true);
+    expect(
+      Buffer.concat(page.chunks.map((chunk) => Buffer.from(chunk.data))).equals(data.subarray(start, start + 10)),
+    ).toBe(true);
   });
 
   it("tells a live reader that fell behind the cap where its gap is, never silently", async () => {
@@ -186,7 +215,9 @@ describe("ExecService output log: cursors, replay, spill, cap, readers", () => {
     for (const event of events) {
       if (event.$case === "output") {
         expect(event.value.cursor).toBe(cursor);
-        expect(Buffer.from(event.value.data).equals(data.subarray(cursor, cursor + event.value.data.length))).toBe(true);
+        expect(Buffer.from(event.value.data).equals(data.subarray(cursor, cursor + event.value.data.length))).toBe(
+          true,
+        );
         cursor += event.value.data.length;
       } else if (event.$case === "dropped") {
         expect(event.value.cursor).toBe(cursor);
@@ -226,7 +257,13 @@ describe("ExecService output log: cursors, replay, spill, cap, readers", () => {
     const info = await startProcess(agent.exec, { shell: "printf 12345" });
     await waitForExit(agent, info.execId);
     const message = `Cursor 6 is past the end of exec "${info.execId}" output (5 bytes); resume from a chunk's cursor plus its length, or from 0.`;
-    await expect(read(agent, info.execId, 6)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: message });
-    expect(await followExec(attach(agent, info.execId, 6)).ended).toMatchObject({ code: status.INVALID_ARGUMENT, details: message });
+    await expect(read(agent, info.execId, 6)).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: message,
+    });
+    expect(await followExec(attach(agent, info.execId, 6)).ended).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: message,
+    });
   });
 });

@@ -3,13 +3,23 @@ import { writeFile } from "node:fs/promises";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExitReason, OutputStream, type ExecEvent } from "@devhatchery/proto/agent/v1/exec";
-import { authMetadata, collectExec, execStartRequest, followExec, startAgentHarness, type AgentHarness } from "../../test/agent-harness.js";
+import {
+  authMetadata,
+  collectExec,
+  execStartRequest,
+  followExec,
+  startAgentHarness,
+  type AgentHarness,
+} from "../../test/agent-harness.js";
 
 type Event = NonNullable<ExecEvent["event"]>;
 
 function outputOf(events: ExecEvent["event"][], stream: OutputStream): string {
   return events
-    .filter((event): event is Extract<Event, { $case: "output" }> => event?.$case === "output" && event.value.stream === stream)
+    .filter(
+      (event): event is Extract<Event, { $case: "output" }> =>
+        event?.$case === "output" && event.value.stream === stream,
+    )
     .map((event) => Buffer.from(event.value.data).toString("utf8"))
     .join("");
 }
@@ -69,7 +79,9 @@ describe("ExecService over a real gRPC server", () => {
 
   it("passes binary output through unchanged", async () => {
     const events = await collectExec(agent.exec, { shell: "printf '\\000\\377\\001'" });
-    const bytes = Buffer.concat(events.flatMap((event) => (event?.$case === "output" ? [Buffer.from(event.value.data)] : [])));
+    const bytes = Buffer.concat(
+      events.flatMap((event) => (event?.$case === "output" ? [Buffer.from(event.value.data)] : [])),
+    );
     expect([...bytes]).toEqual([0, 255, 1]);
   });
 
@@ -94,7 +106,8 @@ describe("ExecService over a real gRPC server", () => {
   it("refuses a program that does not exist with NOT_FOUND", async () => {
     await expect(collectExec(agent.exec, { argv: ["no-such-program-xyz"] })).rejects.toMatchObject({
       code: status.NOT_FOUND,
-      details: 'Cannot start "no-such-program-xyz": no such program in PATH. Check the name, or run it through a shell command.',
+      details:
+        'Cannot start "no-such-program-xyz": no such program in PATH. Check the name, or run it through a shell command.',
     });
   });
 
@@ -107,13 +120,22 @@ describe("ExecService over a real gRPC server", () => {
 
   it("refuses a request with both or neither of argv and shell", async () => {
     const message = "Set exactly one of argv (a program and its arguments) or shell (a command string).";
-    await expect(collectExec(agent.exec, {})).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: message });
-    await expect(collectExec(agent.exec, { argv: ["true"], shell: "true" })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: message });
+    await expect(collectExec(agent.exec, {})).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: message,
+    });
+    await expect(collectExec(agent.exec, { argv: ["true"], shell: "true" })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: message,
+    });
   });
 
   it("keeps the process running when the caller cancels the stream, and replays its output to a new reader", async () => {
     const marker = `${agent.workDir}/kept-${Date.now()}`;
-    const call = agent.exec.exec(execStartRequest({ shell: `echo ready; sleep 0.5; touch ${marker}; echo done` }), authMetadata());
+    const call = agent.exec.exec(
+      execStartRequest({ shell: `echo ready; sleep 0.5; touch ${marker}; echo done` }),
+      authMetadata(),
+    );
     const follower = followExec(call);
     const started = await follower.next((event) => event.$case === "started");
     await follower.next((event) => event.$case === "output");
@@ -123,12 +145,19 @@ describe("ExecService over a real gRPC server", () => {
     const replay = followExec(agent.exec.attach({ execId, cursor: 0, keepaliveMs: 0 }, authMetadata()));
     expect(await replay.ended).toBeUndefined();
     expect(replay.output().toString()).toBe("ready\ndone\n");
-    expect(replay.events.at(-1)).toMatchObject({ $case: "exited", value: { reason: ExitReason.EXIT_REASON_EXITED, exitCode: 0 } });
+    expect(replay.events.at(-1)).toMatchObject({
+      $case: "exited",
+      value: { reason: ExitReason.EXIT_REASON_EXITED, exitCode: 0 },
+    });
     expect(existsSync(marker)).toBe(true);
   });
 
   it("runs as another user given by name, uid or uid:gid, with that user's HOME", async () => {
-    const byName = await collectExec(agent.exec, { shell: 'id -u; id -g; id -G; echo "$HOME $USER"', user: "nobody", cwd: "/" });
+    const byName = await collectExec(agent.exec, {
+      shell: 'id -u; id -g; id -G; echo "$HOME $USER"',
+      user: "nobody",
+      cwd: "/",
+    });
     expect(outputOf(byName, OutputStream.OUTPUT_STREAM_STDOUT)).toBe("65534\n65534\n65534\n/nonexistent nobody\n");
     const byIds = await collectExec(agent.exec, { shell: "id -u; id -g", user: "4321:4322", cwd: "/" });
     expect(outputOf(byIds, OutputStream.OUTPUT_STREAM_STDOUT)).toBe("4321\n4322\n");
@@ -139,15 +168,18 @@ describe("ExecService over a real gRPC server", () => {
   it("refuses unknown users and groups with NOT_FOUND, and malformed ones with INVALID_ARGUMENT", async () => {
     await expect(collectExec(agent.exec, { argv: ["true"], user: "no-such-user" })).rejects.toMatchObject({
       code: status.NOT_FOUND,
-      details: 'User "no-such-user" not found in /etc/passwd of this runner; pass a numeric uid, or create the user first (useradd no-such-user).',
+      details:
+        'User "no-such-user" not found in /etc/passwd of this runner; pass a numeric uid, or create the user first (useradd no-such-user).',
     });
     await expect(collectExec(agent.exec, { argv: ["true"], user: "nobody:no-such-group" })).rejects.toMatchObject({
       code: status.NOT_FOUND,
-      details: 'Group "no-such-group" not found in /etc/group of this runner; pass a numeric gid, or create the group first (groupadd no-such-group).',
+      details:
+        'Group "no-such-group" not found in /etc/group of this runner; pass a numeric gid, or create the group first (groupadd no-such-group).',
     });
     await expect(collectExec(agent.exec, { argv: ["true"], user: ":1000" })).rejects.toMatchObject({
       code: status.INVALID_ARGUMENT,
-      details: 'User ":1000" is not valid; use a name or uid (up to 4294967294), optionally with a group: "app", "1000" or "1000:1000".',
+      details:
+        'User ":1000" is not valid; use a name or uid (up to 4294967294), optionally with a group: "app", "1000" or "1000:1000".',
     });
   });
 

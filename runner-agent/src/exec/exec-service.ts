@@ -90,7 +90,12 @@ function unary<Req, Res>(work: (request: Req, call: ServerUnaryCall<Req, Res>) =
 }
 
 /** Writes a process's events to a stream at the reader's pace; cancelling the stream leaves the process running. */
-async function stream(call: ServerWritableStream<unknown, ExecEvent>, managed: ManagedProcess, cursor: number, keepaliveMs: number): Promise<void> {
+async function stream(
+  call: ServerWritableStream<unknown, ExecEvent>,
+  managed: ManagedProcess,
+  cursor: number,
+  keepaliveMs: number,
+): Promise<void> {
   const cancelled = new AbortController();
   call.on("cancelled", () => cancelled.abort());
   for await (const event of followOutput(managed, cursor, keepaliveMs, cancelled.signal)) {
@@ -137,7 +142,13 @@ export function createExecService(processes: ProcessManager, log: Logger): ExecS
       const managed = processes.get(execId);
       const cancelled = new AbortController();
       call.on("cancelled", () => cancelled.abort());
-      const page = await readOutputPage(managed, cursor, Math.min(maxBytes || DEFAULT_READ_BYTES, MAX_READ_BYTES), waitMs, cancelled.signal);
+      const page = await readOutputPage(
+        managed,
+        cursor,
+        Math.min(maxBytes || DEFAULT_READ_BYTES, MAX_READ_BYTES),
+        waitMs,
+        cancelled.signal,
+      );
       return {
         chunks: page.chunks.map((chunk) => toExecOutput(chunk).value),
         droppedBytes: page.droppedBytes,
@@ -146,7 +157,9 @@ export function createExecService(processes: ProcessManager, log: Logger): ExecS
         exec: toExecInfo(managed.info()),
       };
     }),
-    writeStdin: unary(async ({ execId, data, close }) => ({ stdinBytes: await processes.get(execId).writeStdin(Buffer.from(data), close) })),
+    writeStdin: unary(async ({ execId, data, close }) => ({
+      stdinBytes: await processes.get(execId).writeStdin(Buffer.from(data), close),
+    })),
     signal: unary(({ execId, signal }) => {
       const managed = processes.get(execId);
       managed.signal(parseSignalName(signal));
@@ -158,7 +171,8 @@ export function createExecService(processes: ProcessManager, log: Logger): ExecS
       return { exec: toExecInfo(managed.info()) };
     }),
     resize: unary(({ execId, size }) => {
-      if (!size?.rows || !size.cols) throw new AgentError("INVALID_ARGUMENT", "Set size with rows and cols of at least 1, e.g. rows 24, cols 80.");
+      if (!size?.rows || !size.cols)
+        throw new AgentError("INVALID_ARGUMENT", "Set size with rows and cols of at least 1, e.g. rows 24, cols 80.");
       processes.get(execId).resize(size.rows, size.cols);
       return {};
     }),

@@ -15,7 +15,10 @@ describe("ManagedProcess exit path", () => {
    * group signal the exec sends after its exit lands on the decoy.
    */
   async function startDecoy(ignoreInterrupt = false): Promise<ChildProcess> {
-    const decoy = spawn("sh", ["-c", `${ignoreInterrupt ? "trap '' INT; " : ""}echo ready; exec sleep 60`], { detached: true, stdio: ["ignore", "pipe", "ignore"] });
+    const decoy = spawn("sh", ["-c", `${ignoreInterrupt ? "trap '' INT; " : ""}echo ready; exec sleep 60`], {
+      detached: true,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
     decoys.push(decoy);
     await new Promise((resolve) => decoy.stdout!.once("data", resolve));
     return decoy;
@@ -30,7 +33,10 @@ describe("ManagedProcess exit path", () => {
     }
   };
 
-  async function launchedOn(pid: number, oomKills: () => Promise<number | undefined>): Promise<{ managed: ManagedProcess; events: ProcessIoEvents }> {
+  async function launchedOn(
+    pid: number,
+    oomKills: () => Promise<number | undefined>,
+  ): Promise<{ managed: ManagedProcess; events: ProcessIoEvents }> {
     let events: ProcessIoEvents | undefined;
     const managed = new ManagedProcess({
       id: "ex_reaped",
@@ -43,11 +49,21 @@ describe("ManagedProcess exit path", () => {
       log: createLogger("silent"),
       onEnded: () => undefined,
     });
-    const io = { pid, write: async () => undefined, closeStdin: () => undefined, pauseOutput: () => undefined, resumeOutput: () => undefined, resize: () => undefined };
-    await managed.launch({ argv: ["true"], cwd: "/", env: {}, uid: undefined, gid: undefined, terminal: undefined }, async (_spec, given) => {
-      events = given;
-      return io;
-    });
+    const io = {
+      pid,
+      write: async () => undefined,
+      closeStdin: () => undefined,
+      pauseOutput: () => undefined,
+      resumeOutput: () => undefined,
+      resize: () => undefined,
+    };
+    await managed.launch(
+      { argv: ["true"], cwd: "/", env: {}, uid: undefined, gid: undefined, terminal: undefined },
+      async (_spec, given) => {
+        events = given;
+        return io;
+      },
+    );
     return { managed, events: events! };
   }
 
@@ -55,10 +71,14 @@ describe("ManagedProcess exit path", () => {
     const decoy = await startDecoy();
     let oomCalls = 0;
     // The first read (at launch) answers; the one after the exit never does, holding the exit path at its await.
-    const { managed, events } = await launchedOn(decoy.pid!, () => (oomCalls++ === 0 ? Promise.resolve(0) : new Promise<number>(() => undefined)));
+    const { managed, events } = await launchedOn(decoy.pid!, () =>
+      oomCalls++ === 0 ? Promise.resolve(0) : new Promise<number>(() => undefined),
+    );
     events.onExit(null, "SIGKILL");
 
-    expect(() => managed.signal("SIGTERM")).toThrow('Exec "ex_reaped" has already ended (ended by SIGKILL); it cannot receive SIGTERM.');
+    expect(() => managed.signal("SIGTERM")).toThrow(
+      'Exec "ex_reaped" has already ended (ended by SIGKILL); it cannot receive SIGTERM.',
+    );
     managed.interrupt(0);
     managed.stop();
     expect(managed.info().state).toBe("exited");

@@ -66,7 +66,10 @@ export class ManagedProcess {
     });
     this.startedAtMs = Date.now();
     if (this.options.timeoutMs > 0) {
-      this.lifetimeTimer = setTimeout(() => this.escalate(STOP_STEPS, this.options.killGraceMs, "timed_out"), this.options.timeoutMs);
+      this.lifetimeTimer = setTimeout(
+        () => this.escalate(STOP_STEPS, this.options.killGraceMs, "timed_out"),
+        this.options.timeoutMs,
+      );
     }
   }
 
@@ -97,7 +100,10 @@ export class ManagedProcess {
   async writeStdin(data: Buffer, close: boolean): Promise<number> {
     this.assertRunning("take input");
     if (!this.stdinOpen) {
-      throw new AgentError("FAILED_PRECONDITION", `Stdin of exec "${this.id}" is closed; start the process with stdin_open to write to it after it started.`);
+      throw new AgentError(
+        "FAILED_PRECONDITION",
+        `Stdin of exec "${this.id}" is closed; start the process with stdin_open to write to it after it started.`,
+      );
     }
     const io = this.io!;
     if (close) this.stdinOpen = false;
@@ -107,9 +113,13 @@ export class ManagedProcess {
       await written;
     } catch (error) {
       this.stdinOpen = false;
-      throw new AgentError("FAILED_PRECONDITION", `Exec "${this.id}" closed its stdin (${(error as NodeJS.ErrnoException).code ?? "closed"}); the data was not written.`, {
-        cause: error,
-      });
+      throw new AgentError(
+        "FAILED_PRECONDITION",
+        `Exec "${this.id}" closed its stdin (${(error as NodeJS.ErrnoException).code ?? "closed"}); the data was not written.`,
+        {
+          cause: error,
+        },
+      );
     }
     this.stdinBytes += data.length;
     return this.stdinBytes;
@@ -132,13 +142,20 @@ export class ManagedProcess {
 
   resize(rows: number, cols: number): void {
     this.assertRunning("be resized");
-    if (!this.spec?.terminal) throw new AgentError("FAILED_PRECONDITION", `Exec "${this.id}" has no terminal to resize; start it with pty set.`);
+    if (!this.spec?.terminal)
+      throw new AgentError(
+        "FAILED_PRECONDITION",
+        `Exec "${this.id}" has no terminal to resize; start it with pty set.`,
+      );
     this.io!.resize(rows, cols);
   }
 
   private assertRunning(what: string): void {
     if (!this.exitStatus) return;
-    throw new AgentError("FAILED_PRECONDITION", `Exec "${this.id}" has already ended (${describeExit(this.exitStatus)}); it cannot ${what}.`);
+    throw new AgentError(
+      "FAILED_PRECONDITION",
+      `Exec "${this.id}" has already ended (${describeExit(this.exitStatus)}); it cannot ${what}.`,
+    );
   }
 
   private escalate(steps: NodeJS.Signals[], graceMs: number, cause: ManagedProcess["stopCause"]): void {
@@ -175,7 +192,8 @@ export class ManagedProcess {
     const reason: ExitReasonName = this.stopCause ?? (signal ? "signaled" : "exited");
     this.exitStatus = { reason, exitCode: signal ? undefined : (code ?? 0), signal: signal ?? undefined, durationMs };
     this.endedAtMs = Date.now();
-    if (!this.stopCause && (signal === "SIGKILL" || code === 137) && (await this.wasOomKilled())) this.exitStatus = { ...this.exitStatus, reason: "oom_killed" };
+    if (!this.stopCause && (signal === "SIGKILL" || code === 137) && (await this.wasOomKilled()))
+      this.exitStatus = { ...this.exitStatus, reason: "oom_killed" };
     this.options.log.info({ exec: this.id, pid: this.io?.pid, ...this.exitStatus }, "process ended");
     this.output.close();
     this.options.onEnded(this);

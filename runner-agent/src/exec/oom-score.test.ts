@@ -11,19 +11,31 @@ describe("processes the agent starts are the OOM killer's first choice; the agen
   });
   afterAll(() => agent?.close());
 
-  const get = (execId: string) => unaryCall<{ exec?: ExecInfo }>((metadata, callback) => agent.exec.get({ execId }, metadata, callback)).then((r) => r.exec!);
-  const read = (execId: string) => unaryCall<ExecReadResponse>((metadata, callback) => agent.exec.read({ execId, cursor: 0, maxBytes: 0, waitMs: 0 }, metadata, callback));
+  const get = (execId: string) =>
+    unaryCall<{ exec?: ExecInfo }>((metadata, callback) => agent.exec.get({ execId }, metadata, callback)).then(
+      (r) => r.exec!,
+    );
+  const read = (execId: string) =>
+    unaryCall<ExecReadResponse>((metadata, callback) =>
+      agent.exec.read({ execId, cursor: 0, maxBytes: 0, waitMs: 0 }, metadata, callback),
+    );
 
   async function outputOf(request: Parameters<typeof startProcess>[1]): Promise<string> {
     const started = await startProcess(agent.exec, request);
-    await expect.poll(async () => (await get(started.execId)).state, { timeout: 10_000 }).toBe(ExecState.EXEC_STATE_EXITED);
+    await expect
+      .poll(async () => (await get(started.execId)).state, { timeout: 10_000 })
+      .toBe(ExecState.EXEC_STATE_EXITED);
     return Buffer.concat((await read(started.execId)).chunks.map((chunk) => chunk.data)).toString();
   }
 
   it("starts pipe and pty processes, and what they fork, at the highest oom_score_adj", async () => {
     const own = readFileSync("/proc/self/oom_score_adj", "utf8").trim();
-    expect(await outputOf({ shell: "cat /proc/self/oom_score_adj; sh -c 'cat /proc/self/oom_score_adj'" })).toBe(`${CHILD_OOM_SCORE_ADJ}\n${CHILD_OOM_SCORE_ADJ}\n`);
-    expect(await outputOf({ argv: ["cat", "/proc/self/oom_score_adj"], pty: { rows: 24, cols: 80 } })).toBe(`${CHILD_OOM_SCORE_ADJ}\r\n`);
+    expect(await outputOf({ shell: "cat /proc/self/oom_score_adj; sh -c 'cat /proc/self/oom_score_adj'" })).toBe(
+      `${CHILD_OOM_SCORE_ADJ}\n${CHILD_OOM_SCORE_ADJ}\n`,
+    );
+    expect(await outputOf({ argv: ["cat", "/proc/self/oom_score_adj"], pty: { rows: 24, cols: 80 } })).toBe(
+      `${CHILD_OOM_SCORE_ADJ}\r\n`,
+    );
     expect(readFileSync("/proc/self/oom_score_adj", "utf8").trim()).toBe(own);
   });
 });

@@ -146,7 +146,10 @@ export class OutputLog {
 
   private assertReadable(cursor: number): void {
     if (this.isDestroyed) {
-      throw new AgentError("NOT_FOUND", `Exec "${this.options.execId}" was reaped and its output deleted; start the command again.`);
+      throw new AgentError(
+        "NOT_FOUND",
+        `Exec "${this.options.execId}" was reaped and its output deleted; start the command again.`,
+      );
     }
     if (cursor > this.endCursor) {
       throw new AgentError(
@@ -197,7 +200,10 @@ export class OutputLog {
     } catch (error) {
       if (!this.isDestroyed) {
         // The disk is full or gone: keep going in memory only, dropping the oldest output instead of blocking.
-        this.options.log.warn({ exec: this.options.execId, err: error }, "output spill failed; keeping only the newest output in memory");
+        this.options.log.warn(
+          { exec: this.options.execId, err: error },
+          "output spill failed; keeping only the newest output in memory",
+        );
         void this.spill?.destroy().catch(() => undefined);
         this.spill = undefined;
         this.startCursor = Math.max(this.startCursor, this.memory.first()?.cursor ?? this.endCursor);
@@ -229,8 +235,15 @@ export class OutputLog {
 
   /** Drops chunks from memory: those already on disk beyond the ring (or all of them once the log closed). */
   private trimMemory(): void {
-    const target = this.isClosed && this.spill && this.spilledCursor === this.endCursor && this.isSpillDue() ? 0 : this.options.ringBytes;
-    for (let first = this.memory.first(); first && (this.memory.bytes > target || chunkEnd(first) <= this.startCursor); first = this.memory.first()) {
+    const target =
+      this.isClosed && this.spill && this.spilledCursor === this.endCursor && this.isSpillDue()
+        ? 0
+        : this.options.ringBytes;
+    for (
+      let first = this.memory.first();
+      first && (this.memory.bytes > target || chunkEnd(first) <= this.startCursor);
+      first = this.memory.first()
+    ) {
       const onDisk = this.spill !== undefined && chunkEnd(first) <= this.spilledCursor;
       if (!onDisk && this.spill) break;
       this.memory.shift();
@@ -240,7 +253,8 @@ export class OutputLog {
   }
 
   private updatePressure(): void {
-    const lagging = this.spill !== undefined && this.endCursor - this.spilledCursor > this.options.ringBytes && !this.isClosed;
+    const lagging =
+      this.spill !== undefined && this.endCursor - this.spilledCursor > this.options.ringBytes && !this.isClosed;
     if (lagging !== this.paused) {
       this.paused = lagging;
       this.options.onPressure(lagging);

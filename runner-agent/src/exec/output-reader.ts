@@ -15,7 +15,12 @@ const FOLLOW_READ_BYTES = 256 * 1024;
  * A process's output from `cursor` on, live, then its exit; a keepalive after `keepaliveMs` without output. The
  * consumer pulls at its own pace, so a slow one holds no more than one read in memory. Stops when `signal` aborts.
  */
-export async function* followOutput(process: ManagedProcess, cursor: number, keepaliveMs: number, signal: AbortSignal): AsyncGenerator<FollowEvent> {
+export async function* followOutput(
+  process: ManagedProcess,
+  cursor: number,
+  keepaliveMs: number,
+  signal: AbortSignal,
+): AsyncGenerator<FollowEvent> {
   const log = process.output;
   process.readers++;
   try {
@@ -51,7 +56,13 @@ export interface OutputPage {
 }
 
 /** Up to `maxBytes` of output after `cursor`; when there is none yet and the process runs, waits up to `waitMs`. */
-export async function readOutputPage(process: ManagedProcess, cursor: number, maxBytes: number, waitMs: number, signal?: AbortSignal): Promise<OutputPage> {
+export async function readOutputPage(
+  process: ManagedProcess,
+  cursor: number,
+  maxBytes: number,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<OutputPage> {
   const log = process.output;
   let droppedBytes = 0;
   let waited = false;

@@ -19,7 +19,8 @@ export async function launchPipeProcess(spec: LaunchSpec, events: ProcessIoEvent
   const pid = await spawned(child, program, spec.cwd);
   // A program that never reads its stdin makes writes fail with EPIPE; the write's promise reports it.
   child.stdin!.on("error", () => undefined);
-  for (const name of ["stdout", "stderr"] as const) child[name]!.on("data", (data: Buffer) => events.onOutput(name, data));
+  for (const name of ["stdout", "stderr"] as const)
+    child[name]!.on("data", (data: Buffer) => events.onOutput(name, data));
 
   let finished = false;
   const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
@@ -71,7 +72,11 @@ function spawned(child: ChildProcess, program: string, cwd: string): Promise<num
 /** The error for a program that could not be started, shared by pipes and terminals. */
 export function launchError(error: NodeJS.ErrnoException, program: string, cwd: string): AgentError {
   if (error.code === "ENOENT") {
-    return new AgentError("NOT_FOUND", `Cannot start "${program}": no such program in PATH. Check the name, or run it through a shell command.`, { cause: error });
+    return new AgentError(
+      "NOT_FOUND",
+      `Cannot start "${program}": no such program in PATH. Check the name, or run it through a shell command.`,
+      { cause: error },
+    );
   }
   if (error.code === "EACCES" || error.code === "EPERM") {
     return new AgentError(

@@ -88,14 +88,20 @@ export class ProcessManager {
         this.spillDir = configured;
         return;
       } catch (error) {
-        this.log.warn({ err: error, spillDir: configured }, "cannot use the exec spill directory; trying a temporary one");
+        this.log.warn(
+          { err: error, spillDir: configured },
+          "cannot use the exec spill directory; trying a temporary one",
+        );
       }
     }
     try {
       this.spillDir = await mkdtemp(join(tmpdir(), "devhatchery-exec-"));
       this.ownsSpillDir = true;
     } catch (error) {
-      this.log.warn({ err: error }, "no writable spill directory; process output beyond the in-memory ring will be dropped");
+      this.log.warn(
+        { err: error },
+        "no writable spill directory; process output beyond the in-memory ring will be dropped",
+      );
     }
   }
 
@@ -104,9 +110,17 @@ export class ProcessManager {
     const cwd = resolve(this.workDir, spec.cwd || ".");
     await assertDirectory(cwd);
     const user = spec.user ? await resolveRunAsUser(spec.user) : undefined;
-    const terminal = spec.terminal ? validTerminal(spec.terminal.rows || DEFAULT_TERMINAL.rows, spec.terminal.cols || DEFAULT_TERMINAL.cols) : undefined;
-    const personal = user ? { ...(user.home ? { HOME: user.home } : {}), ...(user.name ? { USER: user.name, LOGNAME: user.name } : {}) } : {};
-    const env = createChildEnv(this.baseEnv, { ...(terminal ? { TERM: "xterm-256color" } : {}), ...personal, ...spec.env });
+    const terminal = spec.terminal
+      ? validTerminal(spec.terminal.rows || DEFAULT_TERMINAL.rows, spec.terminal.cols || DEFAULT_TERMINAL.cols)
+      : undefined;
+    const personal = user
+      ? { ...(user.home ? { HOME: user.home } : {}), ...(user.name ? { USER: user.name, LOGNAME: user.name } : {}) }
+      : {};
+    const env = createChildEnv(this.baseEnv, {
+      ...(terminal ? { TERM: "xterm-256color" } : {}),
+      ...personal,
+      ...spec.env,
+    });
     assertSpawnable(argv, env);
     const id = `${EXEC_DIR_PREFIX}${randomBytes(8).toString("hex")}`;
     const { ringBytes, maxOutputBytes, killGraceMs } = this.settings;
@@ -129,13 +143,26 @@ export class ProcessManager {
     // Registered before it runs, so that however soon it ends, retention finds it.
     this.processes.set(id, managed);
     try {
-      await managed.launch({ argv, cwd, env, uid: user?.uid, gid: user?.gid, terminal }, terminal ? launchPtyProcess : launchPipeProcess);
+      await managed.launch(
+        { argv, cwd, env, uid: user?.uid, gid: user?.gid, terminal },
+        terminal ? launchPtyProcess : launchPipeProcess,
+      );
     } catch (error) {
       this.processes.delete(id);
       await managed.output.destroy();
       throw error;
     }
-    this.log.info({ exec: id, pid: managed.info().pid, argv0: argv[0], cwd, user: spec.user || undefined, pty: terminal !== undefined }, "process started");
+    this.log.info(
+      {
+        exec: id,
+        pid: managed.info().pid,
+        argv0: argv[0],
+        cwd,
+        user: spec.user || undefined,
+        pty: terminal !== undefined,
+      },
+      "process started",
+    );
     // A terminal has no end of file to give; its stdin stays open whatever stdin_open says.
     const closeStdin = !spec.stdinOpen && !terminal;
     if (spec.stdin.length > 0 || closeStdin) {
@@ -165,7 +192,11 @@ export class ProcessManager {
 
   async remove(id: string): Promise<void> {
     const managed = this.get(id);
-    if (!managed.exit) throw new AgentError("FAILED_PRECONDITION", `Exec "${id}" is still running; end it with Signal or Interrupt first, then remove it.`);
+    if (!managed.exit)
+      throw new AgentError(
+        "FAILED_PRECONDITION",
+        `Exec "${id}" is still running; end it with Signal or Interrupt first, then remove it.`,
+      );
     await this.reap(managed);
   }
 
@@ -174,7 +205,8 @@ export class ProcessManager {
     const running = [...this.processes.values()].filter((managed) => !managed.exit);
     for (const managed of running) managed.stop();
     const deadline = Date.now() + this.settings.killGraceMs + 1_000;
-    while (running.some((managed) => !managed.exit) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (running.some((managed) => !managed.exit) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     await Promise.all([...this.processes.values()].map((managed) => this.reap(managed)));
     if (this.ownsSpillDir) await rm(this.spillDir, { recursive: true, force: true });
   }
@@ -187,7 +219,9 @@ export class ProcessManager {
     const all = [...this.processes.values()];
     let total = all.reduce((sum, managed) => sum + managed.output.spilledBytes, 0);
     while (total > this.settings.outputBudgetBytes) {
-      const running = all.filter((managed) => !managed.exit).sort((a, b) => b.output.spilledBytes - a.output.spilledBytes);
+      const running = all
+        .filter((managed) => !managed.exit)
+        .sort((a, b) => b.output.spilledBytes - a.output.spilledBytes);
       let freed = 0;
       for (const victim of [...this.finished, ...running]) {
         freed = victim.output.dropOldestSpill();
@@ -220,7 +254,10 @@ function segmentBytes(maxOutputBytes: number): number {
 
 function validTerminal(rows: number, cols: number): { rows: number; cols: number } {
   if (rows > MAX_TERMINAL_SIDE || cols > MAX_TERMINAL_SIDE) {
-    throw new AgentError("INVALID_ARGUMENT", `Terminal size ${rows}x${cols} is too large; rows and cols must be at most ${MAX_TERMINAL_SIDE}.`);
+    throw new AgentError(
+      "INVALID_ARGUMENT",
+      `Terminal size ${rows}x${cols} is too large; rows and cols must be at most ${MAX_TERMINAL_SIDE}.`,
+    );
   }
   return { rows, cols };
 }

@@ -7,7 +7,9 @@ import { OUTPUT_DRAIN_MS, type LaunchSpec, type ProcessIo, type ProcessIoEvents 
 import { findProgram } from "./program-path.js";
 import { loadPtyAddon } from "./pty-addon.js";
 
-const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
+const SIGNAL_NAMES = new Map(
+  Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]),
+);
 /** What a terminal sends for Ctrl-D: end of file for a program reading a line. */
 const END_OF_TRANSMISSION = Buffer.from([4]);
 
@@ -15,7 +17,10 @@ const END_OF_TRANSMISSION = Buffer.from([4]);
 export async function launchPtyProcess(spec: LaunchSpec, events: ProcessIoEvents): Promise<ProcessIo> {
   const addon = loadPtyAddon();
   if (addon instanceof Error) {
-    throw new AgentError("FAILED_PRECONDITION", `Cannot run "${spec.argv[0]}" on a pty: ${addon.message}. Run it without pty, or use a runner image with the agent's pty addon.`);
+    throw new AgentError(
+      "FAILED_PRECONDITION",
+      `Cannot run "${spec.argv[0]}" on a pty: ${addon.message}. Run it without pty, or use a runner image with the agent's pty addon.`,
+    );
   }
   const [program, ...args] = spec.argv as [string, ...string[]];
   // node-pty reports a missing program only as output of the forked child, so look it up first.
@@ -32,7 +37,9 @@ export async function launchPtyProcess(spec: LaunchSpec, events: ProcessIoEvents
     socket.destroy();
     events.onExit(exit.code, exit.signal);
   };
-  const term = forkAs(spec, () => addon.fork(file, args, toEnvList(spec.env), spec.cwd, cols, rows, spec.uid ?? -1, spec.gid ?? -1, true, "", onExit));
+  const term = forkAs(spec, () =>
+    addon.fork(file, args, toEnvList(spec.env), spec.cwd, cols, rows, spec.uid ?? -1, spec.gid ?? -1, true, "", onExit),
+  );
   markLikelyOomVictim(term.pid);
   function onExit(code: number, signal: number): void {
     const name = signal > 0 ? (SIGNAL_NAMES.get(signal) ?? null) : null;
@@ -52,7 +59,8 @@ export async function launchPtyProcess(spec: LaunchSpec, events: ProcessIoEvents
 
   return {
     pid: term.pid,
-    write: (data) => new Promise((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve()))),
+    write: (data) =>
+      new Promise((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve()))),
     closeStdin: () => socket.write(END_OF_TRANSMISSION),
     pauseOutput: () => socket.pause(),
     resumeOutput: () => socket.resume(),

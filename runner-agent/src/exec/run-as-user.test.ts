@@ -11,7 +11,10 @@ describe("resolveRunAsUser", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "devhatchery-accounts-"));
     files = { passwd: join(dir, "passwd"), group: join(dir, "group") };
-    await writeFile(files.passwd, "root:x:0:0:root:/root:/bin/bash\n# a comment\napp:x:1000:1001:App:/home/app:/bin/sh\nnohome:x:1002:1002:::/bin/sh\n");
+    await writeFile(
+      files.passwd,
+      "root:x:0:0:root:/root:/bin/bash\n# a comment\napp:x:1000:1001:App:/home/app:/bin/sh\nnohome:x:1002:1002:::/bin/sh\n",
+    );
     await writeFile(files.group, "root:x:0:\nstaff:x:50:app\n");
   });
   afterAll(async () => {

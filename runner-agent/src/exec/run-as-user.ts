@@ -26,12 +26,20 @@ export async function resolveRunAsUser(spec: string, files: AccountFiles = SYSTE
   const [userPart = "", groupPart, ...rest] = spec.split(":");
   const outOfRange = [userPart, groupPart ?? ""].some((part) => /^\d+$/.test(part) && !isId(part));
   if (!userPart || groupPart === "" || rest.length > 0 || outOfRange) {
-    throw new AgentError("INVALID_ARGUMENT", `User "${spec}" is not valid; use a name or uid (up to ${MAX_ID}), optionally with a group: "app", "1000" or "1000:1000".`);
+    throw new AgentError(
+      "INVALID_ARGUMENT",
+      `User "${spec}" is not valid; use a name or uid (up to ${MAX_ID}), optionally with a group: "app", "1000" or "1000:1000".`,
+    );
   }
   const passwd = await readAccounts(files.passwd);
-  const entry = isId(userPart) ? passwd.find((fields) => fields[2] === String(Number(userPart))) : passwd.find((fields) => fields[0] === userPart);
+  const entry = isId(userPart)
+    ? passwd.find((fields) => fields[2] === String(Number(userPart)))
+    : passwd.find((fields) => fields[0] === userPart);
   if (!entry && !isId(userPart)) {
-    throw new AgentError("NOT_FOUND", `User "${userPart}" not found in ${files.passwd} of this runner; pass a numeric uid, or create the user first (useradd ${userPart}).`);
+    throw new AgentError(
+      "NOT_FOUND",
+      `User "${userPart}" not found in ${files.passwd} of this runner; pass a numeric uid, or create the user first (useradd ${userPart}).`,
+    );
   }
   const uid = isId(userPart) ? Number(userPart) : Number(entry![2]);
   let gid = entry ? Number(entry[3]) : 0;
@@ -41,7 +49,11 @@ export async function resolveRunAsUser(spec: string, files: AccountFiles = SYSTE
 
 async function findGroup(name: string, path: string): Promise<number> {
   const group = (await readAccounts(path)).find((fields) => fields[0] === name);
-  if (!group) throw new AgentError("NOT_FOUND", `Group "${name}" not found in ${path} of this runner; pass a numeric gid, or create the group first (groupadd ${name}).`);
+  if (!group)
+    throw new AgentError(
+      "NOT_FOUND",
+      `Group "${name}" not found in ${path} of this runner; pass a numeric gid, or create the group first (groupadd ${name}).`,
+    );
   return Number(group[2]);
 }
 

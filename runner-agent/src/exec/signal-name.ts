@@ -6,5 +6,8 @@ export function parseSignalName(name: string): NodeJS.Signals {
   const upper = name.trim().toUpperCase();
   const full = upper.startsWith("SIG") ? upper : `SIG${upper}`;
   if (full in constants.signals) return full as NodeJS.Signals;
-  throw new AgentError("INVALID_ARGUMENT", `Signal "${name}" is not known; use a name such as "SIGTERM", "SIGINT", "SIGKILL", "SIGHUP" or "SIGUSR1".`);
+  throw new AgentError(
+    "INVALID_ARGUMENT",
+    `Signal "${name}" is not known; use a name such as "SIGTERM", "SIGINT", "SIGKILL", "SIGHUP" or "SIGUSR1".`,
+  );
 }

@@ -12,9 +12,14 @@ const POINTER_BYTES = 8;
  * Checks what execve(2) would refuse, before the process is started, so the caller learns which argument or variable
  * is wrong: NUL bytes (arguments and variables are C strings) and sizes over the kernel's limits (E2BIG).
  */
-export function assertSpawnable(argv: readonly string[], env: Readonly<Record<string, string>>, argLimitBytes = argumentSpaceBytes()): void {
+export function assertSpawnable(
+  argv: readonly string[],
+  env: Readonly<Record<string, string>>,
+  argLimitBytes = argumentSpaceBytes(),
+): void {
   argv.forEach((arg, index) => assertString(arg, `Argument ${index} of the command ("${preview(arg)}")`));
-  for (const [name, value] of Object.entries(env)) assertString(`${name}=${value}`, `Environment variable "${preview(name)}"`);
+  for (const [name, value] of Object.entries(env))
+    assertString(`${name}=${value}`, `Environment variable "${preview(name)}"`);
   const entries = [...argv, ...Object.entries(env).map(([name, value]) => `${name}=${value}`)];
   const total = entries.reduce((sum, entry) => sum + Buffer.byteLength(entry) + 1 + POINTER_BYTES, 0);
   if (total > argLimitBytes) {

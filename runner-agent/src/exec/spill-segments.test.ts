@@ -6,7 +6,12 @@ import type { OutputChunk } from "./output-chunk.js";
 import { SpillSegments } from "./spill-segments.js";
 
 function chunks(count: number, size: number, from = 0): OutputChunk[] {
-  return Array.from({ length: count }, (_, i) => ({ seq: from / size + i + 1, stream: "stdout", cursor: from + i * size, data: Buffer.alloc(size, 97 + ((from / size + i) % 26)) }));
+  return Array.from({ length: count }, (_, i) => ({
+    seq: from / size + i + 1,
+    stream: "stdout",
+    cursor: from + i * size,
+    data: Buffer.alloc(size, 97 + ((from / size + i) % 26)),
+  }));
 }
 
 describe("SpillSegments", () => {
@@ -30,7 +35,9 @@ describe("SpillSegments", () => {
       read.push(...page);
       cursor = page.at(-1) ? page.at(-1)!.cursor + page.at(-1)!.data.length : 100;
     }
-    expect(Buffer.concat(read.map((chunk) => chunk.data))).toEqual(Buffer.concat(chunks(8, 10, 20).map((chunk) => chunk.data)));
+    expect(Buffer.concat(read.map((chunk) => chunk.data))).toEqual(
+      Buffer.concat(chunks(8, 10, 20).map((chunk) => chunk.data)),
+    );
     await spill.destroy();
   });
 
@@ -44,7 +51,12 @@ describe("SpillSegments", () => {
     expect(spill.count).toBe(2);
     await spill.append(chunks(1, 10, 120));
     expect(spill.count).toBe(3);
-    expect((await spill.read(20, 1000))[0]).toMatchObject({ seq: 3, stream: "stderr", cursor: 20, data: Buffer.alloc(100, 120) });
+    expect((await spill.read(20, 1000))[0]).toMatchObject({
+      seq: 3,
+      stream: "stderr",
+      cursor: 20,
+      data: Buffer.alloc(100, 120),
+    });
     await spill.destroy();
   });
 });

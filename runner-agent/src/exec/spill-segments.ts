@@ -54,7 +54,8 @@ export class SpillSegments {
       const segment = await this.openSegment(rest[0]!);
       let room = this.segmentBytes - (segment.end - segment.start);
       let count = 0;
-      while (count < rest.length && (count === 0 || rest[count]!.data.length <= room)) room -= rest[count++]!.data.length;
+      while (count < rest.length && (count === 0 || rest[count]!.data.length <= room))
+        room -= rest[count++]!.data.length;
       await this.write(segment, rest.slice(0, count));
       rest = rest.slice(count);
     }
@@ -64,12 +65,20 @@ export class SpillSegments {
   private async openSegment(first: OutputChunk): Promise<Segment> {
     const cursor = first.cursor;
     const last = this.segments.at(-1);
-    if (last && (last.end === last.start || last.end - last.start + first.data.length <= this.segmentBytes)) return last;
+    if (last && (last.end === last.start || last.end - last.start + first.data.length <= this.segmentBytes))
+      return last;
     await last?.writer?.close();
     if (last) last.writer = undefined;
     if (this.created === 0) await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const path = join(this.dir, `${String(this.created++).padStart(6, "0")}.seg`);
-    const segment: Segment = { path, start: cursor, end: cursor, fileBytes: 0, index: [], writer: await open(path, "a", 0o600) };
+    const segment: Segment = {
+      path,
+      start: cursor,
+      end: cursor,
+      fileBytes: 0,
+      index: [],
+      writer: await open(path, "a", 0o600),
+    };
     this.segments.push(segment);
     return segment;
   }
@@ -77,7 +86,10 @@ export class SpillSegments {
   private async write(segment: Segment, chunks: OutputChunk[]): Promise<void> {
     const { frames, bytes, index } = encodeFrames(chunks, segment);
     const { bytesWritten } = await segment.writer!.writev(frames);
-    if (bytesWritten !== bytes) throw Object.assign(new Error(`short write to ${segment.path}: ${bytesWritten} of ${bytes} bytes`), { code: "ENOSPC" });
+    if (bytesWritten !== bytes)
+      throw Object.assign(new Error(`short write to ${segment.path}: ${bytesWritten} of ${bytes} bytes`), {
+        code: "ENOSPC",
+      });
     segment.index.push(...index);
     segment.fileBytes += bytes;
     segment.end = chunkEnd(chunks.at(-1)!);
@@ -86,7 +98,10 @@ export class SpillSegments {
   /** Deletes the oldest segment; returns where the disk part now starts, or undefined when nothing is left. */
   dropOldest(): number | undefined {
     const dropped = this.segments.shift();
-    if (dropped) this.removals.push(Promise.all([dropped.writer?.close(), rm(dropped.path, { force: true })]).catch(() => undefined));
+    if (dropped)
+      this.removals.push(
+        Promise.all([dropped.writer?.close(), rm(dropped.path, { force: true })]).catch(() => undefined),
+      );
     return this.segments[0]?.start;
   }
 
@@ -108,7 +123,8 @@ export class SpillSegments {
         const { bytesRead } = await file.read(block, 0, block.length, position);
         if (bytesRead === 0) break;
         position += bytesRead;
-        let buffer = pending.length > 0 ? Buffer.concat([pending, block.subarray(0, bytesRead)]) : block.subarray(0, bytesRead);
+        let buffer =
+          pending.length > 0 ? Buffer.concat([pending, block.subarray(0, bytesRead)]) : block.subarray(0, bytesRead);
         while (buffer.length >= HEADER_BYTES && taken < maxBytes) {
           const length = buffer.readUInt32LE(0);
           if (buffer.length < HEADER_BYTES + length) break;
@@ -143,7 +159,10 @@ export class SpillSegments {
 }
 
 /** The frames to write (headers and the chunks' own buffers, nothing copied) and the index entries they add. */
-function encodeFrames(chunks: OutputChunk[], segment: Segment): { frames: Buffer[]; bytes: number; index: Segment["index"] } {
+function encodeFrames(
+  chunks: OutputChunk[],
+  segment: Segment,
+): { frames: Buffer[]; bytes: number; index: Segment["index"] } {
   const parts: Buffer[] = [];
   const index: Segment["index"] = [];
   let position = segment.fileBytes;

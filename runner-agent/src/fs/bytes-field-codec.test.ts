@@ -13,20 +13,29 @@ describe("bytes-field: one bytes field, coded by hand", () => {
     expect(encodeBytesField(2, data).equals(generated)).toBe(true);
   });
 
-  it.each(LENGTHS.filter((length) => length > 0))("encodes a %i-byte ReadChunk the generated codec decodes", (length) => {
-    const data = randomBytes(length);
-    expect(ReadChunk.decode(encodeBytesField(2, data))).toEqual({ info: undefined, data });
-  });
+  it.each(LENGTHS.filter((length) => length > 0))(
+    "encodes a %i-byte ReadChunk the generated codec decodes",
+    (length) => {
+      const data = randomBytes(length);
+      expect(ReadChunk.decode(encodeBytesField(2, data))).toEqual({ info: undefined, data });
+    },
+  );
 
   it.each(LENGTHS)("reads %i bytes back as a view of the message, without a copy", (length) => {
-    const message = Buffer.from(WriteRequest.encode({ message: { $case: "data", value: randomBytes(length) } }).finish());
+    const message = Buffer.from(
+      WriteRequest.encode({ message: { $case: "data", value: randomBytes(length) } }).finish(),
+    );
     const data = soleBytesField(message, 2);
     expect(data?.equals(message.subarray(message.length - length))).toBe(true);
     expect(data?.buffer).toBe(message.buffer);
   });
 
   it("leaves every other shape to the generated codec", () => {
-    const header = Buffer.from(WriteRequest.encode({ message: { $case: "header", value: { path: "/x", createParents: false, mode: 0, ifMatch: "" } } }).finish());
+    const header = Buffer.from(
+      WriteRequest.encode({
+        message: { $case: "header", value: { path: "/x", createParents: false, mode: 0, ifMatch: "" } },
+      }).finish(),
+    );
     const info = FileInfo.fromPartial({ path: "/x", size: 1, etag: "e" });
     const withInfo = Buffer.from(ReadChunk.encode({ info, data: Buffer.from("a") }).finish());
     const data = encodeBytesField(2, Buffer.from("abc"));
@@ -39,6 +48,8 @@ describe("bytes-field: one bytes field, coded by hand", () => {
   });
 
   it("refuses field numbers that need a longer tag", () => {
-    expect(() => encodeBytesField(16, Buffer.alloc(1))).toThrow("bytes-field: field number 16 needs a one-byte tag (1 to 15)");
+    expect(() => encodeBytesField(16, Buffer.alloc(1))).toThrow(
+      "bytes-field: field number 16 needs a one-byte tag (1 to 15)",
+    );
   });
 });

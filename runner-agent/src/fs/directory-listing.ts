@@ -27,7 +27,10 @@ async function entryOf(path: string): Promise<FileEntry | undefined> {
  */
 export async function listDirectory(target: string, depth: number, limit: number): Promise<DirectoryListing> {
   if (limit > MAX_LIST_LIMIT) {
-    throw new AgentError("INVALID_ARGUMENT", `List limit ${limit} is more than the maximum of ${MAX_LIST_LIMIT}; list subdirectories separately or lower the depth.`);
+    throw new AgentError(
+      "INVALID_ARGUMENT",
+      `List limit ${limit} is more than the maximum of ${MAX_LIST_LIMIT}; list subdirectories separately or lower the depth.`,
+    );
   }
   const cap = limit > 0 ? limit : DEFAULT_LIST_LIMIT;
   const levels = Math.max(depth, 1);
@@ -36,7 +39,10 @@ export async function listDirectory(target: string, depth: number, limit: number
   try {
     const stats = await stat(target, { bigint: true });
     if (!stats.isDirectory()) {
-      throw new AgentError("FAILED_PRECONDITION", `Cannot list "${target}": it is not a directory; read or stat it instead.`);
+      throw new AgentError(
+        "FAILED_PRECONDITION",
+        `Cannot list "${target}": it is not a directory; read or stat it instead.`,
+      );
     }
     directory = await describePath(target, stats);
     rootNames = await readdir(target);
@@ -51,7 +57,9 @@ export async function listDirectory(target: string, depth: number, limit: number
     for (const parent of level) {
       const names = (parent.names ?? (await readdir(parent.path).catch(() => []))).sort();
       for (let start = 0; start < names.length; start += STAT_BATCH) {
-        const batch = await Promise.all(names.slice(start, start + STAT_BATCH).map((name) => entryOf(join(parent.path, name))));
+        const batch = await Promise.all(
+          names.slice(start, start + STAT_BATCH).map((name) => entryOf(join(parent.path, name))),
+        );
         for (const entry of batch) {
           if (!entry) continue;
           if (entries.length === cap) return { directory, entries, truncated: true };

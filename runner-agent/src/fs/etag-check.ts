@@ -7,7 +7,12 @@ import { etagOf } from "./file-entry.js";
  * `current` (undefined = missing) has the etag `expected`; an empty `expected` means unconditional. `what` is the
  * verb of the message: "write", "read".
  */
-export function assertEtagMatches(what: string, path: string, expected: string, current: BigIntStats | undefined): void {
+export function assertEtagMatches(
+  what: string,
+  path: string,
+  expected: string,
+  current: BigIntStats | undefined,
+): void {
   if (!expected) return;
   if (!current) {
     throw new AgentError(

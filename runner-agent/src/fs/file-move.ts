@@ -18,10 +18,19 @@ async function lstatOrMissing(path: string): Promise<BigIntStats | undefined> {
 }
 
 /** Refuses what rename(2) would refuse or do surprisingly, with a message that says how to get what was meant. */
-async function assertReplaceable(source: string, destination: string, from: BigIntStats, existing: BigIntStats, overwrite: boolean): Promise<void> {
+async function assertReplaceable(
+  source: string,
+  destination: string,
+  from: BigIntStats,
+  existing: BigIntStats,
+  overwrite: boolean,
+): Promise<void> {
   const prefix = `Cannot move "${source}" to "${destination}"`;
   if (!overwrite) {
-    throw new AgentError("ALREADY_EXISTS", `${prefix}: the destination already exists; set overwrite to replace it, or choose another destination.`);
+    throw new AgentError(
+      "ALREADY_EXISTS",
+      `${prefix}: the destination already exists; set overwrite to replace it, or choose another destination.`,
+    );
   }
   if (existing.isDirectory() && !from.isDirectory()) {
     throw new AgentError(
@@ -30,10 +39,16 @@ async function assertReplaceable(source: string, destination: string, from: BigI
     );
   }
   if (from.isDirectory() && !existing.isDirectory()) {
-    throw new AgentError("FAILED_PRECONDITION", `${prefix}: the source is a directory but the destination is not; remove the destination first, or choose another one.`);
+    throw new AgentError(
+      "FAILED_PRECONDITION",
+      `${prefix}: the source is a directory but the destination is not; remove the destination first, or choose another one.`,
+    );
   }
   if (existing.isDirectory() && (await readdir(destination)).length > 0) {
-    throw new AgentError("FAILED_PRECONDITION", `${prefix}: the destination is a directory that is not empty; remove it first (recursive), or choose another destination.`);
+    throw new AgentError(
+      "FAILED_PRECONDITION",
+      `${prefix}: the destination is a directory that is not empty; remove it first (recursive), or choose another destination.`,
+    );
   }
 }
 
@@ -41,7 +56,13 @@ async function assertReplaceable(source: string, destination: string, from: BigI
 async function copyAcross(source: string, destination: string, replace: boolean): Promise<void> {
   if (replace) await rm(destination, { recursive: true, force: true });
   try {
-    await cp(source, destination, { recursive: true, errorOnExist: true, force: false, verbatimSymlinks: true, preserveTimestamps: true });
+    await cp(source, destination, {
+      recursive: true,
+      errorOnExist: true,
+      force: false,
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+    });
   } catch (error) {
     await rm(destination, { recursive: true, force: true });
     throw error;
@@ -56,7 +77,10 @@ export async function moveEntry(source: string, destination: string, options: Mo
   });
   if (source === destination) return;
   if (from.isDirectory() && isInside(source, destination)) {
-    throw new AgentError("INVALID_ARGUMENT", `Cannot move "${source}" to "${destination}": a directory cannot move into itself; choose a destination outside it.`);
+    throw new AgentError(
+      "INVALID_ARGUMENT",
+      `Cannot move "${source}" to "${destination}": a directory cannot move into itself; choose a destination outside it.`,
+    );
   }
   const parent = dirname(destination);
   if (options.createParents) {
@@ -79,7 +103,11 @@ export async function moveEntry(source: string, destination: string, options: Mo
       return;
     }
     if (errno === "ENOENT") {
-      throw new AgentError("NOT_FOUND", `Cannot move "${source}" to "${destination}": directory "${parent}" does not exist; set create_parents to create it.`, { cause: error });
+      throw new AgentError(
+        "NOT_FOUND",
+        `Cannot move "${source}" to "${destination}": directory "${parent}" does not exist; set create_parents to create it.`,
+        { cause: error },
+      );
     }
     throw fromSystemError(error, `move "${source}" to`, destination);
   }

@@ -46,21 +46,38 @@ export class FileSystem {
   }
 
   /** Opens a file for reading from `offset`, at most `length` bytes (0 = to the end); `info` is the version read. */
-  async openRead(path: string, offset: number, length: number, ifMatch = ""): Promise<{ info: FileEntry; stream: Readable }> {
+  async openRead(
+    path: string,
+    offset: number,
+    length: number,
+    ifMatch = "",
+  ): Promise<{ info: FileEntry; stream: Readable }> {
     const target = this.resolve(path);
     let handle: FileHandle | undefined;
     try {
       // Check the type before opening: opening a FIFO would block until someone writes to it.
       const before = await stat(target);
-      if (before.isDirectory()) throw new AgentError("FAILED_PRECONDITION", `Cannot read "${target}": it is a directory; list it instead.`);
-      if (!before.isFile()) throw new AgentError("FAILED_PRECONDITION", `Cannot read "${target}": it is not a regular file (a socket, FIFO or device).`);
+      if (before.isDirectory())
+        throw new AgentError("FAILED_PRECONDITION", `Cannot read "${target}": it is a directory; list it instead.`);
+      if (!before.isFile())
+        throw new AgentError(
+          "FAILED_PRECONDITION",
+          `Cannot read "${target}": it is not a regular file (a socket, FIFO or device).`,
+        );
       handle = await open(target, "r");
       // Everything below describes the open descriptor: the version whose bytes this call returns.
       const stats = await handle.stat({ bigint: true });
       assertEtagMatches("read", target, ifMatch, stats);
       const end = length > 0 ? offset + length - 1 : undefined;
       const info = await describePath(target, stats);
-      return { info, stream: handle.createReadStream({ start: offset, ...(end !== undefined ? { end } : {}), highWaterMark: READ_CHUNK_BYTES }) };
+      return {
+        info,
+        stream: handle.createReadStream({
+          start: offset,
+          ...(end !== undefined ? { end } : {}),
+          highWaterMark: READ_CHUNK_BYTES,
+        }),
+      };
     } catch (error) {
       await handle?.close();
       throw fromSystemError(error, "read", target);
@@ -80,14 +97,25 @@ export class FileSystem {
       const existing = await stat(target).catch(() => undefined);
       if (existing && options.parents) {
         if (existing.isDirectory()) return await this.stat(target);
-        throw new AgentError("FAILED_PRECONDITION", `Cannot create directory "${target}": a file is in the way; remove it or choose another path.`);
+        throw new AgentError(
+          "FAILED_PRECONDITION",
+          `Cannot create directory "${target}": a file is in the way; remove it or choose another path.`,
+        );
       }
-      if (existing) throw new AgentError("ALREADY_EXISTS", `Cannot create directory "${target}": it already exists; set parents to accept an existing directory.`);
+      if (existing)
+        throw new AgentError(
+          "ALREADY_EXISTS",
+          `Cannot create directory "${target}": it already exists; set parents to accept an existing directory.`,
+        );
       await mkdir(target, { recursive: options.parents, mode });
       await chmod(target, mode);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-        throw new AgentError("NOT_FOUND", `Cannot create directory "${target}": its parent "${dirname(target)}" does not exist; set parents to create it.`, { cause: error });
+        throw new AgentError(
+          "NOT_FOUND",
+          `Cannot create directory "${target}": its parent "${dirname(target)}" does not exist; set parents to create it.`,
+          { cause: error },
+        );
       }
       throw fromSystemError(error, "create directory", target);
     }
@@ -104,7 +132,8 @@ export class FileSystem {
   /** Removes a path (a symlink itself, not its target); a directory only when empty unless `recursive`. */
   async remove(path: string, recursive: boolean): Promise<FileEntry> {
     const target = this.resolve(path);
-    if (target === "/") throw new AgentError("INVALID_ARGUMENT", 'Refusing to remove "/"; name the directory you mean.');
+    if (target === "/")
+      throw new AgentError("INVALID_ARGUMENT", 'Refusing to remove "/"; name the directory you mean.');
     return this.locks.run([target], async () => {
       const own = await lstat(target, { bigint: true }).catch((error: unknown) => {
         throw fromSystemError(error, "remove", target);

@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { status, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReadChunk, WriteRequest, WriteResponse } from "@devhatchery/proto/agent/v1/fs";
-import { authMetadata, readAll, startAgentHarness, writeStreamed, type AgentHarness } from "../../test/agent-harness.js";
+import {
+  authMetadata,
+  readAll,
+  startAgentHarness,
+  writeStreamed,
+  type AgentHarness,
+} from "../../test/agent-harness.js";
 
 /** A deterministic stream of `count` chunks of pseudo-random bytes, hashed as it is produced. */
 function* randomChunks(count: number, chunkBytes: number, hash: ReturnType<typeof createHash>): Generator<Buffer> {
@@ -30,12 +36,19 @@ describe("FsService.Write: streamed, atomic, conditional", () => {
 
   it("writes and reads back 100 MB with the same sha256", async () => {
     const sent = createHash("sha256");
-    const written = await writeStreamed(agent.fs, { path: "big/100mb.bin", createParents: true }, randomChunks(100, 1024 * 1024, sent));
+    const written = await writeStreamed(
+      agent.fs,
+      { path: "big/100mb.bin", createParents: true },
+      randomChunks(100, 1024 * 1024, sent),
+    );
     expect(written.info?.size).toBe(100 * 1024 * 1024);
     const received = createHash("sha256");
     let bytes = 0;
     let info: ReadChunk["info"];
-    for await (const chunk of agent.fs.read({ path: "big/100mb.bin", offset: 0, length: 0, ifMatch: "" }, authMetadata()) as AsyncIterable<ReadChunk>) {
+    for await (const chunk of agent.fs.read(
+      { path: "big/100mb.bin", offset: 0, length: 0, ifMatch: "" },
+      authMetadata(),
+    ) as AsyncIterable<ReadChunk>) {
       info ??= chunk.info;
       received.update(chunk.data);
       bytes += chunk.data.length;
@@ -48,11 +61,17 @@ describe("FsService.Write: streamed, atomic, conditional", () => {
 
   it("replaces the file only when if_match is its current etag", async () => {
     const first = await writeStreamed(agent.fs, { path: "cond.txt" }, Buffer.from("first"));
-    const second = await writeStreamed(agent.fs, { path: "cond.txt", ifMatch: first.info?.etag ?? "" }, Buffer.from("second"));
+    const second = await writeStreamed(
+      agent.fs,
+      { path: "cond.txt", ifMatch: first.info?.etag ?? "" },
+      Buffer.from("second"),
+    );
     expect(second.info?.etag).not.toBe(first.info?.etag);
     expect(await readFile(work("cond.txt"), "utf8")).toBe("second");
 
-    await expect(writeStreamed(agent.fs, { path: "cond.txt", ifMatch: first.info?.etag ?? "" }, Buffer.from("stale"))).rejects.toMatchObject({
+    await expect(
+      writeStreamed(agent.fs, { path: "cond.txt", ifMatch: first.info?.etag ?? "" }, Buffer.from("stale")),
+    ).rejects.toMatchObject({
       code: status.ABORTED,
       details:
         `Cannot write "${work("cond.txt")}": if_match expected etag "${first.info?.etag}" but the current etag is "${second.info?.etag}"; the file changed since you read it. ` +
@@ -63,7 +82,9 @@ describe("FsService.Write: streamed, atomic, conditional", () => {
   });
 
   it("fails a conditional write when the file is missing, and creates nothing", async () => {
-    await expect(writeStreamed(agent.fs, { path: "gone.txt", ifMatch: "1-2-3-4" }, Buffer.from("x"))).rejects.toMatchObject({
+    await expect(
+      writeStreamed(agent.fs, { path: "gone.txt", ifMatch: "1-2-3-4" }, Buffer.from("x")),
+    ).rejects.toMatchObject({
       code: status.ABORTED,
       details:
         `Cannot write "${work("gone.txt")}": if_match expected etag "1-2-3-4" but the file no longer exists (current etag: none); ` +
@@ -78,13 +99,16 @@ describe("FsService.Write: streamed, atomic, conditional", () => {
     async function* slowly(): AsyncGenerator<Buffer> {
       yield Buffer.from("mine ");
       // Once the agent has passed the header's check (its temporary file exists), another process changes the file.
-      for (let i = 0; i < 200 && (await tempFilesIn(agent.workDir)).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 200 && (await tempFilesIn(agent.workDir)).length === 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       expect(await tempFilesIn(agent.workDir)).toHaveLength(1);
       theirs = writeFile(work("during.txt"), "theirs");
       await theirs;
       yield Buffer.from("too late");
     }
-    await expect(writeStreamed(agent.fs, { path: "during.txt", ifMatch: info?.etag ?? "" }, slowly())).rejects.toMatchObject({ code: status.ABORTED });
+    await expect(
+      writeStreamed(agent.fs, { path: "during.txt", ifMatch: info?.etag ?? "" }, slowly()),
+    ).rejects.toMatchObject({ code: status.ABORTED });
     await theirs;
     expect(await readFile(work("during.txt"), "utf8")).toBe("theirs");
     expect(await tempFilesIn(agent.workDir)).toEqual([]);
@@ -103,8 +127,12 @@ describe("FsService.Write: streamed, atomic, conditional", () => {
         if (++sent === 2) release();
         await bothSent;
       }
-      const results = await Promise.allSettled(["alpha", "bravo"].map((name) => writeStreamed(agent.fs, { path: "race.txt", ifMatch: etag }, content(name))));
-      const won = results.filter((result): result is PromiseFulfilledResult<WriteResponse> => result.status === "fulfilled");
+      const results = await Promise.allSettled(
+        ["alpha", "bravo"].map((name) => writeStreamed(agent.fs, { path: "race.txt", ifMatch: etag }, content(name))),
+      );
+      const won = results.filter(
+        (result): result is PromiseFulfilledResult<WriteResponse> => result.status === "fulfilled",
+      );
       const lost = results.filter((result): result is PromiseRejectedResult => result.status === "rejected");
       expect(won).toHaveLength(1);
       expect(lost).toHaveLength(1);
@@ -121,13 +149,17 @@ describe("FsService.Write: streamed, atomic, conditional", () => {
     let settle!: (error: ServiceError | null) => void;
     const settled = new Promise<ServiceError | null>((resolve) => (settle = resolve));
     const call = agent.fs.write(authMetadata(), (error) => settle(error));
-    call.write({ message: { $case: "header", value: { path: "keep.txt", createParents: false, mode: 0, ifMatch: "" } } } satisfies WriteRequest);
+    call.write({
+      message: { $case: "header", value: { path: "keep.txt", createParents: false, mode: 0, ifMatch: "" } },
+    } satisfies WriteRequest);
     call.write({ message: { $case: "data", value: Buffer.from("half of the new") } } satisfies WriteRequest);
     // Give the agent time to open its temporary file before the cancel arrives.
-    for (let i = 0; i < 100 && (await tempFilesIn(agent.workDir)).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 100 && (await tempFilesIn(agent.workDir)).length === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     call.cancel();
     expect((await settled)?.code).toBe(status.CANCELLED);
-    for (let i = 0; i < 100 && (await tempFilesIn(agent.workDir)).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 100 && (await tempFilesIn(agent.workDir)).length > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await tempFilesIn(agent.workDir)).toEqual([]);
     expect(await readFile(work("keep.txt"), "utf8")).toBe("kept");
   });
@@ -139,7 +171,9 @@ describe("FsService.Write: streamed, atomic, conditional", () => {
         for (const message of messages) call.write(message);
         call.end();
       });
-    const header: WriteRequest = { message: { $case: "header", value: { path: "proto.txt", createParents: false, mode: 0, ifMatch: "" } } };
+    const header: WriteRequest = {
+      message: { $case: "header", value: { path: "proto.txt", createParents: false, mode: 0, ifMatch: "" } },
+    };
     const data: WriteRequest = { message: { $case: "data", value: Buffer.from("x") } };
     await expect(raw([data, header])).rejects.toMatchObject({
       code: status.INVALID_ARGUMENT,

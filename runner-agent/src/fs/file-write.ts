@@ -63,10 +63,16 @@ export class FileWrite implements UploadSink<FileEntry> {
     const parent = dirname(destination);
     const existing = await statOrMissing(destination);
     if (existing?.isDirectory()) {
-      throw new AgentError("FAILED_PRECONDITION", `Cannot write "${path}": it is a directory; write to a path inside it, or remove it first.`);
+      throw new AgentError(
+        "FAILED_PRECONDITION",
+        `Cannot write "${path}": it is a directory; write to a path inside it, or remove it first.`,
+      );
     }
     if (existing && !existing.isFile()) {
-      throw new AgentError("FAILED_PRECONDITION", `Cannot write "${path}": it is not a regular file (a socket, FIFO or device); remove it first or write elsewhere.`);
+      throw new AgentError(
+        "FAILED_PRECONDITION",
+        `Cannot write "${path}": it is not a regular file (a socket, FIFO or device); remove it first or write elsewhere.`,
+      );
     }
     assertEtagMatches("write", path, options.ifMatch, existing);
     if (options.createParents && !existing) {
@@ -82,10 +88,18 @@ export class FileWrite implements UploadSink<FileEntry> {
     } catch (error) {
       const errno = (error as NodeJS.ErrnoException).code;
       if (errno === "ENOENT") {
-        throw new AgentError("NOT_FOUND", `Cannot write "${path}": directory "${parent}" does not exist; set create_parents to create it.`, { cause: error });
+        throw new AgentError(
+          "NOT_FOUND",
+          `Cannot write "${path}": directory "${parent}" does not exist; set create_parents to create it.`,
+          { cause: error },
+        );
       }
       if (errno === "ENOTDIR") {
-        throw new AgentError("FAILED_PRECONDITION", `Cannot write "${path}": a parent of it is a file, not a directory; fix the path or remove that file.`, { cause: error });
+        throw new AgentError(
+          "FAILED_PRECONDITION",
+          `Cannot write "${path}": a parent of it is a file, not a directory; fix the path or remove that file.`,
+          { cause: error },
+        );
       }
       throw fromSystemError(error, "write", path);
     }
@@ -127,7 +141,11 @@ export class FileWrite implements UploadSink<FileEntry> {
       await this.close();
       return await this.locks.run([this.destination], async () => {
         if (this.ifMatch) assertEtagMatches("write", this.path, this.ifMatch, await statOrMissing(this.destination));
-        if (cancelled?.aborted) throw new AgentError("FAILED_PRECONDITION", `Cannot write "${this.path}": the call was cancelled; the file was not changed.`);
+        if (cancelled?.aborted)
+          throw new AgentError(
+            "FAILED_PRECONDITION",
+            `Cannot write "${this.path}": the call was cancelled; the file was not changed.`,
+          );
         await rename(this.temp, this.destination);
         return describePath(this.path, await stat(this.path, { bigint: true }));
       });

@@ -26,20 +26,40 @@ describe("FsService over a real gRPC server", () => {
     await agent.close();
   });
 
-  const statPath = (path: string) => unaryCall<StatResponse>((metadata, callback) => agent.fs.stat({ path }, metadata, callback));
+  const statPath = (path: string) =>
+    unaryCall<StatResponse>((metadata, callback) => agent.fs.stat({ path }, metadata, callback));
   const list = (path: string, options: { limit?: number; depth?: number } = {}) =>
-    unaryCall<ListResponse>((metadata, callback) => agent.fs.list({ path, limit: options.limit ?? 0, depth: options.depth ?? 0 }, metadata, callback));
+    unaryCall<ListResponse>((metadata, callback) =>
+      agent.fs.list({ path, limit: options.limit ?? 0, depth: options.depth ?? 0 }, metadata, callback),
+    );
   const mkdirPath = (request: Partial<MkdirRequest> & { path: string }) =>
-    unaryCall<MkdirResponse>((metadata, callback) => agent.fs.mkdir({ parents: false, mode: 0, ...request }, metadata, callback));
+    unaryCall<MkdirResponse>((metadata, callback) =>
+      agent.fs.mkdir({ parents: false, mode: 0, ...request }, metadata, callback),
+    );
   const move = (request: Partial<MoveRequest> & { source: string; destination: string }) =>
-    unaryCall<MoveResponse>((metadata, callback) => agent.fs.move({ overwrite: false, createParents: false, ...request }, metadata, callback));
-  const remove = (path: string, recursive = false) => unaryCall<RemoveResponse>((metadata, callback) => agent.fs.remove({ path, recursive }, metadata, callback));
-  const chmodPath = (path: string, mode: number) => unaryCall<ChmodResponse>((metadata, callback) => agent.fs.chmod({ path, mode }, metadata, callback));
+    unaryCall<MoveResponse>((metadata, callback) =>
+      agent.fs.move({ overwrite: false, createParents: false, ...request }, metadata, callback),
+    );
+  const remove = (path: string, recursive = false) =>
+    unaryCall<RemoveResponse>((metadata, callback) => agent.fs.remove({ path, recursive }, metadata, callback));
+  const chmodPath = (path: string, mode: number) =>
+    unaryCall<ChmodResponse>((metadata, callback) => agent.fs.chmod({ path, mode }, metadata, callback));
 
   describe("Write and Read", () => {
     it("writes a file with parents relative to the work directory, then reads it back", async () => {
-      const written = await writeStreamed(agent.fs, { path: "src/deep/hello.txt", createParents: true }, Buffer.from("hello\n"));
-      expect(written.info).toMatchObject({ path: work("src/deep/hello.txt"), name: "hello.txt", type: FileType.FILE_TYPE_FILE, size: 6, mode: 0o644, linkTarget: "" });
+      const written = await writeStreamed(
+        agent.fs,
+        { path: "src/deep/hello.txt", createParents: true },
+        Buffer.from("hello\n"),
+      );
+      expect(written.info).toMatchObject({
+        path: work("src/deep/hello.txt"),
+        name: "hello.txt",
+        type: FileType.FILE_TYPE_FILE,
+        size: 6,
+        mode: 0o644,
+        linkTarget: "",
+      });
       const { data, chunks } = await readAll(agent.fs, { path: "src/deep/hello.txt" });
       expect(data.toString()).toBe("hello\n");
       expect(chunks[0]?.info).toEqual(written.info);
@@ -76,7 +96,8 @@ describe("FsService over a real gRPC server", () => {
       });
       await expect(writeStreamed(agent.fs, { path: "m.txt", mode: 0o10000 }, Buffer.from("x"))).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,
-        details: "Mode 4096 (octal 10000) is not valid permission bits; pass at most 07777 (decimal 4095), e.g. 0644 (decimal 420) or 0755 (decimal 493).",
+        details:
+          "Mode 4096 (octal 10000) is not valid permission bits; pass at most 07777 (decimal 4095), e.g. 0644 (decimal 420) or 0755 (decimal 493).",
       });
     });
 
@@ -84,7 +105,12 @@ describe("FsService over a real gRPC server", () => {
       await writeFile(work("real.txt"), "old");
       await symlink("real.txt", work("alias.txt"));
       const written = await writeStreamed(agent.fs, { path: "alias.txt" }, Buffer.from("new"));
-      expect(written.info).toMatchObject({ path: work("alias.txt"), type: FileType.FILE_TYPE_FILE, size: 3, linkTarget: "real.txt" });
+      expect(written.info).toMatchObject({
+        path: work("alias.txt"),
+        type: FileType.FILE_TYPE_FILE,
+        size: 3,
+        linkTarget: "real.txt",
+      });
       expect((await lstat(work("alias.txt"))).isSymbolicLink()).toBe(true);
       expect(await readFile(work("real.txt"), "utf8")).toBe("new");
     });
@@ -114,7 +140,10 @@ describe("FsService over a real gRPC server", () => {
     });
 
     it("fails to read a missing file or a directory with clear errors", async () => {
-      await expect(readAll(agent.fs, { path: "/no/such/file" })).rejects.toMatchObject({ code: status.NOT_FOUND, details: 'Cannot read "/no/such/file": no such file or directory' });
+      await expect(readAll(agent.fs, { path: "/no/such/file" })).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        details: 'Cannot read "/no/such/file": no such file or directory',
+      });
       await expect(readAll(agent.fs, { path: "." })).rejects.toMatchObject({
         code: status.FAILED_PRECONDITION,
         details: `Cannot read "${agent.workDir}": it is a directory; list it instead.`,
@@ -123,7 +152,9 @@ describe("FsService over a real gRPC server", () => {
 
     it("reads only the expected version with if_match", async () => {
       const { info } = await writeStreamed(agent.fs, { path: "versioned.txt" }, Buffer.from("v1"));
-      expect((await readAll(agent.fs, { path: "versioned.txt", ifMatch: info?.etag ?? "" })).data.toString()).toBe("v1");
+      expect((await readAll(agent.fs, { path: "versioned.txt", ifMatch: info?.etag ?? "" })).data.toString()).toBe(
+        "v1",
+      );
       const next = await writeStreamed(agent.fs, { path: "versioned.txt" }, Buffer.from("v2"));
       await expect(readAll(agent.fs, { path: "versioned.txt", ifMatch: info?.etag ?? "" })).rejects.toMatchObject({
         code: status.ABORTED,
@@ -139,10 +170,21 @@ describe("FsService over a real gRPC server", () => {
       await mkdir(work("stat/dir"), { recursive: true });
       await writeFile(work("stat/file.txt"), "abc");
       await symlink("file.txt", work("stat/link"));
-      expect((await statPath("stat/file.txt")).info).toMatchObject({ path: work("stat/file.txt"), type: FileType.FILE_TYPE_FILE, size: 3, linkTarget: "" });
+      expect((await statPath("stat/file.txt")).info).toMatchObject({
+        path: work("stat/file.txt"),
+        type: FileType.FILE_TYPE_FILE,
+        size: 3,
+        linkTarget: "",
+      });
       expect((await statPath("stat/dir")).info).toMatchObject({ type: FileType.FILE_TYPE_DIRECTORY, mode: 0o755 });
       const link = (await statPath("stat/link")).info;
-      expect(link).toMatchObject({ path: work("stat/link"), name: "link", type: FileType.FILE_TYPE_FILE, size: 3, linkTarget: "file.txt" });
+      expect(link).toMatchObject({
+        path: work("stat/link"),
+        name: "link",
+        type: FileType.FILE_TYPE_FILE,
+        size: 3,
+        linkTarget: "file.txt",
+      });
       expect(link?.etag).toBe((await statPath("stat/file.txt")).info?.etag);
     });
 
@@ -158,8 +200,14 @@ describe("FsService over a real gRPC server", () => {
 
     it("describes a dangling symlink as itself, and a missing path as NOT_FOUND", async () => {
       await symlink("nowhere", work("dangling"));
-      expect((await statPath("dangling")).info).toMatchObject({ type: FileType.FILE_TYPE_SYMLINK, linkTarget: "nowhere" });
-      await expect(statPath("nope")).rejects.toMatchObject({ code: status.NOT_FOUND, details: `Cannot stat "${work("nope")}": no such file or directory` });
+      expect((await statPath("dangling")).info).toMatchObject({
+        type: FileType.FILE_TYPE_SYMLINK,
+        linkTarget: "nowhere",
+      });
+      await expect(statPath("nope")).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        details: `Cannot stat "${work("nope")}": no such file or directory`,
+      });
     });
   });
 
@@ -193,10 +241,30 @@ describe("FsService over a real gRPC server", () => {
       await symlink("b", join(tree, "link-to-b"));
       const relative = (response: ListResponse) => response.entries.map((entry) => entry.path.slice(tree.length + 1));
       expect(relative(await list("tree", { depth: 1 }))).toEqual(["a", "b", "link-to-b", "top.txt"]);
-      expect(relative(await list("tree", { depth: 2 }))).toEqual(["a", "b", "link-to-b", "top.txt", "a/one.txt", "b/c"]);
+      expect(relative(await list("tree", { depth: 2 }))).toEqual([
+        "a",
+        "b",
+        "link-to-b",
+        "top.txt",
+        "a/one.txt",
+        "b/c",
+      ]);
       const deep = await list("tree", { depth: 10 });
-      expect(relative(deep)).toEqual(["a", "b", "link-to-b", "top.txt", "a/one.txt", "b/c", "b/c/d", "b/c/two.txt", "b/c/d/three.txt"]);
-      expect(deep.entries.find((entry) => entry.name === "link-to-b")).toMatchObject({ type: FileType.FILE_TYPE_SYMLINK, linkTarget: "b" });
+      expect(relative(deep)).toEqual([
+        "a",
+        "b",
+        "link-to-b",
+        "top.txt",
+        "a/one.txt",
+        "b/c",
+        "b/c/d",
+        "b/c/two.txt",
+        "b/c/d/three.txt",
+      ]);
+      expect(deep.entries.find((entry) => entry.name === "link-to-b")).toMatchObject({
+        type: FileType.FILE_TYPE_SYMLINK,
+        linkTarget: "b",
+      });
       const capped = await list("tree", { depth: 10, limit: 5 });
       expect(relative(capped)).toEqual(["a", "b", "link-to-b", "top.txt", "a/one.txt"]);
       expect(capped.truncated).toBe(true);
@@ -210,7 +278,8 @@ describe("FsService over a real gRPC server", () => {
       });
       await expect(list(".", { limit: 100_001 })).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,
-        details: "List limit 100001 is more than the maximum of 100000; list subdirectories separately or lower the depth.",
+        details:
+          "List limit 100001 is more than the maximum of 100000; list subdirectories separately or lower the depth.",
       });
     });
   });
@@ -242,7 +311,11 @@ describe("FsService over a real gRPC server", () => {
 
   describe("Mkdir", () => {
     it("creates a directory with a mode, refuses an existing one, and creates parents on request", async () => {
-      expect((await mkdirPath({ path: "made", mode: 0o700 })).info).toMatchObject({ path: work("made"), type: FileType.FILE_TYPE_DIRECTORY, mode: 0o700 });
+      expect((await mkdirPath({ path: "made", mode: 0o700 })).info).toMatchObject({
+        path: work("made"),
+        type: FileType.FILE_TYPE_DIRECTORY,
+        mode: 0o700,
+      });
       await expect(mkdirPath({ path: "made" })).rejects.toMatchObject({
         code: status.ALREADY_EXISTS,
         details: `Cannot create directory "${work("made")}": it already exists; set parents to accept an existing directory.`,
@@ -251,7 +324,10 @@ describe("FsService over a real gRPC server", () => {
         code: status.NOT_FOUND,
         details: `Cannot create directory "${work("nested/x/y")}": its parent "${work("nested/x")}" does not exist; set parents to create it.`,
       });
-      expect((await mkdirPath({ path: "nested/x/y", parents: true })).info).toMatchObject({ type: FileType.FILE_TYPE_DIRECTORY, mode: 0o755 });
+      expect((await mkdirPath({ path: "nested/x/y", parents: true })).info).toMatchObject({
+        type: FileType.FILE_TYPE_DIRECTORY,
+        mode: 0o755,
+      });
       expect((await mkdirPath({ path: "nested/x/y", parents: true })).info?.path).toBe(work("nested/x/y"));
     });
 
@@ -291,7 +367,9 @@ describe("FsService over a real gRPC server", () => {
         code: status.NOT_FOUND,
         details: `Cannot move "${work("lonely.txt")}" to "${work("new/home/lonely.txt")}": directory "${work("new/home")}" does not exist; set create_parents to create it.`,
       });
-      expect((await move({ source: "lonely.txt", destination: "new/home/lonely.txt", createParents: true })).info?.path).toBe(work("new/home/lonely.txt"));
+      expect(
+        (await move({ source: "lonely.txt", destination: "new/home/lonely.txt", createParents: true })).info?.path,
+      ).toBe(work("new/home/lonely.txt"));
     });
 
     it("moves directories, refusing a non-empty destination, a file onto a directory and a directory into itself", async () => {
@@ -310,7 +388,9 @@ describe("FsService over a real gRPC server", () => {
         code: status.INVALID_ARGUMENT,
         details: `Cannot move "${work("mv/from")}" to "${work("mv/from/inner/deeper")}": a directory cannot move into itself; choose a destination outside it.`,
       });
-      expect((await move({ source: "mv/from", destination: "mv/to" })).info).toMatchObject({ type: FileType.FILE_TYPE_DIRECTORY });
+      expect((await move({ source: "mv/from", destination: "mv/to" })).info).toMatchObject({
+        type: FileType.FILE_TYPE_DIRECTORY,
+      });
       expect((await lstat(work("mv/to/inner"))).isDirectory()).toBe(true);
     });
 
@@ -325,7 +405,11 @@ describe("FsService over a real gRPC server", () => {
   describe("Remove", () => {
     it("removes a file and an empty directory, returning what was removed", async () => {
       await writeFile(work("rm.txt"), "r");
-      expect((await remove("rm.txt")).info).toMatchObject({ path: work("rm.txt"), type: FileType.FILE_TYPE_FILE, size: 1 });
+      expect((await remove("rm.txt")).info).toMatchObject({
+        path: work("rm.txt"),
+        type: FileType.FILE_TYPE_FILE,
+        size: 1,
+      });
       await mkdir(work("rm-empty"));
       expect((await remove("rm-empty")).info?.type).toBe(FileType.FILE_TYPE_DIRECTORY);
       await expect(lstat(work("rm-empty"))).rejects.toMatchObject({ code: "ENOENT" });
@@ -346,13 +430,22 @@ describe("FsService over a real gRPC server", () => {
     it("removes a symlink, not what it points to", async () => {
       await mkdir(work("kept/inside"), { recursive: true });
       await symlink("kept", work("kept-link"));
-      expect((await remove("kept-link", true)).info).toMatchObject({ type: FileType.FILE_TYPE_SYMLINK, linkTarget: "kept" });
+      expect((await remove("kept-link", true)).info).toMatchObject({
+        type: FileType.FILE_TYPE_SYMLINK,
+        linkTarget: "kept",
+      });
       expect((await lstat(work("kept/inside"))).isDirectory()).toBe(true);
     });
 
     it("fails on a missing path and refuses the root", async () => {
-      await expect(remove("ghost")).rejects.toMatchObject({ code: status.NOT_FOUND, details: `Cannot remove "${work("ghost")}": no such file or directory` });
-      await expect(remove("/", true)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'Refusing to remove "/"; name the directory you mean.' });
+      await expect(remove("ghost")).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        details: `Cannot remove "${work("ghost")}": no such file or directory`,
+      });
+      await expect(remove("/", true)).rejects.toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        details: 'Refusing to remove "/"; name the directory you mean.',
+      });
     });
   });
 
@@ -362,7 +455,10 @@ describe("FsService over a real gRPC server", () => {
       expect((await chmodPath("perm.txt", 0o4750)).info?.mode).toBe(0o4750);
       expect((await chmodPath("perm.txt", 0)).info?.mode).toBe(0);
       await expect(chmodPath("perm.txt", 0o20000)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
-      await expect(chmodPath("ghost", 0o644)).rejects.toMatchObject({ code: status.NOT_FOUND, details: `Cannot change the mode of "${work("ghost")}": no such file or directory` });
+      await expect(chmodPath("ghost", 0o644)).rejects.toMatchObject({
+        code: status.NOT_FOUND,
+        details: `Cannot change the mode of "${work("ghost")}": no such file or directory`,
+      });
     });
   });
 });

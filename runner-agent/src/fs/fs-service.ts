@@ -43,7 +43,9 @@ export const FS_SERVICE_DEFINITION = {
   read: {
     ...FsServiceService.read,
     responseSerialize: (chunk: ReadChunk): Buffer =>
-      chunk.info || chunk.data.length === 0 ? FsServiceService.read.responseSerialize(chunk) : encodeBytesField(DATA_FIELD, chunk.data),
+      chunk.info || chunk.data.length === 0
+        ? FsServiceService.read.responseSerialize(chunk)
+        : encodeBytesField(DATA_FIELD, chunk.data),
   },
   write: {
     ...FsServiceService.write,
@@ -79,7 +81,10 @@ function upload<Req, Res>(work: (call: ServerReadableStream<Req, Res>) => Promis
 }
 
 /** Sends every message with backpressure, then ends the call; a failure becomes the call's status. */
-function download<Req, Res>(call: ServerWritableStream<Req, Res>, start: () => Promise<{ messages: AsyncIterable<Res>; close(): void }>): void {
+function download<Req, Res>(
+  call: ServerWritableStream<Req, Res>,
+  start: () => Promise<{ messages: AsyncIterable<Res>; close(): void }>,
+): void {
   start()
     .then(async ({ messages, close }) => {
       call.on("cancelled", close);
@@ -107,7 +112,11 @@ export function createFsService(files: FileSystem, log: Logger): FsServiceServer
     stat: unary(async ({ path }) => ({ info: toFileInfo(await files.stat(path)) })),
     list: unary(async ({ path, depth, limit }) => {
       const listing = await files.list(path, depth, limit);
-      return { directory: toFileInfo(listing.directory), entries: listing.entries.map(toFileInfo), truncated: listing.truncated };
+      return {
+        directory: toFileInfo(listing.directory),
+        entries: listing.entries.map(toFileInfo),
+        truncated: listing.truncated,
+      };
     }),
     read(call: ServerWritableStream<ReadRequest, ReadChunk>): void {
       const { path, offset, length, ifMatch } = call.request;
@@ -125,27 +134,36 @@ export function createFsService(files: FileSystem, log: Logger): FsServiceServer
       });
     },
     write: upload<WriteRequest, WriteResponse>(async (call) => {
-      const entry = await receiveUpload<WriteHeader, FileEntry>(call, "Write", ({ path, ...options }) => files.beginWrite(path, options));
+      const entry = await receiveUpload<WriteHeader, FileEntry>(call, "Write", ({ path, ...options }) =>
+        files.beginWrite(path, options),
+      );
       return { info: changed(entry, "file written", { bytes: entry.size }) };
     }),
-    mkdir: unary(async ({ path, parents, mode }) => ({ info: changed(await files.mkdir(path, { parents, mode }), "directory made") })),
+    mkdir: unary(async ({ path, parents, mode }) => ({
+      info: changed(await files.mkdir(path, { parents, mode }), "directory made"),
+    })),
     move: unary(async ({ source, destination, overwrite, createParents }) => ({
       info: changed(await files.move(source, destination, { overwrite, createParents }), "path moved", { source }),
     })),
-    remove: unary(async ({ path, recursive }) => ({ info: changed(await files.remove(path, recursive), "path removed", { recursive }) })),
+    remove: unary(async ({ path, recursive }) => ({
+      info: changed(await files.remove(path, recursive), "path removed", { recursive }),
+    })),
     chmod: unary(async ({ path, mode }) => ({ info: toFileInfo(await files.chmod(path, mode)) })),
     tarOut(call: ServerWritableStream<TarOutRequest, TarOutChunk>): void {
       const { path, include, exclude } = call.request;
       download(call, async () => {
         const tar = await files.tarOut(path, { include, exclude });
         async function* chunks(): AsyncIterable<TarOutChunk> {
-          for await (const data of tar.chunks) yield { data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
+          for await (const data of tar.chunks)
+            yield { data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) };
         }
         return { messages: chunks(), close: () => tar.close() };
       });
     },
     tarIn: upload<TarInRequest, TarInResponse>(async (call) => {
-      const summary = await receiveUpload<TarInHeader, TarInSummary>(call, "TarIn", ({ path, ...options }) => files.tarIn(path, options));
+      const summary = await receiveUpload<TarInHeader, TarInSummary>(call, "TarIn", ({ path, ...options }) =>
+        files.tarIn(path, options),
+      );
       log.info({ path: summary.directory.path, entries: summary.entries, bytes: summary.bytes }, "archive extracted");
       return { directory: toFileInfo(summary.directory), entries: summary.entries, bytes: summary.bytes };
     }),

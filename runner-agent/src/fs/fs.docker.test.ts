@@ -3,8 +3,24 @@ import { credentials, status, type Metadata } from "@grpc/grpc-js";
 import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExecServiceClient, OutputStream, type ExecEvent } from "@devhatchery/proto/agent/v1/exec";
-import { FileType, FsServiceClient, type ListResponse, type MoveResponse, type ReadChunk, type RemoveResponse, type StatResponse } from "@devhatchery/proto/agent/v1/fs";
-import { authMetadata, collectExec, readAll, tarInStreamed, tarOutAll, unaryCall, writeStreamed } from "../../test/agent-harness.js";
+import {
+  FileType,
+  FsServiceClient,
+  type ListResponse,
+  type MoveResponse,
+  type ReadChunk,
+  type RemoveResponse,
+  type StatResponse,
+} from "@devhatchery/proto/agent/v1/fs";
+import {
+  authMetadata,
+  collectExec,
+  readAll,
+  tarInStreamed,
+  tarOutAll,
+  unaryCall,
+  writeStreamed,
+} from "../../test/agent-harness.js";
 import { makeTar } from "../../test/tar-fixtures.js";
 
 /** The offline test runner image built by images/build-test-images.sh (agent baked in, Debian base). */
@@ -20,13 +36,24 @@ describe("FsService in a real runner container", () => {
   /** Runs a shell command in the container and returns its stdout. */
   const sh = async (command: string): Promise<string> => {
     const events = await collectExec(exec, { shell: command }, metadata());
-    return events.map((event: ExecEvent["event"]) => (event?.$case === "output" && event.value.stream === OutputStream.OUTPUT_STREAM_STDOUT ? Buffer.from(event.value.data).toString() : "")).join("");
+    return events
+      .map((event: ExecEvent["event"]) =>
+        event?.$case === "output" && event.value.stream === OutputStream.OUTPUT_STREAM_STDOUT
+          ? Buffer.from(event.value.data).toString()
+          : "",
+      )
+      .join("");
   };
   const stat = (path: string) => unaryCall<StatResponse>((m, callback) => fs.stat({ path }, m, callback), metadata());
-  const list = (path: string, depth = 1) => unaryCall<ListResponse>((m, callback) => fs.list({ path, limit: 0, depth }, m, callback), metadata());
+  const list = (path: string, depth = 1) =>
+    unaryCall<ListResponse>((m, callback) => fs.list({ path, limit: 0, depth }, m, callback), metadata());
   const move = (source: string, destination: string, overwrite = false) =>
-    unaryCall<MoveResponse>((m, callback) => fs.move({ source, destination, overwrite, createParents: false }, m, callback), metadata());
-  const remove = (path: string, recursive = false) => unaryCall<RemoveResponse>((m, callback) => fs.remove({ path, recursive }, m, callback), metadata());
+    unaryCall<MoveResponse>(
+      (m, callback) => fs.move({ source, destination, overwrite, createParents: false }, m, callback),
+      metadata(),
+    );
+  const remove = (path: string, recursive = false) =>
+    unaryCall<RemoveResponse>((m, callback) => fs.remove({ path, recursive }, m, callback), metadata());
 
   beforeAll(async () => {
     container = await new GenericContainer(RUNNER_IMAGE)
@@ -38,7 +65,9 @@ describe("FsService in a real runner container", () => {
       .withPullPolicy({ shouldPull: () => false })
       .start();
     const address = `127.0.0.1:${container.getMappedPort(7070)}`;
-    fs = new FsServiceClient(address, credentials.createInsecure(), { "grpc.max_receive_message_length": 64 * 1024 * 1024 });
+    fs = new FsServiceClient(address, credentials.createInsecure(), {
+      "grpc.max_receive_message_length": 64 * 1024 * 1024,
+    });
     exec = new ExecServiceClient(address, credentials.createInsecure());
     metadata = () => authMetadata(token);
   });
@@ -58,13 +87,18 @@ describe("FsService in a real runner container", () => {
         yield chunk;
       }
     }
-    const written = await writeStreamed(fs, { path: "/work/big/100mb.bin", createParents: true }, chunks(), { metadata: metadata() });
+    const written = await writeStreamed(fs, { path: "/work/big/100mb.bin", createParents: true }, chunks(), {
+      metadata: metadata(),
+    });
     expect(written.info?.size).toBe(100 * 1024 * 1024);
     const digest = sent.digest("hex");
     expect(await sh("sha256sum /work/big/100mb.bin | cut -d' ' -f1")).toBe(`${digest}\n`);
     const received = createHash("sha256");
     let first: ReadChunk["info"];
-    for await (const chunk of fs.read({ path: "big/100mb.bin", offset: 0, length: 0, ifMatch: written.info?.etag ?? "" }, metadata()) as AsyncIterable<ReadChunk>) {
+    for await (const chunk of fs.read(
+      { path: "big/100mb.bin", offset: 0, length: 0, ifMatch: written.info?.etag ?? "" },
+      metadata(),
+    ) as AsyncIterable<ReadChunk>) {
       first ??= chunk.info;
       received.update(chunk.data);
     }
@@ -74,35 +108,51 @@ describe("FsService in a real runner container", () => {
   });
 
   it("keeps one etag per version across write, read, stat and list, and lets one of two racing conditional writers win", async () => {
-    const { info } = await writeStreamed(fs, { path: "etag/file.txt", createParents: true }, Buffer.from("base"), { metadata: metadata() });
+    const { info } = await writeStreamed(fs, { path: "etag/file.txt", createParents: true }, Buffer.from("base"), {
+      metadata: metadata(),
+    });
     const etag = info?.etag ?? "";
     expect((await stat("etag/file.txt")).info?.etag).toBe(etag);
     expect((await list("etag")).entries[0]?.etag).toBe(etag);
     expect((await readAll(fs, { path: "etag/file.txt" }, metadata())).chunks[0]?.info?.etag).toBe(etag);
 
     const results = await Promise.allSettled(
-      ["alpha", "bravo"].map((name) => writeStreamed(fs, { path: "etag/file.txt", ifMatch: etag }, Buffer.from(name.repeat(100_000)), { metadata: metadata(), chunkBytes: 64 * 1024 })),
+      ["alpha", "bravo"].map((name) =>
+        writeStreamed(fs, { path: "etag/file.txt", ifMatch: etag }, Buffer.from(name.repeat(100_000)), {
+          metadata: metadata(),
+          chunkBytes: 64 * 1024,
+        }),
+      ),
     );
-    const winners = results.flatMap((result, index) => (result.status === "fulfilled" ? [["alpha", "bravo"][index] as string] : []));
+    const winners = results.flatMap((result, index) =>
+      result.status === "fulfilled" ? [["alpha", "bravo"][index] as string] : [],
+    );
     expect(winners).toHaveLength(1);
     expect(results.find((result) => result.status === "rejected")).toMatchObject({ reason: { code: status.ABORTED } });
-    expect((await readAll(fs, { path: "etag/file.txt" }, metadata())).data.toString()).toBe((winners[0] as string).repeat(100_000));
+    expect((await readAll(fs, { path: "etag/file.txt" }, metadata())).data.toString()).toBe(
+      (winners[0] as string).repeat(100_000),
+    );
     expect(await sh("ls -A /work/etag")).toBe("file.txt\n");
   });
 
   it("refuses what would lose data: a missing parent, a non-empty directory, an existing destination", async () => {
-    await expect(writeStreamed(fs, { path: "/work/nowhere/file.txt" }, Buffer.from("x"), { metadata: metadata() })).rejects.toMatchObject({
+    await expect(
+      writeStreamed(fs, { path: "/work/nowhere/file.txt" }, Buffer.from("x"), { metadata: metadata() }),
+    ).rejects.toMatchObject({
       code: status.NOT_FOUND,
-      details: 'Cannot write "/work/nowhere/file.txt": directory "/work/nowhere" does not exist; set create_parents to create it.',
+      details:
+        'Cannot write "/work/nowhere/file.txt": directory "/work/nowhere" does not exist; set create_parents to create it.',
     });
     await sh("mkdir -p /work/full/sub && echo keep > /work/full/sub/f && echo a > /work/a.txt && echo b > /work/b.txt");
     await expect(remove("/work/full")).rejects.toMatchObject({
       code: status.FAILED_PRECONDITION,
-      details: 'Cannot remove "/work/full": the directory is not empty; set recursive to remove it with everything in it, or remove its entries first.',
+      details:
+        'Cannot remove "/work/full": the directory is not empty; set recursive to remove it with everything in it, or remove its entries first.',
     });
     await expect(move("/work/a.txt", "/work/b.txt")).rejects.toMatchObject({
       code: status.ALREADY_EXISTS,
-      details: 'Cannot move "/work/a.txt" to "/work/b.txt": the destination already exists; set overwrite to replace it, or choose another destination.',
+      details:
+        'Cannot move "/work/a.txt" to "/work/b.txt": the destination already exists; set overwrite to replace it, or choose another destination.',
     });
     expect(await sh("cat /work/full/sub/f /work/a.txt /work/b.txt")).toBe("keep\na\nb\n");
   });
@@ -111,7 +161,9 @@ describe("FsService in a real runner container", () => {
     await sh("mkdir -p /work/cross/inner && echo deep > /work/cross/inner/f && ln -s inner/f /work/cross/link");
     const moved = await move("/work/cross", "/scratch/cross");
     expect(moved.info).toMatchObject({ path: "/scratch/cross", type: FileType.FILE_TYPE_DIRECTORY });
-    expect(await sh("cat /scratch/cross/link; readlink /scratch/cross/link; test -e /work/cross || echo gone")).toBe("deep\ninner/f\ngone\n");
+    expect(await sh("cat /scratch/cross/link; readlink /scratch/cross/link; test -e /work/cross || echo gone")).toBe(
+      "deep\ninner/f\ngone\n",
+    );
   });
 
   it("archives a tree with include/exclude globs and extracts it elsewhere identically", async () => {
@@ -124,13 +176,16 @@ describe("FsService in a real runner container", () => {
     const archive = await tarOutAll(fs, { path: "/work/proj", exclude: ["**/node_modules", "**/*.h"] }, metadata());
     const result = await tarInStreamed(fs, { path: "/work/copy", createParents: true }, archive, metadata());
     expect(result.directory?.path).toBe("/work/copy");
-    const tree = (dir: string) => sh(`cd ${dir} && find . -printf '%y %m %p %l\\n' | sort && find . -type f | sort | xargs sha256sum`);
+    const tree = (dir: string) =>
+      sh(`cd ${dir} && find . -printf '%y %m %p %l\\n' | sort && find . -type f | sort | xargs sha256sum`);
     const expected = (await tree("/work/proj"))
       .split("\n")
       .filter((line) => !line.includes("node_modules") && !line.includes("lib.h"))
       .join("\n");
     expect(await tree("/work/copy")).toBe(expected);
-    expect(result.entries).toBe(expected.split("\n").filter((line) => /^[dfl] /.test(line) && !line.startsWith("d 755 . ")).length);
+    expect(result.entries).toBe(
+      expected.split("\n").filter((line) => /^[dfl] /.test(line) && !line.startsWith("d 755 . ")).length,
+    );
   });
 
   it("refuses hostile archives whole and writes nothing outside the target (or inside it)", async () => {
@@ -143,7 +198,9 @@ describe("FsService in a real runner container", () => {
     ];
     for (const members of hostile) {
       const archive = await makeTar([{ name: "fine.txt", content: "fine" }, ...members]);
-      await expect(tarInStreamed(fs, { path: "/work/target" }, archive, metadata())).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+      await expect(tarInStreamed(fs, { path: "/work/target" }, archive, metadata())).rejects.toMatchObject({
+        code: status.INVALID_ARGUMENT,
+      });
     }
     expect(await sh("ls -A /work/target; test -e /work/escaped.txt || echo clean")).toBe("existing.txt\nclean\n");
   });

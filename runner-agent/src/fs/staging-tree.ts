@@ -35,13 +35,15 @@ export class StagingTree {
 
   /** Checks and stages one member; `body` must be read to its end (a file's content, empty for anything else). */
   async add(header: Header, body: AsyncIterable<Buffer>): Promise<void> {
-    if (!EXTRACTABLE.has(header.type)) throw refuseMember(this.target, header.name, `is a ${header.type ?? "special file"}`, NO_DEVICES);
+    if (!EXTRACTABLE.has(header.type))
+      throw refuseMember(this.target, header.name, `is a ${header.type ?? "special file"}`, NO_DEVICES);
     const path = memberPath(this.target, header.name);
     if (header.type === "symlink") checkSymlink(this.target, path, header.linkname ?? "");
     // Only files have content; anything else a (malformed) archive gives a body is read past, not kept.
     if (header.type !== "file" && header.type !== "contiguous-file") for await (const _ of body);
     if (path === "") {
-      if (header.type !== "directory") throw refuseMember(this.target, header.name, "has an empty name", "name every member");
+      if (header.type !== "directory")
+        throw refuseMember(this.target, header.name, "has an empty name", "name every member");
       return; // the archive's own root, "./"
     }
     await this.parentsOf(path, header.name);
@@ -51,7 +53,9 @@ export class StagingTree {
     const mtime = header.mtime ?? new Date();
     switch (header.type) {
       case "directory":
-        await mkdir(destination).catch((error: unknown) => ((error as NodeJS.ErrnoException).code === "EEXIST" ? undefined : Promise.reject(error)));
+        await mkdir(destination).catch((error: unknown) =>
+          (error as NodeJS.ErrnoException).code === "EEXIST" ? undefined : Promise.reject(error),
+        );
         this.directories.add(path);
         this.directoryModes.set(path, mode & 0o7777);
         break;
@@ -73,7 +77,8 @@ export class StagingTree {
     const handle = await open(destination, "wx", mode);
     try {
       for await (const chunk of body) {
-        for (let offset = 0; offset < chunk.length; ) offset += (await handle.write(chunk, offset, chunk.length - offset)).bytesWritten;
+        for (let offset = 0; offset < chunk.length;)
+          offset += (await handle.write(chunk, offset, chunk.length - offset)).bytesWritten;
         this.bytes += chunk.length;
       }
       await handle.chmod(mode);
@@ -91,9 +96,20 @@ export class StagingTree {
       if (this.directories.has(parent)) continue;
       const stats = await lstat(join(this.root, parent)).catch(() => undefined);
       if (stats?.isSymbolicLink()) {
-        throw refuseMember(this.target, name, `would be written through the symlink "${parent}" of an earlier member`, "archive the directory the link points to instead");
+        throw refuseMember(
+          this.target,
+          name,
+          `would be written through the symlink "${parent}" of an earlier member`,
+          "archive the directory the link points to instead",
+        );
       }
-      if (stats && !stats.isDirectory()) throw refuseMember(this.target, name, `is inside "${parent}", which is a file in the archive`, "remove the conflicting member");
+      if (stats && !stats.isDirectory())
+        throw refuseMember(
+          this.target,
+          name,
+          `is inside "${parent}", which is a file in the archive`,
+          "remove the conflicting member",
+        );
       if (!stats) await mkdir(join(this.root, parent));
       this.directories.add(parent);
     }
@@ -104,7 +120,12 @@ export class StagingTree {
     const earlier = await lstat(destination).catch(() => undefined);
     if (!earlier) return;
     if (earlier.isDirectory() !== (header.type === "directory")) {
-      throw refuseMember(this.target, header.name, "conflicts with an earlier member of the same name and another type", "remove one of the two");
+      throw refuseMember(
+        this.target,
+        header.name,
+        "conflicts with an earlier member of the same name and another type",
+        "remove one of the two",
+      );
     }
     if (!earlier.isDirectory()) await unlink(destination);
   }
@@ -112,15 +133,24 @@ export class StagingTree {
   /** Where a hard link member points in staging: only an earlier regular file member of this archive. */
   private async hardLinkSource(header: Header): Promise<string> {
     const linkname = header.linkname ?? "";
-    const refuse = (why: string): AgentError => refuseMember(this.target, header.name, `is a hard link to "${linkname}", ${why}`, "archive the file itself instead of a link to it");
+    const refuse = (why: string): AgentError =>
+      refuseMember(
+        this.target,
+        header.name,
+        `is a hard link to "${linkname}", ${why}`,
+        "archive the file itself instead of a link to it",
+      );
     const parts = linkname.split("/").filter((part) => part !== "" && part !== ".");
-    if (linkname.startsWith("/") || parts.includes("..") || parts.length === 0) throw refuse("which is outside the target");
+    if (linkname.startsWith("/") || parts.includes("..") || parts.length === 0)
+      throw refuse("which is outside the target");
     const source = join(this.root, ...parts);
     for (let depth = 1; depth < parts.length; depth++) {
-      if (!this.directories.has(parts.slice(0, depth).join("/"))) throw refuse("which is not an earlier file member of the archive");
+      if (!this.directories.has(parts.slice(0, depth).join("/")))
+        throw refuse("which is not an earlier file member of the archive");
     }
     const stats = await lstat(source).catch(() => undefined);
-    if (!stats?.isFile() || !isInside(this.root, source)) throw refuse("which is not an earlier file member of the archive");
+    if (!stats?.isFile() || !isInside(this.root, source))
+      throw refuse("which is not an earlier file member of the archive");
     return source;
   }
 }

@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileType, type TarInRequest, type TarOutChunk } from "@devhatchery/proto/agent/v1/fs";
-import { authMetadata, startAgentHarness, tarInStreamed, tarOutAll, type AgentHarness } from "../../test/agent-harness.js";
+import {
+  authMetadata,
+  startAgentHarness,
+  tarInStreamed,
+  tarOutAll,
+  type AgentHarness,
+} from "../../test/agent-harness.js";
 import { describeTree, makeTar, type TarMember } from "../../test/tar-fixtures.js";
 
 /** Waits (bounded) until `check` holds, polling every 10 ms for at most 2 s; returns whether it did. */
@@ -65,7 +71,11 @@ describe("FsService.TarOut and TarIn", () => {
 
   /** What remains of the project tree once the named entries (and everything below them) are left out. */
   const projectWithout = async (...left: string[]): Promise<Record<string, string>> =>
-    Object.fromEntries(Object.entries(await describeTree(work("project"))).filter(([path]) => !left.some((out) => path === out || path.startsWith(`${out}/`))));
+    Object.fromEntries(
+      Object.entries(await describeTree(work("project"))).filter(
+        ([path]) => !left.some((out) => path === out || path.startsWith(`${out}/`)),
+      ),
+    );
 
   describe("round trips", () => {
     it("archives a directory with exclude globs and extracts it elsewhere identically", async () => {
@@ -74,15 +84,29 @@ describe("FsService.TarOut and TarIn", () => {
       const result = await tarInStreamed(agent.fs, { path: target.rel }, archive);
       const expected = await projectWithout("node_modules", "src/deep/node_modules", "src/deep/x.test.ts");
       expect(await describeTree(target.abs)).toEqual(expected);
-      expect(result).toMatchObject({ entries: Object.keys(expected).length, directory: { path: target.abs, type: FileType.FILE_TYPE_DIRECTORY } });
+      expect(result).toMatchObject({
+        entries: Object.keys(expected).length,
+        directory: { path: target.abs, type: FileType.FILE_TYPE_DIRECTORY },
+      });
       expect(Number(result.bytes)).toBeGreaterThan(1024 * 1024);
     });
 
     it("archives only included files, with the directories leading to them", async () => {
-      const archive = await tarOutAll(agent.fs, { path: "project", include: ["src/**/*.ts", "*.md"], exclude: ["**/*.test.ts"] });
+      const archive = await tarOutAll(agent.fs, {
+        path: "project",
+        include: ["src/**/*.ts", "*.md"],
+        exclude: ["**/*.test.ts"],
+      });
       const target = await freshDir();
       await tarInStreamed(agent.fs, { path: target.rel }, archive);
-      expect(Object.keys(await describeTree(target.abs))).toEqual(["README.md", "src", "src/deep", "src/deep/x.ts", "src/main.ts", "src/util.ts"]);
+      expect(Object.keys(await describeTree(target.abs))).toEqual([
+        "README.md",
+        "src",
+        "src/deep",
+        "src/deep/x.ts",
+        "src/main.ts",
+        "src/util.ts",
+      ]);
       expect((await stat(join(target.abs, "src/util.ts"))).mode & 0o777).toBe(0o600);
     });
 
@@ -105,7 +129,10 @@ describe("FsService.TarOut and TarIn", () => {
     });
 
     it("creates a missing target on request, and merges into existing directories", async () => {
-      const archive = await makeTar([{ name: "src/", type: "directory" }, { name: "src/new.txt", content: "new" }]);
+      const archive = await makeTar([
+        { name: "src/", type: "directory" },
+        { name: "src/new.txt", content: "new" },
+      ]);
       await expect(tarInStreamed(agent.fs, { path: "targets/not-yet" }, archive)).rejects.toMatchObject({
         code: status.NOT_FOUND,
         details: `Cannot extract the archive into "${work("targets/not-yet")}": the directory does not exist; set create_parents to create it.`,
@@ -117,7 +144,10 @@ describe("FsService.TarOut and TarIn", () => {
       await mkdir(join(target.abs, "src"));
       await writeFile(join(target.abs, "src/keep.txt"), "keep");
       await tarInStreamed(agent.fs, { path: target.rel }, archive);
-      expect(await describeTree(target.abs)).toMatchObject({ "src/keep.txt": expect.any(String), "src/new.txt": expect.any(String) });
+      expect(await describeTree(target.abs)).toMatchObject({
+        "src/keep.txt": expect.any(String),
+        "src/new.txt": expect.any(String),
+      });
     });
 
     it("fails on a missing path or bad globs", async () => {
@@ -136,7 +166,10 @@ describe("FsService.TarOut and TarIn", () => {
     it("refuses to replace an existing file unless asked to overwrite, changing nothing", async () => {
       const target = await freshDir();
       await writeFile(join(target.abs, "same.txt"), "old");
-      const archive = await makeTar([{ name: "first.txt", content: "1" }, { name: "same.txt", content: "new" }]);
+      const archive = await makeTar([
+        { name: "first.txt", content: "1" },
+        { name: "same.txt", content: "new" },
+      ]);
       await expect(tarInStreamed(agent.fs, { path: target.rel }, archive)).rejects.toMatchObject({
         code: status.ALREADY_EXISTS,
         details: `Cannot extract the archive into "${target.abs}": "${join(target.abs, "same.txt")}" already exists (member "same.txt"). Nothing was extracted; set overwrite to replace existing files, or extract into an empty directory.`,
@@ -152,11 +185,20 @@ describe("FsService.TarOut and TarIn", () => {
       const target = await freshDir();
       await mkdir(join(target.abs, "thing"));
       await symlink("/etc", join(target.abs, "etc-link"));
-      await expect(tarInStreamed(agent.fs, { path: target.rel, overwrite: true }, await makeTar([{ name: "thing", content: "x" }]))).rejects.toMatchObject({
+      await expect(
+        tarInStreamed(
+          agent.fs,
+          { path: target.rel, overwrite: true },
+          await makeTar([{ name: "thing", content: "x" }]),
+        ),
+      ).rejects.toMatchObject({
         code: status.FAILED_PRECONDITION,
         details: `Cannot extract the archive into "${target.abs}": member "thing" is not a directory but "${join(target.abs, "thing")}" is one. Nothing was extracted; remove "${join(target.abs, "thing")}" first, or extract elsewhere.`,
       });
-      const through = await makeTar([{ name: "etc-link/", type: "directory" }, { name: "etc-link/devhatchery-owned", content: "x" }]);
+      const through = await makeTar([
+        { name: "etc-link/", type: "directory" },
+        { name: "etc-link/devhatchery-owned", content: "x" },
+      ]);
       await expect(tarInStreamed(agent.fs, { path: target.rel, overwrite: true }, through)).rejects.toMatchObject({
         code: status.FAILED_PRECONDITION,
         details: `Cannot extract the archive into "${target.abs}": member "etc-link" is a directory but "${join(target.abs, "etc-link")}" is not. Nothing was extracted; remove "${join(target.abs, "etc-link")}" first, or extract elsewhere.`,
@@ -168,8 +210,16 @@ describe("FsService.TarOut and TarIn", () => {
 
   describe("hostile archives are refused whole, and nothing is written outside (or inside) the target", () => {
     const refusals: [string, TarMember[], string][] = [
-      ["a ../ member", [{ name: "../escaped.txt", content: "x" }], `member "../escaped.txt" has a ".." component, which would leave the target. Nothing was extracted; ${REFUSED_DOTDOT}.`],
-      ["a ../ inside a member", [{ name: "a/../../escaped.txt", content: "x" }], `member "a/../../escaped.txt" has a ".." component, which would leave the target. Nothing was extracted; ${REFUSED_DOTDOT}.`],
+      [
+        "a ../ member",
+        [{ name: "../escaped.txt", content: "x" }],
+        `member "../escaped.txt" has a ".." component, which would leave the target. Nothing was extracted; ${REFUSED_DOTDOT}.`,
+      ],
+      [
+        "a ../ inside a member",
+        [{ name: "a/../../escaped.txt", content: "x" }],
+        `member "a/../../escaped.txt" has a ".." component, which would leave the target. Nothing was extracted; ${REFUSED_DOTDOT}.`,
+      ],
       [
         "an absolute member",
         [{ name: "/tmp/devhatchery-escaped.txt", content: "x" }],
@@ -223,7 +273,11 @@ describe("FsService.TarOut and TarIn", () => {
         [{ name: "null", type: "character-device", devmajor: 1, devminor: 3 }],
         'member "null" is a character-device. Nothing was extracted; leave device files, FIFOs and sockets out of the archive.',
       ],
-      ["a FIFO", [{ name: "pipe", type: "fifo" }], 'member "pipe" is a fifo. Nothing was extracted; leave device files, FIFOs and sockets out of the archive.'],
+      [
+        "a FIFO",
+        [{ name: "pipe", type: "fifo" }],
+        'member "pipe" is a fifo. Nothing was extracted; leave device files, FIFOs and sockets out of the archive.',
+      ],
     ];
 
     it.each(refusals)("refuses %s", async (_what, hostile, reason) => {
@@ -231,19 +285,34 @@ describe("FsService.TarOut and TarIn", () => {
       await writeFile(join(target.abs, "existing.txt"), "untouched");
       const before = await describeTree(work("targets"));
       // Good members before and after the bad one: none of them may land either.
-      const archive = await makeTar([{ name: "good-before.txt", content: "g" }, ...hostile, { name: "good-after.txt", content: "g" }]);
+      const archive = await makeTar([
+        { name: "good-before.txt", content: "g" },
+        ...hostile,
+        { name: "good-after.txt", content: "g" },
+      ]);
       await expect(tarInStreamed(agent.fs, { path: target.rel }, archive)).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,
         details: `Cannot extract the archive into "${target.abs}": ${reason}`,
       });
       expect(await describeTree(work("targets"))).toEqual(before);
-      for (const outside of [work("targets/escaped.txt"), work("escaped.txt"), work("outside"), "/tmp/devhatchery-escaped.txt"]) {
+      for (const outside of [
+        work("targets/escaped.txt"),
+        work("escaped.txt"),
+        work("outside"),
+        "/tmp/devhatchery-escaped.txt",
+      ]) {
         await expect(lstat(outside)).rejects.toMatchObject({ code: "ENOENT" });
       }
     });
 
     it("refuses a malformed or truncated archive and removes a target it created", async () => {
-      await expect(tarInStreamed(agent.fs, { path: "targets/never", createParents: true }, Buffer.from("this is not a tar archive at all".repeat(40)))).rejects.toMatchObject({
+      await expect(
+        tarInStreamed(
+          agent.fs,
+          { path: "targets/never", createParents: true },
+          Buffer.from("this is not a tar archive at all".repeat(40)),
+        ),
+      ).rejects.toMatchObject({
         code: status.INVALID_ARGUMENT,
         details:
           `Cannot extract the archive into "${work("targets/never")}": it is not a valid tar archive (Invalid tar header. Maybe the tar is corrupted or it needs to be gunzipped?). ` +
@@ -265,7 +334,9 @@ describe("FsService.TarOut and TarIn", () => {
       const target = await freshDir();
       const archive = await makeTar([{ name: "part.bin", content: randomBytes(512 * 1024) }]);
       const call = agent.fs.tarIn(authMetadata(), () => undefined);
-      call.write({ message: { $case: "header", value: { path: target.rel, createParents: false, overwrite: false } } } satisfies TarInRequest);
+      call.write({
+        message: { $case: "header", value: { path: target.rel, createParents: false, overwrite: false } },
+      } satisfies TarInRequest);
       call.write({ message: { $case: "data", value: archive.subarray(0, 256 * 1024) } } satisfies TarInRequest);
       expect(await eventually(async () => (await readdir(target.abs)).length > 0)).toBe(true);
       call.cancel();

@@ -54,11 +54,17 @@ export class TarExtraction implements UploadSink<TarInSummary> {
     try {
       if (!existing) {
         if (!options.createParents) {
-          throw new AgentError("NOT_FOUND", `Cannot extract the archive into "${target}": the directory does not exist; set create_parents to create it.`);
+          throw new AgentError(
+            "NOT_FOUND",
+            `Cannot extract the archive into "${target}": the directory does not exist; set create_parents to create it.`,
+          );
         }
         created = (await mkdir(target, { recursive: true })) ?? undefined;
       } else if (!existing.isDirectory()) {
-        throw new AgentError("FAILED_PRECONDITION", `Cannot extract the archive into "${target}": it is not a directory; name a directory (a new one needs create_parents).`);
+        throw new AgentError(
+          "FAILED_PRECONDITION",
+          `Cannot extract the archive into "${target}": it is not a directory; name a directory (a new one needs create_parents).`,
+        );
       }
       return new TarExtraction(target, await mkdtemp(join(target, STAGING_PREFIX)), created, options.overwrite);
     } catch (error) {
@@ -83,13 +89,23 @@ export class TarExtraction implements UploadSink<TarInSummary> {
     try {
       await this.tree.checkLinkChains();
       const plan = await planMerge(this.staging, this.target, this.overwrite);
-      if (cancelled?.aborted) throw new AgentError("FAILED_PRECONDITION", `Cannot extract the archive into "${this.target}": the call was cancelled; nothing was extracted.`);
+      if (cancelled?.aborted)
+        throw new AgentError(
+          "FAILED_PRECONDITION",
+          `Cannot extract the archive into "${this.target}": the call was cancelled; nothing was extracted.`,
+        );
       await applyMerge(plan);
       const depth = (path: string): number => path.split("/").length;
-      const deepestFirst = [...this.tree.directoryModes].filter(([path]) => !plan.existingDirectories.has(path)).sort(([a], [b]) => depth(b) - depth(a));
+      const deepestFirst = [...this.tree.directoryModes]
+        .filter(([path]) => !plan.existingDirectories.has(path))
+        .sort(([a], [b]) => depth(b) - depth(a));
       for (const [path, mode] of deepestFirst) await chmod(join(this.target, path), mode);
       await rm(this.staging, { recursive: true, force: true });
-      return { directory: await describePath(this.target, await stat(this.target, { bigint: true })), entries: this.tree.entries, bytes: this.tree.bytes };
+      return {
+        directory: await describePath(this.target, await stat(this.target, { bigint: true })),
+        entries: this.tree.entries,
+        bytes: this.tree.bytes,
+      };
     } catch (error) {
       throw fromSystemError(error, "extract the archive into", this.target);
     }
@@ -115,7 +131,8 @@ export class TarExtraction implements UploadSink<TarInSummary> {
 
   private explain(error: unknown): AgentError {
     if (error instanceof AgentError) return error;
-    if (/^E[A-Z]+$/.test((error as NodeJS.ErrnoException).code ?? "")) return fromSystemError(error, "extract the archive into", this.target);
+    if (/^E[A-Z]+$/.test((error as NodeJS.ErrnoException).code ?? ""))
+      return fromSystemError(error, "extract the archive into", this.target);
     return new AgentError(
       "INVALID_ARGUMENT",
       `Cannot extract the archive into "${this.target}": it is not a valid tar archive (${(error as Error).message}). ` +

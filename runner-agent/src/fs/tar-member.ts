@@ -8,7 +8,10 @@ const MAX_LINK_HOPS = 40;
 
 /** The error for a refused tar member: names the target, the member, why, and how to fix the archive. */
 export function refuseMember(target: string, member: string, reason: string, fix: string): AgentError {
-  return new AgentError("INVALID_ARGUMENT", `Cannot extract the archive into "${target}": member "${member}" ${reason}. Nothing was extracted; ${fix}.`);
+  return new AgentError(
+    "INVALID_ARGUMENT",
+    `Cannot extract the archive into "${target}": member "${member}" ${reason}. Nothing was extracted; ${fix}.`,
+  );
 }
 
 /**
@@ -17,11 +20,21 @@ export function refuseMember(target: string, member: string, reason: string, fix
  */
 export function memberPath(target: string, name: string): string {
   if (name.startsWith("/")) {
-    throw refuseMember(target, name, "has an absolute name", "create the archive with names relative to the directory it holds (e.g. tar -C DIR -cf - .)");
+    throw refuseMember(
+      target,
+      name,
+      "has an absolute name",
+      "create the archive with names relative to the directory it holds (e.g. tar -C DIR -cf - .)",
+    );
   }
   const parts = name.split("/").filter((part) => part !== "" && part !== ".");
   if (parts.includes("..")) {
-    throw refuseMember(target, name, 'has a ".." component, which would leave the target', "create the archive from inside the directory it holds (e.g. tar -C DIR -cf - .)");
+    throw refuseMember(
+      target,
+      name,
+      'has a ".." component, which would leave the target',
+      "create the archive from inside the directory it holds (e.g. tar -C DIR -cf - .)",
+    );
   }
   return parts.join("/");
 }
@@ -44,7 +57,8 @@ function refuseSymlink(target: string, member: string, linkname: string): AgentE
 
 /** Refuses a symlink member whose target, read lexically from the link's directory, leaves the target directory. */
 export function checkSymlink(target: string, member: string, linkname: string): void {
-  if (!linkname || linkDestination(target, member, linkname) === undefined) throw refuseSymlink(target, member, linkname);
+  if (!linkname || linkDestination(target, member, linkname) === undefined)
+    throw refuseSymlink(target, member, linkname);
 }
 
 /**

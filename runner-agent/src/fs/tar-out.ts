@@ -24,11 +24,21 @@ export interface TarOut {
 const CHUNK_BYTES = 256 * 1024;
 
 function headerOf(name: string, stats: BigIntStats): Pick<Header, "name" | "mode" | "mtime" | "uid" | "gid"> {
-  return { name, mode: Number(stats.mode) & 0o7777, mtime: new Date(Number(stats.mtimeMs)), uid: Number(stats.uid), gid: Number(stats.gid) };
+  return {
+    name,
+    mode: Number(stats.mode) & 0o7777,
+    mtime: new Date(Number(stats.mtimeMs)),
+    uid: Number(stats.uid),
+    gid: Number(stats.gid),
+  };
 }
 
 /** Adds one entry and waits until tar-stream has taken all of it. */
-async function addEntry(pack: Pack, header: Parameters<Pack["entry"]>[0], body?: (sink: ReturnType<Pack["entry"]>) => Promise<void>): Promise<void> {
+async function addEntry(
+  pack: Pack,
+  header: Parameters<Pack["entry"]>[0],
+  body?: (sink: ReturnType<Pack["entry"]>) => Promise<void>,
+): Promise<void> {
   let sink!: ReturnType<Pack["entry"]>;
   const done = new Promise<void>((resolve, reject) => {
     sink = pack.entry(header, (error) => (error ? reject(error) : resolve()));
@@ -58,7 +68,9 @@ async function addFile(pack: Pack, path: string, name: string): Promise<void> {
         sent += chunk.length;
         if (!sink.write(chunk)) await drained(sink, "the archive");
       };
-      if (size > 0) for await (const chunk of handle.createReadStream({ start: 0, end: size - 1, autoClose: false })) await write(chunk as Buffer);
+      if (size > 0)
+        for await (const chunk of handle.createReadStream({ start: 0, end: size - 1, autoClose: false }))
+          await write(chunk as Buffer);
       // A file that shrank while it was read is padded with zeros, as GNU tar does: the header already has its size.
       if (sent < size) await write(Buffer.alloc(size - sent));
     });
@@ -108,7 +120,8 @@ class TarWalk {
   }
 
   async leaf(path: string, name: string, stats: BigIntStats): Promise<void> {
-    if (stats.isSymbolicLink()) await addEntry(this.pack, { ...headerOf(name, stats), type: "symlink", linkname: await readlink(path) });
+    if (stats.isSymbolicLink())
+      await addEntry(this.pack, { ...headerOf(name, stats), type: "symlink", linkname: await readlink(path) });
     else await addFile(this.pack, path, name);
   }
 
@@ -117,7 +130,8 @@ class TarWalk {
   }
 
   private async flushDirectories(): Promise<void> {
-    for (const { name, stats } of this.pendingDirectories.slice(this.written)) await addEntry(this.pack, { ...headerOf(name, stats), type: "directory" });
+    for (const { name, stats } of this.pendingDirectories.slice(this.written))
+      await addEntry(this.pack, { ...headerOf(name, stats), type: "directory" });
     this.written = this.pendingDirectories.length;
   }
 }
@@ -144,13 +158,20 @@ async function* gathered(pack: Pack): AsyncIterable<Uint8Array> {
  */
 export async function openTarOut(target: string, options: TarOutOptions): Promise<TarOut> {
   for (const glob of [...options.include, ...options.exclude]) {
-    if (!glob) throw new AgentError("INVALID_ARGUMENT", `Cannot archive "${target}": an include or exclude glob is empty; remove it or write a pattern such as "**/*.ts".`);
+    if (!glob)
+      throw new AgentError(
+        "INVALID_ARGUMENT",
+        `Cannot archive "${target}": an include or exclude glob is empty; remove it or write a pattern such as "**/*.ts".`,
+      );
   }
   const stats = await stat(target, { bigint: true }).catch((error: unknown) => {
     throw fromSystemError(error, "archive", target);
   });
   if (!stats.isDirectory() && !stats.isFile()) {
-    throw new AgentError("FAILED_PRECONDITION", `Cannot archive "${target}": it is not a file or directory (a socket, FIFO or device).`);
+    throw new AgentError(
+      "FAILED_PRECONDITION",
+      `Cannot archive "${target}": it is not a file or directory (a socket, FIFO or device).`,
+    );
   }
   const pack = createPack();
   // Errors reach the reader through `chunks`; without a listener streamx would also throw them as uncaught.

@@ -10,7 +10,9 @@ export interface UploadSink<Result> {
 }
 
 /** A client-streaming call whose messages are one header, then data chunks (the shape of Write and TarIn). */
-export interface UploadCall<Header> extends AsyncIterable<{ message: { $case: "header"; value: Header } | { $case: "data"; value: Uint8Array } | undefined }> {
+export interface UploadCall<Header> extends AsyncIterable<{
+  message: { $case: "header"; value: Header } | { $case: "data"; value: Uint8Array } | undefined;
+}> {
   readonly cancelled: boolean;
   once(event: "cancelled", listener: () => void): unknown;
 }
@@ -20,21 +22,37 @@ export interface UploadCall<Header> extends AsyncIterable<{ message: { $case: "h
  * slows the client down instead of filling memory), and finishes it when the client half-closes. A protocol
  * error, a failing sink or a cancelled call aborts the sink, so nothing half-written stays behind.
  */
-export async function receiveUpload<Header, Result>(call: UploadCall<Header>, rpc: string, open: (header: Header) => Promise<UploadSink<Result>>): Promise<Result> {
+export async function receiveUpload<Header, Result>(
+  call: UploadCall<Header>,
+  rpc: string,
+  open: (header: Header) => Promise<UploadSink<Result>>,
+): Promise<Result> {
   let sink: UploadSink<Result> | undefined;
   const cancelled = new AbortController();
   call.once("cancelled", () => cancelled.abort());
   try {
     for await (const { message } of call) {
       if (message?.$case === "header") {
-        if (sink) throw new AgentError("INVALID_ARGUMENT", `${rpc}: a second header arrived; send exactly one header, as the first message, then only data.`);
+        if (sink)
+          throw new AgentError(
+            "INVALID_ARGUMENT",
+            `${rpc}: a second header arrived; send exactly one header, as the first message, then only data.`,
+          );
         sink = await open(message.value);
       } else if (message?.$case === "data") {
-        if (!sink) throw new AgentError("INVALID_ARGUMENT", `${rpc}: data arrived before the header; send the header (path and options) as the first message.`);
+        if (!sink)
+          throw new AgentError(
+            "INVALID_ARGUMENT",
+            `${rpc}: data arrived before the header; send the header (path and options) as the first message.`,
+          );
         await sink.write(message.value);
       }
     }
-    if (!sink) throw new AgentError("INVALID_ARGUMENT", `${rpc}: the stream ended without a header; send the header (path and options) as the first message.`);
+    if (!sink)
+      throw new AgentError(
+        "INVALID_ARGUMENT",
+        `${rpc}: the stream ended without a header; send the header (path and options) as the first message.`,
+      );
     // A cancel (RST_STREAM) first ends the message stream like a half-close, and only a few ticks later marks the
     // call cancelled: let those ticks run, and let the sink check again right before it commits.
     await nextTurn();

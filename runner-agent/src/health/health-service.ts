@@ -7,7 +7,12 @@ import {
 } from "@devhatchery/proto/health/v1";
 
 /** Services known to the health check; "" is the agent as a whole. */
-const KNOWN_SERVICES = new Set(["", "devhatchery.agent.v1.ExecService", "devhatchery.agent.v1.FsService", "devhatchery.agent.v1.WatchService"]);
+const KNOWN_SERVICES = new Set([
+  "",
+  "devhatchery.agent.v1.ExecService",
+  "devhatchery.agent.v1.FsService",
+  "devhatchery.agent.v1.WatchService",
+]);
 
 /** Standard gRPC health: SERVING while the agent accepts work, NOT_SERVING once it drains. */
 export function createHealthService(isServing: () => boolean): HealthServer {
@@ -16,7 +21,10 @@ export function createHealthService(isServing: () => boolean): HealthServer {
     return isServing() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
   };
   return {
-    check(call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: sendUnaryData<HealthCheckResponse>): void {
+    check(
+      call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+      callback: sendUnaryData<HealthCheckResponse>,
+    ): void {
       callback(null, { status: statusOf(call.request.service) });
     },
     watch(call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>): void {

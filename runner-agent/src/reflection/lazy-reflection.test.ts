@@ -13,12 +13,28 @@ const LIST_SERVICES = Buffer.from([0x3a, 0x00]);
 function askRaw(address: string, path: string, request: Buffer): Promise<Buffer> {
   const identity = (bytes: Buffer): Buffer => bytes;
   const Client = makeGenericClientConstructor(
-    { info: { path, requestStream: true, responseStream: true, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+    {
+      info: {
+        path,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
+    },
     "RawReflection",
   );
   const client = new Client(address, credentials.createInsecure());
   return new Promise<Buffer>((resolve, reject) => {
-    const call = (client as unknown as { info(metadata: ReturnType<typeof authMetadata>): NodeJS.EventEmitter & { write(bytes: Buffer): void; end(): void } }).info(authMetadata());
+    const call = (
+      client as unknown as {
+        info(
+          metadata: ReturnType<typeof authMetadata>,
+        ): NodeJS.EventEmitter & { write(bytes: Buffer): void; end(): void };
+      }
+    ).info(authMetadata());
     call.once("data", (answer: Buffer) => {
       call.end();
       resolve(answer);
@@ -40,7 +56,11 @@ describe("server reflection, loaded on first use", () => {
   });
 
   it("answers first calls that arrive together, on v1 and v1alpha alike", async () => {
-    const answers = await Promise.all([askRaw(address, PATHS.v1, LIST_SERVICES), askRaw(address, PATHS.v1alpha, LIST_SERVICES), askRaw(address, PATHS.v1, LIST_SERVICES)]);
+    const answers = await Promise.all([
+      askRaw(address, PATHS.v1, LIST_SERVICES),
+      askRaw(address, PATHS.v1alpha, LIST_SERVICES),
+      askRaw(address, PATHS.v1, LIST_SERVICES),
+    ]);
     for (const answer of answers) {
       expect(answer.toString("latin1")).toContain("devhatchery.agent.v1.FsService");
       expect(answer.toString("latin1")).toContain("grpc.health.v1.Health");

@@ -1,8 +1,18 @@
 import { Duplex } from "node:stream";
-import { status, type MethodDefinition, type Server, type ServerDuplexStream, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import {
+  status,
+  type MethodDefinition,
+  type Server,
+  type ServerDuplexStream,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
 
 /** Server reflection v1 and v1alpha: one bidi method each. */
-const REFLECTION_PATHS = { v1: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", v1alpha: "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo" };
+const REFLECTION_PATHS = {
+  v1: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+  v1alpha: "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+};
 
 interface LoadedMethod {
   definition: MethodDefinition<unknown, unknown>;
@@ -16,7 +26,8 @@ async function loadReflection(): Promise<Map<string, LoadedMethod>> {
   addReflectionService({
     addService(service: ServiceDefinition, implementation: UntypedServiceImplementation) {
       for (const [name, definition] of Object.entries(service)) {
-        const handler = (implementation[name] ?? implementation[definition.originalName ?? ""]) as unknown as LoadedMethod["handler"];
+        const handler = (implementation[name] ??
+          implementation[definition.originalName ?? ""]) as unknown as LoadedMethod["handler"];
         methods.set(definition.path, { definition, handler: handler.bind(implementation) });
       }
     },
@@ -63,7 +74,15 @@ export function addLazyReflection(server: Pick<Server, "addService">): void {
   const implementation: UntypedServiceImplementation = {};
   for (const [version, path] of Object.entries(REFLECTION_PATHS)) {
     Object.assign(service, {
-      [version]: { path, requestStream: true, responseStream: true, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+      [version]: {
+        path,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
     });
     implementation[version] = (call: ServerDuplexStream<Buffer, Buffer>): void => {
       loading ??= loadReflection();
@@ -73,7 +92,12 @@ export function addLazyReflection(server: Pick<Server, "addService">): void {
           if (!method) throw new Error(`the reflection library no longer serves "${path}"`);
           method.handler(decodedCall(call, method.definition));
         })
-        .catch((error: unknown) => call.emit("error", { code: status.INTERNAL, details: `Server reflection is unavailable: ${(error as Error).message}` }));
+        .catch((error: unknown) =>
+          call.emit("error", {
+            code: status.INTERNAL,
+            details: `Server reflection is unavailable: ${(error as Error).message}`,
+          }),
+        );
     };
   }
   server.addService(service, implementation);

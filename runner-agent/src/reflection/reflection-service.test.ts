@@ -17,17 +17,27 @@ describe("gRPC server reflection", () => {
   it("lists the agent's services", async () => {
     const response = await askReflection(address, authMetadata(), { listServices: "" });
     const names = response.listServicesResponse?.service.map((service) => service.name) ?? [];
-    expect(names).toEqual(expect.arrayContaining(["devhatchery.agent.v1.ExecService", "devhatchery.agent.v1.FsService", "grpc.health.v1.Health"]));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "devhatchery.agent.v1.ExecService",
+        "devhatchery.agent.v1.FsService",
+        "grpc.health.v1.Health",
+      ]),
+    );
   });
 
   it("returns the file defining a symbol, so clients can call methods by name", async () => {
-    const response = await askReflection(address, authMetadata(), { fileContainingSymbol: "devhatchery.agent.v1.ExecService" });
+    const response = await askReflection(address, authMetadata(), {
+      fileContainingSymbol: "devhatchery.agent.v1.ExecService",
+    });
     const files = response.fileDescriptorResponse?.fileDescriptorProto ?? [];
     expect(files.length).toBeGreaterThan(0);
     expect(Buffer.concat(files).toString("latin1")).toContain("devhatchery.agent.v1");
   });
 
   it("sits behind the runner token like every other service", async () => {
-    await expect(askReflection(address, new Metadata(), { listServices: "" })).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    await expect(askReflection(address, new Metadata(), { listServices: "" })).rejects.toMatchObject({
+      code: status.UNAUTHENTICATED,
+    });
   });
 });

@@ -25,8 +25,16 @@ function depthOf(path: string): number {
  * `changes`. A path that disappeared and one that appeared as the same inode are one rename; a new or renamed
  * directory is scanned (and watched) so that what was created in it before its watcher existed is not missed.
  */
-export async function detectChanges(tree: DirectoryTree, dirty: DirtyPath[], recursive: boolean, changes: FileChange[]): Promise<void> {
-  const probes = await mapLimited(dirty, STAT_CONCURRENCY, async (item) => ({ ...item, stats: await lstat(tree.absolute(item.path)).catch(() => undefined) }));
+export async function detectChanges(
+  tree: DirectoryTree,
+  dirty: DirtyPath[],
+  recursive: boolean,
+  changes: FileChange[],
+): Promise<void> {
+  const probes = await mapLimited(dirty, STAT_CONCURRENCY, async (item) => ({
+    ...item,
+    stats: await lstat(tree.absolute(item.path)).catch(() => undefined),
+  }));
   // Deepest first: a removed directory's contents are matched before the directory and its records go.
   probes.sort((a, b) => depthOf(b.path) - depthOf(a.path));
   const gone: Located[] = [];
@@ -37,8 +45,14 @@ export async function detectChanges(tree: DirectoryTree, dirty: DirtyPath[], rec
     const found = stats && entryOf(stats);
     const present = found && tree.isTracked(path, found.kind === "directory") ? found : undefined;
     // The same entry, or a file replaced by another file (an atomic save): a modification.
-    if (known && present && known.kind === present.kind && (known.identity === present.identity || known.kind !== "directory")) {
-      if (known.identity !== present.identity || contentChanged) changes.push({ kind: "modified", path, entry: present.kind });
+    if (
+      known &&
+      present &&
+      known.kind === present.kind &&
+      (known.identity === present.identity || known.kind !== "directory")
+    ) {
+      if (known.identity !== present.identity || contentChanged)
+        changes.push({ kind: "modified", path, entry: present.kind });
       tree.setEntry(path, present);
       continue;
     }

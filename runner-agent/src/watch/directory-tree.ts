@@ -36,7 +36,13 @@ const SCAN_CONCURRENCY = 8;
 const STAT_CONCURRENCY = 32;
 
 export function entryOf(stats: Stats): TreeEntry {
-  const kind: EntryKind = stats.isFile() ? "file" : stats.isDirectory() ? "directory" : stats.isSymbolicLink() ? "symlink" : "other";
+  const kind: EntryKind = stats.isFile()
+    ? "file"
+    : stats.isDirectory()
+      ? "directory"
+      : stats.isSymbolicLink()
+        ? "symlink"
+        : "other";
   return { kind, identity: `${stats.ino}:${stats.birthtimeMs}` };
 }
 
@@ -183,7 +189,12 @@ export class DirectoryTree {
       const present = found.get(name);
       const visible = present && this.isTracked(child, present.kind === "directory") ? present : undefined;
       const descend = visible?.kind === "directory" && this.scope.recursive;
-      if (known && visible && known.kind === visible.kind && (known.identity === visible.identity || known.kind !== "directory")) {
+      if (
+        known &&
+        visible &&
+        known.kind === visible.kind &&
+        (known.identity === visible.identity || known.kind !== "directory")
+      ) {
         if (known.identity !== visible.identity) report?.push({ kind: "modified", path: child, entry: visible.kind });
         node.entries.set(name, visible);
         if (descend) subdirectories.push(child);
@@ -210,7 +221,9 @@ export class DirectoryTree {
     const directory = this.absolute(path);
     this.budget.acquire(directory);
     try {
-      node.watcher = watchDirectory(directory, { persistent: false }, (eventType, name) => this.events.onEvent(path, eventType, name));
+      node.watcher = watchDirectory(directory, { persistent: false }, (eventType, name) =>
+        this.events.onEvent(path, eventType, name),
+      );
     } catch (error) {
       this.budget.release();
       if (isInotifyLimit(error)) throw inotifyLimitError(error, directory);

@@ -50,6 +50,8 @@ describe("compileIgnorePattern (.gitignore syntax)", () => {
   });
 
   it("parses a whole file, CRLF line ends included", () => {
-    expect(parseIgnoreFile("# deps\r\nnode_modules/\r\n\r\n*.log\n!keep.log\n").map((pattern) => pattern.source)).toEqual(["node_modules/", "*.log", "!keep.log"]);
+    expect(
+      parseIgnoreFile("# deps\r\nnode_modules/\r\n\r\n*.log\n!keep.log\n").map((pattern) => pattern.source),
+    ).toEqual(["node_modules/", "*.log", "!keep.log"]);
   });
 });

@@ -51,7 +51,8 @@ export class IgnoreRules {
 
   /** Forgets the .gitignore files of `directory` and every directory below it. */
   forgetBelow(directory: string): void {
-    for (const key of this.gitignores.keys()) if (key === directory || key.startsWith(`${directory}/`)) this.gitignores.delete(key);
+    for (const key of this.gitignores.keys())
+      if (key === directory || key.startsWith(`${directory}/`)) this.gitignores.delete(key);
   }
 
   /** Loads the .gitignore files of the root's parent directories up to the enclosing git repository's root. */

@@ -18,7 +18,10 @@ const MAX_WATCHES = 8;
  * Starts the built agent in a new user namespace whose inotify watch limit is lowered to `maxWatches`. The limit
  * (/proc/sys/user/max_inotify_watches) belongs to that namespace, so nothing else on the machine is affected.
  */
-function startAgentWithInotifyLimit(maxWatches: number, workDir: string): Promise<{ child: ChildProcess; port: number }> {
+function startAgentWithInotifyLimit(
+  maxWatches: number,
+  workDir: string,
+): Promise<{ child: ChildProcess; port: number }> {
   const script = `echo ${maxWatches} > /proc/sys/user/max_inotify_watches && exec "$0" "$1"`;
   const child = spawn("unshare", ["--user", "--map-root-user", "sh", "-c", script, process.execPath, AGENT_MAIN], {
     env: {
@@ -102,7 +105,9 @@ describe("the kernel's inotify watch limit (a real ENOSPC in a user namespace)",
 
     for (const name of ["new-a", "new-b", "new-c"]) mkdirSync(join(workDir, "grow", name));
     const ended = await follower.next((event) => event.event?.$case === "ended");
-    expect(ended.event?.$case === "ended" && ended.event.value.reason).toBe(WatchEndReason.WATCH_END_REASON_WATCH_LIMIT);
+    expect(ended.event?.$case === "ended" && ended.event.value.reason).toBe(
+      WatchEndReason.WATCH_END_REASON_WATCH_LIMIT,
+    );
     const message = ended.event?.$case === "ended" ? ended.event.value.message : "";
     expect(message).toBe(kernelLimit(/^Cannot watch "([^"]+)"/.exec(message)?.[1] ?? ""));
     expect(message).toMatch(new RegExp(`^Cannot watch "${workDir}/grow/new-[abc]"`));

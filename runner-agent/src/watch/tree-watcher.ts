@@ -92,7 +92,8 @@ export class TreeWatcher {
         const { onlyName } = this.options.scope;
         // A watcher that cannot name the entry leaves the directory to be scanned again.
         if (name === null) this.failedDirectories.add(directory);
-        else if (onlyName === undefined || name === onlyName) this.markDirty(directory ? `${directory}/${name}` : name, eventType === "change");
+        else if (onlyName === undefined || name === onlyName)
+          this.markDirty(directory ? `${directory}/${name}` : name, eventType === "change");
         else if (!this.rootTouched) return;
         this.schedule();
       },
@@ -133,7 +134,11 @@ export class TreeWatcher {
       .catch((error: unknown) => this.fail(error))
       .finally(() => {
         this.flushing = false;
-        if (!this.stopped && (this.dirty.size > 0 || this.failedDirectories.size > 0 || this.rootTouched || this.queueOverflowed)) this.schedule();
+        if (
+          !this.stopped &&
+          (this.dirty.size > 0 || this.failedDirectories.size > 0 || this.rootTouched || this.queueOverflowed)
+        )
+          this.schedule();
       });
   }
 
@@ -155,12 +160,18 @@ export class TreeWatcher {
       if (rootTouched && (await this.isRootGone())) return this.endRootDeleted(changes);
       for (const directory of failed) {
         const absolute = this.tree.absolute(directory);
-        this.listener.onResync("watcher_error", `The watcher of "${absolute}" failed, so changes there may have been missed; re-list "${absolute}". It is watched again.`);
+        this.listener.onResync(
+          "watcher_error",
+          `The watcher of "${absolute}" failed, so changes there may have been missed; re-list "${absolute}". It is watched again.`,
+        );
         if (this.tree.hasDirectory(directory)) await this.tree.sync(directory, changes);
       }
       // A changed .gitignore shows or hides entries below its directory: scan it again with the new rules.
-      const gitignores = this.options.rules.useGitignore ? dirty.filter(({ path }) => basename(path) === ".gitignore") : [];
-      for (const { path } of gitignores) if (this.tree.hasDirectory(parentOf(path))) await this.tree.sync(parentOf(path), changes);
+      const gitignores = this.options.rules.useGitignore
+        ? dirty.filter(({ path }) => basename(path) === ".gitignore")
+        : [];
+      for (const { path } of gitignores)
+        if (this.tree.hasDirectory(parentOf(path))) await this.tree.sync(parentOf(path), changes);
     } finally {
       // What was found before a failure (such as the inotify limit on a new directory) is still true.
       if (!this.stopped) this.record(changes);
@@ -208,7 +219,10 @@ export class TreeWatcher {
     this.record(changes);
     this.stop();
     const what = onlyName === undefined ? "watched directory" : "directory of the watched file";
-    this.listener.onEnd("root_deleted", `The ${what} "${this.options.root}" was deleted or moved away; start a new watch once it exists again.`);
+    this.listener.onEnd(
+      "root_deleted",
+      `The ${what} "${this.options.root}" was deleted or moved away; start a new watch once it exists again.`,
+    );
   }
 
   private fail(error: unknown): void {
@@ -219,6 +233,9 @@ export class TreeWatcher {
       return;
     }
     this.log.error({ err: error, root: this.options.root }, "watch failed");
-    this.listener.onEnd("failed", `Watching "${this.options.root}" failed unexpectedly (see the agent log); re-list it and start a new watch.`);
+    this.listener.onEnd(
+      "failed",
+      `Watching "${this.options.root}" failed unexpectedly (see the agent log); re-list it and start a new watch.`,
+    );
   }
 }

@@ -75,7 +75,8 @@ describe("WatchService limits", () => {
       await startWatch(agent.watch, { path: "." });
       await expect(startWatch(agent.watch, { path: "." })).rejects.toMatchObject({
         code: status.RESOURCE_EXHAUSTED,
-        details: "The agent's limit of 1 watches is reached; close watches you no longer need (CloseWatch) or reuse one (ListWatches).",
+        details:
+          "The agent's limit of 1 watches is reached; close watches you no longer need (CloseWatch) or reuse one (ListWatches).",
       });
     } finally {
       await agent.close();
@@ -89,7 +90,9 @@ describe("WatchService limits", () => {
       await expect(startWatch(agent.watch, { path: "big" })).rejects.toMatchObject({
         code: status.RESOURCE_EXHAUSTED,
         details: expect.stringMatching(
-          new RegExp(`^Cannot watch "${agent.workDir}/big/[a-d]": the agent's limit of 3 watched directories is reached \\(one inotify watch each, across all watches\\)\\. Narrow the path, add ignore patterns for large generated directories, or close watches you no longer need\\.$`),
+          new RegExp(
+            `^Cannot watch "${agent.workDir}/big/[a-d]": the agent's limit of 3 watched directories is reached \\(one inotify watch each, across all watches\\)\\. Narrow the path, add ignore patterns for large generated directories, or close watches you no longer need\\.$`,
+          ),
         ),
       });
       expect(await listWatches(agent.watch)).toEqual([]);
@@ -110,13 +113,20 @@ describe("WatchService limits", () => {
       mkdirSync(join(agent.workDir, "two"));
       const message = `Cannot watch "${agent.workDir}/two": the agent's limit of 2 watched directories is reached (one inotify watch each, across all watches). Narrow the path, add ignore patterns for large generated directories, or close watches you no longer need.`;
       const ended = await follower.next((event) => event.event?.$case === "ended");
-      expect(ended.event).toEqual({ $case: "ended", value: { reason: WatchEndReason.WATCH_END_REASON_WATCH_LIMIT, message } });
+      expect(ended.event).toEqual({
+        $case: "ended",
+        value: { reason: WatchEndReason.WATCH_END_REASON_WATCH_LIMIT, message },
+      });
       expect(summarizeChanges(follower.events.flatMap(changesIn))).toEqual([
         [CREATED, "one"],
         [CREATED, "two"],
       ]);
       expect(await follower.ended).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: message });
-      expect((await listWatches(agent.watch))[0]).toMatchObject({ state: WatchState.WATCH_STATE_ENDED, endReason: WatchEndReason.WATCH_END_REASON_WATCH_LIMIT, watchedDirectories: 0 });
+      expect((await listWatches(agent.watch))[0]).toMatchObject({
+        state: WatchState.WATCH_STATE_ENDED,
+        endReason: WatchEndReason.WATCH_END_REASON_WATCH_LIMIT,
+        watchedDirectories: 0,
+      });
     } finally {
       await agent.close();
     }

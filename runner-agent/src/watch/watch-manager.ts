@@ -54,9 +54,16 @@ export class WatchManager {
 
   /** Starts watching; resolves once every directory in scope is watched, so nothing after it is missed. */
   async start(request: WatchRequest): Promise<Watch> {
-    if (this.closed) throw new AgentError("FAILED_PRECONDITION", "The runner agent is shutting down; start the watch again once the runner is back.");
+    if (this.closed)
+      throw new AgentError(
+        "FAILED_PRECONDITION",
+        "The runner agent is shutting down; start the watch again once the runner is back.",
+      );
     if (this.watches.size + this.starting >= this.limits.maxWatches) {
-      throw new AgentError("RESOURCE_EXHAUSTED", `The agent's limit of ${this.limits.maxWatches} watches is reached; close watches you no longer need (CloseWatch) or reuse one (ListWatches).`);
+      throw new AgentError(
+        "RESOURCE_EXHAUSTED",
+        `The agent's limit of ${this.limits.maxWatches} watches is reached; close watches you no longer need (CloseWatch) or reuse one (ListWatches).`,
+      );
     }
     const requested = resolveWatchOptions(request);
     if (request.path.includes("\0")) throw new AgentError("INVALID_ARGUMENT", "Path must not contain NUL bytes.");
@@ -83,7 +90,8 @@ export class WatchManager {
         maxHistoryChanges: this.limits.maxHistoryChanges,
       },
       this.inotify,
-      (idle) => this.remove(idle, "idle", `Watch "${idle.id}" had no reader for ${options.idleTimeoutMs} ms and was closed.`),
+      (idle) =>
+        this.remove(idle, "idle", `Watch "${idle.id}" had no reader for ${options.idleTimeoutMs} ms and was closed.`),
       this.log,
     );
     this.starting += 1;
@@ -94,7 +102,10 @@ export class WatchManager {
     }
     if (this.closed) {
       watch.end("shutdown", "The runner agent is shutting down.");
-      throw new AgentError("FAILED_PRECONDITION", "The runner agent is shutting down; start the watch again once the runner is back.");
+      throw new AgentError(
+        "FAILED_PRECONDITION",
+        "The runner agent is shutting down; start the watch again once the runner is back.",
+      );
     }
     this.watches.set(watch.id, watch);
     const directories = watch.summary().watchedDirectories;
@@ -127,7 +138,12 @@ export class WatchManager {
   /** Ends every watch (readers get a shutdown record) and refuses new ones. */
   closeAll(): void {
     this.closed = true;
-    for (const watch of this.watches.values()) this.remove(watch, "shutdown", "The runner agent is shutting down; start the watch again once the runner is back.");
+    for (const watch of this.watches.values())
+      this.remove(
+        watch,
+        "shutdown",
+        "The runner agent is shutting down; start the watch again once the runner is back.",
+      );
   }
 
   private remove(watch: Watch, reason: "closed" | "idle" | "shutdown", message: string): void {

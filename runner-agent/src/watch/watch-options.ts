@@ -51,11 +51,17 @@ export interface WatchOptions {
 /** Applies the defaults to a request and checks its bounds, naming the field, the value and the allowed range. */
 export function resolveWatchOptions(request: WatchRequest): WatchOptions {
   if (request.ignore.length > MAX_IGNORE_PATTERNS) {
-    throw new AgentError("INVALID_ARGUMENT", `ignore has ${request.ignore.length} patterns, more than the limit of ${MAX_IGNORE_PATTERNS}; ignore whole directories ("build/") instead of single files.`);
+    throw new AgentError(
+      "INVALID_ARGUMENT",
+      `ignore has ${request.ignore.length} patterns, more than the limit of ${MAX_IGNORE_PATTERNS}; ignore whole directories ("build/") instead of single files.`,
+    );
   }
   const long = request.ignore.find((pattern) => pattern.length > MAX_IGNORE_PATTERN_LENGTH || pattern.includes("\0"));
   if (long !== undefined) {
-    throw new AgentError("INVALID_ARGUMENT", `Ignore pattern "${long.slice(0, 80)}" is longer than ${MAX_IGNORE_PATTERN_LENGTH} characters or contains a NUL byte; use a shorter .gitignore-style pattern.`);
+    throw new AgentError(
+      "INVALID_ARGUMENT",
+      `Ignore pattern "${long.slice(0, 80)}" is longer than ${MAX_IGNORE_PATTERN_LENGTH} characters or contains a NUL byte; use a shorter .gitignore-style pattern.`,
+    );
   }
   return {
     recursive: request.recursive ?? true,
@@ -68,11 +74,18 @@ export function resolveWatchOptions(request: WatchRequest): WatchOptions {
 }
 
 /** A number option where 0 means the default: returns the value, or throws INVALID_ARGUMENT outside [min, max]. */
-export function boundedOption(name: string, value: number, range: { defaultValue: number; max: number; min?: number }): number {
+export function boundedOption(
+  name: string,
+  value: number,
+  range: { defaultValue: number; max: number; min?: number },
+): number {
   if (value === 0) return range.defaultValue;
   const min = range.min ?? 1;
   if (!Number.isInteger(value) || value < min || value > range.max) {
-    throw new AgentError("INVALID_ARGUMENT", `${name} ${value} is out of range; use ${min} to ${range.max}, or 0 for the default ${range.defaultValue}.`);
+    throw new AgentError(
+      "INVALID_ARGUMENT",
+      `${name} ${value} is out of range; use ${min} to ${range.max}, or 0 for the default ${range.defaultValue}.`,
+    );
   }
   return value;
 }

@@ -4,7 +4,11 @@ import { credentials, status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FileType } from "@devhatchery/proto/agent/v1/fs";
 import { ChangeKind, ResyncReason, WatchEndReason, WatchState } from "@devhatchery/proto/agent/v1/watch";
-import { HealthCheckResponse_ServingStatus, HealthClient, type HealthCheckResponse } from "@devhatchery/proto/health/v1";
+import {
+  HealthCheckResponse_ServingStatus,
+  HealthClient,
+  type HealthCheckResponse,
+} from "@devhatchery/proto/health/v1";
 import {
   authMetadata,
   changesIn,
@@ -20,7 +24,12 @@ import {
   type WatchFollower,
 } from "../../test/agent-harness.js";
 
-const { CHANGE_KIND_CREATED: CREATED, CHANGE_KIND_MODIFIED: MODIFIED, CHANGE_KIND_DELETED: DELETED, CHANGE_KIND_RENAMED: RENAMED } = ChangeKind;
+const {
+  CHANGE_KIND_CREATED: CREATED,
+  CHANGE_KIND_MODIFIED: MODIFIED,
+  CHANGE_KIND_DELETED: DELETED,
+  CHANGE_KIND_RENAMED: RENAMED,
+} = ChangeKind;
 const { FILE_TYPE_FILE: FILE, FILE_TYPE_DIRECTORY: DIRECTORY } = FileType;
 
 /** Makes a directory tree under `base`: names ending in "/" are directories, others files. */
@@ -35,7 +44,9 @@ function makeTree(base: string, entries: string[]): void {
 describe("WatchService over a real gRPC server", () => {
   let agent: WatchAgent;
   const followers: WatchFollower[] = [];
-  const follow = (...args: Parameters<typeof followWatch> extends [unknown, ...infer Rest] ? Rest : never): WatchFollower => {
+  const follow = (
+    ...args: Parameters<typeof followWatch> extends [unknown, ...infer Rest] ? Rest : never
+  ): WatchFollower => {
     const follower = followWatch(agent.watch, ...args);
     followers.push(follower);
     return follower;
@@ -56,7 +67,9 @@ describe("WatchService over a real gRPC server", () => {
     const health = new HealthClient(`127.0.0.1:${agent.server.port}`, credentials.createInsecure());
     try {
       const response = await new Promise<HealthCheckResponse>((resolve, reject) =>
-        health.check({ service: "devhatchery.agent.v1.WatchService" }, authMetadata(), (error, reply) => (error ? reject(error) : resolve(reply))),
+        health.check({ service: "devhatchery.agent.v1.WatchService" }, authMetadata(), (error, reply) =>
+          error ? reject(error) : resolve(reply),
+        ),
       );
       expect(response.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
     } finally {
@@ -68,7 +81,16 @@ describe("WatchService over a real gRPC server", () => {
     const root = join(agent.workDir, "batch");
     makeTree(root, []);
     const watch = await startWatch(agent.watch, { path: "batch", debounceMs: 300 });
-    expect(watch).toMatchObject({ path: root, root, type: DIRECTORY, recursive: true, gitignore: true, debounceMs: 300, cursor: 0, watchedDirectories: 1 });
+    expect(watch).toMatchObject({
+      path: root,
+      root,
+      type: DIRECTORY,
+      recursive: true,
+      gitignore: true,
+      debounceMs: 300,
+      cursor: 0,
+      watchedDirectories: 1,
+    });
     const follower = follow({ watchId: watch.watchId });
 
     writeFileSync(join(root, "a.txt"), "a");
@@ -118,7 +140,14 @@ describe("WatchService over a real gRPC server", () => {
 
     rmSync(join(root, "gone.txt"));
     expect(await changesUntil(follower, "gone.txt")).toEqual([
-      { kind: DELETED, path: "gone.txt", absolutePath: join(root, "gone.txt"), type: FILE, oldPath: "", oldAbsolutePath: "" },
+      {
+        kind: DELETED,
+        path: "gone.txt",
+        absolutePath: join(root, "gone.txt"),
+        type: FILE,
+        oldPath: "",
+        oldAbsolutePath: "",
+      },
     ]);
   });
 
@@ -157,7 +186,15 @@ describe("WatchService over a real gRPC server", () => {
 
   it("never reports ignored paths and spends no inotify watch on them", async () => {
     const root = join(agent.workDir, "ignores");
-    makeTree(root, ["node_modules/pkg/lib/", ".git/objects/", "build/out/", "src/", "tmp/", ".gitignore", "src/.gitignore"]);
+    makeTree(root, [
+      "node_modules/pkg/lib/",
+      ".git/objects/",
+      "build/out/",
+      "src/",
+      "tmp/",
+      ".gitignore",
+      "src/.gitignore",
+    ]);
     writeFileSync(join(root, ".gitignore"), "# build output\nbuild/\n*.log\n!keep.log\n");
     writeFileSync(join(root, "src/.gitignore"), "secret.txt\n");
     const watch = await startWatch(agent.watch, { path: root, ignore: ["tmp/"], debounceMs: 100 });
@@ -200,7 +237,9 @@ describe("WatchService over a real gRPC server", () => {
 
     writeFileSync(join(root, "gen/out.js"), "x");
     writeFileSync(join(root, "node_modules/dep/index.js"), "x");
-    expect(summarizeChanges(await changesUntil(follower, "node_modules/dep/index.js"))).toEqual([[CREATED, "node_modules/dep/index.js"]]);
+    expect(summarizeChanges(await changesUntil(follower, "node_modules/dep/index.js"))).toEqual([
+      [CREATED, "node_modules/dep/index.js"],
+    ]);
   });
 
   it("honours the .gitignore of the enclosing git repository when watching a subdirectory", async () => {
@@ -237,7 +276,15 @@ describe("WatchService over a real gRPC server", () => {
     const root = join(agent.workDir, "single");
     makeTree(root, ["notes.md", "other.md"]);
     const watch = await startWatch(agent.watch, { path: "single/notes.md", debounceMs: 100 });
-    expect(watch).toMatchObject({ path: join(root, "notes.md"), root, type: FILE, recursive: false, gitignore: false, watchedDirectories: 1, defaultIgnores: [] });
+    expect(watch).toMatchObject({
+      path: join(root, "notes.md"),
+      root,
+      type: FILE,
+      recursive: false,
+      gitignore: false,
+      watchedDirectories: 1,
+      defaultIgnores: [],
+    });
     const follower = follow({ watchId: watch.watchId });
 
     writeFileSync(join(root, "other.md"), "not watched");
@@ -260,7 +307,11 @@ describe("WatchService over a real gRPC server", () => {
     const watch = await startWatch(agent.watch, { path: root, debounceMs: 50 });
     for (const name of ["one", "two", "three"]) {
       writeFileSync(join(root, name), name);
-      const { events } = await readChanges(agent.watch, { watchId: watch.watchId, afterCursor: (await listWatches(agent.watch))[0]!.cursor, waitMs: 10_000 });
+      const { events } = await readChanges(agent.watch, {
+        watchId: watch.watchId,
+        afterCursor: (await listWatches(agent.watch))[0]!.cursor,
+        waitMs: 10_000,
+      });
       expect(summarizeChanges(events.flatMap(changesIn))).toEqual([[CREATED, name]]);
     }
 
@@ -304,10 +355,14 @@ describe("WatchService over a real gRPC server", () => {
       $case: "resync",
       value: {
         reason: ResyncReason.RESYNC_REASON_HISTORY_OVERFLOW,
-        message: "Events after cursor 1 up to 2 were dropped from this watch's history (it keeps at most 2 events and 100000 changes); re-list the tree, then continue from cursor 2.",
+        message:
+          "Events after cursor 1 up to 2 were dropped from this watch's history (it keeps at most 2 events and 100000 changes); re-list the tree, then continue from cursor 2.",
       },
     });
-    expect([await follower.next(), await follower.next()].map((event) => changesIn(event)[0]?.path)).toEqual(["c", "d"]);
+    expect([await follower.next(), await follower.next()].map((event) => changesIn(event)[0]?.path)).toEqual([
+      "c",
+      "d",
+    ]);
 
     const polled = await readChanges(agent.watch, { watchId: watch.watchId, afterCursor: 0 });
     expect(polled.events.map((event) => event.event?.$case)).toEqual(["resync", "changes", "changes"]);
@@ -332,7 +387,10 @@ describe("WatchService over a real gRPC server", () => {
     const ended = await follower.next((event) => event.event?.$case === "ended");
     expect(ended.event).toEqual({
       $case: "ended",
-      value: { reason: WatchEndReason.WATCH_END_REASON_ROOT_DELETED, message: `The watched directory "${root}" was deleted or moved away; start a new watch once it exists again.` },
+      value: {
+        reason: WatchEndReason.WATCH_END_REASON_ROOT_DELETED,
+        message: `The watched directory "${root}" was deleted or moved away; start a new watch once it exists again.`,
+      },
     });
     expect(summarizeChanges(follower.events.flatMap(changesIn))).toEqual([
       [DELETED, ""],
@@ -359,21 +417,37 @@ describe("WatchService over a real gRPC server", () => {
     const follower = follow({ watchId: watch.watchId });
 
     const closed = await closeWatch(agent.watch, watch.watchId);
-    expect(closed).toMatchObject({ watchId: watch.watchId, state: WatchState.WATCH_STATE_ENDED, endReason: WatchEndReason.WATCH_END_REASON_CLOSED, watchedDirectories: 0 });
-    expect((await follower.next()).event).toEqual({ $case: "ended", value: { reason: WatchEndReason.WATCH_END_REASON_CLOSED, message: `Watch "${watch.watchId}" was closed.` } });
+    expect(closed).toMatchObject({
+      watchId: watch.watchId,
+      state: WatchState.WATCH_STATE_ENDED,
+      endReason: WatchEndReason.WATCH_END_REASON_CLOSED,
+      watchedDirectories: 0,
+    });
+    expect((await follower.next()).event).toEqual({
+      $case: "ended",
+      value: { reason: WatchEndReason.WATCH_END_REASON_CLOSED, message: `Watch "${watch.watchId}" was closed.` },
+    });
     expect(await follower.ended).toBeUndefined();
     expect(await listWatches(agent.watch)).toEqual([]);
 
     const notFound = `Watch "${watch.watchId}" not found; it was closed, closed after being idle, or the agent restarted. List watches with ListWatches or start one with StartWatch.`;
-    await expect(closeWatch(agent.watch, watch.watchId)).rejects.toMatchObject({ code: status.NOT_FOUND, details: notFound });
-    expect(await followWatch(agent.watch, { watchId: watch.watchId }).ended).toMatchObject({ code: status.NOT_FOUND, details: notFound });
+    await expect(closeWatch(agent.watch, watch.watchId)).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+      details: notFound,
+    });
+    expect(await followWatch(agent.watch, { watchId: watch.watchId }).ended).toMatchObject({
+      code: status.NOT_FOUND,
+      details: notFound,
+    });
   });
 
   it("closes a watch that has had no reader for its idle timeout", async () => {
     const root = join(agent.workDir, "idle");
     makeTree(root, []);
     const watch = await startWatch(agent.watch, { path: root, idleTimeoutMs: 200 });
-    await expect.poll(async () => (await listWatches(agent.watch)).map((info) => info.watchId), { timeout: 5_000 }).not.toContain(watch.watchId);
+    await expect
+      .poll(async () => (await listWatches(agent.watch)).map((info) => info.watchId), { timeout: 5_000 })
+      .not.toContain(watch.watchId);
   });
 
   it("refuses bad requests with the field, the value and the fix", async () => {
@@ -407,7 +481,10 @@ describe("WatchService at agent shutdown", () => {
     const closing = agent.close();
     expect((await follower.next()).event).toEqual({
       $case: "ended",
-      value: { reason: WatchEndReason.WATCH_END_REASON_SHUTDOWN, message: "The runner agent is shutting down; start the watch again once the runner is back." },
+      value: {
+        reason: WatchEndReason.WATCH_END_REASON_SHUTDOWN,
+        message: "The runner agent is shutting down; start the watch again once the runner is back.",
+      },
     });
     await closing;
   });

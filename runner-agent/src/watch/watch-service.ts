@@ -17,7 +17,13 @@ import type { Logger } from "../log.js";
 import type { WatchSummary } from "./watch.js";
 import type { WatchManager } from "./watch-manager.js";
 import { boundedOption } from "./watch-options.js";
-import type { EntryKind, FileChange, ReaderRecord, ResyncReason as Resync, WatchEndReason as EndReason } from "./watch-record.js";
+import type {
+  EntryKind,
+  FileChange,
+  ReaderRecord,
+  ResyncReason as Resync,
+  WatchEndReason as EndReason,
+} from "./watch-record.js";
 
 const FILE_TYPE: Record<EntryKind, FileType> = {
   file: FileType.FILE_TYPE_FILE,
@@ -65,11 +71,20 @@ function toEvent(record: ReaderRecord, root: string): WatchEvent {
   const position = { cursor: record.cursor, timeMs: record.timeMs };
   switch (record.type) {
     case "changes":
-      return { ...position, event: { $case: "changes", value: { changes: record.changes.map((change) => toChange(change, root)) } } };
+      return {
+        ...position,
+        event: { $case: "changes", value: { changes: record.changes.map((change) => toChange(change, root)) } },
+      };
     case "resync":
-      return { ...position, event: { $case: "resync", value: { reason: RESYNC_REASON[record.reason], message: record.message } } };
+      return {
+        ...position,
+        event: { $case: "resync", value: { reason: RESYNC_REASON[record.reason], message: record.message } },
+      };
     case "ended":
-      return { ...position, event: { $case: "ended", value: { reason: END_REASON[record.reason], message: record.message } } };
+      return {
+        ...position,
+        event: { $case: "ended", value: { reason: END_REASON[record.reason], message: record.message } },
+      };
     case "keepalive":
       return { ...position, event: { $case: "keepalive", value: {} } };
   }
@@ -129,7 +144,8 @@ export function createWatchService(watches: WatchManager, log: Logger): WatchSer
             // The watch's last record: end the call once attach() has returned the attachment to detach.
             process.nextTick(() => {
               attachment.detach();
-              if (record.reason === "watch_limit") call.emit("error", toGrpcError(new AgentError("RESOURCE_EXHAUSTED", record.message)));
+              if (record.reason === "watch_limit")
+                call.emit("error", toGrpcError(new AgentError("RESOURCE_EXHAUSTED", record.message)));
               else call.end();
             });
             return more;

@@ -3,11 +3,25 @@ import { credentials } from "@grpc/grpc-js";
 import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChangeKind, WatchEndReason, WatchServiceClient } from "@devhatchery/proto/agent/v1/watch";
-import { authMetadata, changesIn, changesUntil, closeWatch, followWatch, listWatches, startWatch, summarizeChanges } from "../../test/agent-harness.js";
+import {
+  authMetadata,
+  changesIn,
+  changesUntil,
+  closeWatch,
+  followWatch,
+  listWatches,
+  startWatch,
+  summarizeChanges,
+} from "../../test/agent-harness.js";
 
 /** The offline test runner image built by images/build-test-images.sh (agent baked in, Debian base). */
 const RUNNER_IMAGE = "devhatchery-test/runner:dev";
-const { CHANGE_KIND_CREATED: CREATED, CHANGE_KIND_MODIFIED: MODIFIED, CHANGE_KIND_DELETED: DELETED, CHANGE_KIND_RENAMED: RENAMED } = ChangeKind;
+const {
+  CHANGE_KIND_CREATED: CREATED,
+  CHANGE_KIND_MODIFIED: MODIFIED,
+  CHANGE_KIND_DELETED: DELETED,
+  CHANGE_KIND_RENAMED: RENAMED,
+} = ChangeKind;
 
 describe("watches in a real runner container", () => {
   const token = randomBytes(32).toString("base64url");
@@ -52,12 +66,16 @@ describe("watches in a real runner container", () => {
     });
 
     it("reports creations, modifications, renames and deletions, and skips node_modules without watching it", async () => {
-      await sh(`mkdir -p ${base}/src ${base}/node_modules/dep/lib && echo one > ${base}/src/a.ts && echo old > ${base}/src/b.ts && echo 'dist/' > ${base}/.gitignore`);
+      await sh(
+        `mkdir -p ${base}/src ${base}/node_modules/dep/lib && echo one > ${base}/src/a.ts && echo old > ${base}/src/b.ts && echo 'dist/' > ${base}/.gitignore`,
+      );
       const watch = await startWatch(client, { path: base, debounceMs: 100 }, metadata());
       expect(watch).toMatchObject({ path: base, watchedDirectories: 2 });
       const follower = followWatch(client, { watchId: watch.watchId }, metadata());
       try {
-        await sh(`echo x > ${base}/node_modules/dep/lib/index.js && mkdir -p ${base}/dist/assets && echo x > ${base}/dist/app.js && mkdir ${base}/src/lib && echo c > ${base}/src/lib/c.ts`);
+        await sh(
+          `echo x > ${base}/node_modules/dep/lib/index.js && mkdir -p ${base}/dist/assets && echo x > ${base}/dist/app.js && mkdir ${base}/src/lib && echo c > ${base}/src/lib/c.ts`,
+        );
         expect(summarizeChanges(await changesUntil(follower, "src/lib/c.ts"))).toEqual([
           [CREATED, "src/lib"],
           [CREATED, "src/lib/c.ts"],
@@ -65,7 +83,9 @@ describe("watches in a real runner container", () => {
         await sh(`echo two >> ${base}/src/a.ts`);
         expect(summarizeChanges(await changesUntil(follower, "src/a.ts"))).toEqual([[MODIFIED, "src/a.ts"]]);
         await sh(`mv ${base}/src/b.ts ${base}/src/renamed.ts`);
-        expect(summarizeChanges(await changesUntil(follower, "src/renamed.ts"))).toEqual([[RENAMED, "src/renamed.ts", "src/b.ts"]]);
+        expect(summarizeChanges(await changesUntil(follower, "src/renamed.ts"))).toEqual([
+          [RENAMED, "src/renamed.ts", "src/b.ts"],
+        ]);
         await sh(`rm ${base}/src/renamed.ts`);
         expect(summarizeChanges(await changesUntil(follower, "src/renamed.ts"))).toEqual([[DELETED, "src/renamed.ts"]]);
         expect((await listWatches(client, metadata()))[0]?.watchedDirectories).toBe(3);
@@ -81,8 +101,14 @@ describe("watches in a real runner container", () => {
       try {
         await sh(`rm -rf ${base}`);
         const ended = await follower.next((event) => event.event?.$case === "ended");
-        expect(ended.event).toMatchObject({ $case: "ended", value: { reason: WatchEndReason.WATCH_END_REASON_ROOT_DELETED } });
-        expect(follower.events.flatMap(changesIn).find((change) => change.path === "")).toMatchObject({ kind: DELETED, absolutePath: base });
+        expect(ended.event).toMatchObject({
+          $case: "ended",
+          value: { reason: WatchEndReason.WATCH_END_REASON_ROOT_DELETED },
+        });
+        expect(follower.events.flatMap(changesIn).find((change) => change.path === "")).toMatchObject({
+          kind: DELETED,
+          absolutePath: base,
+        });
         expect(await follower.ended).toBeUndefined();
       } finally {
         await closeWatch(client, watch.watchId, metadata());

@@ -70,14 +70,20 @@ export class Watch {
   ) {
     this.history = new WatchHistory(spec.options.historyLimit, spec.maxHistoryChanges);
     const { root, scope, rules, options, maxBatchChanges } = spec;
-    this.tree = new TreeWatcher({ root, scope, rules, debounceMs: options.debounceMs, maxBatchChanges }, inotify.budget, inotify.queue, {
-      onChanges: (changes) => this.append({ type: "changes", changes }),
-      onResync: (reason, message) => {
-        this.log.warn({ watch: spec.id, reason }, "watch resync");
-        this.append({ type: "resync", reason, message });
+    this.tree = new TreeWatcher(
+      { root, scope, rules, debounceMs: options.debounceMs, maxBatchChanges },
+      inotify.budget,
+      inotify.queue,
+      {
+        onChanges: (changes) => this.append({ type: "changes", changes }),
+        onResync: (reason, message) => {
+          this.log.warn({ watch: spec.id, reason }, "watch resync");
+          this.append({ type: "resync", reason, message });
+        },
+        onEnd: (reason, message) => this.end(reason, message),
       },
-      onEnd: (reason, message) => this.end(reason, message),
-    }, log);
+      log,
+    );
   }
 
   get id(): string {
@@ -120,7 +126,11 @@ export class Watch {
     }
     const records: WatchRecord[] = [];
     let cursor = afterCursor;
-    for (let record = this.history.next(cursor); record && records.length < maxRecords; record = this.history.next(cursor)) {
+    for (
+      let record = this.history.next(cursor);
+      record && records.length < maxRecords;
+      record = this.history.next(cursor)
+    ) {
       records.push(record);
       cursor = record.cursor;
     }
@@ -142,7 +152,13 @@ export class Watch {
   }
 
   summary(): WatchSummary {
-    const { scope: _scope, rules: _rules, maxBatchChanges: _batch, maxHistoryChanges: _history, ...settings } = this.spec;
+    const {
+      scope: _scope,
+      rules: _rules,
+      maxBatchChanges: _batch,
+      maxHistoryChanges: _history,
+      ...settings
+    } = this.spec;
     return {
       ...settings,
       cursor: this.history.cursor,

@@ -6,7 +6,9 @@ import { createExecOutputSubscriptionProvider } from "./exec-output-resource.js"
 
 describe("exec output subscription provider", () => {
   // handles() and the URI check run before any runner is contacted, so no runner service is needed.
-  const provider = createExecOutputSubscriptionProvider(new ExecService({} as RunnerService, createLogger("silent")), { id: "alice" });
+  const provider = createExecOutputSubscriptionProvider(new ExecService({} as RunnerService, createLogger("silent")), {
+    id: "alice",
+  });
 
   it.each([
     ["devhatchery://runners/r-0123456789ab/execs/ex_0123456789abcdef/output", true],
@@ -21,7 +23,8 @@ describe("exec output subscription provider", () => {
   it("rejects a URI it does not handle with a message naming the template", async () => {
     await expect(provider.subscribe("devhatchery://runners/r-0123456789ab", () => {})).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
-      message: '"devhatchery://runners/r-0123456789ab" is not an exec output URI; use devhatchery://runners/{runner}/execs/{exec}/output with ids from runner_spawn and exec.',
+      message:
+        '"devhatchery://runners/r-0123456789ab" is not an exec output URI; use devhatchery://runners/{runner}/execs/{exec}/output with ids from runner_spawn and exec.',
     });
   });
 });

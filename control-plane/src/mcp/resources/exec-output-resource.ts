@@ -50,7 +50,10 @@ export function registerExecOutputResource(server: McpServer, deps: ToolDeps): v
       try {
         if (!target) throw notExecOutputUri(uri.href);
         const tail = await deps.execs.tail(deps.principal, target.runner, target.exec, EXEC_OUTPUT_RESOURCE_CAP_BYTES);
-        const omitted = tail.fromCursor > 0 ? `[… ${tail.fromCursor} earlier bytes omitted; read them with exec_read exec_id=${target.exec} cursor=0 …]\n` : "";
+        const omitted =
+          tail.fromCursor > 0
+            ? `[… ${tail.fromCursor} earlier bytes omitted; read them with exec_read exec_id=${target.exec} cursor=0 …]\n`
+            : "";
         return { contents: [{ uri: uri.href, mimeType: "text/plain", text: omitted + tail.text }] };
       } catch (error) {
         throw toResourceError(error);
@@ -73,5 +76,8 @@ export function createExecOutputSubscriptionProvider(execs: ExecService, princip
 }
 
 function notExecOutputUri(uri: string): ControlPlaneError {
-  return new ControlPlaneError("INVALID_ARGUMENT", `"${uri}" is not an exec output URI; use ${EXEC_OUTPUT_URI_TEMPLATE} with ids from runner_spawn and exec.`);
+  return new ControlPlaneError(
+    "INVALID_ARGUMENT",
+    `"${uri}" is not an exec output URI; use ${EXEC_OUTPUT_URI_TEMPLATE} with ids from runner_spawn and exec.`,
+  );
 }

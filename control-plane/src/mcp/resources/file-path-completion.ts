@@ -16,7 +16,10 @@ export async function completeFilePath(deps: ToolDeps, runnerId: string | undefi
   if (!runnerId) return [];
   try {
     const typed = safeDecode(value);
-    const directory = typed === "" ? ((await deps.roots.listingFoldersFor(runnerId))[0] ?? RUNNER_WORK_DIR) : posix.dirname(`/${typed}x`);
+    const directory =
+      typed === ""
+        ? ((await deps.roots.listingFoldersFor(runnerId))[0] ?? RUNNER_WORK_DIR)
+        : posix.dirname(`/${typed}x`);
     const prefix = typed === "" ? "" : posix.basename(`/${typed}x`).slice(0, -1);
     const listing = await deps.files.list(deps.principal, runnerId, directory, LISTING_LIMIT, 1);
     return listing.entries

@@ -56,14 +56,26 @@ export function registerFileResource(server: McpServer, deps: ToolDeps): void {
 
 async function readFile(deps: ToolDeps, uri: string): Promise<ReadResourceResult> {
   const target = parseFileUri(uri);
-  if (!target) throw new ControlPlaneError("INVALID_ARGUMENT", `"${uri}" is not a file URI; use devhatchery://runners/{runner}/files/{path}.`);
-  const read = await deps.files.read(deps.principal, target.runnerId, target.path, { encoding: "base64", offset: 0, length: RESOURCE_READ_CAP_BYTES }).catch(async (error: unknown) => {
-    // Only a failed read pays for the stat that tells a directory (read as a listing) from any other refusal.
-    if (!(error instanceof ControlPlaneError) || error.code !== "FAILED_PRECONDITION") throw error;
-    const { info } = await deps.files.stat(deps.principal, target.runnerId, target.path).catch(() => Promise.reject(error));
-    if (info.type !== "directory") throw error;
-    return readDirectory(deps, uri, target.runnerId, info.path);
-  });
+  if (!target)
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `"${uri}" is not a file URI; use devhatchery://runners/{runner}/files/{path}.`,
+    );
+  const read = await deps.files
+    .read(deps.principal, target.runnerId, target.path, {
+      encoding: "base64",
+      offset: 0,
+      length: RESOURCE_READ_CAP_BYTES,
+    })
+    .catch(async (error: unknown) => {
+      // Only a failed read pays for the stat that tells a directory (read as a listing) from any other refusal.
+      if (!(error instanceof ControlPlaneError) || error.code !== "FAILED_PRECONDITION") throw error;
+      const { info } = await deps.files
+        .stat(deps.principal, target.runnerId, target.path)
+        .catch(() => Promise.reject(error));
+      if (info.type !== "directory") throw error;
+      return readDirectory(deps, uri, target.runnerId, info.path);
+    });
   if ("contents" in read) return read;
   if (read.info.size > read.length) {
     throw new ControlPlaneError(
@@ -81,7 +93,12 @@ async function readFile(deps: ToolDeps, uri: string): Promise<ReadResourceResult
 
 async function readDirectory(deps: ToolDeps, uri: string, runnerId: string, path: string): Promise<ReadResourceResult> {
   const listing = await deps.files.list(deps.principal, runnerId, path, DIRECTORY_READ_CAP, 1);
-  const entries = listing.entries.map((entry) => ({ name: entry.name, type: entry.type, size: entry.size, uri: fileUri(runnerId, entry.path) }));
+  const entries = listing.entries.map((entry) => ({
+    name: entry.name,
+    type: entry.type,
+    size: entry.size,
+    uri: fileUri(runnerId, entry.path),
+  }));
   const text = JSON.stringify({ path: listing.directory.path, entries, truncated: listing.truncated });
   return { contents: [{ uri, mimeType: "application/json", text, _meta: { "io.devhatchery/type": "directory" } }] };
 }

@@ -22,13 +22,17 @@ describe("control-plane error → resource request error", () => {
   });
 
   it("sends the hint written where the error was raised instead of its code's fallback", () => {
-    const error = toResourceError(new ControlPlaneError("NOT_FOUND", "Snapshot \"x\" not found.", { hint: "snapshot_list shows your snapshots." }));
+    const error = toResourceError(
+      new ControlPlaneError("NOT_FOUND", 'Snapshot "x" not found.', { hint: "snapshot_list shows your snapshots." }),
+    );
     expect(error.message).toBe('NOT_FOUND: Snapshot "x" not found. snapshot_list shows your snapshots.');
   });
 
   it("reveals nothing of an unexpected error", () => {
     const error = toResourceError(new Error("EACCES /var/run/docker.sock token=abc"));
     expect(error.code).toBe(-32603);
-    expect(error.message).toBe(`INTERNAL: Unexpected internal error; the control plane log has the details. ${RECOVERY_BY_CODE.INTERNAL}`);
+    expect(error.message).toBe(
+      `INTERNAL: Unexpected internal error; the control plane log has the details. ${RECOVERY_BY_CODE.INTERNAL}`,
+    );
   });
 });

@@ -33,5 +33,7 @@ export function toResourceError(error: unknown): ResourceRequestError {
   if (error instanceof ResourceRequestError) return error;
   const failure = asControlPlaneError(error);
   const code = JSON_RPC_CODE_BY_CODE[failure.code] ?? JsonRpcCode.InternalError;
-  return new ResourceRequestError(code, `${failure.code}: ${failure.message} ${recoveryHint(failure)}`, { code: failure.code });
+  return new ResourceRequestError(code, `${failure.code}: ${failure.message} ${recoveryHint(failure)}`, {
+    code: failure.code,
+  });
 }

@@ -66,7 +66,11 @@ export class ResourceSubscriptions {
         { hint: "resources/unsubscribe from resources you no longer follow, then subscribe again." },
       );
     }
-    const subscription: Subscription = { started: provider.subscribe(uri, () => this.changed(uri, subscription)), lastSentAt: 0, pending: undefined };
+    const subscription: Subscription = {
+      started: provider.subscribe(uri, () => this.changed(uri, subscription)),
+      lastSentAt: 0,
+      pending: undefined,
+    };
     this.subscriptions.set(uri, subscription);
     try {
       await subscription.started;
@@ -117,6 +121,8 @@ export class ResourceSubscriptions {
 
   private send(uri: string, subscription: Subscription): void {
     subscription.lastSentAt = Date.now();
-    this.server.sendResourceUpdated({ uri }).catch((error: unknown) => this.log.debug({ err: error, uri }, "could not send resources/updated"));
+    this.server
+      .sendResourceUpdated({ uri })
+      .catch((error: unknown) => this.log.debug({ err: error, uri }, "could not send resources/updated"));
   }
 }

@@ -8,7 +8,8 @@ describe("resource URIs", () => {
     expect(fileUri(R, "/work/src/main.c")).toBe(`devhatchery://runners/${R}/files/work/src/main.c`);
     expect(fileUri(R, "/work/a b/ü#1?.txt")).toBe(`devhatchery://runners/${R}/files/work/a%20b/%C3%BC%231%3F.txt`);
     expect(fileUri(R, "/")).toBe(`devhatchery://runners/${R}/files/`);
-    for (const path of ["/work/src/main.c", "/work/a b/ü#1?.txt", "/"]) expect(parseFileUri(fileUri(R, path))).toEqual({ runnerId: R, path });
+    for (const path of ["/work/src/main.c", "/work/a b/ü#1?.txt", "/"])
+      expect(parseFileUri(fileUri(R, path))).toEqual({ runnerId: R, path });
   });
 
   it("parses what clients send and refuses what is not a file URI", () => {

@@ -27,7 +27,10 @@ export function parseFileUri(uri: string): { runnerId: string; path: string } | 
   const match = FILE_URI.exec(uri);
   if (!match?.[1]) return undefined;
   const runnerId = decodeSegment(match[1]);
-  const segments = (match[2] ?? "").split("/").filter((segment) => segment !== "").map(decodeSegment);
+  const segments = (match[2] ?? "")
+    .split("/")
+    .filter((segment) => segment !== "")
+    .map(decodeSegment);
   if (runnerId === undefined || segments.some((segment) => segment === undefined)) return undefined;
   return { runnerId, path: `/${segments.join("/")}` };
 }

@@ -24,7 +24,11 @@ const METADATA = {
 
 /** The principal's runner by id, alias or workspace key; NOT_FOUND for a missing runner and for someone else's alike. */
 export async function findRunner(runners: RunnerService, principal: Principal, runnerRef: string): Promise<RunnerInfo> {
-  if (runnerRef === "") throw new ControlPlaneError("NOT_FOUND", `Runner "" not found for this principal; list runners with runner_list or spawn one with runner_spawn.`);
+  if (runnerRef === "")
+    throw new ControlPlaneError(
+      "NOT_FOUND",
+      `Runner "" not found for this principal; list runners with runner_list or spawn one with runner_spawn.`,
+    );
   return runners.get(principal, runnerRef);
 }
 
@@ -32,7 +36,10 @@ export async function findRunner(runners: RunnerService, principal: Principal, r
 export async function completeRunnerId(deps: ToolDeps, value: string): Promise<string[]> {
   try {
     const runners = await deps.runners.list(deps.principal);
-    return runners.map((runner) => runner.runnerId).filter((id) => id.startsWith(value)).slice(0, COMPLETION_LIMIT);
+    return runners
+      .map((runner) => runner.runnerId)
+      .filter((id) => id.startsWith(value))
+      .slice(0, COMPLETION_LIMIT);
   } catch (error) {
     deps.log.debug({ err: error }, "runner completion failed");
     return [];

@@ -27,7 +27,12 @@ export function createRunnerSubscriptionProvider(runners: RunnerService, princip
   };
 }
 
-async function followName(runners: RunnerService, principal: Principal, name: string, changed: () => void): Promise<() => Promise<void>> {
+async function followName(
+  runners: RunnerService,
+  principal: Principal,
+  name: string,
+  changed: () => void,
+): Promise<() => Promise<void>> {
   const resolve = (): Promise<string | undefined> => runners.resolveRunnerId(principal, name).catch(() => undefined);
   let current = await resolve();
   // One lookup after another, so a quick starting → ready still ends with the runner the name now names.

@@ -16,7 +16,11 @@ export function registerSessionResources(server: McpServer, deps: ToolDeps): Res
   registerFileResource(server, deps);
   const subscriptions = new ResourceSubscriptions(
     server.server,
-    [createRunnerSubscriptionProvider(deps.runners, deps.principal), createFileSubscriptionProvider(deps.watches, deps.principal), ...deps.subscriptionProviders],
+    [
+      createRunnerSubscriptionProvider(deps.runners, deps.principal),
+      createFileSubscriptionProvider(deps.watches, deps.principal),
+      ...deps.subscriptionProviders,
+    ],
     deps.log,
     deps.sessionLimits.maxSubscriptions,
   );
@@ -29,7 +33,9 @@ export function registerSessionResources(server: McpServer, deps: ToolDeps): Res
     previousOnClose?.();
     stopRunnerChanges();
     stopRootChanges();
-    subscriptions.closeAll().catch((error: unknown) => deps.log.warn({ err: error }, "closing resource subscriptions failed"));
+    subscriptions
+      .closeAll()
+      .catch((error: unknown) => deps.log.warn({ err: error }, "closing resource subscriptions failed"));
   };
   return subscriptions;
 }

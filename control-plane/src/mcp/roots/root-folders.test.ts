@@ -41,7 +41,9 @@ describe("client roots → folders inside runners", () => {
 
   it("lists /work when no root names a runner folder, and only the roots' folders otherwise", () => {
     expect(listingFoldersFor([], A)).toEqual(["/work"]);
-    expect(listingFoldersFor([{ uri: "file:///home/me/project" }, { uri: "devhatchery://workspaces/k" }], A)).toEqual(["/work"]);
+    expect(listingFoldersFor([{ uri: "file:///home/me/project" }, { uri: "devhatchery://workspaces/k" }], A)).toEqual([
+      "/work",
+    ]);
     expect(listingFoldersFor([{ uri: `devhatchery://runners/${B}/files/work/b` }], A)).toEqual([]);
     expect(listingFoldersFor(roots, A)).toEqual(["/work/shared", "/work/a"]);
   });

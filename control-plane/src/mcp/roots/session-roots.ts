@@ -11,7 +11,9 @@ const ROOTS_TIMEOUT_MS = 10_000;
  * roots/list answers as we accept them: the SDK's own schema allows only file:// URIs, but our roots also name
  * runner folders and workspaces (devhatchery://...), so any URI is taken and parseRoot decides what it names.
  */
-const RootsAnswerSchema = z.object({ roots: z.array(z.object({ uri: z.string(), name: z.string().optional() }).passthrough()) }).passthrough();
+const RootsAnswerSchema = z
+  .object({ roots: z.array(z.object({ uri: z.string(), name: z.string().optional() }).passthrough()) })
+  .passthrough();
 
 /**
  * The client's roots for one session. They are asked for (roots/list) when first needed and again whenever the
@@ -64,7 +66,9 @@ export class SessionRoots {
     try {
       const request = { method: "roots/list" as const };
       const options = { timeout: ROOTS_TIMEOUT_MS };
-      const result = extra ? await extra.sendRequest(request, RootsAnswerSchema, options) : await this.server.request(request, RootsAnswerSchema, options);
+      const result = extra
+        ? await extra.sendRequest(request, RootsAnswerSchema, options)
+        : await this.server.request(request, RootsAnswerSchema, options);
       const roots = result.roots.map((root) => ({ uri: root.uri, name: root.name }));
       if (generation === this.generation) this.roots = roots;
       this.log.debug({ roots: roots.map((root) => root.uri) }, "client roots");

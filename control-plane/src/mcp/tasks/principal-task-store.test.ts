@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { CallToolResultSchema, CreateTaskResultSchema, McpError, type CallToolResult, type Progress } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolResultSchema,
+  CreateTaskResultSchema,
+  McpError,
+  type CallToolResult,
+  type Progress,
+} from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createSqliteStateStore } from "../../store/sqlite-state-store.js";
@@ -21,20 +27,38 @@ interface PendingWork {
 
 /** One MCP session of `principal`: a real McpServer with the principal task store, and a Client over InMemoryTransport. */
 async function openSession(store: StateStore, principal: string, options: PrincipalTaskStoreOptions = {}) {
-  const server = new McpServer({ name: "tasks-test", version: "1.0.0" }, { capabilities: { tasks: TASKS_CAPABILITY }, taskStore: createPrincipalTaskStore(store, { id: principal }, options) });
+  const server = new McpServer(
+    { name: "tasks-test", version: "1.0.0" },
+    {
+      capabilities: { tasks: TASKS_CAPABILITY },
+      taskStore: createPrincipalTaskStore(store, { id: principal }, options),
+    },
+  );
   const pending: PendingWork[] = [];
   server.experimental.tasks.registerToolTask(
     "echo_later",
-    { description: "Echoes text once the test finishes the work.", inputSchema: { text: z.string() }, execution: { taskSupport: "optional" } },
+    {
+      description: "Echoes text once the test finishes the work.",
+      inputSchema: { text: z.string() },
+      execution: { taskSupport: "optional" },
+    },
     {
       createTask: async ({ text }, extra) => {
         const task = await extra.taskStore.createTask({ ttl: extra.taskRequestedTtl });
         const progressToken = extra._meta?.progressToken;
         pending.push({
           taskId: task.taskId,
-          finish: (status) => extra.taskStore.storeTaskResult(task.taskId, status, { content: [{ type: "text", text: status === "completed" ? text : "it broke" }], isError: status === "failed" }),
+          finish: (status) =>
+            extra.taskStore.storeTaskResult(task.taskId, status, {
+              content: [{ type: "text", text: status === "completed" ? text : "it broke" }],
+              isError: status === "failed",
+            }),
           // After createTask returned, progress goes out as a server-level notification (see the Streamable HTTP note in the report).
-          progress: (message) => server.server.notification({ method: "notifications/progress", params: { progressToken: progressToken ?? "", progress: 1, message } }),
+          progress: (message) =>
+            server.server.notification({
+              method: "notifications/progress",
+              params: { progressToken: progressToken ?? "", progress: 1, message },
+            }),
         });
         return { task };
       },
@@ -47,7 +71,8 @@ async function openSession(store: StateStore, principal: string, options: Princi
   await server.connect(serverSide);
   await client.connect(clientSide);
   const started = async (): Promise<PendingWork> => {
-    for (let attempt = 0; attempt < 200 && pending.length === 0; attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let attempt = 0; attempt < 200 && pending.length === 0; attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     const work = pending.shift();
     if (work === undefined) throw new Error("echo_later never started its work");
     return work;
@@ -71,13 +96,21 @@ describe("createPrincipalTaskStore", () => {
   let path: string;
   let store: StateStore;
   const sessions: Session[] = [];
-  const session = async (principal: string, options?: PrincipalTaskStoreOptions, on: StateStore = store): Promise<Session> => {
+  const session = async (
+    principal: string,
+    options?: PrincipalTaskStoreOptions,
+    on: StateStore = store,
+  ): Promise<Session> => {
     const opened = await openSession(on, principal, options);
     sessions.push(opened);
     return opened;
   };
   const createTask = (client: Client, text: string, ttl?: number) =>
-    client.request({ method: "tools/call", params: { name: "echo_later", arguments: { text } } }, CreateTaskResultSchema, { task: ttl === undefined ? {} : { ttl } });
+    client.request(
+      { method: "tools/call", params: { name: "echo_later", arguments: { text } } },
+      CreateTaskResultSchema,
+      { task: ttl === undefined ? {} : { ttl } },
+    );
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), "devhatchery-tasks-"));
@@ -95,39 +128,58 @@ describe("createPrincipalTaskStore", () => {
     const created = await createTask(alice.client, "hello", 120_000);
     expect(created.task).toMatchObject({ status: "working", ttl: 120_000, pollInterval: 500 });
     expect(created.task.taskId).toMatch(/^[0-9a-f]{32}$/);
-    expect(await alice.client.experimental.tasks.getTask(created.task.taskId)).toMatchObject({ taskId: created.task.taskId, status: "working" });
+    expect(await alice.client.experimental.tasks.getTask(created.task.taskId)).toMatchObject({
+      taskId: created.task.taskId,
+      status: "working",
+    });
 
     await (await alice.started()).finish("completed");
     expect(await alice.client.experimental.tasks.getTask(created.task.taskId)).toMatchObject({ status: "completed" });
     const result = await alice.client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema);
     expect(result.content).toEqual([{ type: "text", text: "hello" }]);
-    expect((await alice.client.experimental.tasks.listTasks()).tasks.map((task) => [task.taskId, task.status])).toEqual([[created.task.taskId, "completed"]]);
+    expect((await alice.client.experimental.tasks.listTasks()).tasks.map((task) => [task.taskId, task.status])).toEqual(
+      [[created.task.taskId, "completed"]],
+    );
   });
 
   it("streams a task with callToolStream, and stores a failed result the client can still read", async () => {
     const alice = await session("alice", { pollIntervalMs: 100 });
-    const stream = alice.client.experimental.tasks.callToolStream({ name: "echo_later", arguments: { text: "x" } }, CallToolResultSchema, { task: {} });
+    const stream = alice.client.experimental.tasks.callToolStream(
+      { name: "echo_later", arguments: { text: "x" } },
+      CallToolResultSchema,
+      { task: {} },
+    );
     const first = await stream.next();
-    expect(first.value).toMatchObject({ type: "taskCreated", task: { status: "working", ttl: 3_600_000, pollInterval: 100 } });
+    expect(first.value).toMatchObject({
+      type: "taskCreated",
+      task: { status: "working", ttl: 3_600_000, pollInterval: 100 },
+    });
     const taskId = first.value && first.value.type === "taskCreated" ? first.value.task.taskId : "";
     await (await alice.started()).finish("failed");
     const rest = [];
     for await (const message of stream) rest.push(message.type);
     expect(rest.at(-1)).toBe("error");
-    expect(await alice.client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema)).toMatchObject({ isError: true, content: [{ type: "text", text: "it broke" }] });
+    expect(await alice.client.experimental.tasks.getTaskResult(taskId, CallToolResultSchema)).toMatchObject({
+      isError: true,
+      content: [{ type: "text", text: "it broke" }],
+    });
   });
 
   it("answers a plain tools/call of a taskSupport optional tool itself: the SDK creates a task and polls it", async () => {
     const alice = await session("alice", { pollIntervalMs: 100 });
     const progress: Progress[] = [];
-    const call = alice.client.callTool({ name: "echo_later", arguments: { text: "plain" } }, CallToolResultSchema, { onprogress: (update) => progress.push(update) });
+    const call = alice.client.callTool({ name: "echo_later", arguments: { text: "plain" } }, CallToolResultSchema, {
+      onprogress: (update) => progress.push(update),
+    });
     const work = await alice.started();
     await work.progress("halfway");
     await work.finish("completed");
     expect((await call).content).toEqual([{ type: "text", text: "plain" }]);
     expect(progress).toEqual([{ progress: 1, message: "halfway" }]);
     // The task the SDK made for the plain call stays listed until its TTL runs out.
-    expect((await alice.client.experimental.tasks.listTasks()).tasks.map((task) => [task.taskId, task.status])).toEqual([[work.taskId, "completed"]]);
+    expect((await alice.client.experimental.tasks.listTasks()).tasks.map((task) => [task.taskId, task.status])).toEqual(
+      [[work.taskId, "completed"]],
+    );
   });
 
   it("keeps tasks invisible to another principal on the same store, even by id", async () => {
@@ -135,10 +187,19 @@ describe("createPrincipalTaskStore", () => {
     const bob = await session("bob");
     const { task } = await createTask(alice.client, "secret");
     // McpError prefixes its message with the code, and the client wraps the reply in another McpError.
-    const notFound = { code: -32602, message: "MCP error -32602: MCP error -32602: Failed to retrieve task: Task not found" };
+    const notFound = {
+      code: -32602,
+      message: "MCP error -32602: MCP error -32602: Failed to retrieve task: Task not found",
+    };
     expect(await rejection(bob.client.experimental.tasks.getTask(task.taskId))).toEqual(notFound);
-    expect(await rejection(bob.client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema))).toEqual({ code: -32602, message: `MCP error -32602: MCP error -32602: Task not found: ${task.taskId}` });
-    expect(await rejection(bob.client.experimental.tasks.cancelTask(task.taskId))).toEqual({ code: -32602, message: `MCP error -32602: MCP error -32602: Task not found: ${task.taskId}` });
+    expect(await rejection(bob.client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema))).toEqual({
+      code: -32602,
+      message: `MCP error -32602: MCP error -32602: Task not found: ${task.taskId}`,
+    });
+    expect(await rejection(bob.client.experimental.tasks.cancelTask(task.taskId))).toEqual({
+      code: -32602,
+      message: `MCP error -32602: MCP error -32602: Task not found: ${task.taskId}`,
+    });
     expect((await bob.client.experimental.tasks.listTasks()).tasks).toEqual([]);
     expect(await rejection(bob.client.experimental.tasks.listTasks(task.taskId))).toEqual({
       code: -32602,
@@ -156,19 +217,34 @@ describe("createPrincipalTaskStore", () => {
 
     store = createSqliteStateStore(path);
     const after = await session("alice");
-    expect(await after.client.experimental.tasks.getTask(task.taskId)).toMatchObject({ status: "completed", ttl: 3_600_000 });
-    expect((await after.client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema)).content).toEqual([{ type: "text", text: "survives" }]);
+    expect(await after.client.experimental.tasks.getTask(task.taskId)).toMatchObject({
+      status: "completed",
+      ttl: 3_600_000,
+    });
+    expect((await after.client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema)).content).toEqual([
+      { type: "text", text: "survives" },
+    ]);
   });
 
   it("cancels a working task, refuses a late result, and answers tasks/result with a tool error", async () => {
     const alice = await session("alice");
     const { task } = await createTask(alice.client, "slow");
     const work = await alice.started();
-    expect(await alice.client.experimental.tasks.cancelTask(task.taskId)).toMatchObject({ status: "cancelled", statusMessage: "Client cancelled task execution." });
-    await expect(work.finish("completed")).rejects.toThrow(`Task "${task.taskId}" is already cancelled and cannot become completed; start a new task instead.`);
+    expect(await alice.client.experimental.tasks.cancelTask(task.taskId)).toMatchObject({
+      status: "cancelled",
+      statusMessage: "Client cancelled task execution.",
+    });
+    await expect(work.finish("completed")).rejects.toThrow(
+      `Task "${task.taskId}" is already cancelled and cannot become completed; start a new task instead.`,
+    );
     expect(await alice.client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema)).toMatchObject({
       isError: true,
-      content: [{ type: "text", text: `Task "${task.taskId}" ended cancelled (Client cancelled task execution.) without a result.` }],
+      content: [
+        {
+          type: "text",
+          text: `Task "${task.taskId}" ended cancelled (Client cancelled task execution.) without a result.`,
+        },
+      ],
     });
   });
 

@@ -1,6 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { isTerminal, type CreateTaskOptions, type TaskStore } from "@modelcontextprotocol/sdk/experimental/tasks";
-import { ErrorCode, McpError, type CallToolResult, type Request, type RequestId, type Result, type Task } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ErrorCode,
+  McpError,
+  type CallToolResult,
+  type Request,
+  type RequestId,
+  type Result,
+  type Task,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { Principal } from "../../auth/principal.js";
 import type { TaskEntry, TaskLedger } from "../../runners/task-ledger.js";
 
@@ -25,7 +33,11 @@ const MIN_POLL_INTERVAL_MS = 100;
  * Task ids are 128 random bits; only the method and tool name of the creating request are kept (arguments may hold
  * secrets such as env values).
  */
-export function createPrincipalTaskStore(ledger: TaskLedger, principal: Principal, options: PrincipalTaskStoreOptions = {}): TaskStore {
+export function createPrincipalTaskStore(
+  ledger: TaskLedger,
+  principal: Principal,
+  options: PrincipalTaskStoreOptions = {},
+): TaskStore {
   const owner = principal.id;
   const maxTtlMs = options.maxTtlMs ?? 24 * 3_600_000;
   const defaultTtlMs = Math.min(options.defaultTtlMs ?? 3_600_000, maxTtlMs);
@@ -34,14 +46,20 @@ export function createPrincipalTaskStore(ledger: TaskLedger, principal: Principa
   const find = (taskId: string): TaskEntry => {
     const record = ledger.getTask(owner, taskId);
     if (record === undefined) {
-      throw new McpError(ErrorCode.InvalidParams, `Task "${taskId}" not found for this principal (or it expired); list your tasks with tasks/list.`);
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Task "${taskId}" not found for this principal (or it expired); list your tasks with tasks/list.`,
+      );
     }
     return record;
   };
   const findOpen = (taskId: string, next: Task["status"]): TaskEntry => {
     const record = find(taskId);
     if (isTerminal(record.status)) {
-      throw new McpError(ErrorCode.InvalidParams, `Task "${taskId}" is already ${record.status} and cannot become ${next}; start a new task instead.`);
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Task "${taskId}" is already ${record.status} and cannot become ${next}; start a new task instead.`,
+      );
     }
     return record;
   };
@@ -54,7 +72,10 @@ export function createPrincipalTaskStore(ledger: TaskLedger, principal: Principa
         principal: owner,
         status: "working",
         statusMessage: undefined,
-        request: { method: request.method, tool: typeof request.params?.name === "string" ? request.params.name : undefined },
+        request: {
+          method: request.method,
+          tool: typeof request.params?.name === "string" ? request.params.name : undefined,
+        },
         result: undefined,
         createdAt,
         lastUpdatedAt: createdAt,
@@ -79,11 +100,17 @@ export function createPrincipalTaskStore(ledger: TaskLedger, principal: Principa
       const record = find(taskId);
       if (record.result !== undefined) return record.result as Result;
       if (!isTerminal(record.status)) {
-        throw new McpError(ErrorCode.InvalidParams, `Task "${taskId}" has no result yet (status "${record.status}"); poll tasks/get until it is completed.`);
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Task "${taskId}" has no result yet (status "${record.status}"); poll tasks/get until it is completed.`,
+        );
       }
       // Cancelled (or failed without a stored result): answer as a tool error the model can read.
       const why = record.statusMessage === undefined ? "" : ` (${record.statusMessage})`;
-      const result: CallToolResult = { content: [{ type: "text", text: `Task "${taskId}" ended ${record.status}${why} without a result.` }], isError: true };
+      const result: CallToolResult = {
+        content: [{ type: "text", text: `Task "${taskId}" ended ${record.status}${why} without a result.` }],
+        isError: true,
+      };
       return result;
     },
 
@@ -95,9 +122,14 @@ export function createPrincipalTaskStore(ledger: TaskLedger, principal: Principa
 
     async listTasks(cursor?: string): Promise<{ tasks: Task[]; nextCursor?: string }> {
       if (cursor !== undefined && ledger.getTask(owner, cursor) === undefined) {
-        throw new Error(`Cursor "${cursor}" is not one of your tasks (it may have expired); list again without a cursor.`);
+        throw new Error(
+          `Cursor "${cursor}" is not one of your tasks (it may have expired); list again without a cursor.`,
+        );
       }
-      const page = ledger.listTasks(owner, { ...(cursor === undefined ? {} : { afterTaskId: cursor }), limit: pageSize + 1 });
+      const page = ledger.listTasks(owner, {
+        ...(cursor === undefined ? {} : { afterTaskId: cursor }),
+        limit: pageSize + 1,
+      });
       const tasks = page.slice(0, pageSize).map(toTask);
       const last = tasks.at(-1);
       return page.length > pageSize && last !== undefined ? { tasks, nextCursor: last.taskId } : { tasks };

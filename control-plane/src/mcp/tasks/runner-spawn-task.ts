@@ -21,12 +21,21 @@ export type SessionNotifier = (notification: ServerNotification) => Promise<void
  * The spawn's result, exactly what a plain call returns, is stored as "completed", or as "failed" (statusMessage =
  * the error text) for an error result.
  */
-export function createSpawnTaskHandler(deps: ToolDeps, spawn: Spawn, notify: SessionNotifier): ToolTaskHandler<typeof runnerSpawnInputShape> {
+export function createSpawnTaskHandler(
+  deps: ToolDeps,
+  spawn: Spawn,
+  notify: SessionNotifier,
+): ToolTaskHandler<typeof runnerSpawnInputShape> {
   return {
     async createTask(args, extra) {
-      const task = await extra.taskStore.createTask({ ttl: extra.taskRequestedTtl ?? DEFAULT_TASK_TTL_MS, pollInterval: TASK_POLL_INTERVAL_MS });
+      const task = await extra.taskStore.createTask({
+        ttl: extra.taskRequestedTtl ?? DEFAULT_TASK_TTL_MS,
+        pollInterval: TASK_POLL_INTERVAL_MS,
+      });
       const log = deps.log.child({ task: task.taskId });
-      void runTask(deps, task.taskId, args, spawn, extra, notify).catch((error: unknown) => log.warn({ err: error }, "could not store the result of a runner_spawn task"));
+      void runTask(deps, task.taskId, args, spawn, extra, notify).catch((error: unknown) =>
+        log.warn({ err: error }, "could not store the result of a runner_spawn task"),
+      );
       return { task };
     },
     getTask: (_args, extra) => extra.taskStore.getTask(extra.taskId),
@@ -34,7 +43,14 @@ export function createSpawnTaskHandler(deps: ToolDeps, spawn: Spawn, notify: Ses
   };
 }
 
-async function runTask(deps: ToolDeps, taskId: string, args: SpawnArgs, spawn: Spawn, extra: CreateTaskRequestHandlerExtra, notify: SessionNotifier): Promise<void> {
+async function runTask(
+  deps: ToolDeps,
+  taskId: string,
+  args: SpawnArgs,
+  spawn: Spawn,
+  extra: CreateTaskRequestHandlerExtra,
+  notify: SessionNotifier,
+): Promise<void> {
   // Through the request's task store, so the session also hears notifications/tasks/status; that store saves first and
   // then notifies, so a session gone meanwhile loses only the notification (the fallback below saves the result).
   const status = createStatusReporter(taskId, extra, extra._meta?.progressToken, notify);
@@ -42,7 +58,9 @@ async function runTask(deps: ToolDeps, taskId: string, args: SpawnArgs, spawn: S
   await status.flush();
   if (result.isError) {
     const first = result.content[0];
-    await extra.taskStore.updateTaskStatus(taskId, "working", first?.type === "text" ? first.text : "runner_spawn failed").catch(() => undefined);
+    await extra.taskStore
+      .updateTaskStatus(taskId, "working", first?.type === "text" ? first.text : "runner_spawn failed")
+      .catch(() => undefined);
   }
   const outcome = result.isError ? "failed" : "completed";
   try {
@@ -58,14 +76,23 @@ async function runTask(deps: ToolDeps, taskId: string, args: SpawnArgs, spawn: S
  * A progress reporter that writes each new phase ("pulling", "creating", …) into the task's statusMessage and, with a
  * progress token, sends every report as notifications/progress (increasing progress only, as the protocol asks).
  */
-function createStatusReporter(taskId: string, extra: CreateTaskRequestHandlerExtra, progressToken: ProgressToken | undefined, notify: SessionNotifier): ProgressReporter {
+function createStatusReporter(
+  taskId: string,
+  extra: CreateTaskRequestHandlerExtra,
+  progressToken: ProgressToken | undefined,
+  notify: SessionNotifier,
+): ProgressReporter {
   let lastPhase = "";
   let lastProgress = -1;
   let queue = Promise.resolve();
   const report = (progress: number, message: string): void => {
     if (progressToken !== undefined && progress > lastProgress) {
       lastProgress = progress;
-      queue = queue.then(() => notify({ method: "notifications/progress", params: { progressToken, progress, total: 100, message } })).catch(() => undefined);
+      queue = queue
+        .then(() =>
+          notify({ method: "notifications/progress", params: { progressToken, progress, total: 100, message } }),
+        )
+        .catch(() => undefined);
     }
     const phase = message.split(":")[0] ?? message;
     if (phase === lastPhase) return;

@@ -22,7 +22,12 @@ export function registerExecListTool(server: McpServer, deps: ToolDeps): void {
     const target = await canonicalRunner(deps, runner);
     const infos = await deps.execs.list(deps.principal, target.id);
     const execs = infos.map(toExecInfoOutput);
-    const lines = infos.map((info) => `${info.execId} ${describeExit(info.exit)}, ${info.endCursor} bytes of output: ${info.command}`);
-    return toolSuccess({ runner_id: target.id, execs }, withRunnerNote(target, execs.length ? lines.join("\n") : "No processes in this runner."));
+    const lines = infos.map(
+      (info) => `${info.execId} ${describeExit(info.exit)}, ${info.endCursor} bytes of output: ${info.command}`,
+    );
+    return toolSuccess(
+      { runner_id: target.id, execs },
+      withRunnerNote(target, execs.length ? lines.join("\n") : "No processes in this runner."),
+    );
   });
 }

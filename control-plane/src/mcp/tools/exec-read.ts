@@ -23,21 +23,30 @@ const TOOL = {
   inputSchema: z.object({
     runner: runnerArg,
     exec_id: execIdArg,
-    cursor: z.number().int().min(0).default(0).describe("Byte position to read from: the next_cursor of the previous exec or exec_read result."),
+    cursor: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe("Byte position to read from: the next_cursor of the previous exec or exec_read result."),
     wait_ms: z
       .number()
       .int()
       .min(0)
       .max(MAX_WAIT_MS)
       .default(DEFAULT_WAIT_MS)
-      .describe(`How long to wait for output while none is there and the process runs. Default ${DEFAULT_WAIT_MS}; 0 returns at once.`),
+      .describe(
+        `How long to wait for output while none is there and the process runs. Default ${DEFAULT_WAIT_MS}; 0 returns at once.`,
+      ),
     max_bytes: z
       .number()
       .int()
       .min(1024)
       .max(MAX_MAX_BYTES)
       .default(DEFAULT_MAX_BYTES)
-      .describe(`At most this many bytes of output per call (default ${DEFAULT_MAX_BYTES}); read again from next_cursor for more.`),
+      .describe(
+        `At most this many bytes of output per call (default ${DEFAULT_MAX_BYTES}); read again from next_cursor for more.`,
+      ),
   }),
   outputSchema: z.object({
     runner_id: runnerIdOutput,
@@ -54,7 +63,11 @@ const TOOL = {
       .describe(
         "Bytes after cursor the runner no longer had: its output caps dropped the oldest output (per process, or the runner's total, where the oldest finished exec's output goes first); 0 when nothing was lost.",
       ),
-    eof: z.boolean().describe("True when the process has ended and next_cursor is the end of its output: there is nothing more to read."),
+    eof: z
+      .boolean()
+      .describe(
+        "True when the process has ended and next_cursor is the end of its output: there is nothing more to read.",
+      ),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
 };
@@ -62,7 +75,11 @@ const TOOL = {
 export function registerExecReadTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "exec_read", TOOL, async ({ runner, exec_id, cursor, wait_ms, max_bytes }) => {
     const target = await canonicalRunner(deps, runner);
-    const read = await deps.execs.read(deps.principal, target.id, exec_id, { cursor, maxBytes: max_bytes, waitMs: wait_ms });
+    const read = await deps.execs.read(deps.principal, target.id, exec_id, {
+      cursor,
+      maxBytes: max_bytes,
+      waitMs: wait_ms,
+    });
     const headline =
       `${read.exec.execId} ${read.eof ? `ended: ${describeExit(read.exec.exit)}` : read.exec.state}; bytes ${read.cursor}–${read.nextCursor}` +
       (read.droppedBytes ? ` (${read.droppedBytes} bytes dropped before them by the output cap)` : "") +
@@ -80,7 +97,9 @@ export function registerExecReadTool(server: McpServer, deps: ToolDeps): void {
         dropped_bytes: read.droppedBytes,
         eof: read.eof,
       },
-      withRunnerNote(target, headline) + (read.stdout ? `\n--- stdout ---\n${read.stdout}` : "") + (read.stderr ? `\n--- stderr ---\n${read.stderr}` : ""),
+      withRunnerNote(target, headline) +
+        (read.stdout ? `\n--- stdout ---\n${read.stdout}` : "") +
+        (read.stderr ? `\n--- stderr ---\n${read.stderr}` : ""),
     );
   });
 }

@@ -16,9 +16,16 @@ const TOOL = {
   inputSchema: z.object({
     runner: runnerArg,
     exec_id: execIdArg,
-    signal: z.string().min(1).default("SIGTERM").describe('The signal name, e.g. "SIGTERM" (default), "INT" or "SIGKILL".'),
+    signal: z
+      .string()
+      .min(1)
+      .default("SIGTERM")
+      .describe('The signal name, e.g. "SIGTERM" (default), "INT" or "SIGKILL".'),
   }),
-  outputSchema: z.object({ runner_id: runnerIdOutput, exec: execInfoSchema.describe("The process right after the signal was sent (it may still be running).") }),
+  outputSchema: z.object({
+    runner_id: runnerIdOutput,
+    exec: execInfoSchema.describe("The process right after the signal was sent (it may still be running)."),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
 };
 
@@ -26,6 +33,9 @@ export function registerExecSignalTool(server: McpServer, deps: ToolDeps): void 
   registerTool(server, "exec_signal", TOOL, async ({ runner, exec_id, signal }) => {
     const target = await canonicalRunner(deps, runner);
     const exec = toExecInfoOutput(await deps.execs.signal(deps.principal, target.id, exec_id, signal));
-    return toolSuccess({ runner_id: target.id, exec }, withRunnerNote(target, `Sent ${signal} to ${exec_id} (now ${exec.state}).`));
+    return toolSuccess(
+      { runner_id: target.id, exec },
+      withRunnerNote(target, `Sent ${signal} to ${exec_id} (now ${exec.state}).`),
+    );
   });
 }

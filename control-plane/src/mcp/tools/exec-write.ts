@@ -23,7 +23,10 @@ const TOOL = {
     runner_id: runnerIdOutput,
     exec_id: z.string(),
     written_bytes: z.number().int().describe("Bytes of data written by this call."),
-    stdin_bytes: z.number().int().describe("Bytes written to the process's stdin so far, the exec call's stdin included."),
+    stdin_bytes: z
+      .number()
+      .int()
+      .describe("Bytes written to the process's stdin so far, the exec call's stdin included."),
     closed: z.boolean().describe("True when this call closed stdin."),
   }),
   // Like exec: the program decides what its input does (a shell reading stdin runs it as commands, network included).

@@ -26,75 +26,126 @@ const TOOL = {
     runner: runnerArg,
     command: z
       .union([z.string().min(1), z.array(z.string()).min(1)])
-      .describe('A shell command string run with `sh -lc`, e.g. "make test 2>&1 | tail -50", or an argv array run without a shell, e.g. ["ls", "-la"].'),
-    cwd: z.string().optional().describe("Working directory; relative paths resolve against your first root folder in this runner, else /work. Defaults to that folder."),
+      .describe(
+        'A shell command string run with `sh -lc`, e.g. "make test 2>&1 | tail -50", or an argv array run without a shell, e.g. ["ls", "-la"].',
+      ),
+    cwd: z
+      .string()
+      .optional()
+      .describe(
+        "Working directory; relative paths resolve against your first root folder in this runner, else /work. Defaults to that folder.",
+      ),
     env: z.record(z.string(), z.string()).optional().describe('Extra environment variables, e.g. {"CI": "1"}.'),
-    stdin: z.string().optional().describe("Text written to the process's stdin first; stdin is then closed unless stdin_open is true."),
+    stdin: z
+      .string()
+      .optional()
+      .describe("Text written to the process's stdin first; stdin is then closed unless stdin_open is true."),
     stdin_open: z
       .boolean()
       .default(false)
-      .describe("Keep stdin open after `stdin` so exec_write can send more (for interactive programs). Default false: the program sees end of file."),
+      .describe(
+        "Keep stdin open after `stdin` so exec_write can send more (for interactive programs). Default false: the program sees end of file.",
+      ),
     timeout_ms: z
       .number()
       .int()
       .min(1)
       .max(MAX_TIMEOUT_MS)
       .optional()
-      .describe("Kill the process (SIGTERM, then SIGKILL) if it runs longer than this many milliseconds. Default: no limit."),
+      .describe(
+        "Kill the process (SIGTERM, then SIGKILL) if it runs longer than this many milliseconds. Default: no limit.",
+      ),
     yield_ms: z
       .number()
       .int()
       .min(0)
       .max(MAX_YIELD_MS)
       .default(DEFAULT_YIELD_MS)
-      .describe(`How long this call waits for the process to end before returning it still running (it keeps running). Default ${DEFAULT_YIELD_MS}, at most ${MAX_YIELD_MS}.`),
+      .describe(
+        `How long this call waits for the process to end before returning it still running (it keeps running). Default ${DEFAULT_YIELD_MS}, at most ${MAX_YIELD_MS}.`,
+      ),
   }),
   outputSchema: z.object({
     runner_id: runnerIdOutput,
     exec_id: z.string().describe("The process's id in the runner; pass it to exec_read, exec_write and exec_signal."),
     state: z.enum(["running", "exited"]).describe('"exited" when the process ended within yield_ms, else "running".'),
     ...execExitFields,
-    stdout: z.string().describe(`Standard output so far (UTF-8; the middle is cut when longer than ${RESULT_OUTPUT_CAP_BYTES / 1024} KiB).`),
-    stderr: z.string().describe(`Standard error so far (UTF-8; the middle is cut when longer than ${RESULT_OUTPUT_CAP_BYTES / 1024} KiB).`),
-    omitted_bytes: z.number().int().describe("Bytes cut from the middle of stdout and stderr together; the markers say which exec_read cursor returns them."),
-    dropped_bytes: z.number().int().describe("Bytes the runner no longer kept (its output caps, per process and per runner) before they could be returned."),
-    next_cursor: z.number().int().describe("Byte position after the output above; exec_read from here returns what comes next."),
+    stdout: z
+      .string()
+      .describe(
+        `Standard output so far (UTF-8; the middle is cut when longer than ${RESULT_OUTPUT_CAP_BYTES / 1024} KiB).`,
+      ),
+    stderr: z
+      .string()
+      .describe(
+        `Standard error so far (UTF-8; the middle is cut when longer than ${RESULT_OUTPUT_CAP_BYTES / 1024} KiB).`,
+      ),
+    omitted_bytes: z
+      .number()
+      .int()
+      .describe(
+        "Bytes cut from the middle of stdout and stderr together; the markers say which exec_read cursor returns them.",
+      ),
+    dropped_bytes: z
+      .number()
+      .int()
+      .describe(
+        "Bytes the runner no longer kept (its output caps, per process and per runner) before they could be returned.",
+      ),
+    next_cursor: z
+      .number()
+      .int()
+      .describe("Byte position after the output above; exec_read from here returns what comes next."),
   }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
 };
 
 export function registerExecTool(server: McpServer, deps: ToolDeps): void {
-  registerTool(server, "exec", TOOL, async ({ runner, command, cwd, env, stdin, stdin_open, timeout_ms, yield_ms }, extra) => {
-    const progress = createOutputProgress(extra);
-    const start = async () => {
-      const target = await canonicalRunner(deps, runner);
-      const outcome = await deps.execs.start(
-        deps.principal,
-        target.id,
-        { command, cwd: await deps.roots.resolvePath(target.id, cwd ?? ".", extra), env, stdin, stdinOpen: stdin_open, timeoutMs: timeout_ms },
-        { yieldMs: yield_ms, onOutput: (chunk) => progress.report(chunk), signal: extra.signal },
+  registerTool(
+    server,
+    "exec",
+    TOOL,
+    async ({ runner, command, cwd, env, stdin, stdin_open, timeout_ms, yield_ms }, extra) => {
+      const progress = createOutputProgress(extra);
+      const start = async () => {
+        const target = await canonicalRunner(deps, runner);
+        const outcome = await deps.execs.start(
+          deps.principal,
+          target.id,
+          {
+            command,
+            cwd: await deps.roots.resolvePath(target.id, cwd ?? ".", extra),
+            env,
+            stdin,
+            stdinOpen: stdin_open,
+            timeoutMs: timeout_ms,
+          },
+          { yieldMs: yield_ms, onOutput: (chunk) => progress.report(chunk), signal: extra.signal },
+        );
+        return { target, outcome };
+      };
+      // Every output notification goes out before the result, also when the call fails.
+      const { target, outcome } = await start().finally(() => progress.flush());
+      const headline =
+        outcome.state === "running"
+          ? `still running as ${outcome.execId} after ${yield_ms} ms; continue with exec_read exec_id=${outcome.execId} cursor=${outcome.nextCursor}`
+          : `${describeExit(outcome.exit)} (${outcome.exit?.durationMs} ms)`;
+      return toolSuccess(
+        {
+          runner_id: target.id,
+          exec_id: outcome.execId,
+          state: outcome.state,
+          ...toExitFields(outcome.exit),
+          stdout: outcome.stdout,
+          stderr: outcome.stderr,
+          omitted_bytes: outcome.omittedBytes,
+          dropped_bytes: outcome.droppedBytes,
+          next_cursor: outcome.nextCursor,
+        },
+        withRunnerNote(target, headline) +
+          (outcome.stdout ? `\n--- stdout ---\n${outcome.stdout}` : "") +
+          (outcome.stderr ? `\n--- stderr ---\n${outcome.stderr}` : ""),
       );
-      return { target, outcome };
-    };
-    // Every output notification goes out before the result, also when the call fails.
-    const { target, outcome } = await start().finally(() => progress.flush());
-    const headline =
-      outcome.state === "running"
-        ? `still running as ${outcome.execId} after ${yield_ms} ms; continue with exec_read exec_id=${outcome.execId} cursor=${outcome.nextCursor}`
-        : `${describeExit(outcome.exit)} (${outcome.exit?.durationMs} ms)`;
-    return toolSuccess(
-      {
-        runner_id: target.id,
-        exec_id: outcome.execId,
-        state: outcome.state,
-        ...toExitFields(outcome.exit),
-        stdout: outcome.stdout,
-        stderr: outcome.stderr,
-        omitted_bytes: outcome.omittedBytes,
-        dropped_bytes: outcome.droppedBytes,
-        next_cursor: outcome.nextCursor,
-      },
-      withRunnerNote(target, headline) + (outcome.stdout ? `\n--- stdout ---\n${outcome.stdout}` : "") + (outcome.stderr ? `\n--- stderr ---\n${outcome.stderr}` : ""),
-    );
-  });
+    },
+  );
 }

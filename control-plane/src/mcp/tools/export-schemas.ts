@@ -10,7 +10,11 @@ export const exportSummarySchema = {
   source_path: z.string().describe("The path in the runner that was exported."),
   created_at: z.string().describe("When it was written, ISO 8601."),
   bytes_written: z.number().int().describe("Bytes of the archive file; for dir, the bytes of the files written."),
-  sha256: z.string().describe("sha256 of the archive file's bytes (hex); for dir, of the uncompressed tar stream it was extracted from."),
+  sha256: z
+    .string()
+    .describe(
+      "sha256 of the archive file's bytes (hex); for dir, of the uncompressed tar stream it was extracted from.",
+    ),
   file_count: z.number().int().describe("Regular files in the export."),
   host_path: z.string().describe("Where the export is on the server's host."),
   manifest_host_path: z.string().describe("The manifest next to it: every file with size, mode and sha256."),

@@ -17,15 +17,39 @@ const TOOL = {
     "then those one level down, and so on, so a limit drops the deepest entries first. Symlinks are listed, not followed.",
   inputSchema: z.object({
     runner: runnerArg,
-    path: z.string().min(1).default(".").describe('The directory, e.g. "/work" or "src". Relative paths resolve against your first root folder in this runner, else /work; defaults to that folder.'),
-    depth: z.number().int().min(1).max(MAX_DEPTH).default(1).describe(`How many levels to list: 1 (default) for the directory's own entries, 2 to add those of its subdirectories, … up to ${MAX_DEPTH}.`),
-    limit: z.number().int().min(1).max(MAX_LIMIT).default(1000).describe(`Most entries to return (1 to ${MAX_LIMIT}, default 1000).`),
+    path: z
+      .string()
+      .min(1)
+      .default(".")
+      .describe(
+        'The directory, e.g. "/work" or "src". Relative paths resolve against your first root folder in this runner, else /work; defaults to that folder.',
+      ),
+    depth: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_DEPTH)
+      .default(1)
+      .describe(
+        `How many levels to list: 1 (default) for the directory's own entries, 2 to add those of its subdirectories, … up to ${MAX_DEPTH}.`,
+      ),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_LIMIT)
+      .default(1000)
+      .describe(`Most entries to return (1 to ${MAX_LIMIT}, default 1000).`),
   }),
   outputSchema: z.object({
     runner_id: runnerIdOutput,
     path: z.string().describe("The directory listed, as an absolute path."),
     entries: z.array(fileEntrySchema),
-    truncated: z.boolean().describe("True when more entries exist within depth than limit allowed; raise limit, lower depth or list a subdirectory."),
+    truncated: z
+      .boolean()
+      .describe(
+        "True when more entries exist within depth than limit allowed; raise limit, lower depth or list a subdirectory.",
+      ),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
 };
@@ -33,12 +57,21 @@ const TOOL = {
 export function registerFsListTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "fs_list", TOOL, async ({ runner, path, depth, limit }, extra) => {
     const target = await canonicalRunner(deps, runner);
-    const listing = await deps.files.list(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), limit, depth);
+    const listing = await deps.files.list(
+      deps.principal,
+      target.id,
+      await deps.roots.resolvePath(target.id, path, extra),
+      limit,
+      depth,
+    );
     const entries = listing.entries.map(toFileEntry);
     const lines = entries.map((entry) => renderEntry(listing.directory.path, entry));
     return toolSuccess(
       { runner_id: target.id, path: listing.directory.path, entries, truncated: listing.truncated },
-      withRunnerNote(target, `${listing.directory.path} (${entries.length} entries${listing.truncated ? ", truncated" : ""})\n${lines.join("\n")}`),
+      withRunnerNote(
+        target,
+        `${listing.directory.path} (${entries.length} entries${listing.truncated ? ", truncated" : ""})\n${lines.join("\n")}`,
+      ),
     );
   });
 }

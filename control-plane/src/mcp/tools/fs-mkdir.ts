@@ -17,17 +17,30 @@ const TOOL = {
     parents: z
       .boolean()
       .default(true)
-      .describe("Create missing parent directories and accept an existing directory (default true); false fails when the parent is missing or the directory exists."),
+      .describe(
+        "Create missing parent directories and accept an existing directory (default true); false fails when the parent is missing or the directory exists.",
+      ),
     mode: modeArg.optional().describe('Permission bits in octal for the new directory, e.g. "0700". Default "0755".'),
   }),
-  outputSchema: z.object({ runner_id: runnerIdOutput, directory: fileEntrySchema.describe("The directory as it is now.") }),
+  outputSchema: z.object({
+    runner_id: runnerIdOutput,
+    directory: fileEntrySchema.describe("The directory as it is now."),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
 };
 
 export function registerFsMkdirTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "fs_mkdir", TOOL, async ({ runner, path, parents, mode }, extra) => {
     const target = await canonicalRunner(deps, runner);
-    const directory = toFileEntry(await deps.files.mkdir(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { parents, mode: parseMode(mode) }));
-    return toolSuccess({ runner_id: target.id, directory }, withRunnerNote(target, `Directory ${directory.path} exists (mode ${directory.mode}).`));
+    const directory = toFileEntry(
+      await deps.files.mkdir(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), {
+        parents,
+        mode: parseMode(mode),
+      }),
+    );
+    return toolSuccess(
+      { runner_id: target.id, directory },
+      withRunnerNote(target, `Directory ${directory.path} exists (mode ${directory.mode}).`),
+    );
   });
 }

@@ -15,18 +15,32 @@ const TOOL = {
     runner: runnerArg,
     source: pathArg("The path to move", "/work/draft.md"),
     destination: pathArg("Its new path", "/work/docs/final.md"),
-    overwrite: z.boolean().default(false).describe("Replace an existing destination (default false: an existing destination fails with ALREADY_EXISTS)."),
-    create_parents: z.boolean().default(false).describe("Create the destination's missing parent directories (default false)."),
+    overwrite: z
+      .boolean()
+      .default(false)
+      .describe("Replace an existing destination (default false: an existing destination fails with ALREADY_EXISTS)."),
+    create_parents: z
+      .boolean()
+      .default(false)
+      .describe("Create the destination's missing parent directories (default false)."),
   }),
-  outputSchema: z.object({ runner_id: runnerIdOutput, file: fileEntrySchema.describe("The moved entry at its new path.") }),
+  outputSchema: z.object({
+    runner_id: runnerIdOutput,
+    file: fileEntrySchema.describe("The moved entry at its new path."),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
 };
 
 export function registerFsMoveTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "fs_move", TOOL, async ({ runner, source, destination, overwrite, create_parents }, extra) => {
     const target = await canonicalRunner(deps, runner);
-    const [from, to] = [await deps.roots.resolvePath(target.id, source, extra), await deps.roots.resolvePath(target.id, destination, extra)];
-    const file = toFileEntry(await deps.files.move(deps.principal, target.id, from, to, { overwrite, createParents: create_parents }));
+    const [from, to] = [
+      await deps.roots.resolvePath(target.id, source, extra),
+      await deps.roots.resolvePath(target.id, destination, extra),
+    ];
+    const file = toFileEntry(
+      await deps.files.move(deps.principal, target.id, from, to, { overwrite, createParents: create_parents }),
+    );
     return toolSuccess({ runner_id: target.id, file }, withRunnerNote(target, `Moved ${source} to ${file.path}.`));
   });
 }

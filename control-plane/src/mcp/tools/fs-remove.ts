@@ -14,16 +14,31 @@ const TOOL = {
   inputSchema: z.object({
     runner: runnerArg,
     path: pathArg("The path to remove", "/work/build"),
-    recursive: z.boolean().default(false).describe("Remove a non-empty directory with all its contents (default false: only files, symlinks and empty directories)."),
+    recursive: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Remove a non-empty directory with all its contents (default false: only files, symlinks and empty directories).",
+      ),
   }),
-  outputSchema: z.object({ runner_id: runnerIdOutput, removed: fileEntrySchema.describe("What was removed, as it was right before.") }),
+  outputSchema: z.object({
+    runner_id: runnerIdOutput,
+    removed: fileEntrySchema.describe("What was removed, as it was right before."),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
 };
 
 export function registerFsRemoveTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "fs_remove", TOOL, async ({ runner, path, recursive }, extra) => {
     const target = await canonicalRunner(deps, runner);
-    const removed = toFileEntry(await deps.files.remove(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), { recursive }));
-    return toolSuccess({ runner_id: target.id, removed }, withRunnerNote(target, `Removed ${removed.type} ${removed.path}.`));
+    const removed = toFileEntry(
+      await deps.files.remove(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), {
+        recursive,
+      }),
+    );
+    return toolSuccess(
+      { runner_id: target.id, removed },
+      withRunnerNote(target, `Removed ${removed.type} ${removed.path}.`),
+    );
   });
 }

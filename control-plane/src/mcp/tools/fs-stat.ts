@@ -19,7 +19,12 @@ const TOOL = {
   outputSchema: z.object({
     runner_id: runnerIdOutput,
     file: fileEntrySchema,
-    mime_type: z.string().nullable().describe('For a file, its media type from the name and the first bytes, e.g. "image/png"; null for anything else.'),
+    mime_type: z
+      .string()
+      .nullable()
+      .describe(
+        'For a file, its media type from the name and the first bytes, e.g. "image/png"; null for anything else.',
+      ),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
 };
@@ -27,12 +32,19 @@ const TOOL = {
 export function registerFsStatTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "fs_stat", TOOL, async ({ runner, path }, extra) => {
     const target = await canonicalRunner(deps, runner);
-    const { info, mimeType } = await deps.files.stat(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra));
+    const { info, mimeType } = await deps.files.stat(
+      deps.principal,
+      target.id,
+      await deps.roots.resolvePath(target.id, path, extra),
+    );
     const file = toFileEntry(info);
     const link = file.link_target === undefined ? "" : ` -> ${file.link_target}`;
     return toolSuccess(
       { runner_id: target.id, file, mime_type: mimeType },
-      withRunnerNote(target, `${file.path}${link}: ${file.type}${mimeType ? ` (${mimeType})` : ""}, ${file.size} bytes, mode ${file.mode}, modified ${file.modified_at}, etag ${file.etag}`),
+      withRunnerNote(
+        target,
+        `${file.path}${link}: ${file.type}${mimeType ? ` (${mimeType})` : ""}, ${file.size} bytes, mode ${file.mode}, modified ${file.modified_at}, etag ${file.etag}`,
+      ),
     );
   });
 }

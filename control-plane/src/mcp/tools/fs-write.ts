@@ -19,25 +19,46 @@ const TOOL = {
     content: z.string().describe("The file's new content, in the given encoding."),
     encoding: z.enum(["utf8", "base64"]).default("utf8").describe('"utf8" for text, "base64" for binary content.'),
     create_parents: z.boolean().default(true).describe("Create missing parent directories (default true)."),
-    mode: modeArg.optional().describe('Permission bits in octal, e.g. "0755" for a script. Default: keep an existing file\'s mode, else "0644".'),
+    mode: modeArg
+      .optional()
+      .describe(
+        'Permission bits in octal, e.g. "0755" for a script. Default: keep an existing file\'s mode, else "0644".',
+      ),
     if_match: ifMatchArg.describe(
       "The etag the file must still have (from fs_read, fs_stat, fs_list or an earlier fs_write); the write is refused with ETAG_MISMATCH if the file changed or was removed. Omit to write unconditionally.",
     ),
   }),
-  outputSchema: z.object({ runner_id: runnerIdOutput, file: fileEntrySchema.describe("The file as written, with its new etag.") }),
+  outputSchema: z.object({
+    runner_id: runnerIdOutput,
+    file: fileEntrySchema.describe("The file as written, with its new etag."),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
 };
 
 export function registerFsWriteTool(server: McpServer, deps: ToolDeps): void {
-  registerTool(server, "fs_write", TOOL, async ({ runner, path, content, encoding, create_parents, mode, if_match }, extra) => {
-    const target = await canonicalRunner(deps, runner);
-    const info = await deps.files.write(deps.principal, target.id, await deps.roots.resolvePath(target.id, path, extra), content, {
-      encoding,
-      createParents: create_parents,
-      mode: parseMode(mode),
-      ifMatch: if_match,
-    });
-    const file = toFileEntry(info);
-    return toolSuccess({ runner_id: target.id, file }, withRunnerNote(target, `Wrote ${file.size} bytes to ${file.path} (mode ${file.mode}, etag ${file.etag}).`));
-  });
+  registerTool(
+    server,
+    "fs_write",
+    TOOL,
+    async ({ runner, path, content, encoding, create_parents, mode, if_match }, extra) => {
+      const target = await canonicalRunner(deps, runner);
+      const info = await deps.files.write(
+        deps.principal,
+        target.id,
+        await deps.roots.resolvePath(target.id, path, extra),
+        content,
+        {
+          encoding,
+          createParents: create_parents,
+          mode: parseMode(mode),
+          ifMatch: if_match,
+        },
+      );
+      const file = toFileEntry(info);
+      return toolSuccess(
+        { runner_id: target.id, file },
+        withRunnerNote(target, `Wrote ${file.size} bytes to ${file.path} (mode ${file.mode}, etag ${file.etag}).`),
+      );
+    },
+  );
 }

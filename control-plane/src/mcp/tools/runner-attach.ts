@@ -8,7 +8,11 @@ import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
 import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-schemas.js";
 
-const ACTION_TEXT = { reused: "was running and is reused", started: "was stopped and has been started", spawned: "is a new runner on the existing workspace" } as const;
+const ACTION_TEXT = {
+  reused: "was running and is reused",
+  started: "was stopped and has been started",
+  spawned: "is a new runner on the existing workspace",
+} as const;
 
 const TOOL = {
   title: "Attach to a runner or workspace",
@@ -23,11 +27,17 @@ const TOOL = {
       .min(1)
       .max(255)
       .optional()
-      .describe('Only used when a new runner must be spawned for a workspace: its image, e.g. "python:3.12". Default: the image the workspace was last used with, else the server\'s default.'),
+      .describe(
+        'Only used when a new runner must be spawned for a workspace: its image, e.g. "python:3.12". Default: the image the workspace was last used with, else the server\'s default.',
+      ),
   }),
   outputSchema: z.object({
     ...runnerOutputShape,
-    action: z.enum(["reused", "started", "spawned"]).describe('"reused": it was ready; "started": it was stopped and has been started; "spawned": the workspace had no runner, a new one now mounts it.'),
+    action: z
+      .enum(["reused", "started", "spawned"])
+      .describe(
+        '"reused": it was ready; "started": it was stopped and has been started; "spawned": the workspace had no runner, a new one now mounts it.',
+      ),
   }),
   // Open world: a workspace without a runner gets a new one, whose image may be pulled from its registry.
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -38,7 +48,12 @@ export function registerRunnerAttachTool(server: McpServer, deps: ToolDeps): voi
     const report = createProgressReporter(extra);
     const onProgress = (progress: SpawnProgress): void => report(progress.phase === "ready" ? 100 : 50, progress.phase);
     // Every progress notification goes out before the result, also when the attach fails.
-    const attached = await deps.runners.attach(deps.principal, runner, { image }, onProgress).finally(() => report.flush());
-    return toolSuccess({ ...toRunnerOutput(attached.runner), action: attached.action }, `Runner ${describeRunner(attached.runner)} ${ACTION_TEXT[attached.action]}.`);
+    const attached = await deps.runners
+      .attach(deps.principal, runner, { image }, onProgress)
+      .finally(() => report.flush());
+    return toolSuccess(
+      { ...toRunnerOutput(attached.runner), action: attached.action },
+      `Runner ${describeRunner(attached.runner)} ${ACTION_TEXT[attached.action]}.`,
+    );
   });
 }

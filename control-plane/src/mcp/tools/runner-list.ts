@@ -18,7 +18,10 @@ const TOOL = {
 export function registerRunnerListTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "runner_list", TOOL, async () => {
     const runners = await deps.runners.list(deps.principal);
-    const text = runners.length === 0 ? "You have no runners; start one with runner_spawn." : `${runners.length} runner(s):\n${runners.map(describeRunner).join("\n")}`;
+    const text =
+      runners.length === 0
+        ? "You have no runners; start one with runner_spawn."
+        : `${runners.length} runner(s):\n${runners.map(describeRunner).join("\n")}`;
     return toolSuccess({ runners: runners.map(toRunnerOutput) }, text);
   });
 }

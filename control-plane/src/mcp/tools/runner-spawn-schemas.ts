@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { RUNNER_NAME_PATTERN, type SpawnRequest } from "../../runners/runner.js";
 
-const NAME_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters, and not shaped like a runner id ("r-" and 12 hex digits)';
+const NAME_RULE =
+  'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 63 characters, and not shaped like a runner id ("r-" and 12 hex digits)';
 
 /** A workspace key argument (runner_spawn, volume_remove). */
 export const workspaceKeyArg = z.string().regex(RUNNER_NAME_PATTERN, `workspace_key must be ${NAME_RULE}`);
@@ -13,7 +14,9 @@ export const runnerSpawnInputShape = {
     .min(1)
     .max(255)
     .optional()
-    .describe('Container image to run, e.g. "ubuntu:24.04" or "python:3.12" (any glibc-based Linux image: the agent is added when the image lacks it), named by repository and tag or digest (image ids are refused unless the server allows them). Omit to use the server\'s default image.'),
+    .describe(
+      'Container image to run, e.g. "ubuntu:24.04" or "python:3.12" (any glibc-based Linux image: the agent is added when the image lacks it), named by repository and tag or digest (image ids are refused unless the server allows them). Omit to use the server\'s default image.',
+    ),
   snapshot: z
     .string()
     .min(1)
@@ -30,35 +33,84 @@ export const runnerSpawnInputShape = {
   storage: z
     .enum(["volume", "tmpfs"])
     .optional()
-    .describe('"volume" (default): /work is a workspace volume that survives runner_remove. "tmpfs": /work lives in memory (counted against memory_mb, so at most memory_mb minus 96 MiB kept for the agent) and is gone when the runner is removed or stopped; no workspace_key then.'),
+    .describe(
+      '"volume" (default): /work is a workspace volume that survives runner_remove. "tmpfs": /work lives in memory (counted against memory_mb, so at most memory_mb minus 96 MiB kept for the agent) and is gone when the runner is removed or stopped; no workspace_key then.',
+    ),
   alias: z
     .string()
     .regex(RUNNER_NAME_PATTERN, `alias must be ${NAME_RULE}`)
     .optional()
-    .describe(`A short name of your choice for the runner, unique among your runners, e.g. "build"; usable as \`runner\` in every tool. ${NAME_RULE}.`),
-  cpus: z.number().positive().optional().describe("CPU cores the runner may use, e.g. 2 or 0.5. Omit for the operator's default; more than the operator's maximum is refused."),
-  memory_mb: z.number().int().positive().optional().describe("Memory limit in MiB, e.g. 2048 (no swap: a process going over it is OOM-killed). Omit for the operator's default."),
-  network: z.boolean().optional().describe("Outbound network access (package installs, git clone). Default true; false cuts the runner off from everything but the control plane."),
+    .describe(
+      `A short name of your choice for the runner, unique among your runners, e.g. "build"; usable as \`runner\` in every tool. ${NAME_RULE}.`,
+    ),
+  cpus: z
+    .number()
+    .positive()
+    .optional()
+    .describe(
+      "CPU cores the runner may use, e.g. 2 or 0.5. Omit for the operator's default; more than the operator's maximum is refused.",
+    ),
+  memory_mb: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      "Memory limit in MiB, e.g. 2048 (no swap: a process going over it is OOM-killed). Omit for the operator's default.",
+    ),
+  network: z
+    .boolean()
+    .optional()
+    .describe(
+      "Outbound network access (package installs, git clone). Default true; false cuts the runner off from everything but the control plane.",
+    ),
   env: z
     .record(z.string(), z.string())
     .optional()
-    .describe('Environment variables for every process in the runner, e.g. {"CI": "1", "LANG": "C.UTF-8"}. Names are letters, digits and "_" and may not start with DEVHATCHERY_.'),
+    .describe(
+      'Environment variables for every process in the runner, e.g. {"CI": "1", "LANG": "C.UTF-8"}. Names are letters, digits and "_" and may not start with DEVHATCHERY_.',
+    ),
   profile: z
     .enum(["default", "hardened"])
     .optional()
-    .describe('"default": root inside the container (installing packages works). "hardened": a non-root user and a read-only root filesystem; only /work, /tmp and /var/tmp are writable. The operator may require "hardened".'),
+    .describe(
+      '"default": root inside the container (installing packages works). "hardened": a non-root user and a read-only root filesystem; only /work, /tmp and /var/tmp are writable. The operator may require "hardened".',
+    ),
   mounts: z
     .array(
       z.object({
-        alias: z.string().min(1).max(32).describe('An allowed root of this server, by alias, e.g. "data" (the operator lists them; an unknown alias is refused with the list).'),
-        subpath: z.string().max(1024).optional().describe('A folder inside the alias root to mount instead of the whole root, relative to it, e.g. "reports/2024"; no "..".'),
-        target: z.string().max(1024).optional().describe('Where it appears in the runner, under /export; default "/export/<alias>".'),
-        mode: z.enum(["ro", "rw"]).default("ro").describe('"ro" (default) or "rw" (only where the alias allows it); export_create can write into "rw" mounts.'),
+        alias: z
+          .string()
+          .min(1)
+          .max(32)
+          .describe(
+            'An allowed root of this server, by alias, e.g. "data" (the operator lists them; an unknown alias is refused with the list).',
+          ),
+        subpath: z
+          .string()
+          .max(1024)
+          .optional()
+          .describe(
+            'A folder inside the alias root to mount instead of the whole root, relative to it, e.g. "reports/2024"; no "..".',
+          ),
+        target: z
+          .string()
+          .max(1024)
+          .optional()
+          .describe('Where it appears in the runner, under /export; default "/export/<alias>".'),
+        mode: z
+          .enum(["ro", "rw"])
+          .default("ro")
+          .describe(
+            '"ro" (default) or "rw" (only where the alias allows it); export_create can write into "rw" mounts.',
+          ),
       }),
     )
     .max(16)
     .default([])
-    .describe("Host folders to mount in the runner, by allowed-root alias; read-only unless you ask for rw and the alias allows it."),
+    .describe(
+      "Host folders to mount in the runner, by allowed-root alias; read-only unless you ask for rw and the alias allows it.",
+    ),
   idempotency_key: z
     .string()
     .min(1)

@@ -15,10 +15,10 @@ const PHASE_PROGRESS: Record<SpawnProgress["phase"], number> = { pulling: 10, cr
 
 const DESCRIPTION =
   "Start a new runner: a Linux development container of your own with a working directory /work. " +
-  "By default /work is a workspace volume that outlives the runner (come back to it with runner_attach and its workspace_key); storage \"tmpfs\" makes it transient. " +
+  'By default /work is a workspace volume that outlives the runner (come back to it with runner_attach and its workspace_key); storage "tmpfs" makes it transient. ' +
   "Waits until the runner is ready (wait: true, the default; progress is reported while the image is pulled and the runner starts), then returns its runner_id; " +
   "pass that id (or the alias or workspace_key) as `runner` to exec and the fs_* tools. " +
-  "With wait: false it returns at once with status \"starting\"; readiness (or failure) then arrives as a log message and as notifications/resources/updated on devhatchery://runners/{runner_id} (subscribe to it), " +
+  'With wait: false it returns at once with status "starting"; readiness (or failure) then arrives as a log message and as notifications/resources/updated on devhatchery://runners/{runner_id} (subscribe to it), ' +
   "since progress notifications end with the call. Also runs as an MCP task (tasks/get, tasks/result; with a progressToken, progress keeps coming until the task ends). Stop it with runner_stop, delete it with runner_remove.";
 
 const TOOL = {
@@ -27,9 +27,19 @@ const TOOL = {
   inputSchema: runnerSpawnInputSchema,
   outputSchema: z.object({
     ...runnerOutputShape,
-    status: z.enum(["starting", "ready"]).describe('"ready": the runner accepts commands; "starting" (wait: false): not yet, you will be told when it is.'),
-    reused: z.boolean().describe("True when an earlier call with the same idempotency_key made this runner; no new runner was created."),
-    startup_ms: z.number().int().optional().describe("Milliseconds from the call to the runner being ready (wait: true)."),
+    status: z
+      .enum(["starting", "ready"])
+      .describe(
+        '"ready": the runner accepts commands; "starting" (wait: false): not yet, you will be told when it is.',
+      ),
+    reused: z
+      .boolean()
+      .describe("True when an earlier call with the same idempotency_key made this runner; no new runner was created."),
+    startup_ms: z
+      .number()
+      .int()
+      .optional()
+      .describe("Milliseconds from the call to the runner being ready (wait: true)."),
   }),
   // Open world: the image may be pulled from its registry.
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -39,7 +49,11 @@ const TOOL = {
 export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void {
   registerOptionalTaskTool(server, "runner_spawn", TOOL, {
     plain: (args, extra) => spawnRunner(deps, args, createProgressReporter(extra)),
-    task: createSpawnTaskHandler(deps, (args, report) => spawnRunner(deps, args, report), (notification) => server.server.notification(notification)),
+    task: createSpawnTaskHandler(
+      deps,
+      (args, report) => spawnRunner(deps, args, report),
+      (notification) => server.server.notification(notification),
+    ),
   });
 }
 
@@ -50,15 +64,26 @@ export async function spawnRunner(deps: ToolDeps, args: SpawnArgs, report: Progr
   return settleTool(() => startRunner(deps, args, report, startedAt).finally(() => report.flush()));
 }
 
-async function startRunner(deps: ToolDeps, args: SpawnArgs, report: ProgressReporter, startedAt: number): Promise<CallToolResult> {
+async function startRunner(
+  deps: ToolDeps,
+  args: SpawnArgs,
+  report: ProgressReporter,
+  startedAt: number,
+): Promise<CallToolResult> {
   const onProgress = (progress: SpawnProgress): void => {
     const detail = progress.phase === "pulling" ? `: ${progress.detail.status}` : "";
     report(PHASE_PROGRESS[progress.phase], `${progress.phase}${detail}`);
   };
-  const started = await deps.runners.startSpawn(deps.principal, toSpawnRequest(args), args.wait ? onProgress : undefined);
+  const started = await deps.runners.startSpawn(
+    deps.principal,
+    toSpawnRequest(args),
+    args.wait ? onProgress : undefined,
+  );
   if (!args.wait) {
     // The caller hears of readiness through runner-announcements (log message) and the runner resource's subscribers.
-    started.ready.catch((error: unknown) => deps.log.debug({ err: error, runner: started.runner.runnerId }, "background spawn failed"));
+    started.ready.catch((error: unknown) =>
+      deps.log.debug({ err: error, runner: started.runner.runnerId }, "background spawn failed"),
+    );
     const status = started.runner.status === "ready" ? "ready" : "starting";
     return toolSuccess(
       { ...toRunnerOutput(started.runner), status, reused: started.reused },

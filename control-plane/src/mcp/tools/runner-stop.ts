@@ -22,6 +22,9 @@ const TOOL = {
 export function registerRunnerStopTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "runner_stop", TOOL, async ({ runner }) => {
     const stopped = await deps.runners.stop(deps.principal, runner);
-    return toolSuccess(toRunnerOutput(stopped), `Runner ${stopped.runnerId} is stopped; runner_attach starts it again with its files.`);
+    return toolSuccess(
+      toRunnerOutput(stopped),
+      `Runner ${stopped.runnerId} is stopped; runner_attach starts it again with its files.`,
+    );
   });
 }

@@ -27,6 +27,9 @@ const TOOL = {
 export function registerSnapshotCreateTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "snapshot_create", TOOL, async ({ runner, name }) => {
     const snapshot = await deps.runners.createSnapshot(deps.principal, runner, { name });
-    return toolSuccess(toSnapshotOutput(snapshot), `Snapshot ${describeSnapshot(snapshot)} created; runner_spawn with snapshot "${snapshot.name ?? snapshot.snapshotId}" starts from it.`);
+    return toolSuccess(
+      toSnapshotOutput(snapshot),
+      `Snapshot ${describeSnapshot(snapshot)} created; runner_spawn with snapshot "${snapshot.name ?? snapshot.snapshotId}" starts from it.`,
+    );
   });
 }

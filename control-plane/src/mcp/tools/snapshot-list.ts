@@ -20,7 +20,10 @@ const TOOL = {
 export function registerSnapshotListTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "snapshot_list", TOOL, async () => {
     const snapshots = await deps.runners.listSnapshots(deps.principal);
-    const text = snapshots.length === 0 ? "You have no snapshots; snapshot_create takes one of a runner." : `${snapshots.length} snapshot(s):\n${snapshots.map(describeSnapshot).join("\n")}`;
+    const text =
+      snapshots.length === 0
+        ? "You have no snapshots; snapshot_create takes one of a runner."
+        : `${snapshots.length} snapshot(s):\n${snapshots.map(describeSnapshot).join("\n")}`;
     return toolSuccess({ snapshots: snapshots.map(toSnapshotOutput) }, text);
   });
 }

@@ -13,13 +13,19 @@ const TOOL = {
   title: "Delete a snapshot",
   description: DESCRIPTION,
   inputSchema: z.object({ snapshot: snapshotRefArg }),
-  outputSchema: z.object({ snapshot: snapshotOutputSchema.describe("The snapshot that was deleted."), removed: z.literal(true) }),
+  outputSchema: z.object({
+    snapshot: snapshotOutputSchema.describe("The snapshot that was deleted."),
+    removed: z.literal(true),
+  }),
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
 };
 
 export function registerSnapshotRemoveTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "snapshot_remove", TOOL, async ({ snapshot: ref }) => {
     const removed = await deps.runners.removeSnapshot(deps.principal, ref);
-    return toolSuccess({ snapshot: toSnapshotOutput(removed), removed: true }, `Snapshot ${removed.snapshotId}${removed.name ? ` "${removed.name}"` : ""} was deleted.`);
+    return toolSuccess(
+      { snapshot: toSnapshotOutput(removed), removed: true },
+      `Snapshot ${removed.snapshotId}${removed.name ? ` "${removed.name}"` : ""} was deleted.`,
+    );
   });
 }

@@ -16,9 +16,18 @@ const TOOL = {
   inputSchema: z.object({}),
   outputSchema: z.object({
     version: z.string().describe("The control plane's version."),
-    docker_reachable: z.boolean().describe("Whether the Docker engine answers; when false, spawning and most tools fail until the operator fixes it."),
+    docker_reachable: z
+      .boolean()
+      .describe(
+        "Whether the Docker engine answers; when false, spawning and most tools fail until the operator fixes it.",
+      ),
     runners: z
-      .object(Object.fromEntries(STATUSES.map((status) => [status, z.number().int()])) as Record<(typeof STATUSES)[number], z.ZodNumber>)
+      .object(
+        Object.fromEntries(STATUSES.map((status) => [status, z.number().int()])) as Record<
+          (typeof STATUSES)[number],
+          z.ZodNumber
+        >,
+      )
       .describe("How many of your runners are in each status."),
     runner_count: z.number().int().describe("All your runners."),
     workspace_count: z.number().int().describe("Your workspaces (volumes)."),
@@ -40,10 +49,21 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
       error = asControlPlaneError(failure).message;
     }
     const runnerCount = Object.values(counts).reduce((sum, count) => sum + count, 0);
-    const summary = STATUSES.filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`).join(", ") || "none";
+    const summary =
+      STATUSES.filter((status) => counts[status] > 0)
+        .map((status) => `${counts[status]} ${status}`)
+        .join(", ") || "none";
     return toolSuccess(
-      { version: deps.version, docker_reachable: engineReachable, runners: counts, runner_count: runnerCount, workspace_count: workspaceCount, ...(error ? { error } : {}) },
-      `DevHatchery ${deps.version}; Docker ${engineReachable ? "reachable" : "NOT reachable"}; your runners: ${summary}; workspaces: ${workspaceCount}.` + (error ? ` (${error})` : ""),
+      {
+        version: deps.version,
+        docker_reachable: engineReachable,
+        runners: counts,
+        runner_count: runnerCount,
+        workspace_count: workspaceCount,
+        ...(error ? { error } : {}),
+      },
+      `DevHatchery ${deps.version}; Docker ${engineReachable ? "reachable" : "NOT reachable"}; your runners: ${summary}; workspaces: ${workspaceCount}.` +
+        (error ? ` (${error})` : ""),
     );
   });
 }

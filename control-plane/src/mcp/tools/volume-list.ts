@@ -15,16 +15,23 @@ const TOOL = {
     sizes: z
       .boolean()
       .default(true)
-      .describe("Report each workspace's size in bytes (default true). Measuring asks Docker for disk usage, which can take a second or two on a busy host; pass false for a quick list."),
+      .describe(
+        "Report each workspace's size in bytes (default true). Measuring asks Docker for disk usage, which can take a second or two on a busy host; pass false for a quick list.",
+      ),
   }),
-  outputSchema: z.object({ workspaces: z.array(workspaceOutputSchema).describe("Your workspaces, most recently used first.") }),
+  outputSchema: z.object({
+    workspaces: z.array(workspaceOutputSchema).describe("Your workspaces, most recently used first."),
+  }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
 };
 
 export function registerVolumeListTool(server: McpServer, deps: ToolDeps): void {
   registerTool(server, "volume_list", TOOL, async ({ sizes }) => {
     const workspaces = await deps.runners.listWorkspaces(deps.principal, { sizes });
-    const text = workspaces.length === 0 ? "You have no workspaces; runner_spawn creates one." : `${workspaces.length} workspace(s):\n${workspaces.map(describeWorkspace).join("\n")}`;
+    const text =
+      workspaces.length === 0
+        ? "You have no workspaces; runner_spawn creates one."
+        : `${workspaces.length} workspace(s):\n${workspaces.map(describeWorkspace).join("\n")}`;
     return toolSuccess({ workspaces: workspaces.map(toWorkspaceOutput) }, text);
   });
 }

@@ -24,7 +24,9 @@ describe("summarizeCommand", () => {
   });
 
   it("keeps no arguments: only the kind, the program, the length, the cwd and the environment's names", () => {
-    expect(summarizeCommand({ command: "curl -H 'Authorization: secret' x", cwd: "/work", env: { TOKEN: "s3cret" } })).toEqual({
+    expect(
+      summarizeCommand({ command: "curl -H 'Authorization: secret' x", cwd: "/work", env: { TOKEN: "s3cret" } }),
+    ).toEqual({
       command_kind: "shell",
       program: "curl",
       command_length: 33,
@@ -71,10 +73,21 @@ describe("summarizeCommand with a secret where the program should be", () => {
     expect(summarizeCommand({ command: ["API_KEY=xyz", "/usr/local/bin/cmd", "x"] }).program).toBe("cmd");
   });
 
-  it.each(["python3", "node", "gcc-12", "clang++", "x86_64-linux-gnu-gcc", "2to3-3.12", "sha256sum", "ld.so", "libreoffice24.8", "npm", "make", "[", "7z"])(
-    "keeps an ordinary program name %j",
-    (program) => {
-      expect(programOf(`${program} --version`)).toBe(program);
-    },
-  );
+  it.each([
+    "python3",
+    "node",
+    "gcc-12",
+    "clang++",
+    "x86_64-linux-gnu-gcc",
+    "2to3-3.12",
+    "sha256sum",
+    "ld.so",
+    "libreoffice24.8",
+    "npm",
+    "make",
+    "[",
+    "7z",
+  ])("keeps an ordinary program name %j", (program) => {
+    expect(programOf(`${program} --version`)).toBe(program);
+  });
 });

@@ -54,11 +54,14 @@ export const REDACTED_PROGRAM = "(redacted)";
 /** A program's file name: letters, digits and `._+-`, at most 64 characters (or `[`, the test builtin). */
 const PROGRAM_NAME = /^(?:[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}|\[)$/;
 /** Prefixes of well-known credentials (GitHub, GitLab, Slack, OpenAI/Stripe, AWS, Google, npm, PyPI, Hugging Face). */
-const TOKEN_PREFIX = /^(?:gh[pousr]_|github_pat_|glpat-|xox[abposr]-|sk-|sk_|rk_|pk_|AKIA|ASIA|AIza|ya29\.|npm_|pypi-|hf_|dop_v1_|SG\.|eyJ)/;
+const TOKEN_PREFIX =
+  /^(?:gh[pousr]_|github_pat_|glpat-|xox[abposr]-|sk-|sk_|rk_|pk_|AKIA|ASIA|AIza|ya29\.|npm_|pypi-|hf_|dop_v1_|SG\.|eyJ)/;
 
 /** True when a segment between `._+-` is long and mixes letters with several digits, as generated secrets do. */
 function hasRandomLookingSegment(name: string): boolean {
-  return name.split(/[._+-]/).some((segment) => segment.length >= 12 && /[A-Za-z]/.test(segment) && (segment.match(/[0-9]/g)?.length ?? 0) >= 3);
+  return name
+    .split(/[._+-]/)
+    .some((segment) => segment.length >= 12 && /[A-Za-z]/.test(segment) && (segment.match(/[0-9]/g)?.length ?? 0) >= 3);
 }
 
 /**
@@ -68,7 +71,8 @@ function hasRandomLookingSegment(name: string): boolean {
 function programName(word: string): string {
   const name = word.split("/").pop()!;
   if (name === "") return "";
-  const looksLikeProgram = PROGRAM_NAME.test(name) && !TOKEN_PREFIX.test(name) && !hasRandomLookingSegment(name) && redactText(name) === name;
+  const looksLikeProgram =
+    PROGRAM_NAME.test(name) && !TOKEN_PREFIX.test(name) && !hasRandomLookingSegment(name) && redactText(name) === name;
   return looksLikeProgram ? name : REDACTED_PROGRAM;
 }
 
@@ -79,7 +83,10 @@ function programName(word: string): string {
  * given, the command line's length, the cwd and the names (not values) of the environment variables passed.
  */
 export function summarizeCommand(command: ExecCommand): Record<string, unknown> {
-  const first = typeof command.command === "string" ? shellProgram(command.command) : (command.command.find((word) => !ASSIGNMENT.test(word)) ?? "");
+  const first =
+    typeof command.command === "string"
+      ? shellProgram(command.command)
+      : (command.command.find((word) => !ASSIGNMENT.test(word)) ?? "");
   const program = programName(first);
   const length = typeof command.command === "string" ? command.command.length : command.command.join(" ").length;
   return {
@@ -120,7 +127,13 @@ export class ExecAudit {
 
   failed(principal: string, runner: string, error: unknown): void {
     this.meter.execEnded("error", undefined);
-    this.audit.record({ action: "exec.end", principal, outcome: "failed", runner, code: asControlPlaneError(error).code });
+    this.audit.record({
+      action: "exec.end",
+      principal,
+      outcome: "failed",
+      runner,
+      code: asControlPlaneError(error).code,
+    });
   }
 
   /** A read returned output of a process (and, once it ended, its exit). */

@@ -15,13 +15,21 @@ describe("ExecOutputExcerpt", () => {
   it("cuts the middle with a marker naming the exec_read cursor where the omitted bytes start", () => {
     const excerpt = new ExecOutputExcerpt(10);
     let cursor = 0;
-    for (const [stream, part] of [["stdout", "01234"], ["stderr", "E"], ["stdout", "56789"], ["stdout", "abcde"], ["stdout", "fghij"]] as const) {
+    for (const [stream, part] of [
+      ["stdout", "01234"],
+      ["stderr", "E"],
+      ["stdout", "56789"],
+      ["stdout", "abcde"],
+      ["stdout", "fghij"],
+    ] as const) {
       excerpt.add({ stream, data: Buffer.from(part), cursor });
       cursor += part.length;
     }
     expect(excerpt.omittedBytes).toBe(10);
     // The head ends after "01234" (cursor 5); cursor 5 is "E", then "56789…": reading from 5 returns every omitted byte.
-    expect(excerpt.text("stdout")).toBe("01234\n[… 10 bytes of stdout omitted; read them with exec_read cursor=5 …]\nfghij");
+    expect(excerpt.text("stdout")).toBe(
+      "01234\n[… 10 bytes of stdout omitted; read them with exec_read cursor=5 …]\nfghij",
+    );
     expect(excerpt.text("stderr")).toBe("E");
   });
 

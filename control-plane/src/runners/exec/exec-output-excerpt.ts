@@ -50,7 +50,9 @@ class StreamExcerpt {
   text(): string {
     const head = Buffer.concat(this.head).toString("utf8");
     const tail = Buffer.concat(this.tail).toString("utf8");
-    return this.omittedBytes === 0 ? head + tail : head + omittedMarker(this.stream, this.omittedBytes, this.headEndCursor) + tail;
+    return this.omittedBytes === 0
+      ? head + tail
+      : head + omittedMarker(this.stream, this.omittedBytes, this.headEndCursor) + tail;
   }
 }
 
@@ -63,7 +65,10 @@ export class ExecOutputExcerpt {
 
   constructor(capBytes: number) {
     const headCap = Math.floor(capBytes / 2);
-    this.streams = { stdout: new StreamExcerpt("stdout", headCap, capBytes - headCap), stderr: new StreamExcerpt("stderr", headCap, capBytes - headCap) };
+    this.streams = {
+      stdout: new StreamExcerpt("stdout", headCap, capBytes - headCap),
+      stderr: new StreamExcerpt("stderr", headCap, capBytes - headCap),
+    };
   }
 
   get omittedBytes(): number {

@@ -1,17 +1,29 @@
 import { describe, expect, it } from "vitest";
 import { toExecReadText, tornUtf8TailLength } from "./exec-read-text.js";
 
-const chunk = (stream: "stdout" | "stderr", data: Buffer | string, cursor: number) => ({ stream, data: Buffer.from(data), cursor });
+const chunk = (stream: "stdout" | "stderr", data: Buffer | string, cursor: number) => ({
+  stream,
+  data: Buffer.from(data),
+  cursor,
+});
 
 describe("toExecReadText", () => {
   it("splits chunks into stdout and stderr in log order", () => {
-    const text = toExecReadText([chunk("stdout", "a\n", 0), chunk("stderr", "warn\n", 2), chunk("stdout", "b\n", 7)], 9, false);
+    const text = toExecReadText(
+      [chunk("stdout", "a\n", 0), chunk("stderr", "warn\n", 2), chunk("stdout", "b\n", 7)],
+      9,
+      false,
+    );
     expect(text).toEqual({ stdout: "a\nb\n", stderr: "warn\n", nextCursor: 9 });
   });
 
   it("leaves a character torn at the end of a read for the next read", () => {
     const euro = Buffer.from("€"); // 3 bytes
-    const text = toExecReadText([chunk("stdout", Buffer.concat([Buffer.from("x="), euro.subarray(0, 2)]), 10)], 14, false);
+    const text = toExecReadText(
+      [chunk("stdout", Buffer.concat([Buffer.from("x="), euro.subarray(0, 2)]), 10)],
+      14,
+      false,
+    );
     expect(text).toEqual({ stdout: "x=", stderr: "", nextCursor: 12 });
     const next = toExecReadText([chunk("stdout", Buffer.concat([euro, Buffer.from("\n")]), 12)], 16, false);
     expect(next.stdout).toBe("€\n");

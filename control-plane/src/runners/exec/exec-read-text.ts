@@ -23,7 +23,11 @@ export function toExecReadText(chunks: ExecChunk[], nextCursor: number, eof: boo
       nextCursor -= torn;
     }
   }
-  return { stdout: Buffer.concat(parts.stdout).toString("utf8"), stderr: Buffer.concat(parts.stderr).toString("utf8"), nextCursor };
+  return {
+    stdout: Buffer.concat(parts.stdout).toString("utf8"),
+    stderr: Buffer.concat(parts.stderr).toString("utf8"),
+    nextCursor,
+  };
 }
 
 /** How many bytes at the end of `data` begin a UTF-8 character that is not complete yet (0 to 3). */

@@ -17,7 +17,11 @@ export interface ExecRunOptions {
  * the signal interrupts it: SIGINT, SIGTERM, SIGKILL, escalated by the agent. Either stop waits for the process's
  * id, so a process is never left running without one to find it by.
  */
-export async function runExecUntil(agent: AgentClient, command: ExecCommand, options: ExecRunOptions): Promise<ExecOutcome> {
+export async function runExecUntil(
+  agent: AgentClient,
+  command: ExecCommand,
+  options: ExecRunOptions,
+): Promise<ExecOutcome> {
   const request = toAgentStart(command);
   if (options.signal?.aborted) throw cancelled();
   const excerpt = new ExecOutputExcerpt(options.capBytes);
@@ -46,7 +50,8 @@ export async function runExecUntil(agent: AgentClient, command: ExecCommand, opt
       excerpt.add(event);
       nextCursor = event.cursor + event.data.length;
       const text = decoders[event.stream].write(event.data);
-      if (text) options.onOutput?.({ execId, stream: event.stream, text, cursor: event.cursor, totalBytes: nextCursor });
+      if (text)
+        options.onOutput?.({ execId, stream: event.stream, text, cursor: event.cursor, totalBytes: nextCursor });
     } else if (event.type === "dropped") {
       droppedBytes += event.bytes;
       nextCursor = event.cursor + event.bytes;
@@ -78,7 +83,10 @@ export async function runExecUntil(agent: AgentClient, command: ExecCommand, opt
 }
 
 function cancelled(): ControlPlaneError {
-  return new ControlPlaneError("CANCELLED", "The exec call was cancelled; the process was interrupted (SIGINT, then SIGTERM, then SIGKILL).");
+  return new ControlPlaneError(
+    "CANCELLED",
+    "The exec call was cancelled; the process was interrupted (SIGINT, then SIGTERM, then SIGKILL).",
+  );
 }
 
 function toAgentStart(command: ExecCommand): ExecRequest {
@@ -90,11 +98,18 @@ function toAgentStart(command: ExecCommand): ExecRequest {
     stdinOpen: command.stdinOpen ?? false,
   };
   if (typeof command.command === "string") {
-    if (!command.command.trim()) throw new ControlPlaneError("INVALID_ARGUMENT", 'command is empty; pass a shell command such as "ls -la" or an argv array such as ["ls", "-la"].');
+    if (!command.command.trim())
+      throw new ControlPlaneError(
+        "INVALID_ARGUMENT",
+        'command is empty; pass a shell command such as "ls -la" or an argv array such as ["ls", "-la"].',
+      );
     return { argv: [], shell: command.command, ...common };
   }
   if (command.command.length === 0 || !command.command[0]) {
-    throw new ControlPlaneError("INVALID_ARGUMENT", 'command argv is empty; its first element must name a program, e.g. ["ls", "-la"].');
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      'command argv is empty; its first element must name a program, e.g. ["ls", "-la"].',
+    );
   }
   return { argv: command.command, shell: "", ...common };
 }

@@ -54,7 +54,12 @@ export class ExecService {
   }
 
   /** Starts a process and follows it up to `yieldMs`; returns it ended, or still running with a cursor to read on. */
-  async start(principal: Principal, runnerRef: string, command: ExecCommand, options: ExecStartOptions = {}): Promise<ExecOutcome> {
+  async start(
+    principal: Principal,
+    runnerRef: string,
+    command: ExecCommand,
+    options: ExecStartOptions = {},
+  ): Promise<ExecOutcome> {
     const agent = await this.runners.connect(principal, runnerRef);
     this.audit.started(principal.id, agent.runnerId, command);
     let outcome: ExecOutcome;
@@ -65,12 +70,27 @@ export class ExecService {
       throw error;
     }
     this.audit.returned(principal.id, agent.runnerId, outcome);
-    this.log.info({ runner: agent.runnerId, principal: principal.id, exec: outcome.execId, state: outcome.state, reason: outcome.exit?.reason }, "exec returned");
+    this.log.info(
+      {
+        runner: agent.runnerId,
+        principal: principal.id,
+        exec: outcome.execId,
+        state: outcome.state,
+        reason: outcome.exit?.reason,
+      },
+      "exec returned",
+    );
     return outcome;
   }
 
   /** Runs a process to its end and returns its exit and output. */
-  async run(principal: Principal, runnerRef: string, command: ExecCommand, onOutput: (chunk: ExecOutputChunk) => void, signal?: AbortSignal): Promise<ExecResult> {
+  async run(
+    principal: Principal,
+    runnerRef: string,
+    command: ExecCommand,
+    onOutput: (chunk: ExecOutputChunk) => void,
+    signal?: AbortSignal,
+  ): Promise<ExecResult> {
     const outcome = await this.start(principal, runnerRef, command, { onOutput, signal });
     const exit = outcome.exit;
     if (!exit) throw new ControlPlaneError("INTERNAL", `Exec "${outcome.execId}" was returned before it ended.`);
@@ -87,14 +107,34 @@ export class ExecService {
   }
 
   /** Output after `cursor` (at most `maxBytes`), waiting up to `waitMs` for some while the process runs. */
-  async read(principal: Principal, runnerRef: string, execId: string, request: { cursor: number; maxBytes: number; waitMs: number }): Promise<ExecRead> {
+  async read(
+    principal: Principal,
+    runnerRef: string,
+    execId: string,
+    request: { cursor: number; maxBytes: number; waitMs: number },
+  ): Promise<ExecRead> {
     const agent = await this.runners.connect(principal, runnerRef);
-    const read = await agent.exec.read(execId, request.cursor, request.maxBytes, request.waitMs).catch((error: unknown) => {
-      throw execCallError(error, "read");
-    });
-    this.audit.read(agent.runnerId, execId, read.chunks.reduce((sum, chunk) => sum + chunk.data.length, 0), read.eof ? read.exec.exit : null);
+    const read = await agent.exec
+      .read(execId, request.cursor, request.maxBytes, request.waitMs)
+      .catch((error: unknown) => {
+        throw execCallError(error, "read");
+      });
+    this.audit.read(
+      agent.runnerId,
+      execId,
+      read.chunks.reduce((sum, chunk) => sum + chunk.data.length, 0),
+      read.eof ? read.exec.exit : null,
+    );
     const text = toExecReadText(read.chunks, read.nextCursor, read.eof);
-    return { exec: read.exec, stdout: text.stdout, stderr: text.stderr, cursor: request.cursor, nextCursor: text.nextCursor, droppedBytes: read.droppedBytes, eof: read.eof };
+    return {
+      exec: read.exec,
+      stdout: text.stdout,
+      stderr: text.stderr,
+      cursor: request.cursor,
+      nextCursor: text.nextCursor,
+      droppedBytes: read.droppedBytes,
+      eof: read.eof,
+    };
   }
 
   /** Writes text to a process's stdin, optionally closing it; resolves with the bytes written to stdin so far. */
@@ -123,12 +163,21 @@ export class ExecService {
   }
 
   /** The last `maxBytes` of a process's output in log order (both streams), and the cursor where that text starts. */
-  async tail(principal: Principal, runnerRef: string, execId: string, maxBytes: number): Promise<{ exec: ExecInfo; text: string; fromCursor: number }> {
+  async tail(
+    principal: Principal,
+    runnerRef: string,
+    execId: string,
+    maxBytes: number,
+  ): Promise<{ exec: ExecInfo; text: string; fromCursor: number }> {
     const agent = await this.runners.connect(principal, runnerRef);
     const info = await agent.exec.get(execId);
     const fromCursor = Math.max(info.startCursor, info.endCursor - maxBytes);
     const read = await agent.exec.read(execId, fromCursor, maxBytes, 0);
-    return { exec: read.exec, text: Buffer.concat(read.chunks.map((chunk) => chunk.data)).toString("utf8"), fromCursor: fromCursor + read.droppedBytes };
+    return {
+      exec: read.exec,
+      text: Buffer.concat(read.chunks.map((chunk) => chunk.data)).toString("utf8"),
+      fromCursor: fromCursor + read.droppedBytes,
+    };
   }
 
   /** Calls `onChange` whenever the process writes output or ends, until closed. A finished process never changes. */
@@ -139,7 +188,9 @@ export class ExecService {
     const stream = agent.exec.attach(execId, info.endCursor, FOLLOW_KEEPALIVE_MS, (event) => {
       if (event.type !== "keepalive" && event.type !== "started") onChange();
     });
-    stream.ended.catch((error: unknown) => this.log.debug({ err: error, runner: runnerRef, exec: execId }, "exec follower ended"));
+    stream.ended.catch((error: unknown) =>
+      this.log.debug({ err: error, runner: runnerRef, exec: execId }, "exec follower ended"),
+    );
     return { close: () => stream.cancel(), [Symbol.asyncDispose]: () => stream[Symbol.asyncDispose]() };
   }
 }

@@ -28,34 +28,70 @@ export async function exportRootFolder(exportRoot: string, principal: string): P
  * The host folder behind `runnerPath`: it must lie under one of the runner's read-write mounts of an alias that
  * allows rw, and stay inside that mount's host folder with every symlink resolved.
  */
-export async function mountFolder(runnerPath: string, binds: HostBind[], policy: MountPolicy): Promise<AnchoredDirectory> {
+export async function mountFolder(
+  runnerPath: string,
+  binds: HostBind[],
+  policy: MountPolicy,
+): Promise<AnchoredDirectory> {
   if (!runnerPath.startsWith("/")) {
-    throw new ControlPlaneError("INVALID_ARGUMENT", `The destination "${runnerPath}" must be "${EXPORT_ROOT_DESTINATION}" or an absolute folder under one of the runner's read-write mounts, e.g. "/export/out".`);
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `The destination "${runnerPath}" must be "${EXPORT_ROOT_DESTINATION}" or an absolute folder under one of the runner's read-write mounts, e.g. "/export/out".`,
+    );
   }
   if (runnerPath.split("/").includes("..")) {
-    throw new ControlPlaneError("INVALID_ARGUMENT", `The destination "${runnerPath}" has a ".." component; name the folder under the mount directly.`);
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `The destination "${runnerPath}" has a ".." component; name the folder under the mount directly.`,
+    );
   }
   const normalized = posix.normalize(runnerPath).replace(/(.)\/$/, "$1");
-  const bind = binds.filter((candidate) => isInsidePath(candidate.target, normalized)).sort((a, b) => b.target.length - a.target.length)[0];
+  const bind = binds
+    .filter((candidate) => isInsidePath(candidate.target, normalized))
+    .sort((a, b) => b.target.length - a.target.length)[0];
   if (!bind) {
-    const mounts = binds.map((candidate) => `"${candidate.target}"`).sort().join(", ") || "none";
-    throw new ControlPlaneError("INVALID_ARGUMENT", `The destination "${runnerPath}" is not under a mount of this runner (its mounts: ${mounts}); spawn the runner with a read-write mount, or use "${EXPORT_ROOT_DESTINATION}".`);
+    const mounts =
+      binds
+        .map((candidate) => `"${candidate.target}"`)
+        .sort()
+        .join(", ") || "none";
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `The destination "${runnerPath}" is not under a mount of this runner (its mounts: ${mounts}); spawn the runner with a read-write mount, or use "${EXPORT_ROOT_DESTINATION}".`,
+    );
   }
   const root = await policy.rootHolding(bind.source);
   if (bind.readOnly || !root?.allowRw) {
-    throw new ControlPlaneError("PERMISSION_DENIED", `The mount "${bind.target}" is read-only, so nothing can be exported into it; export to "${EXPORT_ROOT_DESTINATION}", or spawn a runner with the alias mounted mode "rw" (the alias must allow it).`, {
-      hint: `Call export_create again with destination "${EXPORT_ROOT_DESTINATION}" (your export folder), or into a mount runner_spawn made with mode "rw".`,
-    });
+    throw new ControlPlaneError(
+      "PERMISSION_DENIED",
+      `The mount "${bind.target}" is read-only, so nothing can be exported into it; export to "${EXPORT_ROOT_DESTINATION}", or spawn a runner with the alias mounted mode "rw" (the alias must allow it).`,
+      {
+        hint: `Call export_create again with destination "${EXPORT_ROOT_DESTINATION}" (your export folder), or into a mount runner_spawn made with mode "rw".`,
+      },
+    );
   }
-  const host = join(bind.source, relativeSubpath(`destination below mount "${bind.target}"`, normalized.slice(bind.target.length).replace(/^\//, "")));
+  const host = join(
+    bind.source,
+    relativeSubpath(
+      `destination below mount "${bind.target}"`,
+      normalized.slice(bind.target.length).replace(/^\//, ""),
+    ),
+  );
   const real = await realpath(host).catch((error: unknown) => {
-    throw new ControlPlaneError("NOT_FOUND", `The destination folder "${normalized}" does not exist; create it with fs_mkdir first.`, {
-      cause: error,
-      hint: `fs_mkdir creates "${normalized}" in the runner (parents: true for a deeper path); then call export_create again.`,
-    });
+    throw new ControlPlaneError(
+      "NOT_FOUND",
+      `The destination folder "${normalized}" does not exist; create it with fs_mkdir first.`,
+      {
+        cause: error,
+        hint: `fs_mkdir creates "${normalized}" in the runner (parents: true for a deeper path); then call export_create again.`,
+      },
+    );
   });
   if (!isInsidePath(bind.source, real)) {
-    throw new ControlPlaneError("PERMISSION_DENIED", `The destination "${normalized}" resolves (through a symlink) outside the mount "${bind.target}"; name a real folder inside the mount.`);
+    throw new ControlPlaneError(
+      "PERMISSION_DENIED",
+      `The destination "${normalized}" resolves (through a symlink) outside the mount "${bind.target}"; name a real folder inside the mount.`,
+    );
   }
   return AnchoredDirectory.open(real, bind.source, "destination folder");
 }

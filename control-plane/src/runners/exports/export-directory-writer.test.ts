@@ -17,7 +17,9 @@ async function tarOf(members: Member[]): Promise<Buffer> {
   pack.on("data", (chunk: unknown) => chunks.push(chunk as Buffer));
   const ended = new Promise<void>((resolve) => pack.on("end", () => resolve()));
   for (const { body, ...header } of members) {
-    await new Promise<void>((resolve, reject) => pack.entry(header, body ?? "", (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      pack.entry(header, body ?? "", (error) => (error ? reject(error) : resolve())),
+    );
   }
   pack.finalize();
   await ended;
@@ -69,7 +71,14 @@ describe("ExportDirectoryWriter", () => {
       { name: "groupshell", body: "ELF", mode: 0o2755, uid: 4242, gid: 4242 },
       { name: "sticky", body: "x", mode: 0o1644 },
     ]);
-    const modes = Object.fromEntries(await Promise.all(["shared", "shared/rootshell", "groupshell", "sticky"].map(async (path) => [path, (await lstat(join(staging, path))).mode & 0o7777])));
+    const modes = Object.fromEntries(
+      await Promise.all(
+        ["shared", "shared/rootshell", "groupshell", "sticky"].map(async (path) => [
+          path,
+          (await lstat(join(staging, path))).mode & 0o7777,
+        ]),
+      ),
+    );
     expect(modes).toEqual({ shared: 0o777, "shared/rootshell": 0o755, groupshell: 0o755, sticky: 0o644 });
     for (const path of ["shared", "shared/rootshell", "groupshell", "sticky"]) {
       expect(await lstat(join(staging, path))).toMatchObject({ uid: process.getuid?.(), gid: process.getgid?.() });
@@ -83,13 +92,32 @@ describe("ExportDirectoryWriter", () => {
   });
 
   const hostile: [string, Member[], string][] = [
-    ["an absolute name", [{ name: "/etc/passwd", body: "x" }], 'Cannot export "/etc/passwd" as a folder: it has an absolute name.'],
-    ["a .. component", [{ name: "a/../../escape", body: "x" }], 'Cannot export "a/../../escape" as a folder: it has a ".." component.'],
-    ["a symlink to /etc", [{ name: "etc", type: "symlink", linkname: "/etc" }], 'Cannot export "etc" as a folder: it is a symlink to "/etc", which points outside the export.'],
-    ["a relative symlink out", [{ name: "up", type: "symlink", linkname: "../../x" }], 'Cannot export "up" as a folder: it is a symlink to "../../x", which points outside the export.'],
+    [
+      "an absolute name",
+      [{ name: "/etc/passwd", body: "x" }],
+      'Cannot export "/etc/passwd" as a folder: it has an absolute name.',
+    ],
+    [
+      "a .. component",
+      [{ name: "a/../../escape", body: "x" }],
+      'Cannot export "a/../../escape" as a folder: it has a ".." component.',
+    ],
+    [
+      "a symlink to /etc",
+      [{ name: "etc", type: "symlink", linkname: "/etc" }],
+      'Cannot export "etc" as a folder: it is a symlink to "/etc", which points outside the export.',
+    ],
+    [
+      "a relative symlink out",
+      [{ name: "up", type: "symlink", linkname: "../../x" }],
+      'Cannot export "up" as a folder: it is a symlink to "../../x", which points outside the export.',
+    ],
     [
       "a write through a symlink",
-      [{ name: "d", type: "symlink", linkname: "." }, { name: "d/f", body: "x" }],
+      [
+        { name: "d", type: "symlink", linkname: "." },
+        { name: "d/f", body: "x" },
+      ],
       'Cannot export "d/f" as a folder: it would be written through the symlink "d".',
     ],
     [
@@ -102,15 +130,36 @@ describe("ExportDirectoryWriter", () => {
       ],
       'Cannot export "a" as a folder: it is a symlink that points outside the export once the other links are followed.',
     ],
-    ["a fifo", [{ name: "pipe", type: "fifo" }], 'Cannot export "pipe" as a folder: it is a fifo, which a folder export does not write.'],
-    ["a character device", [{ name: "null", type: "character-device", devmajor: 1, devminor: 3 }], 'Cannot export "null" as a folder: it is a character-device, which a folder export does not write.'],
-    ["a block device", [{ name: "sda", type: "block-device", devmajor: 8, devminor: 0 }], 'Cannot export "sda" as a folder: it is a block-device, which a folder export does not write.'],
-    ["a hard link", [{ name: "f", body: "x" }, { name: "hard", type: "link", linkname: "f" }], 'Cannot export "hard" as a folder: it is a link, which a folder export does not write.'],
+    [
+      "a fifo",
+      [{ name: "pipe", type: "fifo" }],
+      'Cannot export "pipe" as a folder: it is a fifo, which a folder export does not write.',
+    ],
+    [
+      "a character device",
+      [{ name: "null", type: "character-device", devmajor: 1, devminor: 3 }],
+      'Cannot export "null" as a folder: it is a character-device, which a folder export does not write.',
+    ],
+    [
+      "a block device",
+      [{ name: "sda", type: "block-device", devmajor: 8, devminor: 0 }],
+      'Cannot export "sda" as a folder: it is a block-device, which a folder export does not write.',
+    ],
+    [
+      "a hard link",
+      [
+        { name: "f", body: "x" },
+        { name: "hard", type: "link", linkname: "f" },
+      ],
+      'Cannot export "hard" as a folder: it is a link, which a folder export does not write.',
+    ],
   ];
   it.each(hostile)("refuses %s, naming the member and the fix", async (_label, members, message) => {
     const error = (await extract(members).catch((caught: unknown) => caught)) as { code: string; message: string };
     expect(error.code).toBe("INVALID_ARGUMENT");
-    expect(error.message).toBe(`${message} Nothing was written; leave it out with exclude, or export as "tar", "tar.gz" or "tar.zst", which keep symlinks as they are.`);
+    expect(error.message).toBe(
+      `${message} Nothing was written; leave it out with exclude, or export as "tar", "tar.gz" or "tar.zst", which keep symlinks as they are.`,
+    );
     expect(await readdir("/etc")).not.toContain("passwd-from-export");
   });
 });

@@ -47,7 +47,8 @@ export class ExportDirectoryWriter {
       await chmod(target, mode);
       await utimes(target, member.mtime, member.mtime);
     } else if (member.type === "symlink") {
-      if (!isLinkInside(path, member.linkname)) throw refuse(member.name, `is a symlink to "${member.linkname}", which points outside the export`);
+      if (!isLinkInside(path, member.linkname))
+        throw refuse(member.name, `is a symlink to "${member.linkname}", which points outside the export`);
       await symlink(member.linkname, target);
       this.symlinks.add(path);
       this.entries.push({ path, type: "symlink", size: 0, mode: member.mode, link_target: member.linkname });
@@ -59,10 +60,12 @@ export class ExportDirectoryWriter {
   /** Checks every symlink once more with all links followed, then gives folders their modes (deepest first). */
   async finish(): Promise<void> {
     for (const path of this.symlinks) {
-      if (!(await isLinkChainInside(this.staging, path))) throw refuse(path, "is a symlink that points outside the export once the other links are followed");
+      if (!(await isLinkChainInside(this.staging, path)))
+        throw refuse(path, "is a symlink that points outside the export once the other links are followed");
     }
     const depth = (path: string): number => path.split("/").length;
-    for (const [path, mode] of [...this.directoryModes].sort(([a], [b]) => depth(b) - depth(a))) await chmod(join(this.staging, path), mode);
+    for (const [path, mode] of [...this.directoryModes].sort(([a], [b]) => depth(b) - depth(a)))
+      await chmod(join(this.staging, path), mode);
   }
 
   private memberPath(name: string): string {
@@ -70,7 +73,8 @@ export class ExportDirectoryWriter {
     const parts = name.split("/").filter((part) => part !== "" && part !== ".");
     if (parts.includes("..")) throw refuse(name, 'has a ".." component');
     for (let end = 1; end < parts.length; end++) {
-      if (this.symlinks.has(parts.slice(0, end).join("/"))) throw refuse(name, `would be written through the symlink "${parts.slice(0, end).join("/")}"`);
+      if (this.symlinks.has(parts.slice(0, end).join("/")))
+        throw refuse(name, `would be written through the symlink "${parts.slice(0, end).join("/")}"`);
     }
     return parts.join("/");
   }

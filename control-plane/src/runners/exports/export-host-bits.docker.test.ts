@@ -16,7 +16,11 @@ describe("what a folder export lands on the host", () => {
   beforeAll(async () => {
     fx = await createMountFixture("export-bits", { aliases: ["out"], folders: ["exports"] });
     alice = fx.principal("export-bits");
-    exports = new ExportService(fx.runners, { root: join(fx.base, "exports"), maxBytes: 64 * 1024 * 1024, mountPolicy: fx.policy }, fx.log);
+    exports = new ExportService(
+      fx.runners,
+      { root: join(fx.base, "exports"), maxBytes: 64 * 1024 * 1024, mountPolicy: fx.policy },
+      fx.log,
+    );
     runnerId = (await fx.runners.spawn(alice, { mounts: [{ alias: "out", mode: "rw" }] })).runnerId;
     // As root in the runner: a setuid copy of a shell, a setgid one, a setgid+sticky folder, files of other owners, a FIFO.
     const made = await fx.execs.run(
@@ -37,7 +41,10 @@ describe("what a folder export lands on the host", () => {
   });
 
   /** Every path under `root` with its mode bits and owner. */
-  async function treeOf(root: string, prefix = ""): Promise<{ path: string; mode: number; uid: number; gid: number }[]> {
+  async function treeOf(
+    root: string,
+    prefix = "",
+  ): Promise<{ path: string; mode: number; uid: number; gid: number }[]> {
     const found: { path: string; mode: number; uid: number; gid: number }[] = [];
     for (const name of (await readdir(join(root, prefix))).sort()) {
       const path = prefix ? `${prefix}/${name}` : name;
@@ -51,23 +58,33 @@ describe("what a folder export lands on the host", () => {
   it.each([
     ["the export root", "export_root", () => join(fx.base, "exports", alice.id, "planted")],
     ["a read-write mount", "/export/out/builds", () => join(fx.base, "out", "builds", "planted")],
-  ])("into %s: no setuid, setgid or sticky bit, no FIFO, everything owned by the control plane's user", async (_label, destination, hostPath) => {
-    const record = await exports.create(alice, runnerId, { path: "/work/planted", include: [], exclude: [], format: "dir", destination, name: "planted" });
-    expect(record.hostPath).toBe(hostPath());
-    const tree = await treeOf(record.hostPath);
-    expect(tree.map(({ path, mode }) => [path, mode])).toEqual([
-      ["groupshell", 0o755],
-      ["rootshell", 0o755],
-      ["shared", 0o777],
-      ["shared/note", 0o644],
-    ]);
-    expect(tree.filter(({ mode }) => (mode & SPECIAL_BITS) !== 0)).toEqual([]);
-    for (const entry of tree) expect(entry).toMatchObject({ uid: process.getuid?.(), gid: process.getgid?.() });
-    expect(record.manifest.files.map(({ path, mode }) => [path, mode])).toEqual([
-      ["groupshell", 0o755],
-      ["rootshell", 0o755],
-      ["shared", 0o777],
-      ["shared/note", 0o644],
-    ]);
-  });
+  ])(
+    "into %s: no setuid, setgid or sticky bit, no FIFO, everything owned by the control plane's user",
+    async (_label, destination, hostPath) => {
+      const record = await exports.create(alice, runnerId, {
+        path: "/work/planted",
+        include: [],
+        exclude: [],
+        format: "dir",
+        destination,
+        name: "planted",
+      });
+      expect(record.hostPath).toBe(hostPath());
+      const tree = await treeOf(record.hostPath);
+      expect(tree.map(({ path, mode }) => [path, mode])).toEqual([
+        ["groupshell", 0o755],
+        ["rootshell", 0o755],
+        ["shared", 0o777],
+        ["shared/note", 0o644],
+      ]);
+      expect(tree.filter(({ mode }) => (mode & SPECIAL_BITS) !== 0)).toEqual([]);
+      for (const entry of tree) expect(entry).toMatchObject({ uid: process.getuid?.(), gid: process.getgid?.() });
+      expect(record.manifest.files.map(({ path, mode }) => [path, mode])).toEqual([
+        ["groupshell", 0o755],
+        ["rootshell", 0o755],
+        ["shared", 0o777],
+        ["shared/note", 0o644],
+      ]);
+    },
+  );
 });

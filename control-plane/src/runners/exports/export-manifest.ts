@@ -39,7 +39,10 @@ export interface ExportManifest {
 export const MANIFEST_SUFFIX = ".manifest.json";
 
 /** Hashes a member's bytes as they pass; returns the hex sha256 and the byte count. */
-export async function hashBody(body: AsyncIterable<Buffer>, onChunk?: (chunk: Buffer) => Promise<void>): Promise<{ sha256: string; size: number }> {
+export async function hashBody(
+  body: AsyncIterable<Buffer>,
+  onChunk?: (chunk: Buffer) => Promise<void>,
+): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
   let size = 0;
   for await (const chunk of body) {

@@ -5,9 +5,13 @@ import { ControlPlaneError } from "../../errors.js";
 import type { AnchoredDirectory } from "../mounts/anchored-directory.js";
 
 function alreadyExists(name: string, folder: AnchoredDirectory): ControlPlaneError {
-  return new ControlPlaneError("ALREADY_EXISTS", `An export named "${name}" already exists in "${folder.path}"; choose another name (or remove the old one).`, {
-    hint: "export_list shows the names taken; call export_create again with another name.",
-  });
+  return new ControlPlaneError(
+    "ALREADY_EXISTS",
+    `An export named "${name}" already exists in "${folder.path}"; choose another name (or remove the old one).`,
+    {
+      hint: "export_list shows the names taken; call export_create again with another name.",
+    },
+  );
 }
 
 /** Refuses a name that is taken in the folder (a file, folder or symlink). */
@@ -50,7 +54,10 @@ export async function placeFolder(source: string, folder: AnchoredDirectory, nam
       "FAILED_PRECONDITION",
       `The folder export "${name}" cannot be moved into "${folder.path}": it is on another file system than the export root. ` +
         'Export as "tar", "tar.gz" or "tar.zst" instead, or ask the operator to put DEVHATCHERY_EXPORT_ROOT on the same file system as the alias.',
-      { cause: error, hint: 'Call export_create again with format "tar", "tar.gz" or "tar.zst": an archive is written in one piece.' },
+      {
+        cause: error,
+        hint: 'Call export_create again with format "tar", "tar.gz" or "tar.zst": an archive is written in one piece.',
+      },
     );
   }
 }

@@ -32,7 +32,14 @@ async function membersOf(tar: Buffer): Promise<ManifestEntry[]> {
       const path = name.replace(/\/$/, "");
       if (type === "directory") members.push({ path, type, size: 0, mode: mode ?? 0 });
       if (type === "symlink") members.push({ path, type, size: 0, mode: mode ?? 0, link_target: linkname ?? "" });
-      if (type === "file") members.push({ path, type, size: Buffer.concat(chunks).length, mode: mode ?? 0, sha256: sha256(Buffer.concat(chunks)) });
+      if (type === "file")
+        members.push({
+          path,
+          type,
+          size: Buffer.concat(chunks).length,
+          mode: mode ?? 0,
+          sha256: sha256(Buffer.concat(chunks)),
+        });
     }
   })();
   extract.end(tar);
@@ -67,8 +74,19 @@ describe("exports and mounts against the real Docker engine", () => {
     expect(result, result.stderr).toMatchObject({ exitCode: 0 });
     return result.stdout;
   };
-  const exportOf = (request: Partial<ExportRequest>, service = exports, signal?: AbortSignal, onProgress?: (bytes: number) => void) =>
-    service.create(alice, runnerId, { path: "/work/project", include: [], exclude: [], format: "tar", destination: "export_root", ...request }, onProgress, signal);
+  const exportOf = (
+    request: Partial<ExportRequest>,
+    service = exports,
+    signal?: AbortSignal,
+    onProgress?: (bytes: number) => void,
+  ) =>
+    service.create(
+      alice,
+      runnerId,
+      { path: "/work/project", include: [], exclude: [], format: "tar", destination: "export_root", ...request },
+      onProgress,
+      signal,
+    );
   const entriesIn = async (path: string): Promise<string[]> => (await readdir(path).catch(() => [])).sort();
 
   beforeAll(async () => {
@@ -81,9 +99,18 @@ describe("exports and mounts against the real Docker engine", () => {
     ]);
     agentDelivery = await createAgentDeliveryFixture(suffix);
     const runtime = new DockerRuntime(log, undefined, agentDelivery.options());
-    runners = new RunnerService(runtime, createSqliteStateStore(":memory:"), { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 15_000, mountPolicy: policy }, log);
+    runners = new RunnerService(
+      runtime,
+      createSqliteStateStore(":memory:"),
+      { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 15_000, mountPolicy: policy },
+      log,
+    );
     execs = new ExecService(runners, log);
-    exports = new ExportService(runners, { root: join(base, "exports"), maxBytes: 512 * 1024 * 1024, mountPolicy: policy }, log);
+    exports = new ExportService(
+      runners,
+      { root: join(base, "exports"), maxBytes: 512 * 1024 * 1024, mountPolicy: policy },
+      log,
+    );
     const runner = await runners.spawn(alice, { mounts: [{ alias: "data" }, { alias: "out", mode: "rw" }] });
     runnerId = runner.runnerId;
     await sh(
@@ -99,39 +126,73 @@ describe("exports and mounts against the real Docker engine", () => {
   });
 
   it("mounts allowed roots at /export/<alias> with their modes: a write to the ro mount fails", async () => {
-    expect(await sh("grep -E ' /export/(data|out) ' /proc/self/mounts | cut -d' ' -f2,4 | cut -d, -f1 | sort")).toBe("/export/data ro\n/export/out rw\n");
+    expect(await sh("grep -E ' /export/(data|out) ' /proc/self/mounts | cut -d' ' -f2,4 | cut -d, -f1 | sort")).toBe(
+      "/export/data ro\n/export/out rw\n",
+    );
     const write = await execs.run(alice, runnerId, { command: "touch /export/data/x" }, () => {});
-    expect(write).toMatchObject({ exitCode: 1, stderr: "touch: cannot touch '/export/data/x': Read-only file system\n" });
+    expect(write).toMatchObject({
+      exitCode: 1,
+      stderr: "touch: cannot touch '/export/data/x': Read-only file system\n",
+    });
     expect(await entriesIn(join(base, "out"))).toEqual(["builds"]);
   });
 
   it("refuses a mount asked rw where the alias only allows ro, before any container is created", async () => {
     expect(await refusal(runners.spawn(bob, { mounts: [{ alias: "data", mode: "rw" }] }))).toEqual({
       code: "PERMISSION_DENIED",
-      message: 'Mount alias "data" is read-only; it cannot be mounted "rw". Ask for mode "ro", or ask the operator to allow rw for it.',
+      message:
+        'Mount alias "data" is read-only; it cannot be mounted "rw". Ask for mode "ro", or ask the operator to allow rw for it.',
     });
     expect(await runners.list(bob)).toEqual([]);
   });
 
-  it.each(["tar", "tar.gz", "tar.zst"] as const)("exports as %s to the caller's export folder; the archive matches its manifest", async (format) => {
-    const record = await exportOf({ format, name: `project-${format}`, exclude: ["**/node_modules"] });
-    const fileName = `project-${format}.${format}`;
-    expect(record.hostPath).toBe(join(base, "exports", alice.id, fileName));
-    const bytes = await readFile(record.hostPath);
-    const manifest = JSON.parse(await readFile(`${record.hostPath}.manifest.json`, "utf8")) as ExportManifest;
-    expect(manifest).toEqual(record.manifest);
-    expect(manifest).toMatchObject({ name: fileName, format, principal: alice.id, runner_id: runnerId, source_path: "/work/project", bytes_written: bytes.length, sha256: sha256(bytes), file_count: 2 });
-    const tar = format === "tar.gz" ? gunzipSync(bytes) : format === "tar.zst" ? zstdDecompressSync(bytes) : bytes;
-    expect(await membersOf(tar)).toEqual(manifest.files);
-    expect(manifest.files.map((file) => file.path).sort()).toEqual(["link", "run.sh", "src", "src/main.c"]);
-    expect(manifest.files.find((file) => file.path === "run.sh")).toEqual({ path: "run.sh", type: "file", size: 10, mode: 0o755, sha256: sha256(Buffer.from("#!/bin/sh\n")) });
-    expect(await entriesIn(join(base, "exports", ".staging"))).toEqual([]);
-  });
+  it.each(["tar", "tar.gz", "tar.zst"] as const)(
+    "exports as %s to the caller's export folder; the archive matches its manifest",
+    async (format) => {
+      const record = await exportOf({ format, name: `project-${format}`, exclude: ["**/node_modules"] });
+      const fileName = `project-${format}.${format}`;
+      expect(record.hostPath).toBe(join(base, "exports", alice.id, fileName));
+      const bytes = await readFile(record.hostPath);
+      const manifest = JSON.parse(await readFile(`${record.hostPath}.manifest.json`, "utf8")) as ExportManifest;
+      expect(manifest).toEqual(record.manifest);
+      expect(manifest).toMatchObject({
+        name: fileName,
+        format,
+        principal: alice.id,
+        runner_id: runnerId,
+        source_path: "/work/project",
+        bytes_written: bytes.length,
+        sha256: sha256(bytes),
+        file_count: 2,
+      });
+      const tar = format === "tar.gz" ? gunzipSync(bytes) : format === "tar.zst" ? zstdDecompressSync(bytes) : bytes;
+      expect(await membersOf(tar)).toEqual(manifest.files);
+      expect(manifest.files.map((file) => file.path).sort()).toEqual(["link", "run.sh", "src", "src/main.c"]);
+      expect(manifest.files.find((file) => file.path === "run.sh")).toEqual({
+        path: "run.sh",
+        type: "file",
+        size: 10,
+        mode: 0o755,
+        sha256: sha256(Buffer.from("#!/bin/sh\n")),
+      });
+      expect(await entriesIn(join(base, "exports", ".staging"))).toEqual([]);
+    },
+  );
 
   it("exports as a folder into a rw mount: visible in the runner, files as in the manifest", async () => {
-    const record = await exportOf({ format: "dir", name: "tree", destination: "/export/out/builds", include: ["src/**", "link"] });
-    expect(record).toMatchObject({ hostPath: join(base, "out", "builds", "tree"), runnerPath: "/export/out/builds/tree" });
-    expect(await sh("cat /export/out/builds/tree/src/main.c; readlink /export/out/builds/tree/link")).toBe("int main(){}src/main.c\n");
+    const record = await exportOf({
+      format: "dir",
+      name: "tree",
+      destination: "/export/out/builds",
+      include: ["src/**", "link"],
+    });
+    expect(record).toMatchObject({
+      hostPath: join(base, "out", "builds", "tree"),
+      runnerPath: "/export/out/builds/tree",
+    });
+    expect(await sh("cat /export/out/builds/tree/src/main.c; readlink /export/out/builds/tree/link")).toBe(
+      "int main(){}src/main.c\n",
+    );
     expect(await readlink(join(record.hostPath, "link"))).toBe("src/main.c");
     expect(record.manifest.files).toEqual([
       { path: "link", type: "symlink", size: 0, mode: 0o777, link_target: "src/main.c" },
@@ -145,7 +206,8 @@ describe("exports and mounts against the real Docker engine", () => {
     await sh("ln -s /etc /export/out/to-etc && ln -s " + JSON.stringify(join(base, "other")) + " /export/out/to-other");
     expect(await refusal(exportOf({ destination: "/export/out/to-etc" }))).toEqual({
       code: "PERMISSION_DENIED",
-      message: 'The destination "/export/out/to-etc" resolves (through a symlink) outside the mount "/export/out"; name a real folder inside the mount.',
+      message:
+        'The destination "/export/out/to-etc" resolves (through a symlink) outside the mount "/export/out"; name a real folder inside the mount.',
     });
     expect((await refusal(exportOf({ destination: "/export/out/to-other" }))).code).toBe("PERMISSION_DENIED");
     expect(await refusal(exportOf({ destination: "/export/out/../data" }))).toEqual({
@@ -155,11 +217,13 @@ describe("exports and mounts against the real Docker engine", () => {
     expect((await refusal(exportOf({ destination: "/export/data" }))).code).toBe("PERMISSION_DENIED");
     expect(await refusal(exportOf({ destination: "/tmp" }))).toEqual({
       code: "INVALID_ARGUMENT",
-      message: 'The destination "/tmp" is not under a mount of this runner (its mounts: "/export/data", "/export/out"); spawn the runner with a read-write mount, or use "export_root".',
+      message:
+        'The destination "/tmp" is not under a mount of this runner (its mounts: "/export/data", "/export/out"); spawn the runner with a read-write mount, or use "export_root".',
     });
     expect(await refusal(exportOf({ name: "../bob/x" }))).toEqual({
       code: "INVALID_ARGUMENT",
-      message: 'The export name "../bob/x" is not allowed; use letters, digits, ".", "_" and "-" (starting with a letter or digit, at most 100), with no "/".',
+      message:
+        'The export name "../bob/x" is not allowed; use letters, digits, ".", "_" and "-" (starting with a letter or digit, at most 100), with no "/".',
     });
     expect(await readdir(join(base, "other"))).toEqual([]);
     expect(await entriesIn(join(base, "exports"))).not.toContain("bob");
@@ -176,9 +240,23 @@ describe("exports and mounts against the real Docker engine", () => {
   });
 
   it("keeps exports apart by principal: another principal sees none and cannot reach the runner", async () => {
-    expect((await exports.list(alice)).map((record) => record.manifest.name)).toEqual(expect.arrayContaining(["project-tar.tar", "project-tar.gz.tar.gz"]));
+    expect((await exports.list(alice)).map((record) => record.manifest.name)).toEqual(
+      expect.arrayContaining(["project-tar.tar", "project-tar.gz.tar.gz"]),
+    );
     expect(await exports.list(bob)).toEqual([]);
-    expect((await refusal(exports.create(bob, runnerId, { path: "/work", include: [], exclude: [], format: "tar", destination: "export_root" }))).code).toBe("NOT_FOUND");
+    expect(
+      (
+        await refusal(
+          exports.create(bob, runnerId, {
+            path: "/work",
+            include: [],
+            exclude: [],
+            format: "tar",
+            destination: "export_root",
+          }),
+        )
+      ).code,
+    ).toBe("NOT_FOUND");
     expect(await refusal(exportOf({ name: "project-tar" }))).toEqual({
       code: "ALREADY_EXISTS",
       message: `An export named "project-tar.tar" already exists in "${join(base, "exports", alice.id)}"; choose another name (or remove the old one).`,
@@ -188,7 +266,11 @@ describe("exports and mounts against the real Docker engine", () => {
   it("leaves nothing behind when an export goes over the size limit or is cancelled halfway", async () => {
     await sh("mkdir -p /work/big && head -c 67108864 /dev/urandom > /work/big/blob");
     const before = await entriesIn(join(base, "exports", alice.id));
-    const small = new ExportService(runners, { root: join(base, "exports"), maxBytes: 1024 * 1024, mountPolicy: policy }, log);
+    const small = new ExportService(
+      runners,
+      { root: join(base, "exports"), maxBytes: 1024 * 1024, mountPolicy: policy },
+      log,
+    );
     expect(await refusal(exportOf({ path: "/work/big", name: "big" }, small))).toEqual({
       code: "RESOURCE_EXHAUSTED",
       message:

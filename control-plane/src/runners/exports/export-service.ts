@@ -11,7 +11,13 @@ import type { Logger } from "../../log.js";
 import { NO_METER, type Meter } from "../../meter.js";
 import { EXPORT_ROOT_DESTINATION, exportRootFolder, mountFolder } from "./export-destination.js";
 import { ExportDirectoryWriter } from "./export-directory-writer.js";
-import { hashBody, MANIFEST_SUFFIX, type ExportFormat, type ExportManifest, type ManifestEntry } from "./export-manifest.js";
+import {
+  hashBody,
+  MANIFEST_SUFFIX,
+  type ExportFormat,
+  type ExportManifest,
+  type ManifestEntry,
+} from "./export-manifest.js";
 import { assertFree, placeFile, placeFolder, removePlaced } from "./export-placement.js";
 import type { MountPolicy } from "../mounts/mount-policy.js";
 import type { Principal } from "../runner.js";
@@ -46,7 +52,12 @@ export interface ExportRecord {
   runnerPath: string | undefined;
 }
 
-export const EXTENSION_BY_FORMAT: Record<ExportFormat, string> = { tar: ".tar", "tar.gz": ".tar.gz", "tar.zst": ".tar.zst", dir: "" };
+export const EXTENSION_BY_FORMAT: Record<ExportFormat, string> = {
+  tar: ".tar",
+  "tar.gz": ".tar.gz",
+  "tar.zst": ".tar.zst",
+  dir: "",
+};
 export const EXPORT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /** Progress is reported each time this many more bytes were read from the runner. */
 const PROGRESS_STEP_BYTES = 1024 * 1024;
@@ -62,7 +73,13 @@ export class ExportService {
     private readonly meter: Meter = NO_METER,
   ) {}
 
-  async create(principal: Principal, runnerRef: string, request: ExportRequest, onProgress: (bytes: number) => void = () => {}, signal?: AbortSignal): Promise<ExportRecord> {
+  async create(
+    principal: Principal,
+    runnerRef: string,
+    request: ExportRequest,
+    onProgress: (bytes: number) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<ExportRecord> {
     const exportId = `e-${randomBytes(6).toString("hex")}`;
     const agent = await this.runners.connect(principal, runnerRef);
     const runnerId = agent.runnerId;
@@ -81,7 +98,10 @@ export class ExportService {
       let read = 0;
       let reported = 0;
       const chunks = async function* (maxBytes: number): AsyncGenerator<Buffer> {
-        for await (const chunk of agent.tar.out({ path: request.path, include: request.include, exclude: request.exclude }, signal)) {
+        for await (const chunk of agent.tar.out(
+          { path: request.path, include: request.include, exclude: request.exclude },
+          signal,
+        )) {
           read += chunk.length;
           if (read > maxBytes) throw tooLarge(request.path, maxBytes);
           if (read - reported >= PROGRESS_STEP_BYTES) onProgress((reported = read));
@@ -90,7 +110,9 @@ export class ExportService {
       };
       const content = join(staging, fileName);
       const written =
-        request.format === "dir" ? await writeFolder(chunks(this.options.maxBytes), content) : await writeArchive(chunks(this.options.maxBytes), content, request.format, signal);
+        request.format === "dir"
+          ? await writeFolder(chunks(this.options.maxBytes), content)
+          : await writeArchive(chunks(this.options.maxBytes), content, request.format, signal);
       const manifest: ExportManifest = {
         manifest_version: 1,
         export_id: exportId,
@@ -107,15 +129,33 @@ export class ExportService {
         file_count: written.files.filter((file) => file.type === "file").length,
         files: written.files,
       };
-      await writeFile(join(staging, fileName + MANIFEST_SUFFIX), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
-      if (signal?.aborted) throw new ControlPlaneError("CANCELLED", `The export of "${request.path}" was cancelled; nothing was written.`);
-      await (request.format === "dir" ? placeFolder(content, folder, fileName) : placeFile(content, folder, fileName));
-      await placeFile(join(staging, fileName + MANIFEST_SUFFIX), folder, fileName + MANIFEST_SUFFIX).catch(async (error: unknown) => {
-        await (request.format === "dir" ? rm(folder.entry(fileName), { recursive: true, force: true }) : removePlaced(folder, fileName));
-        throw error;
+      await writeFile(join(staging, fileName + MANIFEST_SUFFIX), `${JSON.stringify(manifest, null, 2)}\n`, {
+        mode: 0o644,
       });
+      if (signal?.aborted)
+        throw new ControlPlaneError("CANCELLED", `The export of "${request.path}" was cancelled; nothing was written.`);
+      await (request.format === "dir" ? placeFolder(content, folder, fileName) : placeFile(content, folder, fileName));
+      await placeFile(join(staging, fileName + MANIFEST_SUFFIX), folder, fileName + MANIFEST_SUFFIX).catch(
+        async (error: unknown) => {
+          await (request.format === "dir"
+            ? rm(folder.entry(fileName), { recursive: true, force: true })
+            : removePlaced(folder, fileName));
+          throw error;
+        },
+      );
       const hostPath = join(folder.path, fileName);
-      log.info({ audit: true, action: "export", format: request.format, source: request.path, destination: hostPath, bytes: written.bytes, sha256: written.sha256 }, "export written");
+      log.info(
+        {
+          audit: true,
+          action: "export",
+          format: request.format,
+          source: request.path,
+          destination: hostPath,
+          bytes: written.bytes,
+          sha256: written.sha256,
+        },
+        "export written",
+      );
       this.meter.bytesStreamed("from_runner", written.bytes);
       this.audit.record({
         action: "export.create",
@@ -132,9 +172,22 @@ export class ExportService {
       return { manifest, hostPath, runnerPath: toMount ? posix.join(request.destination, fileName) : undefined };
     } catch (error) {
       log.info({ audit: true, action: "export", outcome: "failed", source: request.path, err: error }, "export failed");
-      this.audit.record({ action: "export.create", principal: principal.id, outcome: "failed", runner: runnerId, export: exportId, format: request.format, source: request.path, code: asControlPlaneError(error).code });
+      this.audit.record({
+        action: "export.create",
+        principal: principal.id,
+        outcome: "failed",
+        runner: runnerId,
+        export: exportId,
+        format: request.format,
+        source: request.path,
+        code: asControlPlaneError(error).code,
+      });
       if (signal?.aborted && !(error instanceof ControlPlaneError && error.code === "CANCELLED")) {
-        throw new ControlPlaneError("CANCELLED", `The export of "${request.path}" was cancelled; nothing was written.`, { cause: error });
+        throw new ControlPlaneError(
+          "CANCELLED",
+          `The export of "${request.path}" was cancelled; nothing was written.`,
+          { cause: error },
+        );
       }
       throw error;
     } finally {
@@ -168,7 +221,12 @@ interface Written {
   files: ManifestEntry[];
 }
 
-async function writeArchive(chunks: AsyncIterable<Buffer>, path: string, format: Exclude<ExportFormat, "dir">, signal?: AbortSignal): Promise<Written> {
+async function writeArchive(
+  chunks: AsyncIterable<Buffer>,
+  path: string,
+  format: Exclude<ExportFormat, "dir">,
+  signal?: AbortSignal,
+): Promise<Written> {
   const files: ManifestEntry[] = [];
   const reader = new TarReader(collectEntries(files));
   const hash = createHash("sha256");
@@ -188,9 +246,16 @@ async function writeArchive(chunks: AsyncIterable<Buffer>, path: string, format:
     await reader.finish();
   };
   const compressors: Transform[] =
-    format === "tar.gz" ? [createGzip()] : format === "tar.zst" ? [createZstdCompress({ params: { [zlibConstants.ZSTD_c_checksumFlag]: 1 } })] : [];
+    format === "tar.gz"
+      ? [createGzip()]
+      : format === "tar.zst"
+        ? [createZstdCompress({ params: { [zlibConstants.ZSTD_c_checksumFlag]: 1 } })]
+        : [];
   try {
-    await pipeline([Readable.from(tee()), ...compressors, counter, createWriteStream(path, { flags: "wx", mode: 0o644 })], { signal });
+    await pipeline(
+      [Readable.from(tee()), ...compressors, counter, createWriteStream(path, { flags: "wx", mode: 0o644 })],
+      { signal },
+    );
   } catch (error) {
     reader.abort();
     throw error;
@@ -220,10 +285,15 @@ async function writeFolder(chunks: AsyncIterable<Buffer>, path: string): Promise
 
 function collectEntries(files: ManifestEntry[]): TarMemberHandler {
   return async (member, body) => {
-    const path = member.name.split("/").filter((part) => part !== "" && part !== ".").join("/");
+    const path = member.name
+      .split("/")
+      .filter((part) => part !== "" && part !== ".")
+      .join("/");
     if (member.type === "directory" && path) files.push({ path, type: "directory", size: 0, mode: member.mode });
-    if (member.type === "symlink") files.push({ path, type: "symlink", size: 0, mode: member.mode, link_target: member.linkname });
-    if (member.type === "file" || member.type === "contiguous-file") files.push({ path, type: "file", mode: member.mode, ...(await hashBody(body)) });
+    if (member.type === "symlink")
+      files.push({ path, type: "symlink", size: 0, mode: member.mode, link_target: member.linkname });
+    if (member.type === "file" || member.type === "contiguous-file")
+      files.push({ path, type: "file", mode: member.mode, ...(await hashBody(body)) });
   };
 }
 
@@ -231,19 +301,31 @@ function tooLarge(path: string, maxBytes: number): ControlPlaneError {
   return new ControlPlaneError(
     "RESOURCE_EXHAUSTED",
     `The export of "${path}" is larger than the limit of ${maxBytes} bytes (uncompressed) and was stopped; nothing was written. Export less (a subfolder, or exclude globs such as "**/node_modules").`,
-    { hint: `Call export_create on a subfolder, or with exclude globs such as "**/node_modules" (exec "du -sh ${path}/*" shows where the bytes are).` },
+    {
+      hint: `Call export_create on a subfolder, or with exclude globs such as "**/node_modules" (exec "du -sh ${path}/*" shows where the bytes are).`,
+    },
   );
 }
 
 function checkName(name: string): string {
   if (!EXPORT_NAME_PATTERN.test(name)) {
-    throw new ControlPlaneError("INVALID_ARGUMENT", `The export name "${name}" is not allowed; use letters, digits, ".", "_" and "-" (starting with a letter or digit, at most 100), with no "/".`);
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `The export name "${name}" is not allowed; use letters, digits, ".", "_" and "-" (starting with a letter or digit, at most 100), with no "/".`,
+    );
   }
   return name;
 }
 
 function defaultName(runnerRef: string, path: string): string {
-  const base = posix.basename(path).replace(/[^A-Za-z0-9._-]/g, "_").replace(/^[._-]+/, "") || "root";
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const base =
+    posix
+      .basename(path)
+      .replace(/[^A-Za-z0-9._-]/g, "_")
+      .replace(/^[._-]+/, "") || "root";
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   return `${runnerRef}-${base.slice(0, 40)}-${stamp}`;
 }

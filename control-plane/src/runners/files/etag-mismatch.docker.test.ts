@@ -25,7 +25,12 @@ describe("an etag mismatch through the real agent: ABORTED on the wire, ETAG_MIS
 
   beforeAll(async () => {
     fixture = await createAgentDeliveryFixture(suffix);
-    const runners = new RunnerService(new DockerRuntime(log, undefined, fixture.options()), createSqliteStateStore(":memory:"), { defaultImage: DEBIAN_IMAGE, network, readyTimeoutMs: 20_000 }, log);
+    const runners = new RunnerService(
+      new DockerRuntime(log, undefined, fixture.options()),
+      createSqliteStateStore(":memory:"),
+      { defaultImage: DEBIAN_IMAGE, network, readyTimeoutMs: 20_000 },
+      log,
+    );
     files = new FileService(runners, log);
     runnerId = (await runners.spawn(alice, { image: DEBIAN_IMAGE })).runnerId;
   });
@@ -43,13 +48,20 @@ describe("an etag mismatch through the real agent: ABORTED on the wire, ETAG_MIS
         `Cannot write "/work/doc.txt": if_match expected etag "${v1}" but the current etag is "${v2}"; the file changed since you read it. ` +
         "Read it again for its current content and etag, reapply your change, and retry with the new etag.",
     });
-    await expect(files.read(alice, runnerId, "/work/doc.txt", { encoding: "utf8", offset: 0, length: 0, ifMatch: v1 })).rejects.toMatchObject({ code: "ETAG_MISMATCH" });
+    await expect(
+      files.read(alice, runnerId, "/work/doc.txt", { encoding: "utf8", offset: 0, length: 0, ifMatch: v1 }),
+    ).rejects.toMatchObject({ code: "ETAG_MISMATCH" });
     await expect(write("/work/gone.txt", "x", v2)).rejects.toMatchObject({
       code: "ETAG_MISMATCH",
-      message: expect.stringContaining(`Cannot write "/work/gone.txt": if_match expected etag "${v2}" but the file no longer exists (current etag: none)`),
+      message: expect.stringContaining(
+        `Cannot write "/work/gone.txt": if_match expected etag "${v2}" but the file no longer exists (current etag: none)`,
+      ),
     });
     // The cause is the agent's own status (gRPC ABORTED = 10), not a rebuilt FAILED_PRECONDITION.
-    await expect(write("/work/doc.txt", "lost", v1)).rejects.toMatchObject({ code: "ETAG_MISMATCH", cause: { code: 10 } });
+    await expect(write("/work/doc.txt", "lost", v1)).rejects.toMatchObject({
+      code: "ETAG_MISMATCH",
+      cause: { code: 10 },
+    });
   });
 
   it("keeps a directory in the way a failed precondition, even with its current etag", async () => {

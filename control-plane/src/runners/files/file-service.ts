@@ -55,13 +55,18 @@ export class FileService {
     options: { encoding: FileEncoding; offset: number; length: number; ifMatch?: string | undefined },
   ): Promise<FileContent> {
     if (options.length > READ_CAP_BYTES) {
-      throw new ControlPlaneError("INVALID_ARGUMENT", `length ${options.length} exceeds the read cap of ${READ_CAP_BYTES} bytes; read the file in ranges with offset and length.`);
+      throw new ControlPlaneError(
+        "INVALID_ARGUMENT",
+        `length ${options.length} exceeds the read cap of ${READ_CAP_BYTES} bytes; read the file in ranges with offset and length.`,
+      );
     }
     const target = resolveRunnerPath(path);
     const ifMatch = options.ifMatch ?? "";
     const agent = await this.runners.connect(principal, runnerRef);
     const wanted = options.length > 0 ? options.length : READ_CAP_BYTES + 1;
-    const { info, data } = await withLegacyEtagMismatch(ifMatch, () => agent.fs.read(target, options.offset, wanted, ifMatch));
+    const { info, data } = await withLegacyEtagMismatch(ifMatch, () =>
+      agent.fs.read(target, options.offset, wanted, ifMatch),
+    );
     this.meter.fsOperation("read");
     this.meter.bytesStreamed("from_runner", data.length);
     if (data.length > READ_CAP_BYTES) {
@@ -71,7 +76,14 @@ export class FileService {
       );
     }
     const mimeType = detectMimeType(info.path, data, options.offset);
-    return { info, content: data.toString(options.encoding), encoding: options.encoding, offset: options.offset, length: data.length, mimeType };
+    return {
+      info,
+      content: data.toString(options.encoding),
+      encoding: options.encoding,
+      offset: options.offset,
+      length: data.length,
+      mimeType,
+    };
   }
 
   /** Replaces a file atomically; with `ifMatch`, only if it is still that version (ETAG_MISMATCH otherwise). */
@@ -83,11 +95,17 @@ export class FileService {
     options: { encoding: FileEncoding; createParents: boolean; mode: number | undefined; ifMatch?: string | undefined },
   ): Promise<FileInfo> {
     if (options.encoding === "base64" && !/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(content)) {
-      throw new ControlPlaneError("INVALID_ARGUMENT", "content is not valid base64; encode the bytes with standard base64, or use encoding \"utf8\" for text.");
+      throw new ControlPlaneError(
+        "INVALID_ARGUMENT",
+        'content is not valid base64; encode the bytes with standard base64, or use encoding "utf8" for text.',
+      );
     }
     const data = Buffer.from(content, options.encoding);
     if (data.length > WRITE_CAP_BYTES) {
-      throw new ControlPlaneError("INVALID_ARGUMENT", `content is ${data.length} bytes, more than the ${WRITE_CAP_BYTES}-byte write cap; split the file or upload it in parts.`);
+      throw new ControlPlaneError(
+        "INVALID_ARGUMENT",
+        `content is ${data.length} bytes, more than the ${WRITE_CAP_BYTES}-byte write cap; split the file or upload it in parts.`,
+      );
     }
     const target = resolveRunnerPath(path);
     const ifMatch = options.ifMatch ?? "";
@@ -95,10 +113,21 @@ export class FileService {
     const info = await withLegacyEtagMismatch(ifMatch, () =>
       agent.fs.write(target, data, { createParents: options.createParents, mode: options.mode ?? 0, ifMatch }),
     );
-    this.log.info({ runner: runnerRef, principal: principal.id, path: info.path, bytes: data.length, conditional: ifMatch !== "" }, "file written");
+    this.log.info(
+      { runner: runnerRef, principal: principal.id, path: info.path, bytes: data.length, conditional: ifMatch !== "" },
+      "file written",
+    );
     this.meter.fsOperation("write");
     this.meter.bytesStreamed("to_runner", data.length);
-    this.audit.record({ action: "fs.write", principal: principal.id, outcome: "ok", runner: agent.runnerId, path: info.path, size: data.length, conditional: ifMatch !== "" });
+    this.audit.record({
+      action: "fs.write",
+      principal: principal.id,
+      outcome: "ok",
+      runner: agent.runnerId,
+      path: info.path,
+      size: data.length,
+      conditional: ifMatch !== "",
+    });
     return info;
   }
 
@@ -112,7 +141,11 @@ export class FileService {
   }
 
   /** Describes a path (following symlinks) with the media type of a file: null for anything else. */
-  async stat(principal: Principal, runnerRef: string, path: string): Promise<{ info: FileInfo; mimeType: string | null }> {
+  async stat(
+    principal: Principal,
+    runnerRef: string,
+    path: string,
+  ): Promise<{ info: FileInfo; mimeType: string | null }> {
     const target = resolveRunnerPath(path);
     const agent = await this.runners.connect(principal, runnerRef);
     const info = await agent.fs.stat(target);
@@ -122,12 +155,24 @@ export class FileService {
   }
 
   /** Creates a directory; with `parents`, its missing parents too, and an existing directory is fine. */
-  async mkdir(principal: Principal, runnerRef: string, path: string, options: { parents: boolean; mode: number | undefined }): Promise<FileInfo> {
+  async mkdir(
+    principal: Principal,
+    runnerRef: string,
+    path: string,
+    options: { parents: boolean; mode: number | undefined },
+  ): Promise<FileInfo> {
     const target = resolveRunnerPath(path);
     const agent = await this.runners.connect(principal, runnerRef);
     const info = await agent.fs.mkdir(target, { parents: options.parents, mode: options.mode ?? 0 });
     this.meter.fsOperation("mkdir");
-    this.audit.record({ action: "fs.mkdir", principal: principal.id, outcome: "ok", runner: agent.runnerId, path: info.path, parents: options.parents });
+    this.audit.record({
+      action: "fs.mkdir",
+      principal: principal.id,
+      outcome: "ok",
+      runner: agent.runnerId,
+      path: info.path,
+      parents: options.parents,
+    });
     return info;
   }
 
@@ -143,20 +188,47 @@ export class FileService {
     const to = resolveRunnerPath(destination);
     const agent = await this.runners.connect(principal, runnerRef);
     const info = await agent.fs.move(from, to, options);
-    this.log.info({ runner: runnerRef, principal: principal.id, source: from, destination: to, overwrite: options.overwrite }, "path moved");
+    this.log.info(
+      { runner: runnerRef, principal: principal.id, source: from, destination: to, overwrite: options.overwrite },
+      "path moved",
+    );
     this.meter.fsOperation("move");
-    this.audit.record({ action: "fs.move", principal: principal.id, outcome: "ok", runner: agent.runnerId, source: from, destination: info.path, overwrite: options.overwrite });
+    this.audit.record({
+      action: "fs.move",
+      principal: principal.id,
+      outcome: "ok",
+      runner: agent.runnerId,
+      source: from,
+      destination: info.path,
+      overwrite: options.overwrite,
+    });
     return info;
   }
 
   /** Removes a path (a symlink itself, not its target); a non-empty directory only when `recursive`. */
-  async remove(principal: Principal, runnerRef: string, path: string, options: { recursive: boolean }): Promise<FileInfo> {
+  async remove(
+    principal: Principal,
+    runnerRef: string,
+    path: string,
+    options: { recursive: boolean },
+  ): Promise<FileInfo> {
     const target = resolveRunnerPath(path);
     const agent = await this.runners.connect(principal, runnerRef);
     const info = await agent.fs.remove(target, options.recursive);
-    this.log.info({ runner: runnerRef, principal: principal.id, path: target, type: info.type, recursive: options.recursive }, "path removed");
+    this.log.info(
+      { runner: runnerRef, principal: principal.id, path: target, type: info.type, recursive: options.recursive },
+      "path removed",
+    );
     this.meter.fsOperation("remove");
-    this.audit.record({ action: "fs.remove", principal: principal.id, outcome: "ok", runner: agent.runnerId, path: target, type: info.type, recursive: options.recursive });
+    this.audit.record({
+      action: "fs.remove",
+      principal: principal.id,
+      outcome: "ok",
+      runner: agent.runnerId,
+      path: target,
+      type: info.type,
+      recursive: options.recursive,
+    });
     return info;
   }
 
@@ -165,7 +237,11 @@ export class FileService {
     try {
       return (await agent.fs.read(info.path, 0, SNIFF_BYTES, info.etag)).data;
     } catch (error) {
-      if (error instanceof ControlPlaneError && ["PERMISSION_DENIED", "FAILED_PRECONDITION", "ETAG_MISMATCH", "NOT_FOUND"].includes(error.code)) return undefined;
+      if (
+        error instanceof ControlPlaneError &&
+        ["PERMISSION_DENIED", "FAILED_PRECONDITION", "ETAG_MISMATCH", "NOT_FOUND"].includes(error.code)
+      )
+        return undefined;
       throw error;
     }
   }

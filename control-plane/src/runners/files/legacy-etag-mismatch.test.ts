@@ -16,18 +16,31 @@ const GONE =
 
 describe("an older agent's etag mismatch", () => {
   it.each([CHANGED, GONE])("becomes ETAG_MISMATCH with the agent's message: %s", async (message) => {
-    await expect(withLegacyEtagMismatch("1-2-3-4", failing("FAILED_PRECONDITION", message))).rejects.toMatchObject({ code: "ETAG_MISMATCH", message });
+    await expect(withLegacyEtagMismatch("1-2-3-4", failing("FAILED_PRECONDITION", message))).rejects.toMatchObject({
+      code: "ETAG_MISMATCH",
+      message,
+    });
   });
 
   it("keeps other failed preconditions, and those of calls without if_match or about another etag", async () => {
     const directory = 'Cannot write "/work/adir": it is a directory; write to a path inside it, or remove it first.';
-    await expect(withLegacyEtagMismatch("1-2-3-4", failing("FAILED_PRECONDITION", directory))).rejects.toMatchObject({ code: "FAILED_PRECONDITION", message: directory });
-    await expect(withLegacyEtagMismatch("", failing("FAILED_PRECONDITION", CHANGED))).rejects.toMatchObject({ code: "FAILED_PRECONDITION" });
-    await expect(withLegacyEtagMismatch("9-9-9-9", failing("FAILED_PRECONDITION", CHANGED))).rejects.toMatchObject({ code: "FAILED_PRECONDITION" });
+    await expect(withLegacyEtagMismatch("1-2-3-4", failing("FAILED_PRECONDITION", directory))).rejects.toMatchObject({
+      code: "FAILED_PRECONDITION",
+      message: directory,
+    });
+    await expect(withLegacyEtagMismatch("", failing("FAILED_PRECONDITION", CHANGED))).rejects.toMatchObject({
+      code: "FAILED_PRECONDITION",
+    });
+    await expect(withLegacyEtagMismatch("9-9-9-9", failing("FAILED_PRECONDITION", CHANGED))).rejects.toMatchObject({
+      code: "FAILED_PRECONDITION",
+    });
   });
 
   it("passes the current agent's ETAG_MISMATCH (from ABORTED) and results through unchanged", async () => {
-    await expect(withLegacyEtagMismatch("1-2-3-4", failing("ETAG_MISMATCH", CHANGED))).rejects.toMatchObject({ code: "ETAG_MISMATCH", message: CHANGED });
+    await expect(withLegacyEtagMismatch("1-2-3-4", failing("ETAG_MISMATCH", CHANGED))).rejects.toMatchObject({
+      code: "ETAG_MISMATCH",
+      message: CHANGED,
+    });
     expect(await withLegacyEtagMismatch("1-2-3-4", async () => "written")).toBe("written");
   });
 });

@@ -10,7 +10,12 @@ export async function withLegacyEtagMismatch<T>(ifMatch: string, call: () => Pro
   try {
     return await call();
   } catch (error) {
-    if (ifMatch && error instanceof ControlPlaneError && error.code === "FAILED_PRECONDITION" && isLegacyEtagMismatch(error.message, ifMatch)) {
+    if (
+      ifMatch &&
+      error instanceof ControlPlaneError &&
+      error.code === "FAILED_PRECONDITION" &&
+      isLegacyEtagMismatch(error.message, ifMatch)
+    ) {
       throw new ControlPlaneError("ETAG_MISMATCH", error.message, { cause: error });
     }
     throw error;

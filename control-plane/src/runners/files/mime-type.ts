@@ -5,30 +5,110 @@ export const OCTET_STREAM = "application/octet-stream";
 
 const BY_EXTENSION: Record<string, string> = {
   // text and code
-  txt: TEXT_PLAIN, log: TEXT_PLAIN, md: "text/markdown", markdown: "text/markdown", rst: "text/x-rst", csv: "text/csv",
-  tsv: "text/tab-separated-values", html: "text/html", htm: "text/html", css: "text/css", js: "text/javascript",
-  mjs: "text/javascript", cjs: "text/javascript", jsx: "text/jsx", ts: "text/x-typescript", mts: "text/x-typescript",
-  cts: "text/x-typescript", tsx: "text/tsx", json: "application/json", jsonl: "application/jsonl", ndjson: "application/x-ndjson",
-  xml: "application/xml", svg: "image/svg+xml", yaml: "application/yaml", yml: "application/yaml", toml: "application/toml",
-  py: "text/x-python", pyi: "text/x-python", rb: "text/x-ruby", go: "text/x-go", rs: "text/x-rust", c: "text/x-c", h: "text/x-c",
-  cc: "text/x-c++", cpp: "text/x-c++", cxx: "text/x-c++", hpp: "text/x-c++", hh: "text/x-c++", java: "text/x-java",
-  kt: "text/x-kotlin", swift: "text/x-swift", cs: "text/x-csharp", php: "text/x-php", sh: "text/x-shellscript",
-  bash: "text/x-shellscript", zsh: "text/x-shellscript", sql: "application/sql", lua: "text/x-lua", pl: "text/x-perl",
-  r: "text/x-r", scala: "text/x-scala", proto: "text/x-protobuf", diff: "text/x-diff", patch: "text/x-diff", tex: "text/x-tex",
+  txt: TEXT_PLAIN,
+  log: TEXT_PLAIN,
+  md: "text/markdown",
+  markdown: "text/markdown",
+  rst: "text/x-rst",
+  csv: "text/csv",
+  tsv: "text/tab-separated-values",
+  html: "text/html",
+  htm: "text/html",
+  css: "text/css",
+  js: "text/javascript",
+  mjs: "text/javascript",
+  cjs: "text/javascript",
+  jsx: "text/jsx",
+  ts: "text/x-typescript",
+  mts: "text/x-typescript",
+  cts: "text/x-typescript",
+  tsx: "text/tsx",
+  json: "application/json",
+  jsonl: "application/jsonl",
+  ndjson: "application/x-ndjson",
+  xml: "application/xml",
+  svg: "image/svg+xml",
+  yaml: "application/yaml",
+  yml: "application/yaml",
+  toml: "application/toml",
+  py: "text/x-python",
+  pyi: "text/x-python",
+  rb: "text/x-ruby",
+  go: "text/x-go",
+  rs: "text/x-rust",
+  c: "text/x-c",
+  h: "text/x-c",
+  cc: "text/x-c++",
+  cpp: "text/x-c++",
+  cxx: "text/x-c++",
+  hpp: "text/x-c++",
+  hh: "text/x-c++",
+  java: "text/x-java",
+  kt: "text/x-kotlin",
+  swift: "text/x-swift",
+  cs: "text/x-csharp",
+  php: "text/x-php",
+  sh: "text/x-shellscript",
+  bash: "text/x-shellscript",
+  zsh: "text/x-shellscript",
+  sql: "application/sql",
+  lua: "text/x-lua",
+  pl: "text/x-perl",
+  r: "text/x-r",
+  scala: "text/x-scala",
+  proto: "text/x-protobuf",
+  diff: "text/x-diff",
+  patch: "text/x-diff",
+  tex: "text/x-tex",
   // binary
-  png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp", avif: "image/avif",
-  bmp: "image/bmp", ico: "image/vnd.microsoft.icon", tif: "image/tiff", tiff: "image/tiff", pdf: "application/pdf",
-  zip: "application/zip", gz: "application/gzip", tgz: "application/gzip", tar: "application/x-tar", bz2: "application/x-bzip2",
-  xz: "application/x-xz", zst: "application/zstd", "7z": "application/x-7z-compressed", jar: "application/java-archive",
-  wasm: "application/wasm", mp3: "audio/mpeg", wav: "audio/wav", ogg: "audio/ogg", flac: "audio/flac", mp4: "video/mp4",
-  webm: "video/webm", mov: "video/quicktime", woff: "font/woff", woff2: "font/woff2", ttf: "font/ttf", otf: "font/otf",
-  sqlite: "application/vnd.sqlite3", db: "application/vnd.sqlite3", so: "application/x-sharedlib", class: "application/java-vm",
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  webp: "image/webp",
+  avif: "image/avif",
+  bmp: "image/bmp",
+  ico: "image/vnd.microsoft.icon",
+  tif: "image/tiff",
+  tiff: "image/tiff",
+  pdf: "application/pdf",
+  zip: "application/zip",
+  gz: "application/gzip",
+  tgz: "application/gzip",
+  tar: "application/x-tar",
+  bz2: "application/x-bzip2",
+  xz: "application/x-xz",
+  zst: "application/zstd",
+  "7z": "application/x-7z-compressed",
+  jar: "application/java-archive",
+  wasm: "application/wasm",
+  mp3: "audio/mpeg",
+  wav: "audio/wav",
+  ogg: "audio/ogg",
+  flac: "audio/flac",
+  mp4: "video/mp4",
+  webm: "video/webm",
+  mov: "video/quicktime",
+  woff: "font/woff",
+  woff2: "font/woff2",
+  ttf: "font/ttf",
+  otf: "font/otf",
+  sqlite: "application/vnd.sqlite3",
+  db: "application/vnd.sqlite3",
+  so: "application/x-sharedlib",
+  class: "application/java-vm",
   pyc: "application/x-python-code",
 };
 
 const BY_NAME: Record<string, string> = {
-  dockerfile: "text/x-dockerfile", containerfile: "text/x-dockerfile", makefile: "text/x-makefile", gnumakefile: "text/x-makefile",
-  ".gitignore": TEXT_PLAIN, ".dockerignore": TEXT_PLAIN, ".editorconfig": TEXT_PLAIN, ".env": TEXT_PLAIN,
+  dockerfile: "text/x-dockerfile",
+  containerfile: "text/x-dockerfile",
+  makefile: "text/x-makefile",
+  gnumakefile: "text/x-makefile",
+  ".gitignore": TEXT_PLAIN,
+  ".dockerignore": TEXT_PLAIN,
+  ".editorconfig": TEXT_PLAIN,
+  ".env": TEXT_PLAIN,
 };
 
 /** Leading bytes of binary formats, checked when the file's name says nothing. */
@@ -68,7 +148,8 @@ const SNIFF_BYTES = 8192;
  */
 export function detectMimeType(name: string, sample?: Buffer, sampleOffset = 0): string {
   const base = posix.basename(name).toLowerCase();
-  const byName = BY_NAME[base] ?? (base.lastIndexOf(".") > 0 ? BY_EXTENSION[base.slice(base.lastIndexOf(".") + 1)] : undefined);
+  const byName =
+    BY_NAME[base] ?? (base.lastIndexOf(".") > 0 ? BY_EXTENSION[base.slice(base.lastIndexOf(".") + 1)] : undefined);
   if (byName) return byName;
   if (!sample) return OCTET_STREAM;
   if (sampleOffset === 0) {
@@ -82,7 +163,11 @@ export function detectMimeType(name: string, sample?: Buffer, sampleOffset = 0):
 
 /** True for media types whose content reads well as UTF-8 text. */
 export function isTextMimeType(mime: string): boolean {
-  return mime.startsWith("text/") || /^application\/(json|jsonl|x-ndjson|xml|yaml|toml|sql)$/.test(mime) || mime === "image/svg+xml";
+  return (
+    mime.startsWith("text/") ||
+    /^application\/(json|jsonl|x-ndjson|xml|yaml|toml|sql)$/.test(mime) ||
+    mime === "image/svg+xml"
+  );
 }
 
 function scriptType(sample: Buffer): string | undefined {

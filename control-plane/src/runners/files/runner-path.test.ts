@@ -23,6 +23,9 @@ describe("resolveRunnerPath", () => {
       }
     })();
     expect(error).toBeInstanceOf(ControlPlaneError);
-    expect(error).toMatchObject({ code: "INVALID_ARGUMENT", message: 'Path "a\\0b" contains a NUL byte; remove it from the path.' });
+    expect(error).toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: 'Path "a\\0b" contains a NUL byte; remove it from the path.',
+    });
   });
 });

@@ -10,7 +10,10 @@ export const RUNNER_WORK_DIR = "/work";
  */
 export function resolveRunnerPath(path: string): string {
   if (path.includes("\0")) {
-    throw new ControlPlaneError("INVALID_ARGUMENT", `Path "${path.replaceAll("\0", "\\0")}" contains a NUL byte; remove it from the path.`);
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `Path "${path.replaceAll("\0", "\\0")}" contains a NUL byte; remove it from the path.`,
+    );
   }
   return posix.resolve(RUNNER_WORK_DIR, path);
 }

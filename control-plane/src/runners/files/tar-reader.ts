@@ -56,12 +56,26 @@ export class TarReader {
     try {
       for await (const entry of this.extract) {
         const { name, type, size, mode, mtime, linkname } = entry.header;
-        await handler({ name, type, size: size ?? 0, mode: (mode ?? 0o644) & 0o7777, mtime: mtime ?? new Date(0), linkname: linkname ?? "" }, entry as AsyncIterable<Buffer>);
+        await handler(
+          {
+            name,
+            type,
+            size: size ?? 0,
+            mode: (mode ?? 0o644) & 0o7777,
+            mtime: mtime ?? new Date(0),
+            linkname: linkname ?? "",
+          },
+          entry as AsyncIterable<Buffer>,
+        );
         for await (const _ of entry as AsyncIterable<Buffer>); // whatever the handler left unread
       }
     } catch (error) {
       if (error instanceof ControlPlaneError) throw error;
-      throw new ControlPlaneError("INTERNAL", `The runner's archive could not be read (${((archiveError ?? error) as Error).message}); retry the export.`, { cause: archiveError ?? error });
+      throw new ControlPlaneError(
+        "INTERNAL",
+        `The runner's archive could not be read (${((archiveError ?? error) as Error).message}); retry the export.`,
+        { cause: archiveError ?? error },
+      );
     }
   }
 }

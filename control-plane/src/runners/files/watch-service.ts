@@ -35,12 +35,28 @@ export class WatchService {
   async start(principal: Principal, runnerRef: string, path: string, options: WatchOptions): Promise<WatchInfo> {
     const agent = await this.runners.connect(principal, runnerRef);
     const info = await agent.watch.start({ path: resolveRunnerPath(path), ...options });
-    this.log.info({ runner: runnerRef, principal: principal.id, watch: info.watchId, path: info.path, directories: info.watchedDirectories }, "watch started");
+    this.log.info(
+      {
+        runner: runnerRef,
+        principal: principal.id,
+        watch: info.watchId,
+        path: info.path,
+        directories: info.watchedDirectories,
+      },
+      "watch started",
+    );
     return info;
   }
 
   /** Events after `cursor`, waiting up to `waitMs` for the first one. */
-  async changes(principal: Principal, runnerRef: string, watchId: string, cursor: number, waitMs: number, maxEvents: number): Promise<WatchChanges> {
+  async changes(
+    principal: Principal,
+    runnerRef: string,
+    watchId: string,
+    cursor: number,
+    waitMs: number,
+    maxEvents: number,
+  ): Promise<WatchChanges> {
     const agent = await this.runners.connect(principal, runnerRef);
     return agent.watch.read(watchId, cursor, waitMs, maxEvents).catch((error: unknown) => {
       if (error instanceof ControlPlaneError && error.code === "NOT_FOUND") {
@@ -48,7 +64,10 @@ export class WatchService {
           "NOT_FOUND",
           `Watch "${watchId}" not found in runner "${runnerRef}": it was closed after 10 minutes without fs_changes calls, its runner restarted, or the id is wrong. ` +
             "Start a new watch with fs_watch and re-list the tree.",
-          { cause: error, hint: "fs_watch starts a new watch (its watch_id and cursor replace these); changes meanwhile were not recorded, so re-list the tree with fs_list." },
+          {
+            cause: error,
+            hint: "fs_watch starts a new watch (its watch_id and cursor replace these); changes meanwhile were not recorded, so re-list the tree with fs_list.",
+          },
         );
       }
       throw error;
@@ -79,7 +98,8 @@ export class WatchService {
       only = target;
     }
     const log = this.log.child({ runner: runnerRef, principal: principal.id, watch: info.watchId, path: target });
-    const concerns = (change: WatchChange): boolean => only === undefined || change.absolutePath === only || change.oldAbsolutePath === only;
+    const concerns = (change: WatchChange): boolean =>
+      only === undefined || change.absolutePath === only || change.oldAbsolutePath === only;
     const stream = agent.watch.stream(info.watchId, info.cursor, (event) => {
       if (event.type !== "changes" || event.changes.some(concerns)) onChange();
     });
@@ -90,7 +110,11 @@ export class WatchService {
     log.debug("following path");
     const close = async (): Promise<void> => {
       stream.cancel();
-      await agent.watch.close(info.watchId).catch((error: unknown) => log.debug({ err: error }, "closing a followed watch failed; the agent reaps it when idle"));
+      await agent.watch
+        .close(info.watchId)
+        .catch((error: unknown) =>
+          log.debug({ err: error }, "closing a followed watch failed; the agent reaps it when idle"),
+        );
     };
     return { close, [Symbol.asyncDispose]: close };
   }

@@ -15,13 +15,22 @@ export class AnchoredDirectory {
 
   /** Opens `path` (no symlink as its last part) and checks that the folder it opened lies inside `root`. */
   static async open(path: string, root: string, what: string): Promise<AnchoredDirectory> {
-    const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch((error: unknown) => {
-      throw new ControlPlaneError("FAILED_PRECONDITION", `The ${what} "${path}" could not be opened as a folder (${(error as NodeJS.ErrnoException).code}); create it as a folder and retry.`, { cause: error });
-    });
+    const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(
+      (error: unknown) => {
+        throw new ControlPlaneError(
+          "FAILED_PRECONDITION",
+          `The ${what} "${path}" could not be opened as a folder (${(error as NodeJS.ErrnoException).code}); create it as a folder and retry.`,
+          { cause: error },
+        );
+      },
+    );
     const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => "");
     if (!isInsidePath(root, opened)) {
       await handle.close();
-      throw new ControlPlaneError("PERMISSION_DENIED", `The ${what} "${path}" is not inside "${root}" (it was moved or swapped for a symlink); name a folder inside it.`);
+      throw new ControlPlaneError(
+        "PERMISSION_DENIED",
+        `The ${what} "${path}" is not inside "${root}" (it was moved or swapped for a symlink); name a folder inside it.`,
+      );
     }
     return new AnchoredDirectory(handle, opened);
   }

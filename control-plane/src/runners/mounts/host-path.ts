@@ -11,11 +11,17 @@ export function isInsidePath(root: string, path: string): boolean {
  */
 export function relativeSubpath(what: string, subpath: string): string {
   if (subpath.startsWith("/")) {
-    throw new ControlPlaneError("INVALID_ARGUMENT", `The ${what} "${subpath}" is absolute; give a path relative to it, e.g. "reports/2024".`);
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `The ${what} "${subpath}" is absolute; give a path relative to it, e.g. "reports/2024".`,
+    );
   }
   const parts = subpath.split("/").filter((part) => part !== "" && part !== ".");
   if (parts.includes("..")) {
-    throw new ControlPlaneError("INVALID_ARGUMENT", `The ${what} "${subpath}" has a ".." component, which would leave it; name a folder inside it, without "..".`);
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `The ${what} "${subpath}" has a ".." component, which would leave it; name a folder inside it, without "..".`,
+    );
   }
   return parts.join("/");
 }

@@ -45,13 +45,43 @@ describe("MountPolicy", () => {
 
   it("mounts aliases read-only under /export/<alias> by default, rw only when asked and allowed, subpaths resolved", async () => {
     const check = (alias: string, subpath: string, path: string) => ({ alias, subpath, identity: identityOf(path) });
-    expect(await policy.resolve([{ alias: "data" }, { alias: "out", mode: "rw" }, { alias: "data", subpath: "./reports//2024/", target: "/export/reports" }])).toEqual([
-      { alias: "data", source: join(base, "data"), target: "/export/data", readOnly: true, check: check("data", "", join(base, "data")) },
-      { alias: "out", source: join(base, "out"), target: "/export/out", readOnly: false, check: check("out", "", join(base, "out")) },
-      { alias: "data", source: join(base, "data", "reports", "2024"), target: "/export/reports", readOnly: true, check: check("data", "reports/2024", join(base, "data", "reports", "2024")) },
+    expect(
+      await policy.resolve([
+        { alias: "data" },
+        { alias: "out", mode: "rw" },
+        { alias: "data", subpath: "./reports//2024/", target: "/export/reports" },
+      ]),
+    ).toEqual([
+      {
+        alias: "data",
+        source: join(base, "data"),
+        target: "/export/data",
+        readOnly: true,
+        check: check("data", "", join(base, "data")),
+      },
+      {
+        alias: "out",
+        source: join(base, "out"),
+        target: "/export/out",
+        readOnly: false,
+        check: check("out", "", join(base, "out")),
+      },
+      {
+        alias: "data",
+        source: join(base, "data", "reports", "2024"),
+        target: "/export/reports",
+        readOnly: true,
+        check: check("data", "reports/2024", join(base, "data", "reports", "2024")),
+      },
     ]);
     expect(await policy.resolve([{ alias: "data", subpath: "inside-link" }])).toEqual([
-      { alias: "data", source: join(base, "data", "reports"), target: "/export/data", readOnly: true, check: check("data", "inside-link", join(base, "data", "reports")) },
+      {
+        alias: "data",
+        source: join(base, "data", "reports"),
+        target: "/export/data",
+        readOnly: true,
+        check: check("data", "inside-link", join(base, "data", "reports")),
+      },
     ]);
     expect(await policy.rootHolding(join(base, "out", "x"))).toMatchObject({ alias: "out" });
     expect(await policy.rootHolding("/etc")).toBeUndefined();
@@ -60,19 +90,22 @@ describe("MountPolicy", () => {
   it("refuses rw on an alias that only allows ro", async () => {
     expect(await refusal([{ alias: "data", mode: "rw" }])).toEqual({
       code: "PERMISSION_DENIED",
-      message: 'Mount alias "data" is read-only; it cannot be mounted "rw". Ask for mode "ro", or ask the operator to allow rw for it.',
+      message:
+        'Mount alias "data" is read-only; it cannot be mounted "rw". Ask for mode "ro", or ask the operator to allow rw for it.',
     });
   });
 
   it("refuses subpaths that leave the alias root: through a symlink to /etc or to another alias, or with ..", async () => {
     expect(await refusal([{ alias: "data", subpath: "to-etc" }])).toEqual({
       code: "PERMISSION_DENIED",
-      message: 'The subpath "to-etc" of mount alias "data" resolves (through a symlink) outside the alias root; name a folder inside it.',
+      message:
+        'The subpath "to-etc" of mount alias "data" resolves (through a symlink) outside the alias root; name a folder inside it.',
     });
     expect((await refusal([{ alias: "data", subpath: "to-out" }])).code).toBe("PERMISSION_DENIED");
     expect(await refusal([{ alias: "data", subpath: "reports/../../out" }])).toEqual({
       code: "INVALID_ARGUMENT",
-      message: 'The subpath of mount "data" "reports/../../out" has a ".." component, which would leave it; name a folder inside it, without "..".',
+      message:
+        'The subpath of mount "data" "reports/../../out" has a ".." component, which would leave it; name a folder inside it, without "..".',
     });
     expect(await refusal([{ alias: "data", subpath: "/etc" }])).toEqual({
       code: "INVALID_ARGUMENT",
@@ -81,11 +114,17 @@ describe("MountPolicy", () => {
   });
 
   it("refuses unknown aliases, missing folders, files, bad or clashing targets and too many mounts", async () => {
-    expect(await refusal([{ alias: "secrets" }])).toEqual({ code: "INVALID_ARGUMENT", message: 'Mount alias "secrets" is not an allowed root; use one of "data", "out", "gone".' });
+    expect(await refusal([{ alias: "secrets" }])).toEqual({
+      code: "INVALID_ARGUMENT",
+      message: 'Mount alias "secrets" is not an allowed root; use one of "data", "out", "gone".',
+    });
     expect(await new MountPolicy([]).resolve([{ alias: "x" }]).catch((error: Error) => error.message)).toBe(
       'Mount alias "x" is not an allowed root; this server allows no mounts (the operator sets DEVHATCHERY_ALLOWED_ROOTS).',
     );
-    expect(await refusal([{ alias: "gone" }])).toEqual({ code: "FAILED_PRECONDITION", message: 'The host folder of mount alias "gone" is missing or unreadable; ask the operator to create it.' });
+    expect(await refusal([{ alias: "gone" }])).toEqual({
+      code: "FAILED_PRECONDITION",
+      message: 'The host folder of mount alias "gone" is missing or unreadable; ask the operator to create it.',
+    });
     expect((await refusal([{ alias: "data", subpath: "nope" }])).code).toBe("NOT_FOUND");
     expect((await refusal([{ alias: "data", subpath: "file.txt" }])).code).toBe("INVALID_ARGUMENT");
     for (const target of ["/work", "/export", "/export/../etc", "export/data", "/opt/devhatchery"]) {
@@ -98,6 +137,8 @@ describe("MountPolicy", () => {
       code: "INVALID_ARGUMENT",
       message: 'Two mounts target "/export/data" (aliases "data" and "out"); give each its own target under /export.',
     });
-    expect((await refusal(Array.from({ length: 17 }, () => ({ alias: "data" })))).message).toBe("17 mounts were asked for; at most 16 are allowed per runner. Mount a common parent folder instead.");
+    expect((await refusal(Array.from({ length: 17 }, () => ({ alias: "data" })))).message).toBe(
+      "17 mounts were asked for; at most 16 are allowed per runner. Mount a common parent folder instead.",
+    );
   });
 });

@@ -44,14 +44,20 @@ export class MountPolicy {
   /** Checks every request (alias, mode, subpath resolved with its symlinks, target) before anything is created. */
   async resolve(requests: MountRequest[]): Promise<RunnerBind[]> {
     if (requests.length > MAX_MOUNTS) {
-      throw new ControlPlaneError("INVALID_ARGUMENT", `${requests.length} mounts were asked for; at most ${MAX_MOUNTS} are allowed per runner. Mount a common parent folder instead.`);
+      throw new ControlPlaneError(
+        "INVALID_ARGUMENT",
+        `${requests.length} mounts were asked for; at most ${MAX_MOUNTS} are allowed per runner. Mount a common parent folder instead.`,
+      );
     }
     const binds: RunnerBind[] = [];
     for (const request of requests) {
       const bind = await this.resolveOne(request);
       const clash = binds.find((other) => other.target === bind.target);
       if (clash) {
-        throw new ControlPlaneError("INVALID_ARGUMENT", `Two mounts target "${bind.target}" (aliases "${clash.alias}" and "${bind.alias}"); give each its own target under ${EXPORT_MOUNT_DIR}.`);
+        throw new ControlPlaneError(
+          "INVALID_ARGUMENT",
+          `Two mounts target "${bind.target}" (aliases "${clash.alias}" and "${bind.alias}"); give each its own target under ${EXPORT_MOUNT_DIR}.`,
+        );
       }
       binds.push(bind);
     }
@@ -74,30 +80,47 @@ export class MountPolicy {
       throw new ControlPlaneError(
         "INVALID_ARGUMENT",
         `Mount alias "${request.alias}" is not an allowed root; ` +
-          (known.length > 0 ? `use one of ${known.map((alias) => `"${alias}"`).join(", ")}.` : "this server allows no mounts (the operator sets DEVHATCHERY_ALLOWED_ROOTS)."),
+          (known.length > 0
+            ? `use one of ${known.map((alias) => `"${alias}"`).join(", ")}.`
+            : "this server allows no mounts (the operator sets DEVHATCHERY_ALLOWED_ROOTS)."),
       );
     }
     const mode = request.mode ?? "ro";
     if (mode === "rw" && !root.allowRw) {
-      throw new ControlPlaneError("PERMISSION_DENIED", `Mount alias "${root.alias}" is read-only; it cannot be mounted "rw". Ask for mode "ro", or ask the operator to allow rw for it.`, {
-        hint: 'Call runner_spawn again with mode "ro" for this mount; to get files out, export_create writes to your export folder.',
-      });
+      throw new ControlPlaneError(
+        "PERMISSION_DENIED",
+        `Mount alias "${root.alias}" is read-only; it cannot be mounted "rw". Ask for mode "ro", or ask the operator to allow rw for it.`,
+        {
+          hint: 'Call runner_spawn again with mode "ro" for this mount; to get files out, export_create writes to your export folder.',
+        },
+      );
     }
     const subpath = relativeSubpath(`subpath of mount "${root.alias}"`, request.subpath ?? "");
     const rootReal = await realpath(root.hostPath).catch((error: unknown) => {
-      throw new ControlPlaneError("FAILED_PRECONDITION", `The host folder of mount alias "${root.alias}" is missing or unreadable; ask the operator to create it.`, {
-        cause: error,
-        hint: "Only the operator can create that folder; meanwhile call runner_spawn without this mount.",
-      });
+      throw new ControlPlaneError(
+        "FAILED_PRECONDITION",
+        `The host folder of mount alias "${root.alias}" is missing or unreadable; ask the operator to create it.`,
+        {
+          cause: error,
+          hint: "Only the operator can create that folder; meanwhile call runner_spawn without this mount.",
+        },
+      );
     });
     const source = await realpath(join(rootReal, subpath)).catch((error: unknown) => {
-      throw new ControlPlaneError("NOT_FOUND", `The subpath "${subpath}" does not exist in mount alias "${root.alias}"; name an existing folder (or omit subpath for the whole root).`, {
-        cause: error,
-        hint: "Call runner_spawn again with a subpath that exists in the alias's folder, or without subpath to mount the whole root.",
-      });
+      throw new ControlPlaneError(
+        "NOT_FOUND",
+        `The subpath "${subpath}" does not exist in mount alias "${root.alias}"; name an existing folder (or omit subpath for the whole root).`,
+        {
+          cause: error,
+          hint: "Call runner_spawn again with a subpath that exists in the alias's folder, or without subpath to mount the whole root.",
+        },
+      );
     });
     if (!isInsidePath(rootReal, source)) {
-      throw new ControlPlaneError("PERMISSION_DENIED", `The subpath "${subpath}" of mount alias "${root.alias}" resolves (through a symlink) outside the alias root; name a folder inside it.`);
+      throw new ControlPlaneError(
+        "PERMISSION_DENIED",
+        `The subpath "${subpath}" of mount alias "${root.alias}" resolves (through a symlink) outside the alias root; name a folder inside it.`,
+      );
     }
     const checked = await openChecked(source, rootReal, root.alias, subpath);
     return {
@@ -114,19 +137,36 @@ export class MountPolicy {
  * Opens the resolved folder (no symlink as its last part) and reads where the descriptor really is and its
  * `dev:ino`: a swap after realpath() shows here, and the identity is of the folder that was found inside the root.
  */
-async function openChecked(source: string, rootReal: string, alias: string, subpath: string): Promise<{ path: string; identity: string }> {
-  const handle = await open(source, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(async (error: unknown) => {
-    const code = (error as NodeJS.ErrnoException).code;
-    // ENOTDIR also when the path became a symlink since realpath(): that is a change, a file is not.
-    const isFile = code === "ENOTDIR" && (await lstat(source).catch(() => undefined))?.isFile();
-    if (isFile) throw new ControlPlaneError("INVALID_ARGUMENT", `The subpath "${subpath}" of mount alias "${alias}" is not a folder; mount the folder that holds it.`);
-    throw mountFolderChanged(alias, subpath, "created", `it could not be opened as a folder (${code ?? "error"}; it was moved or swapped for a symlink while it was checked)`);
-  });
+async function openChecked(
+  source: string,
+  rootReal: string,
+  alias: string,
+  subpath: string,
+): Promise<{ path: string; identity: string }> {
+  const handle = await open(source, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(
+    async (error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOTDIR also when the path became a symlink since realpath(): that is a change, a file is not.
+      const isFile = code === "ENOTDIR" && (await lstat(source).catch(() => undefined))?.isFile();
+      if (isFile)
+        throw new ControlPlaneError(
+          "INVALID_ARGUMENT",
+          `The subpath "${subpath}" of mount alias "${alias}" is not a folder; mount the folder that holds it.`,
+        );
+      throw mountFolderChanged(
+        alias,
+        subpath,
+        "created",
+        `it could not be opened as a folder (${code ?? "error"}; it was moved or swapped for a symlink while it was checked)`,
+      );
+    },
+  );
   try {
     const stats = await handle.stat({ bigint: true });
     const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => "");
     // Anywhere but the resolved path (even inside the root) means it moved between realpath() and open().
-    if (opened !== source || !isInsidePath(rootReal, opened)) throw mountFolderChanged(alias, subpath, "created", "it was moved or swapped for a symlink while it was checked");
+    if (opened !== source || !isInsidePath(rootReal, opened))
+      throw mountFolderChanged(alias, subpath, "created", "it was moved or swapped for a symlink while it was checked");
     return { path: opened, identity: `${stats.dev}:${stats.ino}` };
   } finally {
     await handle.close();
@@ -134,20 +174,35 @@ async function openChecked(source: string, rootReal: string, alias: string, subp
 }
 
 /** PERMISSION_DENIED: the folder of a mount is not the one that was checked; `why` says what was seen. */
-export function mountFolderChanged(alias: string, subpath: string, phase: "created" | "started", why: string): ControlPlaneError {
+export function mountFolderChanged(
+  alias: string,
+  subpath: string,
+  phase: "created" | "started",
+  why: string,
+): ControlPlaneError {
   const folder = subpath === "" ? "(the whole root)" : `(subpath "${subpath}")`;
   const after =
     phase === "created"
       ? "The runner was not created (a started one was removed; a workspace volume is kept); make sure nothing replaces that folder, then spawn again."
       : "The runner was stopped again (its workspace is kept); remove it with runner_remove and spawn a new one once the folder is the one you mean.";
-  return new ControlPlaneError("PERMISSION_DENIED", `The folder of mount alias "${alias}" ${folder} changed while the runner was being ${phase}: ${why}. ${after}`);
+  return new ControlPlaneError(
+    "PERMISSION_DENIED",
+    `The folder of mount alias "${alias}" ${folder} changed while the runner was being ${phase}: ${why}. ${after}`,
+  );
 }
 
 function mountTarget(alias: string, target: string | undefined): string {
   if (target === undefined || target === "") return `${EXPORT_MOUNT_DIR}/${alias}`;
   const normalized = posix.normalize(target).replace(/\/$/, "");
-  if (!target.startsWith("/") || normalized !== target.replace(/\/$/, "") || !normalized.startsWith(`${EXPORT_MOUNT_DIR}/`)) {
-    throw new ControlPlaneError("INVALID_ARGUMENT", `The mount target "${target}" must be a normalized absolute path under ${EXPORT_MOUNT_DIR}/, e.g. "${EXPORT_MOUNT_DIR}/${alias}"; omit it for that default.`);
+  if (
+    !target.startsWith("/") ||
+    normalized !== target.replace(/\/$/, "") ||
+    !normalized.startsWith(`${EXPORT_MOUNT_DIR}/`)
+  ) {
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `The mount target "${target}" must be a normalized absolute path under ${EXPORT_MOUNT_DIR}/, e.g. "${EXPORT_MOUNT_DIR}/${alias}"; omit it for that default.`,
+    );
   }
   return normalized;
 }

@@ -44,12 +44,28 @@ describe("mount tables (/proc/<pid>/mountinfo)", () => {
 
   it("places a host folder inside its filesystem through the longest (topmost) host mount holding it", () => {
     const table = parseMountTable(HOST_TABLE);
-    expect(folderInFilesystem(table, "/srv/data/reports/2024")).toEqual({ device: "259:3", root: "/other/reports/2024", fsType: "xfs" });
+    expect(folderInFilesystem(table, "/srv/data/reports/2024")).toEqual({
+      device: "259:3",
+      root: "/other/reports/2024",
+      fsType: "xfs",
+    });
     expect(folderInFilesystem(table, "/srv/data")).toEqual({ device: "259:3", root: "/other", fsType: "xfs" });
-    expect(folderInFilesystem(table, "/srv/database/x")).toEqual({ device: "254:0", root: "/srv/database/x", fsType: "ext4" });
-    expect(folderInFilesystem(table, "/srv/my files/a b\tc")).toEqual({ device: "0:45", root: "/a b\tc", fsType: "ext4" });
+    expect(folderInFilesystem(table, "/srv/database/x")).toEqual({
+      device: "254:0",
+      root: "/srv/database/x",
+      fsType: "ext4",
+    });
+    expect(folderInFilesystem(table, "/srv/my files/a b\tc")).toEqual({
+      device: "0:45",
+      root: "/a b\tc",
+      fsType: "ext4",
+    });
     expect(folderInFilesystem(table, "/srv/my files")).toEqual({ device: "0:45", root: "/", fsType: "ext4" });
-    expect(folderInFilesystem(table, "/home/ana/src")).toEqual({ device: "0:52", root: "/@home/ana/src", fsType: "btrfs" });
+    expect(folderInFilesystem(table, "/home/ana/src")).toEqual({
+      device: "0:52",
+      root: "/@home/ana/src",
+      fsType: "btrfs",
+    });
     expect(folderInFilesystem(table, "/")).toEqual({ device: "254:0", root: "/", fsType: "ext4" });
     expect(folderInFilesystem([], "/srv")).toBeUndefined();
   });
@@ -79,13 +95,27 @@ describe("comparing a runner's mount with the checked folder", () => {
       mounted: { device: "254:0", root: "/", mountPoint: "/export/shared", fsType: "ext4" },
       expected: { device: "254:0", root: "/home2/ana/shared/sub", fsType: "ext4" },
     });
-    expect(compareMount(tables, "/export/stacked", "/srv/old", ext4)).toMatchObject({ kind: "other-folder", mounted: { root: "/srv/new" } });
+    expect(compareMount(tables, "/export/stacked", "/srv/old", ext4)).toMatchObject({
+      kind: "other-folder",
+      mounted: { root: "/srv/new" },
+    });
     expect(compareMount(tables, "/export/stacked", "/srv/new", ext4)).toBeUndefined();
   });
 
   it("refuses a folder with the same path on another filesystem", () => {
-    expect(compareMount(tables, "/export/shared", "/tmp", ext4)).toMatchObject({ kind: "not-on-checked-device", device: "254:0", holder: { device: "0:27", root: "/" } });
-    expect(compareMount({ ...tables, own: parseMountTable("22 1 254:1 / / rw - ext4 /dev/vdb rw") }, "/export/shared", "/", 65025n)).toMatchObject({
+    expect(compareMount(tables, "/export/shared", "/tmp", ext4)).toMatchObject({
+      kind: "not-on-checked-device",
+      device: "254:0",
+      holder: { device: "0:27", root: "/" },
+    });
+    expect(
+      compareMount(
+        { ...tables, own: parseMountTable("22 1 254:1 / / rw - ext4 /dev/vdb rw") },
+        "/export/shared",
+        "/",
+        65025n,
+      ),
+    ).toMatchObject({
       kind: "other-folder",
     });
   });

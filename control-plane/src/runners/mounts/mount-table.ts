@@ -20,7 +20,12 @@ export function parseMountTable(text: string): MountEntry[] {
     const separator = fields.indexOf("-", 6);
     const [device, root, mountPoint] = [fields[2], fields[3], fields[4]];
     if (separator < 0 || device === undefined || root === undefined || mountPoint === undefined) continue;
-    entries.push({ device, root: unescapeMountPath(root), mountPoint: unescapeMountPath(mountPoint), fsType: fields[separator + 1] ?? "" });
+    entries.push({
+      device,
+      root: unescapeMountPath(root),
+      mountPoint: unescapeMountPath(mountPoint),
+      fsType: fields[separator + 1] ?? "",
+    });
   }
   return entries;
 }
@@ -46,7 +51,10 @@ export function mountAt(table: readonly MountEntry[], mountPoint: string): Mount
  * Where the folder at the absolute, symlink-free `path` lies inside its filesystem, from the mount table of a process
  * that sees it at `path`: the device and root a bind of that folder shows in any mount namespace.
  */
-export function folderInFilesystem(table: readonly MountEntry[], path: string): { device: string; root: string; fsType: string } | undefined {
+export function folderInFilesystem(
+  table: readonly MountEntry[],
+  path: string,
+): { device: string; root: string; fsType: string } | undefined {
   let holder: MountEntry | undefined;
   for (const entry of table) {
     const inside = entry.mountPoint === "/" || path === entry.mountPoint || path.startsWith(`${entry.mountPoint}/`);
@@ -76,14 +84,22 @@ type FolderPlace = NonNullable<ReturnType<typeof folderInFilesystem>>;
  * st_dev), with the root (the mounted directory's path inside its filesystem) where the control plane's own table puts
  * `source`. Undefined when it is.
  */
-export function compareMount(tables: MountTables, target: string, source: string, dev: bigint): MountMismatch | undefined {
+export function compareMount(
+  tables: MountTables,
+  target: string,
+  source: string,
+  dev: bigint,
+): MountMismatch | undefined {
   const mounted = mountAt(tables.runner, target);
   if (!mounted) return { kind: "not-mounted" };
   const device = deviceNumbers(dev);
   const expected = folderInFilesystem(tables.own, source);
   // btrfs reports a subvolume's own device in stat, never the one in the mount table.
-  if (!expected || (expected.device !== device && expected.fsType !== "btrfs")) return { kind: "not-on-checked-device", device, holder: expected };
-  return mounted.device === expected.device && mounted.root === expected.root ? undefined : { kind: "other-folder", mounted, expected };
+  if (!expected || (expected.device !== device && expected.fsType !== "btrfs"))
+    return { kind: "not-on-checked-device", device, holder: expected };
+  return mounted.device === expected.device && mounted.root === expected.root
+    ? undefined
+    : { kind: "other-folder", mounted, expected };
 }
 
 /**

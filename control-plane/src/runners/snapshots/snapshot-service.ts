@@ -36,7 +36,11 @@ export class SnapshotService {
   ) {}
 
   /** Commits the principal's runner (running or stopped) into a new snapshot; its /work is not part of it. */
-  async create(principal: Principal, runnerRef: string, options: { name?: string | undefined } = {}): Promise<SnapshotInfo> {
+  async create(
+    principal: Principal,
+    runnerRef: string,
+    options: { name?: string | undefined } = {},
+  ): Promise<SnapshotInfo> {
     const name = options.name === undefined ? undefined : checkSnapshotName(options.name);
     const target = await this.lookup.resolve(principal, runnerRef);
     if (target.kind !== "container") throw runnerUnavailable(runnerRef, target);
@@ -44,17 +48,45 @@ export class SnapshotService {
     if (this.isStarting(runnerId)) throw runnerUnavailable(runnerRef, startingSpawnOf(target.container));
     // Names are unique per principal: the check and the commit run under the principal's snapshot lock.
     return this.locks.run(`snapshots:${principal.id}`, async () => {
-      const taken = name === undefined ? undefined : (await this.runtime.snapshots.list(principal.id)).find((snapshot) => snapshot.name === name);
+      const taken =
+        name === undefined
+          ? undefined
+          : (await this.runtime.snapshots.list(principal.id)).find((snapshot) => snapshot.name === name);
       if (taken) {
-        throw new ControlPlaneError("ALREADY_EXISTS", `Snapshot name "${name}" is already taken by your snapshot "${taken.snapshotId}"; choose another name, or remove that snapshot with snapshot_remove first.`);
+        throw new ControlPlaneError(
+          "ALREADY_EXISTS",
+          `Snapshot name "${name}" is already taken by your snapshot "${taken.snapshotId}"; choose another name, or remove that snapshot with snapshot_remove first.`,
+        );
       }
-      const spec = { snapshotId: `s-${randomBytes(6).toString("hex")}`, principal: principal.id, name, createdAt: new Date().toISOString() };
+      const spec = {
+        snapshotId: `s-${randomBytes(6).toString("hex")}`,
+        principal: principal.id,
+        name,
+        createdAt: new Date().toISOString(),
+      };
       const snapshot = await this.runtime.snapshots.commit(runnerId, spec).catch((error: unknown) => {
-        this.audit.record({ action: "snapshot.create", principal: principal.id, outcome: "failed", runner: runnerId, snapshot: spec.snapshotId });
+        this.audit.record({
+          action: "snapshot.create",
+          principal: principal.id,
+          outcome: "failed",
+          runner: runnerId,
+          snapshot: spec.snapshotId,
+        });
         throw error;
       });
-      this.audit.record({ action: "snapshot.create", principal: principal.id, outcome: "ok", runner: runnerId, snapshot: snapshot.snapshotId, name, image: snapshot.image });
-      this.log.info({ principal: principal.id, runner: runnerId, snapshot: snapshot.snapshotId, image: snapshot.image }, "snapshot created");
+      this.audit.record({
+        action: "snapshot.create",
+        principal: principal.id,
+        outcome: "ok",
+        runner: runnerId,
+        snapshot: snapshot.snapshotId,
+        name,
+        image: snapshot.image,
+      });
+      this.log.info(
+        { principal: principal.id, runner: runnerId, snapshot: snapshot.snapshotId, image: snapshot.image },
+        "snapshot created",
+      );
       return toSnapshotInfo(snapshot);
     });
   }
@@ -72,7 +104,10 @@ export class SnapshotService {
       throw snapshotNotFound(ref);
     }
     if (!RUNNER_NAME_PATTERN.test(ref)) {
-      throw new ControlPlaneError("INVALID_ARGUMENT", `"${ref}" is not a snapshot id or name (an id is "s-" and 12 hex digits; names ${NAME_RULE}); list your snapshots with snapshot_list.`);
+      throw new ControlPlaneError(
+        "INVALID_ARGUMENT",
+        `"${ref}" is not a snapshot id or name (an id is "s-" and 12 hex digits; names ${NAME_RULE}); list your snapshots with snapshot_list.`,
+      );
     }
     const snapshot = (await this.runtime.snapshots.list(principal.id)).find((candidate) => candidate.name === ref);
     if (!snapshot) throw snapshotNotFound(ref);
@@ -83,7 +118,13 @@ export class SnapshotService {
   async remove(principal: Principal, ref: string): Promise<SnapshotInfo> {
     const snapshot = await this.resolve(principal, ref);
     await this.runtime.snapshots.remove(principal.id, snapshot.snapshotId);
-    this.audit.record({ action: "snapshot.remove", principal: principal.id, outcome: "ok", snapshot: snapshot.snapshotId, image: snapshot.image });
+    this.audit.record({
+      action: "snapshot.remove",
+      principal: principal.id,
+      outcome: "ok",
+      snapshot: snapshot.snapshotId,
+      image: snapshot.image,
+    });
     this.log.info({ principal: principal.id, snapshot: snapshot.snapshotId }, "snapshot removed");
     return snapshot;
   }
@@ -109,7 +150,15 @@ export class SnapshotService {
       return { request: { ...request, image: choice.image }, ownSnapshot: choice.ownSnapshot, pinned: choice.pinned };
     } catch (error) {
       if (error instanceof PolicyDeniedError) {
-        this.audit.record({ action: "policy.denied", principal: principal.id, outcome: "denied", request: "runner.spawn", what: error.what, limit: error.limit, reason: error.message });
+        this.audit.record({
+          action: "policy.denied",
+          principal: principal.id,
+          outcome: "denied",
+          request: "runner.spawn",
+          what: error.what,
+          limit: error.limit,
+          reason: error.message,
+        });
       }
       throw error;
     }
@@ -117,16 +166,25 @@ export class SnapshotService {
 }
 
 function checkSnapshotName(name: string): string {
-  if (!RUNNER_NAME_PATTERN.test(name)) throw new ControlPlaneError("INVALID_ARGUMENT", `name "${name}" is not valid: ${NAME_RULE}.`);
-  if (SNAPSHOT_ID_PATTERN.test(name)) throw new ControlPlaneError("INVALID_ARGUMENT", `name "${name}" looks like a snapshot id ("s-" and 12 hex digits); choose another name.`);
+  if (!RUNNER_NAME_PATTERN.test(name))
+    throw new ControlPlaneError("INVALID_ARGUMENT", `name "${name}" is not valid: ${NAME_RULE}.`);
+  if (SNAPSHOT_ID_PATTERN.test(name))
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `name "${name}" looks like a snapshot id ("s-" and 12 hex digits); choose another name.`,
+    );
   return name;
 }
 
 /** The one "not found" of snapshot lookups: another principal's snapshot looks exactly like a missing one. */
 export function snapshotNotFound(ref: string): ControlPlaneError {
-  return new ControlPlaneError("NOT_FOUND", `Snapshot "${ref}" not found for this principal; list your snapshots with snapshot_list, or create one with snapshot_create.`, {
-    hint: "snapshot_list shows your snapshots by id and name; snapshot_create takes a new one from a runner.",
-  });
+  return new ControlPlaneError(
+    "NOT_FOUND",
+    `Snapshot "${ref}" not found for this principal; list your snapshots with snapshot_list, or create one with snapshot_create.`,
+    {
+      hint: "snapshot_list shows your snapshots by id and name; snapshot_create takes a new one from a runner.",
+    },
+  );
 }
 
 function toSnapshotInfo({ principal: _owner, ...snapshot }: RunnerSnapshot): SnapshotInfo {

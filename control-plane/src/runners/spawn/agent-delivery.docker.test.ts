@@ -2,7 +2,11 @@ import { randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentHelperNames, createAgentDeliveryFixture, type AgentDeliveryFixture } from "../../../test/agent-delivery-fixture.js";
+import {
+  agentHelperNames,
+  createAgentDeliveryFixture,
+  type AgentDeliveryFixture,
+} from "../../../test/agent-delivery-fixture.js";
 import { countRunners, docker, removeTestRunners } from "../../../test/docker-cleanup.js";
 import { DEFAULT_AGENT_BUNDLE } from "../../config.js";
 import { createLogger } from "../../log.js";
@@ -17,7 +21,12 @@ const RUNNER_IMAGE = "devhatchery-test/runner:dev";
 /** Plain Debian minbase: no agent, no Node, no /work, no /opt/devhatchery. */
 const DEBIAN_IMAGE = "devhatchery-test/debian:bookworm";
 /** What `ls -A` shows in an agent volume: the marker, the bundle, bin/ and the native addons shipped beside the bundle. */
-const VOLUME_LISTING = [".devhatchery-agent-complete", "agent.cjs", "bin", ...readdirSync(dirname(DEFAULT_AGENT_BUNDLE)).filter((name) => name.endsWith(".node"))]
+const VOLUME_LISTING = [
+  ".devhatchery-agent-complete",
+  "agent.cjs",
+  "bin",
+  ...readdirSync(dirname(DEFAULT_AGENT_BUNDLE)).filter((name) => name.endsWith(".node")),
+]
   .sort()
   .map((name) => `${name}\n`)
   .join("");
@@ -25,7 +34,9 @@ const VOLUME_NAME = /^devhatchery-agent-0\.0\.0-test\.[0-9a-f]+(?:-[a-z]+)?-[0-9
 
 /** The agent-preparation statuses a spawn reported (they travel as "pulling" progress). */
 function agentStatuses(progress: SpawnProgress[]): string[] {
-  return progress.flatMap((event) => (event.phase === "pulling" && event.detail.status.startsWith("agent: ") ? [event.detail.status.slice(7)] : []));
+  return progress.flatMap((event) =>
+    event.phase === "pulling" && event.detail.status.startsWith("agent: ") ? [event.detail.status.slice(7)] : [],
+  );
 }
 
 describe("agent delivery: baked when the image has the agent, injected from a read-only volume otherwise", () => {
@@ -37,19 +48,31 @@ describe("agent delivery: baked when the image has the agent, injected from a re
 
   /** A control plane of its own (runtime + services): a fresh process as far as agent volumes are concerned. */
   function controlPlane(version?: string): { runners: RunnerService; execs: ExecService } {
-    const runners = new RunnerService(new DockerRuntime(log, undefined, fixture.options(version)), createSqliteStateStore(":memory:"), { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 20_000 }, log);
+    const runners = new RunnerService(
+      new DockerRuntime(log, undefined, fixture.options(version)),
+      createSqliteStateStore(":memory:"),
+      { defaultImage: RUNNER_IMAGE, network, readyTimeoutMs: 20_000 },
+      log,
+    );
     return { runners, execs: new ExecService(runners, log) };
   }
 
-  async function spawnWithProgress(runners: RunnerService, image: string): Promise<{ runnerId: string; progress: SpawnProgress[] }> {
+  async function spawnWithProgress(
+    runners: RunnerService,
+    image: string,
+  ): Promise<{ runnerId: string; progress: SpawnProgress[] }> {
     const progress: SpawnProgress[] = [];
     const runner = await runners.spawn(alice, { image }, (event) => progress.push(event));
     return { runnerId: runner.runnerId, progress };
   }
 
-  async function agentMount(runnerId: string): Promise<{ Name?: string; Destination: string; RW: boolean } | undefined> {
+  async function agentMount(
+    runnerId: string,
+  ): Promise<{ Name?: string; Destination: string; RW: boolean } | undefined> {
     const info = await docker.getContainer(`devhatchery-${runnerId}`).inspect();
-    return (info.Mounts as Array<{ Name?: string; Destination: string; RW: boolean }>).find((mount) => mount.Destination === "/opt/devhatchery");
+    return (info.Mounts as Array<{ Name?: string; Destination: string; RW: boolean }>).find(
+      (mount) => mount.Destination === "/opt/devhatchery",
+    );
   }
 
   beforeAll(async () => {
@@ -65,7 +88,9 @@ describe("agent delivery: baked when the image has the agent, injected from a re
     const { runners, execs } = controlPlane(version);
     const { runnerId, progress } = await spawnWithProgress(runners, DEBIAN_IMAGE);
     expect(progress.map((event) => event.phase).slice(-3)).toEqual(["creating", "starting", "ready"]);
-    expect(agentStatuses(progress)).toEqual(expect.arrayContaining([expect.stringMatching(/^filling the agent volume "devhatchery-agent-/)]));
+    expect(agentStatuses(progress)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^filling the agent volume "devhatchery-agent-/)]),
+    );
 
     const info = await docker.getContainer(`devhatchery-${runnerId}`).inspect();
     expect(info.Config.Entrypoint).toEqual(["/opt/devhatchery/bin/node", "/opt/devhatchery/agent.cjs"]);
@@ -83,11 +108,24 @@ describe("agent delivery: baked when the image has the agent, injected from a re
     });
     expect(mount?.Name).toContain(`-${volume.Labels["io.devhatchery.agent.digest"]}-x64`);
 
-    const probe = await execs.run(alice, runnerId, { command: "command -v node || echo 'no node on PATH'; pwd; ls -A /opt/devhatchery; cat /proc/1/comm" }, () => {});
+    const probe = await execs.run(
+      alice,
+      runnerId,
+      { command: "command -v node || echo 'no node on PATH'; pwd; ls -A /opt/devhatchery; cat /proc/1/comm" },
+      () => {},
+    );
     expect(probe).toMatchObject({ exitCode: 0, stdout: `no node on PATH\n/work\n${VOLUME_LISTING}docker-init\n` });
     const write = await execs.run(alice, runnerId, { command: "touch /opt/devhatchery/agent.cjs" }, () => {});
-    expect(write).toMatchObject({ exitCode: 1, stderr: "touch: cannot touch '/opt/devhatchery/agent.cjs': Read-only file system\n" });
-    const node = await execs.run(alice, runnerId, { command: ["/opt/devhatchery/bin/node", "-p", "process.version + ' ' + process.arch"] }, () => {});
+    expect(write).toMatchObject({
+      exitCode: 1,
+      stderr: "touch: cannot touch '/opt/devhatchery/agent.cjs': Read-only file system\n",
+    });
+    const node = await execs.run(
+      alice,
+      runnerId,
+      { command: ["/opt/devhatchery/bin/node", "-p", "process.version + ' ' + process.arch"] },
+      () => {},
+    );
     expect(node).toMatchObject({ exitCode: 0, stdout: "v24.21.0 x64\n" });
     expect(await agentHelperNames(version)).toEqual([]);
   });
@@ -97,23 +135,49 @@ describe("agent delivery: baked when the image has the agent, injected from a re
     const { runnerId } = await spawnWithProgress(runners, DEBIAN_IMAGE);
     const agent = await runners.connect(alice, runnerId);
 
-    const written = await agent.fs.write("/work/src/main.c", Buffer.from("int main(void) { return 0; }\n"), { createParents: true, mode: 0 });
+    const written = await agent.fs.write("/work/src/main.c", Buffer.from("int main(void) { return 0; }\n"), {
+      createParents: true,
+      mode: 0,
+    });
     expect(written).toMatchObject({ path: "/work/src/main.c", size: 29, type: "file" });
     expect((await agent.fs.read("/work/src/main.c", 0, 0)).data.toString()).toBe("int main(void) { return 0; }\n");
-    expect((await agent.fs.list("/work", 100, 2)).entries.map((entry) => entry.path)).toEqual(["/work/src", "/work/src/main.c"]);
+    expect((await agent.fs.list("/work", 100, 2)).entries.map((entry) => entry.path)).toEqual([
+      "/work/src",
+      "/work/src/main.c",
+    ]);
 
     // The pty addon ships in the agent volume beside the bundle.
     let ptyOutput = "";
-    const pty = agent.exec.start({ argv: [], shell: "stty size", cwd: "", env: {}, timeoutMs: 10_000, stdin: Buffer.alloc(0), stdinOpen: false, pty: { rows: 33, cols: 101 } }, (event) => {
-      if (event.type === "output") ptyOutput += event.data.toString();
-    });
+    const pty = agent.exec.start(
+      {
+        argv: [],
+        shell: "stty size",
+        cwd: "",
+        env: {},
+        timeoutMs: 10_000,
+        stdin: Buffer.alloc(0),
+        stdinOpen: false,
+        pty: { rows: 33, cols: 101 },
+      },
+      (event) => {
+        if (event.type === "output") ptyOutput += event.data.toString();
+      },
+    );
     expect(await pty.ended).toMatchObject({ reason: "exited", exitCode: 0 });
     expect(ptyOutput.trim()).toBe("33 101");
 
-    const watch = await agent.watch.start({ path: "/work", recursive: true, ignore: [], gitignore: true, debounceMs: 50 });
+    const watch = await agent.watch.start({
+      path: "/work",
+      recursive: true,
+      ignore: [],
+      gitignore: true,
+      debounceMs: 50,
+    });
     await execs.run(alice, runnerId, { command: "echo hi > /work/src/new.txt" }, () => {});
     const changes = await agent.watch.read(watch.watchId, 0, 10_000, 0);
-    const paths = changes.events.flatMap((event) => (event.type === "changes" ? event.changes.map((change) => change.path) : []));
+    const paths = changes.events.flatMap((event) =>
+      event.type === "changes" ? event.changes.map((change) => change.path) : [],
+    );
     expect(paths).toContain("src/new.txt");
     runners.close();
   });
@@ -135,7 +199,9 @@ describe("agent delivery: baked when the image has the agent, injected from a re
     expect((await agentMount(again.runnerId))?.Name).toBe(volumeName);
     expect((await agentMount(afterRestart.runnerId))?.Name).toBe(volumeName);
     expect(((await docker.getVolume(volumeName).inspect()) as { CreatedAt?: string }).CreatedAt).toBe(createdAt);
-    const { Volumes: volumes } = await docker.listVolumes({ filters: { label: [`io.devhatchery.agent.version=${version}`] } });
+    const { Volumes: volumes } = await docker.listVolumes({
+      filters: { label: [`io.devhatchery.agent.version=${version}`] },
+    });
     expect(volumes?.map((volume) => volume.Name)).toEqual([volumeName]);
     const result = await restarted.execs.run(alice, afterRestart.runnerId, { command: "echo $((6*7))" }, () => {});
     expect(result).toMatchObject({ exitCode: 0, stdout: "42\n" });
@@ -159,9 +225,17 @@ describe("agent delivery: baked when the image has the agent, injected from a re
 
     const restarted = controlPlane(version);
     const rebuilt = await spawnWithProgress(restarted.runners, DEBIAN_IMAGE);
-    expect(agentStatuses(rebuilt.progress)).toEqual([`recreating the incomplete agent volume "${volumeName}"`, `filling the agent volume "${volumeName}"`]);
+    expect(agentStatuses(rebuilt.progress)).toEqual([
+      `recreating the incomplete agent volume "${volumeName}"`,
+      `filling the agent volume "${volumeName}"`,
+    ]);
     expect((await agentMount(rebuilt.runnerId))?.Name).toBe(volumeName);
-    const result = await restarted.execs.run(alice, rebuilt.runnerId, { command: "ls -A /opt/devhatchery && test $(stat -c %s /opt/devhatchery/agent.cjs) -gt 100000 && echo whole" }, () => {});
+    const result = await restarted.execs.run(
+      alice,
+      rebuilt.runnerId,
+      { command: "ls -A /opt/devhatchery && test $(stat -c %s /opt/devhatchery/agent.cjs) -gt 100000 && echo whole" },
+      () => {},
+    );
     expect(result).toMatchObject({ exitCode: 0, stdout: `${VOLUME_LISTING}whole\n` });
 
     // Removed behind the running control plane's back: filled again rather than mounted empty.
@@ -169,7 +243,9 @@ describe("agent delivery: baked when the image has the agent, injected from a re
     await docker.getVolume(volumeName).remove();
     const refilled = await spawnWithProgress(restarted.runners, DEBIAN_IMAGE);
     expect(agentStatuses(refilled.progress)).toEqual([`filling the agent volume "${volumeName}"`]);
-    await expect(restarted.execs.run(alice, refilled.runnerId, { command: "true" }, () => {})).resolves.toMatchObject({ exitCode: 0 });
+    await expect(restarted.execs.run(alice, refilled.runnerId, { command: "true" }, () => {})).resolves.toMatchObject({
+      exitCode: 0,
+    });
   });
 
   it("fills a new volume exactly once when first spawns race, within one control plane and across two", async () => {
@@ -182,15 +258,21 @@ describe("agent delivery: baked when the image has the agent, injected from a re
       spawnWithProgress(two.runners, DEBIAN_IMAGE),
       spawnWithProgress(two.runners, DEBIAN_IMAGE),
     ]);
-    const fills = spawns.flatMap((spawn) => agentStatuses(spawn.progress)).filter((status) => status.startsWith("filling"));
+    const fills = spawns
+      .flatMap((spawn) => agentStatuses(spawn.progress))
+      .filter((status) => status.startsWith("filling"));
     expect(fills).toHaveLength(1);
     const names = new Set(await Promise.all(spawns.map(async (spawn) => (await agentMount(spawn.runnerId))?.Name)));
     expect(names.size).toBe(1);
-    const { Volumes: volumes } = await docker.listVolumes({ filters: { label: [`io.devhatchery.agent.version=${version}`] } });
+    const { Volumes: volumes } = await docker.listVolumes({
+      filters: { label: [`io.devhatchery.agent.version=${version}`] },
+    });
     expect(volumes).toHaveLength(1);
     for (const [index, spawn] of spawns.entries()) {
       const execs = index < 2 ? one.execs : two.execs;
-      await expect(execs.run(alice, spawn.runnerId, { command: "cat /opt/devhatchery/.devhatchery-agent-complete" }, () => {})).resolves.toMatchObject({
+      await expect(
+        execs.run(alice, spawn.runnerId, { command: "cat /opt/devhatchery/.devhatchery-agent-complete" }, () => {}),
+      ).resolves.toMatchObject({
         exitCode: 0,
         stdout: expect.stringContaining(`"version":"${version}"`),
       });
@@ -204,7 +286,11 @@ describe("agent delivery: baked when the image has the agent, injected from a re
     const payload = new AgentPayload(options.bundlePath, version, new NodeRuntimeCache(options, log));
     const volumeName = payload.volumeName(await payload.snapshot(), "x64");
     const leaveLock = (): Promise<unknown> =>
-      docker.createContainer({ name: `${volumeName}-lock`, Image: DEBIAN_IMAGE, Labels: { "io.devhatchery.kind": "agent-helper", "io.devhatchery.agent.volume": volumeName } });
+      docker.createContainer({
+        name: `${volumeName}-lock`,
+        Image: DEBIAN_IMAGE,
+        Labels: { "io.devhatchery.kind": "agent-helper", "io.devhatchery.agent.volume": volumeName },
+      });
 
     await leaveLock();
     const held = new DockerRuntime(log, undefined, { ...options, timing: { lockWaitMs: 500, lockStaleMs: 600_000 } });
@@ -215,8 +301,13 @@ describe("agent delivery: baked when the image has the agent, injected from a re
 
     const progress: string[] = [];
     const breaking = new DockerRuntime(log, undefined, { ...options, timing: { lockWaitMs: 20_000, lockStaleMs: 0 } });
-    await expect(breaking.agentVolumes.ensure("amd64", DEBIAN_IMAGE, (status) => progress.push(status))).resolves.toBe(volumeName);
-    expect(progress).toEqual([`waiting for another control plane to fill the agent volume "${volumeName}"`, `filling the agent volume "${volumeName}"`]);
+    await expect(breaking.agentVolumes.ensure("amd64", DEBIAN_IMAGE, (status) => progress.push(status))).resolves.toBe(
+      volumeName,
+    );
+    expect(progress).toEqual([
+      `waiting for another control plane to fill the agent volume "${volumeName}"`,
+      `filling the agent volume "${volumeName}"`,
+    ]);
     expect(await agentHelperNames(version)).toEqual([]);
   });
 
@@ -231,7 +322,10 @@ describe("agent delivery: baked when the image has the agent, injected from a re
     expect(info.Config.Entrypoint).toEqual(image.Config.Entrypoint);
     // Baked delivery: no agent volume; /work is the runner's workspace volume, beside the agent's anonymous spill volume.
     expect(info.Mounts?.map((mount) => mount.Destination).sort()).toEqual(["/var/tmp/devhatchery-agent", "/work"]);
-    await expect(execs.run(alice, runnerId, { command: "pwd" }, () => {})).resolves.toMatchObject({ exitCode: 0, stdout: "/work\n" });
+    await expect(execs.run(alice, runnerId, { command: "pwd" }, () => {})).resolves.toMatchObject({
+      exitCode: 0,
+      stdout: "/work\n",
+    });
   });
 
   it("says what is missing when the agent bundle cannot be found, and creates nothing", async () => {

@@ -12,9 +12,16 @@ const STATE_CHECK_MS = 250;
  * Polls the agent's gRPC health until it is SERVING; fails fast when the container stops meanwhile. Returns a
  * connected client (logging its failed calls' transport details to `log`); closes it on failure.
  */
-export async function waitUntilReady(runtime: Pick<ContainerRuntime, "containers">, container: RunnerContainer, token: string, timeoutMs: number, log?: Logger): Promise<AgentClient> {
+export async function waitUntilReady(
+  runtime: Pick<ContainerRuntime, "containers">,
+  container: RunnerContainer,
+  token: string,
+  timeoutMs: number,
+  log?: Logger,
+): Promise<AgentClient> {
   if (container.state !== "running") throw agentExitedAtStart(container);
-  if (!container.address) throw new ControlPlaneError("RUNNER_START_FAILED", "the container has no address on the runner network");
+  if (!container.address)
+    throw new ControlPlaneError("RUNNER_START_FAILED", "the container has no address on the runner network");
   const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, token, log);
   const deadline = Date.now() + timeoutMs;
   let lastStateCheck = Date.now();
@@ -37,5 +44,8 @@ export async function waitUntilReady(runtime: Pick<ContainerRuntime, "containers
 }
 
 function agentExitedAtStart(container: RunnerContainer | undefined): ControlPlaneError {
-  return new ControlPlaneError("RUNNER_START_FAILED", `the agent exited (container ${container?.state ?? "gone"}, exit code ${container?.exitCode ?? "unknown"})`);
+  return new ControlPlaneError(
+    "RUNNER_START_FAILED",
+    `the agent exited (container ${container?.state ?? "gone"}, exit code ${container?.exitCode ?? "unknown"})`,
+  );
 }

@@ -3,7 +3,11 @@
  * version, or undefined when they match. Runners from it still work (the contract only grows, and the control plane
  * understands older agents' answers: docs/adr/0013-agent-contract-checks.md), so this is a warning, not a refusal.
  */
-export function bakedAgentVersionWarning(image: string, bakedVersion: string, currentVersion: string): string | undefined {
+export function bakedAgentVersionWarning(
+  image: string,
+  bakedVersion: string,
+  currentVersion: string,
+): string | undefined {
   if (bakedVersion === currentVersion) return undefined;
   return (
     `Image "${image}" carries agent ${bakedVersion} baked in, but this control plane ships agent ${currentVersion}; its runners work with ` +

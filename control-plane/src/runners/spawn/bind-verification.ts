@@ -46,15 +46,32 @@ export async function verifyBinds(
   }
   let refusal: Error | undefined;
   for (const { bind, check } of checked) {
-    const why = tables ? kernelMismatch(bind, check.identity, tables, log) : await agentMismatch(client, bind, check.identity);
+    const why = tables
+      ? kernelMismatch(bind, check.identity, tables, log)
+      : await agentMismatch(client, bind, check.identity);
     if (why === undefined) continue;
-    audit.log.record({ action: "mount.changed", principal: audit.principal, outcome: "denied", runner: audit.runner, alias: check.alias, subpath: check.subpath, source: bind.source, target: bind.target, phase });
+    audit.log.record({
+      action: "mount.changed",
+      principal: audit.principal,
+      outcome: "denied",
+      runner: audit.runner,
+      alias: check.alias,
+      subpath: check.subpath,
+      source: bind.source,
+      target: bind.target,
+      phase,
+    });
     refusal ??= mountFolderChanged(check.alias, check.subpath, phase, why);
   }
   return refusal;
 }
 
-function kernelMismatch(bind: HostBind, identity: string, tables: MountTables, log: Logger | undefined): string | undefined {
+function kernelMismatch(
+  bind: HostBind,
+  identity: string,
+  tables: MountTables,
+  log: Logger | undefined,
+): string | undefined {
   const mismatch = compareMount(tables, bind.target, bind.source, BigInt(/^\d+/.exec(identity)?.[0] ?? "0"));
   if (mismatch === undefined) return undefined;
   log?.warn({ target: bind.target, source: bind.source, mismatch }, "a runner's mount is not the checked folder");
@@ -69,7 +86,9 @@ function kernelMismatch(bind: HostBind, identity: string, tables: MountTables, l
 }
 
 async function agentMismatch(client: AgentClient, bind: HostBind, identity: string): Promise<string | undefined> {
-  const seen = await client.fs.identity(bind.target).catch((error: unknown) => `unreadable (${(error as Error).message})`);
+  const seen = await client.fs
+    .identity(bind.target)
+    .catch((error: unknown) => `unreadable (${(error as Error).message})`);
   if (seen === identity) return undefined;
   return seen === UNKNOWN_IDENTITY
     ? `the runner's agent cannot report which folder is mounted at "${bind.target}" (it predates mount verification; rebuild the image with the current agent)`

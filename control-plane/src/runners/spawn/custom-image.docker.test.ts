@@ -24,13 +24,22 @@ describe("an operator's custom image built from the documented recipe (images/ex
 
   beforeAll(async () => {
     fixture = await createAgentDeliveryFixture(suffix);
-    runners = new RunnerService(new DockerRuntime(log, undefined, fixture.options()), createSqliteStateStore(":memory:"), { defaultImage: tag, network, readyTimeoutMs: 20_000 }, log);
+    runners = new RunnerService(
+      new DockerRuntime(log, undefined, fixture.options()),
+      createSqliteStateStore(":memory:"),
+      { defaultImage: tag, network, readyTimeoutMs: 20_000 },
+      log,
+    );
     execs = new ExecService(runners, log);
     // Offline: the same build args as images/build-test-images.sh, local bases only, the legacy builder.
     await buildTestImage({
       tag,
       context: { dir: EXAMPLE_DIR },
-      buildArgs: { BASE_IMAGE: "devhatchery-test/debian:bookworm", AGENT_IMAGE: "devhatchery-test/agent:dev", AGENT_VERSION: "example" },
+      buildArgs: {
+        BASE_IMAGE: "devhatchery-test/debian:bookworm",
+        AGENT_IMAGE: "devhatchery-test/agent:dev",
+        AGENT_VERSION: "example",
+      },
     });
   });
   afterAll(async () => {
@@ -38,7 +47,10 @@ describe("an operator's custom image built from the documented recipe (images/ex
     await removeTestRunners([alice.id], network);
     await fixture?.cleanup();
     // noprune keeps the intermediate layers as build cache, so the next run does not download Python again.
-    await docker.getImage(tag).remove({ force: true, noprune: true }).catch(() => undefined);
+    await docker
+      .getImage(tag)
+      .remove({ force: true, noprune: true })
+      .catch(() => undefined);
   });
 
   it("carries the agent label, spawns with the baked agent and has the image's own tool", async () => {
@@ -54,12 +66,23 @@ describe("an operator's custom image built from the documented recipe (images/ex
     // Baked delivery: no agent volume; /work is the runner's workspace volume, beside the agent's spill volume.
     expect(info.Mounts?.map((mount) => mount.Destination).sort()).toEqual(["/var/tmp/devhatchery-agent", "/work"]);
 
-    const result = await execs.run(alice, runner.runnerId, { command: "pwd; python3 -c 'import sys; print(sys.version_info >= (3, 11), 6 * 7)'" }, () => {});
+    const result = await execs.run(
+      alice,
+      runner.runnerId,
+      { command: "pwd; python3 -c 'import sys; print(sys.version_info >= (3, 11), 6 * 7)'" },
+      () => {},
+    );
     expect(result).toMatchObject({ exitCode: 0, stdout: "/work\nTrue 42\n", stderr: "" });
 
     // The image's agent label ("example") is not this control plane's version: one warning saying how to rebuild.
-    const warnings = lines().filter((line) => line.level === 40 && String(line.msg).startsWith(`Image "${tag}" carries agent example baked in`));
+    const warnings = lines().filter(
+      (line) => line.level === 40 && String(line.msg).startsWith(`Image "${tag}" carries agent example baked in`),
+    );
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatchObject({ runner: runner.runnerId, agentVersion: "example", controlPlaneVersion: expect.any(String) });
+    expect(warnings[0]).toMatchObject({
+      runner: runner.runnerId,
+      agentVersion: "example",
+      controlPlaneVersion: expect.any(String),
+    });
   });
 });

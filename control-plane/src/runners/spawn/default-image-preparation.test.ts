@@ -82,6 +82,8 @@ describe("prepareDefaultImage", () => {
     await preparation.firstAttempt;
     preparation.stop();
     expect(preparation.isReady()).toBe(false);
-    expect(preparation.failure()).toBe('The default image "ubuntu:24.04" is not on the Docker host and images.pull is "never"; build or load it there, or change images.default.');
+    expect(preparation.failure()).toBe(
+      'The default image "ubuntu:24.04" is not on the Docker host and images.pull is "never"; build or load it there, or change images.default.',
+    );
   });
 });

@@ -64,11 +64,20 @@ export function prepareDefaultImage(
 }
 
 /** With images.pull "never" the default image must already be on the Docker host: preparing it never pulls. */
-async function localImage(runtime: Pick<PreparationRuntime, "images">, image: string, pull: ImagePullPolicy): Promise<ImageInfo> {
+async function localImage(
+  runtime: Pick<PreparationRuntime, "images">,
+  image: string,
+  pull: ImagePullPolicy,
+): Promise<ImageInfo> {
   if (pull !== "never") return runtime.images.ensure(image);
   const local = await runtime.images.inspect(image);
-  if (!local) throw new ControlPlaneError("IMAGE_NOT_FOUND", `The default image "${image}" is not on the Docker host and images.pull is "never"; build or load it there, or change images.default.`, {
-      hint: "Only the operator can provide the default image; meanwhile name another image in runner_spawn's image, or one of your snapshots (snapshot_list) as snapshot.",
-    });
+  if (!local)
+    throw new ControlPlaneError(
+      "IMAGE_NOT_FOUND",
+      `The default image "${image}" is not on the Docker host and images.pull is "never"; build or load it there, or change images.default.`,
+      {
+        hint: "Only the operator can provide the default image; meanwhile name another image in runner_spawn's image, or one of your snapshots (snapshot_list) as snapshot.",
+      },
+    );
   return local;
 }

@@ -18,7 +18,14 @@ const runtime = new DockerRuntime(log, undefined, { bundlePath: "/nonexistent/ag
 const noProgress = (): void => {};
 
 function gate(policy: Partial<ImagePolicy>): ImageGate {
-  return new ImageGate(runtime, { defaultImage: DEBIAN_IMAGE, allowed: [], pull: "missing", registries: undefined, allowIdReferences: false, ...policy });
+  return new ImageGate(runtime, {
+    defaultImage: DEBIAN_IMAGE,
+    allowed: [],
+    pull: "missing",
+    registries: undefined,
+    allowIdReferences: false,
+    ...policy,
+  });
 }
 
 describe("image pulls follow images.pull and images.registries; digest patterns pin", () => {
@@ -34,7 +41,11 @@ describe("image pulls follow images.pull and images.registries; digest patterns 
   });
   afterAll(async () => {
     registry?.stop();
-    for (const image of images.reverse()) await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+    for (const image of images.reverse())
+      await docker
+        .getImage(image)
+        .remove({ force: true })
+        .catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -50,7 +61,9 @@ describe("image pulls follow images.pull and images.registries; digest patterns 
         `Name an image by repository and tag (image ids are not accepted), e.g. "${DEBIAN_IMAGE}", or pass one of your snapshots (snapshot_list) as snapshot.`,
     };
     await expect(never.choose("alice", image)).rejects.toMatchObject(expected);
-    await expect(never.prepare("alice", { image, ownSnapshot: false, pinned: false }, noProgress)).rejects.toMatchObject(expected);
+    await expect(
+      never.prepare("alice", { image, ownSnapshot: false, pinned: false }, noProgress),
+    ).rejects.toMatchObject(expected);
     // Nor does the background prepull fetch it.
     await prepullImages(runtime, [image], log, "never").done;
     expect(await runtime.images.inspect(image)).toBeUndefined();
@@ -78,7 +91,9 @@ describe("image pulls follow images.pull and images.registries; digest patterns 
           `use an image from one of those, or ask the operator to add "${host}" to images.registries (DEVHATCHERY_IMAGE_REGISTRIES).`,
       };
       await expect(listed.choose("alice", image)).rejects.toMatchObject(expected);
-      await expect(listed.prepare("alice", { image, ownSnapshot: false, pinned: false }, noProgress)).rejects.toMatchObject(expected);
+      await expect(
+        listed.prepare("alice", { image, ownSnapshot: false, pinned: false }, noProgress),
+      ).rejects.toMatchObject(expected);
       expect(connections).toBe(0);
     } finally {
       await new Promise((resolve) => trap.close(resolve));
@@ -115,11 +130,16 @@ describe("image pulls follow images.pull and images.registries; digest patterns 
     expect(choice).toEqual({ image, ownSnapshot: false, pinned: true });
     expect(await pinned.prepare("alice", choice, noProgress)).toMatchObject({ digest });
     // An image of another repository matches no pattern at all.
-    await expect(pinned.choose("alice", DEBIAN_IMAGE)).rejects.toMatchObject({ code: "POLICY_DENIED", message: expect.stringMatching(/^image "devhatchery-test\/debian:bookworm" is not allowed on this server/) });
+    await expect(pinned.choose("alice", DEBIAN_IMAGE)).rejects.toMatchObject({
+      code: "POLICY_DENIED",
+      message: expect.stringMatching(/^image "devhatchery-test\/debian:bookworm" is not allowed on this server/),
+    });
 
     // The tag moves on the registry: the pinned pattern no longer admits it.
     images.push(await pushRandomImage(dir, image, registry.address));
-    const moved = (await docker.getImage(image).inspect()).RepoDigests?.find((name) => !name.endsWith(digest))?.split("@")[1];
+    const moved = (await docker.getImage(image).inspect()).RepoDigests?.find((name) => !name.endsWith(digest))?.split(
+      "@",
+    )[1];
     await expect(pinned.prepare("alice", choice, noProgress)).rejects.toMatchObject({
       code: "POLICY_DENIED",
       message: `image "${image}" has digest "${moved}", which images.allowed does not admit ("${image.slice(0, image.lastIndexOf(":"))}@${digest}"); use the image by an allowed digest, or ask the operator to update images.allowed.`,
@@ -138,7 +158,10 @@ describe("id references, when the operator allows them, never reach another prin
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), "devhatchery-fake-snapshot-"));
     try {
-      await writeFile(join(dir, "Dockerfile"), `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.kind=snapshot io.devhatchery.owner=${alice} io.devhatchery.snapshot=${snapshotId} io.devhatchery.instance=default\n`);
+      await writeFile(
+        join(dir, "Dockerfile"),
+        `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.kind=snapshot io.devhatchery.owner=${alice} io.devhatchery.snapshot=${snapshotId} io.devhatchery.instance=default\n`,
+      );
       await follow(await docker.buildImage({ context: dir, src: ["Dockerfile"] }, { t: tag }));
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -147,7 +170,10 @@ describe("id references, when the operator allows them, never reach another prin
     debianId = (await docker.getImage(DEBIAN_IMAGE).inspect()).Id;
   });
   afterAll(async () => {
-    await docker.getImage(id).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getImage(id)
+      .remove({ force: true })
+      .catch(() => undefined);
   });
 
   it("refuses ids by default, and another principal's snapshot by any reference, with the not-found text", async () => {
@@ -176,7 +202,10 @@ describe("id references, when the operator allows them, never reach another prin
     const dir = await mkdtemp(join(tmpdir(), "devhatchery-fake-snapshot-"));
     const elsewhereTag = `devhatchery-test/fake-snapshot-elsewhere-${suffix}:1`;
     try {
-      await writeFile(join(dir, "Dockerfile"), `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.kind=snapshot io.devhatchery.owner=${alice} io.devhatchery.snapshot=s-0000000000ee io.devhatchery.instance=elsewhere-${suffix}\n`);
+      await writeFile(
+        join(dir, "Dockerfile"),
+        `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.kind=snapshot io.devhatchery.owner=${alice} io.devhatchery.snapshot=s-0000000000ee io.devhatchery.instance=elsewhere-${suffix}\n`,
+      );
       await follow(await docker.buildImage({ context: dir, src: ["Dockerfile"] }, { t: elsewhereTag }));
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -188,13 +217,20 @@ describe("id references, when the operator allows them, never reach another prin
         await expect(withIds.choose(alice, reference), reference).rejects.toEqual(withIds.notFound(reference));
       }
     } finally {
-      await docker.getImage(elsewhereId).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getImage(elsewhereId)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   });
 
   it("applies images.allowed to the names of the image an id resolves to", async () => {
     const prefix = debianId.slice("sha256:".length, "sha256:".length + 12);
-    expect(await gate({ allowIdReferences: true, allowed: ["devhatchery-test/debian:*"] }).choose("bob", prefix)).toEqual({ image: debianId, ownSnapshot: false, pinned: false });
-    await expect(gate({ allowIdReferences: true, allowed: [`${prefix}*`, "ubuntu:*"] }).choose("bob", prefix)).rejects.toMatchObject({ code: "POLICY_DENIED" });
+    expect(
+      await gate({ allowIdReferences: true, allowed: ["devhatchery-test/debian:*"] }).choose("bob", prefix),
+    ).toEqual({ image: debianId, ownSnapshot: false, pinned: false });
+    await expect(
+      gate({ allowIdReferences: true, allowed: [`${prefix}*`, "ubuntu:*"] }).choose("bob", prefix),
+    ).rejects.toMatchObject({ code: "POLICY_DENIED" });
   });
 });

@@ -1,6 +1,11 @@
 import type { ImagePullPolicy } from "../../config.js";
 import { DIGEST_MARK, imageAdmission, isImageAllowed } from "../../config/image-pattern.js";
-import { familiarRepository, parseImageReference, referenceForms, type NamedImageReference } from "../../config/image-reference.js";
+import {
+  familiarRepository,
+  parseImageReference,
+  referenceForms,
+  type NamedImageReference,
+} from "../../config/image-reference.js";
 import { ControlPlaneError } from "../../errors.js";
 import type { ContainerRuntime } from "../../runtime/container-runtime.js";
 import type { ImageInfo, LocalImage, PullProgress } from "../../runtime/runner-images.js";
@@ -59,7 +64,9 @@ export class ImageGate {
     if (!parsed || reference.length > 255) throw invalidImage(reference);
     if (parsed.kind === "id") return this.chooseById(principal, reference);
     if (isSnapshotReference(parsed)) {
-      const own = (await this.runtime.snapshots.list(principal)).find((snapshot) => canonicalOf(snapshot.image) === parsed.canonical);
+      const own = (await this.runtime.snapshots.list(principal)).find(
+        (snapshot) => canonicalOf(snapshot.image) === parsed.canonical,
+      );
       if (!own) throw this.notFound(reference);
       return { image: own.image, ownSnapshot: true, pinned: false };
     }
@@ -71,7 +78,11 @@ export class ImageGate {
   }
 
   /** Makes the chosen image local (pulling as images.pull says) and checks it again as the engine now resolves it. */
-  async prepare(principal: string, choice: ImageChoice, onProgress: (progress: PullProgress) => void): Promise<PreparedImage> {
+  async prepare(
+    principal: string,
+    choice: ImageChoice,
+    onProgress: (progress: PullProgress) => void,
+  ): Promise<PreparedImage> {
     const parsed = parseImageReference(choice.image);
     if (parsed?.kind !== "name") {
       const local = parsed ? await this.runtime.images.inspect(choice.image) : undefined;
@@ -79,7 +90,8 @@ export class ImageGate {
       return { ...toInfo(local), digest: undefined };
     }
     const snapshot = isSnapshotReference(parsed);
-    let local = this.policy.pull === "always" && !snapshot ? undefined : await this.runtime.images.inspect(choice.image);
+    let local =
+      this.policy.pull === "always" && !snapshot ? undefined : await this.runtime.images.inspect(choice.image);
     if (!local) {
       if (snapshot || this.policy.pull === "never") throw this.notFound(choice.image);
       // The registry is checked where the spawn was accepted; checking again costs nothing and guards every caller.
@@ -87,7 +99,8 @@ export class ImageGate {
       await this.runtime.images.pull(choice.image, onProgress);
       local = await this.runtime.images.inspect(choice.image);
     }
-    if (!local || !isUsable(principal, local, parsed) || (choice.ownSnapshot && !isOwnSnapshot(principal, local))) throw this.notFound(choice.image);
+    if (!local || !isUsable(principal, local, parsed) || (choice.ownSnapshot && !isOwnSnapshot(principal, local)))
+      throw this.notFound(choice.image);
     return { ...toInfo(local), digest: choice.pinned ? this.pinnedDigest(choice.image, parsed, local) : undefined };
   }
 
@@ -107,13 +120,22 @@ export class ImageGate {
     const local = await this.runtime.images.inspect(reference);
     if (!local || isForeignSnapshot(principal, local)) throw this.notFound(reference);
     // Labels alone could be copied into any image: an own snapshot is also tagged as one of the caller's snapshots.
-    const ownSnapshot = isOwnSnapshot(principal, local) && (await this.runtime.snapshots.list(principal)).some((snapshot) => local.tags.some((tag) => canonicalOf(tag) === canonicalOf(snapshot.image)));
+    const ownSnapshot =
+      isOwnSnapshot(principal, local) &&
+      (await this.runtime.snapshots.list(principal)).some((snapshot) =>
+        local.tags.some((tag) => canonicalOf(tag) === canonicalOf(snapshot.image)),
+      );
     // The id itself matches no pattern: the image's own names must.
     const names = [...local.tags, ...local.digests].flatMap((name) => {
       const named = parseImageReference(name);
       return named?.kind === "name" ? referenceForms(name, named) : [];
     });
-    if (!ownSnapshot && this.policy.allowed.length > 0 && !names.some((name) => isImageAllowed(name, this.policy.allowed))) throw this.denied(reference);
+    if (
+      !ownSnapshot &&
+      this.policy.allowed.length > 0 &&
+      !names.some((name) => isImageAllowed(name, this.policy.allowed))
+    )
+      throw this.denied(reference);
     return { image: local.id, ownSnapshot, pinned: false };
   }
 
@@ -142,9 +164,16 @@ export class ImageGate {
     });
     const candidates = parsed.digest ? digests.filter((digest) => digest === parsed.digest) : digests;
     const patterns = this.digestPatterns();
-    const match = candidates.find((digest) => [`${familiarRepository(parsed)}@${digest}`, `${parsed.repository}@${digest}`].some((form) => isImageAllowed(form, patterns)));
+    const match = candidates.find((digest) =>
+      [`${familiarRepository(parsed)}@${digest}`, `${parsed.repository}@${digest}`].some((form) =>
+        isImageAllowed(form, patterns),
+      ),
+    );
     if (match) return match;
-    const had = digests.length > 0 ? `digest ${digests.map((digest) => `"${digest}"`).join(", ")}` : "no registry digest (it was not pulled from a registry)";
+    const had =
+      digests.length > 0
+        ? `digest ${digests.map((digest) => `"${digest}"`).join(", ")}`
+        : "no registry digest (it was not pulled from a registry)";
     throw new PolicyDeniedError(
       "image digest",
       patterns.join(", "),

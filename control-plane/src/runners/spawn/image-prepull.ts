@@ -18,11 +18,19 @@ export interface Prepull {
  * Pulls the operator's images one after another in the background, logging progress and a final line for each:
  * the missing ones (images.pull "missing"), every one ("always"), or none ("never").
  */
-export function prepullImages(runtime: Pick<ContainerRuntime, "images">, images: string[], log: Logger, pull: ImagePullPolicy = "missing"): Prepull {
+export function prepullImages(
+  runtime: Pick<ContainerRuntime, "images">,
+  images: string[],
+  log: Logger,
+  pull: ImagePullPolicy = "missing",
+): Prepull {
   let stopped = false;
   const done = (async () => {
     if (pull === "never" && images.length > 0) {
-      log.warn({ images }, 'images.pull is "never": images.prepull is not pulled; runners can use only images already on the Docker host');
+      log.warn(
+        { images },
+        'images.pull is "never": images.prepull is not pulled; runners can use only images already on the Docker host',
+      );
       return;
     }
     for (const image of images) {
@@ -37,9 +45,15 @@ export function prepullImages(runtime: Pick<ContainerRuntime, "images">, images:
       try {
         if (pull === "always") await runtime.images.pull(image, onProgress);
         const info = await runtime.images.ensure(image, onProgress);
-        log.info({ image, architecture: info.architecture, durationMs: Date.now() - startedAt }, "prepulled image is ready");
+        log.info(
+          { image, architecture: info.architecture, durationMs: Date.now() - startedAt },
+          "prepulled image is ready",
+        );
       } catch (error) {
-        log.warn({ image, code: asControlPlaneError(error).code, reason: asControlPlaneError(error).message }, "prepull failed; runners of this image will pull it when spawned");
+        log.warn(
+          { image, code: asControlPlaneError(error).code, reason: asControlPlaneError(error).message },
+          "prepull failed; runners of this image will pull it when spawned",
+        );
       }
     }
   })();

@@ -9,8 +9,10 @@ import { ControlPlaneError } from "../../errors.js";
 import { verifyBinds } from "./bind-verification.js";
 import type { Principal } from "../runner.js";
 
-const CHANGED = /^The folder of mount alias "shared" \(subpath "sub"\) changed while the runner was being started: "\/export\/shared" in the runner is not the folder that was checked/;
-const MOVED = /^The folder of mount alias "shared" \(subpath "sub"\) changed while the runner was being started: nothing is mounted at "\/export\/shared" in the runner/;
+const CHANGED =
+  /^The folder of mount alias "shared" \(subpath "sub"\) changed while the runner was being started: "\/export\/shared" in the runner is not the folder that was checked/;
+const MOVED =
+  /^The folder of mount alias "shared" \(subpath "sub"\) changed while the runner was being started: nothing is mounted at "\/export\/shared" in the runner/;
 
 /**
  * What a tenant can load into the agent's Node (here through NODE_OPTIONS in the spawn's env; an image's ENV, an
@@ -46,7 +48,10 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
   const spawnLiar = async (): Promise<{ runnerId: string; identity: string }> => {
     const checked = await stat(join(fx.base, "shared", "sub"), { bigint: true });
     const identity = `${checked.dev}:${checked.ino}`;
-    const runner = await fx.runners.spawn(tenant, { mounts: [{ alias: "shared", subpath: "sub" }], env: { NODE_OPTIONS, LIE_IDENTITY: identity } });
+    const runner = await fx.runners.spawn(tenant, {
+      mounts: [{ alias: "shared", subpath: "sub" }],
+      env: { NODE_OPTIONS, LIE_IDENTITY: identity },
+    });
     return { runnerId: runner.runnerId, identity };
   };
 
@@ -56,7 +61,8 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
       () => undefined,
       (caught: unknown) => caught,
     );
-    if (error === undefined) return (await fx.execs.run(tenant, runnerId, { command: "cat /export/shared/marker" }, () => {})).stdout.trim();
+    if (error === undefined)
+      return (await fx.execs.run(tenant, runnerId, { command: "cat /export/shared/marker" }, () => {})).stdout.trim();
     return error;
   };
 
@@ -79,7 +85,16 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
     expect((outcome as ControlPlaneError).code).toBe("PERMISSION_DENIED");
     expect((outcome as ControlPlaneError).message).toMatch(CHANGED);
     expect(fx.audit.filter((event) => event.action === "mount.changed")).toEqual([
-      expect.objectContaining({ action: "mount.changed", principal: tenant.id, outcome: "denied", runner: runnerId, alias: "shared", subpath: "sub", target: "/export/shared", phase: "started" }),
+      expect.objectContaining({
+        action: "mount.changed",
+        principal: tenant.id,
+        outcome: "denied",
+        runner: runnerId,
+        alias: "shared",
+        subpath: "sub",
+        target: "/export/shared",
+        phase: "started",
+      }),
     ]);
     expect((await fx.runners.list(tenant)).map((info) => info.status)).not.toContain("ready");
     await fx.runners.remove(tenant, runnerId);
@@ -88,7 +103,12 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
   it("is not started again when its own /export was replaced by a symlink, so the engine mounted the folder elsewhere", async () => {
     const { runnerId } = await spawnLiar();
     // The mount point itself cannot be moved, its parent can: the engine follows the symlink inside the runner at the next start.
-    const moved = await fx.execs.run(tenant, runnerId, { command: "mv /export /export-old && mkdir /tmp/elsewhere && ln -s /tmp/elsewhere /export" }, () => {});
+    const moved = await fx.execs.run(
+      tenant,
+      runnerId,
+      { command: "mv /export /export-old && mkdir /tmp/elsewhere && ln -s /tmp/elsewhere /export" },
+      () => {},
+    );
     expect(moved, moved.stderr).toMatchObject({ exitCode: 0 });
     await fx.runners.stop(tenant, runnerId);
     fx.audit.length = 0;
@@ -96,7 +116,14 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
     expect(outcome).toBeInstanceOf(ControlPlaneError);
     expect((outcome as ControlPlaneError).code).toBe("PERMISSION_DENIED");
     expect((outcome as ControlPlaneError).message).toMatch(MOVED);
-    expect(fx.audit.filter((event) => event.action === "mount.changed")).toEqual([expect.objectContaining({ action: "mount.changed", runner: runnerId, target: "/export/shared", phase: "started" })]);
+    expect(fx.audit.filter((event) => event.action === "mount.changed")).toEqual([
+      expect.objectContaining({
+        action: "mount.changed",
+        runner: runnerId,
+        target: "/export/shared",
+        phase: "started",
+      }),
+    ]);
     await fx.runners.remove(tenant, runnerId);
     expect(await countRunners(tenant.id)).toBe(0);
   }, 180_000);
@@ -113,13 +140,22 @@ describe("a runner whose agent lies about the folder mounted at a bind's target"
     const { log: logged, lines } = captureLog();
 
     expect(await verifyBinds(client, [bind], "started", to, container, logged)).toBeUndefined();
-    expect((await verifyBinds(client, [wrong], "started", to, container, logged))?.message).toContain('the checked folder is no longer on the device it was checked on (device "0:1")');
-    const unseen = [{ containerId: container.containerId, pid: undefined }, { containerId: container.containerId, pid: process.pid }];
+    expect((await verifyBinds(client, [wrong], "started", to, container, logged))?.message).toContain(
+      'the checked folder is no longer on the device it was checked on (device "0:1")',
+    );
+    const unseen = [
+      { containerId: container.containerId, pid: undefined },
+      { containerId: container.containerId, pid: process.pid },
+    ];
     for (const hidden of unseen) {
-      expect((await verifyBinds(client, [wrong], "started", to, hidden, logged))?.message).toContain(`(device:inode "${identity}", expected "1:1"; it was replaced, e.g. by a symlink)`);
+      expect((await verifyBinds(client, [wrong], "started", to, hidden, logged))?.message).toContain(
+        `(device:inode "${identity}", expected "1:1"; it was replaced, e.g. by a symlink)`,
+      );
     }
     expect(records.map((event) => event.action)).toEqual(["mount.changed", "mount.changed", "mount.changed"]);
-    const notices = lines().filter((line) => String(line.msg).startsWith("mount verification relies on the runner's agent"));
+    const notices = lines().filter((line) =>
+      String(line.msg).startsWith("mount verification relies on the runner's agent"),
+    );
     expect(notices).toHaveLength(1);
     await fx.runners.remove(tenant, runnerId);
   }, 180_000);

@@ -11,7 +11,8 @@ const VICTIM_SPAWNS = 40;
 const PARALLEL_SPAWNS = 4;
 const SWAP_LIMIT = 20_000_000;
 const SWAP_SECONDS = 240;
-const CHANGED = /^The folder of mount alias "shared" \(subpath "sub"\) changed while the runner was being (created|started)/;
+const CHANGED =
+  /^The folder of mount alias "shared" \(subpath "sub"\) changed while the runner was being (created|started)/;
 const OUTSIDE_ROOT = /^The subpath "sub" of mount alias "shared" resolves \(through a symlink\) outside the alias root/;
 
 /**
@@ -46,9 +47,19 @@ describe("a bind's folder swapped for a symlink while runners are created", () =
 
   it("every spawn mounts the folder it checked or is refused; none mounts the folder outside the root", async () => {
     const attackerRunner = await fx.runners.spawn(attacker, { mounts: [{ alias: "shared", mode: "rw" }] });
-    const prepare = await fx.execs.run(attacker, attackerRunner.runnerId, { command: `ln -s ${join(fx.base, "outside")} /export/shared/sub-link` }, () => {});
+    const prepare = await fx.execs.run(
+      attacker,
+      attackerRunner.runnerId,
+      { command: `ln -s ${join(fx.base, "outside")} /export/shared/sub-link` },
+      () => {},
+    );
     expect(prepare, prepare.stderr).toMatchObject({ exitCode: 0 });
-    const swapping = fx.execs.run(attacker, attackerRunner.runnerId, { command: SWAPPER, cwd: "/export/shared", timeoutMs: (SWAP_SECONDS + 30) * 1000 }, () => {});
+    const swapping = fx.execs.run(
+      attacker,
+      attackerRunner.runnerId,
+      { command: SWAPPER, cwd: "/export/shared", timeoutMs: (SWAP_SECONDS + 30) * 1000 },
+      () => {},
+    );
     const outcomes = { inside: 0, outside: 0, refusedChanged: 0, refusedOutsideRoot: 0 };
     const unexpected: string[] = [];
     try {
@@ -58,9 +69,20 @@ describe("a bind's folder swapped for a symlink while runners are created", () =
           (runner) => runner,
           (error: unknown) => error,
         );
-        if (outcome instanceof ControlPlaneError && outcome.code === "PERMISSION_DENIED" && CHANGED.test(outcome.message)) outcomes.refusedChanged++;
-        else if (outcome instanceof ControlPlaneError && outcome.code === "PERMISSION_DENIED" && OUTSIDE_ROOT.test(outcome.message)) outcomes.refusedOutsideRoot++;
-        else if (outcome instanceof Error) unexpected.push(`${(outcome as ControlPlaneError).code ?? ""} ${outcome.message}`);
+        if (
+          outcome instanceof ControlPlaneError &&
+          outcome.code === "PERMISSION_DENIED" &&
+          CHANGED.test(outcome.message)
+        )
+          outcomes.refusedChanged++;
+        else if (
+          outcome instanceof ControlPlaneError &&
+          outcome.code === "PERMISSION_DENIED" &&
+          OUTSIDE_ROOT.test(outcome.message)
+        )
+          outcomes.refusedOutsideRoot++;
+        else if (outcome instanceof Error)
+          unexpected.push(`${(outcome as ControlPlaneError).code ?? ""} ${outcome.message}`);
         else {
           const { runnerId } = outcome as { runnerId: string };
           if ((await markerSeenBy(runnerId)) === "inside") outcomes.inside++;
@@ -93,7 +115,15 @@ describe("a bind's folder swapped for a symlink while runners are created", () =
     // Refusals after the container started are audited; a swap seen while checking refuses before anything exists.
     const refusals = fx.audit.filter((event) => event.action === "mount.changed");
     expect(refusals.length).toBeLessThanOrEqual(outcomes.refusedChanged);
-    for (const event of refusals) expect(event).toMatchObject({ principal: victim.id, outcome: "denied", alias: "shared", subpath: "sub", target: "/export/shared", phase: "created" });
+    for (const event of refusals)
+      expect(event).toMatchObject({
+        principal: victim.id,
+        outcome: "denied",
+        alias: "shared",
+        subpath: "sub",
+        target: "/export/shared",
+        phase: "created",
+      });
     expect(await countRunners(victim.id)).toBe(0);
   }, 600_000);
 

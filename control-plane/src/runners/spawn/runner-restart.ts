@@ -31,11 +31,21 @@ export async function restartStoppedRunner(
     throw new ControlPlaneError(
       "RUNNER_START_FAILED",
       `Runner "${runnerId}" was started again but its agent did not become ready: ${asControlPlaneError(error).message}; check its image, or remove it with runner_remove (its workspace is kept).`,
-      { cause: error, hint: "The runner is kept, stopped: runner_attach tries again; runner_remove deletes it (its workspace is kept) so runner_attach with the workspace_key can give the workspace a new runner." },
+      {
+        cause: error,
+        hint: "The runner is kept, stopped: runner_attach tries again; runner_remove deletes it (its workspace is kept) so runner_attach with the workspace_key can give the workspace a new runner.",
+      },
     );
   }
   // The engine resolved the binds' sources again at this start: the folders must still be the checked ones.
-  const changed = await verifyBinds(client, container.binds, "started", { log: audit, principal, runner: runnerId }, container, log);
+  const changed = await verifyBinds(
+    client,
+    container.binds,
+    "started",
+    { log: audit, principal, runner: runnerId },
+    container,
+    log,
+  );
   if (changed) {
     client.close();
     await runtime.containers.stopRunner(runnerId, 0).catch(() => undefined);

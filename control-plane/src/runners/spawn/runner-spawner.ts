@@ -16,7 +16,8 @@ import type { ImageGate } from "./image-gate.js";
 import type { RunnerBind } from "../mounts/mount-policy.js";
 import type { ValidSpawn } from "./spawn-request.js";
 
-export type SpawnProgress = { phase: "pulling"; detail: PullProgress } | { phase: "creating" } | { phase: "starting" } | { phase: "ready" };
+export type SpawnProgress =
+  { phase: "pulling"; detail: PullProgress } | { phase: "creating" } | { phase: "starting" } | { phase: "ready" };
 
 /** One runner to create: the checked request plus what the service fixed for it. */
 export interface SpawnPlan {
@@ -58,13 +59,18 @@ export class RunnerSpawner {
     private readonly audit: AuditLog,
   ) {}
 
-  async create(plan: SpawnPlan, onProgress: (progress: SpawnProgress) => void): Promise<{ container: RunnerContainer; client: AgentClient }> {
+  async create(
+    plan: SpawnPlan,
+    onProgress: (progress: SpawnProgress) => void,
+  ): Promise<{ container: RunnerContainer; client: AgentClient }> {
     const { spawn, runnerId } = plan;
     const log = this.log.child({ runner: runnerId, principal: plan.principal, image: spawn.image });
     const network = spawn.network ? this.options.network : offlineNetworkName(this.options.network);
     await this.runtime.networks.ensure(network, spawn.network ? undefined : { internal: true });
     const choice = { image: spawn.image, ownSnapshot: spawn.ownSnapshot ?? false, pinned: spawn.imagePinned ?? false };
-    const imageInfo = await this.images.prepare(plan.principal, choice, (detail) => onProgress({ phase: "pulling", detail }));
+    const imageInfo = await this.images.prepare(plan.principal, choice, (detail) =>
+      onProgress({ phase: "pulling", detail }),
+    );
     if (imageInfo.digest) log.info({ imageId: imageInfo.id, digest: imageInfo.digest }, "image pinned by digest");
     const agentVolume = await this.agentVolumeFor(imageInfo.id, imageInfo, onProgress);
     if (!agentVolume && imageInfo.agentVersion) this.checkBakedAgent(spawn.image, imageInfo.agentVersion, log);
@@ -97,7 +103,16 @@ export class RunnerSpawner {
       throw error;
     }
     for (const bind of plan.binds) {
-      this.audit.record({ action: "mount", principal: plan.principal, outcome: "ok", runner: runnerId, alias: bind.alias, source: bind.source, target: bind.target, readOnly: bind.readOnly });
+      this.audit.record({
+        action: "mount",
+        principal: plan.principal,
+        outcome: "ok",
+        runner: runnerId,
+        alias: bind.alias,
+        source: bind.source,
+        target: bind.target,
+        readOnly: bind.readOnly,
+      });
     }
     onProgress({ phase: "starting" });
     let client: AgentClient;
@@ -106,7 +121,11 @@ export class RunnerSpawner {
     } catch (error) {
       // A crashing program may print its environment or credentials: redact before the lines are logged or returned.
       const logs = redactText(await this.runtime.containers.runnerLogs(runnerId, LOG_LINES_ON_FAILURE).catch(() => ""));
-      await this.runtime.containers.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner that failed to start"));
+      await this.runtime.containers
+        .removeRunner(runnerId)
+        .catch((removeError: unknown) =>
+          log.error({ err: removeError }, "could not remove a runner that failed to start"),
+        );
       await this.dropFreshVolume(freshAutoVolume, log);
       log.warn({ err: error, logs }, "runner failed to start");
       // An unexpected error's own text (engine or transport words) stays in the log line above.
@@ -114,14 +133,27 @@ export class RunnerSpawner {
       throw new ControlPlaneError(
         "RUNNER_START_FAILED",
         `Runner from image "${spawn.image}" did not become ready and was removed: ${reason}` +
-          (logs.trim() ? `\nLast agent log lines:\n${logs.trim()}` : `\nThe agent wrote no log lines; ${agentVolume ? INJECTED_HINT : BAKED_HINT}`),
+          (logs.trim()
+            ? `\nLast agent log lines:\n${logs.trim()}`
+            : `\nThe agent wrote no log lines; ${agentVolume ? INJECTED_HINT : BAKED_HINT}`),
         { cause: error },
       );
     }
-    const changed = await verifyBinds(client, plan.binds, "created", { log: this.audit, principal: plan.principal, runner: runnerId }, container, log);
+    const changed = await verifyBinds(
+      client,
+      plan.binds,
+      "created",
+      { log: this.audit, principal: plan.principal, runner: runnerId },
+      container,
+      log,
+    );
     if (changed) {
       client.close();
-      await this.runtime.containers.removeRunner(runnerId).catch((removeError: unknown) => log.error({ err: removeError }, "could not remove a runner whose mount changed"));
+      await this.runtime.containers
+        .removeRunner(runnerId)
+        .catch((removeError: unknown) =>
+          log.error({ err: removeError }, "could not remove a runner whose mount changed"),
+        );
       await this.dropFreshVolume(freshAutoVolume, log);
       log.warn({ err: changed }, "runner removed: a mounted folder is not the one checked");
       throw changed;
@@ -134,9 +166,14 @@ export class RunnerSpawner {
    * Baked when the image carries the agent (label io.devhatchery.agent.version): undefined. Injected otherwise:
    * the agent volume to mount. Preparing it is reported as "pulling" progress, as it is part of getting ready to create.
    */
-  private async agentVolumeFor(image: string, info: ImageInfo, onProgress: (progress: SpawnProgress) => void): Promise<string | undefined> {
+  private async agentVolumeFor(
+    image: string,
+    info: ImageInfo,
+    onProgress: (progress: SpawnProgress) => void,
+  ): Promise<string | undefined> {
     if (info.agentVersion) return undefined;
-    const report = (status: string): void => onProgress({ phase: "pulling", detail: { status: `agent: ${status}`, fraction: undefined } });
+    const report = (status: string): void =>
+      onProgress({ phase: "pulling", detail: { status: `agent: ${status}`, fraction: undefined } });
     return this.runtime.agentVolumes.ensure(info.architecture, image, report);
   }
 
@@ -148,15 +185,30 @@ export class RunnerSpawner {
   }
 
   /** The /work of the plan; a volume created just now for a key nobody chose may go again if the runner never gets ready. */
-  private async prepareStorage(plan: SpawnPlan): Promise<{ storage: WorkspaceStorage; freshAutoVolume: string | undefined }> {
-    if (plan.spawn.storage === "tmpfs" || plan.workspaceKey === undefined) return { storage: { kind: "tmpfs", sizeMb: this.options.tmpfsMb }, freshAutoVolume: undefined };
-    const volume = await this.runtime.workspaces.ensure(plan.principal, plan.workspaceKey, plan.createdAt, plan.spawn.image);
+  private async prepareStorage(
+    plan: SpawnPlan,
+  ): Promise<{ storage: WorkspaceStorage; freshAutoVolume: string | undefined }> {
+    if (plan.spawn.storage === "tmpfs" || plan.workspaceKey === undefined)
+      return { storage: { kind: "tmpfs", sizeMb: this.options.tmpfsMb }, freshAutoVolume: undefined };
+    const volume = await this.runtime.workspaces.ensure(
+      plan.principal,
+      plan.workspaceKey,
+      plan.createdAt,
+      plan.spawn.image,
+    );
     const fresh = plan.spawn.workspaceKey === undefined && volume.createdAt === plan.createdAt;
     return { storage: { kind: "volume", volume: volume.name }, freshAutoVolume: fresh ? volume.name : undefined };
   }
 
   private async dropFreshVolume(volume: string | undefined, log: Logger): Promise<void> {
     if (!volume) return;
-    await this.runtime.workspaces.remove(volume).catch((error: unknown) => log.warn({ err: error, volume }, "could not remove the empty workspace volume of a runner that failed to start"));
+    await this.runtime.workspaces
+      .remove(volume)
+      .catch((error: unknown) =>
+        log.warn(
+          { err: error, volume },
+          "could not remove the empty workspace volume of a runner that failed to start",
+        ),
+      );
   }
 }

@@ -7,7 +7,12 @@ import type { SpawnRequest } from "../runner.js";
 
 const POLICY: SpawnPolicy = {
   defaultImage: "img",
-  limits: { defaults: { cpus: 1, memoryMb: 512, pids: 100 }, max: { cpus: 2, memoryMb: 1024, pids: 200 }, maxRunnersPerPrincipal: 3, tmpfsMb: 64 },
+  limits: {
+    defaults: { cpus: 1, memoryMb: 512, pids: 100 },
+    max: { cpus: 2, memoryMb: 1024, pids: 200 },
+    maxRunnersPerPrincipal: 3,
+    tmpfsMb: 64,
+  },
   profile: "default",
 };
 
@@ -37,7 +42,18 @@ function container(runnerId: string, fields: Partial<RunnerContainer>): RunnerCo
 }
 
 function starting(runnerId: string, fields: Partial<SpawnRecord>): SpawnRecord {
-  return { runnerId, principal: "alice", image: "img", workspaceKey: undefined, alias: undefined, status: "starting", error: undefined, createdAt: "", expiresAt: "", ...fields };
+  return {
+    runnerId,
+    principal: "alice",
+    image: "img",
+    workspaceKey: undefined,
+    alias: undefined,
+    status: "starting",
+    error: undefined,
+    createdAt: "",
+    expiresAt: "",
+    ...fields,
+  };
 }
 
 function check(request: SpawnRequest, containers: RunnerContainer[], spawns: SpawnRecord[]): void {
@@ -46,19 +62,27 @@ function check(request: SpawnRequest, containers: RunnerContainer[], spawns: Spa
 
 describe("checkSpawnConflicts", () => {
   it("refuses a workspace that has a runner, naming it and runner_attach", () => {
-    expect(() => check({ workspaceKey: "proj" }, [container("r-000000000001", { workspaceKey: "proj", state: "exited" })], [])).toThrow(
+    expect(() =>
+      check({ workspaceKey: "proj" }, [container("r-000000000001", { workspaceKey: "proj", state: "exited" })], []),
+    ).toThrow(
       'Workspace "proj" already has runner "r-000000000001" (stopped); use runner_attach with runner "proj" to work in it, or remove that runner with runner_remove first.',
     );
-    expect(() => check({ workspaceKey: "proj" }, [], [starting("r-000000000002", { workspaceKey: "proj" })])).toThrow('Workspace "proj" already has runner "r-000000000002" (starting)');
+    expect(() => check({ workspaceKey: "proj" }, [], [starting("r-000000000002", { workspaceKey: "proj" })])).toThrow(
+      'Workspace "proj" already has runner "r-000000000002" (starting)',
+    );
     const created = container("r-000000000003", { workspaceKey: "proj", state: "running" });
-    expect(() => check({ workspaceKey: "proj" }, [created], [starting("r-000000000003", { workspaceKey: "proj" })])).toThrow('Workspace "proj" already has runner "r-000000000003" (starting)');
+    expect(() =>
+      check({ workspaceKey: "proj" }, [created], [starting("r-000000000003", { workspaceKey: "proj" })]),
+    ).toThrow('Workspace "proj" already has runner "r-000000000003" (starting)');
   });
 
   it("refuses an alias in use by a runner or a starting spawn", () => {
     expect(() => check({ alias: "web" }, [container("r-000000000001", { alias: "web" })], [])).toThrow(
       'Alias "web" is already used by runner "r-000000000001" (ready); choose another alias, or use runner_attach with runner "web".',
     );
-    expect(() => check({ alias: "web" }, [], [starting("r-000000000002", { alias: "web" })])).toThrow('Alias "web" is already used by runner "r-000000000002" (starting)');
+    expect(() => check({ alias: "web" }, [], [starting("r-000000000002", { alias: "web" })])).toThrow(
+      'Alias "web" is already used by runner "r-000000000002" (starting)',
+    );
   });
 
   it("ignores failed spawns and counts containers and starting spawns once against the maximum", () => {
@@ -76,7 +100,8 @@ describe("checkSpawnConflicts", () => {
       code: "POLICY_DENIED",
       what: "max_runners_per_principal",
       limit: 3,
-      message: "You already have 3 runners, this server's maximum of 3 per principal; remove runners you no longer need with runner_remove, then spawn again.",
+      message:
+        "You already have 3 runners, this server's maximum of 3 per principal; remove runners you no longer need with runner_remove, then spawn again.",
     });
   });
 });

@@ -12,7 +12,12 @@ interface Holder {
  * Refuses a spawn whose alias or workspace is taken, or that would exceed the principal's runner count. `containers`
  * are the principal's runners on the engine; `starting` its spawns still being created (they may have no container yet).
  */
-export function checkSpawnConflicts(spawn: ValidSpawn, containers: RunnerContainer[], starting: SpawnRecord[], maxRunners: number): void {
+export function checkSpawnConflicts(
+  spawn: ValidSpawn,
+  containers: RunnerContainer[],
+  starting: SpawnRecord[],
+  maxRunners: number,
+): void {
   const live = new Set(containers.map((container) => container.runnerId));
   const inFlight = new Set(starting.filter((record) => record.status === "starting").map((record) => record.runnerId));
   const pending = starting.filter((record) => record.status === "starting" && !live.has(record.runnerId));
@@ -23,9 +28,15 @@ export function checkSpawnConflicts(spawn: ValidSpawn, containers: RunnerContain
       alias: container.alias,
       workspaceKey: container.workspaceKey,
     })),
-    ...pending.map((record) => ({ runnerId: record.runnerId, status: "starting", alias: record.alias, workspaceKey: record.workspaceKey })),
+    ...pending.map((record) => ({
+      runnerId: record.runnerId,
+      status: "starting",
+      alias: record.alias,
+      workspaceKey: record.workspaceKey,
+    })),
   ];
-  const onWorkspace = spawn.workspaceKey === undefined ? undefined : holders.find((holder) => holder.workspaceKey === spawn.workspaceKey);
+  const onWorkspace =
+    spawn.workspaceKey === undefined ? undefined : holders.find((holder) => holder.workspaceKey === spawn.workspaceKey);
   if (onWorkspace && spawn.workspaceKey !== undefined) {
     throw new ControlPlaneError(
       "ALREADY_EXISTS",

@@ -49,25 +49,62 @@ const FAILED_SPAWN_TTL_MS = 24 * 60 * 60 * 1000;
 export class SpawnCoordinator {
   constructor(private readonly deps: SpawnCoordinatorDeps) {}
 
-  start(principal: Principal, spawn: ValidSpawn, binds: RunnerBind[], onProgress: (progress: SpawnProgress) => void): Promise<StartedSpawn> {
+  start(
+    principal: Principal,
+    spawn: ValidSpawn,
+    binds: RunnerBind[],
+    onProgress: (progress: SpawnProgress) => void,
+  ): Promise<StartedSpawn> {
     const { store, runtime, inFlight } = this.deps;
     return this.deps.locks.run(`principal:${principal.id}`, async () => {
       const runnerId = `r-${randomBytes(6).toString("hex")}`;
       const createdAt = new Date().toISOString();
       const key = spawn.idempotencyKey;
       if (key !== undefined) {
-        const reused = await claimSpawnKey(store, runtime, inFlight, { principal: principal.id, key, requestHash: spawnRequestHash(spawn), runnerId, createdAt });
+        const reused = await claimSpawnKey(store, runtime, inFlight, {
+          principal: principal.id,
+          key,
+          requestHash: spawnRequestHash(spawn),
+          runnerId,
+          createdAt,
+        });
         if (reused) return { ...reused, reused: true };
       }
       try {
         const containers = await runtime.containers.listRunners(principal.id);
-        auditingDenials(this.deps.audit, principal, () => checkSpawnConflicts(spawn, containers, store.listSpawns(principal.id), this.deps.maxRunnersPerPrincipal()));
+        auditingDenials(this.deps.audit, principal, () =>
+          checkSpawnConflicts(spawn, containers, store.listSpawns(principal.id), this.deps.maxRunnersPerPrincipal()),
+        );
         const workspaceKey = spawn.storage === "volume" ? (spawn.workspaceKey ?? runnerId) : undefined;
         const expiresAt = new Date(Date.parse(createdAt) + FAILED_SPAWN_TTL_MS).toISOString();
-        store.recordSpawn({ runnerId, principal: principal.id, image: spawn.image, workspaceKey, alias: spawn.alias, status: "starting", error: undefined, createdAt, expiresAt });
-        const info: RunnerInfo = { runnerId, image: spawn.image, status: "starting", createdAt, alias: spawn.alias, workspaceKey, storage: spawn.storage, limits: spawn.limits, network: spawn.network, profile: spawn.profile };
+        store.recordSpawn({
+          runnerId,
+          principal: principal.id,
+          image: spawn.image,
+          workspaceKey,
+          alias: spawn.alias,
+          status: "starting",
+          error: undefined,
+          createdAt,
+          expiresAt,
+        });
+        const info: RunnerInfo = {
+          runnerId,
+          image: spawn.image,
+          status: "starting",
+          createdAt,
+          alias: spawn.alias,
+          workspaceKey,
+          storage: spawn.storage,
+          limits: spawn.limits,
+          network: spawn.network,
+          profile: spawn.profile,
+        };
         const token = randomBytes(32).toString("base64url");
-        const ready = this.create({ principal: principal.id, runnerId, token, createdAt, spawn, binds, workspaceKey }, onProgress);
+        const ready = this.create(
+          { principal: principal.id, runnerId, token, createdAt, spawn, binds, workspaceKey },
+          onProgress,
+        );
         // The caller may never look at `ready` (wait: false); its failure is recorded, so it must not be unhandled.
         ready.catch(() => undefined);
         inFlight.set(runnerId, { principal: principal.id, info, ready });
@@ -84,7 +121,16 @@ export class SpawnCoordinator {
     const { store, audit } = this.deps;
     const { spawn, runnerId, principal } = plan;
     const key = spawn.idempotencyKey;
-    const fields = { image: spawn.image, workspace: plan.workspaceKey, storage: spawn.storage, alias: spawn.alias, limits: spawn.limits, profile: spawn.profile, network: spawn.network, env: Object.keys(spawn.env) };
+    const fields = {
+      image: spawn.image,
+      workspace: plan.workspaceKey,
+      storage: spawn.storage,
+      alias: spawn.alias,
+      limits: spawn.limits,
+      profile: spawn.profile,
+      network: spawn.network,
+      env: Object.keys(spawn.env),
+    };
     try {
       const { container, client } = await this.deps.spawner.create(plan, onProgress);
       this.deps.connections.set(principal, runnerId, client, plan.workspaceKey);
@@ -92,13 +138,23 @@ export class SpawnCoordinator {
       if (key !== undefined) store.completeIdempotencyKey(principal, key, runnerId);
       this.deps.activity.touchNow(principal, runnerId, plan.workspaceKey);
       audit.record({ action: "runner.spawn", principal, outcome: "ok", runner: runnerId, ...fields });
-      this.deps.log.info({ runner: runnerId, principal, image: spawn.image, workspace: plan.workspaceKey }, "runner ready");
+      this.deps.log.info(
+        { runner: runnerId, principal, image: spawn.image, workspace: plan.workspaceKey },
+        "runner ready",
+      );
       return { ...runnerInfoFromContainer(container, undefined, new Date().toISOString()), status: "ready" };
     } catch (error) {
       const failure = asControlPlaneError(error);
       store.finishSpawn(runnerId, { status: "failed", error: failure.message });
       if (key !== undefined) store.releaseIdempotencyKey(principal, key);
-      audit.record({ action: "runner.spawn", principal, outcome: "failed", runner: runnerId, code: failure.code, ...fields });
+      audit.record({
+        action: "runner.spawn",
+        principal,
+        outcome: "failed",
+        runner: runnerId,
+        code: failure.code,
+        ...fields,
+      });
       throw failure;
     } finally {
       this.deps.inFlight.delete(runnerId);
@@ -113,7 +169,15 @@ export function auditingDenials<T>(audit: AuditLog, principal: Principal, check:
     return check();
   } catch (error) {
     if (error instanceof PolicyDeniedError) {
-      audit.record({ action: "policy.denied", principal: principal.id, outcome: "denied", request: "runner.spawn", what: error.what, limit: error.limit, reason: error.message });
+      audit.record({
+        action: "policy.denied",
+        principal: principal.id,
+        outcome: "denied",
+        request: "runner.spawn",
+        what: error.what,
+        limit: error.limit,
+        reason: error.message,
+      });
     }
     throw error;
   }

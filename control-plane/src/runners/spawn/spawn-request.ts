@@ -4,7 +4,13 @@ import { isImageAllowed } from "../../config/image-pattern.js";
 import { ControlPlaneError } from "../../errors.js";
 import type { RunnerLimits } from "../../runtime/runner-container-spec.js";
 import type { MountRequest } from "../mounts/mount-policy.js";
-import { RUNNER_ID_PATTERN, RUNNER_NAME_PATTERN, type IsolationProfile, type SpawnRequest, type StorageKind } from "../runner.js";
+import {
+  RUNNER_ID_PATTERN,
+  RUNNER_NAME_PATTERN,
+  type IsolationProfile,
+  type SpawnRequest,
+  type StorageKind,
+} from "../runner.js";
 
 export type LimitsPolicy = ControlPlaneConfig["limits"];
 
@@ -68,7 +74,8 @@ export function validateSpawnRequest(request: SpawnRequest, policy: SpawnPolicy)
       `image "${image}" is not allowed on this server; use one matching ${allowed.map((pattern) => `"${pattern}"`).join(", ")}, or omit image for the default "${policy.defaultImage}".`,
     );
   }
-  const workspaceKey = request.workspaceKey === undefined ? undefined : checkName("workspace_key", request.workspaceKey);
+  const workspaceKey =
+    request.workspaceKey === undefined ? undefined : checkName("workspace_key", request.workspaceKey);
   const alias = request.alias === undefined ? undefined : checkName("alias", request.alias);
   const storage = request.storage ?? "volume";
   if (storage === "tmpfs" && workspaceKey !== undefined) {
@@ -78,7 +85,9 @@ export function validateSpawnRequest(request: SpawnRequest, policy: SpawnPolicy)
     );
   }
   if (request.idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(request.idempotencyKey)) {
-    throw invalid(`idempotency_key "${request.idempotencyKey}" is not valid: use 1 to 128 printable ASCII characters without spaces, e.g. a UUID.`);
+    throw invalid(
+      `idempotency_key "${request.idempotencyKey}" is not valid: use 1 to 128 printable ASCII characters without spaces, e.g. a UUID.`,
+    );
   }
   return {
     image,
@@ -113,19 +122,27 @@ export function spawnRequestHash(spawn: ValidSpawn): string {
 /** Aliases and workspace keys: the name rule, and never the shape of a runner id (refs resolve ids first). */
 export function checkName(field: "alias" | "workspace_key", value: string): string {
   if (!RUNNER_NAME_PATTERN.test(value)) throw invalid(`${field} "${value}" is not valid: ${NAME_RULE}.`);
-  if (RUNNER_ID_PATTERN.test(value)) throw invalid(`${field} "${value}" looks like a runner id ("r-" and 12 hex digits); choose another ${field}.`);
+  if (RUNNER_ID_PATTERN.test(value))
+    throw invalid(`${field} "${value}" looks like a runner id ("r-" and 12 hex digits); choose another ${field}.`);
   return value;
 }
 
 function checkLimits(request: SpawnRequest, limits: LimitsPolicy): RunnerLimits {
   const cpus = request.cpus ?? Math.min(limits.defaults.cpus, limits.max.cpus);
-  if (!Number.isFinite(cpus) || cpus <= 0) throw invalid(`cpus ${cpus} is not a positive number of CPUs; ask for e.g. 1 or 1.5.`);
+  if (!Number.isFinite(cpus) || cpus <= 0)
+    throw invalid(`cpus ${cpus} is not a positive number of CPUs; ask for e.g. 1 or 1.5.`);
   if (cpus > limits.max.cpus) {
-    throw new PolicyDeniedError("cpus", limits.max.cpus, `cpus ${cpus} is above this server's maximum of ${limits.max.cpus}; ask for ${limits.max.cpus} or less.`);
+    throw new PolicyDeniedError(
+      "cpus",
+      limits.max.cpus,
+      `cpus ${cpus} is above this server's maximum of ${limits.max.cpus}; ask for ${limits.max.cpus} or less.`,
+    );
   }
   const memoryMb = request.memoryMb ?? Math.min(limits.defaults.memoryMb, limits.max.memoryMb);
   if (!Number.isInteger(memoryMb) || memoryMb < MIN_MEMORY_MB) {
-    throw invalid(`memory_mb ${memoryMb} is below the minimum of ${MIN_MEMORY_MB} (or not a whole number); ask for ${MIN_MEMORY_MB} or more.`);
+    throw invalid(
+      `memory_mb ${memoryMb} is below the minimum of ${MIN_MEMORY_MB} (or not a whole number); ask for ${MIN_MEMORY_MB} or more.`,
+    );
   }
   if (memoryMb > limits.max.memoryMb) {
     throw new PolicyDeniedError(
@@ -139,19 +156,34 @@ function checkLimits(request: SpawnRequest, limits: LimitsPolicy): RunnerLimits 
 
 function checkEnv(env: Record<string, string>): Record<string, string> {
   const entries = Object.entries(env);
-  if (entries.length > MAX_ENV_VARS) throw invalid(`env has ${entries.length} variables, more than the maximum of ${MAX_ENV_VARS}; pass fewer (or write a file in /work and source it).`);
+  if (entries.length > MAX_ENV_VARS)
+    throw invalid(
+      `env has ${entries.length} variables, more than the maximum of ${MAX_ENV_VARS}; pass fewer (or write a file in /work and source it).`,
+    );
   let total = 0;
   for (const [name, value] of entries) {
-    if (!ENV_NAME_PATTERN.test(name)) throw invalid(`env name "${name}" is not valid: use letters, digits and "_", not starting with a digit, e.g. "MY_VAR".`);
+    if (!ENV_NAME_PATTERN.test(name))
+      throw invalid(
+        `env name "${name}" is not valid: use letters, digits and "_", not starting with a digit, e.g. "MY_VAR".`,
+      );
     if (name.toUpperCase().startsWith(RESERVED_ENV_PREFIX)) {
-      throw invalid(`env name "${name}" is reserved: names starting with "${RESERVED_ENV_PREFIX}" belong to the runner's agent; rename the variable.`);
+      throw invalid(
+        `env name "${name}" is reserved: names starting with "${RESERVED_ENV_PREFIX}" belong to the runner's agent; rename the variable.`,
+      );
     }
-    if (value.includes("\0")) throw invalid(`env value of "${name}" contains a NUL character, which an environment cannot hold; remove it.`);
+    if (value.includes("\0"))
+      throw invalid(`env value of "${name}" contains a NUL character, which an environment cannot hold; remove it.`);
     const bytes = Buffer.byteLength(value, "utf8");
-    if (bytes > MAX_ENV_VALUE_BYTES) throw invalid(`env value of "${name}" is ${bytes} bytes, more than the maximum of ${MAX_ENV_VALUE_BYTES}; write it to a file in /work instead.`);
+    if (bytes > MAX_ENV_VALUE_BYTES)
+      throw invalid(
+        `env value of "${name}" is ${bytes} bytes, more than the maximum of ${MAX_ENV_VALUE_BYTES}; write it to a file in /work instead.`,
+      );
     total += bytes + name.length;
   }
-  if (total > MAX_ENV_TOTAL_BYTES) throw invalid(`env holds ${total} bytes in all, more than the maximum of ${MAX_ENV_TOTAL_BYTES}; write large values to a file in /work instead.`);
+  if (total > MAX_ENV_TOTAL_BYTES)
+    throw invalid(
+      `env holds ${total} bytes in all, more than the maximum of ${MAX_ENV_TOTAL_BYTES}; write large values to a file in /work instead.`,
+    );
   return env;
 }
 
@@ -168,7 +200,9 @@ function checkProfile(requested: IsolationProfile | undefined, required: Isolati
 
 /** INVALID_ARGUMENT for a string that is no image reference at all. */
 export function invalidImage(image: string): ControlPlaneError {
-  return invalid(`image "${image}" is not an image reference; give a name like "ubuntu:24.04" (no spaces, at most 255 characters) or omit it for the default.`);
+  return invalid(
+    `image "${image}" is not an image reference; give a name like "ubuntu:24.04" (no spaces, at most 255 characters) or omit it for the default.`,
+  );
 }
 
 function invalid(message: string): ControlPlaneError {

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTestImage } from "../../../test/build-test-image.js";
 import { countRunners, docker } from "../../../test/docker-cleanup.js";
-import { createRunnerServiceFixture, DEBIAN_IMAGE, type RunnerServiceFixture } from "../../../test/runner-service-fixture.js";
+import {
+  createRunnerServiceFixture,
+  DEBIAN_IMAGE,
+  type RunnerServiceFixture,
+} from "../../../test/runner-service-fixture.js";
 
 const HEX_KEY = "0123456789abcdef0123456789abcdef";
 const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
@@ -15,11 +19,20 @@ describe("a runner whose agent fails at start-up with secrets in its last log li
     image = `devhatchery-test/leaky-agent:${fx.suffix}`;
     // Claims a baked agent (so none is injected) and prints secrets the way a crashing program might, then exits.
     const script = `echo "connecting with DEVHATCHERY_AGENT_TOKEN=${HEX_KEY}" >&2; echo "Authorization: Bearer ${JWT}" >&2; echo "fatal: password=hunter2" >&2; exit 3`;
-    await buildTestImage({ tag: image, context: { dockerfile: `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.agent.version="impostor"\nCMD ${JSON.stringify(["sh", "-c", script])}\n` } });
+    await buildTestImage({
+      tag: image,
+      context: {
+        dockerfile: `FROM ${DEBIAN_IMAGE}\nLABEL io.devhatchery.agent.version="impostor"\nCMD ${JSON.stringify(["sh", "-c", script])}\n`,
+      },
+    });
   });
   afterAll(async () => {
     await fx?.cleanup();
-    if (image) await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+    if (image)
+      await docker
+        .getImage(image)
+        .remove({ force: true })
+        .catch(() => undefined);
   });
 
   it("quotes the last agent log lines redacted in RUNNER_START_FAILED and in the failed spawn's error", async () => {

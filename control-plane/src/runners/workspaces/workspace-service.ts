@@ -20,7 +20,9 @@ export class WorkspaceService {
     const volumes = await this.runtime.workspaces.list(principal.id, { sizes: options.sizes ?? false });
     const activity = this.store.workspaceActivity(principal.id);
     const recency = (info: WorkspaceInfo): string => info.lastUsedAt ?? info.createdAt;
-    return volumes.map((volume) => toWorkspaceInfo(volume, activity.get(volume.workspaceKey))).sort((a, b) => recency(b).localeCompare(recency(a)));
+    return volumes
+      .map((volume) => toWorkspaceInfo(volume, activity.get(volume.workspaceKey)))
+      .sort((a, b) => recency(b).localeCompare(recency(a)));
   }
 
   async find(principal: Principal, workspaceKey: string): Promise<WorkspaceVolume | undefined> {
@@ -35,21 +37,38 @@ export class WorkspaceService {
     await this.runtime.workspaces.remove(volume.name);
     const lastUsedAt = this.store.workspaceActivity(principal.id).get(workspaceKey);
     this.store.forgetWorkspace(principal.id, workspaceKey);
-    this.audit.record({ action: "volume.remove", principal: principal.id, outcome: "ok", workspace: workspaceKey, volume: volume.name });
+    this.audit.record({
+      action: "volume.remove",
+      principal: principal.id,
+      outcome: "ok",
+      workspace: workspaceKey,
+      volume: volume.name,
+    });
     this.log.info({ principal: principal.id, workspace: workspaceKey, volume: volume.name }, "workspace removed");
     return toWorkspaceInfo(volume, lastUsedAt);
   }
 }
 
 function toWorkspaceInfo(volume: WorkspaceVolume, lastUsedAt: string | undefined): WorkspaceInfo {
-  return { workspaceKey: volume.workspaceKey, volume: volume.name, createdAt: volume.createdAt, sizeBytes: volume.sizeBytes, lastUsedAt, runners: volume.usedBy };
+  return {
+    workspaceKey: volume.workspaceKey,
+    volume: volume.name,
+    createdAt: volume.createdAt,
+    sizeBytes: volume.sizeBytes,
+    lastUsedAt,
+    runners: volume.usedBy,
+  };
 }
 
 /** The same shape for a workspace of another principal as for one that never existed. */
 export function workspaceNotFound(workspaceKey: string): ControlPlaneError {
-  return new ControlPlaneError("NOT_FOUND", `Workspace "${workspaceKey}" not found for this principal; list your workspaces with volume_list.`, {
-    hint: "volume_list shows your workspaces by workspace_key; runner_spawn with a new workspace_key creates one.",
-  });
+  return new ControlPlaneError(
+    "NOT_FOUND",
+    `Workspace "${workspaceKey}" not found for this principal; list your workspaces with volume_list.`,
+    {
+      hint: "volume_list shows your workspaces by workspace_key; runner_spawn with a new workspace_key creates one.",
+    },
+  );
 }
 
 export function volumeInUse(workspaceKey: string, runnerIds: string[]): ControlPlaneError {
@@ -57,7 +76,9 @@ export function volumeInUse(workspaceKey: string, runnerIds: string[]): ControlP
   return new ControlPlaneError(
     "VOLUME_IN_USE",
     `Workspace "${workspaceKey}" is still mounted by runner ${runners}; remove ${runnerIds.length > 1 ? "those runners" : "that runner"} with runner_remove first (remove_volume: true removes the workspace with its last runner).`,
-    { hint: "runner_list shows which runners mount it; runner_remove each of them (remove_volume: true on the last one also deletes the workspace), or volume_remove once none is left." },
+    {
+      hint: "runner_list shows which runners mount it; runner_remove each of them (remove_volume: true on the last one also deletes the workspace), or volume_remove once none is left.",
+    },
   );
 }
 
@@ -67,6 +88,8 @@ export function volumeSharedWith(workspaceKey: string, runnerId: string, others:
     "VOLUME_IN_USE",
     `Workspace "${workspaceKey}" of runner "${runnerId}" is also mounted by runner ${others.map((id) => `"${id}"`).join(", ")}; nothing was removed. ` +
       "Remove the runner without remove_volume, or remove the other runners first.",
-    { hint: "runner_remove without remove_volume removes just this runner and keeps the workspace for the others; to delete the workspace, runner_remove the other runners first." },
+    {
+      hint: "runner_remove without remove_volume removes just this runner and keeps the workspace for the others; to delete the workspace, runner_remove the other runners first.",
+    },
   );
 }

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countRunners, docker } from "../../../test/docker-cleanup.js";
-import { createRunnerServiceFixture, DEBIAN_IMAGE, RUNNER_IMAGE, type RunnerServiceFixture } from "../../../test/runner-service-fixture.js";
+import {
+  createRunnerServiceFixture,
+  DEBIAN_IMAGE,
+  RUNNER_IMAGE,
+  type RunnerServiceFixture,
+} from "../../../test/runner-service-fixture.js";
 import { FileService } from "../files/file-service.js";
 import type { Principal } from "../runner.js";
 
@@ -22,14 +27,17 @@ describe("Workspaces, storage, aliases and stop/attach against the real Docker e
 
   const write = (principal: Principal, ref: string, path: string, content: string) =>
     files.write(principal, ref, path, content, { encoding: "utf8", createParents: true, mode: undefined });
-  const read = async (principal: Principal, ref: string, path: string) => (await files.read(principal, ref, path, { encoding: "utf8", offset: 0, length: 0 })).content;
+  const read = async (principal: Principal, ref: string, path: string) =>
+    (await files.read(principal, ref, path, { encoding: "utf8", offset: 0, length: 0 })).content;
 
   it("keeps /work of a default runner in a volume keyed by its id, which outlives it until removed with it", async () => {
     const runner = await fx.runners.spawn(alice, {});
     expect(runner).toMatchObject({ storage: "volume", workspaceKey: runner.runnerId });
     await write(alice, runner.runnerId, "/work/notes.txt", "kept");
     await expect(fx.runners.remove(alice, runner.runnerId)).resolves.toMatchObject({ volumeRemoved: false });
-    const [workspace] = (await fx.runners.listWorkspaces(alice)).filter((entry) => entry.workspaceKey === runner.runnerId);
+    const [workspace] = (await fx.runners.listWorkspaces(alice)).filter(
+      (entry) => entry.workspaceKey === runner.runnerId,
+    );
     expect(workspace).toMatchObject({ workspaceKey: runner.runnerId, runners: [] });
 
     const back = await fx.runners.attach(alice, runner.runnerId);
@@ -38,9 +46,13 @@ describe("Workspaces, storage, aliases and stop/attach against the real Docker e
     expect(back.runner.runnerId).not.toBe(runner.runnerId);
     expect(await read(alice, back.runner.runnerId, "/work/notes.txt")).toBe("kept");
 
-    await expect(fx.runners.remove(alice, back.runner.runnerId, { removeVolume: true })).resolves.toMatchObject({ volumeRemoved: true });
+    await expect(fx.runners.remove(alice, back.runner.runnerId, { removeVolume: true })).resolves.toMatchObject({
+      volumeRemoved: true,
+    });
     expect((await fx.runners.listWorkspaces(alice)).map((entry) => entry.workspaceKey)).not.toContain(runner.runnerId);
-    expect(fx.audit).toContainEqual(expect.objectContaining({ action: "volume.remove", principal: alice.id, workspace: runner.runnerId }));
+    expect(fx.audit).toContainEqual(
+      expect.objectContaining({ action: "volume.remove", principal: alice.id, workspace: runner.runnerId }),
+    );
   });
 
   it("reuses a named workspace: its files survive the runner, attach by key spawns on it with the workspace's image", async () => {
@@ -50,10 +62,16 @@ describe("Workspaces, storage, aliases and stop/attach against the real Docker e
     await expect(fx.runners.get(alice, "proj")).rejects.toMatchObject({ code: "NOT_FOUND" });
 
     const attached = await fx.runners.attach(alice, "proj");
-    expect(attached).toMatchObject({ action: "spawned", runner: { workspaceKey: "proj", image: DEBIAN_IMAGE, status: "ready" } });
+    expect(attached).toMatchObject({
+      action: "spawned",
+      runner: { workspaceKey: "proj", image: DEBIAN_IMAGE, status: "ready" },
+    });
     expect(attached.runner.runnerId).not.toBe(first.runnerId);
     expect(await read(alice, "proj", "/work/src/main.c")).toBe("int main(){}");
-    await expect(fx.runners.attach(alice, "proj")).resolves.toMatchObject({ action: "reused", runner: { runnerId: attached.runner.runnerId } });
+    await expect(fx.runners.attach(alice, "proj")).resolves.toMatchObject({
+      action: "reused",
+      runner: { runnerId: attached.runner.runnerId },
+    });
 
     await expect(fx.runners.spawn(alice, { workspaceKey: "proj" })).rejects.toMatchObject({
       code: "ALREADY_EXISTS",
@@ -64,7 +82,10 @@ describe("Workspaces, storage, aliases and stop/attach against the real Docker e
       message: `Workspace "proj" is still mounted by runner "${attached.runner.runnerId}"; remove that runner with runner_remove first (remove_volume: true removes the workspace with its last runner).`,
     });
     await fx.runners.remove(alice, "proj");
-    await expect(fx.runners.removeWorkspace(alice, "proj")).resolves.toMatchObject({ workspaceKey: "proj", runners: [] });
+    await expect(fx.runners.removeWorkspace(alice, "proj")).resolves.toMatchObject({
+      workspaceKey: "proj",
+      runners: [],
+    });
     await expect(fx.runners.removeWorkspace(alice, "proj")).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
@@ -88,11 +109,20 @@ describe("Workspaces, storage, aliases and stop/attach against the real Docker e
     const runner = await fx.runners.spawn(alice, { storage: "tmpfs" });
     expect(runner).toMatchObject({ storage: "tmpfs", workspaceKey: undefined });
     await write(alice, runner.runnerId, "/work/scratch", "temp");
-    const mounts = await fx.execs.run(alice, runner.runnerId, { command: "grep ' /work ' /proc/mounts | cut -d' ' -f3" }, () => {});
+    const mounts = await fx.execs.run(
+      alice,
+      runner.runnerId,
+      { command: "grep ' /work ' /proc/mounts | cut -d' ' -f3" },
+      () => {},
+    );
     expect(mounts.stdout).toBe("tmpfs\n");
     expect((await fx.runners.listWorkspaces(alice)).length).toBe(before);
-    await expect(fx.runners.remove(alice, runner.runnerId, { removeVolume: true })).resolves.toMatchObject({ volumeRemoved: false });
-    await expect(fx.runners.spawn(alice, { storage: "tmpfs", workspaceKey: "nope" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(fx.runners.remove(alice, runner.runnerId, { removeVolume: true })).resolves.toMatchObject({
+      volumeRemoved: false,
+    });
+    await expect(fx.runners.spawn(alice, { storage: "tmpfs", workspaceKey: "nope" })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
   });
 
   it("resolves aliases, keeps them unique per principal, and lets another principal use the same alias and key", async () => {
@@ -117,7 +147,9 @@ describe("Workspaces, storage, aliases and stop/attach against the real Docker e
     await write(alice, "sleepy", "/work/state", "before stop");
     const stopped = await fx.runners.stop(alice, "sleepy");
     expect(stopped).toMatchObject({ runnerId: runner.runnerId, status: "stopped", error: undefined });
-    expect(fx.audit).toContainEqual(expect.objectContaining({ action: "runner.stop", runner: runner.runnerId, outcome: "ok" }));
+    expect(fx.audit).toContainEqual(
+      expect.objectContaining({ action: "runner.stop", runner: runner.runnerId, outcome: "ok" }),
+    );
     await expect(fx.execs.run(alice, "sleepy", { command: "true" }, () => {})).rejects.toMatchObject({
       code: "RUNNER_UNAVAILABLE",
       message: 'Runner "sleepy" is stopped, not running; start it again with runner_attach (runner: "sleepy").',
@@ -127,7 +159,9 @@ describe("Workspaces, storage, aliases and stop/attach against the real Docker e
     const attached = await fx.runners.attach(alice, "sleepy");
     expect(attached).toMatchObject({ action: "started", runner: { runnerId: runner.runnerId, status: "ready" } });
     expect(await read(alice, "sleepy", "/work/state")).toBe("before stop");
-    expect(fx.audit).toContainEqual(expect.objectContaining({ action: "runner.start", runner: runner.runnerId, outcome: "ok" }));
+    expect(fx.audit).toContainEqual(
+      expect.objectContaining({ action: "runner.start", runner: runner.runnerId, outcome: "ok" }),
+    );
     await fx.runners.remove(alice, "sleepy", { removeVolume: true });
   });
 
@@ -138,14 +172,21 @@ describe("Workspaces, storage, aliases and stop/attach against the real Docker e
     expect(info.HostConfig.NetworkMode).toBe(`${fx.network}-offline`);
     const net = await docker.getNetwork(`${fx.network}-offline`).inspect();
     expect(net.Internal).toBe(true);
-    expect((await fx.execs.run(alice, runner.runnerId, { command: "echo reachable" }, () => {})).stdout).toBe("reachable\n");
+    expect((await fx.execs.run(alice, runner.runnerId, { command: "echo reachable" }, () => {})).stdout).toBe(
+      "reachable\n",
+    );
     await fx.runners.remove(alice, runner.runnerId);
   });
 
   it("runs a hardened runner as an unprivileged user with a writable /work", async () => {
     const runner = await fx.runners.spawn(alice, { profile: "hardened" });
     expect(runner.profile).toBe("hardened");
-    const result = await fx.execs.run(alice, runner.runnerId, { command: "id -u; touch /work/mine && echo work-ok; touch /etc/x 2>/dev/null || echo root-ro" }, () => {});
+    const result = await fx.execs.run(
+      alice,
+      runner.runnerId,
+      { command: "id -u; touch /work/mine && echo work-ok; touch /etc/x 2>/dev/null || echo root-ro" },
+      () => {},
+    );
     expect(result.stdout).toBe("1000\nwork-ok\nroot-ro\n");
     await fx.runners.remove(alice, runner.runnerId, { removeVolume: true });
   });
