@@ -2,25 +2,20 @@
 # Fails when the .proto files in the working tree break the wire or generated-code contract (buf's FILE rules) of
 # an earlier commit: agents baked into images keep answering with the contract they were built from.
 # Against what:
-#   BUF_BREAKING_AGAINST=<git ref>   that ref, when set;
-#   on a branch other than main      the merge-base with main (what the branch would change when it lands);
-#   on main (CI's fresh clone)       HEAD~1, the main before the last landed commit (a merge's first parent).
+#   BUF_BREAKING_AGAINST=<git ref>   that ref, when set (e.g. main, to see what a branch changes);
+#   otherwise                        the commit in proto/contract-baseline: the contract agents in the field were
+#                                    built from. Every later commit is checked against it, however many land at
+#                                    once. Move it forward only for a deliberate, documented break (an ADR saying
+#                                    how older agents are handled), never to make this check pass.
 # Runs from proto/ through `npm run breaking` (buf is the pinned @bufbuild/buf of proto/package.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top="$(git rev-parse --show-toplevel)"
 
-base="${BUF_BREAKING_AGAINST:-}"
-if [ -z "$base" ]; then
-  if git rev-parse --verify --quiet main >/dev/null && [ "$(git rev-parse HEAD)" != "$(git rev-parse main)" ]; then
-    base="$(git merge-base HEAD main)"
-  else
-    base="HEAD~1"
-  fi
-fi
-# A shallow clone may lack the parent: fetch one more commit rather than skip the check.
+base="${BUF_BREAKING_AGAINST:-$(tr -d '[:space:]' < contract-baseline)}"
+# A shallow clone may lack the baseline: fetch the history rather than skip the check.
 if ! git rev-parse --verify --quiet "$base^{commit}" >/dev/null && [ "$(git rev-parse --is-shallow-repository)" = true ]; then
-  git fetch --quiet --deepen=1 origin
+  git fetch --quiet --unshallow origin
 fi
 commit="$(git rev-parse --verify "$base^{commit}")" || {
   echo "buf-breaking: cannot resolve \"$base\" to a commit; set BUF_BREAKING_AGAINST to the commit to compare with." >&2
