@@ -10,7 +10,7 @@ import { createSqliteStateStore } from "../../store/sqlite-state-store.js";
 import { ExecService } from "../exec/exec-service.js";
 import { RunnerService, type SpawnProgress } from "../runner-service.js";
 
-const EXAMPLE_DIR = fileURLToPath(new URL("../../../images/examples/python-dev", import.meta.url));
+const EXAMPLE_DIR = fileURLToPath(new URL("../../../../images/examples/python-dev", import.meta.url));
 
 describe("an operator's custom image built from the documented recipe (images/examples/python-dev)", () => {
   const suffix = randomBytes(4).toString("hex");
