@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import Docker from "dockerode";
@@ -10,7 +12,22 @@ import { listAgentVolumes, removeAgentVolumesSince } from "./agent-volumes.ts";
 import { findChildPids } from "./process-memory.ts";
 
 const CONTROL_PLANE_MAIN = "control-plane/dist/main.js";
-const TOKEN_ENV = "DEVHATCHERY_AGENT_TOKEN=";
+/**
+ * The agent token of a runner this control plane made: written to the agent's stdin at start and kept only in the
+ * state store (ADR 0011), which is read here the way an operator would (WAL mode lets a reader in beside the server).
+ */
+function agentTokenOf(stateDir: string, runnerId: string): string {
+  const db = new DatabaseSync(join(stateDir, "state.db"), { readOnly: true });
+  try {
+    const row = db.prepare("SELECT token FROM runner_tokens WHERE runner_id = ?").get(runnerId) as
+      { token?: string } | undefined;
+    if (!row?.token)
+      throw new Error(`No agent token for runner "${runnerId}" in ${stateDir}/state.db (runner_tokens).`);
+    return row.token;
+  } finally {
+    db.close();
+  }
+}
 // The control plane runs `npm pack` for the injected agent's Node runtime: it needs npm's registry, proxy and CA settings.
 const NPM_ENV = /^(npm_config_\w+|NODE_EXTRA_CA_CERTS|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)$/;
 const open = new Set<() => Promise<void>>();
@@ -132,8 +149,7 @@ export async function startMcpFixture(image: string, name: string): Promise<McpF
         const container = docker.getContainer(found.Id);
         const info = await container.inspect();
         const address = info.NetworkSettings.Networks[network]?.IPAddress ?? "";
-        const agentToken =
-          (info.Config.Env ?? []).find((entry) => entry.startsWith(TOKEN_ENV))?.slice(TOKEN_ENV.length) ?? "";
+        const agentToken = agentTokenOf(server.stateDir, runnerId);
         const agent = new AgentClient(runnerId, `${address}:7070`, agentToken);
         agents.push(agent);
         return { runnerId, container, info, address, token: agentToken, agent };
