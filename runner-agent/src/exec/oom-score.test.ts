@@ -30,10 +30,12 @@ describe("processes the agent starts are the OOM killer's first choice; the agen
 
   it("starts pipe and pty processes, and what they fork, at the highest oom_score_adj", async () => {
     const own = readFileSync("/proc/self/oom_score_adj", "utf8").trim();
-    expect(await outputOf({ shell: "cat /proc/self/oom_score_adj; sh -c 'cat /proc/self/oom_score_adj'" })).toBe(
-      `${CHILD_OOM_SCORE_ADJ}\n${CHILD_OOM_SCORE_ADJ}\n`,
-    );
-    expect(await outputOf({ argv: ["cat", "/proc/self/oom_score_adj"], pty: { rows: 24, cols: 80 } })).toBe(
+    // The score is written right after the start (oom-score.ts): what runs in the first instants may still read the
+    // default (a pty `cat` did once on a loaded machine), so each check starts once the process is surely marked.
+    expect(
+      await outputOf({ shell: "sleep 0.2; cat /proc/self/oom_score_adj; sh -c 'cat /proc/self/oom_score_adj'" }),
+    ).toBe(`${CHILD_OOM_SCORE_ADJ}\n${CHILD_OOM_SCORE_ADJ}\n`);
+    expect(await outputOf({ shell: "sleep 0.2; cat /proc/self/oom_score_adj", pty: { rows: 24, cols: 80 } })).toBe(
       `${CHILD_OOM_SCORE_ADJ}\r\n`,
     );
     expect(readFileSync("/proc/self/oom_score_adj", "utf8").trim()).toBe(own);
