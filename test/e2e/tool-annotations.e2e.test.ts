@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callTool, textOf } from "../support/mcp-client.js";
 import {
   fails,
   ok,
@@ -139,7 +140,11 @@ describe("tool annotations hold for what the tools do", () => {
     });
     const sleeper = await ok(alice, "exec", { runner: "scratch", command: "sleep 300", yield_ms: 0 });
     expect(sleeper.state).toBe("running");
-    await ok(alice, "runner_stop", { runner: "scratch" });
+    const stopped = await callTool(alice, "runner_stop", { runner: "scratch" });
+    expect(stopped.result.isError, textOf(stopped.result)).toBeFalsy();
+    expect(textOf(stopped.result)).toContain(
+      "its tmpfs /work is gone. runner_attach starts it again with an empty /work.",
+    );
     await ok(alice, "runner_attach", { runner: "scratch" });
     expect(await sh(alice, "scratch", "ls -A /work")).toBe("");
     expect(await fails(alice, "exec_read", { runner: "scratch", exec_id: sleeper.exec_id, cursor: 0 })).toMatch(

@@ -24,7 +24,9 @@ export function registerRunnerStopTool(server: McpServer, deps: ToolDeps): void 
     const stopped = await deps.runners.stop(deps.principal, runner);
     return toolSuccess(
       toRunnerOutput(stopped),
-      `Runner ${stopped.runnerId} is stopped; runner_attach starts it again with its files.`,
+      stopped.storage === "tmpfs"
+        ? `Runner ${stopped.runnerId} is stopped; its tmpfs /work is gone. runner_attach starts it again with an empty /work.`
+        : `Runner ${stopped.runnerId} is stopped; runner_attach starts it again with its files.`,
     );
   });
 }
