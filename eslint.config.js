@@ -8,6 +8,9 @@ import tseslint from "typescript-eslint";
 
 const cp = "./control-plane/src";
 
+/** These control-plane folders, by name. */
+const under = (...names) => names.map((name) => `${cp}/${name}`);
+
 /** Files in `target` may not import anything in `from`; the message names the fix. */
 const zone = (target, from, message) => ({ target, from, message });
 
@@ -71,17 +74,7 @@ const layerZones = [
   ),
   zone(
     `${cp}/config`,
-    [
-      `${cp}/http`,
-      `${cp}/mcp`,
-      `${cp}/runners`,
-      `${cp}/runtime`,
-      `${cp}/agent-client`,
-      `${cp}/store`,
-      `${cp}/auth`,
-      `${cp}/cli`,
-      `${cp}/observability`,
-    ],
+    under("http", "mcp", "runners", "runtime", "agent-client", "store", "auth", "cli", "observability"),
     "config/ parses and checks the configuration and knows no layer that uses it; those receive its values.",
   ),
   zone(
@@ -90,17 +83,7 @@ const layerZones = [
     "cli/ checks configuration and the engine (config/, runtime/, runners/); serving MCP belongs to the composition root, the agent to runners/.",
   ),
   zone(
-    [
-      `${cp}/http`,
-      `${cp}/mcp`,
-      `${cp}/runners`,
-      `${cp}/runtime`,
-      `${cp}/agent-client`,
-      `${cp}/store`,
-      `${cp}/auth`,
-      `${cp}/config`,
-      `${cp}/observability`,
-    ],
+    under("http", "mcp", "runners", "runtime", "agent-client", "store", "auth", "config", "observability"),
     `${cp}/cli`,
     "cli/ sits on top: only main.ts runs it; move what two commands share into the layer it belongs to.",
   ),

@@ -7,7 +7,9 @@ import { createApp } from "./http/app.js";
 import type { AppEnv } from "./http/auth-middleware.js";
 import { McpSessions } from "./http/mcp-sessions.js";
 import { DEFAULT_EVENT_STORE_LIMITS } from "./http/session-event-store.js";
+import type { Principal } from "./auth/principal.js";
 import type { Logger } from "./log.js";
+import type { SessionDeps } from "./mcp/tool-deps.js";
 import { FIXTURE_SUBSCRIPTIONS } from "./mcp/conformance-fixtures/fixture-resources.js";
 import { createMcpServer } from "./mcp/mcp-server.js";
 import { createPrincipalTaskStore } from "./mcp/tasks/principal-task-store.js";
@@ -36,6 +38,8 @@ export interface ControlPlane {
   /** The state store (idempotency keys, spawns, activity, MCP tasks); closed by close(). */
   store: StateStore;
   runners: RunnerService;
+  /** What one MCP session of `principal` is built from: the same services and limits every session gets. */
+  sessionDeps(principal: Principal, sessionLog: Logger): SessionDeps;
   /**
    * Graceful stop: new MCP requests get 503 with Retry-After, requests in flight (streamed execs included) may finish
    * for up to `graceMs` and are then cut; then agent connections, the store, the audit log and tracing are closed.
@@ -127,32 +131,29 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
   const files = new FileService(runners, log, audit, metrics);
   const watches = new WatchService(runners, log);
   const fixtureSubscriptions = config.testFixtures ? [FIXTURE_SUBSCRIPTIONS] : [];
+  const sessionDeps = (principal: Principal, sessionLog: Logger): SessionDeps => ({
+    runners,
+    execs,
+    files,
+    exports,
+    watches,
+    subscriptionProviders: [createExecOutputSubscriptionProvider(execs, principal), ...fixtureSubscriptions],
+    principal,
+    log: sessionLog,
+    taskStore: createPrincipalTaskStore(store, principal),
+    sessionLimits: {
+      maxSubscriptions: config.sessionLimits.maxSubscriptions,
+      maxWatches: config.sessionLimits.maxWatches,
+    },
+    engineReachable: () =>
+      runtime.engine.ping().then(
+        () => true,
+        () => false,
+      ),
+  });
   const sessions = new McpSessions(
     (principal, sessionLog) =>
-      createMcpServer(
-        {
-          runners,
-          execs,
-          files,
-          exports,
-          watches,
-          subscriptionProviders: [createExecOutputSubscriptionProvider(execs, principal), ...fixtureSubscriptions],
-          principal,
-          log: sessionLog,
-          taskStore: createPrincipalTaskStore(store, principal),
-          sessionLimits: {
-            maxSubscriptions: config.sessionLimits.maxSubscriptions,
-            maxWatches: config.sessionLimits.maxWatches,
-          },
-          engineReachable: () =>
-            runtime.engine.ping().then(
-              () => true,
-              () => false,
-            ),
-        },
-        VERSION,
-        { testFixtures: config.testFixtures },
-      ),
+      createMcpServer(sessionDeps(principal, sessionLog), VERSION, { testFixtures: config.testFixtures }),
     log,
     {
       idleTimeoutMs: config.sessionIdleTimeoutMs,
@@ -204,6 +205,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
     runtime,
     store,
     runners,
+    sessionDeps,
     shutdown,
     close: () => shutdown(0),
   };

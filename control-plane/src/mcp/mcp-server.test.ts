@@ -7,13 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config.js";
 import { createControlPlane, type ControlPlane } from "../control-plane.js";
 import { createLogger } from "../log.js";
-import { ExecService } from "../runners/exec/exec-service.js";
-import { ExportService } from "../runners/exports/export-service.js";
-import { FileService } from "../runners/files/file-service.js";
-import { MountPolicy } from "../runners/mounts/mount-policy.js";
-import { WatchService } from "../runners/files/watch-service.js";
 import { createMcpServer } from "./mcp-server.js";
-import { createPrincipalTaskStore } from "./tasks/principal-task-store.js";
 import type { SessionDeps } from "./tool-deps.js";
 
 interface RegisteredSchemas {
@@ -48,26 +42,7 @@ describe("createMcpServer", () => {
     });
     const log = createLogger("silent");
     controlPlane = createControlPlane(config, log);
-    const { runners, store } = controlPlane;
-    const principal = { id: "mcp-server-test" };
-    const execs = new ExecService(runners, log);
-    deps = {
-      runners,
-      execs,
-      files: new FileService(runners, log),
-      exports: new ExportService(
-        runners,
-        { root: join(stateDir, "exports"), maxBytes: 1024, mountPolicy: new MountPolicy([]) },
-        log,
-      ),
-      watches: new WatchService(runners, log),
-      principal,
-      log,
-      subscriptionProviders: [],
-      taskStore: createPrincipalTaskStore(store, principal),
-      sessionLimits: { maxSubscriptions: 256, maxWatches: 64 },
-      engineReachable: async () => true,
-    };
+    deps = controlPlane.sessionDeps({ id: "mcp-server-test" }, log);
   });
 
   afterAll(async () => {

@@ -9,18 +9,12 @@ import { createControlPlane, type ControlPlane } from "../control-plane.js";
 import { ControlPlaneError, type ErrorCode } from "../errors.js";
 import { createLogger } from "../log.js";
 import { execCallError } from "../runners/exec/exec-call-error.js";
-import { ExecService } from "../runners/exec/exec-service.js";
-import { ExportService } from "../runners/exports/export-service.js";
-import { FileService } from "../runners/files/file-service.js";
-import { MountPolicy } from "../runners/mounts/mount-policy.js";
 import { runnerNotFound } from "../runners/runner-refs.js";
 import { runnerUnavailable } from "../runners/runner-unavailable.js";
 import { snapshotNotFound } from "../runners/snapshots/snapshot-service.js";
-import { WatchService } from "../runners/files/watch-service.js";
 import { volumeInUse, volumeSharedWith, workspaceNotFound } from "../runners/workspaces/workspace-service.js";
 import type { SpawnRecord } from "../store/state-store.js";
 import { createMcpServer } from "./mcp-server.js";
-import { createPrincipalTaskStore } from "./tasks/principal-task-store.js";
 import { SessionWatches } from "./session-watches.js";
 import { RECOVERY_BY_CODE, recoveryHint } from "./tool-result.js";
 
@@ -159,28 +153,7 @@ describe("recovery hints name tools that exist, and fit their cause", () => {
     });
     const log = createLogger("silent");
     controlPlane = createControlPlane(config, log);
-    const { runners, store } = controlPlane;
-    const principal = { id: "recovery-hints-test" };
-    const server = createMcpServer(
-      {
-        runners,
-        execs: new ExecService(runners, log),
-        files: new FileService(runners, log),
-        exports: new ExportService(
-          runners,
-          { root: join(stateDir, "exports"), maxBytes: 1024, mountPolicy: new MountPolicy([]) },
-          log,
-        ),
-        watches: new WatchService(runners, log),
-        principal,
-        log,
-        subscriptionProviders: [],
-        taskStore: createPrincipalTaskStore(store, principal),
-        sessionLimits: { maxSubscriptions: 256, maxWatches: 64 },
-        engineReachable: async () => true,
-      },
-      "1.0.0",
-    );
+    const server = createMcpServer(controlPlane.sessionDeps({ id: "recovery-hints-test" }, log), "1.0.0");
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     client = new Client({ name: "recovery-hints-test", version: "1.0.0" });
     await Promise.all([server.connect(serverSide), client.connect(clientSide)]);

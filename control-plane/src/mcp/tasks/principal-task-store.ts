@@ -10,7 +10,7 @@ import {
   type Task,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Principal } from "../../auth/principal.js";
-import type { TaskEntry, TaskLedger } from "../../runners/task-ledger.js";
+import type { TaskLedger, TaskRecord } from "../../runners/task-ledger.js";
 
 export interface PrincipalTaskStoreOptions {
   /** Kept this long when the client asks for no TTL. Default 1 h. */
@@ -43,7 +43,7 @@ export function createPrincipalTaskStore(
   const defaultTtlMs = Math.min(options.defaultTtlMs ?? 3_600_000, maxTtlMs);
   const pageSize = options.pageSize ?? 50;
 
-  const find = (taskId: string): TaskEntry => {
+  const find = (taskId: string): TaskRecord => {
     const record = ledger.getTask(owner, taskId);
     if (record === undefined) {
       throw new McpError(
@@ -53,7 +53,7 @@ export function createPrincipalTaskStore(
     }
     return record;
   };
-  const findOpen = (taskId: string, next: Task["status"]): TaskEntry => {
+  const findOpen = (taskId: string, next: Task["status"]): TaskRecord => {
     const record = find(taskId);
     if (isTerminal(record.status)) {
       throw new McpError(
@@ -67,7 +67,7 @@ export function createPrincipalTaskStore(
   return {
     async createTask(params: CreateTaskOptions, _requestId: RequestId, request: Request): Promise<Task> {
       const createdAt = new Date().toISOString();
-      const record: TaskEntry = {
+      const record: TaskRecord = {
         taskId: randomBytes(16).toString("hex"),
         principal: owner,
         status: "working",
@@ -137,7 +137,7 @@ export function createPrincipalTaskStore(
   };
 }
 
-function toTask(record: TaskEntry): Task {
+function toTask(record: TaskRecord): Task {
   return {
     taskId: record.taskId,
     status: record.status,
