@@ -62,9 +62,10 @@ describe("loadConfig", () => {
     expect(config.auth).toEqual({
       mode: "bearer",
       tokens: [
-        { principal: "alice", tokenSha256: sha256(token) },
-        { principal: "bob", tokenSha256: sha256(`${token}x:y`) },
+        { principal: "alice", tokenSha256: sha256(token), groups: [] },
+        { principal: "bob", tokenSha256: sha256(`${token}x:y`), groups: [] },
       ],
+      oidc: undefined,
     });
   });
 
@@ -108,7 +109,7 @@ describe("loadConfig", () => {
       [
         "Invalid configuration:",
         '  DEVHATCHERY_LISTEN_PORT: must be a number, got "http"',
-        '  DEVHATCHERY_AUTH: must be one of none, bearer, got "magic"',
+        '  DEVHATCHERY_AUTH: must be one of none, bearer, oidc, got "magic"',
       ].join("\n"),
     );
   });

@@ -16,13 +16,52 @@ export { isImageAllowed } from "./config/image-pattern.js";
 export { loadConfig } from "./config/load-config.js";
 export { isLoopbackHost } from "./config/loopback-host.js";
 
-export type AuthMode = "none" | "bearer";
+export type AuthMode = "none" | "bearer" | "oidc";
 
 /** A bearer token as the control plane keeps it: only its SHA-256, never the token itself. */
 export interface BearerTokenEntry {
   principal: string;
   /** SHA-256 of the token, 64 lower-case hex digits. */
   tokenSha256: string;
+  /** Groups policies match, as they match an OIDC token's groups. */
+  groups?: readonly string[];
+}
+
+/** auth.oidc: how access tokens of an OpenID Provider are validated and mapped to principals (auth.mode "oidc"). */
+export interface OidcConfig {
+  issuer: string;
+  /** The aud every token must carry (this server's resource indicator). */
+  audience: string;
+  /** The public URL of /mcp, published as the protected resource (RFC 9728). */
+  resource: string;
+  /** Scopes every token must carry; advertised in the metadata and in WWW-Authenticate. */
+  scopes: string[];
+  principalClaim: string;
+  groupsClaim: string;
+  algorithms: string[];
+  clockSkewS: number;
+  jwksCooldownMs: number;
+  jwksMaxAgeMs: number;
+  httpTimeoutMs: number;
+  /** RFC 7662 introspection of opaque tokens; undefined accepts JWT access tokens only. */
+  introspection: { clientId: string; secretFile: string; cacheMs: number } | undefined;
+}
+
+/** One named policy of the configuration (see auth/principal-policy.ts for how it applies). */
+export interface PolicyConfig {
+  name: string;
+  principals: string[];
+  groups: string[];
+  images: string[] | undefined;
+  pull: ImagePullPolicy | undefined;
+  maxCpus: number | undefined;
+  maxMemoryMb: number | undefined;
+  maxPids: number | undefined;
+  maxRunners: number | undefined;
+  /** Allowed-root aliases this policy may mount, each with the most it may ask for; undefined: every root. */
+  mounts: Array<{ alias: string; mode: "ro" | "rw" | undefined }> | undefined;
+  network: boolean | undefined;
+  tools: string[];
 }
 
 /** A host folder runners may mount by alias (DEVHATCHERY_ALLOWED_ROOTS); read-only unless `allowRw` and asked for. */
@@ -35,7 +74,10 @@ export interface AllowedRoot {
 
 export interface ControlPlaneConfig {
   listen: { host: string; port: number };
-  auth: { mode: AuthMode; tokens: BearerTokenEntry[] };
+  auth: { mode: AuthMode; tokens: BearerTokenEntry[]; oidc: OidcConfig | undefined };
+  /** Named policies, first match by principal or group; `defaultPolicy` for everyone else (a name, or a built-in). */
+  policies: PolicyConfig[];
+  defaultPolicy: string;
   /** Host names (no port) accepted on /mcp besides the listen address and loopback names; empty off loopback: any host. */
   allowedHosts: string[];
   /** Origin header values accepted on /mcp; requests without Origin are always accepted. */

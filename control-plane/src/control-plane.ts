@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import type { Hono } from "hono";
-import { createBearerAuthenticator, type Authenticator } from "./auth/bearer-authenticator.js";
-import { LOCAL_PRINCIPAL } from "./auth/principal.js";
+import { createAuthenticator } from "./auth/create-authenticator.js";
 import type { ControlPlaneConfig } from "./config.js";
 import { createApp } from "./http/app.js";
 import type { AppEnv } from "./http/auth-middleware.js";
@@ -140,6 +139,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
     subscriptionProviders: [createExecOutputSubscriptionProvider(execs, principal), ...fixtureSubscriptions],
     principal,
     log: sessionLog,
+    audit,
     taskStore: createPrincipalTaskStore(store, principal),
     sessionLimits: {
       maxSubscriptions: config.sessionLimits.maxSubscriptions,
@@ -162,12 +162,21 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
       maxSessionsPerPrincipal: config.sessionLimits.maxPerPrincipal,
     },
   );
-  const authenticate: Authenticator =
-    config.auth.mode === "none" ? () => LOCAL_PRINCIPAL : createBearerAuthenticator(config.auth.tokens);
+  const door = createAuthenticator(config);
+  // Warm-up only: a provider that is down now is asked again on the first token (and readiness reports it).
+  door
+    .discover()
+    .catch((error: unknown) =>
+      log.warn(
+        { err: error },
+        "the OpenID Provider's metadata could not be fetched; tokens are refused with 503 until it answers",
+      ),
+    );
   const app = createApp({
     sessions,
     debugView: (principal, runner) => runners.debugView(principal, runner),
-    authenticate,
+    authenticate: door.authenticate,
+    protectedResource: door.protectedResource,
     hostGuard: {
       listenHost: config.listen.host,
       allowedHosts: config.allowedHosts,

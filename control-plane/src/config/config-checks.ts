@@ -1,4 +1,9 @@
+import { readFileSync } from "node:fs";
 import type { z } from "zod";
+import { closestName } from "./closest-name.js";
+import { ENV } from "./config-env.js";
+import { BUILT_IN_POLICIES } from "./config-schema.js";
+import { ALL_TOOLS, KNOWN_TOOLS, TOOL_SETS } from "./tool-sets.js";
 import { imageAdmission } from "./image-pattern.js";
 import { registryOf } from "./image-reference.js";
 import { isLoopbackHost } from "./loopback-host.js";
@@ -37,6 +42,100 @@ function checkAuth(config: ConfigFile, issue: Issue): void {
     );
   }
   if (mode === "bearer" && tokens.length === 0) issue(["auth", "tokens"], 'auth "bearer" needs at least one token');
+  if (mode === "oidc") checkOidc(config, issue);
+}
+
+function checkOidc(config: ConfigFile, issue: Issue): void {
+  const oidc = config.auth?.oidc ?? ({} as Partial<ConfigFile["auth"]["oidc"]>);
+  const need = (name: "issuer" | "audience", env: string, example: string): void => {
+    if (oidc[name] === undefined)
+      issue(["auth", "oidc", name], `is required with auth.mode "oidc"; set it (or ${env}), e.g. ${example}`);
+  };
+  need("issuer", ENV.oidcIssuer, "https://id.example.com/realms/dev");
+  need("audience", ENV.oidcAudience, "https://devhatchery.example.com/mcp");
+  if (oidc.resource === undefined && typeof oidc.audience === "string" && !/^https?:\/\//.test(oidc.audience)) {
+    issue(
+      ["auth", "oidc", "resource"],
+      `is required when auth.oidc.audience ("${oidc.audience}") is not a URL: set it to the public URL of /mcp that clients use, e.g. https://devhatchery.example.com/mcp`,
+    );
+  }
+  const id = oidc.introspection_client_id;
+  const secretFile = oidc.introspection_secret_file;
+  if ((id === undefined) !== (secretFile === undefined)) {
+    issue(
+      ["auth", "oidc", id === undefined ? "introspection_client_id" : "introspection_secret_file"],
+      "is needed too: introspection takes both introspection_client_id and introspection_secret_file (or neither, to accept JWT access tokens only)",
+    );
+  } else if (typeof secretFile === "string") {
+    try {
+      if (!readFileSync(secretFile, "utf8").trim()) throw Object.assign(new Error("empty"), { code: "EMPTY" });
+    } catch (error) {
+      issue(
+        ["auth", "oidc", "introspection_secret_file"],
+        `cannot be read (${(error as NodeJS.ErrnoException).code ?? "unreadable"}); write the client secret into it or fix the path`,
+      );
+    }
+  }
+  if (config.default_policy === undefined) {
+    issue(
+      ["default_policy"],
+      `is required with auth.mode "oidc": everyone the provider knows could get in; name the policy of callers no policy names ("deny" to refuse them, "unrestricted", or one of policies), or set ${ENV.defaultPolicy}`,
+    );
+  }
+}
+
+function checkPolicies(config: ConfigFile, issue: Issue): void {
+  const policies = entries<Partial<ConfigFile["policies"][number]>>(config.policies);
+  const names = new Set<string>();
+  const roots = new Map(
+    entries<{ alias?: unknown; mode?: unknown }>(config.allowed_roots).flatMap((root) =>
+      root && typeof root.alias === "string" ? [[root.alias, root.mode === "rw" ? "rw" : "ro"] as const] : [],
+    ),
+  );
+  const tools = [ALL_TOOLS, ...Object.keys(TOOL_SETS), ...KNOWN_TOOLS];
+  policies.forEach((policy, index) => {
+    if (!policy || typeof policy.name !== "string") return;
+    if ((BUILT_IN_POLICIES as readonly string[]).includes(policy.name))
+      issue(["policies", index, "name"], `"${policy.name}" is a built-in policy; give yours another name`);
+    else if (names.has(policy.name))
+      issue(["policies", index, "name"], `"${policy.name}" is defined twice; give each policy its own name`);
+    names.add(policy.name);
+    (Array.isArray(policy.tools) ? policy.tools : []).forEach((tool, at) => {
+      if (typeof tool !== "string" || tools.includes(tool)) return;
+      const near = closestName(tool, tools);
+      issue(
+        ["policies", index, "tools", at],
+        `"${tool}" is neither a tool nor a tool set${near ? `; did you mean "${near}"?` : ""} (sets: ${[ALL_TOOLS, ...Object.keys(TOOL_SETS)].join(", ")})`,
+      );
+    });
+    (Array.isArray(policy.mounts) ? policy.mounts : []).forEach((mount, at) => {
+      if (typeof mount !== "string") return;
+      const [alias, mode] = mount.split(":");
+      const rootMode = roots.get(alias!);
+      if (rootMode === undefined)
+        issue(
+          ["policies", index, "mounts", at],
+          `names alias "${alias}", which allowed_roots does not list${roots.size ? ` (aliases: ${[...roots.keys()].join(", ")})` : ""}; add the root or remove the entry`,
+        );
+      else if (mode === "rw" && rootMode === "ro")
+        issue(
+          ["policies", index, "mounts", at],
+          `asks for rw, but allowed root "${alias}" is read-only; use "${alias}" or "${alias}:ro", or make the root rw`,
+        );
+    });
+  });
+  const fallback = config.default_policy;
+  if (
+    typeof fallback === "string" &&
+    !names.has(fallback) &&
+    !(BUILT_IN_POLICIES as readonly string[]).includes(fallback)
+  ) {
+    const known = [...names, ...BUILT_IN_POLICIES];
+    issue(
+      ["default_policy"],
+      `"${fallback}" is not a policy; use one of ${known.map((name) => `"${name}"`).join(", ")}`,
+    );
+  }
 }
 
 function checkLimits(config: ConfigFile, issue: Issue): void {
@@ -105,6 +204,7 @@ export const checkedConfigSchema = configFileSchema.superRefine(
     checkLimits(config, issue);
     checkImages(config, issue);
     checkRoots(config, issue);
+    checkPolicies(config, issue);
   },
   { when: () => true },
 );

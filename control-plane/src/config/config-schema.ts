@@ -23,6 +23,23 @@ export const BEARER_TOKEN_MIN_LENGTH = 16;
 /** A control plane's instance name (label io.devhatchery.instance). */
 export const INSTANCE_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,31}$/;
 export const PRINCIPAL_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}$/;
+/** Policy names: lower-case letters, digits, "_" and "-". */
+export const POLICY_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** The policies every server has: "unrestricted" (only the server-wide limits apply) and "deny" (nobody gets in). */
+export const BUILT_IN_POLICIES = ["unrestricted", "deny"] as const;
+/** JWS algorithms an access token may be signed with: asymmetric only (no "none", no HMAC with a public key). */
+export const JWT_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+] as const;
 export const AUDIT_STREAMS = ["stderr", "stdout", "off"] as const;
 /** images.pull: when the engine may pull a runner's image. */
 export const IMAGE_PULL_POLICIES = ["always", "missing", "never"] as const;
@@ -57,6 +74,9 @@ const cpus = z.number().positive().max(1024);
 const memoryMb = z.number().int().min(64).max(1_048_576);
 const pids = z.number().int().min(32).max(1_000_000);
 
+const groupName = z.string().min(1).max(256);
+const httpUrl = (example: string) => z.url({ protocol: /^https?$/, error: `must be an http(s) URL, e.g. ${example}` });
+
 const tokenEntry = z.strictObject({
   principal: key(z.string().regex(PRINCIPAL_PATTERN, 'must be 1-64 letters, digits, ".", "_", "@" or "-"'), {
     description: "Who this token authenticates as; runners, exports and tasks belong to a principal.",
@@ -79,6 +99,136 @@ const tokenEntry = z.strictObject({
       description: 'The SHA-256 of the token in hex, so the file holds no secret: `printf %s "$TOKEN" | sha256sum`.',
     },
   ),
+  groups: key(z.array(groupName).default([]), {
+    description: "Groups of this principal, matched by policies' groups like the groups of an OIDC token.",
+  }),
+});
+
+const oidcSection = section("OpenID Connect: validate access tokens issued by an OpenID Provider (auth.mode oidc).", {
+  issuer: key(httpUrl("https://id.example.com/realms/dev").optional(), {
+    description:
+      "The issuer URL; its metadata is found by OIDC discovery (/.well-known/openid-configuration) or RFC 8414 (/.well-known/oauth-authorization-server), and tokens must carry it as iss.",
+    env: ENV.oidcIssuer,
+    example: "https://id.example.com/realms/dev",
+  }),
+  audience: key(z.string().min(1).optional(), {
+    description:
+      "The audience (aud) every access token must carry: this server's resource indicator (RFC 8707), usually the public URL of /mcp.",
+    env: ENV.oidcAudience,
+    example: "https://devhatchery.example.com/mcp",
+  }),
+  resource: key(httpUrl("https://devhatchery.example.com/mcp").optional(), {
+    description:
+      "The public URL of /mcp that clients use, published as the resource of the protected-resource metadata (RFC 9728).",
+    env: ENV.oidcResource,
+    defaultText: "audience, when it is an http(s) URL",
+  }),
+  scopes: key(
+    z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "must be a scope token without spaces or quotes"))
+      .default([]),
+    {
+      description:
+        "Scopes every access token must carry (in scope or scp); advertised to clients, which ask for them. Empty requires none.",
+      env: ENV.oidcScopes,
+    },
+  ),
+  principal_claim: key(z.string().min(1).default("sub"), {
+    description:
+      'The claim that names the principal, e.g. "sub", "email" or "preferred_username" (a dotted path reaches into objects).',
+    env: ENV.oidcPrincipalClaim,
+  }),
+  groups_claim: key(z.string().min(1).default("groups"), {
+    description:
+      'The claim holding the principal\'s groups (a list or a space-separated string), e.g. "groups", "roles" or "realm_access.roles".',
+    env: ENV.oidcGroupsClaim,
+  }),
+  algorithms: key(
+    z
+      .array(z.enum(JWT_ALGORITHMS))
+      .min(1)
+      .default([...JWT_ALGORITHMS]),
+    {
+      description: "Signature algorithms accepted; only asymmetric ones exist here (never none or HMAC).",
+    },
+  ),
+  clock_skew_s: key(z.number().int().min(0).max(300).default(30), {
+    description: "Seconds of clock difference allowed when checking exp and nbf.",
+    env: ENV.oidcClockSkewS,
+  }),
+  jwks_cooldown_ms: key(millis(0, 3_600_000).default(30_000), {
+    description:
+      "Least time between two fetches of the issuer's keys: a token with an unknown key id fetches them again (key rotation), at most this often.",
+    env: ENV.oidcJwksCooldownMs,
+  }),
+  jwks_max_age_ms: key(millis(1000, 86_400_000).default(600_000), {
+    description: "How long fetched keys are used before they are fetched again.",
+  }),
+  http_timeout_ms: key(millis(100, 60_000).default(5000), {
+    description: "Timeout of each request to the provider (discovery, keys, introspection).",
+  }),
+  introspection_client_id: key(z.string().min(1).optional(), {
+    description:
+      "Client id for RFC 7662 token introspection; set it (with introspection_secret_file) to accept opaque access tokens. Without it only JWT access tokens are accepted.",
+    env: ENV.oidcIntrospectionClientId,
+  }),
+  introspection_secret_file: key(absolutePath.optional(), {
+    description:
+      "An absolute path of a file holding the introspection client's secret (surrounding whitespace ignored).",
+    env: ENV.oidcIntrospectionSecretFile,
+  }),
+  introspection_cache_ms: key(millis(0, 3_600_000).default(60_000), {
+    description: "How long an introspection answer is reused (never past the token's exp).",
+  }),
+});
+
+const policyEntry = z.strictObject({
+  name: key(z.string().regex(POLICY_NAME_PATTERN, 'must be 1-64 lower-case letters, digits, "_" or "-"'), {
+    description:
+      'The policy\'s name, used in default_policy and in every POLICY_DENIED ("unrestricted" and "deny" are built in).',
+    example: "developers",
+  }),
+  principals: key(z.array(z.string().min(1)).default([]), {
+    description: "Principals this policy applies to (bearer token principals or OIDC principal claims).",
+  }),
+  groups: key(z.array(groupName).default([]), {
+    description: "Groups this policy applies to (from the token's groups claim, or a bearer token's groups).",
+  }),
+  images: key(z.array(imageName).optional(), {
+    description:
+      "Image patterns this policy allows, like images.allowed (both must admit an image; a caller's own snapshots are always allowed). Omitted: images.allowed alone decides.",
+  }),
+  pull: key(z.enum(IMAGE_PULL_POLICIES).optional(), {
+    description:
+      '"never" lets this policy\'s principals run only images already on the host; "missing" or "always" as images.pull (which "never" there overrides).',
+  }),
+  max_cpus: key(cpus.optional(), { description: "The most CPUs one runner may ask for (at most limits.max.cpus)." }),
+  max_memory_mb: key(memoryMb.optional(), {
+    description: "The most memory in MiB one runner may ask for (at most limits.max.memory_mb).",
+  }),
+  max_pids: key(pids.optional(), {
+    description: "Processes and threads of each runner (at most limits.defaults.pids).",
+  }),
+  max_runners: key(z.number().int().min(0).max(10_000).optional(), {
+    description: "Runners one principal may have at once (at most limits.max_runners_per_principal).",
+  }),
+  mounts: key(
+    z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}(:(ro|rw))?$/, 'must be "alias", "alias:ro" or "alias:rw"'))
+      .optional(),
+    {
+      description:
+        'Allowed roots this policy may mount, as "alias" (the root\'s own mode) or "alias:ro" (read-only even where the root allows rw). Omitted: every allowed root; empty: none.',
+    },
+  ),
+  network: key(z.boolean().optional(), {
+    description:
+      "false: runners of this policy never get a network (runner_spawn network defaults to false and true is refused).",
+  }),
+  tools: key(z.array(z.string().min(1)).default(["all"]), {
+    description:
+      'Tools this policy may call: tool names and sets ("read", "exec", "write", "lifecycle", "export", or "all"). A read-only role is ["read"].',
+  }),
 });
 
 const allowedRoot = z.strictObject({
@@ -126,8 +276,9 @@ export const configFileSchema = z.strictObject({
     }),
   }),
   auth: section("Who may call the control plane.", {
-    mode: key(z.enum(["none", "bearer"]).optional(), {
-      description: '"none" (loopback only, one local principal) or "bearer" (tokens below).',
+    mode: key(z.enum(["none", "bearer", "oidc"]).optional(), {
+      description:
+        '"none" (loopback only, one local principal), "bearer" (tokens below) or "oidc" (access tokens from an OpenID Provider, see auth.oidc; the tokens below keep working beside them).',
       env: ENV.authMode,
       defaultText: "bearer when tokens are listed, else none",
     }),
@@ -145,6 +296,17 @@ export const configFileSchema = z.strictObject({
       description: "Extra browser Origin values accepted on /mcp.",
       env: ENV.allowedOrigins,
     }),
+    oidc: oidcSection,
+  }),
+  policies: key(z.array(policyEntry).default([]), {
+    description:
+      "Named policies, each assigned to principals and groups; a caller gets the first policy that names them or one of their groups, else default_policy. A policy only narrows the server-wide limits.",
+  }),
+  default_policy: key(z.string().regex(POLICY_NAME_PATTERN, "must be a policy name").optional(), {
+    description:
+      'The policy of a caller no policy names: one of policies, "unrestricted" (the server-wide limits) or "deny" (refused). Required with auth.mode oidc.',
+    env: ENV.defaultPolicy,
+    defaultText: '"unrestricted" unless auth.mode is oidc',
   }),
   images: section("Runner images.", {
     default: key(imageName.default("ubuntu:24.04"), {

@@ -18,10 +18,23 @@ const ENTRY_EXAMPLES: Record<string, string[]> = {
     "  token_file: /run/secrets/devhatchery-ci-token",
   ],
   allowed_roots: ["- alias: data", "  path: /srv/data", "  mode: ro"],
+  policies: [
+    "- name: readers          # may look, never change",
+    "  groups: [auditors]",
+    "  tools: [read]",
+    "- name: developers",
+    "  groups: [dev]",
+    '  images: ["devhatchery/*", "ubuntu:*"]',
+    "  max_cpus: 2",
+    "  max_memory_mb: 4096",
+    "  max_runners: 5",
+    "  mounts: [data:ro]",
+    "  tools: [all]",
+  ],
 };
 
 function scalar(value: unknown): string {
-  return stringify(value, { flow: true }).trim();
+  return stringify(value, { flow: true, lineWidth: 0 }).trim();
 }
 
 function keyLines(key: ConfigKey, indent: string): string[] {

@@ -56,10 +56,11 @@ describe("loadConfig with devhatchery.yaml", () => {
     expect(loadConfig({}, path).auth).toEqual({
       mode: "bearer",
       tokens: [
-        { principal: "alice", tokenSha256: sha256("alice-token-0123456789") },
-        { principal: "bob", tokenSha256: digest },
-        { principal: "ci", tokenSha256: sha256("ci-token-0123456789abcdef") },
+        { principal: "alice", tokenSha256: sha256("alice-token-0123456789"), groups: [] },
+        { principal: "bob", tokenSha256: digest, groups: [] },
+        { principal: "ci", tokenSha256: sha256("ci-token-0123456789abcdef"), groups: [] },
       ],
+      oidc: undefined,
     });
   });
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import type { ControlPlaneConfig } from "../config.js";
+import type { ControlPlaneConfig, OidcConfig, PolicyConfig } from "../config.js";
 import { checkedConfigSchema, type CheckedConfig } from "./config-checks.js";
 import { ENV } from "./config-env.js";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
@@ -27,17 +27,68 @@ export function defaultInstance(stateDir: string): string {
   return createHash("sha256").update(resolve(stateDir)).digest("hex").slice(0, 12);
 }
 
+function toOidcConfig(oidc: CheckedConfig["auth"]["oidc"]): OidcConfig {
+  const { issuer, audience } = oidc;
+  const resource = oidc.resource ?? audience;
+  if (!issuer || !audience || !resource)
+    throw new Error("auth.oidc passed the checks without issuer, audience or resource");
+  return {
+    issuer,
+    audience,
+    resource,
+    scopes: oidc.scopes,
+    principalClaim: oidc.principal_claim,
+    groupsClaim: oidc.groups_claim,
+    algorithms: oidc.algorithms,
+    clockSkewS: oidc.clock_skew_s,
+    jwksCooldownMs: oidc.jwks_cooldown_ms,
+    jwksMaxAgeMs: oidc.jwks_max_age_ms,
+    httpTimeoutMs: oidc.http_timeout_ms,
+    introspection:
+      oidc.introspection_client_id && oidc.introspection_secret_file
+        ? {
+            clientId: oidc.introspection_client_id,
+            secretFile: oidc.introspection_secret_file,
+            cacheMs: oidc.introspection_cache_ms,
+          }
+        : undefined,
+  };
+}
+
+function toPolicyConfig(policy: CheckedConfig["policies"][number]): PolicyConfig {
+  return {
+    name: policy.name,
+    principals: policy.principals,
+    groups: policy.groups,
+    images: policy.images,
+    pull: policy.pull,
+    maxCpus: policy.max_cpus,
+    maxMemoryMb: policy.max_memory_mb,
+    maxPids: policy.max_pids,
+    maxRunners: policy.max_runners,
+    mounts: policy.mounts?.map((entry) => {
+      const [alias, mode] = entry.split(":") as [string, "ro" | "rw" | undefined];
+      return { alias, mode };
+    }),
+    network: policy.network,
+    tools: policy.tools,
+  };
+}
+
 function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): ControlPlaneConfig {
   const stateDir = xdgDir(env, "XDG_STATE_HOME", [".local", "state"]);
   const tokens = file.auth.tokens.map((entry) => {
     const digest = tokenDigest(entry);
     if (!("sha256" in digest)) throw new Error(`token of "${entry.principal}" passed the checks without a digest`);
-    return { principal: entry.principal, tokenSha256: digest.sha256 };
+    return { principal: entry.principal, tokenSha256: digest.sha256, groups: entry.groups };
   });
+  const mode = file.auth.mode ?? (tokens.length > 0 ? "bearer" : "none");
   const { limits } = file;
   return {
     listen: { host: file.listen.host, port: file.listen.port },
-    auth: { mode: file.auth.mode ?? (tokens.length > 0 ? "bearer" : "none"), tokens },
+    auth: { mode, tokens, oidc: mode === "oidc" ? toOidcConfig(file.auth.oidc) : undefined },
+    policies: file.policies.map(toPolicyConfig),
+    defaultPolicy: file.default_policy ?? "unrestricted",
     allowedHosts: file.auth.allowed_hosts,
     allowedOrigins: file.auth.allowed_origins,
     defaultImage: file.images.default,

@@ -60,22 +60,27 @@ describe("HTTP surface", () => {
     expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it("answers 401 with a challenge when the token is missing or wrong", async () => {
-    const attempts: Record<string, string>[] = [
-      {},
-      { authorization: "Bearer wrong-token-0123456789" },
-      { authorization: `Basic ${ALICE}` },
+  it("answers 401 with a challenge that says what was wrong when the token is missing, wrong or not a bearer token", async () => {
+    const attempts: Array<[Record<string, string>, string, string]> = [
+      [{}, 'Bearer realm="devhatchery"', "send `Authorization: Bearer <token>` with a token this server accepts"],
+      [
+        { authorization: "Bearer wrong-token-0123456789" },
+        'Bearer realm="devhatchery", error="invalid_token"',
+        "the token is not valid on this server",
+      ],
+      [
+        { authorization: `Basic ${ALICE}` },
+        'Bearer realm="devhatchery", error="invalid_request"',
+        "the Authorization header must be `Bearer <token>` (one token)",
+      ],
     ];
-    for (const headers of attempts) {
+    for (const [headers, challenge, message] of attempts) {
       const response = await post(initialize, headers);
       expect(response.status).toBe(401);
-      expect(response.headers.get("www-authenticate")).toBe('Bearer realm="devhatchery", error="invalid_token"');
+      expect(response.headers.get("www-authenticate")).toBe(challenge);
       expect(await response.json()).toEqual({
         jsonrpc: "2.0",
-        error: {
-          code: -32001,
-          message: "Unauthorized: send `Authorization: Bearer <token>` with a token configured on the server.",
-        },
+        error: { code: -32001, message: `Unauthorized: ${message}.` },
         id: null,
       });
     }

@@ -1,6 +1,8 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { AuditLog } from "../audit.js";
-import type { Authenticator } from "../auth/bearer-authenticator.js";
+import type { Authenticator } from "../auth/authenticator.js";
+import type { ProtectedResource } from "../auth/protected-resource.js";
+import { METADATA_ROOT } from "../auth/protected-resource.js";
 import type { Principal } from "../auth/principal.js";
 import { asControlPlaneError, ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -20,6 +22,8 @@ export interface AppDeps {
   sessions: McpSessions;
   debugView: DebugViewer;
   authenticate: Authenticator;
+  /** With OIDC: this server's RFC 9728 metadata, published at its well-known paths and named in challenges. */
+  protectedResource?: ProtectedResource | undefined;
   hostGuard: HostGuardOptions;
   version: string;
   log: Logger;
@@ -36,10 +40,12 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const hostGuard = createHostGuard(deps.hostGuard, deps.audit);
-  const auth = createAuthMiddleware(deps.authenticate, deps.log, {
-    audit: deps.audit,
-    authFailed: (reason) => deps.metrics.authFailed(reason),
-  });
+  const auth = createAuthMiddleware(
+    deps.authenticate,
+    deps.log,
+    { audit: deps.audit, authFailed: (reason) => deps.metrics.authFailed(reason) },
+    deps.protectedResource,
+  );
 
   app.use("*", createRequestContextMiddleware(), createHttpMetricsMiddleware(deps.metrics));
 
@@ -57,6 +63,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get("/metrics", hostGuard, async (c) =>
     c.body(await deps.metrics.registry.metrics(), 200, { "content-type": deps.metrics.registry.contentType }),
   );
+
+  // RFC 9728: public, so clients that got a 401 find the authorization server; the root form and the resource's own.
+  const resource = deps.protectedResource;
+  if (resource) {
+    const serveMetadata = (c: Context<AppEnv>) =>
+      c.json(resource.document, 200, { "access-control-allow-origin": "*", "cache-control": "max-age=300" });
+    app.get(METADATA_ROOT, serveMetadata);
+    if (resource.metadataPath !== METADATA_ROOT) app.get(resource.metadataPath, serveMetadata);
+  }
 
   app.use("/mcp", hostGuard, auth);
   app.all("/mcp", (c) => deps.sessions.handle(c.req.raw, c.get("principal")));

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { createBearerAuthenticator } from "../auth/bearer-authenticator.js";
+import { createAuthenticator } from "../auth/create-authenticator.js";
 import type { Principal } from "../auth/principal.js";
 import { ControlPlaneError } from "../errors.js";
 import { createLogger } from "../log.js";
@@ -34,9 +34,15 @@ let readinessChecks: ReadinessCheck[] = [];
 const app = createApp({
   sessions,
   debugView,
-  authenticate: createBearerAuthenticator([
-    { principal: "alice", tokenSha256: createHash("sha256").update(TOKEN).digest("hex") },
-  ]),
+  authenticate: createAuthenticator({
+    auth: {
+      mode: "bearer",
+      tokens: [{ principal: "alice", tokenSha256: createHash("sha256").update(TOKEN).digest("hex") }],
+      oidc: undefined,
+    },
+    policies: [],
+    defaultPolicy: "unrestricted",
+  }).authenticate,
   hostGuard: { listenHost: "127.0.0.1", allowedHosts: [], allowedOrigins: [] },
   version: "test",
   log,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../config.js";
 import { createControlPlane, type ControlPlane } from "../control-plane.js";
 import { createLogger } from "../log.js";
+import { TOOL_SETS } from "../config/tool-sets.js";
 import { createMcpServer } from "./mcp-server.js";
 import type { SessionDeps } from "./tool-deps.js";
 
@@ -48,6 +49,13 @@ describe("createMcpServer", () => {
   afterAll(async () => {
     await controlPlane?.close();
     if (stateDir) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it("puts every tool in exactly one tool set, so a policy's sets never miss a tool", () => {
+    const names = Object.keys(registeredTools(createMcpServer(deps, "1.0.0"))).sort();
+    const inSets = Object.values(TOOL_SETS).flat();
+    expect([...inSets].sort()).toEqual(names);
+    expect(new Set(inSets).size).toBe(inSets.length);
   });
 
   it("builds no tool schema per session: every input and output field is the same object in two sessions", () => {

@@ -35,6 +35,8 @@ import { registerSnapshotRemoveTool } from "./tools/snapshot-remove.js";
 import { registerSystemStatusTool } from "./tools/system-status.js";
 import { registerVolumeListTool } from "./tools/volume-list.js";
 import { registerVolumeRemoveTool } from "./tools/volume-remove.js";
+import { NO_AUDIT } from "../audit.js";
+import { gateToolsByPolicy } from "./tool-policy-gate.js";
 
 export const SERVER_NAME = "devhatchery";
 
@@ -106,5 +108,7 @@ export function createMcpServer(sessionDeps: SessionDeps, version: string, optio
   registerExportListTool(server, deps);
   announceRunnerChanges(server, deps, createClientLog(server));
   if (options.testFixtures) registerConformanceFixtures(server);
+  // Last: it wraps the tools/call handler that every registration above has set up.
+  gateToolsByPolicy(server, deps.principal, deps.audit ?? NO_AUDIT);
   return server;
 }

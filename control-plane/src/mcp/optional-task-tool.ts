@@ -79,8 +79,8 @@ export function registerOptionalTaskTool<Input extends Shape>(
   return tool;
 }
 
-/** The tools/call handler McpServer installed (its first registerTool did). */
-function sdkCallToolHandler(server: McpServer): RequestHandler {
+/** The tools/call handler installed last (McpServer's own, or a wrapper of it). */
+export function sdkCallToolHandler(server: McpServer): RequestHandler {
   // Protocol keeps handlers in a private map and offers no getter; reading it is the price of not re-implementing
   // McpServer's tools/call. Checked here so an SDK that renames it fails at start-up, not on a call.
   const handlers: unknown = (server.server as unknown as { _requestHandlers?: unknown })._requestHandlers;

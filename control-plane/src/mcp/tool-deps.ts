@@ -1,4 +1,5 @@
 import type { TaskStore } from "@modelcontextprotocol/sdk/experimental/tasks";
+import type { AuditLog } from "../audit.js";
 import type { Logger } from "../log.js";
 import type { ExecService } from "../runners/exec/exec-service.js";
 import type { ExportService } from "../runners/exports/export-service.js";
@@ -29,6 +30,8 @@ export interface ToolDeps {
   sessionLimits: { maxSubscriptions: number; maxWatches: number };
   /** The watches this session started with fs_watch, within sessions.max_watches. */
   sessionWatches: SessionWatches;
+  /** Where policy denials of tool calls are recorded (the control plane's audit log); none in tests that omit it. */
+  audit?: AuditLog;
   /** Whether the container engine answers (system_status reports it as docker_reachable, the field clients know). */
   engineReachable: () => Promise<boolean>;
   /** The control plane's version. */

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { AuthFailureReason } from "../auth/authenticator.js";
 import type { ExecOutcomeLabel, FsOperationLabel, Meter } from "../meter.js";
 
 /** How long a count of active runners (one Docker list call) is reused across scrapes. */
@@ -7,7 +8,7 @@ const ACTIVE_RUNNERS_CACHE_MS = 5_000;
 export type SpawnOutcomeLabel = "ok" | "failed" | "denied";
 
 /** Why authentication failed: no credentials at all, or credentials that match no principal. */
-export type AuthFailureReason = "missing" | "invalid";
+export type { AuthFailureReason };
 
 /**
  * The control plane's Prometheus metrics in a registry of their own (never the global default). Labels are bounded
@@ -59,7 +60,7 @@ export class PrometheusMetrics implements Meter {
     });
     this.authFailures = new Counter({
       name: "devhatchery_auth_failures_total",
-      help: "Requests refused for missing or invalid credentials.",
+      help: "Requests refused at the door: missing, invalid or expired credentials, insufficient scope, a deny policy, or an unreachable identity provider.",
       labelNames: ["reason"],
       registers,
     });

@@ -22,7 +22,8 @@ import { runnerUnavailable, startingSpawnOf } from "./runner-unavailable.js";
 import { RunnerSpawner, type SpawnProgress } from "./spawn/runner-spawner.js";
 import type { IsolationProfile, Principal, RunnerInfo, SnapshotInfo, SpawnRequest, WorkspaceInfo } from "./runner.js";
 import { ImageGate } from "./spawn/image-gate.js";
-import { SnapshotService } from "./snapshots/snapshot-service.js";
+import { SnapshotService, type SpawnSource } from "./snapshots/snapshot-service.js";
+import { applyCallerPolicy } from "./spawn/caller-policy.js";
 import { auditingDenials, SpawnCoordinator, type StartedSpawn } from "./spawn/spawn-coordinator.js";
 import { validateSpawnRequest, type LimitsPolicy, type SpawnPolicy, type ValidSpawn } from "./spawn/spawn-request.js";
 import { restartStoppedRunner } from "./spawn/runner-restart.js";
@@ -56,6 +57,16 @@ export const DEFAULT_LIMITS: LimitsPolicy = {
   maxRunnersPerPrincipal: 50,
   tmpfsMb: 1024,
 };
+
+/** What the image check decided that the spawn carries on to the image preparation. */
+function imageFacts(source: SpawnSource): Partial<ValidSpawn> {
+  return {
+    ownSnapshot: source.ownSnapshot,
+    imagePinned: source.pinned,
+    imagePinPatterns: source.pinPatterns,
+    imagePull: source.pull,
+  };
+}
 
 export type RunnerChangeListener = (principalId: string, runnerId: string) => void;
 
@@ -124,7 +135,13 @@ export class RunnerService {
       activity: this.activity,
       audit,
       log,
-      maxRunnersPerPrincipal: () => this.limits.maxRunnersPerPrincipal,
+      maxRunners: (principal) => {
+        const policy = principal.policy;
+        const server = this.limits.maxRunnersPerPrincipal;
+        return policy?.maxRunners !== undefined && policy.maxRunners < server
+          ? { max: policy.maxRunners, policy: policy.name }
+          : { max: server, policy: undefined };
+      },
       emitChange: (principalId, runnerId) => this.emitChange(principalId, runnerId),
     });
   }
@@ -149,13 +166,9 @@ export class RunnerService {
   ): Promise<StartedSpawn> {
     const source = await this.snapshots.spawnSource(principal, request);
     const spawn = auditingDenials(this.audit, principal, () =>
-      validateSpawnRequest(source.request, this.spawnPolicy()),
+      applyCallerPolicy(validateSpawnRequest(source.request, this.spawnPolicy()), source.request, principal.policy),
     );
-    return this.startValidSpawn(
-      principal,
-      { ...spawn, ownSnapshot: source.ownSnapshot, imagePinned: source.pinned },
-      onProgress,
-    );
+    return this.startValidSpawn(principal, { ...spawn, ...imageFacts(source) }, onProgress);
   }
 
   private async startValidSpawn(
@@ -191,11 +204,11 @@ export class RunnerService {
       const image = options.image ?? workspace.image ?? current?.spawn.image;
       const source = await this.snapshots.spawnSource(principal, { image });
       const spawn = auditingDenials(this.audit, principal, () =>
-        validateSpawnRequest(source.request, this.spawnPolicy()),
+        applyCallerPolicy(validateSpawnRequest(source.request, this.spawnPolicy()), source.request, principal.policy),
       );
       return this.startValidSpawn(
         principal,
-        { ...spawn, workspaceKey: workspace.workspaceKey, ownSnapshot: source.ownSnapshot, imagePinned: source.pinned },
+        { ...spawn, workspaceKey: workspace.workspaceKey, ...imageFacts(source) },
         onProgress,
       );
     });

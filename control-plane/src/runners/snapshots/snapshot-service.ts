@@ -1,3 +1,4 @@
+import type { ImagePullPolicy } from "../../config.js";
 import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../../audit.js";
 import { ControlPlaneError } from "../../errors.js";
@@ -21,6 +22,10 @@ export interface SpawnSource {
   ownSnapshot: boolean;
   /** images.allowed admits the image only by digest: the spawn resolves and checks it. */
   pinned: boolean;
+  /** The digest patterns that pinned it (see ImageChoice). */
+  pinPatterns?: string[][] | undefined;
+  /** images.pull as the caller's policy narrows it. */
+  pull?: ImagePullPolicy | undefined;
 }
 
 /** A principal's snapshots: images committed from its runners, named, listed, removed and spawned from, owner-checked. */
@@ -146,8 +151,19 @@ export class SnapshotService {
       return { request: { ...request, snapshot: undefined, image }, ownSnapshot: true, pinned: false };
     }
     try {
-      const choice = await this.images.choose(principal.id, request.image ?? this.images.defaultImage);
-      return { request: { ...request, image: choice.image }, ownSnapshot: choice.ownSnapshot, pinned: choice.pinned };
+      const policy = principal.policy;
+      const choice = await this.images.choose(
+        principal.id,
+        request.image ?? this.images.defaultImage,
+        policy ? { policy: policy.name, images: policy.images, pull: policy.pull } : undefined,
+      );
+      return {
+        request: { ...request, image: choice.image },
+        ownSnapshot: choice.ownSnapshot,
+        pinned: choice.pinned,
+        pinPatterns: choice.pinPatterns,
+        pull: choice.pull,
+      };
     } catch (error) {
       if (error instanceof PolicyDeniedError) {
         this.audit.record({
@@ -155,6 +171,7 @@ export class SnapshotService {
           principal: principal.id,
           outcome: "denied",
           request: "runner.spawn",
+          policy: error.policy,
           what: error.what,
           limit: error.limit,
           reason: error.message,

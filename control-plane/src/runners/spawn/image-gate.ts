@@ -24,14 +24,33 @@ export interface ImagePolicy {
   allowIdReferences: boolean;
 }
 
+/** A caller's own image rules (its policy's images and pull), which narrow the operator's. */
+export interface CallerImageRules {
+  /** The policy's name, for POLICY_DENIED and the audit log. */
+  policy: string;
+  /** Patterns like images.allowed; undefined: images.allowed alone decides. */
+  images?: readonly string[] | undefined;
+  /** "never": the caller may not cause a pull. */
+  pull?: ImagePullPolicy | undefined;
+}
+
 /** The image a spawn runs, as decided before the spawn is accepted. */
 export interface ImageChoice {
   /** The reference as given (an id reference becomes the full image id), or the caller's snapshot image. */
   image: string;
   /** One of the caller's own snapshots: images.allowed does not apply to it. */
   ownSnapshot: boolean;
-  /** images.allowed admits the image only through a digest pattern: its registry digest must match one. */
+  /** images.allowed (or the caller's policy) admits the image only through a digest pattern: its digest must match. */
   pinned: boolean;
+  /** The digest patterns that pinned it, one list per rule set; the digest must match a pattern of every list. */
+  pinPatterns?: string[][] | undefined;
+  /** The pull policy for this caller (images.pull narrowed by its policy); images.pull when undefined. */
+  pull?: ImagePullPolicy | undefined;
+}
+
+/** images.pull as a caller's policy narrows it: "never" on either side wins; otherwise the policy's choice. */
+export function effectivePull(server: ImagePullPolicy, caller: ImagePullPolicy | undefined): ImagePullPolicy {
+  return server === "never" || caller === undefined ? server : caller;
 }
 
 /** The local image a runner is created from: exactly the image the checks saw (by id), and its digest when pinned. */
@@ -59,10 +78,11 @@ export class ImageGate {
   }
 
   /** Checks `reference` for `principal` before a spawn is accepted; a missing image that may be pulled passes. */
-  async choose(principal: string, reference: string): Promise<ImageChoice> {
+  async choose(principal: string, reference: string, rules?: CallerImageRules): Promise<ImageChoice> {
     const parsed = parseImageReference(reference);
     if (!parsed || reference.length > 255) throw invalidImage(reference);
-    if (parsed.kind === "id") return this.chooseById(principal, reference);
+    const pull = effectivePull(this.policy.pull, rules?.pull);
+    if (parsed.kind === "id") return { ...(await this.chooseById(principal, reference, rules)), pull };
     if (isSnapshotReference(parsed)) {
       const own = (await this.runtime.snapshots.list(principal)).find(
         (snapshot) => canonicalOf(snapshot.image) === parsed.canonical,
@@ -71,10 +91,15 @@ export class ImageGate {
       return { image: own.image, ownSnapshot: true, pinned: false };
     }
     this.checkRegistry(reference, parsed);
-    const pinned = this.checkAllowedName(reference);
+    const pinPatterns = [
+      ...(this.checkAllowedName(reference) ? [this.digestPatterns()] : []),
+      ...(rules?.images && checkCallerImage(reference, rules.images, rules.policy) === "digest"
+        ? [rules.images.filter((pattern) => pattern.includes(DIGEST_MARK))]
+        : []),
+    ];
     const local = await this.runtime.images.inspect(reference);
-    if (local ? !isUsable(principal, local, parsed) : this.policy.pull === "never") throw this.notFound(reference);
-    return { image: reference, ownSnapshot: false, pinned };
+    if (local ? !isUsable(principal, local, parsed) : pull === "never") throw this.notFound(reference, pull);
+    return { image: reference, ownSnapshot: false, pinned: pinPatterns.length > 0, pinPatterns, pull };
   }
 
   /** Makes the chosen image local (pulling as images.pull says) and checks it again as the engine now resolves it. */
@@ -90,10 +115,10 @@ export class ImageGate {
       return { ...toInfo(local), digest: undefined };
     }
     const snapshot = isSnapshotReference(parsed);
-    let local =
-      this.policy.pull === "always" && !snapshot ? undefined : await this.runtime.images.inspect(choice.image);
+    const pull = choice.pull ?? this.policy.pull;
+    let local = pull === "always" && !snapshot ? undefined : await this.runtime.images.inspect(choice.image);
     if (!local) {
-      if (snapshot || this.policy.pull === "never") throw this.notFound(choice.image);
+      if (snapshot || pull === "never") throw this.notFound(choice.image, pull);
       // The registry is checked where the spawn was accepted; checking again costs nothing and guards every caller.
       this.checkRegistry(choice.image, parsed);
       await this.runtime.images.pull(choice.image, onProgress);
@@ -101,12 +126,20 @@ export class ImageGate {
     }
     if (!local || !isUsable(principal, local, parsed) || (choice.ownSnapshot && !isOwnSnapshot(principal, local)))
       throw this.notFound(choice.image);
-    return { ...toInfo(local), digest: choice.pinned ? this.pinnedDigest(choice.image, parsed, local) : undefined };
+    const digest = choice.pinned
+      ? this.pinnedDigest(choice.image, parsed, local, choice.pinPatterns ?? [this.digestPatterns()])
+      : undefined;
+    return { ...toInfo(local), digest };
   }
 
   /** The one answer for an image this principal cannot run, whether it is missing, not theirs, or named by id. */
-  notFound(reference: string): ControlPlaneError {
-    const never = this.policy.pull === "never" ? ', and this server does not pull images (images.pull is "never")' : "";
+  notFound(reference: string, pull: ImagePullPolicy = this.policy.pull): ControlPlaneError {
+    const never =
+      this.policy.pull === "never"
+        ? ', and this server does not pull images (images.pull is "never")'
+        : pull === "never"
+          ? ', and your policy does not let you pull images (pull: "never")'
+          : "";
     const ids = this.policy.allowIdReferences ? "" : " (image ids are not accepted)";
     return new ControlPlaneError(
       "IMAGE_NOT_FOUND",
@@ -115,7 +148,7 @@ export class ImageGate {
     );
   }
 
-  private async chooseById(principal: string, reference: string): Promise<ImageChoice> {
+  private async chooseById(principal: string, reference: string, rules?: CallerImageRules): Promise<ImageChoice> {
     if (!this.policy.allowIdReferences) throw this.notFound(reference);
     const local = await this.runtime.images.inspect(reference);
     if (!local || isForeignSnapshot(principal, local)) throw this.notFound(reference);
@@ -136,6 +169,12 @@ export class ImageGate {
       !names.some((name) => isImageAllowed(name, this.policy.allowed))
     )
       throw this.denied(reference);
+    if (
+      !ownSnapshot &&
+      rules?.images &&
+      (rules.images.length === 0 || !names.some((name) => isImageAllowed(name, rules.images!)))
+    )
+      throw callerDenied(reference, rules.images, rules.policy);
     return { image: local.id, ownSnapshot, pinned: false };
   }
 
@@ -157,16 +196,23 @@ export class ImageGate {
     return admission === "digest";
   }
 
-  private pinnedDigest(reference: string, parsed: NamedImageReference, local: LocalImage): string {
+  private pinnedDigest(
+    reference: string,
+    parsed: NamedImageReference,
+    local: LocalImage,
+    patternSets: string[][],
+  ): string {
     const digests = local.digests.flatMap((name) => {
       const named = parseImageReference(name);
       return named?.kind === "name" && named.repository === parsed.repository && named.digest ? [named.digest] : [];
     });
     const candidates = parsed.digest ? digests.filter((digest) => digest === parsed.digest) : digests;
-    const patterns = this.digestPatterns();
+    const patterns = patternSets.flat();
     const match = candidates.find((digest) =>
-      [`${familiarRepository(parsed)}@${digest}`, `${parsed.repository}@${digest}`].some((form) =>
-        isImageAllowed(form, patterns),
+      patternSets.every((set) =>
+        [`${familiarRepository(parsed)}@${digest}`, `${parsed.repository}@${digest}`].some((form) =>
+          isImageAllowed(form, set),
+        ),
       ),
     );
     if (match) return match;
@@ -177,7 +223,7 @@ export class ImageGate {
     throw new PolicyDeniedError(
       "image digest",
       patterns.join(", "),
-      `image "${reference}" has ${had}, which images.allowed does not admit (${patterns.map((pattern) => `"${pattern}"`).join(", ")}); ` +
+      `image "${reference}" has ${had}, which images.allowed or your policy does not admit (${patterns.map((pattern) => `"${pattern}"`).join(", ")}); ` +
         "use the image by an allowed digest, or ask the operator to update images.allowed.",
     );
   }
@@ -194,6 +240,22 @@ export class ImageGate {
       `image "${reference}" is not allowed on this server; use one matching ${allowed.map((pattern) => `"${pattern}"`).join(", ")}, or omit image for the default "${defaultImage}".`,
     );
   }
+}
+
+/** A caller's policy images admit `reference` by name or only by digest; refuses it otherwise. */
+function checkCallerImage(reference: string, patterns: readonly string[], policy: string): "name" | "digest" {
+  const admission = patterns.length === 0 ? "denied" : imageAdmission(reference, patterns);
+  if (admission === "denied") throw callerDenied(reference, patterns, policy);
+  return admission;
+}
+
+function callerDenied(reference: string, patterns: readonly string[], policy: string): PolicyDeniedError {
+  return new PolicyDeniedError(
+    "images",
+    patterns.join(", "),
+    `policy "${policy}" (rule images) does not allow image "${reference}"; use one matching ${patterns.map((pattern) => `"${pattern}"`).join(", ") || "(none)"}, or ask the operator to widen the policy.`,
+    policy,
+  );
 }
 
 function isSnapshotReference(parsed: NamedImageReference): boolean {

@@ -67,7 +67,13 @@ export class RunnerSpawner {
     const log = this.log.child({ runner: runnerId, principal: plan.principal, image: spawn.image });
     const network = spawn.network ? this.options.network : offlineNetworkName(this.options.network);
     await this.runtime.networks.ensure(network, spawn.network ? undefined : { internal: true });
-    const choice = { image: spawn.image, ownSnapshot: spawn.ownSnapshot ?? false, pinned: spawn.imagePinned ?? false };
+    const choice = {
+      image: spawn.image,
+      ownSnapshot: spawn.ownSnapshot ?? false,
+      pinned: spawn.imagePinned ?? false,
+      pinPatterns: spawn.imagePinPatterns,
+      pull: spawn.imagePull,
+    };
     const imageInfo = await this.images.prepare(plan.principal, choice, (detail) =>
       onProgress({ phase: "pulling", detail }),
     );

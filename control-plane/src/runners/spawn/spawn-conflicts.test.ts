@@ -57,7 +57,10 @@ function starting(runnerId: string, fields: Partial<SpawnRecord>): SpawnRecord {
 }
 
 function check(request: SpawnRequest, containers: RunnerContainer[], spawns: SpawnRecord[]): void {
-  checkSpawnConflicts(validateSpawnRequest(request, POLICY), containers, spawns, POLICY.limits.maxRunnersPerPrincipal);
+  checkSpawnConflicts(validateSpawnRequest(request, POLICY), containers, spawns, {
+    max: POLICY.limits.maxRunnersPerPrincipal,
+    policy: undefined,
+  });
 }
 
 describe("checkSpawnConflicts", () => {

@@ -16,8 +16,9 @@ export function checkSpawnConflicts(
   spawn: ValidSpawn,
   containers: RunnerContainer[],
   starting: SpawnRecord[],
-  maxRunners: number,
+  limit: { max: number; policy: string | undefined },
 ): void {
+  const maxRunners = limit.max;
   const live = new Set(containers.map((container) => container.runnerId));
   const inFlight = new Set(starting.filter((record) => record.status === "starting").map((record) => record.runnerId));
   const pending = starting.filter((record) => record.status === "starting" && !live.has(record.runnerId));
@@ -52,10 +53,14 @@ export function checkSpawnConflicts(
     );
   }
   if (holders.length >= maxRunners) {
+    const whose = limit.policy
+      ? `the most policy "${limit.policy}" (rule max_runners) allows, ${maxRunners}`
+      : `this server's maximum of ${maxRunners}`;
     throw new PolicyDeniedError(
-      "max_runners_per_principal",
+      limit.policy ? "max_runners" : "max_runners_per_principal",
       maxRunners,
-      `You already have ${holders.length} runners, this server's maximum of ${maxRunners} per principal; remove runners you no longer need with runner_remove, then spawn again.`,
+      `You already have ${holders.length} runners, ${whose} per principal; remove runners you no longer need with runner_remove, then spawn again.`,
+      limit.policy,
     );
   }
 }

@@ -35,7 +35,8 @@ export interface SpawnCoordinatorDeps {
   activity: RunnerActivity;
   audit: AuditLog;
   log: Logger;
-  maxRunnersPerPrincipal: () => number;
+  /** The most runners this principal may have, and the policy that set it (undefined: the server-wide limit). */
+  maxRunners: (principal: Principal) => { max: number; policy: string | undefined };
   emitChange: (principalId: string, runnerId: string) => void;
 }
 
@@ -73,7 +74,7 @@ export class SpawnCoordinator {
       try {
         const containers = await runtime.containers.listRunners(principal.id);
         auditingDenials(this.deps.audit, principal, () =>
-          checkSpawnConflicts(spawn, containers, store.listSpawns(principal.id), this.deps.maxRunnersPerPrincipal()),
+          checkSpawnConflicts(spawn, containers, store.listSpawns(principal.id), this.deps.maxRunners(principal)),
         );
         const workspaceKey = spawn.storage === "volume" ? (spawn.workspaceKey ?? runnerId) : undefined;
         const expiresAt = new Date(Date.parse(createdAt) + FAILED_SPAWN_TTL_MS).toISOString();
@@ -174,6 +175,7 @@ export function auditingDenials<T>(audit: AuditLog, principal: Principal, check:
         principal: principal.id,
         outcome: "denied",
         request: "runner.spawn",
+        policy: error.policy,
         what: error.what,
         limit: error.limit,
         reason: error.message,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import type { ControlPlaneConfig } from "../../config.js";
+import type { ControlPlaneConfig, ImagePullPolicy } from "../../config.js";
 import { isImageAllowed } from "../../config/image-pattern.js";
+import { PolicyDeniedError } from "../../auth/policy-denied-error.js";
 import { ControlPlaneError } from "../../errors.js";
 import type { RunnerLimits } from "../../runtime/runner-container-spec.js";
 import type { MountRequest } from "../mounts/mount-policy.js";
@@ -40,18 +41,13 @@ export interface ValidSpawn {
   ownSnapshot?: boolean;
   /** Set by the image check: images.allowed admits the image only by digest, so its digest is resolved and checked. */
   imagePinned?: boolean;
+  /** Set by the image check: the digest patterns that pinned it, one list per rule set (server, caller's policy). */
+  imagePinPatterns?: string[][] | undefined;
+  /** Set by the image check: images.pull as the caller's policy narrows it. */
+  imagePull?: ImagePullPolicy | undefined;
 }
 
-/** A request refused by the operator's policy; `what` and `limit` go to the audit log. */
-export class PolicyDeniedError extends ControlPlaneError {
-  constructor(
-    readonly what: string,
-    readonly limit: string | number,
-    message: string,
-  ) {
-    super("POLICY_DENIED", message);
-  }
-}
+export { PolicyDeniedError };
 
 export const MIN_MEMORY_MB = 64;
 export const MAX_ENV_VARS = 64;
