@@ -193,6 +193,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
         dockerHost: config.dockerHost,
         store,
         agent: defaultImage,
+        identityProvider: config.auth.oidc && { issuer: config.auth.oidc.issuer, discover: door.discover },
       }),
       { log },
     ),

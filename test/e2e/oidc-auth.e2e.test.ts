@@ -14,6 +14,7 @@ import {
 } from "../../control-plane/test/oidc-provider.js";
 import { startControlPlane, TEST_RUNNER_IMAGE, type ControlPlaneProcess } from "../support/control-plane-process.js";
 import { connectClient } from "../support/mcp-client.js";
+import { runDevhatchery } from "./cli-process.js";
 import { fails, ok, removeTestWorkspaces, sh } from "../support/runners-fixture.js";
 
 /**
@@ -32,6 +33,7 @@ describe("OIDC: from a bare 401 to a working exec, and policy by group through r
   let auditLog: string;
   let url: string;
   const clients: Client[] = [];
+  let serverEnv: Record<string, string> = {};
 
   /** The audit log's records of one action and principal. */
   async function auditRecords(action: string, principal: string): Promise<Array<Record<string, unknown>>> {
@@ -95,7 +97,7 @@ describe("OIDC: from a bare 401 to a working exec, and policy by group through r
         "",
       ].join("\n"),
     );
-    server = await startControlPlane({
+    serverEnv = {
       DEVHATCHERY_CONFIG: config,
       DEVHATCHERY_LISTEN_PORT: String(port),
       DEVHATCHERY_AUTH: "oidc",
@@ -105,7 +107,8 @@ describe("OIDC: from a bare 401 to a working exec, and policy by group through r
       DEVHATCHERY_BEARER_TOKENS: `${bob.id}:${bob.token}`,
       DEVHATCHERY_RUNNER_NETWORK: network,
       DEVHATCHERY_AUDIT_LOG: auditLog,
-    });
+    };
+    server = await startControlPlane(serverEnv);
   });
 
   afterAll(async () => {
@@ -131,6 +134,8 @@ describe("OIDC: from a bare 401 to a working exec, and policy by group through r
         bearer_methods_supported: ["header"],
       });
     }
+    const ready = (await (await fetch(`${new URL(url).origin}/readyz`)).json()) as { checks: unknown[] };
+    expect(ready.checks).toContainEqual({ name: "oidc", ok: true });
     const bad = await fetch(url, { method: "POST", headers: { authorization: "Bearer not-a-token" }, body: "{}" });
     expect(bad.status).toBe(401);
     expect(bad.headers.get("www-authenticate")).toContain('error="invalid_token"');
@@ -198,5 +203,32 @@ describe("OIDC: from a bare 401 to a working exec, and policy by group through r
       /^Error NOT_FOUND/,
     );
     expect(await fails(alice, "exec", { runner: "bobs", command: "true" })).toMatch(/^Error NOT_FOUND/);
+  });
+
+  it("validate checks the policies and reaches the issuer; plan shows the policy a caller gets", async () => {
+    const env = { ...serverEnv, HOME: dir };
+    const validated = await runDevhatchery(["validate"], env);
+    expect(validated.code, validated.stderr).toBe(0);
+    expect(validated.stdout).toContain(
+      `\n  oidc     issuer ${op.issuer} answers (keys at ${op.jwksUri}); audience ${url}; resource ${url}\n`,
+    );
+    expect(validated.stdout).toContain("\n  policies readers, developers, offline, machines, deny (default);");
+    const planned = await runDevhatchery(["plan", "--principal", people.alice, "--group", "dev"], env);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.stdout).toContain(`auth oidc (issuer ${op.issuer}, audience ${url}, scopes devhatchery) and bearer`);
+    expect(planned.stdout).toContain(
+      [
+        `  effective    principal "${people.alice}" with groups dev gets policy developers (matched group "dev"), within the server-wide limits:`,
+        `                 images ${TEST_RUNNER_IMAGE} (and images.allowed)`,
+        "                 cpus ≤ 1, memory_mb ≤ 512, runners ≤ 1",
+        "                 mounts data:ro",
+        "                 tools all",
+        "",
+      ].join("\n"),
+    );
+    const stranger = await runDevhatchery(["plan", "--group", "strangers"], env);
+    expect(stranger.stdout).toContain(
+      "  effective    a caller with groups strangers gets policy deny (no policy names it: default_policy), within the server-wide limits:\n                 refused: every request is answered 403\n",
+    );
   });
 });

@@ -3,21 +3,25 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { ControlPlaneConfig } from "../config.js";
 import { asControlPlaneError } from "../errors.js";
+import { describePolicy, PolicyResolver } from "../auth/principal-policy.js";
 import { createLogger } from "../log.js";
 import { DockerDeploymentProbe } from "../runtime/docker-deployment-probe.js";
 import type { CliContext } from "./cli-context.js";
 import { baseUrlOf, configPathOf, describeSource, loadCliConfig } from "./cli-config.js";
 import { EXIT } from "./exit-codes.js";
 
-export const PLAN_HELP = `Usage: devhatchery plan [--config PATH]
+export const PLAN_HELP = `Usage: devhatchery plan [--config PATH] [--principal NAME] [--group NAME]...
 
 Shows what \`devhatchery serve\` would use and create with this configuration, without creating anything: the runner
 networks, the agent volume for the default image, the images to prepull, the state file, the export root, the listen
-URL and the auth mode (tokens are never printed).
+URL, the auth mode (tokens are never printed) and the policies. With --principal or --group, also the policy such a
+caller gets and every rule of it.
 
 Options:
-  --config PATH   the config file (default: DEVHATCHERY_CONFIG, else the embedded defaults)
-  --help          show this help
+  --config PATH      the config file (default: DEVHATCHERY_CONFIG, else the embedded defaults)
+  --principal NAME   show the effective policy of this principal (a bearer principal or an OIDC principal claim)
+  --group NAME       ... with this group (repeat for several); alone, the policy of a caller with only these groups
+  --help             show this help
 
 Exit codes: 0 done, 1 invalid configuration, 2 Docker unreachable (the host side is still shown).
 `;
@@ -32,17 +36,62 @@ export function imageArchitecture(architecture: string): string {
   return IMAGE_ARCHITECTURE[architecture] ?? architecture;
 }
 
+/** The auth mode in words: who can get in (token principals, the OIDC issuer and audience), never a secret. */
+export function describeAuth(config: ControlPlaneConfig): string {
+  const principals = [...new Set(config.auth.tokens.map((token) => token.principal))].join(", ");
+  const { oidc } = config.auth;
+  if (config.auth.mode === "oidc" && oidc) {
+    const scopes = oidc.scopes.length ? `, scopes ${oidc.scopes.join(" ")}` : "";
+    const opaque = oidc.introspection ? ", opaque tokens introspected" : "";
+    return `oidc (issuer ${oidc.issuer}, audience ${oidc.audience}${scopes}${opaque})${principals ? ` and bearer, principals ${principals}` : ""}`;
+  }
+  return config.auth.mode === "bearer" ? `bearer, principals ${principals}` : "none (one local principal)";
+}
+
+/** The policies and who they apply to, then the default; nothing when the configuration has none. */
+function policyLines(config: ControlPlaneConfig): Line[] {
+  if (config.policies.length === 0 && config.defaultPolicy === "unrestricted") return [];
+  const who = (policy: ControlPlaneConfig["policies"][number]): string =>
+    [
+      policy.principals.length ? `principals ${policy.principals.join(", ")}` : "",
+      policy.groups.length ? `groups ${policy.groups.join(", ")}` : "",
+    ]
+      .filter(Boolean)
+      .join("; ") || "nobody (named only as default_policy)";
+  return [
+    ...config.policies.map((policy): Line => ["policy", `${policy.name}: ${who(policy)}`]),
+    ["policy", `${config.defaultPolicy}: everyone else (default_policy)`],
+  ];
+}
+
+/** The policy a caller with this name and these groups gets, and every rule of it. */
+function effectivePolicyLines(config: ControlPlaneConfig, principal: string | undefined, groups: string[]): Line[] {
+  const { policy, matched } = new PolicyResolver(config.policies, config.defaultPolicy).resolve(
+    principal ?? "",
+    groups,
+  );
+  const caller = [
+    principal ? `principal "${principal}"` : "a caller",
+    groups.length ? `with groups ${groups.join(", ")}` : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
+  const why =
+    matched.by === "default" ? "no policy names it: default_policy" : `matched ${matched.by} "${matched.value}"`;
+  return [
+    ["effective", `${caller} gets policy ${policy.name} (${why}), within the server-wide limits:`],
+    ...describePolicy(policy).map((rule): Line => ["", `  ${rule}`]),
+  ];
+}
+
 function hostLines(config: ControlPlaneConfig): Line[] {
   const state = join(config.stateDir, "state.db");
-  const auth =
-    config.auth.mode === "bearer"
-      ? `bearer, principals ${[...new Set(config.auth.tokens.map((token) => token.principal))].join(", ")}`
-      : "none (one local principal)";
   return [
-    ["listen", `${baseUrlOf(config)}/mcp, auth ${auth}`],
+    ["listen", `${baseUrlOf(config)}/mcp, auth ${describeAuth(config)}`],
     ["state", `${state}: ${existsSync(state) ? "exists" : "would be created (folder mode 0700)"}`],
     ["exports", `${config.exports.root}: ${existsSync(config.exports.root) ? "exists" : "would be created"}`],
     ["audit log", config.auditLog ?? "off"],
+    ...policyLines(config),
   ];
 }
 
@@ -91,11 +140,20 @@ function render(lines: Line[]): string {
 }
 
 export async function planCommand(args: string[], context: CliContext): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: "string" } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: "string" }, principal: { type: "string" }, group: { type: "string", multiple: true } },
+    strict: true,
+  });
   const path = configPathOf(values.config, context.env);
   const config = loadCliConfig(context, path);
   if (!config) return EXIT.invalid;
-  context.out(`Plan for ${describeSource(path, context.env)} (nothing is created now):\n${render(hostLines(config))}`);
+  const groups = values.group ?? [];
+  const effective =
+    values.principal !== undefined || groups.length > 0 ? effectivePolicyLines(config, values.principal, groups) : [];
+  context.out(
+    `Plan for ${describeSource(path, context.env)} (nothing is created now):\n${render([...hostLines(config), ...effective])}`,
+  );
   const probe = new DockerDeploymentProbe(config.dockerHost, createLogger("silent"));
   try {
     await probe.ping();

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config.js";
+import { discoverProvider } from "../auth/oidc/provider-metadata.js";
+import { loadConfig, type ControlPlaneConfig } from "../config.js";
 import { asControlPlaneError } from "../errors.js";
 import { createLogger } from "../log.js";
 import { DockerDeploymentProbe } from "../runtime/docker-deployment-probe.js";
@@ -23,6 +24,26 @@ Options:
 Exit codes: 0 valid, 1 invalid configuration or missing host paths, 2 Docker unreachable.
 `;
 
+/**
+ * With auth.mode oidc, asks the issuer for its metadata: a warning (not an error) when it does not answer, since the
+ * provider may be reachable only from where the server runs.
+ */
+async function checkOidcProvider(config: ControlPlaneConfig): Promise<{ line?: string; warning?: string }> {
+  const oidc = config.auth.oidc;
+  if (config.auth.mode !== "oidc" || !oidc) return {};
+  try {
+    const metadata = await discoverProvider(oidc.issuer, oidc.httpTimeoutMs);
+    return {
+      line: `issuer ${oidc.issuer} answers (keys at ${metadata.jwks_uri}${metadata.introspection_endpoint && oidc.introspection ? ", introspection" : ""}); audience ${oidc.audience}; resource ${oidc.resource}`,
+    };
+  } catch (error) {
+    return {
+      line: `issuer ${oidc.issuer}: not reachable from here; audience ${oidc.audience}; resource ${oidc.resource}`,
+      warning: `warning: auth.oidc.issuer: ${(error as Error).message}; the configuration is valid, but tokens are refused with 503 until the control plane reaches the provider\n`,
+    };
+  }
+}
+
 export async function validateCommand(args: string[], context: CliContext): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: "string" } }, strict: true });
   const path = configPathOf(values.config, context.env);
@@ -45,10 +66,18 @@ export async function validateCommand(args: string[], context: CliContext): Prom
     return problems.length > 0 ? EXIT.invalid : EXIT.dockerUnreachable;
   }
   const tokens = config.auth.tokens.length;
+  const tokenCount = tokens > 0 ? ` (${tokens} bearer token${tokens === 1 ? "" : "s"})` : "";
+  const provider = await checkOidcProvider(config);
   context.out(
     [
       `OK: ${describeSource(path, context.env)} is valid.`,
-      `  listen   ${baseUrlOf(config)}/mcp, auth ${config.auth.mode}${config.auth.mode === "bearer" ? ` (${tokens} token${tokens === 1 ? "" : "s"})` : ""}`,
+      `  listen   ${baseUrlOf(config)}/mcp, auth ${config.auth.mode}${config.auth.mode === "none" ? "" : tokenCount}`,
+      ...(provider.line ? [`  oidc     ${provider.line}`] : []),
+      ...(config.policies.length > 0 || config.defaultPolicy !== "unrestricted"
+        ? [
+            `  policies ${[...config.policies.map((policy) => policy.name), `${config.defaultPolicy} (default)`].join(", ")}; \`devhatchery plan --principal NAME --group NAME\` shows what a caller gets`,
+          ]
+        : []),
       `  docker   reachable at ${config.dockerHost ?? "Docker's default endpoint"}`,
       `  images   default ${config.defaultImage}; prepull ${config.prepullImages.join(", ") || "none"}; allowed ${config.allowedImages.join(", ") || "any"}; pull ${config.imagePull} from ${config.imageRegistries.join(", ")}${config.allowIdReferences ? "; image ids accepted" : ""}`,
       `  roots    ${config.allowedRoots.map((root) => `${root.alias}=${root.hostPath}${root.allowRw ? " (rw)" : ""}`).join(", ") || "none"}`,
@@ -58,6 +87,7 @@ export async function validateCommand(args: string[], context: CliContext): Prom
     ].join("\n"),
   );
   const warnings = hardeningWarnings(config.allowedRoots, readHostFacts(securityOptions));
+  if (provider.warning) context.err(provider.warning);
   if (warnings.length > 0) context.err(formatWarnings(warnings));
   return EXIT.ok;
 }

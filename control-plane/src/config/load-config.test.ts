@@ -105,6 +105,82 @@ describe("loadConfig with devhatchery.yaml", () => {
     ]);
   });
 
+  it("checks OIDC settings and policies, every problem with its fix", () => {
+    const path = file(
+      [
+        "auth:",
+        "  mode: oidc",
+        "  oidc:",
+        "    audience: devhatchery",
+        "    introspection_client_id: devhatchery",
+        "allowed_roots:",
+        "  - { alias: data, path: /srv/data }",
+        "policies:",
+        "  - { name: readers, tools: [reed, exec_raed] }",
+        "  - { name: readers, mounts: [data:rw, scratch] }",
+        "  - { name: deny }",
+        "  - { name: Bad Name }",
+      ].join("\n"),
+    );
+    expect(problemsOf(() => loadConfig({}, path))).toEqual([
+      'policies[3].name: must be 1-64 lower-case letters, digits, "_" or "-", got "Bad Name"',
+      'auth.oidc.issuer: is required with auth.mode "oidc"; set it (or DEVHATCHERY_OIDC_ISSUER), e.g. https://id.example.com/realms/dev',
+      'auth.oidc.resource: is required when auth.oidc.audience ("devhatchery") is not a URL: set it to the public URL of /mcp that clients use, e.g. https://devhatchery.example.com/mcp',
+      "auth.oidc.introspection_secret_file: is needed too: introspection takes both introspection_client_id and introspection_secret_file (or neither, to accept JWT access tokens only)",
+      'default_policy: is required with auth.mode "oidc": everyone the provider knows could get in; name the policy of callers no policy names ("deny" to refuse them, "unrestricted", or one of policies), or set DEVHATCHERY_DEFAULT_POLICY',
+      'policies[0].tools[0]: "reed" is neither a tool nor a tool set; did you mean "read"? (sets: all, read, exec, write, lifecycle, export)',
+      'policies[0].tools[1]: "exec_raed" is neither a tool nor a tool set; did you mean "exec_read"? (sets: all, read, exec, write, lifecycle, export)',
+      'policies[1].name: "readers" is defined twice; give each policy its own name',
+      'policies[1].mounts[0]: asks for rw, but allowed root "data" is read-only; use "data" or "data:ro", or make the root rw',
+      'policies[1].mounts[1]: names alias "scratch", which allowed_roots does not list (aliases: data); add the root or remove the entry',
+      'policies[2].name: "deny" is a built-in policy; give yours another name',
+    ]);
+    expect(problemsOf(() => loadConfig({ DEVHATCHERY_DEFAULT_POLICY: "writers" }, file("policies: []\n")))).toEqual([
+      'DEVHATCHERY_DEFAULT_POLICY: "writers" is not a policy; use one of "unrestricted", "deny"',
+    ]);
+  });
+
+  it("maps OIDC settings and policies, the resource defaulting to a URL audience", () => {
+    const path = file(
+      [
+        "auth:",
+        "  mode: oidc",
+        "  oidc: { issuer: https://id.example.com/realms/dev, audience: https://dh.example.com/mcp, scopes: [mcp] }",
+        "policies:",
+        "  - { name: devs, groups: [dev], max_cpus: 1, mounts: [data:ro, out], network: false, tools: [read, exec] }",
+        "allowed_roots:",
+        "  - { alias: data, path: /srv/data }",
+        "  - { alias: out, path: /srv/out, mode: rw }",
+        "default_policy: deny",
+      ].join("\n"),
+    );
+    const config = loadConfig({}, path);
+    expect(config.auth.oidc).toMatchObject({
+      issuer: "https://id.example.com/realms/dev",
+      audience: "https://dh.example.com/mcp",
+      resource: "https://dh.example.com/mcp",
+      scopes: ["mcp"],
+      principalClaim: "sub",
+      groupsClaim: "groups",
+      clockSkewS: 30,
+      jwksCooldownMs: 30_000,
+      introspection: undefined,
+    });
+    expect(config.policies[0]).toMatchObject({
+      name: "devs",
+      groups: ["dev"],
+      maxCpus: 1,
+      mounts: [
+        { alias: "data", mode: "ro" },
+        { alias: "out", mode: undefined },
+      ],
+      network: false,
+      tools: ["read", "exec"],
+    });
+    expect(config.defaultPolicy).toBe("deny");
+    expect(loadConfig({}).defaultPolicy).toBe("unrestricted");
+  });
+
   it("names the variable for a bad value that came from the environment", () => {
     const path = file("limits:\n  max:\n    memory_mb: 4096\n");
     expect(problemsOf(() => loadConfig({ DEVHATCHERY_MAX_MEMORY_MB: "12x" }, path))).toEqual([

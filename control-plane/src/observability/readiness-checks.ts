@@ -17,6 +17,8 @@ export interface ReadinessSources {
   agent: AgentPreparationState;
   /** The state store; absent until one is wired (then the check is left out). */
   store?: { isHealthy(): boolean } | undefined;
+  /** With auth.mode oidc: fetches the provider's metadata (cached once it answered); rejects while it cannot be reached. */
+  identityProvider?: { issuer: string; discover(): Promise<void> } | undefined;
 }
 
 /**
@@ -62,6 +64,14 @@ export function createReadinessChecks(sources: ReadinessSources): ReadinessCheck
         if (!store.isHealthy()) throw new Error("the state store is closed or does not answer");
       },
       hint: "Check that the state directory (DEVHATCHERY_STATE_DIR) is on a writable, healthy disk; restart the control plane.",
+    });
+  }
+  const provider = sources.identityProvider;
+  if (provider) {
+    checks.push({
+      name: "oidc",
+      check: () => provider.discover(),
+      hint: `Make the OpenID Provider "${provider.issuer}" reachable from the control plane, or fix auth.oidc.issuer (DEVHATCHERY_OIDC_ISSUER); until then every OIDC token is refused with 503.`,
     });
   }
   return checks;
