@@ -4,6 +4,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Principal } from "../auth/principal.js";
+import { SessionPrincipal } from "../auth/session-principal.js";
 import type { Logger } from "../log.js";
 import { currentRequestContext, runWithRequestContext } from "../request-context.js";
 import { InFlightRequests } from "./in-flight-requests.js";
@@ -17,6 +18,8 @@ import { trackBody } from "./track-body.js";
 
 interface Session {
   principal: string;
+  /** The principal the session's server acts for; each request updates its groups and policy. */
+  caller: SessionPrincipal;
   transport: WebStandardStreamableHTTPServerTransport;
   server: McpServer;
   events: SessionEventStore;
@@ -205,6 +208,7 @@ export class McpSessions {
         return jsonRpcError(404, -32001, "Session not found: it expired or was closed; initialize a new session.");
       }
       session.lastSeen = Date.now();
+      session.caller.update(principal);
       const lastEventId = request.method === "GET" ? request.headers.get("last-event-id") : null;
       const refusal = lastEventId ? this.refuseResume(session, lastEventId) : undefined;
       return refusal ?? this.track(session, await session.transport.handleRequest(request, { parsedBody }));
@@ -265,7 +269,8 @@ export class McpSessions {
 
   private async openSession(request: Request, principal: Principal, parsedBody: unknown): Promise<Response> {
     const sessionLog = this.log.child({ principal: principal.id });
-    const server = this.createServer(principal, sessionLog);
+    const caller = new SessionPrincipal(principal);
+    const server = this.createServer(caller, sessionLog);
     const events = new SessionEventStore(this.options.eventStore);
     let session: Session | undefined;
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
@@ -273,7 +278,7 @@ export class McpSessions {
       eventStore: events,
       retryInterval: RECONNECT_AFTER_MS,
       onsessioninitialized: (id) => {
-        session = { principal: principal.id, transport, server, events, lastSeen: Date.now(), openStreams: 0 };
+        session = { principal: principal.id, caller, transport, server, events, lastSeen: Date.now(), openStreams: 0 };
         this.sessions.set(id, session);
         sessionLog.info({ session: id }, "mcp session opened");
       },

@@ -13,13 +13,13 @@ import { toolFailure } from "./tool-result.js";
  * learns from the refusal why a tool it sees is closed to it.
  */
 export function gateToolsByPolicy(server: McpServer, principal: Principal, audit: AuditLog): void {
-  const policy = principal.policy;
-  const granted = policy?.tools;
-  if (!policy || !granted) return;
   const next = sdkCallToolHandler(server);
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const name = request.params.name;
-    if (granted.has(name)) return (await next(request, extra)) as CallToolResult;
+    // Read at every call: a session's principal follows the policy of its latest token.
+    const policy = principal.policy;
+    const granted = policy?.tools;
+    if (!policy || !granted || granted.has(name)) return (await next(request, extra)) as CallToolResult;
     const allowed = [...granted].join(", ") || "none";
     audit.record({
       action: "policy.denied",
