@@ -5,7 +5,11 @@ import { SessionPrincipal } from "./session-principal.js";
 describe("SessionPrincipal", () => {
   it("follows the groups and policy of the latest request's principal, never another principal's", () => {
     const caller = new SessionPrincipal({ id: "alice", groups: ["dev"], policy: UNRESTRICTED_POLICY });
-    caller.update({ id: "alice", groups: [], policy: { name: "readers", denyAll: false, tools: new Set(["fs_read"]) } });
+    caller.update({
+      id: "alice",
+      groups: [],
+      policy: { name: "readers", denyAll: false, tools: new Set(["fs_read"]) },
+    });
     expect(caller.id).toBe("alice");
     expect(caller.groups).toEqual([]);
     expect(caller.policy?.name).toBe("readers");
