@@ -71,7 +71,7 @@ describe("loadConfig", () => {
 
   it("refuses auth none on a non-loopback address", () => {
     expect(() => loadConfig({ DEVHATCHERY_LISTEN_HOST: "0.0.0.0" })).toThrow(
-      'auth.mode: "none" is only allowed on a loopback address, not "0.0.0.0"; use bearer auth with tokens (auth.mode: bearer and auth.tokens, or DEVHATCHERY_AUTH=bearer with DEVHATCHERY_BEARER_TOKENS), or listen on 127.0.0.1',
+      'auth.mode: "none" is only allowed on a loopback address, not "0.0.0.0"; use bearer auth with tokens (auth.mode: bearer and auth.tokens, or DEVHATCHERY_AUTH=bearer with DEVHATCHERY_BEARER_TOKENS), OIDC (auth.mode: oidc, see docs/auth.md), or listen on 127.0.0.1',
     );
     expect(() =>
       loadConfig({

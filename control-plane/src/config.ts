@@ -34,8 +34,10 @@ export interface OidcConfig {
   audience: string;
   /** The public URL of /mcp, published as the protected resource (RFC 9728). */
   resource: string;
-  /** Scopes every token must carry; advertised in the metadata and in WWW-Authenticate. */
+  /** Scopes every token must carry. */
   scopes: string[];
+  /** Scopes clients are told to ask for (metadata and WWW-Authenticate); usually the same as scopes. */
+  advertisedScopes: string[];
   principalClaim: string;
   groupsClaim: string;
   algorithms: string[];

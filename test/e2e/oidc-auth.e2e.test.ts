@@ -91,7 +91,7 @@ describe("OIDC: from a bare 401 to a working exec, and policy by group through r
         "    max_memory_mb: 512",
         "    max_runners: 1",
         "    mounts: [data:ro]",
-        "  - { name: offline, groups: [offline], network: false, tools: [read, lifecycle] }",
+        "  - { name: offline, groups: [offline], network: false, tools: [runner_list, lifecycle] }",
         `  - { name: machines, principals: [${bob.id}] }`,
         "default_policy: deny",
         "",
@@ -183,6 +183,12 @@ describe("OIDC: from a bare 401 to a working exec, and policy by group through r
     const offline = await ok(nora, "runner_spawn", { alias: "quiet" });
     expect(offline.network).toBe(false);
     expect(await fails(nora, "exec", { runner: "quiet", command: "true" })).toMatch(/rule tools/);
+    // Resources are looks like the tools: a file takes fs_read, a listing fs_list; the runner itself runner_list.
+    await expect(nora.readResource({ uri: "devhatchery://runners/quiet/files/etc/hostname" })).rejects.toThrow(
+      /POLICY_DENIED: policy "offline" \(rule tools\) does not allow reading devhatchery:\/\/runners\/quiet\/files\/etc\/hostname \(it takes fs_read\)/,
+    );
+    expect((await nora.readResource({ uri: "devhatchery://runners/quiet" })).contents).toHaveLength(1);
+    expect((await nora.listResources()).resources).toEqual([]);
     expect(await auditRecords("policy.denied", people.rita)).toContainEqual(
       expect.objectContaining({ outcome: "denied", request: "tool.exec", policy: "readers", what: "tools" }),
     );

@@ -29,6 +29,8 @@ export interface AuthRefusal {
   reason: AuthFailureReason;
   /** Says what was wrong and how to fix it; never the token, and nothing a guesser could use. */
   description: string;
+  /** Who was refused, when the credential was valid and only the policy refused it (for the audit log). */
+  principal?: string;
 }
 
 export type AuthResult = { ok: true; principal: Principal; identity: Identity } | AuthRefusal;

@@ -36,12 +36,15 @@ export function createAuthenticator(
   const admit = (identity: Identity) => {
     const { policy } = policies.resolve(identity.id, identity.groups);
     if (policy.denyAll)
-      return refusal(
-        403,
-        undefined,
-        "policy_denied",
-        `policy "${policy.name}" refuses principal "${identity.id}" (no policy names it or its groups); ask the operator to assign one`,
-      );
+      return {
+        ...refusal(
+          403,
+          undefined,
+          "policy_denied",
+          `policy "${policy.name}" refuses principal "${identity.id}" (no policy names it or its groups); ask the operator to assign one`,
+        ),
+        principal: identity.id,
+      };
     return { ok: true as const, principal: { id: identity.id, groups: identity.groups, policy }, identity };
   };
 

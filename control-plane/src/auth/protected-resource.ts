@@ -28,11 +28,11 @@ export function protectedResourceOf(oidc: OidcConfig): ProtectedResource {
   return {
     metadataPath,
     metadataUrl: `${resource.origin}${metadataPath}`,
-    scope: oidc.scopes.join(" "),
+    scope: oidc.advertisedScopes.join(" "),
     document: {
       resource: oidc.resource,
       authorization_servers: [oidc.issuer],
-      scopes_supported: oidc.scopes,
+      scopes_supported: oidc.advertisedScopes,
       bearer_methods_supported: ["header"],
       resource_name: "DevHatchery",
       resource_documentation: "https://github.com/devhatchery/devhatchery/blob/main/docs/auth.md",

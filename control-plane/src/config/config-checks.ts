@@ -38,7 +38,7 @@ function checkAuth(config: ConfigFile, issue: Issue): void {
   if (mode === "none" && typeof host === "string" && !isLoopbackHost(host)) {
     issue(
       ["auth", "mode"],
-      `"none" is only allowed on a loopback address, not "${host}"; use bearer auth with tokens (auth.mode: bearer and auth.tokens, or DEVHATCHERY_AUTH=bearer with DEVHATCHERY_BEARER_TOKENS), or listen on 127.0.0.1`,
+      `"none" is only allowed on a loopback address, not "${host}"; use bearer auth with tokens (auth.mode: bearer and auth.tokens, or DEVHATCHERY_AUTH=bearer with DEVHATCHERY_BEARER_TOKENS), OIDC (auth.mode: oidc, see docs/auth.md), or listen on 127.0.0.1`,
     );
   }
   if (mode === "bearer" && tokens.length === 0) issue(["auth", "tokens"], 'auth "bearer" needs at least one token');

@@ -133,6 +133,16 @@ const oidcSection = section("OpenID Connect: validate access tokens issued by an
       env: ENV.oidcScopes,
     },
   ),
+  advertised_scopes: key(
+    z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "must be a scope token without spaces or quotes"))
+      .optional(),
+    {
+      description:
+        'Scopes named to clients (challenge and metadata) when the provider wants them asked for by another name than tokens carry, e.g. Entra ID: "api://<app id>/devhatchery", carried as "devhatchery" in scp.',
+      defaultText: "scopes",
+    },
+  ),
   principal_claim: key(z.string().min(1).default("sub"), {
     description:
       'The claim that names the principal, e.g. "sub", "email" or "preferred_username" (a dotted path reaches into objects).',
@@ -267,7 +277,7 @@ const limitSet = (
 export const configFileSchema = z.strictObject({
   listen: section("Where the MCP endpoint listens.", {
     host: key(z.string().min(1).default("127.0.0.1"), {
-      description: "Address to bind; anything but loopback requires bearer auth.",
+      description: "Address to bind; anything but loopback requires auth (bearer or oidc).",
       env: ENV.listenHost,
     }),
     port: key(z.number().int().min(0).max(65535).default(8080), {

@@ -37,6 +37,7 @@ function toOidcConfig(oidc: CheckedConfig["auth"]["oidc"]): OidcConfig {
     audience,
     resource,
     scopes: oidc.scopes,
+    advertisedScopes: oidc.advertised_scopes ?? oidc.scopes,
     principalClaim: oidc.principal_claim,
     groupsClaim: oidc.groups_claim,
     algorithms: oidc.algorithms,

@@ -82,6 +82,27 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // rendered here, escaped, under a CSP that lets nothing load or run.
   app.get("/runners/:runner/debug", async (c) => {
     const runner = c.req.param("runner");
+    // The debug view shows the runner's processes: a policy must grant what exec_list would show.
+    const policy = c.get("principal").policy;
+    if (policy?.tools && !policy.tools.has("exec_list")) {
+      deps.audit.record({
+        action: "policy.denied",
+        principal: c.get("principal").id,
+        outcome: "denied",
+        request: "runner.debug",
+        policy: policy.name,
+        what: "tools",
+        runner,
+      });
+      return c.json(
+        {
+          error: "policy_denied",
+          message: `policy "${policy.name}" (rule tools) does not allow the debug view (it takes exec_list); ask the operator if you need it.`,
+        },
+        403,
+        DEBUG_PAGE_HEADERS,
+      );
+    }
     try {
       const snapshot = await deps.debugView(c.get("principal"), runner);
       if ((c.req.header("accept") ?? "").includes("text/html")) {

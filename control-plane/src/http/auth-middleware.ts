@@ -66,7 +66,7 @@ export function createAuthMiddleware(
       observer.authFailed(result.reason);
       observer.audit.record({
         action: result.reason === "policy_denied" ? "policy.denied" : "auth.failure",
-        principal: "anonymous",
+        principal: result.principal ?? "anonymous",
         outcome: "denied",
         reason: result.reason,
         detail: result.description,

@@ -11,6 +11,7 @@ import { createApp, type DebugViewer } from "./app.js";
 import { McpSessions } from "./mcp-sessions.js";
 
 const TOKEN = "debug-route-token-0123456789";
+const LISTER_TOKEN = "debug-route-lister-0123456789";
 const SCRIPT = "<script>alert(1)</script>";
 
 /** What a rewritten agent may answer: markup in every value and key, and shapes the real agent never sends. */
@@ -37,10 +38,28 @@ const app = createApp({
   authenticate: createAuthenticator({
     auth: {
       mode: "bearer",
-      tokens: [{ principal: "alice", tokenSha256: createHash("sha256").update(TOKEN).digest("hex") }],
+      tokens: [
+        { principal: "alice", tokenSha256: createHash("sha256").update(TOKEN).digest("hex") },
+        { principal: "lister", tokenSha256: createHash("sha256").update(LISTER_TOKEN).digest("hex") },
+      ],
       oidc: undefined,
     },
-    policies: [],
+    policies: [
+      {
+        name: "listers",
+        principals: ["lister"],
+        groups: [],
+        images: undefined,
+        pull: undefined,
+        maxCpus: undefined,
+        maxMemoryMb: undefined,
+        maxPids: undefined,
+        maxRunners: undefined,
+        mounts: undefined,
+        network: undefined,
+        tools: ["runner_list"],
+      },
+    ],
     defaultPolicy: "unrestricted",
   }).authenticate,
   hostGuard: { listenHost: "127.0.0.1", allowedHosts: [], allowedOrigins: [] },
@@ -101,6 +120,19 @@ describe("GET /runners/:runner/debug", () => {
       "tr",
     ]);
     expect(html).not.toMatch(/<[^>]*\s(?:on[a-z]+|style)=/i);
+  });
+
+  it("refuses a principal whose policy does not grant exec_list (the view shows processes)", async () => {
+    const response = await app.request("http://127.0.0.1:8080/runners/r-0123456789ab/debug", {
+      headers: { authorization: `Bearer ${LISTER_TOKEN}` },
+    });
+    expect(response.status).toBe(403);
+    expectLockedDown(response);
+    expect(await response.json()).toEqual({
+      error: "policy_denied",
+      message:
+        'policy "listers" (rule tools) does not allow the debug view (it takes exec_list); ask the operator if you need it.',
+    });
   });
 
   it("answers JSON with the same headers", async () => {

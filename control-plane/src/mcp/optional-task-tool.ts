@@ -81,13 +81,21 @@ export function registerOptionalTaskTool<Input extends Shape>(
 
 /** The tools/call handler installed last (McpServer's own, or a wrapper of it). */
 export function sdkCallToolHandler(server: McpServer): RequestHandler {
+  return installedHandler(server, "tools/call") as RequestHandler;
+}
+
+/** The handler installed last for a request method, to wrap it. */
+export function installedHandler(
+  server: McpServer,
+  method: string,
+): (request: never, extra: never) => Promise<unknown> {
   // Protocol keeps handlers in a private map and offers no getter; reading it is the price of not re-implementing
-  // McpServer's tools/call. Checked here so an SDK that renames it fails at start-up, not on a call.
+  // McpServer's handlers. Checked here so an SDK that renames it fails at start-up, not on a call.
   const handlers: unknown = (server.server as unknown as { _requestHandlers?: unknown })._requestHandlers;
-  const handler = handlers instanceof Map ? (handlers.get("tools/call") as unknown) : undefined;
+  const handler = handlers instanceof Map ? (handlers.get(method) as unknown) : undefined;
   if (typeof handler !== "function")
     throw new Error(
-      "The MCP SDK's tools/call handler was not found; the optional-task routing needs updating for this SDK version.",
+      `The MCP SDK's ${method} handler was not found; the request routing needs updating for this SDK version.`,
     );
-  return handler as RequestHandler;
+  return handler as (request: never, extra: never) => Promise<unknown>;
 }

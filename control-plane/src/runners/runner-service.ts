@@ -64,6 +64,7 @@ function imageFacts(source: SpawnSource): Partial<ValidSpawn> {
     ownSnapshot: source.ownSnapshot,
     imagePinned: source.pinned,
     imagePinPatterns: source.pinPatterns,
+    imagePullPolicy: source.pullPolicy,
     imagePull: source.pull,
   };
 }

@@ -59,7 +59,7 @@ export function createOidcCheck(config: OidcConfig, reserved: ReadonlySet<string
         403,
         "insufficient_scope",
         "insufficient_scope",
-        `the access token lacks the scope ${missing.join(" ")}; ask for a token with scope "${config.scopes.join(" ")}"`,
+        `the access token lacks the scope ${missing.join(" ")}; ask for a token with scope "${config.advertisedScopes.join(" ")}"`,
       );
     return {
       id,
@@ -67,7 +67,8 @@ export function createOidcCheck(config: OidcConfig, reserved: ReadonlySet<string
       method: "oidc",
       token: {
         issuer: config.issuer,
-        jti: typeof claims.jti === "string" ? claims.jti : undefined,
+        // Entra ID names its token id uti.
+        jti: typeof claims.jti === "string" ? claims.jti : typeof claims.uti === "string" ? claims.uti : undefined,
         clientId:
           typeof claims.client_id === "string"
             ? claims.client_id

@@ -1,4 +1,5 @@
 import type { ImagePullPolicy } from "../../config.js";
+import type { DigestPins } from "../spawn/spawn-request.js";
 import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../../audit.js";
 import { ControlPlaneError } from "../../errors.js";
@@ -23,7 +24,9 @@ export interface SpawnSource {
   /** images.allowed admits the image only by digest: the spawn resolves and checks it. */
   pinned: boolean;
   /** The digest patterns that pinned it (see ImageChoice). */
-  pinPatterns?: string[][] | undefined;
+  pinPatterns?: DigestPins[] | undefined;
+  /** The caller's policy when it forbids pulls. */
+  pullPolicy?: string | undefined;
   /** images.pull as the caller's policy narrows it. */
   pull?: ImagePullPolicy | undefined;
 }
@@ -162,6 +165,7 @@ export class SnapshotService {
         ownSnapshot: choice.ownSnapshot,
         pinned: choice.pinned,
         pinPatterns: choice.pinPatterns,
+        pullPolicy: choice.pullPolicy,
         pull: choice.pull,
       };
     } catch (error) {

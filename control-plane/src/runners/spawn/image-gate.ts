@@ -11,7 +11,8 @@ import type { ContainerRuntime } from "../../runtime/container-runtime.js";
 import type { ImageInfo, LocalImage, PullProgress } from "../../runtime/runner-images.js";
 import { SNAPSHOT_REPOSITORY } from "../../runtime/runner-snapshots.js";
 import { KIND, LABEL } from "../../runtime/labels.js";
-import { invalidImage, PolicyDeniedError } from "./spawn-request.js";
+import { SERVER_POLICY } from "../../auth/policy-denied-error.js";
+import { invalidImage, PolicyDeniedError, type DigestPins } from "./spawn-request.js";
 
 /** The operator's image rules (config images.*). */
 export interface ImagePolicy {
@@ -42,10 +43,12 @@ export interface ImageChoice {
   ownSnapshot: boolean;
   /** images.allowed (or the caller's policy) admits the image only through a digest pattern: its digest must match. */
   pinned: boolean;
-  /** The digest patterns that pinned it, one list per rule set; the digest must match a pattern of every list. */
-  pinPatterns?: string[][] | undefined;
+  /** The digest patterns that pinned it, per rule set; the digest must match a pattern of every set. */
+  pinPatterns?: DigestPins[] | undefined;
   /** The pull policy for this caller (images.pull narrowed by its policy); images.pull when undefined. */
   pull?: ImagePullPolicy | undefined;
+  /** The caller's policy when it is what forbids pulls (named in the refusal). */
+  pullPolicy?: string | undefined;
 }
 
 /** images.pull as a caller's policy narrows it: "never" on either side wins; otherwise the policy's choice. */
@@ -82,6 +85,7 @@ export class ImageGate {
     const parsed = parseImageReference(reference);
     if (!parsed || reference.length > 255) throw invalidImage(reference);
     const pull = effectivePull(this.policy.pull, rules?.pull);
+    const pullPolicy = rules?.pull === "never" ? rules.policy : undefined;
     if (parsed.kind === "id") return { ...(await this.chooseById(principal, reference, rules)), pull };
     if (isSnapshotReference(parsed)) {
       const own = (await this.runtime.snapshots.list(principal)).find(
@@ -91,15 +95,16 @@ export class ImageGate {
       return { image: own.image, ownSnapshot: true, pinned: false };
     }
     this.checkRegistry(reference, parsed);
-    const pinPatterns = [
-      ...(this.checkAllowedName(reference) ? [this.digestPatterns()] : []),
+    const pinPatterns: DigestPins[] = [
+      ...(this.checkAllowedName(reference) ? [this.serverPins()] : []),
       ...(rules?.images && checkCallerImage(reference, rules.images, rules.policy) === "digest"
-        ? [rules.images.filter((pattern) => pattern.includes(DIGEST_MARK))]
+        ? [{ policy: rules.policy, patterns: rules.images.filter((pattern) => pattern.includes(DIGEST_MARK)) }]
         : []),
     ];
     const local = await this.runtime.images.inspect(reference);
-    if (local ? !isUsable(principal, local, parsed) : pull === "never") throw this.notFound(reference, pull);
-    return { image: reference, ownSnapshot: false, pinned: pinPatterns.length > 0, pinPatterns, pull };
+    if (local ? !isUsable(principal, local, parsed) : pull === "never")
+      throw this.notFound(reference, pull, pullPolicy);
+    return { image: reference, ownSnapshot: false, pinned: pinPatterns.length > 0, pinPatterns, pull, pullPolicy };
   }
 
   /** Makes the chosen image local (pulling as images.pull says) and checks it again as the engine now resolves it. */
@@ -118,7 +123,7 @@ export class ImageGate {
     const pull = choice.pull ?? this.policy.pull;
     let local = pull === "always" && !snapshot ? undefined : await this.runtime.images.inspect(choice.image);
     if (!local) {
-      if (snapshot || pull === "never") throw this.notFound(choice.image, pull);
+      if (snapshot || pull === "never") throw this.notFound(choice.image, pull, choice.pullPolicy);
       // The registry is checked where the spawn was accepted; checking again costs nothing and guards every caller.
       this.checkRegistry(choice.image, parsed);
       await this.runtime.images.pull(choice.image, onProgress);
@@ -127,18 +132,18 @@ export class ImageGate {
     if (!local || !isUsable(principal, local, parsed) || (choice.ownSnapshot && !isOwnSnapshot(principal, local)))
       throw this.notFound(choice.image);
     const digest = choice.pinned
-      ? this.pinnedDigest(choice.image, parsed, local, choice.pinPatterns ?? [this.digestPatterns()])
+      ? this.pinnedDigest(choice.image, parsed, local, choice.pinPatterns ?? [this.serverPins()])
       : undefined;
     return { ...toInfo(local), digest };
   }
 
   /** The one answer for an image this principal cannot run, whether it is missing, not theirs, or named by id. */
-  notFound(reference: string, pull: ImagePullPolicy = this.policy.pull): ControlPlaneError {
+  notFound(reference: string, pull: ImagePullPolicy = this.policy.pull, pullPolicy?: string): ControlPlaneError {
     const never =
       this.policy.pull === "never"
         ? ', and this server does not pull images (images.pull is "never")'
         : pull === "never"
-          ? ', and your policy does not let you pull images (pull: "never")'
+          ? `, and policy "${pullPolicy ?? "?"}" (rule pull) does not let you pull images`
           : "";
     const ids = this.policy.allowIdReferences ? "" : " (image ids are not accepted)";
     return new ControlPlaneError(
@@ -196,26 +201,22 @@ export class ImageGate {
     return admission === "digest";
   }
 
-  private pinnedDigest(
-    reference: string,
-    parsed: NamedImageReference,
-    local: LocalImage,
-    patternSets: string[][],
-  ): string {
+  private pinnedDigest(reference: string, parsed: NamedImageReference, local: LocalImage, pins: DigestPins[]): string {
     const digests = local.digests.flatMap((name) => {
       const named = parseImageReference(name);
       return named?.kind === "name" && named.repository === parsed.repository && named.digest ? [named.digest] : [];
     });
     const candidates = parsed.digest ? digests.filter((digest) => digest === parsed.digest) : digests;
-    const patterns = patternSets.flat();
-    const match = candidates.find((digest) =>
-      patternSets.every((set) =>
-        [`${familiarRepository(parsed)}@${digest}`, `${parsed.repository}@${digest}`].some((form) =>
-          isImageAllowed(form, set),
-        ),
-      ),
-    );
+    const admits = (digest: string, pin: DigestPins): boolean =>
+      [`${familiarRepository(parsed)}@${digest}`, `${parsed.repository}@${digest}`].some((form) =>
+        isImageAllowed(form, pin.patterns),
+      );
+    const match = candidates.find((digest) => pins.every((pin) => admits(digest, pin)));
     if (match) return match;
+    // The first rule set no candidate satisfies is the one the refusal names.
+    const refusing = pins.find((pin) => !candidates.some((digest) => admits(digest, pin))) ?? pins[0]!;
+    const patterns = refusing.patterns;
+    const rule = refusing.policy === SERVER_POLICY ? "images.allowed" : `policy "${refusing.policy}" (rule images)`;
     const had =
       digests.length > 0
         ? `digest ${digests.map((digest) => `"${digest}"`).join(", ")}`
@@ -223,13 +224,14 @@ export class ImageGate {
     throw new PolicyDeniedError(
       "image digest",
       patterns.join(", "),
-      `image "${reference}" has ${had}, which images.allowed or your policy does not admit (${patterns.map((pattern) => `"${pattern}"`).join(", ")}); ` +
-        "use the image by an allowed digest, or ask the operator to update images.allowed.",
+      `image "${reference}" has ${had}, which ${rule} does not admit (${patterns.map((pattern) => `"${pattern}"`).join(", ")}); ` +
+        `use the image by an allowed digest, or ask the operator to update ${refusing.policy === SERVER_POLICY ? "images.allowed" : "the policy"}.`,
+      refusing.policy,
     );
   }
 
-  private digestPatterns(): string[] {
-    return this.policy.allowed.filter((pattern) => pattern.includes(DIGEST_MARK));
+  private serverPins(): DigestPins {
+    return { policy: SERVER_POLICY, patterns: this.policy.allowed.filter((pattern) => pattern.includes(DIGEST_MARK)) };
   }
 
   private denied(reference: string): PolicyDeniedError {

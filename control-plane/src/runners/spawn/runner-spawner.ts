@@ -72,6 +72,7 @@ export class RunnerSpawner {
       ownSnapshot: spawn.ownSnapshot ?? false,
       pinned: spawn.imagePinned ?? false,
       pinPatterns: spawn.imagePinPatterns,
+      pullPolicy: spawn.imagePullPolicy,
       pull: spawn.imagePull,
     };
     const imageInfo = await this.images.prepare(plan.principal, choice, (detail) =>

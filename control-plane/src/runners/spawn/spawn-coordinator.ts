@@ -156,6 +156,19 @@ export class SpawnCoordinator {
         code: failure.code,
         ...fields,
       });
+      // A rule that can only be checked once the image is local (a digest pin) refuses here, after acceptance.
+      if (failure instanceof PolicyDeniedError)
+        audit.record({
+          action: "policy.denied",
+          principal,
+          outcome: "denied",
+          request: "runner.spawn",
+          runner: runnerId,
+          policy: failure.policy,
+          what: failure.what,
+          limit: failure.limit,
+          reason: failure.message,
+        });
       throw failure;
     } finally {
       this.deps.inFlight.delete(runnerId);

@@ -24,6 +24,12 @@ export interface SpawnPolicy {
   allowedImages?: readonly string[];
 }
 
+/** Digest patterns of one rule set: images.allowed (policy "server") or a caller's policy. */
+export interface DigestPins {
+  policy: string;
+  patterns: string[];
+}
+
 /** A spawn request with every default applied and every rule checked; nothing has been created yet. */
 export interface ValidSpawn {
   image: string;
@@ -42,7 +48,9 @@ export interface ValidSpawn {
   /** Set by the image check: images.allowed admits the image only by digest, so its digest is resolved and checked. */
   imagePinned?: boolean;
   /** Set by the image check: the digest patterns that pinned it, one list per rule set (server, caller's policy). */
-  imagePinPatterns?: string[][] | undefined;
+  imagePinPatterns?: DigestPins[] | undefined;
+  /** Set by the image check: the caller's policy when it forbids pulls. */
+  imagePullPolicy?: string | undefined;
   /** Set by the image check: images.pull as the caller's policy narrows it. */
   imagePull?: ImagePullPolicy | undefined;
 }
