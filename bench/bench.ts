@@ -8,6 +8,7 @@ import { renderBenchReport, type ScenarioOutcome } from "./bench-report.ts";
 import { describeMachine } from "./machine.ts";
 import { closeOpenFixtures } from "./mcp-fixture.ts";
 import type { Scenario } from "./scenario.ts";
+import { authOverhead } from "./scenarios/auth-overhead.ts";
 import { execRoundTrip } from "./scenarios/exec-round-trip.ts";
 import { fileTransfer } from "./scenarios/file-transfer.ts";
 import { mcpSessions } from "./scenarios/mcp-sessions.ts";
@@ -19,6 +20,7 @@ import { toolOverhead } from "./scenarios/tool-overhead.ts";
 const SCENARIOS: Scenario[] = [
   execRoundTrip,
   toolOverhead,
+  authOverhead,
   spawnReady,
   fileTransfer,
   resourceUpdates,
