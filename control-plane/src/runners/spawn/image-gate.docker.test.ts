@@ -127,7 +127,12 @@ describe("image pulls follow images.pull and images.registries; digest patterns 
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     const pinned = gate({ pull: "always", allowed: [`${image.slice(0, image.lastIndexOf(":"))}@${digest}`] });
     const choice = await pinned.choose("alice", image);
-    expect(choice).toEqual({ image, ownSnapshot: false, pinned: true });
+    expect(choice).toEqual({
+      image,
+      ownSnapshot: false,
+      pinned: true,
+      pinPatterns: [{ policy: "server", patterns: [`${image.slice(0, image.lastIndexOf(":"))}@${digest}`] }],
+    });
     expect(await pinned.prepare("alice", choice, noProgress)).toMatchObject({ digest });
     // An image of another repository matches no pattern at all.
     await expect(pinned.choose("alice", DEBIAN_IMAGE)).rejects.toMatchObject({
@@ -143,6 +148,39 @@ describe("image pulls follow images.pull and images.registries; digest patterns 
     await expect(pinned.prepare("alice", choice, noProgress)).rejects.toMatchObject({
       code: "POLICY_DENIED",
       message: `image "${image}" has digest "${moved}", which images.allowed does not admit ("${image.slice(0, image.lastIndexOf(":"))}@${digest}"); use the image by an allowed digest, or ask the operator to update images.allowed.`,
+    });
+  });
+
+  it("a caller's policy narrows images, pulls and pins, and every refusal names that policy", async () => {
+    const repository = `${registry.address}/devhatchery-test/caller-${suffix}`;
+    const image = `${repository}:1`;
+    images.push(await pushRandomImage(dir, image, registry.address));
+    const digest = (await docker.getImage(image).inspect()).RepoDigests?.[0]?.split("@")[1] ?? "";
+    await docker.getImage(image).remove({ force: true });
+    const open = gate({ pull: "missing" });
+    await expect(open.choose("alice", image, { policy: "frozen", pull: "never" })).rejects.toMatchObject({
+      code: "IMAGE_NOT_FOUND",
+      message: expect.stringContaining(', and policy "frozen" (rule pull) does not let you pull images.'),
+    });
+    await expect(open.choose("alice", image, { policy: "debian-only", images: [DEBIAN_IMAGE] })).rejects.toMatchObject({
+      code: "POLICY_DENIED",
+      policy: "debian-only",
+      message: expect.stringMatching(/^policy "debian-only" \(rule images\) does not allow image /),
+    });
+    // The policy pins a digest the tag does not resolve to once it moved: refused after the pull, naming the policy.
+    const rules = { policy: "pinned", images: [`${repository}@${digest}`] };
+    const choice = await open.choose("alice", image, rules);
+    expect(choice).toMatchObject({ pinned: true, pinPatterns: [{ policy: "pinned", patterns: rules.images }] });
+    expect(await open.prepare("alice", choice, noProgress)).toMatchObject({ digest });
+    await docker.getImage(image).remove({ force: true });
+    images.push(await pushRandomImage(dir, image, registry.address));
+    await docker.getImage(image).remove({ force: true });
+    await expect(open.prepare("alice", choice, noProgress)).rejects.toMatchObject({
+      code: "POLICY_DENIED",
+      policy: "pinned",
+      message: expect.stringContaining(
+        `which policy "pinned" (rule images) does not admit ("${repository}@${digest}")`,
+      ),
     });
   });
 });

@@ -86,7 +86,12 @@ export class ImageGate {
     if (!parsed || reference.length > 255) throw invalidImage(reference);
     const pull = effectivePull(this.policy.pull, rules?.pull);
     const pullPolicy = rules?.pull === "never" ? rules.policy : undefined;
-    if (parsed.kind === "id") return { ...(await this.chooseById(principal, reference, rules)), pull };
+    // Only what a caller's policy changed travels with the choice; the rest is the operator's, read at prepare.
+    const narrowed = {
+      ...(pull !== this.policy.pull ? { pull } : {}),
+      ...(pullPolicy !== undefined ? { pullPolicy } : {}),
+    };
+    if (parsed.kind === "id") return { ...(await this.chooseById(principal, reference, rules)), ...narrowed };
     if (isSnapshotReference(parsed)) {
       const own = (await this.runtime.snapshots.list(principal)).find(
         (snapshot) => canonicalOf(snapshot.image) === parsed.canonical,
@@ -104,7 +109,8 @@ export class ImageGate {
     const local = await this.runtime.images.inspect(reference);
     if (local ? !isUsable(principal, local, parsed) : pull === "never")
       throw this.notFound(reference, pull, pullPolicy);
-    return { image: reference, ownSnapshot: false, pinned: pinPatterns.length > 0, pinPatterns, pull, pullPolicy };
+    const pinned = pinPatterns.length > 0;
+    return { image: reference, ownSnapshot: false, pinned, ...(pinned ? { pinPatterns } : {}), ...narrowed };
   }
 
   /** Makes the chosen image local (pulling as images.pull says) and checks it again as the engine now resolves it. */
