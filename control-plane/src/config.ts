@@ -63,6 +63,8 @@ export interface PolicyConfig {
   /** Allowed-root aliases this policy may mount, each with the most it may ask for; undefined: every root. */
   mounts: Array<{ alias: string; mode: "ro" | "rw" | undefined }> | undefined;
   network: boolean | undefined;
+  /** Seconds idle before the idle action; 0 never; undefined: lifecycle.idle_stop_after_s. */
+  idleStopAfterS: number | undefined;
   tools: string[];
 }
 
@@ -135,6 +137,8 @@ export interface ControlPlaneConfig {
   auditLog: string | undefined;
   /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; undefined turns tracing off. */
   otlpEndpoint: string | undefined;
+  /** Idle runners: after how long (0: never), what happens (stop or pause) and how often it is checked. */
+  lifecycle: { idleStopAfterS: number; idleAction: "stop" | "pause"; idleCheckIntervalS: number };
   /** How long shutdown lets open streams finish before cutting them. */
   shutdownGraceMs: number;
 }

@@ -101,6 +101,16 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
       limits: config.limits,
       profile: config.profile,
       allowedImages: config.allowedImages,
+      meter: metrics,
+      // Idle checks run when the server or any policy gives runners an idle limit.
+      idle:
+        config.lifecycle.idleStopAfterS > 0 || config.policies.some((policy) => (policy.idleStopAfterS ?? 0) > 0)
+          ? {
+              idleStopAfterS: config.lifecycle.idleStopAfterS,
+              action: config.lifecycle.idleAction,
+              checkIntervalS: config.lifecycle.idleCheckIntervalS,
+            }
+          : undefined,
       images: {
         pull: config.imagePull,
         registries: config.imageRegistries,

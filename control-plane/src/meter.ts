@@ -8,6 +8,8 @@ export interface Meter {
   fsOperation(op: FsOperationLabel): void;
   /** Bytes carried between a client and a runner: file content, exec output and stdin, exports. */
   bytesStreamed(direction: "to_runner" | "from_runner", bytes: number): void;
+  /** The control plane stopped, paused, resumed or started a runner on its own (idle) or for a call that named it. */
+  runnerLifecycle(action: "stop" | "pause" | "resume" | "start", reason: "idle" | "call"): void;
 }
 
 export type ExecOutcomeLabel =
@@ -20,4 +22,5 @@ export const NO_METER: Meter = {
   execEnded: () => undefined,
   fsOperation: () => undefined,
   bytesStreamed: () => undefined,
+  runnerLifecycle: () => undefined,
 };

@@ -104,6 +104,9 @@ describe("tool annotations hold for what the tools do", () => {
       fs_mkdir: { runner: "keep", path: "/work/new/dir", parents: true },
       fs_watch: { runner: "keep", path: "/work/src" },
       export_create: { runner: "keep", path: "/work/src", format: "tar" },
+      // Frozen, then thawed: its processes and files are all still there.
+      runner_pause: { runner: "keep" },
+      runner_resume: { runner: "keep" },
     };
     const nonDestructive = tools
       .filter((tool) => tool.annotations?.readOnlyHint !== true && tool.annotations?.destructiveHint === false)

@@ -15,6 +15,7 @@ function policy(name: string, fields: Partial<PolicyConfig> = {}): PolicyConfig 
     maxRunners: undefined,
     mounts: undefined,
     network: undefined,
+    idleStopAfterS: undefined,
     tools: ["all"],
     ...fields,
   };

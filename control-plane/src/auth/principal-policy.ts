@@ -18,6 +18,8 @@ export interface PrincipalPolicy {
   /** Alias → the most this policy may ask for ("ro", or the root's own mode when undefined); absent: every root. */
   readonly mounts?: ReadonlyMap<string, "ro" | "rw" | undefined>;
   readonly network?: boolean;
+  /** Seconds idle before the idle action (0: never); absent: lifecycle.idle_stop_after_s. */
+  readonly idleStopAfterS?: number;
   /** The tools it may call; absent: all. */
   readonly tools?: ReadonlySet<string>;
 }
@@ -38,6 +40,7 @@ function compile(policy: PolicyConfig): PrincipalPolicy {
     ...(policy.maxRunners !== undefined ? { maxRunners: policy.maxRunners } : {}),
     ...(policy.mounts ? { mounts: new Map(policy.mounts.map(({ alias, mode }) => [alias, mode])) } : {}),
     ...(policy.network !== undefined ? { network: policy.network } : {}),
+    ...(policy.idleStopAfterS !== undefined ? { idleStopAfterS: policy.idleStopAfterS } : {}),
     ...(tools ? { tools } : {}),
   };
 }
@@ -89,6 +92,8 @@ export function describePolicy(policy: PrincipalPolicy): string[] {
       `mounts ${[...policy.mounts].map(([alias, mode]) => (mode ? `${alias}:${mode}` : alias)).join(", ") || "none"}`,
     );
   if (policy.network === false) lines.push("network off");
+  if (policy.idleStopAfterS !== undefined)
+    lines.push(policy.idleStopAfterS === 0 ? "never stopped for idleness" : `idle after ${policy.idleStopAfterS} s`);
   lines.push(`tools ${policy.tools ? [...policy.tools].join(", ") || "none" : "all"}`);
   return lines;
 }

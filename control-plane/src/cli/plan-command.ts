@@ -48,6 +48,18 @@ export function describeAuth(config: ControlPlaneConfig): string {
   return config.auth.mode === "bearer" ? `bearer, principals ${principals}` : "none (one local principal)";
 }
 
+/** Idle runners, when the server acts on them (lifecycle.*). */
+function idleLines(config: ControlPlaneConfig): Line[] {
+  const { idleStopAfterS, idleAction, idleCheckIntervalS } = config.lifecycle;
+  if (idleStopAfterS === 0) return [];
+  return [
+    [
+      "idle",
+      `runners are ${idleAction === "stop" ? "stopped" : "paused"} after ${idleStopAfterS} s without calls, processes, watches or streams (checked every ${idleCheckIntervalS} s); the next call naming one starts it again`,
+    ],
+  ];
+}
+
 /** The policies and who they apply to, then the default; nothing when the configuration has none. */
 function policyLines(config: ControlPlaneConfig): Line[] {
   if (config.policies.length === 0 && config.defaultPolicy === "unrestricted") return [];
@@ -91,6 +103,7 @@ function hostLines(config: ControlPlaneConfig): Line[] {
     ["state", `${state}: ${existsSync(state) ? "exists" : "would be created (folder mode 0700)"}`],
     ["exports", `${config.exports.root}: ${existsSync(config.exports.root) ? "exists" : "would be created"}`],
     ["audit log", config.auditLog ?? "off"],
+    ...idleLines(config),
     ...policyLines(config),
   ];
 }

@@ -235,6 +235,18 @@ const policyEntry = z.strictObject({
     description:
       "false: runners of this policy never get a network (runner_spawn network defaults to false and true is refused).",
   }),
+  idle_stop_after_s: key(
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 24 * 3600)
+      .optional(),
+    {
+      description:
+        "Seconds a runner of this policy's principals may sit idle before lifecycle.idle_action applies (0: never); overrides lifecycle.idle_stop_after_s.",
+    },
+  ),
   tools: key(z.array(z.string().min(1)).default(["all"]), {
     description:
       'Tools this policy may call: tool names and sets ("read", "exec", "write", "lifecycle", "export", or "all"). A read-only role is ["read"].',
@@ -517,6 +529,31 @@ export const configFileSchema = z.strictObject({
       description:
         "Watches (fs_watch) one session may keep open; a watch counts until it has gone 10 minutes without fs_changes calls.",
       env: ENV.maxWatches,
+    }),
+  }),
+  lifecycle: section("What happens to runners nobody uses.", {
+    idle_stop_after_s: key(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(30 * 24 * 3600)
+        .optional(),
+      {
+        description:
+          "Seconds a runner may sit idle before idle_action applies; 0 turns it off. Idle means no call named it, no process runs in it besides its agent (background and nohup processes count), and no watch or subscription is open on it. The next call naming the runner starts it again.",
+        env: ENV.idleStopAfterS,
+        defaultText: "0 (off) with auth none; 1800 with bearer or oidc",
+      },
+    ),
+    idle_action: key(z.enum(["stop", "pause"]).default("stop"), {
+      description:
+        '"stop" stops an idle runner (memory freed, /work kept), "pause" freezes its processes (memory kept, no CPU).',
+      env: ENV.idleAction,
+    }),
+    idle_check_interval_s: key(z.number().int().min(1).max(3600).default(30), {
+      description: "How often runners are checked for idleness.",
+      env: ENV.idleCheckIntervalS,
     }),
   }),
   shutdown: section("Graceful shutdown.", {

@@ -72,6 +72,7 @@ function toPolicyConfig(policy: CheckedConfig["policies"][number]): PolicyConfig
       return { alias, mode };
     }),
     network: policy.network,
+    idleStopAfterS: policy.idle_stop_after_s,
     tools: policy.tools,
   };
 }
@@ -136,6 +137,11 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
     auditLog: file.log.audit === "off" ? undefined : file.log.audit,
     otlpEndpoint: file.telemetry.otlp_endpoint,
     shutdownGraceMs: file.shutdown.grace_ms,
+    lifecycle: {
+      idleStopAfterS: file.lifecycle.idle_stop_after_s ?? (mode === "none" ? 0 : 1800),
+      idleAction: file.lifecycle.idle_action,
+      idleCheckIntervalS: file.lifecycle.idle_check_interval_s,
+    },
   };
 }
 

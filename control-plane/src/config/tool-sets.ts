@@ -28,6 +28,8 @@ export const TOOL_SETS = {
     "runner_spawn",
     "runner_attach",
     "runner_stop",
+    "runner_pause",
+    "runner_resume",
     "runner_remove",
     "volume_remove",
     "snapshot_create",

@@ -57,6 +57,7 @@ const app = createApp({
         maxRunners: undefined,
         mounts: undefined,
         network: undefined,
+        idleStopAfterS: undefined,
         tools: ["runner_list"],
       },
     ],

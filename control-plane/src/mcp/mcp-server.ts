@@ -36,6 +36,7 @@ import { registerSystemStatusTool } from "./tools/system-status.js";
 import { registerVolumeListTool } from "./tools/volume-list.js";
 import { registerVolumeRemoveTool } from "./tools/volume-remove.js";
 import { NO_AUDIT } from "../audit.js";
+import { registerRunnerPauseTools } from "./tools/runner-pause.js";
 import { gateToolsByPolicy } from "./tool-policy-gate.js";
 
 export const SERVER_NAME = "devhatchery";
@@ -45,7 +46,7 @@ const INSTRUCTIONS =
   "then run commands with exec and work with files using fs_read, fs_write, fs_list, fs_stat, fs_mkdir, fs_move and fs_remove (fs_write with if_match for safe edits), " +
   "passing the runner_id, the alias or the workspace_key as `runner`. " +
   "Your work lives in /work, a workspace volume that outlives the runner: runner_list and volume_list show what you have, runner_attach brings a runner back by workspace_key, alias or id " +
-  "(starting it, or spawning a new one on the workspace), runner_stop stops one (its processes end; its files are kept, except a tmpfs /work), runner_remove deletes the runner but keeps /work unless you ask (volume_remove deletes a workspace). " +
+  "(starting it, or spawning a new one on the workspace), runner_stop stops one (its processes end; its files are kept, except a tmpfs /work), runner_pause freezes one and runner_resume thaws it, runner_remove deletes the runner but keeps /work unless you ask (volume_remove deletes a workspace). " +
   "snapshot_create saves a runner's installed state (everything outside /work) to spawn new runners from (runner_spawn snapshot); snapshot_list and snapshot_remove manage them. " +
   "runner_spawn with wait: false returns at once; a log message and notifications/resources/updated on devhatchery://runners/{runner_id} tell you when it is ready (it also runs as an MCP task). " +
   "Get results out with export_create (an archive or folder in your export folder, or straight into a read-write /export mount from runner_spawn's mounts). " +
@@ -82,6 +83,7 @@ export function createMcpServer(sessionDeps: SessionDeps, version: string, optio
   registerRunnerAttachTool(server, deps);
   registerRunnerListTool(server, deps);
   registerRunnerStopTool(server, deps);
+  registerRunnerPauseTools(server, deps);
   registerExecTool(server, deps);
   registerExecReadTool(server, deps);
   registerExecWriteTool(server, deps);

@@ -71,10 +71,15 @@ export function announceRunnerChanges(
         deps.log.debug({ err: error, runner: runnerId }, "could not look up a changed runner to announce it"),
       );
   });
+  const stopNotices = deps.runners.onRunnerNotice((principalId, runnerId, text) => {
+    if (principalId !== deps.principal.id) return;
+    queue = queue.then(() => clientLog("notice", text, { runner_id: runnerId }));
+  });
   const previousOnClose = server.server.onclose;
   server.server.onclose = () => {
     previousOnClose?.();
     stop();
+    stopNotices();
   };
   return {
     get runners() {
@@ -94,7 +99,14 @@ function announcement(runnerId: string, runner: RunnerInfo | undefined): { level
       return { level: "info", text: `Runner ${name} is ready (image ${runner.image}).` };
     case "failed":
       return { level: "error", text: `Runner ${name} failed to start: ${runner.error ?? "unknown error"}` };
+    case "paused":
+      return {
+        level: "notice",
+        text: `Runner ${name} is paused${runner.idle ? " (idle)" : ""}; the next call naming it, or runner_resume, thaws it.`,
+      };
     default:
+      if (runner.idle)
+        return { level: "notice", text: `Runner ${name} is stopped (idle); the next call naming it starts it again.` };
       return runner.error
         ? { level: "warning", text: `Runner ${name} stopped: ${runner.error}. runner_attach starts it again.` }
         : { level: "notice", text: `Runner ${name} is stopped; runner_attach starts it again.` };

@@ -22,6 +22,7 @@ export class PrometheusMetrics implements Meter {
   private readonly fsOperations: Counter<"op">;
   private readonly bytes: Counter<"direction">;
   private readonly authFailures: Counter<"reason">;
+  private readonly lifecycle: Counter<"action" | "reason">;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
 
   /** `countActiveRunners` asks Docker how many runners are running (cached a few seconds across scrapes). */
@@ -56,6 +57,12 @@ export class PrometheusMetrics implements Meter {
       name: "devhatchery_bytes_streamed_total",
       help: "Bytes carried between clients and runners (file content, exec output and stdin, exports), by direction.",
       labelNames: ["direction"],
+      registers,
+    });
+    this.lifecycle = new Counter({
+      name: "devhatchery_runner_lifecycle_total",
+      help: "Runners the control plane stopped or paused on its own (reason idle), or started or resumed for a call that named them (reason call).",
+      labelNames: ["action", "reason"],
       registers,
     });
     this.authFailures = new Counter({
@@ -110,5 +117,9 @@ export class PrometheusMetrics implements Meter {
 
   bytesStreamed(direction: "to_runner" | "from_runner", bytes: number): void {
     if (bytes > 0) this.bytes.inc({ direction }, bytes);
+  }
+
+  runnerLifecycle(action: "stop" | "pause" | "resume" | "start", reason: "idle" | "call"): void {
+    this.lifecycle.inc({ action, reason });
   }
 }

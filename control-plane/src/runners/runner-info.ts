@@ -6,7 +6,7 @@ const STATUS_BY_STATE: Record<ContainerState, RunnerStatus> = {
   created: "starting",
   restarting: "starting",
   running: "ready",
-  paused: "stopped",
+  paused: "paused",
   exited: "stopped",
   dead: "stopped",
   removing: "stopped",

@@ -5,6 +5,7 @@ import { NO_AUDIT, type AuditLog } from "../audit.js";
 import type { ImagePullPolicy } from "../config.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { Meter } from "../meter.js";
 import type { ContainerRuntime } from "../runtime/container-runtime.js";
 import type { RunnerContainer } from "../runtime/runner-containers.js";
 import type { RunnerEvent } from "../runtime/runner-events.js";
@@ -13,6 +14,7 @@ import { AgentConnections } from "./agent-connections.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { MountPolicy } from "./mounts/mount-policy.js";
 import { RunnerActivity } from "./runner-activity.js";
+import { IdleRunners, type AgentWork, type IdleSettings } from "./idle-runners.js";
 import { runnerInfoFromContainer } from "./runner-info.js";
 import { RunnerLookup, type InFlightSpawn } from "./runner-lookup.js";
 import { reconcileRunners, type ReconcileReport } from "./runner-reconciler.js";
@@ -48,6 +50,10 @@ export interface RunnerServiceOptions {
   allowedImages?: readonly string[];
   /** Pulls (config images.pull, default "missing"), registries (images.registries, default any) and id references (default refused). */
   images?: { pull?: ImagePullPolicy; registries?: readonly string[] | undefined; allowIdReferences?: boolean };
+  /** Idle runners (config lifecycle.*); without it no runner is ever stopped or paused for idleness. */
+  idle?: IdleSettings;
+  /** Counts idle actions and wake-ups (devhatchery_runner_lifecycle_total). */
+  meter?: Meter;
 }
 
 /** The configuration defaults, for callers (tests) that do not pass config.limits. */
@@ -70,6 +76,8 @@ function imageFacts(source: SpawnSource): Partial<ValidSpawn> {
 }
 
 export type RunnerChangeListener = (principalId: string, runnerId: string) => void;
+/** A message for the sessions of a runner's owner (e.g. before an idle stop). */
+export type RunnerNoticeListener = (principalId: string, runnerId: string, text: string) => void;
 
 export type AttachAction = "reused" | "started" | "spawned";
 
@@ -84,6 +92,8 @@ export class RunnerService {
   private readonly inFlight = new Map<string, InFlightSpawn>();
   private readonly locks = new KeyedLock();
   private readonly changeListeners = new Set<RunnerChangeListener>();
+  private readonly noticeListeners = new Set<RunnerNoticeListener>();
+  private readonly idle: IdleRunners | undefined;
   private readonly lookup: RunnerLookup;
   private readonly coordinator: SpawnCoordinator;
   private readonly workspaces: WorkspaceService;
@@ -120,6 +130,19 @@ export class RunnerService {
       audit,
     );
     this.activity = new RunnerActivity(store, log);
+    this.idle =
+      options.idle &&
+      new IdleRunners(
+        runtime,
+        store,
+        options.idle,
+        {
+          agentWork: (container) => this.agentWork(container),
+          act: (container, action, idleForS) => this.actOnIdle(container, action, idleForS),
+        },
+        log,
+        audit,
+      );
     this.coordinator = new SpawnCoordinator({
       runtime,
       store,
@@ -240,6 +263,11 @@ export class RunnerService {
 
   private async startStopped(principal: Principal, stopped: RunnerContainer): Promise<RunnerInfo> {
     const runnerId = stopped.runnerId;
+    if (stopped.state === "paused") {
+      const thawed = await this.wake(principal, stopped);
+      return runnerInfoFromContainer(thawed, undefined, new Date().toISOString());
+    }
+    this.store.clearIdleAction(runnerId);
     return this.locks.run(`runner:${runnerId}`, async () => {
       const container = await restartStoppedRunner(
         this.runtime,
@@ -271,6 +299,8 @@ export class RunnerService {
       this.connections.drop(runnerId);
       this.expectExit(runnerId);
       await this.runtime.containers.stopRunner(runnerId, STOP_TIMEOUT_S);
+      // Stopped on purpose: only runner_attach brings it back, not any call that names it.
+      this.store.clearIdleAction(runnerId);
       this.audit.record({ action: "runner.stop", principal: principal.id, outcome: "ok", runner: runnerId });
       this.log.info({ runner: runnerId, principal: principal.id }, "runner stopped");
       this.emitChange(principal.id, runnerId);
@@ -343,12 +373,34 @@ export class RunnerService {
 
   /** A runner by id, alias or workspace key, including spawns that are starting or failed. */
   async get(principal: Principal, ref: string): Promise<RunnerInfo> {
-    return this.lookup.info(principal, await this.lookup.resolve(principal, ref));
+    return this.annotate(this.lookup.info(principal, await this.lookup.resolve(principal, ref)));
   }
 
   /** The principal's runners, newest first, including starting and failed spawns, with their last activity. */
   async list(principal: Principal): Promise<RunnerInfo[]> {
-    return this.lookup.list(principal);
+    return (await this.lookup.list(principal)).map((runner) => this.annotate(runner));
+  }
+
+  /** Freezes a runner's processes (memory kept, no CPU); the next call naming it, or resume, thaws it. */
+  async pause(principal: Principal, ref: string): Promise<RunnerInfo> {
+    const container = await this.lookup.container(principal, ref);
+    if (container.state !== "running" && container.state !== "paused")
+      throw runnerUnavailable(ref, { kind: "container", container });
+    await this.locks.run(`runner:${container.runnerId}`, async () => {
+      this.connections.drop(container.runnerId);
+      if (container.state === "running") await this.runtime.containers.pauseRunner(container.runnerId);
+      this.audit.record({ action: "runner.pause", principal: principal.id, outcome: "ok", runner: container.runnerId });
+      this.emitChange(principal.id, container.runnerId);
+    });
+    return this.get(principal, container.runnerId);
+  }
+
+  /** Thaws a paused runner (also one paused for idleness); a running one is left as it is. */
+  async resume(principal: Principal, ref: string): Promise<RunnerInfo> {
+    const container = await this.lookup.container(principal, ref);
+    if (container.state === "paused") await this.wake(principal, container);
+    else if (container.state !== "running") throw runnerUnavailable(ref, { kind: "container", container });
+    return this.get(principal, container.runnerId);
   }
 
   /** The principal's workspaces, most recently used first; `sizes` asks the engine for disk usage (slower). */
@@ -392,12 +444,20 @@ export class RunnerService {
     const cached = this.connections.get(principal.id, ref);
     if (cached) {
       this.activity.touch(principal.id, cached.runnerId, cached.workspaceKey);
+      this.idle?.noteUse(principal, cached.runnerId);
       return cached.client;
     }
-    const target = await this.lookup.resolve(principal, ref);
+    let target = await this.lookup.resolve(principal, ref);
     if (target.kind !== "container" || this.inFlight.has(target.container.runnerId))
       throw runnerUnavailable(ref, target.kind === "container" ? startingSpawnOf(target.container) : target);
+    // A paused runner, or one stopped for idleness, comes back for the call that names it, as if it had never left.
+    if (
+      target.container.state === "paused" ||
+      (target.container.state !== "running" && this.store.idleAction(target.container.runnerId))
+    )
+      target = { kind: "container", container: await this.wake(principal, target.container) };
     const { container } = target;
+    this.idle?.noteUse(principal, container.runnerId);
     if (container.state !== "running" || !container.address || !container.token) throw runnerUnavailable(ref, target);
     this.activity.touch(principal.id, container.runnerId, container.workspaceKey);
     const existing = this.connections.get(principal.id, container.runnerId);
@@ -456,9 +516,103 @@ export class RunnerService {
         this.log,
       ),
     );
+    if (this.idle) this.stopBackground.push(this.idle.start());
+  }
+
+  /** Runs one idle check now (tests, and operators through the CLI later); resolves when idle runners were acted on. */
+  checkIdleRunners(): Promise<void> {
+    return this.idle?.sweep() ?? Promise.resolve();
+  }
+
+  /** Calls `listener` with messages for a runner's owner (an idle stop about to happen); returns the unsubscribe. */
+  onRunnerNotice(listener: RunnerNoticeListener): () => void {
+    this.noticeListeners.add(listener);
+    return () => this.noticeListeners.delete(listener);
   }
 
   /** The image was checked (images.allowed included) by the ImageGate in spawnSource, as the engine resolves it. */
+  /** The runner's activity and idle record as runner_list and the runner resource show them. */
+  private annotate(runner: RunnerInfo): RunnerInfo {
+    const check = runner.status === "ready" ? this.idle?.activityOf(runner.runnerId) : undefined;
+    const idle =
+      runner.status === "stopped" || runner.status === "paused" ? this.store.idleAction(runner.runnerId) : undefined;
+    return {
+      ...runner,
+      ...(check ? { activity: check.reasons } : {}),
+      ...(idle ? { idle: { action: idle.action, at: idle.at } } : {}),
+    };
+  }
+
+  /** What the runner's agent holds open (watches, streams); undefined when it does not answer. */
+  private async agentWork(container: RunnerContainer): Promise<AgentWork | undefined> {
+    if (!container.address || !container.token) return undefined;
+    const view = (await fetchAgentDebug(container.address, container.token, container.runnerId).catch(
+      () => undefined,
+    )) as { watches?: unknown; streams?: { open?: unknown } } | undefined;
+    if (!view) return undefined;
+    return {
+      watches: Array.isArray(view.watches) ? view.watches.length : 0,
+      openStreams: typeof view.streams?.open === "number" ? view.streams.open : 0,
+    };
+  }
+
+  /** Stops or pauses an idle runner, telling its owner's sessions before (a log message) and after (its new status). */
+  private async actOnIdle(container: RunnerContainer, action: "stop" | "pause", idleForS: number): Promise<void> {
+    const { runnerId, principal } = container;
+    const name = container.alias ? `${runnerId} (${container.alias})` : runnerId;
+    this.notify(
+      principal,
+      runnerId,
+      `Runner ${name} has been idle for ${idleForS} s (no call named it, no process runs besides its agent, no watch or stream is open); ${action === "stop" ? "stopping" : "pausing"} it now. The next call naming it starts it again, with /work as it was.`,
+    );
+    await this.locks.run(`runner:${runnerId}`, async () => {
+      this.connections.drop(runnerId);
+      if (action === "stop") {
+        this.expectExit(runnerId);
+        await this.runtime.containers.stopRunner(runnerId, STOP_TIMEOUT_S);
+      } else {
+        await this.runtime.containers.pauseRunner(runnerId);
+      }
+      this.store.recordIdleAction({ runnerId, principal, action, at: new Date().toISOString() });
+    });
+    this.options.meter?.runnerLifecycle(action, "idle");
+    this.idle?.forget(runnerId);
+    this.emitChange(principal, runnerId);
+  }
+
+  /** Brings back a runner stopped or paused for idleness (or paused by runner_pause) and returns it running. */
+  private async wake(principal: Principal, container: RunnerContainer): Promise<RunnerContainer> {
+    const { runnerId } = container;
+    this.options.meter?.runnerLifecycle(container.state === "paused" ? "resume" : "start", "call");
+    if (container.state !== "paused") {
+      await this.startStopped(principal, container);
+    } else {
+      await this.locks.run(`runner:${runnerId}`, async () => {
+        await this.runtime.containers.resumeRunner(runnerId);
+        this.audit.record({ action: "runner.resume", principal: principal.id, outcome: "ok", runner: runnerId });
+      });
+      this.store.clearIdleAction(runnerId);
+      this.activity.touchNow(principal.id, runnerId, container.workspaceKey);
+      this.log.info({ runner: runnerId, principal: principal.id }, "runner resumed");
+      this.emitChange(principal.id, runnerId);
+    }
+    this.idle?.noteUse(principal, runnerId);
+    const now = await this.runtime.containers.findRunner(runnerId);
+    if (!now || now.state !== "running")
+      throw runnerUnavailable(runnerId, { kind: "container", container: now ?? container });
+    return now;
+  }
+
+  private notify(principalId: string, runnerId: string, text: string): void {
+    for (const listener of this.noticeListeners) {
+      try {
+        listener(principalId, runnerId, text);
+      } catch (error) {
+        this.log.warn({ err: error, runner: runnerId }, "runner notice listener failed");
+      }
+    }
+  }
+
   private spawnPolicy(): SpawnPolicy {
     return { defaultImage: this.options.defaultImage, limits: this.limits, profile: this.options.profile ?? "default" };
   }

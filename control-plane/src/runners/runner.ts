@@ -1,7 +1,7 @@
 import type { Principal } from "../auth/principal.js";
 import type { RunnerSnapshot } from "../runtime/runner-snapshots.js";
 
-export type RunnerStatus = "starting" | "ready" | "stopped" | "failed" | "unknown";
+export type RunnerStatus = "starting" | "ready" | "paused" | "stopped" | "failed" | "unknown";
 export type StorageKind = "volume" | "tmpfs";
 export type IsolationProfile = "default" | "hardened";
 
@@ -19,6 +19,10 @@ export interface RunnerInfo {
   volume?: string | undefined;
   /** The last call that used the runner (ISO 8601), when known. */
   lastActivityAt?: string | undefined;
+  /** Why a ready runner counted as in use at its last idle check (recent_call, processes, watches, streams). */
+  activity?: string[] | undefined;
+  /** Set when the control plane stopped or paused the runner because nobody used it: the next call starts it again. */
+  idle?: { action: "stop" | "pause"; at: string } | undefined;
   limits?: { cpus: number; memoryMb: number; pids: number };
   network?: boolean;
   profile?: IsolationProfile;

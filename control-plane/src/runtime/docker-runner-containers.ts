@@ -11,7 +11,7 @@ import { prepareHardenedWorkspace } from "./docker-workspace-ownership.js";
 import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
 import type { RunnerContainerSpec } from "./runner-container-spec.js";
-import type { RunnerContainer, RunnerContainers } from "./runner-containers.js";
+import type { RunnerContainer, RunnerContainers, RunnerProcess } from "./runner-containers.js";
 import type { RunnerTokenVault } from "./runner-token-vault.js";
 
 /** Runner containers on Docker: named after the runner, labelled with owner and instance, tokens kept in the vault. */
@@ -116,6 +116,41 @@ export class DockerRunnerContainers implements RunnerContainers {
       if (!isDockerFailure(error, "missing", "conflict")) throw this.errors.wrap(error, `remove runner "${runnerId}"`);
     }
     this.tokens.delete(runnerId);
+  }
+
+  async pauseRunner(runnerId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(runnerContainerName(runnerId)).pause();
+    } catch (error) {
+      throw this.runnerError(error, runnerId, "pause");
+    }
+  }
+
+  async resumeRunner(runnerId: string): Promise<void> {
+    const container = this.docker.getContainer(runnerContainerName(runnerId));
+    try {
+      if ((await container.inspect()).State.Paused) await container.unpause();
+    } catch (error) {
+      throw this.runnerError(error, runnerId, "resume");
+    }
+  }
+
+  async runnerProcesses(runnerId: string): Promise<RunnerProcess[]> {
+    let listing: { Titles?: string[]; Processes?: string[][] };
+    try {
+      listing = await this.docker.getContainer(runnerContainerName(runnerId)).top({ ps_args: "-o pid,ppid,args" });
+    } catch (error) {
+      // 409: not running; 404: gone. Neither has processes.
+      if (isDockerFailure(error, "missing", "conflict")) return [];
+      throw this.runnerError(error, runnerId, "list the processes of");
+    }
+    const titles = listing.Titles ?? [];
+    const [pid, ppid, args] = ["PID", "PPID", "COMMAND"].map((title) => titles.indexOf(title));
+    return (listing.Processes ?? []).map((row) => ({
+      pid: Number(row[pid!]),
+      ppid: Number(row[ppid!]),
+      command: row[args!] ?? "",
+    }));
   }
 
   async stopRunner(runnerId: string, timeoutS: number): Promise<void> {

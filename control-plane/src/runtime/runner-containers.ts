@@ -54,4 +54,18 @@ export interface RunnerContainers {
   restartRunner(runnerId: string): Promise<RunnerContainer>;
   /** Removes the container (forcefully) but never a workspace volume; a container that is already gone is not an error. */
   removeRunner(runnerId: string): Promise<void>;
+  /** Freezes every process of a running runner (the cgroup freezer): memory is kept, no CPU is used. */
+  pauseRunner(runnerId: string): Promise<void>;
+  /** Thaws a paused runner; one that is not paused is not an error. */
+  resumeRunner(runnerId: string): Promise<void>;
+  /** The processes in a runner's container as the engine sees them (pid namespace of the host); [] when it is stopped. */
+  runnerProcesses(runnerId: string): Promise<RunnerProcess[]>;
+}
+
+/** A process in a runner's container (host pids). */
+export interface RunnerProcess {
+  pid: number;
+  ppid: number;
+  /** The command line as `ps` shows it. */
+  command: string;
 }

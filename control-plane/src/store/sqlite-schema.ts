@@ -71,6 +71,15 @@ const MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   );
   `,
+  // Runners the control plane stopped or paused for idleness: the next call naming one starts it again.
+  `
+  CREATE TABLE runner_idle (
+    runner_id TEXT PRIMARY KEY,
+    principal TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('stop', 'pause')),
+    at TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this build writes. */

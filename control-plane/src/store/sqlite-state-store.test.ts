@@ -104,7 +104,7 @@ describe("createSqliteStateStore", () => {
   it("keeps runner agent tokens across reopening, replaces and deletes them, and adds the table to a version 1 file", () => {
     open(join(dir, "v1.db")).close();
     const raw = new DatabaseSync(join(dir, "v1.db"));
-    raw.exec("DROP TABLE runner_tokens; UPDATE schema_version SET version = 1");
+    raw.exec("DROP TABLE runner_tokens; DROP TABLE runner_idle; UPDATE schema_version SET version = 1");
     raw.close();
     const first = open(join(dir, "v1.db"));
     first.runnerTokens.set("r-1", "token-1");
@@ -119,6 +119,32 @@ describe("createSqliteStateStore", () => {
     ]);
     again.runnerTokens.delete("r-1");
     expect(again.runnerTokens.get("r-1")).toBeUndefined();
+  });
+
+  it("keeps idle stops per runner until cleared or the runner is forgotten, and only for its own principal", () => {
+    const store = open(join(dir, "idle.db"));
+    store.recordIdleAction({ runnerId: "r-1", principal: "alice", action: "stop", at: "2030-01-01T00:00:00.000Z" });
+    store.recordIdleAction({ runnerId: "r-1", principal: "mallory", action: "pause", at: "2031-01-01T00:00:00.000Z" });
+    store.recordIdleAction({ runnerId: "r-2", principal: "alice", action: "pause", at: "2030-01-01T00:00:00.000Z" });
+    expect(store.idleAction("r-1")).toEqual({
+      runnerId: "r-1",
+      principal: "alice",
+      action: "stop",
+      at: "2030-01-01T00:00:00.000Z",
+    });
+    store.clearIdleAction("r-2");
+    expect(store.idleAction("r-2")).toBeUndefined();
+    store.touchRunner("alice", "r-1", "2030-01-01T00:00:05.000Z");
+    store.touchRunner("bob", "r-3", "2030-01-01T00:00:06.000Z");
+    expect(store.allRunnerActivity()).toEqual(
+      new Map([
+        ["r-1", "2030-01-01T00:00:05.000Z"],
+        ["r-3", "2030-01-01T00:00:06.000Z"],
+      ]),
+    );
+    store.forgetRunner("r-1");
+    expect(store.idleAction("r-1")).toBeUndefined();
+    store.close();
   });
 
   it("migrates an existing empty file and reopens a migrated one without changes", () => {

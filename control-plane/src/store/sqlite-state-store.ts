@@ -5,6 +5,7 @@ import { SqliteRunnerTokens } from "./sqlite-runner-tokens.js";
 import { SqliteTaskTable } from "./sqlite-task-table.js";
 import type {
   IdempotencyClaim,
+  IdleActionRecord,
   IdempotencyOutcome,
   IdempotencyRecord,
   RunnerTokens,
@@ -109,6 +110,25 @@ class SqliteStateStore implements StateStore {
 
   forgetRunner(runnerId: string): void {
     this.run("forgetRunner", { runnerId });
+    this.run("clearIdle", { runnerId });
+  }
+
+  allRunnerActivity(): Map<string, string> {
+    return toActivity(this.statements.allRunnerActivity.all({}));
+  }
+
+  recordIdleAction(record: IdleActionRecord): void {
+    this.run("recordIdle", { ...record });
+  }
+
+  idleAction(runnerId: string): IdleActionRecord | undefined {
+    const row = this.statements.findIdle.get({ runnerId }) as
+      { principal: string; action: IdleActionRecord["action"]; at: string } | undefined;
+    return row ? { runnerId, principal: row.principal, action: row.action, at: row.at } : undefined;
+  }
+
+  clearIdleAction(runnerId: string): void {
+    this.run("clearIdle", { runnerId });
   }
 
   forgetWorkspace(principal: string, workspaceKey: string): void {

@@ -46,6 +46,14 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     runnerActivity: sql("SELECT runner_id AS id, at FROM runner_activity WHERE principal = $principal"),
     forgetRunner: sql("DELETE FROM runner_activity WHERE runner_id = $runnerId"),
+    allRunnerActivity: sql("SELECT runner_id AS id, at FROM runner_activity"),
+    recordIdle: sql(
+      `INSERT INTO runner_idle (runner_id, principal, action, at) VALUES ($runnerId, $principal, $action, $at)
+       ON CONFLICT (runner_id) DO UPDATE SET action = excluded.action, at = excluded.at
+       WHERE runner_idle.principal = excluded.principal`,
+    ),
+    findIdle: sql("SELECT principal, action, at FROM runner_idle WHERE runner_id = $runnerId"),
+    clearIdle: sql("DELETE FROM runner_idle WHERE runner_id = $runnerId"),
     touchWorkspace: sql(
       `INSERT INTO workspace_activity (principal, workspace_key, at) VALUES ($principal, $workspaceKey, $at)
        ON CONFLICT (principal, workspace_key) DO UPDATE SET at = excluded.at WHERE excluded.at > workspace_activity.at`,

@@ -32,6 +32,13 @@ export interface StateStore {
   /** Forgets a runner's (or a workspace's) activity when it is removed. */
   forgetRunner(runnerId: string): void;
   forgetWorkspace(principal: string, workspaceKey: string): void;
+  /** Every runner's last activity, of every principal (for the idle check). */
+  allRunnerActivity(): Map<string, string>;
+
+  /** Runners stopped or paused for idleness, so the next call naming one starts it again (also after a restart). */
+  recordIdleAction(record: IdleActionRecord): void;
+  idleAction(runnerId: string): IdleActionRecord | undefined;
+  clearIdleAction(runnerId: string): void;
 
   /** Each runner's agent token, delivered to the agent at every start and kept nowhere on the engine. */
   readonly runnerTokens: RunnerTokens;
@@ -116,4 +123,12 @@ export interface TaskUpdate {
   statusMessage?: string | undefined;
   result?: unknown;
   lastUpdatedAt: string;
+}
+
+/** A runner the control plane stopped or paused because nobody used it. */
+export interface IdleActionRecord {
+  runnerId: string;
+  principal: string;
+  action: "stop" | "pause";
+  at: string;
 }

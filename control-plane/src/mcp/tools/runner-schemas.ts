@@ -9,9 +9,9 @@ export const runnerOutputShape = {
       'The runner\'s canonical id, e.g. "r-0123456789ab"; every tool also accepts its alias or workspace_key as `runner`.',
     ),
   status: z
-    .enum(["starting", "ready", "stopped", "failed", "unknown"])
+    .enum(["starting", "ready", "paused", "stopped", "failed", "unknown"])
     .describe(
-      '"starting": being created; "ready": accepts commands; "stopped": its container is stopped (runner_attach starts it again); "failed": the spawn failed (see error).',
+      '"starting": being created; "ready": accepts commands; "paused": its processes are frozen (the next call naming it, or runner_resume, thaws it); "stopped": its container is stopped (runner_attach starts it again); "failed": the spawn failed (see error).',
     ),
   image: z.string().describe("The image the runner runs."),
   created_at: z.string().describe("Creation time, ISO 8601."),
@@ -25,6 +25,21 @@ export const runnerOutputShape = {
     ),
   volume: z.string().optional().describe("The Docker volume behind /work (storage volume)."),
   last_activity_at: z.string().optional().describe("The last call that used the runner, ISO 8601, when known."),
+  activity: z
+    .array(z.enum(["recent_call", "processes", "watches", "streams"]))
+    .optional()
+    .describe(
+      "Why a ready runner counted as in use at its last idle check: a recent call, processes running besides its agent (background ones too), open watches, open streams. Empty: idle.",
+    ),
+  idle: z
+    .object({
+      action: z.enum(["stop", "pause"]).describe("What was done to it."),
+      at: z.string().describe("When, ISO 8601."),
+    })
+    .optional()
+    .describe(
+      "Set when the server stopped or paused the runner because nobody used it; the next call naming it starts it again.",
+    ),
   limits: z
     .object({
       cpus: z.number().describe("CPU cores."),
@@ -60,6 +75,8 @@ export function toRunnerOutput(runner: RunnerInfo): RunnerOutput {
   if (runner.storage !== undefined) output.storage = runner.storage;
   if (runner.volume !== undefined) output.volume = runner.volume;
   if (runner.lastActivityAt !== undefined) output.last_activity_at = runner.lastActivityAt;
+  if (runner.activity !== undefined) output.activity = runner.activity as NonNullable<RunnerOutput["activity"]>;
+  if (runner.idle !== undefined) output.idle = runner.idle;
   if (runner.limits !== undefined)
     output.limits = { cpus: runner.limits.cpus, memory_mb: runner.limits.memoryMb, pids: runner.limits.pids };
   if (runner.network !== undefined) output.network = runner.network;
@@ -74,6 +91,10 @@ export function describeRunner(runner: RunnerInfo): string {
   const names = [runner.alias && `alias ${runner.alias}`, runner.workspaceKey && `workspace ${runner.workspaceKey}`]
     .filter(Boolean)
     .join(", ");
-  const error = runner.error ? ` — ${runner.error}` : "";
+  const error = runner.error
+    ? ` — ${runner.error}`
+    : runner.idle
+      ? ` — ${runner.idle.action === "stop" ? "stopped" : "paused"} while idle; the next call naming it starts it again`
+      : "";
   return `${runner.runnerId} ${runner.status} (image ${runner.image}${names ? `, ${names}` : ""})${error}`;
 }

@@ -6,7 +6,14 @@ import type { ToolDeps } from "../tool-deps.js";
 import { registerTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
 
-const STATUSES = ["starting", "ready", "stopped", "failed", "unknown"] as const satisfies readonly RunnerStatus[];
+const STATUSES = [
+  "starting",
+  "ready",
+  "paused",
+  "stopped",
+  "failed",
+  "unknown",
+] as const satisfies readonly RunnerStatus[];
 
 const TOOL = {
   title: "Server status",

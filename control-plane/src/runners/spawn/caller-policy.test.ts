@@ -31,6 +31,7 @@ const devs: PolicyConfig = {
     { alias: "out", mode: undefined },
   ],
   network: false,
+  idleStopAfterS: undefined,
   tools: ["all"],
 };
 const policy = new PolicyResolver([devs], "unrestricted").resolve("x", ["dev"]).policy;
