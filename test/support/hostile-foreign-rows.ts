@@ -23,7 +23,9 @@ export const RUNNER_TOOL_ARGS: Record<string, (victim: VictimObjects) => Record<
   fs_watch: () => ({ path: "/work" }),
   fs_write: () => ({ path: "/work/secret.txt", content: "overwritten" }),
   runner_attach: () => ({}),
+  runner_pause: () => ({}),
   runner_remove: () => ({ remove_volume: true }),
+  runner_resume: () => ({}),
   runner_stop: () => ({}),
   snapshot_create: () => ({ name: "stolen" }),
 };
