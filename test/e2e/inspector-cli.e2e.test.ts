@@ -165,6 +165,8 @@ describe("the MCP Inspector CLI as a third-party client", () => {
     ]);
     expect(missing.code).toBe(5);
 
+    expect(await call("runner_pause", { runner: "inspected" })).toMatchObject({ runner_id: runner, status: "paused" });
+    expect(await call("runner_resume", { runner: "inspected" })).toMatchObject({ runner_id: runner, status: "ready" });
     expect(await call("runner_stop", { runner: "inspected" })).toMatchObject({ runner_id: runner, status: "stopped" });
     expect(await call("runner_attach", { runner: "inspector-ws" })).toMatchObject({
       runner_id: runner,
