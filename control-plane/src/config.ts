@@ -65,6 +65,8 @@ export interface PolicyConfig {
   network: boolean | undefined;
   /** Seconds idle before the idle action; 0 never; undefined: lifecycle.idle_stop_after_s. */
   idleStopAfterS: number | undefined;
+  /** This policy's quotas (within the server's quotas). */
+  quotas: QuotaLimits;
   tools: string[];
 }
 
@@ -74,6 +76,14 @@ export interface AllowedRoot {
   hostPath: string;
   /** Whether a runner may ask for this alias read-write (and exports may be written into its mounts). */
   allowRw: boolean;
+}
+
+/** What one principal may hold at once; an absent key is no quota. */
+export interface QuotaLimits {
+  runningRunners?: number | undefined;
+  cpus?: number | undefined;
+  memoryMb?: number | undefined;
+  snapshots?: number | undefined;
 }
 
 export interface ControlPlaneConfig {
@@ -137,6 +147,8 @@ export interface ControlPlaneConfig {
   auditLog: string | undefined;
   /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; undefined turns tracing off. */
   otlpEndpoint: string | undefined;
+  /** Quotas every principal has (quotas.*); policies narrow them. */
+  quotas: QuotaLimits;
   /** Idle runners: after how long (0: never), what happens (stop or pause) and how often it is checked. */
   lifecycle: { idleStopAfterS: number; idleAction: "stop" | "pause"; idleCheckIntervalS: number };
   /** How long shutdown lets open streams finish before cutting them. */

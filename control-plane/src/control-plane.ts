@@ -102,6 +102,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
       profile: config.profile,
       allowedImages: config.allowedImages,
       meter: metrics,
+      quotas: config.quotas,
       // Idle checks run when the server or any policy gives runners an idle limit.
       idle:
         config.lifecycle.idleStopAfterS > 0 || config.policies.some((policy) => (policy.idleStopAfterS ?? 0) > 0)

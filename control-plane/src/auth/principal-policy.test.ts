@@ -16,6 +16,7 @@ function policy(name: string, fields: Partial<PolicyConfig> = {}): PolicyConfig 
     mounts: undefined,
     network: undefined,
     idleStopAfterS: undefined,
+    quotas: {},
     tools: ["all"],
     ...fields,
   };

@@ -1,4 +1,4 @@
-import type { ImagePullPolicy, PolicyConfig } from "../config.js";
+import type { ImagePullPolicy, PolicyConfig, QuotaLimits } from "../config.js";
 import { expandToolList } from "../config/tool-sets.js";
 
 /**
@@ -20,6 +20,8 @@ export interface PrincipalPolicy {
   readonly network?: boolean;
   /** Seconds idle before the idle action (0: never); absent: lifecycle.idle_stop_after_s. */
   readonly idleStopAfterS?: number;
+  /** Quotas of this policy (within the server's quotas.*); absent keys leave the server's. */
+  readonly quotas?: QuotaLimits;
   /** The tools it may call; absent: all. */
   readonly tools?: ReadonlySet<string>;
 }
@@ -41,6 +43,7 @@ function compile(policy: PolicyConfig): PrincipalPolicy {
     ...(policy.mounts ? { mounts: new Map(policy.mounts.map(({ alias, mode }) => [alias, mode])) } : {}),
     ...(policy.network !== undefined ? { network: policy.network } : {}),
     ...(policy.idleStopAfterS !== undefined ? { idleStopAfterS: policy.idleStopAfterS } : {}),
+    ...(Object.values(policy.quotas ?? {}).some((value) => value !== undefined) ? { quotas: policy.quotas } : {}),
     ...(tools ? { tools } : {}),
   };
 }
@@ -92,6 +95,15 @@ export function describePolicy(policy: PrincipalPolicy): string[] {
       `mounts ${[...policy.mounts].map(([alias, mode]) => (mode ? `${alias}:${mode}` : alias)).join(", ") || "none"}`,
     );
   if (policy.network === false) lines.push("network off");
+  const quotas = Object.entries(policy.quotas ?? {}).filter(([, value]) => value !== undefined);
+  const quotaNames: Record<string, string> = {
+    runningRunners: "running_runners",
+    cpus: "cpus",
+    memoryMb: "memory_mb",
+    snapshots: "snapshots",
+  };
+  if (quotas.length)
+    lines.push(`quotas ${quotas.map(([name, value]) => `${quotaNames[name] ?? name} ${value}`).join(", ")}`);
   if (policy.idleStopAfterS !== undefined)
     lines.push(policy.idleStopAfterS === 0 ? "never stopped for idleness" : `idle after ${policy.idleStopAfterS} s`);
   lines.push(`tools ${policy.tools ? [...policy.tools].join(", ") || "none" : "all"}`);

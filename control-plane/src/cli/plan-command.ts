@@ -48,6 +48,24 @@ export function describeAuth(config: ControlPlaneConfig): string {
   return config.auth.mode === "bearer" ? `bearer, principals ${principals}` : "none (one local principal)";
 }
 
+/** The quotas every principal has (quotas.*), when any is set. */
+function quotaLines(config: ControlPlaneConfig): Line[] {
+  const names: Record<string, string> = {
+    runningRunners: "running_runners",
+    cpus: "cpus",
+    memoryMb: "memory_mb",
+    snapshots: "snapshots",
+  };
+  const set = Object.entries(config.quotas).filter(([, value]) => value !== undefined);
+  if (set.length === 0) return [];
+  return [
+    [
+      "quotas",
+      `${set.map(([key, value]) => `${names[key]} ${value}`).join(", ")} per principal (policies may lower them)`,
+    ],
+  ];
+}
+
 /** Idle runners, when the server acts on them (lifecycle.*). */
 function idleLines(config: ControlPlaneConfig): Line[] {
   const { idleStopAfterS, idleAction, idleCheckIntervalS } = config.lifecycle;
@@ -104,6 +122,7 @@ function hostLines(config: ControlPlaneConfig): Line[] {
     ["exports", `${config.exports.root}: ${existsSync(config.exports.root) ? "exists" : "would be created"}`],
     ["audit log", config.auditLog ?? "off"],
     ...idleLines(config),
+    ...quotaLines(config),
     ...policyLines(config),
   ];
 }

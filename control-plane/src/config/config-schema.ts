@@ -247,6 +247,19 @@ const policyEntry = z.strictObject({
         "Seconds a runner of this policy's principals may sit idle before lifecycle.idle_action applies (0: never); overrides lifecycle.idle_stop_after_s.",
     },
   ),
+  quota_running_runners: key(z.number().int().min(0).max(100_000).optional(), {
+    description: "Quota of this policy, within quotas.running_runners: runners running, paused or starting at once.",
+  }),
+  quota_cpus: key(z.number().min(0).max(100_000).optional(), {
+    description: "Quota of this policy, within quotas.cpus: CPUs of running and starting runners together.",
+  }),
+  quota_memory_mb: key(z.number().int().min(0).max(1_073_741_824).optional(), {
+    description:
+      "Quota of this policy, within quotas.memory_mb: memory of running, paused and starting runners together.",
+  }),
+  quota_snapshots: key(z.number().int().min(0).max(100_000).optional(), {
+    description: "Quota of this policy, within quotas.snapshots: snapshots kept.",
+  }),
   tools: key(z.array(z.string().min(1)).default(["all"]), {
     description:
       'Tools this policy may call: tool names and sets ("read", "exec", "write", "lifecycle", "export", or "all"). A read-only role is ["read"].',
@@ -554,6 +567,24 @@ export const configFileSchema = z.strictObject({
     idle_check_interval_s: key(z.number().int().min(1).max(3600).default(30), {
       description: "How often runners are checked for idleness.",
       env: ENV.idleCheckIntervalS,
+    }),
+  }),
+  quotas: section("What one principal may hold at once (unset: no quota); a policy's quota_* keys narrow these.", {
+    running_runners: key(z.number().int().min(0).max(100_000).optional(), {
+      description: "Runners one principal may have running, paused or starting at once.",
+      env: ENV.quotaRunningRunners,
+    }),
+    cpus: key(z.number().min(0).max(100_000).optional(), {
+      description: "CPUs of one principal's running and starting runners together (paused runners use none).",
+      env: ENV.quotaCpus,
+    }),
+    memory_mb: key(z.number().int().min(0).max(1_073_741_824).optional(), {
+      description: "Memory in MiB of one principal's running, paused and starting runners together.",
+      env: ENV.quotaMemoryMb,
+    }),
+    snapshots: key(z.number().int().min(0).max(100_000).optional(), {
+      description: "Snapshots one principal may keep.",
+      env: ENV.quotaSnapshots,
     }),
   }),
   shutdown: section("Graceful shutdown.", {

@@ -73,6 +73,12 @@ function toPolicyConfig(policy: CheckedConfig["policies"][number]): PolicyConfig
     }),
     network: policy.network,
     idleStopAfterS: policy.idle_stop_after_s,
+    quotas: {
+      runningRunners: policy.quota_running_runners,
+      cpus: policy.quota_cpus,
+      memoryMb: policy.quota_memory_mb,
+      snapshots: policy.quota_snapshots,
+    },
     tools: policy.tools,
   };
 }
@@ -137,6 +143,12 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
     auditLog: file.log.audit === "off" ? undefined : file.log.audit,
     otlpEndpoint: file.telemetry.otlp_endpoint,
     shutdownGraceMs: file.shutdown.grace_ms,
+    quotas: {
+      runningRunners: file.quotas.running_runners,
+      cpus: file.quotas.cpus,
+      memoryMb: file.quotas.memory_mb,
+      snapshots: file.quotas.snapshots,
+    },
     lifecycle: {
       idleStopAfterS: file.lifecycle.idle_stop_after_s ?? (mode === "none" ? 0 : 1800),
       idleAction: file.lifecycle.idle_action,

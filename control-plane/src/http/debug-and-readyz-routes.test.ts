@@ -58,6 +58,7 @@ const app = createApp({
         mounts: undefined,
         network: undefined,
         idleStopAfterS: undefined,
+        quotas: {},
         tools: ["runner_list"],
       },
     ],

@@ -2,7 +2,7 @@ import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
 import { AgentClient } from "../agent-client/agent-client.js";
 import { fetchAgentDebug } from "../agent-client/agent-debug.js";
 import { NO_AUDIT, type AuditLog } from "../audit.js";
-import type { ImagePullPolicy } from "../config.js";
+import type { ImagePullPolicy, QuotaLimits } from "../config.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Meter } from "../meter.js";
@@ -15,6 +15,16 @@ import { KeyedLock } from "./keyed-lock.js";
 import { MountPolicy } from "./mounts/mount-policy.js";
 import { RunnerActivity } from "./runner-activity.js";
 import { IdleRunners, type AgentWork, type IdleSettings } from "./idle-runners.js";
+import {
+  checkRunnerQuotas,
+  checkSnapshotQuota,
+  effectiveQuotas,
+  quotaReport,
+  quotaUsage,
+  type CountedRunner,
+  type EffectiveQuotas,
+  type QuotaUsage,
+} from "./quotas.js";
 import { runnerInfoFromContainer } from "./runner-info.js";
 import { RunnerLookup, type InFlightSpawn } from "./runner-lookup.js";
 import { reconcileRunners, type ReconcileReport } from "./runner-reconciler.js";
@@ -54,6 +64,8 @@ export interface RunnerServiceOptions {
   idle?: IdleSettings;
   /** Counts idle actions and wake-ups (devhatchery_runner_lifecycle_total). */
   meter?: Meter;
+  /** Quotas every principal has (config quotas.*); a principal's policy narrows them. None when omitted. */
+  quotas?: QuotaLimits;
 }
 
 /** The configuration defaults, for callers (tests) that do not pass config.limits. */
@@ -128,6 +140,7 @@ export class RunnerService {
       (runnerId) => this.inFlight.has(runnerId),
       log,
       audit,
+      (principal, count) => checkSnapshotQuota(this.quotasOf(principal), count),
     );
     this.activity = new RunnerActivity(store, log);
     this.idle =
@@ -167,6 +180,12 @@ export class RunnerService {
           : { max: server, policy: undefined };
       },
       emitChange: (principalId, runnerId) => this.emitChange(principalId, runnerId),
+      checkQuotas: (principal, containers, spawn) =>
+        checkRunnerQuotas(this.quotasOf(principal), this.usageOf(principal, containers), {
+          runners: 1,
+          cpus: spawn.limits.cpus,
+          memoryMb: spawn.limits.memoryMb,
+        }),
     });
   }
 
@@ -266,6 +285,15 @@ export class RunnerService {
     if (stopped.state === "paused") {
       const thawed = await this.wake(principal, stopped);
       return runnerInfoFromContainer(thawed, undefined, new Date().toISOString());
+    }
+    const quotas = this.quotasOf(principal);
+    if (Object.keys(quotas.limits).length > 0) {
+      const usage = this.usageOf(principal, await this.runtime.containers.listRunners(principal.id));
+      checkRunnerQuotas(quotas, usage, {
+        runners: 1,
+        cpus: stopped.limits.cpus,
+        memoryMb: stopped.limits.memoryMb,
+      });
     }
     this.store.clearIdleAction(runnerId);
     return this.locks.run(`runner:${runnerId}`, async () => {
@@ -531,6 +559,34 @@ export class RunnerService {
   }
 
   /** The image was checked (images.allowed included) by the ImageGate in spawnSource, as the engine resolves it. */
+  /** The principal's quotas: the server's, narrowed by its policy. */
+  private quotasOf(principal: Principal): EffectiveQuotas {
+    return effectiveQuotas(this.options.quotas ?? {}, principal.policy);
+  }
+
+  /** What the principal holds as quotas count it: its containers, and spawns still being created. */
+  private usageOf(principal: Principal, containers: RunnerContainer[]): QuotaUsage {
+    const counted: CountedRunner[] = containers.map((container) => ({
+      runnerId: container.runnerId,
+      state: container.state,
+      limits: container.limits,
+    }));
+    for (const [runnerId, spawn] of this.inFlight) {
+      if (spawn.principal === principal.id && !containers.some((container) => container.runnerId === runnerId))
+        counted.push({ runnerId, state: "starting", limits: spawn.info.limits });
+    }
+    return quotaUsage(counted);
+  }
+
+  /** Each quota of the principal with what it uses of it (system_status). */
+  async quotaStatus(principal: Principal): Promise<ReturnType<typeof quotaReport>> {
+    const quotas = this.quotasOf(principal);
+    if (Object.keys(quotas.limits).length === 0) return [];
+    const usage = this.usageOf(principal, await this.runtime.containers.listRunners(principal.id));
+    const snapshots = quotas.limits.snapshots === undefined ? 0 : (await this.snapshots.list(principal)).length;
+    return quotaReport(quotas, { ...usage, snapshots });
+  }
+
   /** The runner's activity and idle record as runner_list and the runner resource show them. */
   private annotate(runner: RunnerInfo): RunnerInfo {
     const check = runner.status === "ready" ? this.idle?.activityOf(runner.runnerId) : undefined;
@@ -587,6 +643,11 @@ export class RunnerService {
     if (container.state !== "paused") {
       await this.startStopped(principal, container);
     } else {
+      const quotas = this.quotasOf(principal);
+      if (quotas.limits.cpus !== undefined) {
+        const usage = this.usageOf(principal, await this.runtime.containers.listRunners(principal.id));
+        checkRunnerQuotas(quotas, usage, { runners: 0, cpus: container.limits.cpus, memoryMb: 0 });
+      }
       await this.locks.run(`runner:${runnerId}`, async () => {
         await this.runtime.containers.resumeRunner(runnerId);
         this.audit.record({ action: "runner.resume", principal: principal.id, outcome: "ok", runner: runnerId });

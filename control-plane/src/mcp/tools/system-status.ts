@@ -38,6 +38,23 @@ const TOOL = {
       .describe("How many of your runners are in each status."),
     runner_count: z.number().int().describe("All your runners."),
     workspace_count: z.number().int().describe("Your workspaces (volumes)."),
+    quotas: z
+      .array(
+        z.object({
+          quota: z
+            .enum(["running_runners", "cpus", "memory_mb", "snapshots"])
+            .describe(
+              "running_runners, cpus and memory_mb count running, paused and starting runners (paused ones use no cpus).",
+            ),
+          used: z.number().describe("What you use of it now."),
+          limit: z.number().describe("The most you may use."),
+          source: z.string().describe('Whose quota it is: your policy\'s name, or "server".'),
+        }),
+      )
+      .optional()
+      .describe(
+        "Your quotas with your usage of each; absent when you have none. Past one, calls fail with QUOTA_EXCEEDED.",
+      ),
     error: z.string().optional().describe("What could not be counted, when Docker or the state store failed."),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -48,10 +65,12 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
     const engineReachable = await deps.engineReachable();
     const counts = Object.fromEntries(STATUSES.map((status) => [status, 0])) as Record<RunnerStatus, number>;
     let workspaceCount = 0;
+    let quotas: Awaited<ReturnType<typeof deps.runners.quotaStatus>> = [];
     let error: string | undefined;
     try {
       for (const runner of await deps.runners.list(deps.principal)) counts[runner.status] += 1;
       workspaceCount = (await deps.runners.listWorkspaces(deps.principal, { sizes: false })).length;
+      quotas = await deps.runners.quotaStatus(deps.principal);
     } catch (failure) {
       error = asControlPlaneError(failure).message;
     }
@@ -67,9 +86,13 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
         runners: counts,
         runner_count: runnerCount,
         workspace_count: workspaceCount,
+        ...(quotas.length > 0 ? { quotas } : {}),
         ...(error ? { error } : {}),
       },
-      `DevHatchery ${deps.version}; Docker ${engineReachable ? "reachable" : "NOT reachable"}; your runners: ${summary}; workspaces: ${workspaceCount}.` +
+      `DevHatchery ${deps.version}; Docker ${engineReachable ? "reachable" : "NOT reachable"}; your runners: ${summary}; workspaces: ${workspaceCount}` +
+        (quotas.length > 0
+          ? `; quotas: ${quotas.map((quota) => `${quota.quota} ${quota.used}/${quota.limit}`).join(", ")}.`
+          : ".") +
         (error ? ` (${error})` : ""),
     );
   });

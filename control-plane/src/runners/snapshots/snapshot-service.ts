@@ -41,6 +41,8 @@ export class SnapshotService {
     private readonly isStarting: (runnerId: string) => boolean,
     private readonly log: Logger,
     private readonly audit: AuditLog,
+    /** Refuses one more snapshot past the principal's quota (QUOTA_EXCEEDED); `count` is how many it has. */
+    private readonly checkQuota: (principal: Principal, count: number) => void = () => undefined,
   ) {}
 
   /** Commits the principal's runner (running or stopped) into a new snapshot; its /work is not part of it. */
@@ -56,10 +58,9 @@ export class SnapshotService {
     if (this.isStarting(runnerId)) throw runnerUnavailable(runnerRef, startingSpawnOf(target.container));
     // Names are unique per principal: the check and the commit run under the principal's snapshot lock.
     return this.locks.run(`snapshots:${principal.id}`, async () => {
-      const taken =
-        name === undefined
-          ? undefined
-          : (await this.runtime.snapshots.list(principal.id)).find((snapshot) => snapshot.name === name);
+      const existing = await this.runtime.snapshots.list(principal.id);
+      this.checkQuota(principal, existing.length);
+      const taken = name === undefined ? undefined : existing.find((snapshot) => snapshot.name === name);
       if (taken) {
         throw new ControlPlaneError(
           "ALREADY_EXISTS",

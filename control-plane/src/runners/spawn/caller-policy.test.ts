@@ -32,6 +32,7 @@ const devs: PolicyConfig = {
   ],
   network: false,
   idleStopAfterS: undefined,
+  quotas: {},
   tools: ["all"],
 };
 const policy = new PolicyResolver([devs], "unrestricted").resolve("x", ["dev"]).policy;

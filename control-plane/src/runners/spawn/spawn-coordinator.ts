@@ -3,6 +3,7 @@ import type { AuditLog } from "../../audit.js";
 import { asControlPlaneError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import type { ContainerRuntime } from "../../runtime/container-runtime.js";
+import type { RunnerContainer } from "../../runtime/runner-containers.js";
 import type { StateStore } from "../../store/state-store.js";
 import type { AgentConnections } from "../agent-connections.js";
 import { claimSpawnKey } from "./idempotent-spawn.js";
@@ -37,6 +38,8 @@ export interface SpawnCoordinatorDeps {
   log: Logger;
   /** The most runners this principal may have, and the policy that set it (undefined: the server-wide limit). */
   maxRunners: (principal: Principal) => { max: number; policy: string | undefined };
+  /** Refuses a spawn that would take the principal past a quota (QUOTA_EXCEEDED); `containers` are its runners now. */
+  checkQuotas?: (principal: Principal, containers: RunnerContainer[], spawn: ValidSpawn) => void;
   emitChange: (principalId: string, runnerId: string) => void;
 }
 
@@ -76,6 +79,7 @@ export class SpawnCoordinator {
         auditingDenials(this.deps.audit, principal, () =>
           checkSpawnConflicts(spawn, containers, store.listSpawns(principal.id), this.deps.maxRunners(principal)),
         );
+        this.deps.checkQuotas?.(principal, containers, spawn);
         const workspaceKey = spawn.storage === "volume" ? (spawn.workspaceKey ?? runnerId) : undefined;
         const expiresAt = new Date(Date.parse(createdAt) + FAILED_SPAWN_TTL_MS).toISOString();
         store.recordSpawn({
