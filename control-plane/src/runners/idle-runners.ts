@@ -31,7 +31,16 @@ export interface AgentWork {
 /** What the check needs from the rest of the domain: the agent's view, and the action itself. */
 export interface IdleRunnerHooks {
   agentWork(container: RunnerContainer): Promise<AgentWork | undefined>;
-  act(container: RunnerContainer, action: "stop" | "pause", idleForS: number): Promise<void>;
+  /**
+   * Stops or pauses the runner unless `stillIdle()` (asked under the runner's lock, right before acting) says a call
+   * or a process came meanwhile; resolves whether it acted.
+   */
+  act(
+    container: RunnerContainer,
+    action: "stop" | "pause",
+    idleForS: number,
+    stillIdle: () => Promise<boolean>,
+  ): Promise<boolean>;
 }
 
 /**
@@ -147,7 +156,13 @@ export class IdleRunners {
       { runner: container.runnerId, principal: container.principal, idleForS, action: this.settings.action },
       "runner is idle",
     );
-    await this.hooks.act(container, this.settings.action, idleForS);
+    const stillIdle = async (): Promise<boolean> =>
+      (this.lastUse.get(container.runnerId) ?? 0) <= lastUse &&
+      workProcesses(container, await this.runtime.containers.runnerProcesses(container.runnerId)).length === 0;
+    if (!(await this.hooks.act(container, this.settings.action, idleForS, stillIdle))) {
+      this.log.info({ runner: container.runnerId }, "runner was used while it was about to be stopped; kept");
+      return;
+    }
     this.checks.delete(container.runnerId);
     this.audit.record({
       action: this.settings.action === "stop" ? "runner.stop" : "runner.pause",

@@ -151,7 +151,7 @@ export class RunnerService {
         options.idle,
         {
           agentWork: (container) => this.agentWork(container),
-          act: (container, action, idleForS) => this.actOnIdle(container, action, idleForS),
+          act: (container, action, idleForS, stillIdle) => this.actOnIdle(container, action, idleForS, stillIdle),
         },
         log,
         audit,
@@ -613,15 +613,21 @@ export class RunnerService {
   }
 
   /** Stops or pauses an idle runner, telling its owner's sessions before (a log message) and after (its new status). */
-  private async actOnIdle(container: RunnerContainer, action: "stop" | "pause", idleForS: number): Promise<void> {
+  private async actOnIdle(
+    container: RunnerContainer,
+    action: "stop" | "pause",
+    idleForS: number,
+    stillIdle: () => Promise<boolean>,
+  ): Promise<boolean> {
     const { runnerId, principal } = container;
     const name = container.alias ? `${runnerId} (${container.alias})` : runnerId;
-    this.notify(
-      principal,
-      runnerId,
-      `Runner ${name} has been idle for ${idleForS} s (no call named it, no process runs besides its agent, no watch or stream is open); ${action === "stop" ? "stopping" : "pausing"} it now. The next call naming it starts it again, with /work as it was.`,
-    );
-    await this.locks.run(`runner:${runnerId}`, async () => {
+    const acted = await this.locks.run(`runner:${runnerId}`, async () => {
+      if (!(await stillIdle())) return false;
+      this.notify(
+        principal,
+        runnerId,
+        `Runner ${name} has been idle for ${idleForS} s (no call named it, no process runs besides its agent, no watch or stream is open); ${action === "stop" ? "stopping" : "pausing"} it now. The next call naming it starts it again, with /work as it was.`,
+      );
       this.connections.drop(runnerId);
       if (action === "stop") {
         this.expectExit(runnerId);
@@ -630,10 +636,13 @@ export class RunnerService {
         await this.runtime.containers.pauseRunner(runnerId);
       }
       this.store.recordIdleAction({ runnerId, principal, action, at: new Date().toISOString() });
+      return true;
     });
+    if (!acted) return false;
     this.options.meter?.runnerLifecycle(action, "idle");
     this.idle?.forget(runnerId);
     this.emitChange(principal, runnerId);
+    return true;
   }
 
   /** Brings back a runner stopped or paused for idleness (or paused by runner_pause) and returns it running. */
