@@ -86,6 +86,16 @@ export interface QuotaLimits {
   snapshots?: number | undefined;
 }
 
+/** The quotas' names as operators and clients see them (quotas.<name>, quota_<name>, QUOTA_EXCEEDED, system_status). */
+export const QUOTA_NAMES = {
+  runningRunners: "running_runners",
+  cpus: "cpus",
+  memoryMb: "memory_mb",
+  snapshots: "snapshots",
+} as const satisfies Record<keyof QuotaLimits, string>;
+
+export type QuotaName = (typeof QUOTA_NAMES)[keyof QuotaLimits];
+
 export interface ControlPlaneConfig {
   listen: { host: string; port: number };
   auth: { mode: AuthMode; tokens: BearerTokenEntry[]; oidc: OidcConfig | undefined };

@@ -1,26 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { PolicyConfig } from "../config.js";
+import { policyConfig } from "../../test/policy-config.js";
 import { describePolicy, PolicyResolver } from "./principal-policy.js";
 
-function policy(name: string, fields: Partial<PolicyConfig> = {}): PolicyConfig {
-  return {
-    name,
-    principals: [],
-    groups: [],
-    images: undefined,
-    pull: undefined,
-    maxCpus: undefined,
-    maxMemoryMb: undefined,
-    maxPids: undefined,
-    maxRunners: undefined,
-    mounts: undefined,
-    network: undefined,
-    idleStopAfterS: undefined,
-    quotas: {},
-    tools: ["all"],
-    ...fields,
-  };
-}
+const policy = policyConfig;
 
 const policies = [
   policy("readers", { groups: ["auditors"], tools: ["read"] }),

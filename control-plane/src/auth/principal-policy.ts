@@ -1,4 +1,4 @@
-import type { ImagePullPolicy, PolicyConfig, QuotaLimits } from "../config.js";
+import { QUOTA_NAMES, type ImagePullPolicy, type PolicyConfig, type QuotaLimits } from "../config.js";
 import { expandToolList } from "../config/tool-sets.js";
 
 /**
@@ -96,14 +96,10 @@ export function describePolicy(policy: PrincipalPolicy): string[] {
     );
   if (policy.network === false) lines.push("network off");
   const quotas = Object.entries(policy.quotas ?? {}).filter(([, value]) => value !== undefined);
-  const quotaNames: Record<string, string> = {
-    runningRunners: "running_runners",
-    cpus: "cpus",
-    memoryMb: "memory_mb",
-    snapshots: "snapshots",
-  };
   if (quotas.length)
-    lines.push(`quotas ${quotas.map(([name, value]) => `${quotaNames[name] ?? name} ${value}`).join(", ")}`);
+    lines.push(
+      `quotas ${quotas.map(([key, value]) => `${QUOTA_NAMES[key as keyof QuotaLimits]} ${value}`).join(", ")}`,
+    );
   if (policy.idleStopAfterS !== undefined)
     lines.push(policy.idleStopAfterS === 0 ? "never stopped for idleness" : `idle after ${policy.idleStopAfterS} s`);
   lines.push(`tools ${policy.tools ? [...policy.tools].join(", ") || "none" : "all"}`);

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { ControlPlaneConfig } from "../config.js";
+import { QUOTA_NAMES, type ControlPlaneConfig, type QuotaLimits } from "../config.js";
 import { asControlPlaneError } from "../errors.js";
 import { describePolicy, PolicyResolver } from "../auth/principal-policy.js";
 import { createLogger } from "../log.js";
@@ -50,18 +50,12 @@ export function describeAuth(config: ControlPlaneConfig): string {
 
 /** The quotas every principal has (quotas.*), when any is set. */
 function quotaLines(config: ControlPlaneConfig): Line[] {
-  const names: Record<string, string> = {
-    runningRunners: "running_runners",
-    cpus: "cpus",
-    memoryMb: "memory_mb",
-    snapshots: "snapshots",
-  };
   const set = Object.entries(config.quotas).filter(([, value]) => value !== undefined);
   if (set.length === 0) return [];
   return [
     [
       "quotas",
-      `${set.map(([key, value]) => `${names[key]} ${value}`).join(", ")} per principal (policies may lower them)`,
+      `${set.map(([key, value]) => `${QUOTA_NAMES[key as keyof QuotaLimits]} ${value}`).join(", ")} per principal (policies may lower them)`,
     ],
   ];
 }

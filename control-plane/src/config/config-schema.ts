@@ -73,6 +73,19 @@ const millis = (min: number, max: number) => z.number().int().min(min).max(max);
 const cpus = z.number().positive().max(1024);
 const memoryMb = z.number().int().min(64).max(1_048_576);
 const pids = z.number().int().min(32).max(1_000_000);
+/** The values of quotas.* and of a policy's quota_* keys. */
+const quotaValue = {
+  runningRunners: z.number().int().min(0).max(100_000).optional(),
+  cpus: z.number().min(0).max(100_000).optional(),
+  memoryMb: z.number().int().min(0).max(1_073_741_824).optional(),
+  snapshots: z.number().int().min(0).max(100_000).optional(),
+};
+const idleSeconds = z
+  .number()
+  .int()
+  .min(0)
+  .max(30 * 24 * 3600)
+  .optional();
 
 const groupName = z.string().min(1).max(256);
 const httpUrl = (example: string) => z.url({ protocol: /^https?$/, error: `must be an http(s) URL, e.g. ${example}` });
@@ -235,29 +248,21 @@ const policyEntry = z.strictObject({
     description:
       "false: runners of this policy never get a network (runner_spawn network defaults to false and true is refused).",
   }),
-  idle_stop_after_s: key(
-    z
-      .number()
-      .int()
-      .min(0)
-      .max(30 * 24 * 3600)
-      .optional(),
-    {
-      description:
-        "Seconds a runner of this policy's principals may sit idle before lifecycle.idle_action applies (0: never); overrides lifecycle.idle_stop_after_s.",
-    },
-  ),
-  quota_running_runners: key(z.number().int().min(0).max(100_000).optional(), {
+  idle_stop_after_s: key(idleSeconds, {
+    description:
+      "Seconds a runner of this policy's principals may sit idle before lifecycle.idle_action applies (0: never); overrides lifecycle.idle_stop_after_s.",
+  }),
+  quota_running_runners: key(quotaValue.runningRunners, {
     description: "Quota of this policy, within quotas.running_runners: runners running, paused or starting at once.",
   }),
-  quota_cpus: key(z.number().min(0).max(100_000).optional(), {
+  quota_cpus: key(quotaValue.cpus, {
     description: "Quota of this policy, within quotas.cpus: CPUs of running and starting runners together.",
   }),
-  quota_memory_mb: key(z.number().int().min(0).max(1_073_741_824).optional(), {
+  quota_memory_mb: key(quotaValue.memoryMb, {
     description:
       "Quota of this policy, within quotas.memory_mb: memory of running, paused and starting runners together.",
   }),
-  quota_snapshots: key(z.number().int().min(0).max(100_000).optional(), {
+  quota_snapshots: key(quotaValue.snapshots, {
     description: "Quota of this policy, within quotas.snapshots: snapshots kept.",
   }),
   tools: key(z.array(z.string().min(1)).default(["all"]), {
@@ -545,20 +550,12 @@ export const configFileSchema = z.strictObject({
     }),
   }),
   lifecycle: section("What happens to runners nobody uses.", {
-    idle_stop_after_s: key(
-      z
-        .number()
-        .int()
-        .min(0)
-        .max(30 * 24 * 3600)
-        .optional(),
-      {
-        description:
-          "Seconds a runner may sit idle before idle_action applies; 0 turns it off. Idle means no call named it, no process runs in it besides its agent (background and nohup processes count), and no watch or subscription is open on it. The next call naming the runner starts it again.",
-        env: ENV.idleStopAfterS,
-        defaultText: "0 (off) with auth none; 1800 with bearer or oidc",
-      },
-    ),
+    idle_stop_after_s: key(idleSeconds, {
+      description:
+        "Seconds a runner may sit idle before idle_action applies; 0 turns it off. Idle means no call named it, no process runs in it besides its agent (background and nohup processes count), and no watch or subscription is open on it. The next call naming the runner starts it again.",
+      env: ENV.idleStopAfterS,
+      defaultText: "0 (off) with auth none; 1800 with bearer or oidc",
+    }),
     idle_action: key(z.enum(["stop", "pause"]).default("stop"), {
       description:
         '"stop" stops an idle runner (memory freed, /work kept), "pause" freezes its processes (memory kept, no CPU).',
@@ -570,19 +567,19 @@ export const configFileSchema = z.strictObject({
     }),
   }),
   quotas: section("What one principal may hold at once (unset: no quota); a policy's quota_* keys narrow these.", {
-    running_runners: key(z.number().int().min(0).max(100_000).optional(), {
+    running_runners: key(quotaValue.runningRunners, {
       description: "Runners one principal may have running, paused or starting at once.",
       env: ENV.quotaRunningRunners,
     }),
-    cpus: key(z.number().min(0).max(100_000).optional(), {
+    cpus: key(quotaValue.cpus, {
       description: "CPUs of one principal's running and starting runners together (paused runners use none).",
       env: ENV.quotaCpus,
     }),
-    memory_mb: key(z.number().int().min(0).max(1_073_741_824).optional(), {
+    memory_mb: key(quotaValue.memoryMb, {
       description: "Memory in MiB of one principal's running, paused and starting runners together.",
       env: ENV.quotaMemoryMb,
     }),
-    snapshots: key(z.number().int().min(0).max(100_000).optional(), {
+    snapshots: key(quotaValue.snapshots, {
       description: "Snapshots one principal may keep.",
       env: ENV.quotaSnapshots,
     }),

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
+import { policyConfig } from "../../test/policy-config.js";
 import { createAuthenticator } from "../auth/create-authenticator.js";
 import type { Principal } from "../auth/principal.js";
 import { ControlPlaneError } from "../errors.js";
@@ -44,24 +45,7 @@ const app = createApp({
       ],
       oidc: undefined,
     },
-    policies: [
-      {
-        name: "listers",
-        principals: ["lister"],
-        groups: [],
-        images: undefined,
-        pull: undefined,
-        maxCpus: undefined,
-        maxMemoryMb: undefined,
-        maxPids: undefined,
-        maxRunners: undefined,
-        mounts: undefined,
-        network: undefined,
-        idleStopAfterS: undefined,
-        quotas: {},
-        tools: ["runner_list"],
-      },
-    ],
+    policies: [policyConfig("listers", { principals: ["lister"], tools: ["runner_list"] })],
     defaultPolicy: "unrestricted",
   }).authenticate,
   hostGuard: { listenHost: "127.0.0.1", allowedHosts: [], allowedOrigins: [] },

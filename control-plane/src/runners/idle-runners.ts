@@ -99,12 +99,12 @@ export class IdleRunners {
   }
 
   /** The idle limit of a principal's runners in ms; 0 never. */
-  limitMs(principal: string): number {
+  private limitMs(principal: string): number {
     return (this.policies.get(principal)?.idleStopAfterS ?? this.settings.idleStopAfterS) * 1000;
   }
 
   /** Checks every running runner once (one check at a time); resolves when every idle one was acted on. */
-  sweep(): Promise<void> {
+  private sweep(): Promise<void> {
     this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = undefined));
     return this.sweeping;
   }

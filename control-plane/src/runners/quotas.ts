@@ -1,5 +1,5 @@
 import type { PrincipalPolicy } from "../auth/principal-policy.js";
-import type { QuotaLimits } from "../config.js";
+import { QUOTA_NAMES, type QuotaLimits, type QuotaName } from "../config.js";
 import { ControlPlaneError } from "../errors.js";
 import type { RunnerLimits } from "../runtime/runner-container-spec.js";
 import type { ContainerState } from "../runtime/runner-containers.js";
@@ -25,15 +25,7 @@ export interface CountedRunner {
   limits: RunnerLimits | undefined;
 }
 
-/** The quotas' names as operators and clients see them. */
-export type QuotaName = "running_runners" | "cpus" | "memory_mb" | "snapshots";
-
-const NAMES: Record<keyof QuotaLimits, QuotaName> = {
-  runningRunners: "running_runners",
-  cpus: "cpus",
-  memoryMb: "memory_mb",
-  snapshots: "snapshots",
-};
+const NAMES = QUOTA_NAMES;
 
 export function effectiveQuotas(server: QuotaLimits, policy: PrincipalPolicy | undefined): EffectiveQuotas {
   const limits: QuotaLimits = {};

@@ -547,11 +547,6 @@ export class RunnerService {
     if (this.idle) this.stopBackground.push(this.idle.start());
   }
 
-  /** Runs one idle check now (tests, and operators through the CLI later); resolves when idle runners were acted on. */
-  checkIdleRunners(): Promise<void> {
-    return this.idle?.sweep() ?? Promise.resolve();
-  }
-
   /** Calls `listener` with messages for a runner's owner (an idle stop about to happen); returns the unsubscribe. */
   onRunnerNotice(listener: RunnerNoticeListener): () => void {
     this.noticeListeners.add(listener);

@@ -10,6 +10,7 @@ import type { ImageGate } from "../spawn/image-gate.js";
 import type { KeyedLock } from "../keyed-lock.js";
 import type { RunnerLookup } from "../runner-lookup.js";
 import { PolicyDeniedError } from "../spawn/spawn-request.js";
+import { recordDenial } from "../spawn/spawn-coordinator.js";
 import { runnerUnavailable, startingSpawnOf } from "../runner-unavailable.js";
 import { RUNNER_NAME_PATTERN, type Principal, type SnapshotInfo, type SpawnRequest } from "../runner.js";
 
@@ -170,18 +171,7 @@ export class SnapshotService {
         pull: choice.pull,
       };
     } catch (error) {
-      if (error instanceof PolicyDeniedError) {
-        this.audit.record({
-          action: "policy.denied",
-          principal: principal.id,
-          outcome: "denied",
-          request: "runner.spawn",
-          policy: error.policy,
-          what: error.what,
-          limit: error.limit,
-          reason: error.message,
-        });
-      }
+      if (error instanceof PolicyDeniedError) recordDenial(this.audit, principal.id, error);
       throw error;
     }
   }

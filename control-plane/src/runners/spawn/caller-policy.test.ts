@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PolicyResolver } from "../../auth/principal-policy.js";
-import type { PolicyConfig } from "../../config.js";
+import { policyConfig } from "../../../test/policy-config.js";
 import type { SpawnRequest } from "../runner.js";
 import { applyCallerPolicy } from "./caller-policy.js";
 import { validateSpawnRequest } from "./spawn-request.js";
@@ -16,25 +16,17 @@ const SERVER = {
   profile: "default" as const,
 };
 
-const devs: PolicyConfig = {
-  name: "devs",
-  principals: [],
+const devs = policyConfig("devs", {
   groups: ["dev"],
-  images: undefined,
-  pull: undefined,
   maxCpus: 1,
   maxMemoryMb: 512,
   maxPids: 256,
-  maxRunners: undefined,
   mounts: [
     { alias: "data", mode: "ro" },
     { alias: "out", mode: undefined },
   ],
   network: false,
-  idleStopAfterS: undefined,
-  quotas: {},
-  tools: ["all"],
-};
+});
 const policy = new PolicyResolver([devs], "unrestricted").resolve("x", ["dev"]).policy;
 
 function spawnAs(request: SpawnRequest) {

@@ -161,18 +161,7 @@ export class SpawnCoordinator {
         ...fields,
       });
       // A rule that can only be checked once the image is local (a digest pin) refuses here, after acceptance.
-      if (failure instanceof PolicyDeniedError)
-        audit.record({
-          action: "policy.denied",
-          principal,
-          outcome: "denied",
-          request: "runner.spawn",
-          runner: runnerId,
-          policy: failure.policy,
-          what: failure.what,
-          limit: failure.limit,
-          reason: failure.message,
-        });
+      if (failure instanceof PolicyDeniedError) recordDenial(audit, principal, failure, { runner: runnerId });
       throw failure;
     } finally {
       this.deps.inFlight.delete(runnerId);
@@ -181,23 +170,32 @@ export class SpawnCoordinator {
   }
 }
 
+/** Records a spawn refused by policy in the audit log: the policy, the rule (what), its limit and the message. */
+export function recordDenial(
+  audit: AuditLog,
+  principal: string,
+  error: PolicyDeniedError,
+  fields: { runner?: string } = {},
+): void {
+  audit.record({
+    action: "policy.denied",
+    principal,
+    outcome: "denied",
+    request: "runner.spawn",
+    ...fields,
+    policy: error.policy,
+    what: error.what,
+    limit: error.limit,
+    reason: error.message,
+  });
+}
+
 /** Runs `check`; a policy denial it throws is recorded in the audit log (what and the limit) before it goes on. */
 export function auditingDenials<T>(audit: AuditLog, principal: Principal, check: () => T): T {
   try {
     return check();
   } catch (error) {
-    if (error instanceof PolicyDeniedError) {
-      audit.record({
-        action: "policy.denied",
-        principal: principal.id,
-        outcome: "denied",
-        request: "runner.spawn",
-        policy: error.policy,
-        what: error.what,
-        limit: error.limit,
-        reason: error.message,
-      });
-    }
+    if (error instanceof PolicyDeniedError) recordDenial(audit, principal.id, error);
     throw error;
   }
 }
