@@ -122,7 +122,9 @@ export class IdleRunners {
     const running = (await this.runtime.containers.listAllRunners()).filter((runner) => runner.state === "running");
     const stored = this.store.allRunnerActivity();
     const live = new Set(running.map((runner) => runner.runnerId));
+    // Only running runners are tracked: a stopped one gets its full limit from its next start (container.startedAt).
     for (const runnerId of this.checks.keys()) if (!live.has(runnerId)) this.checks.delete(runnerId);
+    for (const runnerId of this.lastUse.keys()) if (!live.has(runnerId)) this.lastUse.delete(runnerId);
     for (const container of running) {
       try {
         await this.check(container, stored.get(container.runnerId));
