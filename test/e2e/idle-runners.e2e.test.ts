@@ -98,12 +98,13 @@ describe("idle runners: what counts as work, and coming back", () => {
     );
   });
 
+  // The counter is replaced by rename, so a read never sees it half-written (empty).
   it("runner_pause freezes a counting loop and runner_resume continues it; any call thaws a paused runner", async () => {
     await ok(client, "runner_spawn", { alias: "counter" });
     await sh(
       client,
       "counter",
-      "nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /work/count; sleep 0.05; done' >/dev/null 2>&1 &",
+      "nohup sh -c 'i=0; while :; do i=$((i+1)); echo $i > /work/count.new; mv /work/count.new /work/count; sleep 0.05; done' >/dev/null 2>&1 &",
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
     const before = Number(await sh(client, "counter", "cat /work/count"));
