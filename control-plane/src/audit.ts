@@ -4,7 +4,7 @@
  * never a secret. The implementation lives in observability/; domain services receive this interface.
  */
 export interface AuditEvent {
-  /** What happened, dotted: "runner.spawn", "runner.stop", "runner.remove", "volume.remove", "exec.start", "exec.end", "fs.write", "fs.remove", "mount", "mount.changed", "export.create", "snapshot.create", "snapshot.remove", "auth.failure", "policy.denied". */
+  /** What happened, dotted: "runner.spawn", "runner.stop", "runner.remove", "volume.remove", "exec.start", "exec.end", "fs.write", "fs.remove", "mount", "mount.changed", "export.create", "snapshot.create", "snapshot.remove", "gc.delete", "auth.failure", "policy.denied". */
   action: string;
   principal: string;
   outcome: "ok" | "denied" | "failed";

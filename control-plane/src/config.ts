@@ -84,6 +84,12 @@ export interface QuotaLimits {
   cpus?: number | undefined;
   memoryMb?: number | undefined;
   snapshots?: number | undefined;
+  /** MiB of the principal's workspace volumes, as the engine measures them. */
+  workspaceDiskMb?: number | undefined;
+  /** MiB the principal's snapshots add over the images they were taken from. */
+  snapshotMb?: number | undefined;
+  /** MiB of the principal's exports in the export root (their manifests' bytes_written). */
+  exportMb?: number | undefined;
 }
 
 /** The quotas' names as operators and clients see them (quotas.<name>, quota_<name>, QUOTA_EXCEEDED, system_status). */
@@ -92,9 +98,32 @@ export const QUOTA_NAMES = {
   cpus: "cpus",
   memoryMb: "memory_mb",
   snapshots: "snapshots",
+  workspaceDiskMb: "workspace_disk_mb",
+  snapshotMb: "snapshot_mb",
+  exportMb: "export_mb",
 } as const satisfies Record<keyof QuotaLimits, string>;
 
 export type QuotaName = (typeof QUOTA_NAMES)[keyof QuotaLimits];
+
+/** lifecycle.*: idle runners, how long things are kept (seconds, 0 forever) and garbage collection. */
+export interface LifecycleConfig {
+  idleStopAfterS: number;
+  idleAction: "stop" | "pause";
+  idleCheckIntervalS: number;
+  /** A runner is removed this long after its creation. */
+  runnerMaxLifetimeS: number;
+  /** A workspace volume no runner mounts is deleted this long after its last use. */
+  workspaceRetentionS: number;
+  /** A snapshot no runner uses is deleted this long after its creation. */
+  snapshotRetentionS: number;
+  /** An export in the export root is deleted this long after its creation. */
+  exportRetentionS: number;
+  /** Owners' sessions are warned this long before a deletion for age. */
+  retentionWarningS: number;
+  gcIntervalS: number;
+  /** Whether images pulled for runners are removed once no container uses them. */
+  gcImages: boolean;
+}
 
 export interface ControlPlaneConfig {
   listen: { host: string; port: number };
@@ -159,8 +188,8 @@ export interface ControlPlaneConfig {
   otlpEndpoint: string | undefined;
   /** Quotas every principal has (quotas.*); policies narrow them. */
   quotas: QuotaLimits;
-  /** Idle runners: after how long (0: never), what happens (stop or pause) and how often it is checked. */
-  lifecycle: { idleStopAfterS: number; idleAction: "stop" | "pause"; idleCheckIntervalS: number };
+  /** Idle runners (after how long, 0 never; stop or pause; how often checked) and retention (see LifecycleConfig). */
+  lifecycle: LifecycleConfig;
   /** How long shutdown lets open streams finish before cutting them. */
   shutdownGraceMs: number;
 }

@@ -19,6 +19,8 @@ import { createExecOutputSubscriptionProvider } from "./mcp/resources/exec-outpu
 import { prepareDefaultImage } from "./runners/spawn/default-image-preparation.js";
 import { ExecService } from "./runners/exec/exec-service.js";
 import { ExportService } from "./runners/exports/export-service.js";
+import { GarbageCollector } from "./runners/lifecycle/garbage-collector.js";
+import { QuotaWatch } from "./runners/lifecycle/quota-watch.js";
 import { MountPolicy } from "./runners/mounts/mount-policy.js";
 import { FileService } from "./runners/files/file-service.js";
 import { RunnerService } from "./runners/runner-service.js";
@@ -37,6 +39,8 @@ export interface ControlPlane {
   /** The state store (idempotency keys, spawns, activity, MCP tasks); closed by close(). */
   store: StateStore;
   runners: RunnerService;
+  /** Deletes what lifecycle.* retention says has expired and what is left over (on its own every gc_interval_s). */
+  garbage: GarbageCollector;
   /** What one MCP session of `principal` is built from: the same services and limits every session gets. */
   sessionDeps(principal: Principal, sessionLog: Logger): SessionDeps;
   /**
@@ -103,6 +107,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
       allowedImages: config.allowedImages,
       meter: metrics,
       quotas: config.quotas,
+      exportRoot: config.exports.root,
       // Idle checks run when the server or any policy gives runners an idle limit.
       idle:
         config.lifecycle.idleStopAfterS > 0 || config.policies.some((policy) => (policy.idleStopAfterS ?? 0) > 0)
@@ -130,6 +135,33 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
   runners.startBackgroundWork(config.prepullImages, config.imagePull);
   // Readiness only observes; this start-up work prepares what it reports on (the default image and its agent).
   const defaultImage = prepareDefaultImage(runtime, config.defaultImage, log, config.imagePull);
+  const garbage = new GarbageCollector(
+    runtime,
+    store,
+    {
+      lifecycle: config.lifecycle,
+      exportRoot: config.exports.root,
+      keepImages: [config.defaultImage, ...config.prepullImages],
+    },
+    {
+      removeRunner: (item) => runners.expireRunner(item.id),
+      removeWorkspace: (item) => runners.expireWorkspace(item.principal ?? "", item.id),
+      notify: (principal, runnerId, text) => runners.notify(principal, runnerId, text),
+    },
+    log,
+    audit,
+    metrics,
+  );
+  const stopGarbage = garbage.start();
+  const stopQuotaWatch = new QuotaWatch({
+    runtime,
+    exportRoot: config.exports.root,
+    serverQuotas: config.quotas,
+    principals: () => runners.servedPrincipals(),
+    notify: (principal, text) => runners.notify(principal, undefined, text),
+    meter: metrics,
+    log,
+  }).start(config.lifecycle.gcIntervalS);
   const exports = new ExportService(
     runners,
     { root: config.exports.root, maxBytes: config.exports.maxBytes, mountPolicy },
@@ -216,6 +248,8 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
       const cut = await sessions.shutdown(graceMs);
       if (cut > 0) log.warn({ cut, graceMs }, "cut MCP requests still in flight after the grace period");
       defaultImage.stop();
+      stopGarbage();
+      stopQuotaWatch();
       runners.close();
       store.close();
       stateLock.release();
@@ -226,6 +260,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
     runtime,
     store,
     runners,
+    garbage,
     sessionDeps,
     shutdown,
     close: () => shutdown(0),

@@ -18,7 +18,7 @@ export type ErrorCode =
   | "VOLUME_IN_USE"
   /** A limit of the operator's policy (cpu, memory, pids, runner count, image, profile) refuses the request. */
   | "POLICY_DENIED"
-  /** A principal's quota (running runners, their cpus or memory, snapshots) would be exceeded. */
+  /** A principal's quota (running runners, their cpus or memory, snapshots) would be exceeded, or a disk quota is full. */
   | "QUOTA_EXCEEDED"
   | "RUNNER_START_FAILED"
   | "RUNNER_UNAVAILABLE"

@@ -1,3 +1,5 @@
+import type { QuotaName } from "./config.js";
+
 /**
  * The counters the domain bumps as it works (exec outcomes, filesystem operations, bytes moved). Bounded values
  * only: never ids, principals or paths. The Prometheus implementation lives in observability/.
@@ -10,6 +12,10 @@ export interface Meter {
   bytesStreamed(direction: "to_runner" | "from_runner", bytes: number): void;
   /** The control plane stopped, paused, resumed or started a runner on its own (idle) or for a call that named it. */
   runnerLifecycle(action: "stop" | "pause" | "resume" | "start", reason: "idle" | "call"): void;
+  /** Garbage collection deleted something (kind and reason are small fixed sets: see garbage-plan.ts). */
+  garbageDeleted(kind: string, reason: string): void;
+  /** What all principals together use of a quota now, in its unit (runners, cpus, MiB, snapshots): a gauge. */
+  quotaUsage(quota: QuotaName, used: number): void;
 }
 
 export type ExecOutcomeLabel =
@@ -23,4 +29,6 @@ export const NO_METER: Meter = {
   fsOperation: () => undefined,
   bytesStreamed: () => undefined,
   runnerLifecycle: () => undefined,
+  garbageDeleted: () => undefined,
+  quotaUsage: () => undefined,
 };

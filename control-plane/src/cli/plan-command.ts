@@ -9,12 +9,13 @@ import { DockerDeploymentProbe } from "../runtime/docker-deployment-probe.js";
 import type { CliContext } from "./cli-context.js";
 import { baseUrlOf, configPathOf, describeSource, loadCliConfig } from "./cli-config.js";
 import { EXIT } from "./exit-codes.js";
+import { openOfflineGarbageCollector } from "../offline-garbage.js";
 
 export const PLAN_HELP = `Usage: devhatchery plan [--config PATH] [--principal NAME] [--group NAME]...
 
 Shows what \`devhatchery serve\` would use and create with this configuration, without creating anything: the runner
 networks, the agent volume for the default image, the images to prepull, the state file, the export root, the listen
-URL, the auth mode (tokens are never printed) and the policies. With --principal or --group, also the policy such a
+URL, the auth mode (tokens are never printed), the policies, retention and what garbage collection would delete now. With --principal or --group, also the policy such a
 caller gets and every rule of it.
 
 Options:
@@ -72,6 +73,53 @@ function idleLines(config: ControlPlaneConfig): Line[] {
   ];
 }
 
+/** Retention (lifecycle.*_retention_s, runner_max_lifetime_s) and garbage collection. */
+function retentionLines(config: ControlPlaneConfig): Line[] {
+  const { runnerMaxLifetimeS, workspaceRetentionS, snapshotRetentionS, exportRetentionS } = config.lifecycle;
+  const rules = [
+    runnerMaxLifetimeS ? `runners removed ${runnerMaxLifetimeS} s after creation` : "",
+    workspaceRetentionS ? `unmounted workspaces deleted ${workspaceRetentionS} s after last use` : "",
+    snapshotRetentionS ? `unused snapshots deleted ${snapshotRetentionS} s after creation` : "",
+    exportRetentionS ? `exports deleted ${exportRetentionS} s after creation` : "",
+  ].filter(Boolean);
+  const { gcIntervalS, retentionWarningS, gcImages } = config.lifecycle;
+  return [
+    [
+      "retention",
+      rules.length
+        ? `${rules.join("; ")} (owners warned ${retentionWarningS} s ahead)`
+        : "runners, workspaces, snapshots and exports are kept until removed",
+    ],
+    [
+      "gc",
+      `every ${gcIntervalS} s: expired objects, unused agent volumes of other versions, dangling helpers${gcImages ? ", unused pulled images" : ""}`,
+    ],
+  ];
+}
+
+/** What garbage collection would delete now, by kind (`devhatchery gc --dry-run` lists each). */
+async function garbageLines(config: ControlPlaneConfig): Promise<Line[]> {
+  const { collector, close } = openOfflineGarbageCollector(config, createLogger("silent"));
+  try {
+    const { due, soon } = await collector.plan();
+    const count = (items: typeof due): string => {
+      const byKind = new Map<string, number>();
+      for (const item of items) byKind.set(item.kind, (byKind.get(item.kind) ?? 0) + 1);
+      return [...byKind].map(([kind, n]) => `${n} ${kind}`).join(", ");
+    };
+    return [
+      [
+        "garbage",
+        due.length
+          ? `due now: ${count(due)}${soon.length ? `; soon: ${count(soon)}` : ""} (devhatchery gc --dry-run lists them)`
+          : `nothing due now${soon.length ? `; soon: ${count(soon)}` : ""}`,
+      ],
+    ];
+  } finally {
+    close();
+  }
+}
+
 /** The policies and who they apply to, then the default; nothing when the configuration has none. */
 function policyLines(config: ControlPlaneConfig): Line[] {
   if (config.policies.length === 0 && config.defaultPolicy === "unrestricted") return [];
@@ -116,6 +164,7 @@ function hostLines(config: ControlPlaneConfig): Line[] {
     ["exports", `${config.exports.root}: ${existsSync(config.exports.root) ? "exists" : "would be created"}`],
     ["audit log", config.auditLog ?? "off"],
     ...idleLines(config),
+    ...retentionLines(config),
     ...quotaLines(config),
     ...policyLines(config),
   ];
@@ -190,7 +239,7 @@ export async function planCommand(args: string[], context: CliContext): Promise<
     return EXIT.dockerUnreachable;
   }
   try {
-    context.out(render(await dockerLines(config, probe)));
+    context.out(render([...(await dockerLines(config, probe)), ...(await garbageLines(config))]));
     return EXIT.ok;
   } catch (error) {
     context.err(`  ✗ ${asControlPlaneError(error).message}\n`);

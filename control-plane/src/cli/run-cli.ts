@@ -4,6 +4,7 @@ import type { CliContext } from "./cli-context.js";
 import { configPathOf, loadCliConfig } from "./cli-config.js";
 import { DEBUG_HELP, debugCommand } from "./debug-command.js";
 import { EXIT } from "./exit-codes.js";
+import { GC_HELP, gcCommand } from "./gc-command.js";
 import { IMAGES_HELP, imagesCommand } from "./images-command.js";
 import { INIT_HELP, initCommand } from "./init-command.js";
 import { PLAN_HELP, planCommand } from "./plan-command.js";
@@ -29,6 +30,7 @@ Commands:
   init [path]     write a commented devhatchery.yaml
   validate        check the configuration, the host paths it names and Docker; list every problem with a fix
   plan            show what serve would create (networks, agent volume, prepulls, state), creating nothing
+  gc              delete expired runners, workspaces, snapshots and exports and leftovers (--dry-run lists them)
   debug <runner>  print the agent's debug view of a runner through a running control plane
   images build    build the runner image with the agent baked in
 
@@ -54,6 +56,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   init: { run: initCommand, help: INIT_HELP },
   validate: { run: validateCommand, help: VALIDATE_HELP },
   plan: { run: planCommand, help: PLAN_HELP },
+  gc: { run: gcCommand, help: GC_HELP },
   debug: { run: debugCommand, help: DEBUG_HELP },
   images: { run: imagesCommand, help: IMAGES_HELP },
 };

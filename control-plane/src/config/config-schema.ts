@@ -79,6 +79,9 @@ const quotaValue = {
   cpus: z.number().min(0).max(100_000).optional(),
   memoryMb: z.number().int().min(0).max(1_073_741_824).optional(),
   snapshots: z.number().int().min(0).max(100_000).optional(),
+  workspaceDiskMb: z.number().int().min(0).max(1_073_741_824).optional(),
+  snapshotMb: z.number().int().min(0).max(1_073_741_824).optional(),
+  exportMb: z.number().int().min(0).max(1_073_741_824).optional(),
 };
 const idleSeconds = z
   .number()
@@ -86,6 +89,14 @@ const idleSeconds = z
   .min(0)
   .max(30 * 24 * 3600)
   .optional();
+
+/** A lifecycle.*_retention_s or lifetime: 0 (never) up to a year. */
+const retentionSeconds = z
+  .number()
+  .int()
+  .min(0)
+  .max(366 * 24 * 3600)
+  .default(0);
 
 const groupName = z.string().min(1).max(256);
 const httpUrl = (example: string) => z.url({ protocol: /^https?$/, error: `must be an http(s) URL, e.g. ${example}` });
@@ -264,6 +275,15 @@ const policyEntry = z.strictObject({
   }),
   quota_snapshots: key(quotaValue.snapshots, {
     description: "Quota of this policy, within quotas.snapshots: snapshots kept.",
+  }),
+  quota_workspace_disk_mb: key(quotaValue.workspaceDiskMb, {
+    description: "Quota of this policy, within quotas.workspace_disk_mb: MiB of workspace volumes, as measured.",
+  }),
+  quota_snapshot_mb: key(quotaValue.snapshotMb, {
+    description: "Quota of this policy, within quotas.snapshot_mb: MiB the snapshots add over their source images.",
+  }),
+  quota_export_mb: key(quotaValue.exportMb, {
+    description: "Quota of this policy, within quotas.export_mb: MiB of exports in the export root.",
   }),
   tools: key(z.array(z.string().min(1)).default(["all"]), {
     description:
@@ -565,6 +585,57 @@ export const configFileSchema = z.strictObject({
       description: "How often runners are checked for idleness.",
       env: ENV.idleCheckIntervalS,
     }),
+    runner_max_lifetime_s: key(retentionSeconds, {
+      description:
+        "Seconds after its creation a runner is removed, running or not (0: never). Its workspace volume stays, under workspace_retention_s; attached sessions are warned retention_warning_s ahead.",
+      env: ENV.runnerMaxLifetimeS,
+    }),
+    workspace_retention_s: key(retentionSeconds, {
+      description:
+        "Seconds after its last use a workspace volume no runner mounts is deleted (0: never). A workspace a runner mounts, even a stopped one, is never deleted.",
+      env: ENV.workspaceRetentionS,
+    }),
+    snapshot_retention_s: key(retentionSeconds, {
+      description:
+        "Seconds after its creation a snapshot is deleted (0: never); one a runner was spawned from is kept while that runner exists.",
+      env: ENV.snapshotRetentionS,
+    }),
+    export_retention_s: key(retentionSeconds, {
+      description:
+        "Seconds after its creation an export in the export root (archive or folder, with its manifest) is deleted (0: never). Exports written into a runner's mount are the owner's and never deleted.",
+      env: ENV.exportRetentionS,
+    }),
+    retention_warning_s: key(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(7 * 24 * 3600)
+        .default(600),
+      {
+        description:
+          "How long before a runner, workspace, snapshot or export is deleted for its age its owner's connected sessions get a warning (an MCP log message).",
+        env: ENV.retentionWarningS,
+      },
+    ),
+    gc_interval_s: key(
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 3600)
+        .default(300),
+      {
+        description:
+          "How often garbage is collected: expired runners, workspaces, snapshots and exports, agent volumes of other agent versions, dangling helper containers (and pulled images with gc_images).",
+        env: ENV.gcIntervalS,
+      },
+    ),
+    gc_images: key(z.boolean().default(false), {
+      description:
+        "Also remove images this control plane pulled for runners once no container uses them (never images.default nor images.prepull).",
+      env: ENV.gcImages,
+    }),
   }),
   quotas: section("What one principal may hold at once (unset: no quota); a policy's quota_* keys narrow these.", {
     running_runners: key(quotaValue.runningRunners, {
@@ -582,6 +653,21 @@ export const configFileSchema = z.strictObject({
     snapshots: key(quotaValue.snapshots, {
       description: "Snapshots one principal may keep.",
       env: ENV.quotaSnapshots,
+    }),
+    workspace_disk_mb: key(quotaValue.workspaceDiskMb, {
+      description:
+        "MiB of one principal's workspace volumes, as the engine measures them (docker system df; a measurement is reused for up to 30 s unless a call reached one of the principal's runners, and a refusal always measures again). Writes cannot be refused on local volumes: at or over it, spawns and starts of stopped runners are refused until the principal frees space.",
+      env: ENV.quotaWorkspaceDiskMb,
+    }),
+    snapshot_mb: key(quotaValue.snapshotMb, {
+      description:
+        "MiB one principal's snapshots add over the images they were taken from (each snapshot's own layer). snapshot_create is refused at or over it, and a new snapshot that would take the principal past it is removed again.",
+      env: ENV.quotaSnapshotMb,
+    }),
+    export_mb: key(quotaValue.exportMb, {
+      description:
+        "MiB of one principal's exports in the export root (the bytes_written of their manifests). export_create to the export root is refused at or over it, and stopped with nothing written when it would go past; exports into a runner's mount do not count.",
+      env: ENV.quotaExportMb,
     }),
   }),
   shutdown: section("Graceful shutdown.", {

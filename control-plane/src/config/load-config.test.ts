@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigError, isImageAllowed, loadConfig } from "../config.js";
+import { ConfigError, isImageAllowed, loadConfig, QUOTA_NAMES, type QuotaLimits } from "../config.js";
 import { renderConfigTemplate } from "./config-template.js";
 
 const dir = mkdtempSync(join(tmpdir(), "devhatchery-config-test-"));
@@ -179,6 +179,23 @@ describe("loadConfig with devhatchery.yaml", () => {
     });
     expect(config.defaultPolicy).toBe("deny");
     expect(loadConfig({}).defaultPolicy).toBe("unrestricted");
+  });
+
+  it("maps every quota from quotas.*, its DEVHATCHERY_QUOTA_* variable and a policy's quota_* key", () => {
+    const quotas = Object.entries(QUOTA_NAMES) as Array<[keyof QuotaLimits, string]>;
+    const path = file(
+      [
+        "quotas:",
+        ...quotas.map(([, name], index) => `  ${name}: ${index + 1}`),
+        "policies:",
+        `  - { name: devs, principals: [alice], ${quotas.map(([, name], index) => `quota_${name}: ${index + 10}`).join(", ")} }`,
+      ].join("\n"),
+    );
+    const config = loadConfig({}, path);
+    expect(config.quotas).toEqual(Object.fromEntries(quotas.map(([key], index) => [key, index + 1])));
+    expect(config.policies[0]!.quotas).toEqual(Object.fromEntries(quotas.map(([key], index) => [key, index + 10])));
+    for (const [key, name] of quotas)
+      expect(loadConfig({ [`DEVHATCHERY_QUOTA_${name.toUpperCase()}`]: "7" }, path).quotas[key]).toBe(7);
   });
 
   it("names the variable for a bad value that came from the environment", () => {

@@ -78,6 +78,9 @@ function toPolicyConfig(policy: CheckedConfig["policies"][number]): PolicyConfig
       cpus: policy.quota_cpus,
       memoryMb: policy.quota_memory_mb,
       snapshots: policy.quota_snapshots,
+      workspaceDiskMb: policy.quota_workspace_disk_mb,
+      snapshotMb: policy.quota_snapshot_mb,
+      exportMb: policy.quota_export_mb,
     },
     tools: policy.tools,
   };
@@ -148,11 +151,21 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
       cpus: file.quotas.cpus,
       memoryMb: file.quotas.memory_mb,
       snapshots: file.quotas.snapshots,
+      workspaceDiskMb: file.quotas.workspace_disk_mb,
+      snapshotMb: file.quotas.snapshot_mb,
+      exportMb: file.quotas.export_mb,
     },
     lifecycle: {
       idleStopAfterS: file.lifecycle.idle_stop_after_s ?? (mode === "none" ? 0 : 1800),
       idleAction: file.lifecycle.idle_action,
       idleCheckIntervalS: file.lifecycle.idle_check_interval_s,
+      runnerMaxLifetimeS: file.lifecycle.runner_max_lifetime_s,
+      workspaceRetentionS: file.lifecycle.workspace_retention_s,
+      snapshotRetentionS: file.lifecycle.snapshot_retention_s,
+      exportRetentionS: file.lifecycle.export_retention_s,
+      retentionWarningS: file.lifecycle.retention_warning_s,
+      gcIntervalS: file.lifecycle.gc_interval_s,
+      gcImages: file.lifecycle.gc_images,
     },
   };
 }

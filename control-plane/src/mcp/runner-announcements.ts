@@ -73,7 +73,7 @@ export function announceRunnerChanges(
   });
   const stopNotices = deps.runners.onRunnerNotice((principalId, runnerId, text) => {
     if (principalId !== deps.principal.id) return;
-    queue = queue.then(() => clientLog("notice", text, { runner_id: runnerId }));
+    queue = queue.then(() => clientLog("notice", text, runnerId ? { runner_id: runnerId } : {}));
   });
   const previousOnClose = server.server.onclose;
   server.server.onclose = () => {

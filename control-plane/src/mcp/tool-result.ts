@@ -26,7 +26,7 @@ export const RECOVERY_BY_CODE: Record<ErrorCode, string> = {
   POLICY_DENIED:
     "The operator's policy refuses this, as the message says; ask for less (see the limit named) or a permitted value.",
   QUOTA_EXCEEDED:
-    "You are at a quota, as the message says: stop, pause or remove runners (or remove snapshots) you no longer need, then retry; system_status shows your usage.",
+    "You are at a quota, as the message says: free what it names as it says (stop, pause or remove runners; remove snapshots or workspaces; delete files in /work; export less), then retry; system_status shows your usage of each quota.",
   RUNNER_START_FAILED: "Nothing was left behind; fix the cause above and call runner_spawn again.",
   RUNNER_UNAVAILABLE:
     "runner_attach starts a stopped runner again (a workspace volume /work is kept; a tmpfs /work starts empty); runner_list shows each runner's status and error.",

@@ -44,6 +44,16 @@ describe("PrometheusMetrics", () => {
     expect(await sample(second, 'devhatchery_fs_operations_total{op="read"}')).toBeUndefined();
   });
 
+  it("shows the last measured usage of each quota, all principals together", async () => {
+    const metrics = new PrometheusMetrics(async () => 0);
+    expect(await sample(metrics, 'devhatchery_quota_usage{quota="workspace_disk_mb"}')).toBeUndefined();
+    metrics.quotaUsage("workspace_disk_mb", 2.5);
+    metrics.quotaUsage("running_runners", 4);
+    metrics.quotaUsage("workspace_disk_mb", 1.25);
+    expect(await sample(metrics, 'devhatchery_quota_usage{quota="workspace_disk_mb"}')).toBe(1.25);
+    expect(await sample(metrics, 'devhatchery_quota_usage{quota="running_runners"}')).toBe(4);
+  });
+
   it("caches the active runner count across scrapes and keeps the last one when Docker fails", async () => {
     let calls = 0;
     let fail = false;

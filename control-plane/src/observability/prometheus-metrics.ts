@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { AuthFailureReason } from "../auth/authenticator.js";
+import type { QuotaName } from "../config.js";
 import type { ExecOutcomeLabel, FsOperationLabel, Meter } from "../meter.js";
 
 /** How long a count of active runners (one Docker list call) is reused across scrapes. */
@@ -23,6 +24,8 @@ export class PrometheusMetrics implements Meter {
   private readonly bytes: Counter<"direction">;
   private readonly authFailures: Counter<"reason">;
   private readonly lifecycle: Counter<"action" | "reason">;
+  private readonly garbage: Counter<"kind" | "reason">;
+  private readonly quotas: Gauge<"quota">;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
 
   /** `countActiveRunners` asks Docker how many runners are running (cached a few seconds across scrapes). */
@@ -63,6 +66,18 @@ export class PrometheusMetrics implements Meter {
       name: "devhatchery_runner_lifecycle_total",
       help: "Runners the control plane stopped or paused on its own (reason idle), or started or resumed for a call that named them (reason call).",
       labelNames: ["action", "reason"],
+      registers,
+    });
+    this.garbage = new Counter({
+      name: "devhatchery_gc_deletions_total",
+      help: "What garbage collection deleted, by kind (runner, workspace, snapshot, export, agent_volume, helper_container, image) and reason (max_lifetime, retention, unused_agent_version, dangling, unused_pulled_image).",
+      labelNames: ["kind", "reason"],
+      registers,
+    });
+    this.quotas = new Gauge({
+      name: "devhatchery_quota_usage",
+      help: "What all principals together use of each quota (running_runners, cpus, memory_mb, snapshots, workspace_disk_mb, snapshot_mb, export_mb), in its unit (MiB for *_mb), as last measured by a lifecycle pass.",
+      labelNames: ["quota"],
       registers,
     });
     this.authFailures = new Counter({
@@ -121,5 +136,13 @@ export class PrometheusMetrics implements Meter {
 
   runnerLifecycle(action: "stop" | "pause" | "resume" | "start", reason: "idle" | "call"): void {
     this.lifecycle.inc({ action, reason });
+  }
+
+  garbageDeleted(kind: string, reason: string): void {
+    this.garbage.inc({ kind, reason });
+  }
+
+  quotaUsage(quota: QuotaName, used: number): void {
+    this.quotas.set({ quota }, used);
   }
 }

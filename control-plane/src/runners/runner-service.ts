@@ -1,6 +1,7 @@
 import { AGENT_DEFAULT_PORT } from "@devhatchery/proto/contract";
 import { AgentClient } from "../agent-client/agent-client.js";
 import { fetchAgentDebug } from "../agent-client/agent-debug.js";
+import type { PrincipalPolicy } from "../auth/principal-policy.js";
 import { NO_AUDIT, type AuditLog } from "../audit.js";
 import type { ImagePullPolicy, QuotaLimits } from "../config.js";
 import { ControlPlaneError } from "../errors.js";
@@ -15,9 +16,10 @@ import { KeyedLock } from "./keyed-lock.js";
 import { MountPolicy } from "./mounts/mount-policy.js";
 import { RunnerActivity } from "./runner-activity.js";
 import { IdleRunners, type AgentWork, type IdleSettings } from "./idle-runners.js";
+import { exportBytesOf } from "./exports/export-usage.js";
+import { snapshotBytes } from "./quota-usage.js";
 import {
   checkRunnerQuotas,
-  checkSnapshotQuota,
   effectiveQuotas,
   quotaReport,
   quotaUsage,
@@ -25,6 +27,7 @@ import {
   type EffectiveQuotas,
   type QuotaUsage,
 } from "./quotas.js";
+import { WorkspaceDisk } from "./workspace-disk.js";
 import { runnerInfoFromContainer } from "./runner-info.js";
 import { RunnerLookup, type InFlightSpawn } from "./runner-lookup.js";
 import { reconcileRunners, type ReconcileReport } from "./runner-reconciler.js";
@@ -39,7 +42,7 @@ import { applyCallerPolicy } from "./spawn/caller-policy.js";
 import { auditingDenials, SpawnCoordinator, type StartedSpawn } from "./spawn/spawn-coordinator.js";
 import { validateSpawnRequest, type LimitsPolicy, type SpawnPolicy, type ValidSpawn } from "./spawn/spawn-request.js";
 import { restartStoppedRunner } from "./spawn/runner-restart.js";
-import { volumeSharedWith, workspaceNotFound, WorkspaceService } from "./workspaces/workspace-service.js";
+import { volumeInUse, volumeSharedWith, workspaceNotFound, WorkspaceService } from "./workspaces/workspace-service.js";
 
 export type { SpawnProgress } from "./spawn/runner-spawner.js";
 export type { SpawnRequest } from "./runner.js";
@@ -66,6 +69,8 @@ export interface RunnerServiceOptions {
   meter?: Meter;
   /** Quotas every principal has (config quotas.*); a principal's policy narrows them. None when omitted. */
   quotas?: QuotaLimits;
+  /** Where export_create writes (config exports.root): system_status reads it for the export_mb quota. */
+  exportRoot?: string;
 }
 
 /** The configuration defaults, for callers (tests) that do not pass config.limits. */
@@ -89,7 +94,7 @@ function imageFacts(source: SpawnSource): Partial<ValidSpawn> {
 
 export type RunnerChangeListener = (principalId: string, runnerId: string) => void;
 /** A message for the sessions of a runner's owner (e.g. before an idle stop). */
-export type RunnerNoticeListener = (principalId: string, runnerId: string, text: string) => void;
+export type RunnerNoticeListener = (principalId: string, runnerId: string | undefined, text: string) => void;
 
 export type AttachAction = "reused" | "started" | "spawned";
 
@@ -105,6 +110,7 @@ export class RunnerService {
   private readonly locks = new KeyedLock();
   private readonly changeListeners = new Set<RunnerChangeListener>();
   private readonly noticeListeners = new Set<RunnerNoticeListener>();
+  private readonly served = new Map<string, PrincipalPolicy | undefined>();
   private readonly idle: IdleRunners | undefined;
   private readonly lookup: RunnerLookup;
   private readonly coordinator: SpawnCoordinator;
@@ -114,6 +120,8 @@ export class RunnerService {
   private readonly limits: LimitsPolicy;
   private readonly stopBackground: (() => void)[] = [];
   private readonly expectedExits = new Set<string>();
+  /** Measured workspace disk per principal (workspace_disk_mb), reused briefly. */
+  private readonly disk: WorkspaceDisk;
 
   constructor(
     private readonly runtime: ContainerRuntime,
@@ -123,14 +131,19 @@ export class RunnerService {
     private readonly audit: AuditLog = NO_AUDIT,
   ) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.disk = new WorkspaceDisk(runtime);
     this.lookup = new RunnerLookup(runtime, store, this.inFlight);
-    const images = new ImageGate(runtime, {
-      defaultImage: options.defaultImage,
-      allowed: options.allowedImages ?? [],
-      pull: options.images?.pull ?? "missing",
-      registries: options.images?.registries,
-      allowIdReferences: options.images?.allowIdReferences ?? false,
-    });
+    const images = new ImageGate(
+      runtime,
+      {
+        defaultImage: options.defaultImage,
+        allowed: options.allowedImages ?? [],
+        pull: options.images?.pull ?? "missing",
+        registries: options.images?.registries,
+        allowIdReferences: options.images?.allowIdReferences ?? false,
+      },
+      (image) => this.store.recordPulledImage(image, new Date().toISOString()),
+    );
     this.workspaces = new WorkspaceService(runtime, store, log, audit);
     this.snapshots = new SnapshotService(
       runtime,
@@ -140,7 +153,7 @@ export class RunnerService {
       (runnerId) => this.inFlight.has(runnerId),
       log,
       audit,
-      (principal, count) => checkSnapshotQuota(this.quotasOf(principal), count),
+      (principal) => this.quotasOf(principal),
     );
     this.activity = new RunnerActivity(store, log);
     this.idle =
@@ -180,12 +193,15 @@ export class RunnerService {
           : { max: server, policy: undefined };
       },
       emitChange: (principalId, runnerId) => this.emitChange(principalId, runnerId),
-      checkQuotas: (principal, containers, spawn) =>
-        checkRunnerQuotas(this.quotasOf(principal), this.usageOf(principal, containers), {
+      checkQuotas: async (principal, containers, spawn) => {
+        const quotas = this.quotasOf(principal);
+        checkRunnerQuotas(quotas, this.usageOf(principal, containers), {
           runners: 1,
           cpus: spawn.limits.cpus,
           memoryMb: spawn.limits.memoryMb,
-        }),
+        });
+        await this.disk.check(principal.id, quotas);
+      },
     });
   }
 
@@ -287,15 +303,22 @@ export class RunnerService {
       return runnerInfoFromContainer(thawed, undefined, new Date().toISOString());
     }
     const quotas = this.quotasOf(principal);
-    if (Object.keys(quotas.limits).length > 0) {
-      const usage = this.usageOf(principal, await this.runtime.containers.listRunners(principal.id));
-      checkRunnerQuotas(quotas, usage, {
-        runners: 1,
-        cpus: stopped.limits.cpus,
-        memoryMb: stopped.limits.memoryMb,
+    // Counting and starting under the principal's spawn lock: two starts (or a start and a spawn) at once cannot
+    // both fit in the last free place. The workspace disk quota does not apply: a start adds no disk, and starting
+    // a runner is how its owner gets in to free space.
+    const start = (id: string): Promise<RunnerContainer> =>
+      this.locks.run(`principal:${principal.id}`, async () => {
+        if (Object.keys(quotas.limits).length > 0) {
+          const usage = this.usageOf(principal, await this.runtime.containers.listRunners(principal.id));
+          checkRunnerQuotas(quotas, usage, {
+            runners: 1,
+            cpus: stopped.limits.cpus,
+            memoryMb: stopped.limits.memoryMb,
+          });
+        }
+        this.store.clearIdleAction(runnerId);
+        return this.runtime.containers.restartRunner(id);
       });
-    }
-    this.store.clearIdleAction(runnerId);
     return this.locks.run(`runner:${runnerId}`, async () => {
       const container = await restartStoppedRunner(
         this.runtime,
@@ -305,6 +328,7 @@ export class RunnerService {
         this.options.readyTimeoutMs,
         this.audit,
         this.log,
+        start,
       ).catch((error: unknown) => {
         this.audit.record({ action: "runner.start", principal: principal.id, outcome: "failed", runner: runnerId });
         throw error;
@@ -368,7 +392,11 @@ export class RunnerService {
       let volumeRemoved = false;
       if (workspace) {
         await this.workspaces.remove(principal, workspace.workspaceKey);
+        this.disk.forget(principal.id);
         volumeRemoved = true;
+      } else if (container.workspaceKey) {
+        // The removal is the workspace's last use: its retention (lifecycle.workspace_retention_s) starts now.
+        this.store.touchWorkspace(principal.id, container.workspaceKey, new Date().toISOString());
       }
       this.audit.record({
         action: "runner.remove",
@@ -381,6 +409,56 @@ export class RunnerService {
       this.log.info({ runner: container.runnerId, principal: principal.id, volumeRemoved }, "runner removed");
       this.emitChange(principal.id, container.runnerId);
       return { runner: { ...runner, status: "stopped", error: undefined }, volumeRemoved };
+    });
+  }
+
+  /**
+   * Removes a runner past its maximum lifetime (garbage collection audits it); its workspace volume stays and its
+   * retention starts now. A runner still being spawned is left for the next collection.
+   */
+  async expireRunner(runnerId: string): Promise<void> {
+    await this.locks.run(`runner:${runnerId}`, async () => {
+      const container = await this.runtime.containers.findRunner(runnerId);
+      if (!container) return;
+      if (this.inFlight.has(runnerId))
+        throw new ControlPlaneError("FAILED_PRECONDITION", `Runner ${runnerId} is still starting; removed next time.`);
+      this.connections.drop(runnerId);
+      this.expectExit(runnerId);
+      await this.runtime.containers.removeRunner(runnerId);
+      this.store.deleteSpawn(runnerId);
+      this.store.forgetRunner(runnerId);
+      this.activity.forget(runnerId);
+      this.idle?.forget(runnerId);
+      if (container.workspaceKey)
+        this.store.touchWorkspace(container.principal, container.workspaceKey, new Date().toISOString());
+      this.log.info({ runner: runnerId, principal: container.principal }, "runner removed: maximum lifetime reached");
+      this.emitChange(container.principal, runnerId);
+    });
+  }
+
+  /**
+   * Deletes an expired workspace volume under its owner's spawn lock, so no spawn can be attaching it meanwhile:
+   * VOLUME_IN_USE while a runner (even a stopped one) mounts it, FAILED_PRECONDITION while a spawn for it is starting.
+   */
+  async expireWorkspace(principalId: string, workspaceKey: string): Promise<void> {
+    await this.locks.run(`principal:${principalId}`, async () => {
+      const starting = this.store
+        .listSpawns(principalId)
+        .some((spawn) => spawn.workspaceKey === workspaceKey && spawn.status === "starting");
+      if (starting)
+        throw new ControlPlaneError(
+          "FAILED_PRECONDITION",
+          `A runner for workspace "${workspaceKey}" is starting; kept.`,
+        );
+      const volume = await this.runtime.workspaces.find(principalId, workspaceKey);
+      if (!volume) return;
+      if (volume.usedBy.length > 0) throw volumeInUse(workspaceKey, volume.usedBy);
+      await this.runtime.workspaces.remove(volume.name);
+      this.store.forgetWorkspace(principalId, workspaceKey);
+      this.log.info(
+        { principal: principalId, workspace: workspaceKey, volume: volume.name },
+        "workspace deleted: retention reached",
+      );
     });
   }
 
@@ -439,7 +517,9 @@ export class RunnerService {
   /** Removes a workspace volume; VOLUME_IN_USE while any runner (even a stopped one) mounts it. */
   async removeWorkspace(principal: Principal, workspaceKey: string): Promise<WorkspaceInfo> {
     if (!workspaceKey) throw workspaceNotFound(workspaceKey);
-    return this.workspaces.remove(principal, workspaceKey);
+    const removed = await this.workspaces.remove(principal, workspaceKey);
+    this.disk.forget(principal.id);
+    return removed;
   }
 
   /** Commits the principal's runner (running or stopped) into a snapshot to spawn from later; /work is not part of it. */
@@ -469,6 +549,9 @@ export class RunnerService {
 
   /** The agent of a ready runner of this principal (cached); records activity. Anything not ready is RUNNER_UNAVAILABLE with the way out. */
   async connect(principal: Principal, ref: string): Promise<AgentClient> {
+    // Any call may write to /work: the principal's last workspace disk measurement no longer holds.
+    this.disk.forget(principal.id);
+    this.served.set(principal.id, principal.policy);
     const cached = this.connections.get(principal.id, ref);
     if (cached) {
       this.activity.touch(principal.id, cached.runnerId, cached.workspaceKey);
@@ -555,8 +638,14 @@ export class RunnerService {
 
   /** The image was checked (images.allowed included) by the ImageGate in spawnSource, as the engine resolves it. */
   /** The principal's quotas: the server's, narrowed by its policy. */
-  private quotasOf(principal: Principal): EffectiveQuotas {
+  quotasOf(principal: Principal): EffectiveQuotas {
+    this.served.set(principal.id, principal.policy);
     return effectiveQuotas(this.options.quotas ?? {}, principal.policy);
+  }
+
+  /** The principals this process has served, with the policy of their latest call (for quota warnings). */
+  servedPrincipals(): ReadonlyMap<string, PrincipalPolicy | undefined> {
+    return this.served;
   }
 
   /** What the principal holds as quotas count it: its containers, and spawns still being created. */
@@ -577,9 +666,25 @@ export class RunnerService {
   async quotaStatus(principal: Principal): Promise<ReturnType<typeof quotaReport>> {
     const quotas = this.quotasOf(principal);
     if (Object.keys(quotas.limits).length === 0) return [];
+    const { limits } = quotas;
     const usage = this.usageOf(principal, await this.runtime.containers.listRunners(principal.id));
-    const snapshots = quotas.limits.snapshots === undefined ? 0 : (await this.snapshots.list(principal)).length;
-    return quotaReport(quotas, { ...usage, snapshots });
+    // Only what a quota is set for is measured: disk measurements are slow.
+    const snapshots =
+      limits.snapshots === undefined && limits.snapshotMb === undefined ? [] : await this.snapshots.list(principal);
+    const [workspaceBytes, snapshotBytesUsed, exportBytes] = await Promise.all([
+      limits.workspaceDiskMb === undefined ? 0 : this.disk.bytes(principal.id),
+      limits.snapshotMb === undefined ? 0 : snapshotBytes(this.runtime, snapshots),
+      limits.exportMb === undefined || this.options.exportRoot === undefined
+        ? 0
+        : exportBytesOf(this.options.exportRoot, principal.id),
+    ]);
+    return quotaReport(quotas, {
+      ...usage,
+      snapshots: snapshots.length,
+      workspaceBytes,
+      snapshotBytes: snapshotBytesUsed,
+      exportBytes,
+    });
   }
 
   /** The runner's activity and idle record as runner_list and the runner resource show them. */
@@ -668,7 +773,8 @@ export class RunnerService {
     return now;
   }
 
-  private notify(principalId: string, runnerId: string, text: string): void {
+  /** Sends `text` to the sessions of `principalId` (a log message naming the runner, when there is one). */
+  notify(principalId: string, runnerId: string | undefined, text: string): void {
     for (const listener of this.noticeListeners) {
       try {
         listener(principalId, runnerId, text);

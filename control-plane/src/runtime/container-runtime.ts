@@ -1,4 +1,5 @@
 import type { AgentVolumes } from "./agent-volumes.js";
+import type { EngineLeftovers } from "./engine-leftovers.js";
 import type { EngineStatus } from "./engine-status.js";
 import type { RunnerContainers } from "./runner-containers.js";
 import type { RunnerEventFeed } from "./runner-events.js";
@@ -19,6 +20,7 @@ export interface ContainerRuntime {
   readonly workspaces: WorkspaceVolumes;
   readonly snapshots: RunnerSnapshots;
   readonly agentVolumes: AgentVolumes;
+  readonly leftovers: EngineLeftovers;
   readonly events: RunnerEventFeed;
 }
 
@@ -31,6 +33,7 @@ export const RUNTIME_ROLES = [
   "workspaces",
   "snapshots",
   "agentVolumes",
+  "leftovers",
   "events",
 ] as const satisfies readonly (keyof ContainerRuntime)[];
 

@@ -9,6 +9,7 @@ import { createDockerClient } from "./docker-client.js";
 import { DockerEngineStatus } from "./docker-engine-status.js";
 import { createDockerErrors } from "./docker-errors.js";
 import { DockerImages } from "./docker-images.js";
+import { DockerLeftovers } from "./docker-leftovers.js";
 import { DockerNetworks } from "./docker-networks.js";
 import { DockerRunnerContainers } from "./docker-runner-containers.js";
 import { watchDockerRunnerEvents } from "./docker-runner-events.js";
@@ -47,6 +48,7 @@ export class DockerRuntime implements ContainerRuntime {
   readonly workspaces: DockerWorkspaceVolumes;
   readonly snapshots: DockerSnapshots;
   readonly agentVolumes: AgentVolumeKeeper;
+  readonly leftovers: DockerLeftovers;
   readonly events: RunnerEventFeed;
 
   constructor(
@@ -81,6 +83,7 @@ export class DockerRuntime implements ContainerRuntime {
       log,
       agent.timing,
     );
+    this.leftovers = new DockerLeftovers(docker, errors, log, payload);
     this.events = { watch: (listener) => watchDockerRunnerEvents(docker, log, listener, undefined, scope) };
   }
 }

@@ -23,8 +23,14 @@ export function snapshotImageRef(principal: string, snapshotId: string): string 
   return `${snapshotRepository(principal)}:${snapshotId}`;
 }
 
+/** How many snapshot images' own-layer sizes are remembered at most. */
+const MAX_KNOWN_LAYERS = 10_000;
+
 /** Snapshot images on Docker: `docker commit` of runner containers, labelled with owner, id and source. */
 export class DockerSnapshots implements RunnerSnapshots {
+  /** Snapshot image → its own layer's bytes; an image's layers never change, so an entry never goes stale. */
+  private readonly ownLayerBytes = new Map<string, number>();
+
   constructor(
     private readonly docker: Docker,
     private readonly errors: DockerErrors,
@@ -89,20 +95,34 @@ export class DockerSnapshots implements RunnerSnapshots {
   }
 
   async list(principal: string): Promise<RunnerSnapshot[]> {
+    return this.listWhere(principal);
+  }
+
+  async listAll(): Promise<RunnerSnapshot[]> {
+    return this.listWhere(undefined);
+  }
+
+  /** The snapshots of `principal`, or of every principal, newest first. */
+  private async listWhere(principal: string | undefined): Promise<RunnerSnapshot[]> {
+    const owner = principal === undefined ? [] : [`${LABEL.owner}=${principal}`];
     const images = await this.errors.call("list snapshot images", () =>
       this.docker.listImages({
-        filters: {
-          label: [`${LABEL.kind}=${KIND.snapshot}`, `${LABEL.owner}=${principal}`, ...this.scope.labelFilter()],
-        },
+        filters: { label: [`${LABEL.kind}=${KIND.snapshot}`, ...owner, ...this.scope.labelFilter()] },
       }),
     );
     const snapshots: RunnerSnapshot[] = [];
     for (const summary of images) {
       const labels = summary.Labels ?? {};
       const snapshotId = labels[LABEL.snapshot] ?? "";
-      const image = snapshotImageRef(principal, snapshotId);
+      const labelOwner = labels[LABEL.owner] ?? "";
+      const image = snapshotImageRef(labelOwner, snapshotId);
       // An untagged image with these labels is a removed snapshot kept only as the base of a later one.
-      if (labels[LABEL.owner] === principal && this.scope.owns(labels) && (summary.RepoTags ?? []).includes(image))
+      if (
+        labelOwner !== "" &&
+        (principal === undefined || labelOwner === principal) &&
+        this.scope.owns(labels) &&
+        (summary.RepoTags ?? []).includes(image)
+      )
         snapshots.push(toSnapshot(image, labels, summary.Size));
     }
     return snapshots.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
@@ -132,6 +152,20 @@ export class DockerSnapshots implements RunnerSnapshots {
       if (!isDockerFailure(error, "conflict")) throw this.errors.wrap(error, `remove snapshot image "${image}"`);
       throw snapshotInUse(snapshotId, await this.users(image, imageId), error);
     }
+  }
+
+  async addedBytes(image: string): Promise<number> {
+    const known = this.ownLayerBytes.get(image);
+    if (known !== undefined) return known;
+    // A commit adds exactly one layer on top of the runner's image: the newest entry of the image's history.
+    const history = (await this.errors.call(`read the layers of snapshot image "${image}"`, () =>
+      this.docker.getImage(image).history(),
+    )) as Array<{ Size?: number }>;
+    const bytes = history[0]?.Size ?? 0;
+    // Bounded without bookkeeping: forgetting every entry only costs one history call per snapshot again.
+    if (this.ownLayerBytes.size >= MAX_KNOWN_LAYERS) this.ownLayerBytes.clear();
+    this.ownLayerBytes.set(image, bytes);
+    return bytes;
   }
 
   /** The runner ids (or, for other containers, names) of every container, running or not, created from exactly this image. */

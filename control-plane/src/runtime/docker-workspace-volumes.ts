@@ -73,15 +73,26 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
   }
 
   async list(principal: string, options: { sizes?: boolean } = {}): Promise<WorkspaceVolume[]> {
+    return this.listWhere(principal, options);
+  }
+
+  async listAll(options: { sizes?: boolean } = {}): Promise<WorkspaceVolume[]> {
+    return this.listWhere(undefined, options);
+  }
+
+  /** The workspace volumes of `principal`, or of every principal. */
+  private async listWhere(principal: string | undefined, options: { sizes?: boolean }): Promise<WorkspaceVolume[]> {
+    const owner = principal === undefined ? [] : [`${LABEL.owner}=${principal}`];
     const { Volumes: volumes } = await this.errors.call("list workspace volumes", () =>
       this.docker.listVolumes({
-        filters: {
-          label: [`${LABEL.kind}=${KIND.workspace}`, `${LABEL.owner}=${principal}`, ...this.scope.labelFilter()],
-        },
+        filters: { label: [`${LABEL.kind}=${KIND.workspace}`, ...owner, ...this.scope.labelFilter()] },
       }),
     );
     const owned = (volumes ?? []).filter(
-      (volume) => volume.Labels?.[LABEL.owner] === principal && this.scope.owns(volume.Labels),
+      (volume) =>
+        (principal === undefined
+          ? volume.Labels?.[LABEL.owner] !== undefined
+          : volume.Labels?.[LABEL.owner] === principal) && this.scope.owns(volume.Labels),
     );
     if (owned.length === 0) return [];
     const [users, sizeByName] = await Promise.all([

@@ -38,7 +38,14 @@ export interface RunnerSnapshots {
   commit(runnerId: string, spec: SnapshotSpec): Promise<RunnerSnapshot>;
   /** The principal's snapshots, newest first. */
   list(principal: string): Promise<RunnerSnapshot[]>;
+  /** Every principal's snapshots, newest first (garbage collection). */
+  listAll(): Promise<RunnerSnapshot[]>;
   find(principal: string, snapshotId: string): Promise<RunnerSnapshot | undefined>;
   /** Removes a snapshot image; NOT_FOUND when missing, FAILED_PRECONDITION naming the runners while a container (even a stopped one) uses it. */
   remove(principal: string, snapshotId: string): Promise<void>;
+  /**
+   * Bytes a snapshot image adds over the image its runner ran: the layer its commit made (the shared base layers are
+   * not counted). `image` is the snapshot's image reference.
+   */
+  addedBytes(image: string): Promise<number>;
 }

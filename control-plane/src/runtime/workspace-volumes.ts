@@ -22,6 +22,8 @@ export interface WorkspaceVolumes {
   find(principal: string, workspaceKey: string): Promise<WorkspaceVolume | undefined>;
   /** The principal's workspace volumes; `sizes` asks the engine for disk usage (slower). */
   list(principal: string, options?: { sizes?: boolean }): Promise<WorkspaceVolume[]>;
+  /** Every principal's workspace volumes (garbage collection, usage gauges). */
+  listAll(options?: { sizes?: boolean }): Promise<WorkspaceVolume[]>;
   /** Removes a workspace volume; VOLUME_IN_USE when a container (even a stopped one) still mounts it. */
   remove(name: string): Promise<void>;
 }

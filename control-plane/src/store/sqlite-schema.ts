@@ -80,6 +80,13 @@ const MIGRATIONS: readonly string[] = [
     at TEXT NOT NULL
   );
   `,
+  // Images the control plane pulled for runners: garbage collection may remove them once no container uses them.
+  `
+  CREATE TABLE pulled_images (
+    image TEXT PRIMARY KEY,
+    pulled_at TEXT NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -104,7 +104,9 @@ describe("createSqliteStateStore", () => {
   it("keeps runner agent tokens across reopening, replaces and deletes them, and adds the table to a version 1 file", () => {
     open(join(dir, "v1.db")).close();
     const raw = new DatabaseSync(join(dir, "v1.db"));
-    raw.exec("DROP TABLE runner_tokens; DROP TABLE runner_idle; UPDATE schema_version SET version = 1");
+    raw.exec(
+      "DROP TABLE runner_tokens; DROP TABLE runner_idle; DROP TABLE pulled_images; UPDATE schema_version SET version = 1",
+    );
     raw.close();
     const first = open(join(dir, "v1.db"));
     first.runnerTokens.set("r-1", "token-1");
@@ -144,6 +146,29 @@ describe("createSqliteStateStore", () => {
     );
     store.forgetRunner("r-1");
     expect(store.idleAction("r-1")).toBeUndefined();
+    store.close();
+  });
+
+  it("keeps every principal's workspace use for retention, and the images pulled for runners", () => {
+    const store = open(join(dir, "retention.db"));
+    store.touchWorkspace("alice", "ws-1", "2030-01-01T00:00:05.000Z");
+    store.touchWorkspace("alice", "ws-1", "2030-01-01T00:00:01.000Z");
+    store.touchWorkspace("bob", "ws-1", "2030-01-02T00:00:00.000Z");
+    expect(store.allWorkspaceActivity()).toEqual(
+      new Map([
+        ["alice", new Map([["ws-1", "2030-01-01T00:00:05.000Z"]])],
+        ["bob", new Map([["ws-1", "2030-01-02T00:00:00.000Z"]])],
+      ]),
+    );
+    store.recordPulledImage("node:24", "2030-01-01T00:00:00.000Z");
+    store.recordPulledImage("alpine:3", "2030-01-01T00:00:00.000Z");
+    store.recordPulledImage("node:24", "2030-01-03T00:00:00.000Z");
+    expect(store.pulledImages()).toEqual([
+      { image: "alpine:3", at: "2030-01-01T00:00:00.000Z" },
+      { image: "node:24", at: "2030-01-03T00:00:00.000Z" },
+    ]);
+    store.forgetPulledImage("node:24");
+    expect(store.pulledImages().map((row) => row.image)).toEqual(["alpine:3"]);
     store.close();
   });
 

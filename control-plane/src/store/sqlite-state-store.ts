@@ -131,6 +131,32 @@ class SqliteStateStore implements StateStore {
     this.run("clearIdle", { runnerId });
   }
 
+  allWorkspaceActivity(): Map<string, Map<string, string>> {
+    const byPrincipal = new Map<string, Map<string, string>>();
+    for (const row of this.statements.allWorkspaceActivity.all({}) as Array<{
+      principal: string;
+      id: string;
+      at: string;
+    }>) {
+      let own = byPrincipal.get(row.principal);
+      if (!own) byPrincipal.set(row.principal, (own = new Map()));
+      own.set(row.id, row.at);
+    }
+    return byPrincipal;
+  }
+
+  recordPulledImage(image: string, at: string): void {
+    this.run("recordPulledImage", { image, at });
+  }
+
+  pulledImages(): Array<{ image: string; at: string }> {
+    return this.statements.pulledImages.all({}) as Array<{ image: string; at: string }>;
+  }
+
+  forgetPulledImage(image: string): void {
+    this.run("forgetPulledImage", { image });
+  }
+
   forgetWorkspace(principal: string, workspaceKey: string): void {
     this.run("forgetWorkspace", { principal, workspaceKey });
   }

@@ -59,6 +59,13 @@ export function prepareStatements(db: DatabaseSync) {
        ON CONFLICT (principal, workspace_key) DO UPDATE SET at = excluded.at WHERE excluded.at > workspace_activity.at`,
     ),
     workspaceActivity: sql("SELECT workspace_key AS id, at FROM workspace_activity WHERE principal = $principal"),
+    allWorkspaceActivity: sql("SELECT principal, workspace_key AS id, at FROM workspace_activity"),
+    recordPulledImage: sql(
+      `INSERT INTO pulled_images (image, pulled_at) VALUES ($image, $at)
+       ON CONFLICT (image) DO UPDATE SET pulled_at = excluded.pulled_at`,
+    ),
+    pulledImages: sql("SELECT image, pulled_at AS at FROM pulled_images ORDER BY image"),
+    forgetPulledImage: sql("DELETE FROM pulled_images WHERE image = $image"),
     forgetWorkspace: sql(
       "DELETE FROM workspace_activity WHERE principal = $principal AND workspace_key = $workspaceKey",
     ),

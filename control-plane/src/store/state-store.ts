@@ -34,6 +34,13 @@ export interface StateStore {
   forgetWorkspace(principal: string, workspaceKey: string): void;
   /** Every runner's last activity, of every principal (for the idle check). */
   allRunnerActivity(): Map<string, string>;
+  /** Every workspace's last use: principal → workspace key → ISO time (for retention). */
+  allWorkspaceActivity(): Map<string, Map<string, string>>;
+
+  /** Images pulled for runners (garbage collection may remove them when no container uses them any more). */
+  recordPulledImage(image: string, at: string): void;
+  pulledImages(): Array<{ image: string; at: string }>;
+  forgetPulledImage(image: string): void;
 
   /** Runners stopped or paused for idleness, so the next call naming one starts it again (also after a restart). */
   recordIdleAction(record: IdleActionRecord): void;

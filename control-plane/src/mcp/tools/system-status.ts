@@ -1,5 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
+import { QUOTA_NAMES, type QuotaName } from "../../config.js";
 import type { RunnerStatus } from "../../runners/runner.js";
 import { asControlPlaneError } from "../../errors.js";
 import type { ToolDeps } from "../tool-deps.js";
@@ -42,18 +43,20 @@ const TOOL = {
       .array(
         z.object({
           quota: z
-            .enum(["running_runners", "cpus", "memory_mb", "snapshots"])
+            .enum(Object.values(QUOTA_NAMES) as [QuotaName, ...QuotaName[]])
             .describe(
-              "running_runners, cpus and memory_mb count running, paused and starting runners (paused ones use no cpus).",
+              "running_runners, cpus and memory_mb count running, paused and starting runners (paused ones use no cpus); " +
+                "workspace_disk_mb, snapshot_mb and export_mb are MiB of disk: your workspace volumes as measured (up to 30 s old), " +
+                "what your snapshots add over their source images, and your exports in the export root.",
             ),
-          used: z.number().describe("What you use of it now."),
+          used: z.number().describe("What you use of it now (MiB with one decimal for the *_mb disk quotas)."),
           limit: z.number().describe("The most you may use."),
           source: z.string().describe('Whose quota it is: your policy\'s name, or "server".'),
         }),
       )
       .optional()
       .describe(
-        "Your quotas with your usage of each; absent when you have none. Past one, calls fail with QUOTA_EXCEEDED.",
+        "Your quotas with your usage of each; absent when you have none. A call that would go past one, or that needs room while workspace_disk_mb, snapshot_mb or export_mb is full, fails with QUOTA_EXCEEDED.",
       ),
     error: z.string().optional().describe("What could not be counted, when Docker or the state store failed."),
   }),

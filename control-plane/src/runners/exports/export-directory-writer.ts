@@ -21,7 +21,11 @@ export class ExportDirectoryWriter {
   private readonly symlinks = new Set<string>();
   private readonly directoryModes = new Map<string, number>();
 
-  constructor(private readonly staging: string) {}
+  /** `onWritten` sees `bytes` after every chunk of a file; what it throws stops the export. */
+  constructor(
+    private readonly staging: string,
+    private readonly onWritten: (bytes: number) => void = () => undefined,
+  ) {}
 
   readonly add = async (member: TarMember, body: AsyncIterable<Buffer>): Promise<void> => {
     const path = this.memberPath(member.name);
@@ -38,8 +42,11 @@ export class ExportDirectoryWriter {
     } else if (member.type === "file" || member.type === "contiguous-file") {
       const handle = await open(target, "wx", 0o600);
       try {
-        const { sha256, size } = await hashBody(body, async (chunk) => void (await handle.write(chunk)));
-        this.bytes += size;
+        const { sha256, size } = await hashBody(body, async (chunk) => {
+          await handle.write(chunk);
+          this.bytes += chunk.length;
+          this.onWritten(this.bytes);
+        });
         this.entries.push({ path, type: "file", size, mode, sha256 });
       } finally {
         await handle.close();

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -19,6 +19,8 @@ import {
   type ManifestEntry,
 } from "./export-manifest.js";
 import { assertFree, placeFile, placeFolder, removePlaced } from "./export-placement.js";
+import { ExportQuota, type ExportAllowance } from "./export-quota.js";
+import { readRootManifests, STAGING_DIR } from "./export-usage.js";
 import type { MountPolicy } from "../mounts/mount-policy.js";
 import type { Principal } from "../runner.js";
 import type { RunnerService } from "../runner-service.js";
@@ -61,17 +63,20 @@ export const EXTENSION_BY_FORMAT: Record<ExportFormat, string> = {
 export const EXPORT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /** Progress is reported each time this many more bytes were read from the runner. */
 const PROGRESS_STEP_BYTES = 1024 * 1024;
-const STAGING_DIR = ".staging";
 
 /** export_create and export_list: streams a runner's tar into an archive or folder, staged privately, placed whole. */
 export class ExportService {
+  private readonly quota: ExportQuota;
+
   constructor(
     private readonly runners: RunnerService,
     private readonly options: ExportServiceOptions,
     private readonly log: Logger,
     private readonly audit: AuditLog = NO_AUDIT,
     private readonly meter: Meter = NO_METER,
-  ) {}
+  ) {
+    this.quota = new ExportQuota(options.root);
+  }
 
   async create(
     principal: Principal,
@@ -91,7 +96,11 @@ export class ExportService {
       : await exportRootFolder(this.options.root, principal.id);
     const staging = join(this.options.root, STAGING_DIR, exportId);
     const log = this.log.child({ principal: principal.id, runner: runnerId, export: exportId });
+    let allowance: ExportAllowance | undefined;
     try {
+      // Exports into a runner's own mount are the runner's business; only the export root counts against export_mb.
+      if (!toMount) allowance = await this.quota.begin(principal.id, this.runners.quotasOf(principal));
+      const onWritten = (bytes: number): void => allowance?.written(bytes);
       await assertFree(folder, fileName);
       await assertFree(folder, fileName + MANIFEST_SUFFIX);
       await mkdir(staging, { recursive: true, mode: 0o700 });
@@ -111,8 +120,8 @@ export class ExportService {
       const content = join(staging, fileName);
       const written =
         request.format === "dir"
-          ? await writeFolder(chunks(this.options.maxBytes), content)
-          : await writeArchive(chunks(this.options.maxBytes), content, request.format, signal);
+          ? await writeFolder(chunks(this.options.maxBytes), content, onWritten)
+          : await writeArchive(chunks(this.options.maxBytes), content, request.format, onWritten, signal);
       const manifest: ExportManifest = {
         manifest_version: 1,
         export_id: exportId,
@@ -134,15 +143,20 @@ export class ExportService {
       });
       if (signal?.aborted)
         throw new ControlPlaneError("CANCELLED", `The export of "${request.path}" was cancelled; nothing was written.`);
-      await (request.format === "dir" ? placeFolder(content, folder, fileName) : placeFile(content, folder, fileName));
-      await placeFile(join(staging, fileName + MANIFEST_SUFFIX), folder, fileName + MANIFEST_SUFFIX).catch(
-        async (error: unknown) => {
-          await (request.format === "dir"
-            ? rm(folder.entry(fileName), { recursive: true, force: true })
-            : removePlaced(folder, fileName));
-          throw error;
-        },
-      );
+      const place = async (): Promise<void> => {
+        await (request.format === "dir"
+          ? placeFolder(content, folder, fileName)
+          : placeFile(content, folder, fileName));
+        await placeFile(join(staging, fileName + MANIFEST_SUFFIX), folder, fileName + MANIFEST_SUFFIX).catch(
+          async (error: unknown) => {
+            await (request.format === "dir"
+              ? rm(folder.entry(fileName), { recursive: true, force: true })
+              : removePlaced(folder, fileName));
+            throw error;
+          },
+        );
+      };
+      await (allowance ? allowance.land(written.bytes, place) : place());
       const hostPath = join(folder.path, fileName);
       log.info(
         {
@@ -191,6 +205,7 @@ export class ExportService {
       }
       throw error;
     } finally {
+      allowance?.release();
       await folder.close();
       await rm(staging, { recursive: true, force: true });
     }
@@ -198,20 +213,10 @@ export class ExportService {
 
   /** The caller's exports in the export root, newest first (other principals' folders are never read). */
   async list(principal: Principal): Promise<ExportRecord[]> {
-    if (!(await stat(join(this.options.root, principal.id)).catch(() => undefined))) return [];
-    const folder = await exportRootFolder(this.options.root, principal.id);
-    try {
-      const names = (await readdir(folder.entry(""))).filter((name) => name.endsWith(MANIFEST_SUFFIX));
-      const records: ExportRecord[] = [];
-      for (const name of names) {
-        const manifest = JSON.parse(await readFile(folder.entry(name), "utf8")) as ExportManifest;
-        if (manifest.principal !== principal.id) continue;
-        records.push({ manifest, hostPath: join(folder.path, manifest.name), runnerPath: undefined });
-      }
-      return records.sort((a, b) => b.manifest.created_at.localeCompare(a.manifest.created_at));
-    } finally {
-      await folder.close();
-    }
+    const { folder, manifests } = await readRootManifests(this.options.root, principal.id);
+    return manifests
+      .map((manifest) => ({ manifest, hostPath: join(folder, manifest.name), runnerPath: undefined }))
+      .sort((a, b) => b.manifest.created_at.localeCompare(a.manifest.created_at));
   }
 }
 
@@ -221,10 +226,12 @@ interface Written {
   files: ManifestEntry[];
 }
 
+/** `onWritten` sees the bytes written so far after every chunk; what it throws stops the export. */
 async function writeArchive(
   chunks: AsyncIterable<Buffer>,
   path: string,
   format: Exclude<ExportFormat, "dir">,
+  onWritten: (bytes: number) => void,
   signal?: AbortSignal,
 ): Promise<Written> {
   const files: ManifestEntry[] = [];
@@ -235,6 +242,12 @@ async function writeArchive(
     transform(chunk: Buffer, _encoding, done) {
       hash.update(chunk);
       bytes += chunk.length;
+      try {
+        onWritten(bytes);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
       done(null, chunk);
     },
   });
@@ -263,9 +276,13 @@ async function writeArchive(
   return { bytes, sha256: hash.digest("hex"), files };
 }
 
-async function writeFolder(chunks: AsyncIterable<Buffer>, path: string): Promise<Written> {
+async function writeFolder(
+  chunks: AsyncIterable<Buffer>,
+  path: string,
+  onWritten: (bytes: number) => void,
+): Promise<Written> {
   await mkdir(path, { mode: 0o700 });
-  const writer = new ExportDirectoryWriter(path);
+  const writer = new ExportDirectoryWriter(path, onWritten);
   const reader = new TarReader(writer.add);
   const hash = createHash("sha256");
   try {

@@ -10,6 +10,8 @@ import type { ImageGate } from "../spawn/image-gate.js";
 import type { KeyedLock } from "../keyed-lock.js";
 import type { RunnerLookup } from "../runner-lookup.js";
 import { PolicyDeniedError } from "../spawn/spawn-request.js";
+import { snapshotBytes } from "../quota-usage.js";
+import { checkDiskQuota, checkSnapshotQuota, type EffectiveQuotas } from "../quotas.js";
 import { recordDenial } from "../spawn/spawn-coordinator.js";
 import { runnerUnavailable, startingSpawnOf } from "../runner-unavailable.js";
 import { RUNNER_NAME_PATTERN, type Principal, type SnapshotInfo, type SpawnRequest } from "../runner.js";
@@ -42,8 +44,8 @@ export class SnapshotService {
     private readonly isStarting: (runnerId: string) => boolean,
     private readonly log: Logger,
     private readonly audit: AuditLog,
-    /** Refuses one more snapshot past the principal's quota (QUOTA_EXCEEDED); `count` is how many it has. */
-    private readonly checkQuota: (principal: Principal, count: number) => void = () => undefined,
+    /** The principal's quotas (snapshots, snapshot_mb); none when omitted. */
+    private readonly quotasOf: (principal: Principal) => EffectiveQuotas = () => ({ limits: {}, source: {} }),
   ) {}
 
   /** Commits the principal's runner (running or stopped) into a new snapshot; its /work is not part of it. */
@@ -60,7 +62,11 @@ export class SnapshotService {
     // Names are unique per principal: the check and the commit run under the principal's snapshot lock.
     return this.locks.run(`snapshots:${principal.id}`, async () => {
       const existing = await this.runtime.snapshots.list(principal.id);
-      this.checkQuota(principal, existing.length);
+      const quotas = this.quotasOf(principal);
+      checkSnapshotQuota(quotas, existing.length);
+      // The new snapshot's size is known only once it is committed: refused here at or over the quota, removed below past it.
+      const usedBytes = quotas.limits.snapshotMb === undefined ? 0 : await snapshotBytes(this.runtime, existing);
+      checkDiskQuota(quotas, "snapshotMb", usedBytes);
       const taken = name === undefined ? undefined : existing.find((snapshot) => snapshot.name === name);
       if (taken) {
         throw new ControlPlaneError(
@@ -84,6 +90,7 @@ export class SnapshotService {
         });
         throw error;
       });
+      if (quotas.limits.snapshotMb !== undefined) await this.keepWithinBytes(principal, quotas, usedBytes, snapshot);
       this.audit.record({
         action: "snapshot.create",
         principal: principal.id,
@@ -99,6 +106,39 @@ export class SnapshotService {
       );
       return toSnapshotInfo(snapshot);
     });
+  }
+
+  /** Removes a just-committed snapshot again when what it adds takes the principal past snapshot_mb, and refuses. */
+  private async keepWithinBytes(
+    principal: Principal,
+    quotas: EffectiveQuotas,
+    usedBytes: number,
+    snapshot: RunnerSnapshot,
+  ): Promise<void> {
+    const added = await this.runtime.snapshots.addedBytes(snapshot.image);
+    try {
+      checkDiskQuota(quotas, "snapshotMb", usedBytes, {
+        bytes: added,
+        outcome: (size) => `this snapshot of runner "${snapshot.sourceRunner}" added ${size}, so it was removed again`,
+      });
+    } catch (refusal) {
+      await this.runtime.snapshots.remove(principal.id, snapshot.snapshotId).catch((error: unknown) => {
+        this.log.warn(
+          { err: error, principal: principal.id, snapshot: snapshot.snapshotId },
+          "a snapshot past the snapshot_mb quota could not be removed; it counts until it is",
+        );
+      });
+      this.audit.record({
+        action: "snapshot.create",
+        principal: principal.id,
+        outcome: "failed",
+        runner: snapshot.sourceRunner,
+        snapshot: snapshot.snapshotId,
+        code: "QUOTA_EXCEEDED",
+        size: added,
+      });
+      throw refusal;
+    }
   }
 
   /** Newest first. */

@@ -73,6 +73,8 @@ export class ImageGate {
   constructor(
     private readonly runtime: ImageRuntime,
     private readonly policy: ImagePolicy,
+    /** Told of every image pulled for a runner (garbage collection may remove it later). */
+    private readonly onPulled: (image: string) => void = () => {},
   ) {}
 
   /** The operator's default image (images.default), for spawns that name none. */
@@ -133,6 +135,7 @@ export class ImageGate {
       // The registry is checked where the spawn was accepted; checking again costs nothing and guards every caller.
       this.checkRegistry(choice.image, parsed);
       await this.runtime.images.pull(choice.image, onProgress);
+      this.onPulled(choice.image);
       local = await this.runtime.images.inspect(choice.image);
     }
     if (!local || !isUsable(principal, local, parsed) || (choice.ownSnapshot && !isOwnSnapshot(principal, local)))

@@ -20,9 +20,11 @@ export async function restartStoppedRunner(
   readyTimeoutMs: number,
   audit: AuditLog = NO_AUDIT,
   log?: Logger,
+  /** Starts the container (the caller's quota check and lock around it); the engine's start by default. */
+  start: (runnerId: string) => Promise<RunnerContainer> = (id) => runtime.containers.restartRunner(id),
 ): Promise<RunnerContainer> {
   connections.drop(runnerId);
-  const container = await runtime.containers.restartRunner(runnerId);
+  const container = await start(runnerId);
   let client: AgentClient;
   try {
     if (!container.token) throw new ControlPlaneError("RUNNER_START_FAILED", "the container has no agent token");

@@ -38,8 +38,11 @@ export interface SpawnCoordinatorDeps {
   log: Logger;
   /** The most runners this principal may have, and the policy that set it (undefined: the server-wide limit). */
   maxRunners: (principal: Principal) => { max: number; policy: string | undefined };
-  /** Refuses a spawn that would take the principal past a quota (QUOTA_EXCEEDED); `containers` are its runners now. */
-  checkQuotas?: (principal: Principal, containers: RunnerContainer[], spawn: ValidSpawn) => void;
+  /**
+   * Refuses a spawn that would take the principal past a quota, or while it is over a disk quota (QUOTA_EXCEEDED);
+   * `containers` are its runners now.
+   */
+  checkQuotas?: (principal: Principal, containers: RunnerContainer[], spawn: ValidSpawn) => void | Promise<void>;
   emitChange: (principalId: string, runnerId: string) => void;
 }
 
@@ -79,7 +82,7 @@ export class SpawnCoordinator {
         auditingDenials(this.deps.audit, principal, () =>
           checkSpawnConflicts(spawn, containers, store.listSpawns(principal.id), this.deps.maxRunners(principal)),
         );
-        this.deps.checkQuotas?.(principal, containers, spawn);
+        await this.deps.checkQuotas?.(principal, containers, spawn);
         const workspaceKey = spawn.storage === "volume" ? (spawn.workspaceKey ?? runnerId) : undefined;
         const expiresAt = new Date(Date.parse(createdAt) + FAILED_SPAWN_TTL_MS).toISOString();
         store.recordSpawn({
