@@ -261,7 +261,7 @@ describe("RunnerService against the real Docker engine", () => {
       const error = await impatient.spawn(alice, { image: silent }).catch((e: unknown) => e);
       expect(error).toMatchObject({
         code: "RUNNER_START_FAILED",
-        message: `Runner from image "${silent}" did not become ready and was removed: the agent did not answer its health check within 1000 ms\nLast agent log lines:\nlistening, honestly`,
+        message: `Runner from image "${silent}" did not become ready and was removed: the agent did not answer its health check within 1000 ms (nothing listens on its port)\nLast agent log lines:\nlistening, honestly`,
       });
       expect(await countRunners(alice.id)).toBe(before);
     } finally {
