@@ -35,6 +35,7 @@ import { startRunnerBackgroundWork } from "./runner-background.js";
 import { runnerNotFound, type RunnerTarget } from "./runner-refs.js";
 import { runnerUnavailable, startingSpawnOf } from "./runner-unavailable.js";
 import { RunnerSpawner, type SpawnProgress } from "./spawn/runner-spawner.js";
+import type { PrepullState } from "./spawn/image-prepull.js";
 import type { IsolationProfile, Principal, RunnerInfo, SnapshotInfo, SpawnRequest, WorkspaceInfo } from "./runner.js";
 import { ImageGate } from "./spawn/image-gate.js";
 import { SnapshotService, type SpawnSource } from "./snapshots/snapshot-service.js";
@@ -111,6 +112,7 @@ export class RunnerService {
   private readonly changeListeners = new Set<RunnerChangeListener>();
   private readonly noticeListeners = new Set<RunnerNoticeListener>();
   private readonly served = new Map<string, PrincipalPolicy | undefined>();
+  private prepulls: () => PrepullState[] = () => [];
   private readonly idle: IdleRunners | undefined;
   private readonly lookup: RunnerLookup;
   private readonly coordinator: SpawnCoordinator;
@@ -618,16 +620,21 @@ export class RunnerService {
 
   /** Prepulls `images` without blocking, follows runner events (agent deaths) and prunes the store periodically; close() stops it all. */
   startBackgroundWork(prepull: string[], pull: ImagePullPolicy = "missing"): void {
-    this.stopBackground.push(
-      startRunnerBackgroundWork(
-        this.runtime,
-        this.store,
-        { images: prepull, pull },
-        (event) => this.onRunnerEvent(event),
-        this.log,
-      ),
+    const background = startRunnerBackgroundWork(
+      this.runtime,
+      this.store,
+      { images: prepull, pull },
+      (event) => this.onRunnerEvent(event),
+      this.log,
     );
+    this.prepulls = background.prepulls;
+    this.stopBackground.push(background.stop);
     if (this.idle) this.stopBackground.push(this.idle.start());
+  }
+
+  /** Where the operator's prepulls (images.prepull) are, for system_status. */
+  prepullStatus(): PrepullState[] {
+    return this.prepulls();
   }
 
   /** Calls `listener` with messages for a runner's owner (an idle stop about to happen); returns the unsubscribe. */

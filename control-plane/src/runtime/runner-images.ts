@@ -24,6 +24,10 @@ export interface PullProgress {
   status: string;
   /** 0..1 when the engine reports byte counts. */
   fraction: number | undefined;
+  /** Bytes downloaded of the layers whose size the engine reported so far, and those sizes together. */
+  bytes?: { current: number; total: number } | undefined;
+  /** Layers of the image, and how many of them are local (pulled, or already there). */
+  layers?: { done: number; total: number } | undefined;
 }
 
 /** The runtime role for images: what is local, and pulling what is not. */

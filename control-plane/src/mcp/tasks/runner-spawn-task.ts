@@ -72,6 +72,9 @@ async function runTask(
   }
 }
 
+/** How often a task's statusMessage follows the progress of one phase (a pull) at most; each store write costs. */
+const STATUS_UPDATE_MS = 1000;
+
 /**
  * A progress reporter that writes each new phase ("pulling", "creating", …) into the task's statusMessage and, with a
  * progress token, sends every report as notifications/progress (increasing progress only, as the protocol asks).
@@ -83,6 +86,7 @@ function createStatusReporter(
   notify: SessionNotifier,
 ): ProgressReporter {
   let lastPhase = "";
+  let lastStatusAt = 0;
   let lastProgress = -1;
   let queue = Promise.resolve();
   const report = (progress: number, message: string): void => {
@@ -94,10 +98,13 @@ function createStatusReporter(
         )
         .catch(() => undefined);
     }
+    // A new phase always; within a phase (a pull's percentage), at most once per STATUS_UPDATE_MS.
     const phase = message.split(":")[0] ?? message;
-    if (phase === lastPhase) return;
+    const now = Date.now();
+    if (phase === lastPhase && (message === phase || now - lastStatusAt < STATUS_UPDATE_MS)) return;
     lastPhase = phase;
-    queue = queue.then(() => extra.taskStore.updateTaskStatus(taskId, "working", phase)).catch(() => undefined);
+    lastStatusAt = now;
+    queue = queue.then(() => extra.taskStore.updateTaskStatus(taskId, "working", message)).catch(() => undefined);
   };
   return Object.assign(report, { flush: () => queue });
 }

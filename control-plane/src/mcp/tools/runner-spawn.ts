@@ -2,6 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { SpawnProgress } from "../../runners/runner-service.js";
+import { describePullProgress } from "../../runners/spawn/runner-spawner.js";
 import { registerOptionalTaskTool } from "../optional-task-tool.js";
 import { createProgressReporter, type ProgressReporter } from "../progress.js";
 import type { ToolDeps } from "../tool-deps.js";
@@ -57,6 +58,24 @@ export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void
   });
 }
 
+/** How often a pull's progress is reported at most (each whole percent, or each new status before sizes are known). */
+const PULL_REPORT_MS = 250;
+
+/** Passes every phase on, and a pull's progress only when its percentage moved, at most every PULL_REPORT_MS. */
+function pullThrottled(report: (progress: SpawnProgress) => void): (progress: SpawnProgress) => void {
+  let last = { at: 0, mark: "" };
+  return (progress) => {
+    if (progress.phase === "pulling") {
+      const { fraction, status } = progress.detail;
+      const mark = fraction === undefined ? status : String(Math.floor(fraction * 100));
+      const now = Date.now();
+      if (mark === last.mark || (now - last.at < PULL_REPORT_MS && mark !== "100")) return;
+      last = { at: now, mark };
+    }
+    report(progress);
+  };
+}
+
 /** The tool's work as one call: the result (or failure) a plain call returns and a task stores; `report` hears the phases. */
 export async function spawnRunner(deps: ToolDeps, args: SpawnArgs, report: ProgressReporter): Promise<CallToolResult> {
   const startedAt = Date.now();
@@ -70,10 +89,17 @@ async function startRunner(
   report: ProgressReporter,
   startedAt: number,
 ): Promise<CallToolResult> {
-  const onProgress = (progress: SpawnProgress): void => {
-    const detail = progress.phase === "pulling" ? `: ${progress.detail.status}` : "";
-    report(PHASE_PROGRESS[progress.phase], `${progress.phase}${detail}`);
-  };
+  const onProgress = pullThrottled((progress: SpawnProgress): void => {
+    if (progress.phase !== "pulling") return report(PHASE_PROGRESS[progress.phase], progress.phase);
+    // A pull fills 10..50 of the spawn's progress, by bytes downloaded.
+    const { detail } = progress;
+    const share = PHASE_PROGRESS.creating - PHASE_PROGRESS.pulling;
+    report(
+      PHASE_PROGRESS.pulling + Math.floor(share * (detail.fraction ?? 0)),
+      `pulling ${args.image ?? "the image"}: ${describePullProgress(detail)}`,
+      detail.bytes ? { "io.devhatchery/bytes": detail.bytes, "io.devhatchery/layers": detail.layers } : undefined,
+    );
+  });
   const started = await deps.runners.startSpawn(
     deps.principal,
     toSpawnRequest(args),

@@ -58,6 +58,21 @@ const TOOL = {
       .describe(
         "Your quotas with your usage of each; absent when you have none. A call that would go past one, or that needs room while workspace_disk_mb, snapshot_mb or export_mb is full, fails with QUOTA_EXCEEDED.",
       ),
+    prepulls: z
+      .array(
+        z.object({
+          image: z.string(),
+          state: z.enum(["waiting", "pulling", "ready", "failed", "skipped"]),
+          detail: z
+            .string()
+            .optional()
+            .describe('While pulling, how far ("45% of 27.1 MB, 2 of 5 layers"); when failed, why.'),
+        }),
+      )
+      .optional()
+      .describe(
+        "The images this server pulls in the background at start-up (images.prepull), so runners of them start without a pull; absent when there are none.",
+      ),
     error: z.string().optional().describe("What could not be counted, when Docker or the state store failed."),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -77,6 +92,11 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
     } catch (failure) {
       error = asControlPlaneError(failure).message;
     }
+    const prepulls = deps.runners.prepullStatus().map((entry) => ({
+      image: entry.image,
+      state: entry.state,
+      ...(entry.detail ? { detail: entry.detail } : {}),
+    }));
     const runnerCount = Object.values(counts).reduce((sum, count) => sum + count, 0);
     const summary =
       STATUSES.filter((status) => counts[status] > 0)
@@ -90,12 +110,16 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
         runner_count: runnerCount,
         workspace_count: workspaceCount,
         ...(quotas.length > 0 ? { quotas } : {}),
+        ...(prepulls.length > 0 ? { prepulls } : {}),
         ...(error ? { error } : {}),
       },
       `DevHatchery ${deps.version}; Docker ${engineReachable ? "reachable" : "NOT reachable"}; your runners: ${summary}; workspaces: ${workspaceCount}` +
         (quotas.length > 0
           ? `; quotas: ${quotas.map((quota) => `${quota.quota} ${quota.used}/${quota.limit}`).join(", ")}.`
           : ".") +
+        (prepulls.length > 0
+          ? ` Prepulls: ${prepulls.map((entry) => `${entry.image} ${entry.state}${entry.detail ? ` (${entry.detail})` : ""}`).join(", ")}.`
+          : "") +
         (error ? ` (${error})` : ""),
     );
   });

@@ -8,6 +8,7 @@ import type { WorkspaceStorage } from "../../runtime/runner-container-spec.js";
 import type { RunnerContainer } from "../../runtime/runner-containers.js";
 import type { ImageInfo, PullProgress } from "../../runtime/runner-images.js";
 import { redactText } from "../../secret-redaction.js";
+export { describePullProgress } from "../../runtime/pull-progress.js";
 import { VERSION } from "../../version.js";
 import { waitUntilReady } from "./agent-readiness.js";
 import { bakedAgentVersionWarning } from "./baked-agent-version.js";
