@@ -16,18 +16,8 @@ import { KeyedLock } from "./keyed-lock.js";
 import { MountPolicy } from "./mounts/mount-policy.js";
 import { RunnerActivity } from "./runner-activity.js";
 import { IdleRunners, type AgentWork, type IdleSettings } from "./idle-runners.js";
-import { exportBytesOf } from "./exports/export-usage.js";
-import { snapshotBytes } from "./quota-usage.js";
-import {
-  checkRunnerQuotas,
-  effectiveQuotas,
-  quotaReport,
-  quotaUsage,
-  type CountedRunner,
-  type EffectiveQuotas,
-  type QuotaUsage,
-} from "./quotas.js";
-import { WorkspaceDisk } from "./workspace-disk.js";
+import type { EffectiveQuotas } from "./quotas.js";
+import { PrincipalQuotas } from "./principal-quotas.js";
 import { runnerInfoFromContainer } from "./runner-info.js";
 import { RunnerLookup, type InFlightSpawn } from "./runner-lookup.js";
 import { reconcileRunners, type ReconcileReport } from "./runner-reconciler.js";
@@ -111,7 +101,6 @@ export class RunnerService {
   private readonly locks = new KeyedLock();
   private readonly changeListeners = new Set<RunnerChangeListener>();
   private readonly noticeListeners = new Set<RunnerNoticeListener>();
-  private readonly served = new Map<string, PrincipalPolicy | undefined>();
   private prepulls: () => PrepullState[] = () => [];
   private readonly idle: IdleRunners | undefined;
   private readonly lookup: RunnerLookup;
@@ -122,8 +111,7 @@ export class RunnerService {
   private readonly limits: LimitsPolicy;
   private readonly stopBackground: (() => void)[] = [];
   private readonly expectedExits = new Set<string>();
-  /** Measured workspace disk per principal (workspace_disk_mb), reused briefly. */
-  private readonly disk: WorkspaceDisk;
+  private readonly quotas: PrincipalQuotas;
 
   constructor(
     private readonly runtime: ContainerRuntime,
@@ -133,7 +121,7 @@ export class RunnerService {
     private readonly audit: AuditLog = NO_AUDIT,
   ) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
-    this.disk = new WorkspaceDisk(runtime);
+    this.quotas = new PrincipalQuotas(runtime, options.quotas ?? {}, this.inFlight, options.exportRoot);
     this.lookup = new RunnerLookup(runtime, store, this.inFlight);
     const images = new ImageGate(
       runtime,
@@ -155,7 +143,7 @@ export class RunnerService {
       (runnerId) => this.inFlight.has(runnerId),
       log,
       audit,
-      (principal) => this.quotasOf(principal),
+      (principal) => this.quotas.of(principal),
     );
     this.activity = new RunnerActivity(store, log);
     this.idle =
@@ -195,15 +183,12 @@ export class RunnerService {
           : { max: server, policy: undefined };
       },
       emitChange: (principalId, runnerId) => this.emitChange(principalId, runnerId),
-      checkQuotas: async (principal, containers, spawn) => {
-        const quotas = this.quotasOf(principal);
-        checkRunnerQuotas(quotas, this.usageOf(principal, containers), {
-          runners: 1,
-          cpus: spawn.limits.cpus,
-          memoryMb: spawn.limits.memoryMb,
-        });
-        await this.disk.check(principal.id, quotas);
-      },
+      checkQuotas: (principal, containers, spawn) =>
+        this.quotas.check(
+          principal,
+          { runners: 1, cpus: spawn.limits.cpus, memoryMb: spawn.limits.memoryMb },
+          { containers, disk: true },
+        ),
     });
   }
 
@@ -304,20 +289,16 @@ export class RunnerService {
       const thawed = await this.wake(principal, stopped);
       return runnerInfoFromContainer(thawed, undefined, new Date().toISOString());
     }
-    const quotas = this.quotasOf(principal);
     // Counting and starting under the principal's spawn lock: two starts (or a start and a spawn) at once cannot
     // both fit in the last free place. The workspace disk quota does not apply: a start adds no disk, and starting
     // a runner is how its owner gets in to free space.
     const start = (id: string): Promise<RunnerContainer> =>
       this.locks.run(`principal:${principal.id}`, async () => {
-        if (Object.keys(quotas.limits).length > 0) {
-          const usage = this.usageOf(principal, await this.runtime.containers.listRunners(principal.id));
-          checkRunnerQuotas(quotas, usage, {
-            runners: 1,
-            cpus: stopped.limits.cpus,
-            memoryMb: stopped.limits.memoryMb,
-          });
-        }
+        await this.quotas.check(principal, {
+          runners: 1,
+          cpus: stopped.limits.cpus,
+          memoryMb: stopped.limits.memoryMb,
+        });
         this.store.clearIdleAction(runnerId);
         return this.runtime.containers.restartRunner(id);
       });
@@ -394,7 +375,7 @@ export class RunnerService {
       let volumeRemoved = false;
       if (workspace) {
         await this.workspaces.remove(principal, workspace.workspaceKey);
-        this.disk.forget(principal.id);
+        this.quotas.forgetDisk(principal.id);
         volumeRemoved = true;
       } else if (container.workspaceKey) {
         // The removal is the workspace's last use: its retention (lifecycle.workspace_retention_s) starts now.
@@ -520,7 +501,7 @@ export class RunnerService {
   async removeWorkspace(principal: Principal, workspaceKey: string): Promise<WorkspaceInfo> {
     if (!workspaceKey) throw workspaceNotFound(workspaceKey);
     const removed = await this.workspaces.remove(principal, workspaceKey);
-    this.disk.forget(principal.id);
+    this.quotas.forgetDisk(principal.id);
     return removed;
   }
 
@@ -552,8 +533,7 @@ export class RunnerService {
   /** The agent of a ready runner of this principal (cached); records activity. Anything not ready is RUNNER_UNAVAILABLE with the way out. */
   async connect(principal: Principal, ref: string): Promise<AgentClient> {
     // Any call may write to /work: the principal's last workspace disk measurement no longer holds.
-    this.disk.forget(principal.id);
-    this.served.set(principal.id, principal.policy);
+    this.quotas.noteCall(principal);
     const cached = this.connections.get(principal.id, ref);
     if (cached) {
       this.activity.touch(principal.id, cached.runnerId, cached.workspaceKey);
@@ -643,55 +623,19 @@ export class RunnerService {
     return () => this.noticeListeners.delete(listener);
   }
 
-  /** The image was checked (images.allowed included) by the ImageGate in spawnSource, as the engine resolves it. */
   /** The principal's quotas: the server's, narrowed by its policy. */
   quotasOf(principal: Principal): EffectiveQuotas {
-    this.served.set(principal.id, principal.policy);
-    return effectiveQuotas(this.options.quotas ?? {}, principal.policy);
+    return this.quotas.of(principal);
   }
 
   /** The principals this process has served, with the policy of their latest call (for quota warnings). */
   servedPrincipals(): ReadonlyMap<string, PrincipalPolicy | undefined> {
-    return this.served;
-  }
-
-  /** What the principal holds as quotas count it: its containers, and spawns still being created. */
-  private usageOf(principal: Principal, containers: RunnerContainer[]): QuotaUsage {
-    const counted: CountedRunner[] = containers.map((container) => ({
-      runnerId: container.runnerId,
-      state: container.state,
-      limits: container.limits,
-    }));
-    for (const [runnerId, spawn] of this.inFlight) {
-      if (spawn.principal === principal.id && !containers.some((container) => container.runnerId === runnerId))
-        counted.push({ runnerId, state: "starting", limits: spawn.info.limits });
-    }
-    return quotaUsage(counted);
+    return this.quotas.servedPrincipals();
   }
 
   /** Each quota of the principal with what it uses of it (system_status). */
-  async quotaStatus(principal: Principal): Promise<ReturnType<typeof quotaReport>> {
-    const quotas = this.quotasOf(principal);
-    if (Object.keys(quotas.limits).length === 0) return [];
-    const { limits } = quotas;
-    const usage = this.usageOf(principal, await this.runtime.containers.listRunners(principal.id));
-    // Only what a quota is set for is measured: disk measurements are slow.
-    const snapshots =
-      limits.snapshots === undefined && limits.snapshotMb === undefined ? [] : await this.snapshots.list(principal);
-    const [workspaceBytes, snapshotBytesUsed, exportBytes] = await Promise.all([
-      limits.workspaceDiskMb === undefined ? 0 : this.disk.bytes(principal.id),
-      limits.snapshotMb === undefined ? 0 : snapshotBytes(this.runtime, snapshots),
-      limits.exportMb === undefined || this.options.exportRoot === undefined
-        ? 0
-        : exportBytesOf(this.options.exportRoot, principal.id),
-    ]);
-    return quotaReport(quotas, {
-      ...usage,
-      snapshots: snapshots.length,
-      workspaceBytes,
-      snapshotBytes: snapshotBytesUsed,
-      exportBytes,
-    });
+  async quotaStatus(principal: Principal): Promise<Awaited<ReturnType<PrincipalQuotas["report"]>>> {
+    return this.quotas.report(principal);
   }
 
   /** The runner's activity and idle record as runner_list and the runner resource show them. */
@@ -759,11 +703,7 @@ export class RunnerService {
     if (container.state !== "paused") {
       await this.startStopped(principal, container);
     } else {
-      const quotas = this.quotasOf(principal);
-      if (quotas.limits.cpus !== undefined) {
-        const usage = this.usageOf(principal, await this.runtime.containers.listRunners(principal.id));
-        checkRunnerQuotas(quotas, usage, { runners: 0, cpus: container.limits.cpus, memoryMb: 0 });
-      }
+      await this.quotas.check(principal, { runners: 0, cpus: container.limits.cpus, memoryMb: 0 });
       await this.locks.run(`runner:${runnerId}`, async () => {
         await this.runtime.containers.resumeRunner(runnerId);
         this.audit.record({ action: "runner.resume", principal: principal.id, outcome: "ok", runner: runnerId });
