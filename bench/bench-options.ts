@@ -11,6 +11,9 @@ export interface BenchOptions {
   execSamples: number;
   statSamples: number;
   spawnSamples: number;
+  /** Spawns in the burst scenario, and how many run at once. */
+  burstSpawns: number;
+  burstConcurrency: number;
   fileMb: number;
   fileSamples: number;
   updateSamples: number;
@@ -31,6 +34,8 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       execSamples: 10,
       statSamples: 10,
       spawnSamples: 2,
+      burstSpawns: 6,
+      burstConcurrency: 3,
       fileMb: 4,
       fileSamples: 1,
       updateSamples: 3,
@@ -46,6 +51,8 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     execSamples: 200,
     statSamples: 300,
     spawnSamples: 10,
+    burstSpawns: 50,
+    burstConcurrency: 5,
     fileMb: 100,
     fileSamples: 5,
     updateSamples: 30,

@@ -14,6 +14,7 @@ import { fileTransfer } from "./scenarios/file-transfer.ts";
 import { mcpSessions } from "./scenarios/mcp-sessions.ts";
 import { memory } from "./scenarios/memory.ts";
 import { resourceUpdates } from "./scenarios/resource-updates.ts";
+import { spawnBurst } from "./scenarios/spawn-burst.ts";
 import { spawnReady } from "./scenarios/spawn-ready.ts";
 import { toolOverhead } from "./scenarios/tool-overhead.ts";
 
@@ -22,6 +23,7 @@ const SCENARIOS: Scenario[] = [
   toolOverhead,
   authOverhead,
   spawnReady,
+  spawnBurst,
   fileTransfer,
   resourceUpdates,
   mcpSessions,

@@ -21,7 +21,7 @@ const VARIANTS: Variant[] = [
 ];
 
 /** The `docker run` arguments that reproduce the control plane's runner (same network, init, limits, agent mount). */
-function peerArgs(info: Docker.ContainerInspectInfo, network: string, label: string): string[] {
+export function peerArgs(info: Docker.ContainerInspectInfo, network: string, label: string): string[] {
   const host = info.HostConfig;
   const args = [
     "--init",
@@ -49,7 +49,7 @@ function peerArgs(info: Docker.ContainerInspectInfo, network: string, label: str
 }
 
 /** `docker run -d` then the control plane's readiness signal (gRPC health SERVING); returns [run returned, ready] in ms. */
-async function dockerRunToReady(
+export async function dockerRunToReady(
   docker: Docker,
   args: string[],
   image: string,
@@ -79,7 +79,7 @@ async function dockerRunToReady(
   }
 }
 
-async function removeByLabel(docker: Docker, label: string): Promise<void> {
+export async function removeByLabel(docker: Docker, label: string): Promise<void> {
   const containers = await docker.listContainers({ all: true, filters: { label: [`${BENCH_LABEL}=${label}`] } });
   await Promise.all(
     containers.map((info) =>
