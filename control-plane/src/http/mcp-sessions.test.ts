@@ -477,4 +477,23 @@ describe("McpSessions input bounds", () => {
     expect(target.size).toBe(3);
     await Promise.all(streams.map((stream) => stream.body!.cancel()));
   });
+
+  it("never closes a session to make room while one of its requests is being answered", async () => {
+    const target = createSessions({ maxSessionsPerPrincipal: 1 });
+    const first = await open(target);
+    // The ping is still inside the transport (its stream's first event is being stored) when the second initialize
+    // looks for an idle session to close: the session is busy, so the initialize is refused instead.
+    const [ping, second] = await Promise.all([
+      send(target, first, { jsonrpc: "2.0", id: 1, method: "ping" }),
+      target.handle(
+        new Request(URL_MCP, { method: "POST", headers: HEADERS, body: JSON.stringify(INITIALIZE) }),
+        ALICE,
+      ),
+    ]);
+    expect(ping.status).toBe(200);
+    expect(await ping.text()).toContain('"result":{}');
+    expect(second.status).toBe(429);
+    await second.text();
+    expect((await send(target, first, { jsonrpc: "2.0", id: 2, method: "ping" })).status).toBe(200);
+  });
 });

@@ -24,7 +24,7 @@ interface Session {
   server: McpServer;
   events: SessionEventStore;
   lastSeen: number;
-  /** SSE responses still open; a session with an open stream is never idle. */
+  /** Requests being answered and SSE responses still open; a session with either is never idle. */
   openStreams: number;
 }
 
@@ -211,7 +211,17 @@ export class McpSessions {
       session.caller.update(principal);
       const lastEventId = request.method === "GET" ? request.headers.get("last-event-id") : null;
       const refusal = lastEventId ? this.refuseResume(session, lastEventId) : undefined;
-      return refusal ?? this.track(session, await session.transport.handleRequest(request, { parsedBody }));
+      if (refusal) return refusal;
+      // Busy while the transport answers, too: closing it to make room (or as idle) would cut this request short.
+      session.openStreams++;
+      let response: Response;
+      try {
+        response = await session.transport.handleRequest(request, { parsedBody });
+      } finally {
+        session.openStreams--;
+        session.lastSeen = Date.now();
+      }
+      return this.track(session, response);
     }
     if (request.method === "POST" && isInitializeRequest(parsedBody)) return this.open(request, principal, parsedBody);
     return jsonRpcError(400, -32000, "Bad Request: no Mcp-Session-Id header; start with an initialize request.");
@@ -278,7 +288,8 @@ export class McpSessions {
       eventStore: events,
       retryInterval: RECONNECT_AFTER_MS,
       onsessioninitialized: (id) => {
-        session = { principal: principal.id, caller, transport, server, events, lastSeen: Date.now(), openStreams: 0 };
+        // Busy (1) until its initialize is answered, like any request (see route).
+        session = { principal: principal.id, caller, transport, server, events, lastSeen: Date.now(), openStreams: 1 };
         this.sessions.set(id, session);
         sessionLog.info({ session: id }, "mcp session opened");
       },
@@ -297,6 +308,7 @@ export class McpSessions {
     } finally {
       // Refused before a session existed (406, 415, …): close the server, or its listeners on runner changes stay forever.
       if (!session) await server.close().catch(() => undefined);
+      else session.openStreams--;
     }
     return session ? this.track(session, response) : response;
   }
