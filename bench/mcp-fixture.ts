@@ -66,7 +66,11 @@ export interface McpFixture {
   close(): Promise<void>;
 }
 
-export async function startMcpFixture(image: string, name: string): Promise<McpFixture> {
+export async function startMcpFixture(
+  image: string,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<McpFixture> {
   const docker = new Docker();
   const suffix = randomBytes(4).toString("hex");
   const principal = `bench-${name}-${suffix}`;
@@ -84,6 +88,7 @@ export async function startMcpFixture(image: string, name: string): Promise<McpF
     DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
     DEVHATCHERY_RUNNER_NETWORK: network,
     DEVHATCHERY_DEFAULT_IMAGE: image,
+    ...env,
   });
   const [pid, ...extra] = (await findChildPids(CONTROL_PLANE_MAIN)).filter((found) => !othersBefore.has(found));
   const clients: Client[] = [];

@@ -54,7 +54,10 @@ async function streamOnce(client: Client, runner: string, lineCount: number, exp
 export const mcpSessions: Scenario = {
   title: "Concurrent MCP sessions streaming exec",
   async run(options, signal) {
-    const fixture = await startMcpFixture(process.env.BENCH_IMAGE ?? "devhatchery-test/runner:dev", "sessions");
+    // One principal holds every session of the largest group at once: above sessions.max_per_principal's default.
+    const fixture = await startMcpFixture(process.env.BENCH_IMAGE ?? "devhatchery-test/runner:dev", "sessions", {
+      DEVHATCHERY_MAX_SESSIONS_PER_PRINCIPAL: String(Math.max(...options.sessionCounts) * 2 + 10),
+    });
     const lineCount = options.sessionLines;
     try {
       const runner = await fixture.spawnRunner();
