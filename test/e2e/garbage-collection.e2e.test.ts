@@ -139,7 +139,7 @@ describe("garbage collection: retention of workspaces, snapshots and exports", (
 
 /** The server removes runners past their lifetime on its own: warned ahead, never early across a restart, none forgotten. */
 describe("garbage collection: runner lifetime", () => {
-  const LIFETIME_S = 14;
+  const LIFETIME_S = 18;
   const { principals, network, env: identities } = testIdentities("lifetime", ["alice"]);
   const alice = principals[0]!;
   const servers: ControlPlaneProcess[] = [];
@@ -199,12 +199,11 @@ describe("garbage collection: runner lifetime", () => {
     await servers.at(-1)!.stop();
     client = await start();
     const untilDue = createdAt + LIFETIME_S * 1000 - Date.now();
-    if (untilDue > 1500) {
-      await new Promise((resolve) => setTimeout(resolve, untilDue - 1500));
-      expect(((await ok(client, "runner_list")).runners as Array<{ alias?: string }>).map((r) => r.alias)).toContain(
-        "short",
-      );
-    }
+    // Checked 3 s before it is due (a loaded machine answers runner_list slowly, the collector runs every second).
+    expect(untilDue).toBeGreaterThan(3000);
+    await new Promise((resolve) => setTimeout(resolve, untilDue - 3000));
+    const listed = (await ok(client, "runner_list")).runners as Array<{ alias?: string }>;
+    expect(listed.map((runner) => runner.alias)).toContain("short");
     await eventually(
       "the runner to be removed at its lifetime",
       async () => (((await ok(client, "runner_list")).runners as unknown[]).length === 0 ? Date.now() : undefined),
