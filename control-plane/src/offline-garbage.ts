@@ -69,7 +69,6 @@ function directHooks(runtime: DockerRuntime, store: StateStore): GarbageHooks {
       await runtime.containers.removeRunner(item.id);
       store.deleteSpawn(item.id);
       store.forgetRunner(item.id);
-      store.runnerTokens.delete(item.id);
       if (container.workspaceKey)
         store.touchWorkspace(container.principal, container.workspaceKey, new Date().toISOString());
     },

@@ -4,11 +4,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, removeTestSnapshots } from "../../control-plane/test/docker-cleanup.js";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
-import { connectClient } from "../support/mcp-client.js";
+import { connectClient, collectLogMessages } from "../support/mcp-client.js";
 import { eventually, ok, removeTestWorkspaces, sh, testIdentities } from "../support/runners-fixture.js";
 import { runDevhatchery } from "./cli-process.js";
 
@@ -152,9 +151,7 @@ describe("garbage collection: runner lifetime", () => {
     const server = await startControlPlane(env);
     servers.push(server);
     const connected = await connectClient(server.url, alice.token);
-    connected.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-      notices.push(String((notification.params.data as { message?: unknown }).message));
-    });
+    collectLogMessages(connected, notices);
     clients.push(connected);
     return connected;
   }

@@ -2,10 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControlPlane, type ControlPlaneProcess } from "../support/control-plane-process.js";
-import { connectClient } from "../support/mcp-client.js";
+import { connectClient, collectLogMessages } from "../support/mcp-client.js";
 import { eventually, ok, removeTestWorkspaces, sh, testIdentities } from "../support/runners-fixture.js";
 
 interface ListedRunner {
@@ -36,9 +35,7 @@ describe("idle runners: what counts as work, and coming back", () => {
     });
     servers.push(server);
     const connected = await connectClient(server.url, alice.token);
-    connected.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-      notices.push(String((notification.params.data as { message?: unknown }).message));
-    });
+    collectLogMessages(connected, notices);
     clients.push(connected);
     return connected;
   }

@@ -2,7 +2,6 @@ import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker } from "../../control-plane/test/docker-cleanup.js";
 import {
@@ -14,6 +13,7 @@ import {
   testIdentities,
   type RunnersControlPlane,
 } from "../support/runners-fixture.js";
+import { collectLogMessages } from "../support/mcp-client.js";
 
 /** Each quota as system_status shows it: "used/limit". */
 const quotas = async (client: Client) =>
@@ -114,9 +114,7 @@ describe("quotas: workspace disk, snapshot and export bytes", () => {
       DEVHATCHERY_ALLOWED_ROOTS: `out=${join(base, "out")}:rw`,
     });
     [carol] = plane.clients as [Client];
-    carol.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
-      notices.push(String((notification.params.data as { message?: unknown }).message));
-    });
+    collectLogMessages(carol, notices);
   });
   afterAll(async () => {
     await plane?.close();

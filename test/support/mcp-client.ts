@@ -1,6 +1,10 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { CallToolResult, Progress } from "@modelcontextprotocol/sdk/types.js";
+import {
+  LoggingMessageNotificationSchema,
+  type CallToolResult,
+  type Progress,
+} from "@modelcontextprotocol/sdk/types.js";
 
 /** An MCP SDK client connected over Streamable HTTP with a bearer token. */
 export async function connectClient(url: string, token?: string): Promise<Client> {
@@ -10,6 +14,13 @@ export async function connectClient(url: string, token?: string): Promise<Client
   const client = new Client({ name: "devhatchery-e2e", version: "1.0.0" });
   await client.connect(transport);
   return client;
+}
+
+/** Appends the text of every log message the server sends `client` (notifications/message) to `into`. */
+export function collectLogMessages(client: Client, into: string[]): void {
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+    into.push(String((notification.params.data as { message?: unknown }).message));
+  });
 }
 
 /** Calls a tool and returns its result together with every progress notification it sent. */

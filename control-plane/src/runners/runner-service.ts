@@ -366,20 +366,12 @@ export class RunnerService {
           : undefined;
       const others = workspace?.usedBy.filter((id) => id !== container.runnerId) ?? [];
       if (workspace && others.length > 0) throw volumeSharedWith(workspace.workspaceKey, container.runnerId, others);
-      this.connections.drop(container.runnerId);
-      this.expectExit(container.runnerId);
-      await this.runtime.containers.removeRunner(container.runnerId);
-      this.store.deleteSpawn(container.runnerId);
-      this.store.forgetRunner(container.runnerId);
-      this.activity.forget(container.runnerId);
+      await this.discard(container, { keepsWorkspace: !workspace });
       let volumeRemoved = false;
       if (workspace) {
         await this.workspaces.remove(principal, workspace.workspaceKey);
         this.quotas.forgetDisk(principal.id);
         volumeRemoved = true;
-      } else if (container.workspaceKey) {
-        // The removal is the workspace's last use: its retention (lifecycle.workspace_retention_s) starts now.
-        this.store.touchWorkspace(principal.id, container.workspaceKey, new Date().toISOString());
       }
       this.audit.record({
         action: "runner.remove",
@@ -405,18 +397,27 @@ export class RunnerService {
       if (!container) return;
       if (this.inFlight.has(runnerId))
         throw new ControlPlaneError("FAILED_PRECONDITION", `Runner ${runnerId} is still starting; removed next time.`);
-      this.connections.drop(runnerId);
-      this.expectExit(runnerId);
-      await this.runtime.containers.removeRunner(runnerId);
-      this.store.deleteSpawn(runnerId);
-      this.store.forgetRunner(runnerId);
-      this.activity.forget(runnerId);
-      this.idle?.forget(runnerId);
-      if (container.workspaceKey)
-        this.store.touchWorkspace(container.principal, container.workspaceKey, new Date().toISOString());
+      await this.discard(container, { keepsWorkspace: true });
       this.log.info({ runner: runnerId, principal: container.principal }, "runner removed: maximum lifetime reached");
       this.emitChange(container.principal, runnerId);
     });
+  }
+
+  /**
+   * Removes a runner's container and everything kept about it (inside the runner's lock). When its workspace stays,
+   * the removal is the workspace's last use: its retention (lifecycle.workspace_retention_s) starts now.
+   */
+  private async discard(container: RunnerContainer, options: { keepsWorkspace: boolean }): Promise<void> {
+    const { runnerId } = container;
+    this.connections.drop(runnerId);
+    this.expectExit(runnerId);
+    await this.runtime.containers.removeRunner(runnerId);
+    this.store.deleteSpawn(runnerId);
+    this.store.forgetRunner(runnerId);
+    this.activity.forget(runnerId);
+    this.idle?.forget(runnerId);
+    if (options.keepsWorkspace && container.workspaceKey)
+      this.store.touchWorkspace(container.principal, container.workspaceKey, new Date().toISOString());
   }
 
   /**

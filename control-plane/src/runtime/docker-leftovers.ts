@@ -4,6 +4,7 @@ import type { Logger } from "../log.js";
 import type { AgentPayload } from "./agent-payload.js";
 import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
 import type { AgentVolumeInfo, EngineLeftovers, HelperContainer, ImageRemoval } from "./engine-leftovers.js";
+import { volumeUsers } from "./docker-volume-users.js";
 import { KIND, LABEL } from "./labels.js";
 
 /** Agent volumes, helper containers and pulled images on Docker. Agent volumes are shared by every instance on the engine. */
@@ -25,7 +26,12 @@ export class DockerLeftovers implements EngineLeftovers {
       this.docker.listVolumes({ filters: { label: [`${LABEL.kind}=${KIND.agent}`] } }),
     );
     if (!volumes?.length) return [];
-    const users = await this.users(volumes.map((volume) => volume.Name));
+    const users = await volumeUsers(
+      this.docker,
+      this.errors,
+      volumes.map((volume) => volume.Name),
+      "agent volumes",
+    );
     return volumes.map((volume) => ({
       name: volume.Name,
       version: volume.Labels?.[LABEL.agentVersion] ?? "",
@@ -94,18 +100,5 @@ export class DockerLeftovers implements EngineLeftovers {
       used.add(container.ImageID);
     }
     return used;
-  }
-
-  /** Volume name → the runner ids (or names) of the containers that mount it. */
-  private async users(names: string[]): Promise<Map<string, string[]>> {
-    const containers = await this.errors.call("list the containers using agent volumes", () =>
-      this.docker.listContainers({ all: true, filters: { volume: names } }),
-    );
-    const users = new Map<string, string[]>(names.map((name) => [name, []]));
-    for (const container of containers) {
-      const user = container.Labels[LABEL.runner] ?? container.Names[0]?.replace(/^\//, "") ?? container.Id;
-      for (const mount of container.Mounts) if (mount.Name) users.get(mount.Name)?.push(user);
-    }
-    return users;
   }
 }

@@ -4,6 +4,7 @@ import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { WorkspaceVolume, WorkspaceVolumes } from "./workspace-volumes.js";
 import { isDockerFailure, type DockerErrors } from "./docker-errors.js";
+import { volumeUsers } from "./docker-volume-users.js";
 import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
 
@@ -146,17 +147,8 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
     }
   }
 
-  /** Volume name → the runner ids (or, for other containers, names) of every container that mounts it. */
-  private async users(names: string[]): Promise<Map<string, string[]>> {
-    const containers = await this.errors.call("list the containers using workspace volumes", () =>
-      this.docker.listContainers({ all: true, filters: { volume: names } }),
-    );
-    const users = new Map<string, string[]>(names.map((name) => [name, []]));
-    for (const container of containers) {
-      const user = container.Labels[LABEL.runner] ?? container.Names[0]?.replace(/^\//, "") ?? container.Id;
-      for (const mount of container.Mounts) if (mount.Name) users.get(mount.Name)?.push(user);
-    }
-    return users;
+  private users(names: string[]): Promise<Map<string, string[]>> {
+    return volumeUsers(this.docker, this.errors, names, "workspace volumes");
   }
 
   private async sizes(): Promise<Map<string, number>> {

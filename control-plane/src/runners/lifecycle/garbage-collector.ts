@@ -9,7 +9,6 @@ import type { ContainerRuntime } from "../../runtime/container-runtime.js";
 import type { StateStore } from "../../store/state-store.js";
 import { MANIFEST_SUFFIX, type ExportManifest } from "../exports/export-manifest.js";
 import {
-  describeGarbage,
   planGarbage,
   type GarbageInputs,
   type GarbageItem,
@@ -254,5 +253,3 @@ async function removeExport(root: string, principal: string, name: string): Prom
   await rm(join(folder, name), { recursive: true, force: true });
   await rm(join(folder, name + MANIFEST_SUFFIX), { force: true });
 }
-
-export { describeGarbage };
