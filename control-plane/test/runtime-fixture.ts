@@ -148,14 +148,18 @@ export async function waitForAgent(runner: RunnerContainer): Promise<void> {
     if (runner.address && (await canConnect(runner.address, AGENT_PORT, 500))) return;
     await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
   }
-  const logs = demuxDockerLog(
-    (await docker
-      .getContainer(`devhatchery-${runner.runnerId}`)
-      .logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer,
-  );
+  const logs = await runnerLogs(runner.runnerId, 20);
   throw new Error(
     `The agent of runner "${runner.runnerId}" at ${runner.address}:${AGENT_PORT} never answered; its last log lines:\n${logs}`,
   );
+}
+
+/** A runner's container log (the agent's stdout and stderr), the last `tail` lines or all of it. */
+export async function runnerLogs(runnerId: string, tail?: number): Promise<string> {
+  const raw = await docker
+    .getContainer(`devhatchery-${runnerId}`)
+    .logs({ stdout: true, stderr: true, ...(tail === undefined ? {} : { tail }) });
+  return demuxDockerLog(raw as unknown as Buffer);
 }
 
 export async function dockerExec(container: string, command: string[], user?: string): Promise<ExecResult> {

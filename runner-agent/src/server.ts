@@ -1,7 +1,9 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { ExecServiceService } from "@devhatchery/proto/agent/v1/exec";
 import { WatchServiceService } from "@devhatchery/proto/agent/v1/watch";
+import { TokenServiceService } from "@devhatchery/proto/agent/v1/token";
 import { HealthService } from "@devhatchery/proto/health/v1";
+import { AgentToken } from "./agent-token.js";
 import { createExecService } from "./exec/exec-service.js";
 import type { ExecSettings } from "./exec/exec-settings.js";
 import { ProcessManager } from "./exec/process-manager.js";
@@ -16,6 +18,7 @@ import type { Logger } from "./log.js";
 import { raiseReceiveWindow } from "./receive-window.js";
 import { addLazyReflection } from "./reflection/lazy-reflection.js";
 import { createTokenGuard } from "./token-guard.js";
+import { createTokenService } from "./token/token-service.js";
 import { createWatchService } from "./watch/watch-service.js";
 import { DEFAULT_WATCH_LIMITS, WatchManager, type WatchLimits } from "./watch/watch-manager.js";
 
@@ -26,6 +29,7 @@ export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const RECEIVE_WINDOW_BYTES = 4 * 1024 * 1024;
 
 export interface AgentServerOptions {
+  /** The first runner token; TokenService.Rotate replaces it for the gRPC guard and the debug endpoint together. */
   token: string;
   host: string;
   port: number;
@@ -55,8 +59,9 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   const watches = new WatchManager(options.workDir, log, { ...DEFAULT_WATCH_LIMITS, ...options.watchLimits });
   let serving = true;
   const calls = createCallTracker();
+  const token = new AgentToken(options.token);
   const server = new Server({
-    interceptors: [createTokenGuard(options.token, log), createCallContextInterceptor(), calls.interceptor],
+    interceptors: [createTokenGuard(token, log), createCallContextInterceptor(), calls.interceptor],
     "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
@@ -68,6 +73,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   server.addService(ExecServiceService, createExecService(processes, log));
   server.addService(FS_SERVICE_DEFINITION, createFsService(new FileSystem(options.workDir), log));
   server.addService(WatchServiceService, createWatchService(watches, log));
+  server.addService(TokenServiceService, createTokenService(token, log));
 
   const applyReceiveWindow = raiseReceiveWindow(server, RECEIVE_WINDOW_BYTES);
   const port = await new Promise<number>((resolve, reject) => {
@@ -85,7 +91,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       processes: () => processes.list().map(toProcessRecord),
       watches: () => watches.list().map((watch) => toWatchRecord(watch.summary())),
     };
-    debug = await startDebugServer({ host: options.host, port: options.debugPort, token: options.token, sources, log });
+    debug = await startDebugServer({ host: options.host, port: options.debugPort, token, sources, log });
   }
 
   return {

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import {
   Metadata,
   ResponderBuilder,
@@ -8,25 +7,18 @@ import {
   type ServerInterceptor,
 } from "@grpc/grpc-js";
 import { AGENT_AUTH_METADATA_KEY } from "@devhatchery/proto/contract";
+import type { AgentToken } from "./agent-token.js";
 import type { Logger } from "./log.js";
 
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
-}
-
-/** Compares a presented `Bearer <token>` header with the runner's token in constant time. */
-export function isAuthorizedHeader(header: unknown, expectedDigest: Buffer): boolean {
-  if (typeof header !== "string" || !header.startsWith("Bearer ")) return false;
-  return timingSafeEqual(digest(header.slice("Bearer ".length)), expectedDigest);
-}
-
-/** A gRPC server interceptor that rejects every call not carrying the runner's token. */
-export function createTokenGuard(token: string, log: Logger): ServerInterceptor {
-  const expected = digest(token);
+/**
+ * A gRPC server interceptor that rejects every call not carrying the runner's current token. The token is checked
+ * when a call starts: a rotation refuses the old token to new calls and leaves calls already running alone.
+ */
+export function createTokenGuard(token: AgentToken, log: Logger): ServerInterceptor {
   return (methodDescriptor, call) => {
     const listener = new ServerListenerBuilder()
       .withOnReceiveMetadata((metadata, next) => {
-        if (isAuthorizedHeader(metadata.get(AGENT_AUTH_METADATA_KEY)[0], expected)) {
+        if (token.matches(metadata.get(AGENT_AUTH_METADATA_KEY)[0])) {
           next(metadata);
           return;
         }

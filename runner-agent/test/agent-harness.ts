@@ -29,6 +29,7 @@ import {
   type WriteResponse,
 } from "@devhatchery/proto/agent/v1/fs";
 import { HealthClient } from "@devhatchery/proto/health/v1";
+import { TokenServiceClient } from "@devhatchery/proto/agent/v1/token";
 import {
   WatchServiceClient,
   type Change,
@@ -42,7 +43,7 @@ import {
 } from "@devhatchery/proto/agent/v1/watch";
 import type { WatchLimits } from "../src/watch/watch-manager.js";
 import type { ExecSettings } from "../src/exec/exec-settings.js";
-import { createLogger } from "../src/log.js";
+import { createLogger, type Logger } from "../src/log.js";
 import { startAgentServer, type AgentServer } from "../src/server.js";
 
 export const TEST_TOKEN = "test-token-0123456789abcdef0123456789abcdef";
@@ -55,6 +56,7 @@ export interface AgentHarness {
   fs: FsServiceClient;
   watch: WatchServiceClient;
   health: HealthClient;
+  token: TokenServiceClient;
   close(): Promise<void>;
 }
 
@@ -64,9 +66,12 @@ export function authMetadata(token = TEST_TOKEN): Metadata {
   return metadata;
 }
 
-/** Starts an agent with its debug endpoint on a free port; `exec` and `watchLimits` override the agent's settings. */
+/**
+ * Starts an agent with its debug endpoint on a free port; `exec` and `watchLimits` override the agent's settings,
+ * `log` replaces its silent logger.
+ */
 export async function startAgentHarness(
-  options: { exec?: Partial<ExecSettings>; watchLimits?: Partial<WatchLimits> } = {},
+  options: { exec?: Partial<ExecSettings>; watchLimits?: Partial<WatchLimits>; log?: Logger } = {},
 ): Promise<AgentHarness> {
   const workDir = await mkdtemp(join(tmpdir(), "devhatchery-agent-"));
   const server = await startAgentServer({
@@ -83,6 +88,7 @@ export async function startAgentHarness(
   const fs = new FsServiceClient(address, credentials.createInsecure());
   const watch = new WatchServiceClient(address, credentials.createInsecure());
   const health = new HealthClient(address, credentials.createInsecure());
+  const token = new TokenServiceClient(address, credentials.createInsecure());
   return {
     server,
     workDir,
@@ -90,8 +96,9 @@ export async function startAgentHarness(
     fs,
     watch,
     health,
+    token,
     async close() {
-      for (const client of [exec, fs, watch, health]) client.close();
+      for (const client of [exec, fs, watch, health, token]) client.close();
       await server.shutdown();
       await rm(workDir, { recursive: true, force: true });
     },

@@ -14,6 +14,8 @@ const TOKEN = "agent-client-test-token-0123456789";
 /** A real agent server on 127.0.0.1 port 0 with a fresh work directory, and a client of it; disposing stops both. */
 interface InProcessAgent extends AsyncDisposable {
   client: AgentClient;
+  /** host:port of the agent, for more clients. */
+  address: string;
   workDir: string;
 }
 
@@ -28,9 +30,11 @@ async function startInProcessAgent(): Promise<InProcessAgent> {
       workDir,
       log: createLogger("info", discard),
     });
-    const client = new AgentClient("r-in-process", `127.0.0.1:${server.port}`, TOKEN);
+    const address = `127.0.0.1:${server.port}`;
+    const client = new AgentClient("r-in-process", address, TOKEN);
     return {
       client,
+      address,
       workDir,
       async [Symbol.asyncDispose]() {
         await client[Symbol.asyncDispose]();
@@ -160,6 +164,31 @@ describe("AgentClient against the real agent in-process", () => {
     });
     expect(await watch.close(info.watchId)).toMatchObject({ state: "ended", endReason: "closed" });
     await stream.ended;
+  });
+
+  it("token: rotates the runner token; the client goes on with the new one and the old one opens nothing", async () => {
+    await using agent = await startInProcessAgent();
+    const newToken = "rotated-agent-client-token-0123456789abcdef";
+    await agent.client.rotateToken(newToken);
+    expect(await agent.client.fs.stat(agent.workDir)).toMatchObject({ path: agent.workDir, type: "directory" });
+    await using stale = new AgentClient("r-in-process", agent.address, TOKEN);
+    await expect(stale.fs.stat(agent.workDir)).rejects.toMatchObject({
+      code: "RUNNER_UNAVAILABLE",
+      message: `Runner "r-in-process" rejected the control plane's token; remove it and spawn a new one.`,
+    });
+    await using fresh = new AgentClient("r-in-process", agent.address, newToken);
+    expect(await fresh.health.isServing(5_000)).toBe(true);
+  });
+
+  it("token: a token shorter than 32 characters is INVALID_ARGUMENT with the agent's message; the old token stays", async () => {
+    await using agent = await startInProcessAgent();
+    await expect(agent.client.rotateToken("too-short")).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message:
+        "The new runner token is 9 characters long; a token needs at least 32. " +
+        "The current token stays in force; send a longer one (e.g. 32 random bytes as 64 hex characters).",
+    });
+    expect(await agent.client.fs.stat(agent.workDir)).toMatchObject({ type: "directory" });
   });
 
   it("tar: streams an archive of a directory out", async () => {

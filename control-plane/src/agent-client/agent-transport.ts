@@ -3,6 +3,7 @@ import { AGENT_AUTH_METADATA_KEY, AGENT_CORRELATION_METADATA_KEY } from "@devhat
 import { ExecServiceClient } from "@devhatchery/proto/agent/v1/exec";
 import type { FsServiceClient } from "@devhatchery/proto/agent/v1/fs";
 import { HealthClient } from "@devhatchery/proto/health/v1";
+import { TokenServiceClient } from "@devhatchery/proto/agent/v1/token";
 import { WatchServiceClient } from "@devhatchery/proto/agent/v1/watch";
 import type { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -29,13 +30,17 @@ export class AgentTransport {
   readonly fs: FsServiceClient;
   readonly watch: WatchServiceClient;
   readonly health: HealthClient;
+  readonly token: TokenServiceClient;
+  /** The runner token every call carries; replaced after a confirmed rotation (useToken). */
+  #currentToken: string;
 
   constructor(
     readonly runnerId: string,
     address: string,
-    private readonly token: string,
+    token: string,
     log?: Logger,
   ) {
+    this.#currentToken = token;
     const options = {
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
@@ -52,12 +57,18 @@ export class AgentTransport {
     this.fs = new FsTransferClient(address, creds, clientOptions());
     this.watch = new WatchServiceClient(address, creds, clientOptions());
     this.health = new HealthClient(address, creds, clientOptions());
+    this.token = new TokenServiceClient(address, creds, clientOptions());
+  }
+
+  /** Sends `token` on every call from now on (calls already started keep the metadata they were sent with). */
+  useToken(token: string): void {
+    this.#currentToken = token;
   }
 
   /** Metadata carrying the runner's token and the current request's correlation id, for every call to this agent. */
   metadata(): Metadata {
     const metadata = new Metadata();
-    metadata.set(AGENT_AUTH_METADATA_KEY, `Bearer ${this.token}`);
+    metadata.set(AGENT_AUTH_METADATA_KEY, `Bearer ${this.#currentToken}`);
     const correlationId = currentRequestContext()?.correlationId;
     if (correlationId) metadata.set(AGENT_CORRELATION_METADATA_KEY, correlationId);
     return metadata;
@@ -83,5 +94,6 @@ export class AgentTransport {
     this.fs.close();
     this.watch.close();
     this.health.close();
+    this.token.close();
   }
 }

@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { AgentToken } from "../agent-token.js";
 import type { Logger } from "../log.js";
 import { renderDebugPage } from "./debug-page.js";
 import { takeDebugSnapshot, type DebugSources } from "./debug-snapshot.js";
@@ -8,10 +8,6 @@ import { takeDebugSnapshot, type DebugSources } from "./debug-snapshot.js";
 export interface DebugServer {
   readonly port: number;
   close(): Promise<void>;
-}
-
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
 }
 
 function send(
@@ -32,20 +28,18 @@ function send(
 
 /**
  * The agent's read-only HTTP debug endpoint on its own port, behind the runner token:
- * `GET /debug` (HTML for browsers, JSON otherwise) and `GET /debug.json`.
+ * `GET /debug` (HTML for browsers, JSON otherwise) and `GET /debug.json`. Each request is checked against the token in
+ * force when it arrives, so a rotated token opens nothing here either.
  */
 export async function startDebugServer(options: {
   host: string;
   port: number;
-  token: string;
+  token: AgentToken;
   sources: DebugSources;
   log: Logger;
 }): Promise<DebugServer> {
-  const expected = digest(options.token);
   const handle = (request: IncomingMessage, response: ServerResponse): void => {
-    const header = request.headers.authorization ?? "";
-    const presented = header.startsWith("Bearer ") ? header.slice("Bearer ".length) : "";
-    if (!timingSafeEqual(digest(presented), expected)) {
+    if (!options.token.matches(request.headers.authorization)) {
       options.log.warn({ path: request.url }, "rejected a debug request without a valid runner token");
       send(
         response,

@@ -12,6 +12,7 @@ const KNOWN_SERVICES = new Set([
   "devhatchery.agent.v1.ExecService",
   "devhatchery.agent.v1.FsService",
   "devhatchery.agent.v1.WatchService",
+  "devhatchery.agent.v1.TokenService",
 ]);
 
 /** Standard gRPC health: SERVING while the agent accepts work, NOT_SERVING once it drains. */

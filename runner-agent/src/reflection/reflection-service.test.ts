@@ -21,6 +21,7 @@ describe("gRPC server reflection", () => {
       expect.arrayContaining([
         "devhatchery.agent.v1.ExecService",
         "devhatchery.agent.v1.FsService",
+        "devhatchery.agent.v1.TokenService",
         "grpc.health.v1.Health",
       ]),
     );
