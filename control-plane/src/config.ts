@@ -125,6 +125,22 @@ export interface LifecycleConfig {
   gcImages: boolean;
 }
 
+/** pools[]: a warm pool, its defaults applied (image, profile, limits). */
+export interface PoolConfig {
+  name: string;
+  image: string;
+  profile: "default" | "hardened";
+  storage: "tmpfs";
+  network: boolean;
+  /** The limits its runners are created with: the most a claim may ask for. */
+  cpus: number;
+  memoryMb: number;
+  min: number;
+  max: number;
+  /** Seconds without a claim before a pool that grew past min shrinks back (0: never). */
+  idleShrinkAfterS: number;
+}
+
 export interface ControlPlaneConfig {
   listen: { host: string; port: number };
   auth: { mode: AuthMode; tokens: BearerTokenEntry[]; oidc: OidcConfig | undefined };
@@ -156,6 +172,8 @@ export interface ControlPlaneConfig {
   sessionLimits: { maxBodyBytes: number; maxPerPrincipal: number; maxSubscriptions: number; maxWatches: number };
   /** Serve the MCP conformance suite's fixture tools, resources and prompts. Tests only; never in production. */
   testFixtures: boolean;
+  /** A test-only fault point (DEVHATCHERY_TEST_FAULT, honoured only with testFixtures), e.g. "claim-crash". */
+  testFault?: string | undefined;
   /** Host folders runners may mount under /export/<alias>. */
   allowedRoots: AllowedRoot[];
   /** Where export_create writes (a folder per principal), and the most bytes (uncompressed tar) one export may hold. */
@@ -169,6 +187,8 @@ export interface ControlPlaneConfig {
   instance: { name: string; adoptUnlabelled: boolean };
   /** Images pulled in the background at start-up (readiness does not wait for them). */
   prepullImages: string[];
+  /** Warm pools of ready runners that matching spawns claim (pools). */
+  pools: PoolConfig[];
   /** Runner limits: what a spawn gets when it asks for nothing, and the most it may ask for. */
   limits: {
     defaults: { cpus: number; memoryMb: number; pids: number };

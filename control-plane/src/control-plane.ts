@@ -74,6 +74,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
     new InstanceScope(config.instance.name, config.instance.adoptUnlabelled),
     {
       tokens: store.runnerTokens,
+      claims: store.runnerClaims,
       execOutputMb: config.limits.execOutputMb,
     },
   );
@@ -108,6 +109,8 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
       meter: metrics,
       quotas: config.quotas,
       exportRoot: config.exports.root,
+      pools: config.pools,
+      fault: config.testFault,
       // Idle checks run when the server or any policy gives runners an idle limit.
       idle:
         config.lifecycle.idleStopAfterS > 0 || config.policies.some((policy) => (policy.idleStopAfterS ?? 0) > 0)
@@ -127,10 +130,15 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
     audit,
   );
   // Readiness does not wait for either: reconciling needs Docker, which may come up after the control plane.
+  // Pools start after reconciling: a claim a crash interrupted is finished before anything is refilled.
   runners
     .reconcile()
     .catch((error: unknown) =>
       log.warn({ err: error }, "reconciling runners with Docker failed; it runs again at the next start"),
+    )
+    .then(() => runners.startPools())
+    .catch((error: unknown) =>
+      log.warn({ err: error }, "starting the warm pools failed; spawns start cold until the next start"),
     );
   runners.startBackgroundWork(config.prepullImages, config.imagePull);
   // Readiness only observes; this start-up work prepares what it reports on (the default image and its agent).

@@ -16,6 +16,12 @@ export interface Meter {
   garbageDeleted(kind: string, reason: string): void;
   /** What all principals together use of a quota now, in its unit (runners, cpus, MiB, snapshots): a gauge. */
   quotaUsage(quota: QuotaName, used: number): void;
+  /** A warm pool's runners by state (ready, starting): a gauge. Pool names are the operator's, few and fixed. */
+  poolSize(pool: string, state: "ready" | "starting", count: number): void;
+  /** A spawn that matched a pool claimed a runner ("claimed") or found it empty ("miss"). */
+  poolClaim(pool: string, outcome: "claimed" | "miss"): void;
+  /** A pool got back to its size after dropping below it: how long that took. */
+  poolRefilled(pool: string, seconds: number): void;
 }
 
 export type ExecOutcomeLabel =
@@ -31,4 +37,7 @@ export const NO_METER: Meter = {
   runnerLifecycle: () => undefined,
   garbageDeleted: () => undefined,
   quotaUsage: () => undefined,
+  poolSize: () => undefined,
+  poolClaim: () => undefined,
+  poolRefilled: () => undefined,
 };

@@ -36,7 +36,7 @@ export function openOfflineGarbageCollector(
     config.dockerHost,
     config.agent,
     new InstanceScope(config.instance.name, config.instance.adoptUnlabelled),
-    store ? { tokens: store.runnerTokens } : {},
+    store ? { tokens: store.runnerTokens, claims: store.runnerClaims } : {},
   );
   const collector = new GarbageCollector(
     runtime,

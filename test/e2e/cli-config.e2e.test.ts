@@ -174,7 +174,7 @@ describe("devhatchery plan", () => {
     const path = join(dir, "plan.yaml");
     writeFileSync(
       path,
-      `runners:\n  network: ${network}\nimages:\n  default: devhatchery-test/runner:dev\n  prepull: [devhatchery-test/debian:bookworm, devhatchery-test/absent:1]\n`,
+      `runners:\n  network: ${network}\nimages:\n  default: devhatchery-test/runner:dev\n  prepull: [devhatchery-test/debian:bookworm, devhatchery-test/absent:1]\npools:\n  - name: warm\n    min: 2\n    max: 3\n`,
     );
     const result = await runDevhatchery(["plan", "--config", path], home);
     expect(result.stderr).toBe("");
@@ -202,6 +202,7 @@ describe("devhatchery plan", () => {
         "  agent volume not needed for the default image: it carries the agent",
         "  prepull      devhatchery-test/debian:bookworm: present",
         "  prepull      devhatchery-test/absent:1: would be pulled in the background at start-up",
+        "  pool         warm: 2 ready (up to 3) of devhatchery-test/runner:dev, tmpfs /work, profile default, network on, 2 cpus and 2048 MiB each (4096-6144 MiB held); image present",
         "  pulls        missing (images.pull) from docker.io",
         "",
       ].join("\n"),

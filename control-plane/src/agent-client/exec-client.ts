@@ -15,6 +15,12 @@ const READ_DEADLINE_SLACK_MS = 10_000;
 
 /** The processes role of an agent client: start, follow, read, feed, signal, interrupt and list processes. */
 export class ExecClient {
+  /**
+   * Env every process gets under its own (a request's variables win): a claimed pooled runner's claimer env, which
+   * its container could not get at creation. Empty for other runners, whose env is in the container.
+   */
+  baseEnv: Readonly<Record<string, string>> = {};
+
   constructor(private readonly transport: AgentTransport) {}
 
   /**
@@ -23,7 +29,7 @@ export class ExecClient {
    */
   start(request: ExecRequest, onEvent: (event: ExecEvent) => void): ExecStream {
     const call = this.transport.exec.exec(
-      { ...request, user: "", pty: request.pty, killGraceMs: 0 },
+      { ...request, env: { ...this.baseEnv, ...request.env }, user: "", pty: request.pty, killGraceMs: 0 },
       this.transport.metadata(),
     );
     return followExecStream(this.transport, call, onEvent);

@@ -203,6 +203,13 @@ async function dockerLines(config: ControlPlaneConfig, probe: DockerDeploymentPr
     ]);
   }
   if (config.prepullImages.length === 0) lines.push(["prepull", "none"]);
+  for (const pool of config.pools) {
+    const present = (await probe.image(pool.image)) ? "image present" : "image would be pulled at start-up";
+    lines.push([
+      "pool",
+      `${pool.name}: ${pool.min} ready (up to ${pool.max}) of ${pool.image}, tmpfs /work, profile ${pool.profile}, network ${pool.network ? "on" : "off"}, ${pool.cpus} cpus and ${pool.memoryMb} MiB each (${pool.min * pool.memoryMb}-${pool.max * pool.memoryMb} MiB held); ${present}`,
+    ]);
+  }
   lines.push([
     "pulls",
     `${config.imagePull} (images.pull) from ${config.imageRegistries.join(", ")}${config.allowIdReferences ? "; image ids accepted" : ""}`,

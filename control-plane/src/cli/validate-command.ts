@@ -80,6 +80,11 @@ export async function validateCommand(args: string[], context: CliContext): Prom
         : []),
       `  docker   reachable at ${config.dockerHost ?? "Docker's default endpoint"}`,
       `  images   default ${config.defaultImage}; prepull ${config.prepullImages.join(", ") || "none"}; allowed ${config.allowedImages.join(", ") || "any"}; pull ${config.imagePull} from ${config.imageRegistries.join(", ")}${config.allowIdReferences ? "; image ids accepted" : ""}`,
+      ...(config.pools.length > 0
+        ? [
+            `  pools    ${config.pools.map((pool) => `${pool.name} (${pool.image}, ${pool.min}-${pool.max})`).join(", ")}`,
+          ]
+        : []),
       `  roots    ${config.allowedRoots.map((root) => `${root.alias}=${root.hostPath}${root.allowRw ? " (rw)" : ""}`).join(", ") || "none"}`,
       `  state    ${config.stateDir}; exports ${config.exports.root}`,
       `  audit    ${describeAuditLog(config.auditLog)}`,

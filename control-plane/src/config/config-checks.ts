@@ -195,6 +195,53 @@ function checkRoots(config: ConfigFile, issue: Issue): void {
   });
 }
 
+function checkPools(config: ConfigFile, issue: Issue): void {
+  const names = new Set<unknown>();
+  const maxCpus = config.limits?.max?.cpus;
+  const maxMemory = config.limits?.max?.memory_mb;
+  const allowed = Array.isArray(config.images?.allowed)
+    ? config.images.allowed.filter((pattern) => typeof pattern === "string")
+    : [];
+  entries<{
+    name?: unknown;
+    image?: unknown;
+    profile?: unknown;
+    storage?: unknown;
+    cpus?: unknown;
+    memory_mb?: unknown;
+    min?: unknown;
+    max?: unknown;
+  }>(config.pools).forEach((pool, index) => {
+    if (!pool) return;
+    const at = (key: string): Array<string | number> => ["pools", index, key];
+    if (typeof pool.name === "string") {
+      if (names.has(pool.name)) issue(at("name"), `"${pool.name}" is listed twice; give each pool its own name`);
+      names.add(pool.name);
+    }
+    if (pool.storage === "volume")
+      issue(
+        at("storage"),
+        'must be "tmpfs": a pooled runner\'s /work is mounted before anyone claims it, so it cannot be the claimer\'s workspace volume; spawns with storage "volume" (the default) start cold',
+      );
+    if (typeof pool.min === "number" && typeof pool.max === "number" && pool.max < pool.min)
+      issue(at("max"), `is ${pool.max}, below min (${pool.min}); raise max or lower min`);
+    if (typeof pool.cpus === "number" && typeof maxCpus === "number" && pool.cpus > maxCpus)
+      issue(at("cpus"), `is ${pool.cpus}, above limits.max.cpus (${maxCpus}); no claim could use it`);
+    if (typeof pool.memory_mb === "number" && typeof maxMemory === "number" && pool.memory_mb > maxMemory)
+      issue(at("memory_mb"), `is ${pool.memory_mb}, above limits.max.memory_mb (${maxMemory}); no claim could use it`);
+    if (pool.profile === "default" && config.runners?.profile === "hardened")
+      issue(
+        at("profile"),
+        'is "default" but runners.profile is "hardened": every runner must be hardened; omit profile or set it to "hardened"',
+      );
+    if (typeof pool.image === "string" && allowed.length > 0 && imageAdmission(pool.image, allowed) === "denied")
+      issue(
+        at("image"),
+        `"${pool.image}" is not matched by images.allowed (${allowed.join(", ")}); add a pattern for it or pick an allowed image`,
+      );
+  });
+}
+
 /** The schema of devhatchery.yaml plus the checks that span keys (auth vs listen, defaults vs max, images vs allowed). */
 export const checkedConfigSchema = configFileSchema.superRefine(
   (config, ctx) => {
@@ -204,6 +251,7 @@ export const checkedConfigSchema = configFileSchema.superRefine(
     checkLimits(config, issue);
     checkImages(config, issue);
     checkRoots(config, issue);
+    checkPools(config, issue);
     checkPolicies(config, issue);
   },
   { when: () => true },

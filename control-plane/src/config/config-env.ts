@@ -48,6 +48,7 @@ export const ENV = {
   logLevel: "DEVHATCHERY_LOG_LEVEL",
   sessionIdleTimeoutMs: "DEVHATCHERY_SESSION_IDLE_TIMEOUT_MS",
   testFixtures: "DEVHATCHERY_TEST_FIXTURES",
+  testFault: "DEVHATCHERY_TEST_FAULT",
   allowedRoots: "DEVHATCHERY_ALLOWED_ROOTS",
   exportRoot: "DEVHATCHERY_EXPORT_ROOT",
   exportMaxBytes: "DEVHATCHERY_EXPORT_MAX_BYTES",

@@ -311,6 +311,65 @@ const allowedRoot = z.strictObject({
   }),
 });
 
+/** A warm pool's name: it appears in metrics, labels and the owner `pool:<name>` of its unclaimed runners. */
+export const POOL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+const poolEntry = z.strictObject({
+  name: key(
+    z
+      .string()
+      .regex(POOL_NAME_PATTERN, 'must be 1-32 lower-case letters, digits, "_" or "-", starting with a letter or digit'),
+    {
+      description: "The pool's name (metrics, system_status, devhatchery plan).",
+      example: "default",
+    },
+  ),
+  image: key(imageName.optional(), {
+    description: "The image its runners run; a runner_spawn for this image (after defaults) can claim one.",
+    defaultText: "images.default",
+  }),
+  profile: key(z.enum(["default", "hardened"]).optional(), {
+    description: "The isolation profile of its runners; claims must ask for the same (after defaults).",
+    defaultText: "runners.profile",
+  }),
+  storage: key(z.enum(["tmpfs", "volume"]).default("tmpfs"), {
+    description:
+      '/work of its runners: "tmpfs" is the only kind pooled for now ("volume" is refused with the reason). A spawn with storage "volume" (the default) and every runner_attach of a workspace start cold (pooled: false).',
+  }),
+  network: key(z.boolean().default(true), {
+    description: "Whether its runners have outbound network access; claims must ask for the same.",
+  }),
+  cpus: key(cpus.optional(), {
+    description:
+      "The CPUs its runners are created with: the most a claim may ask for (the claim's own limit is applied).",
+    defaultText: "limits.defaults.cpus",
+  }),
+  memory_mb: key(memoryMb.optional(), {
+    description:
+      "The memory its runners are created with: the most a claim may ask for (the claim's own limit is applied).",
+    defaultText: "limits.defaults.memory_mb",
+  }),
+  min: key(z.number().int().min(0).max(1000).default(1), {
+    description: "Ready runners the pool keeps; it refills in the background after every claim.",
+  }),
+  max: key(z.number().int().min(1).max(1000).optional(), {
+    description:
+      "The most runners it holds: after misses (claims that found it empty) it grows towards max, one per miss.",
+    defaultText: "min (at least 1)",
+  }),
+  idle_shrink_after_s: key(
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 24 * 3600)
+      .default(600),
+    {
+      description: "Seconds without a claim after which a pool that grew past min shrinks back to min (0: never).",
+    },
+  ),
+});
+
 const limitSet = (
   description: string,
   defaults: { cpus: number; memoryMb: number; pids: number },
@@ -459,6 +518,10 @@ export const configFileSchema = z.strictObject({
         "Exec output one runner keeps on its disk for all its processes together; past it the oldest finished exec's output goes first (exec_read reports it as dropped_bytes).",
       env: ENV.execOutputMb,
     }),
+  }),
+  pools: key(z.array(poolEntry).default([]), {
+    description:
+      "Warm pools: runners created ready before anyone asks. A runner_spawn whose image, profile, storage (tmpfs) and network match a pool, within its cpus and memory_mb, and with no mounts, claims one in milliseconds; attaching a workspace always starts cold.",
   }),
   allowed_roots: key(z.array(allowedRoot).default([]), {
     description: "Host folders runners may mount by alias, read-only unless the mode is rw and the caller asks for rw.",

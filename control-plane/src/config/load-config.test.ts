@@ -105,6 +105,63 @@ describe("loadConfig with devhatchery.yaml", () => {
     ]);
   });
 
+  it("takes warm pools with their defaults, and names every pool problem with its fix", () => {
+    const config = loadConfig(
+      {},
+      file(
+        "images:\n  default: img:1\npools:\n  - { name: warm, min: 2 }\n  - { name: small, image: img:2, memory_mb: 512, max: 4, network: false }\n",
+      ),
+    );
+    expect(config.pools).toEqual([
+      {
+        name: "warm",
+        image: "img:1",
+        profile: "default",
+        storage: "tmpfs",
+        network: true,
+        cpus: 2,
+        memoryMb: 2048,
+        min: 2,
+        max: 2,
+        idleShrinkAfterS: 600,
+      },
+      {
+        name: "small",
+        image: "img:2",
+        profile: "default",
+        storage: "tmpfs",
+        network: false,
+        cpus: 2,
+        memoryMb: 512,
+        min: 1,
+        max: 4,
+        idleShrinkAfterS: 600,
+      },
+    ]);
+    const path = file(
+      [
+        "runners:",
+        "  profile: hardened",
+        "images:",
+        '  allowed: ["devhatchery/*"]',
+        "  default: devhatchery/runner:1",
+        "pools:",
+        "  - { name: warm, storage: volume }",
+        "  - { name: warm, min: 3, max: 2, memory_mb: 100000, profile: default, image: ubuntu:24.04 }",
+        "  - { name: Bad }",
+      ].join("\n"),
+    );
+    expect(problemsOf(() => loadConfig({}, path))).toEqual([
+      'pools[2].name: must be 1-32 lower-case letters, digits, "_" or "-", starting with a letter or digit, got "Bad"',
+      'pools[0].storage: must be "tmpfs": a pooled runner\'s /work is mounted before anyone claims it, so it cannot be the claimer\'s workspace volume; spawns with storage "volume" (the default) start cold',
+      'pools[1].name: "warm" is listed twice; give each pool its own name',
+      "pools[1].max: is 2, below min (3); raise max or lower min",
+      "pools[1].memory_mb: is 100000, above limits.max.memory_mb (8192); no claim could use it",
+      'pools[1].profile: is "default" but runners.profile is "hardened": every runner must be hardened; omit profile or set it to "hardened"',
+      'pools[1].image: "ubuntu:24.04" is not matched by images.allowed (devhatchery/*); add a pattern for it or pick an allowed image',
+    ]);
+  });
+
   it("checks OIDC settings and policies, every problem with its fix", () => {
     const path = file(
       [

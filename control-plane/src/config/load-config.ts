@@ -123,6 +123,8 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
       maxWatches: file.sessions.max_watches,
     },
     testFixtures: env[ENV.testFixtures] === "1",
+    // Fault points exist for crash tests only, and only with the test fixtures on.
+    testFault: env[ENV.testFixtures] === "1" ? env[ENV.testFault] || undefined : undefined,
     allowedRoots: file.allowed_roots.map((root) => ({
       alias: root.alias,
       hostPath: root.path,
@@ -135,6 +137,18 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
       adoptUnlabelled: file.state.unlabelled_objects === "adopt",
     },
     prepullImages: file.images.prepull,
+    pools: file.pools.map((pool) => ({
+      name: pool.name,
+      image: pool.image ?? file.images.default,
+      profile: pool.profile ?? file.runners.profile,
+      storage: "tmpfs",
+      network: pool.network,
+      cpus: pool.cpus ?? Math.min(limits.defaults.cpus, limits.max.cpus),
+      memoryMb: pool.memory_mb ?? Math.min(limits.defaults.memory_mb, limits.max.memory_mb),
+      min: pool.min,
+      max: Math.max(pool.max ?? pool.min, pool.min, 1),
+      idleShrinkAfterS: pool.idle_shrink_after_s,
+    })),
     limits: {
       defaults: { cpus: limits.defaults.cpus, memoryMb: limits.defaults.memory_mb, pids: limits.defaults.pids },
       max: { cpus: limits.max.cpus, memoryMb: limits.max.memory_mb, pids: limits.max.pids },

@@ -26,6 +26,9 @@ export class PrometheusMetrics implements Meter {
   private readonly lifecycle: Counter<"action" | "reason">;
   private readonly garbage: Counter<"kind" | "reason">;
   private readonly quotas: Gauge<"quota">;
+  private readonly poolSizes: Gauge<"pool" | "state">;
+  private readonly poolClaims: Counter<"pool" | "outcome">;
+  private readonly poolRefills: Histogram<"pool">;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
 
   /** `countActiveRunners` asks Docker how many runners are running (cached a few seconds across scrapes). */
@@ -78,6 +81,25 @@ export class PrometheusMetrics implements Meter {
       name: "devhatchery_quota_usage",
       help: "What all principals together use of each quota (running_runners, cpus, memory_mb, snapshots, workspace_disk_mb, snapshot_mb, export_mb), in its unit (MiB for *_mb), as last measured by a lifecycle pass.",
       labelNames: ["quota"],
+      registers,
+    });
+    this.poolSizes = new Gauge({
+      name: "devhatchery_pool_size",
+      help: "Runners of each warm pool by state: ready (claimable) or starting (being refilled).",
+      labelNames: ["pool", "state"],
+      registers,
+    });
+    this.poolClaims = new Counter({
+      name: "devhatchery_pool_claims_total",
+      help: "Spawns that matched a warm pool, by outcome: claimed (a ready runner was taken) or miss (the pool was empty; the spawn started cold).",
+      labelNames: ["pool", "outcome"],
+      registers,
+    });
+    this.poolRefills = new Histogram({
+      name: "devhatchery_pool_refill_seconds",
+      help: "How long a warm pool took to get back to its size after claims took it below.",
+      labelNames: ["pool"],
+      buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers,
     });
     this.authFailures = new Counter({
@@ -144,5 +166,17 @@ export class PrometheusMetrics implements Meter {
 
   quotaUsage(quota: QuotaName, used: number): void {
     this.quotas.set({ quota }, used);
+  }
+
+  poolSize(pool: string, state: "ready" | "starting", count: number): void {
+    this.poolSizes.set({ pool, state }, count);
+  }
+
+  poolClaim(pool: string, outcome: "claimed" | "miss"): void {
+    this.poolClaims.inc({ pool, outcome });
+  }
+
+  poolRefilled(pool: string, seconds: number): void {
+    this.poolRefills.observe({ pool }, seconds);
   }
 }

@@ -3,6 +3,7 @@ import type { PrincipalPolicy } from "../auth/principal-policy.js";
 import type { Logger } from "../log.js";
 import type { ContainerRuntime } from "../runtime/container-runtime.js";
 import type { RunnerContainer, RunnerProcess } from "../runtime/runner-containers.js";
+import { isUnclaimedPooled } from "../runtime/runner-ownership.js";
 import type { StateStore } from "../store/state-store.js";
 
 /** lifecycle.*: after how long an idle runner is acted on (0: never), what is done, and how often runners are checked. */
@@ -119,7 +120,10 @@ export class IdleRunners {
   }
 
   private async sweepOnce(): Promise<void> {
-    const running = (await this.runtime.containers.listAllRunners()).filter((runner) => runner.state === "running");
+    // An unclaimed pooled runner is idle by design: its pool keeps it ready.
+    const running = (await this.runtime.containers.listAllRunners()).filter(
+      (runner) => runner.state === "running" && !isUnclaimedPooled(runner),
+    );
     const stored = this.store.allRunnerActivity();
     const live = new Set(running.map((runner) => runner.runnerId));
     // Only running runners are tracked: a stopped one gets its full limit from its next start (container.startedAt).

@@ -2,6 +2,7 @@ import { QUOTA_NAMES, type QuotaName } from "../config.js";
 import type { Meter } from "../meter.js";
 import type { ContainerRuntime } from "../runtime/container-runtime.js";
 import type { RunnerSnapshot } from "../runtime/runner-snapshots.js";
+import { isUnclaimedPooled } from "../runtime/runner-ownership.js";
 import { exportBytesByPrincipal } from "./exports/export-usage.js";
 import { MIB, quotaUsage } from "./quotas.js";
 
@@ -37,7 +38,7 @@ export async function measureQuotaUsage(
   exportRoot: string,
 ): Promise<Map<string, QuotaUsageByName>> {
   const [containers, workspaces, snapshots, exports] = await Promise.all([
-    runtime.containers.listAllRunners(),
+    runtime.containers.listAllRunners().then((all) => all.filter((runner) => !isUnclaimedPooled(runner))),
     workspaceBytesByPrincipal(runtime),
     runtime.snapshots.listAll(),
     exportBytesByPrincipal(exportRoot),

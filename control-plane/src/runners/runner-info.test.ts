@@ -41,6 +41,7 @@ describe("runnerInfoFromContainer", () => {
       profile: "hardened",
       error: undefined,
       exitCode: undefined,
+      pooled: false,
     });
   });
 

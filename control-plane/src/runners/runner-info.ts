@@ -45,6 +45,7 @@ export function runnerInfoFromContainer(
     profile: container.hardened ? "hardened" : "default",
     error: spawn?.error ?? (abnormal ? agentExitDescription(container) : undefined),
     exitCode: status === "stopped" ? container.exitCode : undefined,
+    pooled: container.pool !== undefined,
   };
 }
 

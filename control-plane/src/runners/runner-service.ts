@@ -3,7 +3,7 @@ import { AgentClient } from "../agent-client/agent-client.js";
 import { fetchAgentDebug } from "../agent-client/agent-debug.js";
 import type { PrincipalPolicy } from "../auth/principal-policy.js";
 import { NO_AUDIT, type AuditLog } from "../audit.js";
-import type { ImagePullPolicy, QuotaLimits } from "../config.js";
+import type { ImagePullPolicy, PoolConfig, QuotaLimits } from "../config.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Meter } from "../meter.js";
@@ -28,6 +28,8 @@ import { RunnerSpawner, type SpawnProgress } from "./spawn/runner-spawner.js";
 import type { PrepullState } from "./spawn/image-prepull.js";
 import type { IsolationProfile, Principal, RunnerInfo, SnapshotInfo, SpawnRequest, WorkspaceInfo } from "./runner.js";
 import { ImageGate } from "./spawn/image-gate.js";
+import { WarmPools, type PoolStatus } from "./pools/warm-pools.js";
+import { NO_METER } from "../meter.js";
 import { SnapshotService, type SpawnSource } from "./snapshots/snapshot-service.js";
 import { applyCallerPolicy } from "./spawn/caller-policy.js";
 import { auditingDenials, SpawnCoordinator, type StartedSpawn } from "./spawn/spawn-coordinator.js";
@@ -62,6 +64,10 @@ export interface RunnerServiceOptions {
   quotas?: QuotaLimits;
   /** Where export_create writes (config exports.root): system_status reads it for the export_mb quota. */
   exportRoot?: string;
+  /** Warm pools (config pools); startPools() fills them. None when omitted. */
+  pools?: readonly PoolConfig[];
+  /** Test-only fault points (testFixtures), e.g. "claim-crash". */
+  fault?: string | undefined;
 }
 
 /** The configuration defaults, for callers (tests) that do not pass config.limits. */
@@ -112,6 +118,7 @@ export class RunnerService {
   private readonly stopBackground: (() => void)[] = [];
   private readonly expectedExits = new Set<string>();
   private readonly quotas: PrincipalQuotas;
+  private readonly pools: WarmPools;
 
   constructor(
     private readonly runtime: ContainerRuntime,
@@ -159,16 +166,29 @@ export class RunnerService {
         log,
         audit,
       );
+    const spawner = new RunnerSpawner(
+      runtime,
+      images,
+      { network: options.network, readyTimeoutMs: options.readyTimeoutMs, tmpfsMb: this.limits.tmpfsMb },
+      log,
+      audit,
+    );
+    this.pools = new WarmPools(options.pools ?? [], {
+      runtime,
+      spawner,
+      claims: store.runnerClaims,
+      tokens: store.runnerTokens,
+      pids: Math.min(this.limits.defaults.pids, this.limits.max.pids),
+      meter: options.meter ?? NO_METER,
+      audit,
+      log: log.child({ component: "pools" }),
+      fault: options.fault,
+    });
     this.coordinator = new SpawnCoordinator({
       runtime,
       store,
-      spawner: new RunnerSpawner(
-        runtime,
-        images,
-        { network: options.network, readyTimeoutMs: options.readyTimeoutMs, tmpfsMb: this.limits.tmpfsMb },
-        log,
-        audit,
-      ),
+      spawner,
+      pools: this.pools,
       locks: this.locks,
       inFlight: this.inFlight,
       connections: this.connections,
@@ -556,12 +576,14 @@ export class RunnerService {
     this.activity.touch(principal.id, container.runnerId, container.workspaceKey);
     const existing = this.connections.get(principal.id, container.runnerId);
     if (existing) return existing.client;
-    const client = new AgentClient(
-      container.runnerId,
-      `${container.address}:${AGENT_DEFAULT_PORT}`,
-      container.token,
-      this.log,
-    );
+    // A claim a crash interrupted is finished at start-up; until then the agent may hold another token.
+    let token = container.token;
+    if (container.pool !== undefined) {
+      await this.pools.recovered;
+      token = (await this.runtime.containers.findRunner(container.runnerId))?.token ?? token;
+    }
+    const client = new AgentClient(container.runnerId, `${container.address}:${AGENT_DEFAULT_PORT}`, token, this.log);
+    if (container.env) client.exec.baseEnv = container.env;
     this.connections.set(principal.id, container.runnerId, client, container.workspaceKey, ref);
     return client;
   }
@@ -611,6 +633,19 @@ export class RunnerService {
     this.prepulls = background.prepulls;
     this.stopBackground.push(background.stop);
     if (this.idle) this.stopBackground.push(this.idle.start());
+  }
+
+  /**
+   * Fills the warm pools, after finishing claims a crash interrupted and adopting the pools' ready runners; call it
+   * after reconcile(). Resolves once recovery is done (the pools then refill in the background).
+   */
+  startPools(): Promise<void> {
+    return this.pools.start();
+  }
+
+  /** Each warm pool's size and counts, for system_status. */
+  poolStatus(): PoolStatus[] {
+    return this.pools.status();
   }
 
   /** Where the operator's prepulls (images.prepull) are, for system_status. */
@@ -771,6 +806,7 @@ export class RunnerService {
 
   /** Stops background work and closes every agent connection (runners keep running). */
   close(): void {
+    this.pools.close();
     for (const stop of this.stopBackground.splice(0)) stop();
     this.connections.closeAll();
   }

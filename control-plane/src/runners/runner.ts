@@ -29,6 +29,8 @@ export interface RunnerInfo {
   /** Why a stopped or failed runner is not ready: the spawn error, or how its agent ended (exit code, OOM). */
   error?: string | undefined;
   exitCode?: number | undefined;
+  /** True when the runner was claimed from a warm pool; false when it was created for its spawn (cold). */
+  pooled?: boolean | undefined;
 }
 
 /** What runner_spawn asks for; everything optional falls back to the operator's defaults. */

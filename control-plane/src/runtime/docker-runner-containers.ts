@@ -10,9 +10,12 @@ import { runnerContainerName, toRunnerCreateOptions, type AgentSettings } from "
 import { prepareHardenedWorkspace } from "./docker-workspace-ownership.js";
 import type { InstanceScope } from "./instance-scope.js";
 import { KIND, LABEL } from "./labels.js";
-import type { RunnerContainerSpec } from "./runner-container-spec.js";
+import type { RunnerContainerSpec, RunnerLimits } from "./runner-container-spec.js";
+import { NO_CLAIMS, poolOfOwner, type RunnerOwnership } from "./runner-ownership.js";
 import type { RunnerContainer, RunnerContainers, RunnerProcess } from "./runner-containers.js";
 import type { RunnerTokenVault } from "./runner-token-vault.js";
+
+const MIB = 1024 * 1024;
 
 /** Runner containers on Docker: named after the runner, labelled with owner and instance, tokens kept in the vault. */
 export class DockerRunnerContainers implements RunnerContainers {
@@ -25,6 +28,8 @@ export class DockerRunnerContainers implements RunnerContainers {
     private readonly tokens: RunnerTokenVault,
     /** Spilled exec output each agent keeps for all its processes together. */
     private readonly execOutputMb: number,
+    /** Who claimed pooled runners (their labels name the pool). */
+    private readonly claims: RunnerOwnership = NO_CLAIMS,
   ) {}
 
   async startRunner(spec: RunnerContainerSpec): Promise<RunnerContainer> {
@@ -67,7 +72,8 @@ export class DockerRunnerContainers implements RunnerContainers {
       if (labels?.[LABEL.runner] !== runnerId || labels[LABEL.kind] !== KIND.runner || !this.scope.owns(labels))
         return undefined;
       // Runners created by an older version carry their token in Env; every other one's is in the vault.
-      return { ...toRunnerContainer(info), token: legacyEnvToken(info) ?? this.tokens.get(runnerId) };
+      const runner = { ...toRunnerContainer(info), token: legacyEnvToken(info) ?? this.tokens.get(runnerId) };
+      return withClaim(runner, this.claims);
     } catch (error) {
       if (isDockerFailure(error, "missing")) return undefined;
       throw this.errors.wrap(error, `inspect runner "${runnerId}"`);
@@ -75,8 +81,13 @@ export class DockerRunnerContainers implements RunnerContainers {
   }
 
   async listRunners(principal: string): Promise<RunnerContainer[]> {
-    const runners = await this.listByLabels([`${LABEL.owner}=${principal}`]);
-    return runners.filter((runner) => runner.principal === principal);
+    const [labelled, claimed] = await Promise.all([
+      this.listByLabels([`${LABEL.owner}=${principal}`]),
+      Promise.all(this.claims.runnerIdsOf(principal).map((runnerId) => this.findRunner(runnerId))),
+    ]);
+    return [...labelled, ...claimed].filter(
+      (runner): runner is RunnerContainer => runner !== undefined && runner.principal === principal,
+    );
   }
 
   listAllRunners(): Promise<RunnerContainer[]> {
@@ -116,6 +127,20 @@ export class DockerRunnerContainers implements RunnerContainers {
       if (!isDockerFailure(error, "missing", "conflict")) throw this.errors.wrap(error, `remove runner "${runnerId}"`);
     }
     this.tokens.delete(runnerId);
+    this.claims.delete(runnerId);
+  }
+
+  async updateLimits(runnerId: string, limits: RunnerLimits): Promise<void> {
+    try {
+      await this.docker.getContainer(runnerContainerName(runnerId)).update({
+        NanoCpus: Math.round(limits.cpus * 1e9),
+        Memory: limits.memoryMb * MIB,
+        MemorySwap: limits.memoryMb * MIB,
+        PidsLimit: limits.pids,
+      });
+    } catch (error) {
+      throw this.runnerError(error, runnerId, "change the limits of");
+    }
   }
 
   async pauseRunner(runnerId: string): Promise<void> {
@@ -218,6 +243,22 @@ export class DockerRunnerContainers implements RunnerContainers {
       ? runnerGone(runnerId, verb, error)
       : this.errors.wrap(error, `${verb} runner "${runnerId}"`);
   }
+}
+
+/** A pooled runner as its claimer sees it: owner, alias, creation time and env from the claim. */
+function withClaim(runner: RunnerContainer, claims: RunnerOwnership): RunnerContainer {
+  const pool = poolOfOwner(runner.principal);
+  if (pool === undefined) return runner;
+  const claim = claims.get(runner.runnerId);
+  if (!claim) return { ...runner, pool };
+  return {
+    ...runner,
+    pool,
+    principal: claim.principal,
+    alias: claim.alias,
+    createdAt: claim.claimedAt,
+    env: claim.env,
+  };
 }
 
 function runnerGone(runnerId: string, verb: string, cause?: unknown): ControlPlaneError {

@@ -17,7 +17,8 @@ import { DockerSnapshots } from "./docker-snapshots.js";
 import { DockerWorkspaceVolumes } from "./docker-workspace-volumes.js";
 import { DEFAULT_INSTANCE_SCOPE, type InstanceScope } from "./instance-scope.js";
 import { NodeRuntimeCache, type NodeRuntimeCacheOptions } from "./node-runtime-cache.js";
-import type { RunnerEventFeed } from "./runner-events.js";
+import type { RunnerEvent, RunnerEventFeed } from "./runner-events.js";
+import { NO_CLAIMS, poolOfOwner, type RunnerOwnership } from "./runner-ownership.js";
 import { createMemoryTokenVault, type RunnerTokenVault } from "./runner-token-vault.js";
 
 /** Where the injected agent comes from: the bundle on disk and a cache for its Node runtimes. */
@@ -35,6 +36,8 @@ export interface RunnerAgentOptions {
   tokens?: RunnerTokenVault;
   /** Spilled exec output each agent keeps for all its processes together (config limits.exec_output_mb). */
   execOutputMb?: number;
+  /** Who claimed pooled runners (the state store's runner_claims); no pools when omitted. */
+  claims?: RunnerOwnership;
 }
 
 const DEFAULT_EXEC_OUTPUT_MB = 1024;
@@ -65,6 +68,7 @@ export class DockerRuntime implements ContainerRuntime {
     this.engine = new DockerEngineStatus(docker, errors, scope);
     this.networks = new DockerNetworks(docker, errors, log, scope);
     const tokens = runnerAgent.tokens ?? createMemoryTokenVault();
+    const claims = runnerAgent.claims ?? NO_CLAIMS;
     this.containers = new DockerRunnerContainers(
       docker,
       errors,
@@ -73,6 +77,7 @@ export class DockerRuntime implements ContainerRuntime {
       this.networks,
       tokens,
       runnerAgent.execOutputMb ?? DEFAULT_EXEC_OUTPUT_MB,
+      claims,
     );
     this.images = new DockerImages(docker, errors, log, scope);
     this.workspaces = new DockerWorkspaceVolumes(docker, errors, log, scope);
@@ -84,6 +89,29 @@ export class DockerRuntime implements ContainerRuntime {
       agent.timing,
     );
     this.leftovers = new DockerLeftovers(docker, errors, log, payload);
-    this.events = { watch: (listener) => watchDockerRunnerEvents(docker, log, listener, undefined, scope) };
+    // A claimed pooled runner's events belong to its claimer; its labels name the pool.
+    const claimer = claimerOf(claims);
+    this.events = {
+      watch: (listener) => watchDockerRunnerEvents(docker, log, (event) => listener(claimer(event)), undefined, scope),
+    };
   }
+}
+
+/**
+ * Maps a pooled runner's event to its claimer. The claim is forgotten when the runner is removed, before its
+ * "destroy" event arrives, so the last claimers are remembered for that event.
+ */
+function claimerOf(claims: RunnerOwnership): (event: RunnerEvent) => RunnerEvent {
+  const recent = new Map<string, string>();
+  return (event) => {
+    if (poolOfOwner(event.principal) === undefined) return event;
+    const principal = claims.get(event.runnerId)?.principal ?? recent.get(event.runnerId);
+    if (principal === undefined) return event;
+    recent.delete(event.runnerId);
+    if (event.action !== "destroy") {
+      recent.set(event.runnerId, principal);
+      if (recent.size > 1000) recent.delete(recent.keys().next().value!);
+    }
+    return { ...event, principal };
+  };
 }

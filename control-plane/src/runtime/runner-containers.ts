@@ -31,6 +31,10 @@ export interface RunnerContainer {
   finishedAt: string | undefined;
   /** The host pid of the container's init process while it runs (the engine's view); undefined when stopped. */
   pid?: number | undefined;
+  /** The warm pool it was created for (claimed or not); undefined for a runner spawned cold. */
+  pool?: string | undefined;
+  /** A claimed pooled runner: its claimer's env, which every exec gets (a cold runner's env is in its container). */
+  env?: Record<string, string> | undefined;
 }
 
 /**
@@ -56,6 +60,8 @@ export interface RunnerContainers {
   removeRunner(runnerId: string): Promise<void>;
   /** Freezes every process of a running runner (the cgroup freezer): memory is kept, no CPU is used. */
   pauseRunner(runnerId: string): Promise<void>;
+  /** Changes a running runner's CPU, memory and pids limits (a claimed pooled runner gets its claimer's). */
+  updateLimits(runnerId: string, limits: RunnerLimits): Promise<void>;
   /** Thaws a paused runner; one that is not paused is not an error. */
   resumeRunner(runnerId: string): Promise<void>;
   /** The processes in a runner's container as the engine sees them (pid namespace of the host); [] when it is stopped. */

@@ -87,6 +87,22 @@ const MIGRATIONS: readonly string[] = [
     pulled_at TEXT NOT NULL
   );
   `,
+  // Pooled runners claimed by a principal: labels cannot change, so the claim is the owner (ADR 0017). The primary
+  // key makes two claims of one runner impossible, also across a crash.
+  `
+  CREATE TABLE runner_claims (
+    runner_id TEXT PRIMARY KEY,
+    pool TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    alias TEXT,
+    env TEXT NOT NULL,
+    limits TEXT NOT NULL,
+    token TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('claiming', 'claimed')),
+    claimed_at TEXT NOT NULL
+  );
+  CREATE INDEX runner_claims_principal ON runner_claims (principal);
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -105,7 +105,7 @@ describe("createSqliteStateStore", () => {
     open(join(dir, "v1.db")).close();
     const raw = new DatabaseSync(join(dir, "v1.db"));
     raw.exec(
-      "DROP TABLE runner_tokens; DROP TABLE runner_idle; DROP TABLE pulled_images; UPDATE schema_version SET version = 1",
+      "DROP TABLE runner_tokens; DROP TABLE runner_idle; DROP TABLE pulled_images; DROP TABLE runner_claims; UPDATE schema_version SET version = 1",
     );
     raw.close();
     const first = open(join(dir, "v1.db"));
@@ -121,6 +121,36 @@ describe("createSqliteStateStore", () => {
     ]);
     again.runnerTokens.delete("r-1");
     expect(again.runnerTokens.get("r-1")).toBeUndefined();
+  });
+
+  it("records one claim per pooled runner, lists a principal's, completes and forgets them, across reopening", () => {
+    const file = join(dir, "claims.db");
+    const store = open(file);
+    const claim = {
+      runnerId: "r-1",
+      pool: "warm",
+      principal: "alice",
+      alias: "a",
+      env: { GREETING: "hi" },
+      limits: { cpus: 1, memoryMb: 512, pids: 100 },
+      token: "t".repeat(43),
+      state: "claiming" as const,
+      claimedAt: "2030-01-01T00:00:00.000Z",
+    };
+    expect(store.runnerClaims.insert(claim)).toBe(true);
+    // The primary key: a second claim of the same runner, by anyone, is refused and changes nothing.
+    expect(store.runnerClaims.insert({ ...claim, principal: "mallory", token: "m".repeat(43) })).toBe(false);
+    expect(store.runnerClaims.insert({ ...claim, runnerId: "r-2", alias: undefined, env: {} })).toBe(true);
+    expect(store.runnerClaims.runnerIdsOf("alice")).toEqual(["r-1", "r-2"]);
+    expect(store.runnerClaims.runnerIdsOf("mallory")).toEqual([]);
+    store.runnerClaims.markClaimed("r-1");
+    store.close();
+    const again = open(file);
+    expect(again.runnerClaims.get("r-1")).toEqual({ ...claim, state: "claimed" });
+    expect(again.runnerClaims.get("r-2")).toMatchObject({ alias: undefined, env: {}, state: "claiming" });
+    again.runnerClaims.delete("r-1");
+    expect(again.runnerClaims.all().map((entry) => entry.runnerId)).toEqual(["r-2"]);
+    expect(again.runnerClaims.get("r-1")).toBeUndefined();
   });
 
   it("keeps idle stops per runner until cleared or the runner is forgotten, and only for its own principal", () => {

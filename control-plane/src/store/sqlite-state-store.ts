@@ -1,6 +1,7 @@
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
 import { openSqliteDatabase } from "./sqlite-database.js";
 import { prepareStatements, type SqliteStatements } from "./sqlite-statements.js";
+import { SqliteRunnerClaims } from "./sqlite-runner-claims.js";
 import { SqliteRunnerTokens } from "./sqlite-runner-tokens.js";
 import { SqliteTaskTable } from "./sqlite-task-table.js";
 import type {
@@ -8,6 +9,7 @@ import type {
   IdleActionRecord,
   IdempotencyOutcome,
   IdempotencyRecord,
+  RunnerClaims,
   RunnerTokens,
   SpawnRecord,
   StateStore,
@@ -30,11 +32,13 @@ class SqliteStateStore implements StateStore {
   private readonly statements: SqliteStatements;
   private readonly tasks: SqliteTaskTable;
   readonly runnerTokens: RunnerTokens;
+  readonly runnerClaims: RunnerClaims;
 
   constructor(private readonly db: DatabaseSync) {
     this.statements = prepareStatements(db);
     this.tasks = new SqliteTaskTable(db);
     this.runnerTokens = new SqliteRunnerTokens(db);
+    this.runnerClaims = new SqliteRunnerClaims(db);
   }
 
   claimIdempotencyKey(claim: IdempotencyClaim): IdempotencyOutcome {

@@ -49,6 +49,8 @@ export interface StateStore {
 
   /** Each runner's agent token, delivered to the agent at every start and kept nowhere on the engine. */
   readonly runnerTokens: RunnerTokens;
+  /** Pooled runners and who claimed them (a pooled runner's labels name its pool, never its claimer). */
+  readonly runnerClaims: RunnerClaims;
 
   /** MCP task records (runner_spawn as a task), owned by a principal. */
   createTask(task: TaskRecord): void;
@@ -67,6 +69,34 @@ export interface StateStore {
   /** True while the store is open and answers a trivial query (for /readyz). */
   isHealthy(): boolean;
   close(): void;
+}
+
+/** Claims of pooled runners by runner id. */
+export interface RunnerClaims {
+  /** Records a claim; false when the runner is claimed already (by anyone). */
+  insert(claim: RunnerClaimRecord): boolean;
+  get(runnerId: string): RunnerClaimRecord | undefined;
+  /** The ids of the runners `principal` claimed. */
+  runnerIdsOf(principal: string): string[];
+  all(): RunnerClaimRecord[];
+  /** The agent took the claim's token: the claim is complete. */
+  markClaimed(runnerId: string): void;
+  delete(runnerId: string): void;
+}
+
+export interface RunnerClaimRecord {
+  runnerId: string;
+  pool: string;
+  principal: string;
+  alias: string | undefined;
+  env: Record<string, string>;
+  /** The limits the claimer asked for, applied to the container (docker update) before the claim returns. */
+  limits: { cpus: number; memoryMb: number; pids: number };
+  /** The agent token the claim gives the runner; the token vault keeps the pool's until the agent has taken it. */
+  token: string;
+  /** claiming: recorded, the token may not have been rotated yet; claimed: the runner is the claimer's in full. */
+  state: "claiming" | "claimed";
+  claimedAt: string;
 }
 
 /** Agent tokens by runner id; a runner id is unique across principals. */

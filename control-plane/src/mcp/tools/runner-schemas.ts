@@ -58,6 +58,12 @@ export const runnerOutputShape = {
     .optional()
     .describe("Why a stopped or failed runner is not ready (the spawn error, or how its agent exited)."),
   exit_code: z.number().int().optional().describe("The agent's exit code when the runner stopped on its own."),
+  pooled: z
+    .boolean()
+    .optional()
+    .describe(
+      "true: the runner was claimed ready from one of the server's warm pools (a fresh tmpfs /work, a new agent token, your env and limits applied); false: it was created for its spawn. Attaching a workspace always creates one.",
+    ),
 };
 
 export const runnerOutputSchema = z.object(runnerOutputShape);
@@ -83,6 +89,7 @@ export function toRunnerOutput(runner: RunnerInfo): RunnerOutput {
   if (runner.profile !== undefined) output.profile = runner.profile;
   if (runner.error !== undefined) output.error = runner.error;
   if (runner.exitCode !== undefined) output.exit_code = runner.exitCode;
+  if (runner.pooled !== undefined) output.pooled = runner.pooled;
   return output;
 }
 

@@ -73,6 +73,27 @@ const TOOL = {
       .describe(
         "The images this server pulls in the background at start-up (images.prepull), so runners of them start without a pull; absent when there are none.",
       ),
+    pools: z
+      .array(
+        z.object({
+          name: z.string(),
+          image: z
+            .string()
+            .describe("What a spawn must ask for (with storage tmpfs, its profile and network) to claim one."),
+          ready: z.number().int().describe("Runners ready to be claimed now."),
+          starting: z.number().int().describe("Runners being created to refill it."),
+          target: z.number().int().describe("The size it refills to: min, more after misses (up to max)."),
+          min: z.number().int(),
+          max: z.number().int(),
+          claims: z.number().int().describe("Spawns that claimed one since the server started."),
+          misses: z.number().int().describe("Matching spawns that found it empty and started cold."),
+          last_error: z.string().optional().describe("Why refilling fails, while it does."),
+        }),
+      )
+      .optional()
+      .describe(
+        "The server's warm pools: a runner_spawn with storage \"tmpfs\", no mounts and a pool's image, profile and network claims a ready runner in milliseconds (pooled: true). Absent when there are none.",
+      ),
     error: z.string().optional().describe("What could not be counted, when Docker or the state store failed."),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -97,6 +118,18 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
       state: entry.state,
       ...(entry.detail ? { detail: entry.detail } : {}),
     }));
+    const pools = deps.runners.poolStatus().map((pool) => ({
+      name: pool.name,
+      image: pool.image,
+      ready: pool.ready,
+      starting: pool.starting,
+      target: pool.target,
+      min: pool.min,
+      max: pool.max,
+      claims: pool.claims,
+      misses: pool.misses,
+      ...(pool.lastError ? { last_error: pool.lastError } : {}),
+    }));
     const runnerCount = Object.values(counts).reduce((sum, count) => sum + count, 0);
     const summary =
       STATUSES.filter((status) => counts[status] > 0)
@@ -111,6 +144,7 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
         workspace_count: workspaceCount,
         ...(quotas.length > 0 ? { quotas } : {}),
         ...(prepulls.length > 0 ? { prepulls } : {}),
+        ...(pools.length > 0 ? { pools } : {}),
         ...(error ? { error } : {}),
       },
       `DevHatchery ${deps.version}; Docker ${engineReachable ? "reachable" : "NOT reachable"}; your runners: ${summary}; workspaces: ${workspaceCount}` +
@@ -119,6 +153,9 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
           : ".") +
         (prepulls.length > 0
           ? ` Prepulls: ${prepulls.map((entry) => `${entry.image} ${entry.state}${entry.detail ? ` (${entry.detail})` : ""}`).join(", ")}.`
+          : "") +
+        (pools.length > 0
+          ? ` Warm pools: ${pools.map((pool) => `${pool.name} (${pool.image}) ${pool.ready} ready${pool.starting > 0 ? `, ${pool.starting} starting` : ""}`).join(", ")}.`
           : "") +
         (error ? ` (${error})` : ""),
     );

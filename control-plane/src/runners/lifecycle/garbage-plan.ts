@@ -1,6 +1,7 @@
 import type { LifecycleConfig } from "../../config.js";
 import type { AgentVolumeInfo, HelperContainer } from "../../runtime/engine-leftovers.js";
 import type { RunnerContainer } from "../../runtime/runner-containers.js";
+import { isUnclaimedPooled } from "../../runtime/runner-ownership.js";
 import type { RunnerSnapshot } from "../../runtime/runner-snapshots.js";
 import type { WorkspaceVolume } from "../../runtime/workspace-volumes.js";
 
@@ -89,6 +90,8 @@ export function planGarbage(input: GarbageInputs, settings: RetentionSettings): 
   };
 
   for (const runner of input.runners) {
+    // An unclaimed pooled runner belongs to its pool, which removes it (shrinking, a changed configuration).
+    if (isUnclaimedPooled(runner)) continue;
     consider(
       { kind: "runner", id: runner.runnerId, principal: runner.principal, reason: "max_lifetime" },
       runner.createdAt,

@@ -29,6 +29,7 @@ export async function restartStoppedRunner(
   try {
     if (!container.token) throw new ControlPlaneError("RUNNER_START_FAILED", "the container has no agent token");
     client = await waitUntilReady(runtime, container, container.token, readyTimeoutMs, log);
+    if (container.env) client.exec.baseEnv = container.env;
   } catch (error) {
     throw new ControlPlaneError(
       "RUNNER_START_FAILED",

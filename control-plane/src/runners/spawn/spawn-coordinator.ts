@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { AgentClient } from "../../agent-client/agent-client.js";
 import type { AuditLog } from "../../audit.js";
 import { asControlPlaneError } from "../../errors.js";
 import type { Logger } from "../../log.js";
@@ -16,6 +17,7 @@ import type { RunnerSpawner, SpawnPlan, SpawnProgress } from "./runner-spawner.j
 import type { Principal, RunnerInfo } from "../runner.js";
 import { checkSpawnConflicts } from "./spawn-conflicts.js";
 import { PolicyDeniedError, spawnRequestHash, type ValidSpawn } from "./spawn-request.js";
+import type { TakenRunner, WarmPools } from "../pools/warm-pools.js";
 
 export interface StartedSpawn {
   runner: RunnerInfo;
@@ -44,6 +46,8 @@ export interface SpawnCoordinatorDeps {
    */
   checkQuotas?: (principal: Principal, containers: RunnerContainer[], spawn: ValidSpawn) => void | Promise<void>;
   emitChange: (principalId: string, runnerId: string) => void;
+  /** Warm pools a matching spawn claims a ready runner from; every spawn starts cold without. */
+  pools?: WarmPools;
 }
 
 const FAILED_SPAWN_TTL_MS = 24 * 60 * 60 * 1000;
@@ -64,7 +68,9 @@ export class SpawnCoordinator {
   ): Promise<StartedSpawn> {
     const { store, runtime, inFlight } = this.deps;
     return this.deps.locks.run(`principal:${principal.id}`, async () => {
-      const runnerId = `r-${randomBytes(6).toString("hex")}`;
+      // A pooled runner keeps its id: the spawn's runner is the one taken. It goes back if the spawn is refused here.
+      const taken = this.deps.pools?.take(spawn, binds);
+      const runnerId = taken?.runnerId ?? `r-${randomBytes(6).toString("hex")}`;
       const createdAt = new Date().toISOString();
       const key = spawn.idempotencyKey;
       if (key !== undefined) {
@@ -74,8 +80,14 @@ export class SpawnCoordinator {
           requestHash: spawnRequestHash(spawn),
           runnerId,
           createdAt,
+        }).catch((error: unknown) => {
+          if (taken) this.deps.pools?.giveBack(taken);
+          throw error;
         });
-        if (reused) return { ...reused, reused: true };
+        if (reused) {
+          if (taken) this.deps.pools?.giveBack(taken);
+          return { ...reused, reused: true };
+        }
       }
       try {
         const containers = await runtime.containers.listRunners(principal.id);
@@ -112,6 +124,7 @@ export class SpawnCoordinator {
         const ready = this.create(
           { principal: principal.id, runnerId, token, createdAt, spawn, binds, workspaceKey },
           onProgress,
+          taken,
         );
         // The caller may never look at `ready` (wait: false); its failure is recorded, so it must not be unhandled.
         ready.catch(() => undefined);
@@ -120,12 +133,36 @@ export class SpawnCoordinator {
         return { runner: info, ready, reused: false };
       } catch (error) {
         if (key !== undefined) store.releaseIdempotencyKey(principal.id, key);
+        if (taken) this.deps.pools?.giveBack(taken);
         throw error;
       }
     });
   }
 
-  private async create(plan: SpawnPlan, onProgress: (progress: SpawnProgress) => void): Promise<RunnerInfo> {
+  /** A claimed pooled runner, or a new one when none was taken or its claim failed (the spawn then starts cold). */
+  private async runnerFor(
+    plan: SpawnPlan,
+    onProgress: (progress: SpawnProgress) => void,
+    taken: TakenRunner | undefined,
+  ): Promise<{ container: RunnerContainer; client: AgentClient; pooled: boolean }> {
+    if (taken && this.deps.pools) {
+      try {
+        return { ...(await this.deps.pools.claim(taken, plan.principal, plan.spawn)), pooled: true };
+      } catch (error) {
+        this.deps.log.warn(
+          { err: error, runner: plan.runnerId },
+          "the pooled runner could not be claimed; starting cold",
+        );
+      }
+    }
+    return { ...(await this.deps.spawner.create(plan, onProgress)), pooled: false };
+  }
+
+  private async create(
+    plan: SpawnPlan,
+    onProgress: (progress: SpawnProgress) => void,
+    taken?: TakenRunner,
+  ): Promise<RunnerInfo> {
     const { store, audit } = this.deps;
     const { spawn, runnerId, principal } = plan;
     const key = spawn.idempotencyKey;
@@ -140,17 +177,17 @@ export class SpawnCoordinator {
       env: Object.keys(spawn.env),
     };
     try {
-      const { container, client } = await this.deps.spawner.create(plan, onProgress);
+      const { container, client, pooled } = await this.runnerFor(plan, onProgress, taken);
       this.deps.connections.set(principal, runnerId, client, plan.workspaceKey);
       store.finishSpawn(runnerId, { status: "ready" });
       if (key !== undefined) store.completeIdempotencyKey(principal, key, runnerId);
       this.deps.activity.touchNow(principal, runnerId, plan.workspaceKey);
-      audit.record({ action: "runner.spawn", principal, outcome: "ok", runner: runnerId, ...fields });
+      audit.record({ action: "runner.spawn", principal, outcome: "ok", runner: runnerId, pooled, ...fields });
       this.deps.log.info(
-        { runner: runnerId, principal, image: spawn.image, workspace: plan.workspaceKey },
+        { runner: runnerId, principal, image: spawn.image, workspace: plan.workspaceKey, pooled },
         "runner ready",
       );
-      return { ...runnerInfoFromContainer(container, undefined, new Date().toISOString()), status: "ready" };
+      return { ...runnerInfoFromContainer(container, undefined, new Date().toISOString()), status: "ready", pooled };
     } catch (error) {
       const failure = asControlPlaneError(error);
       store.finishSpawn(runnerId, { status: "failed", error: failure.message });
