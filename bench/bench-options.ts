@@ -14,6 +14,10 @@ export interface BenchOptions {
   /** Spawns in the burst scenario, and how many run at once. */
   burstSpawns: number;
   burstConcurrency: number;
+  /** Warm claims (and as many cold spawns and `docker run -d`) in the warm claim scenario. */
+  warmClaims: number;
+  /** Claims in the pool refill burst, `burstConcurrency` at a time; the pool's min is this many. */
+  refillClaims: number;
   fileMb: number;
   fileSamples: number;
   updateSamples: number;
@@ -36,6 +40,8 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       spawnSamples: 2,
       burstSpawns: 6,
       burstConcurrency: 3,
+      warmClaims: 3,
+      refillClaims: 5,
       fileMb: 4,
       fileSamples: 1,
       updateSamples: 3,
@@ -53,6 +59,8 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     spawnSamples: 10,
     burstSpawns: 50,
     burstConcurrency: 5,
+    warmClaims: 50,
+    refillClaims: 20,
     fileMb: 100,
     fileSamples: 5,
     updateSamples: 30,

@@ -17,6 +17,7 @@ import { resourceUpdates } from "./scenarios/resource-updates.ts";
 import { spawnBurst } from "./scenarios/spawn-burst.ts";
 import { spawnReady } from "./scenarios/spawn-ready.ts";
 import { toolOverhead } from "./scenarios/tool-overhead.ts";
+import { poolRefill, warmClaim } from "./scenarios/warm-claim.ts";
 
 const SCENARIOS: Scenario[] = [
   execRoundTrip,
@@ -24,6 +25,8 @@ const SCENARIOS: Scenario[] = [
   authOverhead,
   spawnReady,
   spawnBurst,
+  warmClaim,
+  poolRefill,
   fileTransfer,
   resourceUpdates,
   mcpSessions,

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -47,11 +49,19 @@ export interface DirectRunner {
   agent: AgentClient;
 }
 
+/** A warm pool of the fixture's image (devhatchery.yaml `pools:`), with the pool's other settings at their defaults. */
+export interface FixturePool {
+  min: number;
+  max?: number;
+}
+
 /** The real control plane process with one principal of its own, an MCP SDK client, and cleanup by label. */
 export interface McpFixture {
   docker: Docker;
   url: string;
   network: string;
+  /** The name of its warm pool, unique per fixture (undefined without one). */
+  pool: string | undefined;
   client: Client;
   /** A further MCP session of the same principal (closed with the fixture). */
   connect(): Promise<Client>;
@@ -70,12 +80,24 @@ export async function startMcpFixture(
   image: string,
   name: string,
   env: Record<string, string> = {},
+  pool?: FixturePool,
 ): Promise<McpFixture> {
   const docker = new Docker();
   const suffix = randomBytes(4).toString("hex");
   const principal = `bench-${name}-${suffix}`;
   const token = randomBytes(24).toString("hex");
   const network = `devhatchery-bench-${name}-${suffix}`;
+  const poolName = pool && `bench-${name}-${suffix}`;
+  // The pool lives in a config file only (no env var for it); its folder goes with the fixture.
+  const configDir = pool && (await mkdtemp(join(tmpdir(), "devhatchery-bench-config-")));
+  const configEnv: Record<string, string> = {};
+  if (pool && configDir) {
+    configEnv.DEVHATCHERY_CONFIG = join(configDir, "devhatchery.yaml");
+    await writeFile(
+      configEnv.DEVHATCHERY_CONFIG,
+      `pools:\n  - name: ${poolName}\n    image: ${image}\n    min: ${pool.min}\n    max: ${pool.max ?? pool.min}\n`,
+    );
+  }
   const volumesBefore = await listAgentVolumes(docker);
   const othersBefore = new Set(await findChildPids(CONTROL_PLANE_MAIN));
   const npmEnv = Object.fromEntries(
@@ -83,12 +105,19 @@ export async function startMcpFixture(
       (entry): entry is [string, string] => NPM_ENV.test(entry[0]) && entry[1] !== undefined,
     ),
   );
+  const removeConfig = async (): Promise<void> => {
+    if (configDir) await rm(configDir, { recursive: true, force: true });
+  };
   const server: ControlPlaneProcess = await startControlPlane({
     ...npmEnv,
     DEVHATCHERY_BEARER_TOKENS: `${principal}:${token}`,
     DEVHATCHERY_RUNNER_NETWORK: network,
     DEVHATCHERY_DEFAULT_IMAGE: image,
+    ...configEnv,
     ...env,
+  }).catch(async (error: unknown) => {
+    await removeConfig();
+    throw error;
   });
   const [pid, ...extra] = (await findChildPids(CONTROL_PLANE_MAIN)).filter((found) => !othersBefore.has(found));
   const clients: Client[] = [];
@@ -98,7 +127,8 @@ export async function startMcpFixture(
     for (const agent of agents) agent.close();
     await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
     await server.stop();
-    await removeTestRunners([principal], network);
+    // A stopped control plane leaves its pool's ready runners on the engine (for its next start), by design.
+    await removeTestRunners(poolName ? [principal, `pool:${poolName}`] : [principal], network);
     // Concurrent first spawns can create several networks of one name; remove each by id.
     const leftovers = await docker.listNetworks({ filters: { name: [network] } });
     await Promise.all(
@@ -112,6 +142,7 @@ export async function startMcpFixture(
         ),
     );
     await removeAgentVolumesSince(docker, volumesBefore);
+    await removeConfig();
   };
   open.add(close);
   const connect = async (): Promise<Client> => {
@@ -139,6 +170,7 @@ export async function startMcpFixture(
       docker,
       url: server.url,
       network,
+      pool: poolName,
       client,
       connect,
       call,
