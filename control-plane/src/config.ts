@@ -187,6 +187,8 @@ export interface ControlPlaneConfig {
   instance: { name: string; adoptUnlabelled: boolean };
   /** Images pulled in the background at start-up (readiness does not wait for them). */
   prepullImages: string[];
+  /** The apt cache (apt_cache.*): its folder is <stateDir>/apt-cache. */
+  aptCache: { enabled: boolean; port: number; maxMb: number; indexTtlS: number };
   /** Warm pools of ready runners that matching spawns claim (pools). */
   pools: PoolConfig[];
   /** Runner limits: what a spawn gets when it asks for nothing, and the most it may ask for. */

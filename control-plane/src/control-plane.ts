@@ -19,6 +19,7 @@ import { createExecOutputSubscriptionProvider } from "./mcp/resources/exec-outpu
 import { prepareDefaultImage } from "./runners/spawn/default-image-preparation.js";
 import { ExecService } from "./runners/exec/exec-service.js";
 import { ExportService } from "./runners/exports/export-service.js";
+import { AptCache } from "./apt-cache/apt-cache.js";
 import { GarbageCollector } from "./runners/lifecycle/garbage-collector.js";
 import { QuotaWatch } from "./runners/lifecycle/quota-watch.js";
 import { MountPolicy } from "./runners/mounts/mount-policy.js";
@@ -95,6 +96,19 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
     new Date().toISOString(),
   );
   if (failedTasks > 0) log.warn({ failedTasks }, "marked tasks left working by the previous process as failed");
+  const aptCache = config.aptCache.enabled
+    ? new AptCache(
+        {
+          port: config.aptCache.port,
+          maxMb: config.aptCache.maxMb,
+          indexTtlS: config.aptCache.indexTtlS,
+          stateDir: config.stateDir,
+        },
+        runtime.networks,
+        metrics,
+        log.child({ component: "apt-cache" }),
+      )
+    : undefined;
   const runners = new RunnerService(
     runtime,
     store,
@@ -111,6 +125,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
       exportRoot: config.exports.root,
       pools: config.pools,
       fault: config.testFault,
+      aptCache,
       // Idle checks run when the server or any policy gives runners an idle limit.
       idle:
         config.lifecycle.idleStopAfterS > 0 || config.policies.some((policy) => (policy.idleStopAfterS ?? 0) > 0)
@@ -259,6 +274,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
       stopGarbage();
       stopQuotaWatch();
       runners.close();
+      await aptCache?.close();
       store.close();
       stateLock.release();
       await observability.close();

@@ -22,6 +22,10 @@ export interface Meter {
   poolClaim(pool: string, outcome: "claimed" | "miss"): void;
   /** A pool got back to its size after dropping below it: how long that took. */
   poolRefilled(pool: string, seconds: number): void;
+  /** The apt cache answered a runner: from its disk (hit, with the bytes served), fetched to keep (miss), passed through, or refused. */
+  aptCacheRequest(result: "hit" | "miss" | "pass" | "refused", bytesFromCache: number): void;
+  /** Bytes the apt cache fetched from repositories. */
+  aptCacheUpstreamBytes(bytes: number): void;
 }
 
 export type ExecOutcomeLabel =
@@ -40,4 +44,6 @@ export const NO_METER: Meter = {
   poolSize: () => undefined,
   poolClaim: () => undefined,
   poolRefilled: () => undefined,
+  aptCacheRequest: () => undefined,
+  aptCacheUpstreamBytes: () => undefined,
 };

@@ -196,6 +196,7 @@ describe("devhatchery plan", () => {
         "  audit log    off",
         "  retention    runners, workspaces, snapshots and exports are kept until removed",
         "  gc           every 300 s: expired objects, unused agent volumes of other versions, dangling helpers",
+        `  apt cache    on: port 3142 on each runner network's gateway, up to 4096 MiB in ${join(dir, "state", "devhatchery", "apt-cache")}`,
         `  network      ${network}: would be created on the first spawn (bridge, inter-container traffic off)`,
         `  network      ${network}-offline: would be created on the first spawn with network: false (internal bridge)`,
         "  image        devhatchery-test/runner:dev (default): present (amd64, agent 0.1.0 baked in)",

@@ -165,6 +165,12 @@ function hostLines(config: ControlPlaneConfig): Line[] {
     ["audit log", config.auditLog ?? "off"],
     ...idleLines(config),
     ...retentionLines(config),
+    [
+      "apt cache",
+      config.aptCache.enabled
+        ? `on: port ${config.aptCache.port || "any free"} on each runner network's gateway, up to ${config.aptCache.maxMb} MiB in ${join(config.stateDir, "apt-cache")}`
+        : "off (apt_cache.enabled): runners download packages directly",
+    ],
     ...quotaLines(config),
     ...policyLines(config),
   ];

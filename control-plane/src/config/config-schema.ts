@@ -523,6 +523,29 @@ export const configFileSchema = z.strictObject({
     description:
       "Warm pools: runners created ready before anyone asks. A runner_spawn whose image, profile, storage (tmpfs) and network match a pool, within its cpus and memory_mb, and with no mounts, claims one in milliseconds; attaching a workspace always starts cold.",
   }),
+  apt_cache: section(
+    "A cache for runners' apt downloads, served by the control plane on each runner network's gateway address.",
+    {
+      enabled: key(z.boolean().default(true), {
+        description:
+          "Runners of the default profile with outbound network (Debian or Ubuntu images) download packages through the cache: a package a runner fetched once is served from the control plane's disk to every later runner. Shared by all principals (apt checks every file against the repository's signed index, and only repositories fill it). Hardened runners cannot run apt (non-root, read-only root) and are left alone.",
+        env: ENV.aptCache,
+      }),
+      port: key(z.number().int().min(0).max(65535).default(3142), {
+        description:
+          "Port on each runner network's gateway address (0: any free one). Keep it closed to other hosts: it is reachable from runners only as long as nothing else listens there.",
+        env: ENV.aptCachePort,
+      }),
+      max_mb: key(z.number().int().min(16).max(1_048_576).default(4096), {
+        description: "MiB the cache keeps on disk (<state dir>/apt-cache); the least recently used files go first.",
+        env: ENV.aptCacheMaxMb,
+      }),
+      index_ttl_s: key(z.number().int().min(0).max(86_400).default(300), {
+        description:
+          "Seconds Release and package index files are served from the cache before they are fetched again (package files are kept until evicted: their names are versions).",
+      }),
+    },
+  ),
   allowed_roots: key(z.array(allowedRoot).default([]), {
     description: "Host folders runners may mount by alias, read-only unless the mode is rw and the caller asks for rw.",
     env: ENV.allowedRoots,

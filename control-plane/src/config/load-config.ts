@@ -137,6 +137,12 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
       adoptUnlabelled: file.state.unlabelled_objects === "adopt",
     },
     prepullImages: file.images.prepull,
+    aptCache: {
+      enabled: file.apt_cache.enabled,
+      port: file.apt_cache.port,
+      maxMb: file.apt_cache.max_mb,
+      indexTtlS: file.apt_cache.index_ttl_s,
+    },
     pools: file.pools.map((pool) => ({
       name: pool.name,
       image: pool.image ?? file.images.default,

@@ -29,6 +29,8 @@ export class PrometheusMetrics implements Meter {
   private readonly poolSizes: Gauge<"pool" | "state">;
   private readonly poolClaims: Counter<"pool" | "outcome">;
   private readonly poolRefills: Histogram<"pool">;
+  private readonly aptRequests: Counter<"result">;
+  private readonly aptBytes: Counter<"source">;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
 
   /** `countActiveRunners` asks Docker how many runners are running (cached a few seconds across scrapes). */
@@ -100,6 +102,18 @@ export class PrometheusMetrics implements Meter {
       help: "How long a warm pool took to get back to its size after claims took it below.",
       labelNames: ["pool"],
       buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.aptRequests = new Counter({
+      name: "devhatchery_apt_cache_requests_total",
+      help: "Requests of runners' apt to the apt cache, by result: hit (served from its disk), miss (fetched and kept), pass (fetched, not kept), refused (not a repository request, or a forbidden address).",
+      labelNames: ["result"],
+      registers,
+    });
+    this.aptBytes = new Counter({
+      name: "devhatchery_apt_cache_bytes_total",
+      help: "Bytes the apt cache served from its disk (source cache) and fetched from repositories (source upstream).",
+      labelNames: ["source"],
       registers,
     });
     this.authFailures = new Counter({
@@ -174,6 +188,15 @@ export class PrometheusMetrics implements Meter {
 
   poolClaim(pool: string, outcome: "claimed" | "miss"): void {
     this.poolClaims.inc({ pool, outcome });
+  }
+
+  aptCacheRequest(result: "hit" | "miss" | "pass" | "refused", bytesFromCache: number): void {
+    this.aptRequests.inc({ result });
+    if (bytesFromCache > 0) this.aptBytes.inc({ source: "cache" }, bytesFromCache);
+  }
+
+  aptCacheUpstreamBytes(bytes: number): void {
+    if (bytes > 0) this.aptBytes.inc({ source: "upstream" }, bytes);
   }
 
   poolRefilled(pool: string, seconds: number): void {

@@ -24,7 +24,7 @@ import { reconcileRunners, type ReconcileReport } from "./runner-reconciler.js";
 import { startRunnerBackgroundWork } from "./runner-background.js";
 import { runnerNotFound, type RunnerTarget } from "./runner-refs.js";
 import { runnerUnavailable, startingSpawnOf } from "./runner-unavailable.js";
-import { RunnerSpawner, type SpawnProgress } from "./spawn/runner-spawner.js";
+import { RunnerSpawner, type RunnerAptCache, type SpawnProgress } from "./spawn/runner-spawner.js";
 import type { PrepullState } from "./spawn/image-prepull.js";
 import type { IsolationProfile, Principal, RunnerInfo, SnapshotInfo, SpawnRequest, WorkspaceInfo } from "./runner.js";
 import { ImageGate } from "./spawn/image-gate.js";
@@ -68,6 +68,8 @@ export interface RunnerServiceOptions {
   pools?: readonly PoolConfig[];
   /** Test-only fault points (testFixtures), e.g. "claim-crash". */
   fault?: string | undefined;
+  /** The apt cache new runners with outbound network are pointed at (config apt_cache); none when omitted. */
+  aptCache?: RunnerAptCache | undefined;
 }
 
 /** The configuration defaults, for callers (tests) that do not pass config.limits. */
@@ -169,7 +171,12 @@ export class RunnerService {
     const spawner = new RunnerSpawner(
       runtime,
       images,
-      { network: options.network, readyTimeoutMs: options.readyTimeoutMs, tmpfsMb: this.limits.tmpfsMb },
+      {
+        network: options.network,
+        readyTimeoutMs: options.readyTimeoutMs,
+        tmpfsMb: this.limits.tmpfsMb,
+        aptCache: options.aptCache,
+      },
       log,
       audit,
     );

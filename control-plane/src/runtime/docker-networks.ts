@@ -41,6 +41,14 @@ export class DockerNetworks implements RunnerNetworks {
     return pending;
   }
 
+  async gateway(name: string): Promise<string | undefined> {
+    const info = await this.errors.call(
+      `inspect network "${name}"`,
+      () => this.docker.getNetwork(name).inspect() as Promise<Docker.NetworkInspectInfo>,
+    );
+    return info.IPAM?.Config?.find((config) => config.Gateway)?.Gateway;
+  }
+
   /** Whether runners on the network can reach beyond the Docker host (false for internal networks). */
   async hasOutboundAccess(name: string): Promise<boolean> {
     const info = await this.errors.call(

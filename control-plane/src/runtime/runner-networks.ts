@@ -5,4 +5,6 @@ export interface RunnerNetworks {
    * (runners spawned with `network: false`); the host still reaches the agents on it.
    */
   ensure(name: string, options?: { internal?: boolean }): Promise<void>;
+  /** The host's address on the network (its gateway), where host services runners may use listen. */
+  gateway(name: string): Promise<string | undefined>;
 }

@@ -36,6 +36,14 @@ export interface RunnerSpawnerOptions {
   network: string;
   readyTimeoutMs: number;
   tmpfsMb: number;
+  /** Where new runners with outbound network get their apt pointed (apt_cache); none when omitted. */
+  aptCache?: RunnerAptCache | undefined;
+}
+
+/** The apt cache as the spawner uses it (apt-cache/apt-cache.ts). */
+export interface RunnerAptCache {
+  /** Best effort: false when the runner has no apt or the cache is not listening. */
+  configureRunner(client: AgentClient, network: string): Promise<boolean>;
 }
 
 const BAKED_HINT = "check that the image contains the DevHatchery agent (images/README.md).";
@@ -166,6 +174,9 @@ export class RunnerSpawner {
       log.warn({ err: changed }, "runner removed: a mounted folder is not the one checked");
       throw changed;
     }
+    // Hardened runners cannot run apt (non-root, read-only root); offline ones could not reach a repository anyway.
+    if (this.options.aptCache && spawn.network && spawn.profile !== "hardened")
+      await this.options.aptCache.configureRunner(client, network);
     onProgress({ phase: "ready" });
     return { container, client };
   }
