@@ -113,7 +113,12 @@ describe("warm pools", () => {
     base = await mkdtemp(join(tmpdir(), "devhatchery-e2e-pools-"));
     const config = join(base, "devhatchery.yaml");
     // One pool of one runner (growing to two after a miss): every claim below is observable by id.
-    await writeFile(config, `pools:\n  - name: ${pool}\n    min: 1\n    max: 2\n    cpus: 2\n    memory_mb: 1024\n`);
+    // A second pool whose runners could never fit in the host's memory: it must not create any.
+    await writeFile(
+      config,
+      `limits:\n  max:\n    memory_mb: 1048576\npools:\n  - name: ${pool}\n    min: 1\n    max: 2\n    cpus: 2\n    memory_mb: 1024\n` +
+        `  - name: ${pool}-huge\n    min: 1\n    memory_mb: 1048576\n`,
+    );
     env = {
       ...identities,
       DEVHATCHERY_CONFIG: config,
@@ -125,7 +130,7 @@ describe("warm pools", () => {
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
     for (const server of servers) await server.stop().catch(() => undefined);
-    await removeTestRunners([alice.id, bob.id, `pool:${pool}`], network);
+    await removeTestRunners([alice.id, bob.id, `pool:${pool}`, `pool:${pool}-huge`], network);
     if (base) await rm(base, { recursive: true, force: true });
   });
 
@@ -134,6 +139,11 @@ describe("warm pools", () => {
     const mcp = await connect(server, alice.token);
     const other = await connect(server, bob.token);
     const [pooled] = await poolReady(mcp, pool, stateDir(), 1);
+    // Host capacity: the pool of 1 TiB runners creates none and says why.
+    const huge = ((await ok(mcp, "system_status")).pools as Array<Record<string, unknown>>)[1]!;
+    expect(huge).toMatchObject({ name: `${pool}-huge`, ready: 0 });
+    expect(huge.last_error).toMatch(/more than the host's \d+ MiB .*lower pools\[\]\.min, max or memory_mb/);
+    expect(await unclaimed(`${pool}-huge`, stateDir())).toEqual([]);
     const poolToken = storedRunnerToken(server.stateDir, pooled!);
     expect(poolToken).not.toBe("");
 

@@ -16,6 +16,14 @@ export class DockerEngineStatus implements EngineStatus {
     await this.errors.call("reach the Docker engine", () => this.docker.ping());
   }
 
+  async capacity(): Promise<{ memoryMb: number; cpus: number }> {
+    const info = (await this.errors.call("read the engine's info", () => this.docker.info())) as {
+      MemTotal?: number;
+      NCPU?: number;
+    };
+    return { memoryMb: Math.floor((info.MemTotal ?? 0) / (1024 * 1024)), cpus: info.NCPU ?? 0 };
+  }
+
   async countUnservedLegacyObjects(): Promise<{ runners: number; volumes: number }> {
     if (this.scope.adoptUnlabelled) return { runners: 0, volumes: 0 };
     const [containers, volumes] = await Promise.all([

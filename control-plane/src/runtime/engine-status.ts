@@ -7,4 +7,6 @@ export interface EngineStatus {
    * serve (zero when it adopts them): an upgrade's objects an operator may be looking for.
    */
   countUnservedLegacyObjects(): Promise<{ runners: number; volumes: number }>;
+  /** The engine host's memory and CPUs, as the engine reports them. */
+  capacity(): Promise<{ memoryMb: number; cpus: number }>;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { AgentClient } from "../../agent-client/agent-client.js";
 import type { AuditLog } from "../../audit.js";
 import type { PoolConfig } from "../../config.js";
-import { asControlPlaneError } from "../../errors.js";
+import { asControlPlaneError, ControlPlaneError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import type { Meter } from "../../meter.js";
 import type { ContainerRuntime } from "../../runtime/container-runtime.js";
@@ -42,7 +42,7 @@ export interface PoolStatus {
 }
 
 export interface WarmPoolsDeps {
-  runtime: Pick<ContainerRuntime, "containers">;
+  runtime: Pick<ContainerRuntime, "containers" | "engine">;
   spawner: RunnerSpawner;
   claims: RunnerClaims;
   tokens: RunnerTokens;
@@ -86,6 +86,8 @@ export class WarmPools {
   private readonly pools: PoolState[];
   private closed = false;
   private started = false;
+  /** The host's memory, read once (it does not change while the engine runs). */
+  private capacity: Promise<{ memoryMb: number; cpus: number }> | undefined;
   private shrinkTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -297,6 +299,7 @@ export class WarmPools {
     const runnerId = `r-${randomBytes(6).toString("hex")}`;
     const token = randomBytes(32).toString("base64url");
     try {
+      await this.checkHostRoom(config);
       const { client } = await this.deps.spawner.create(
         {
           principal: poolOwner(config.name),
@@ -345,6 +348,28 @@ export class WarmPools {
         pool.retryTimer.unref();
       }
     }
+  }
+
+  /**
+   * Pooled runners wait idle for a claim: together they may not take more than the host's memory. Their memory
+   * limits (ready and starting, this one included) must fit in it; a claimed runner counts for its claimer (quotas).
+   */
+  private async checkHostRoom(config: PoolConfig): Promise<void> {
+    this.capacity ??= this.deps.runtime.engine.capacity().catch((error: unknown) => {
+      this.capacity = undefined;
+      throw error;
+    });
+    const { memoryMb } = await this.capacity;
+    if (memoryMb === 0) return;
+    const pooledMb = this.pools.reduce(
+      (sum, pool) => sum + (pool.ready.length + pool.starting) * pool.config.memoryMb,
+      0,
+    );
+    if (pooledMb > memoryMb)
+      throw new ControlPlaneError(
+        "RESOURCE_EXHAUSTED",
+        `pooled runners would hold ${pooledMb} MiB of memory limits, more than the host's ${memoryMb} MiB (this one: ${config.memoryMb} MiB); lower pools[].min, max or memory_mb`,
+      );
   }
 
   /** Pools that grew past min on misses go back to min after idle_shrink_after_s without a claim. */
