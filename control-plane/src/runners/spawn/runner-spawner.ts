@@ -74,6 +74,8 @@ export class RunnerSpawner {
   ): Promise<{ container: RunnerContainer; client: AgentClient }> {
     const { spawn, runnerId } = plan;
     const log = this.log.child({ runner: runnerId, principal: plan.principal, image: spawn.image });
+    // Where a spawn's time goes (logged with "runner created"): image and agent, create and start, agent ready, the rest.
+    const timings = new PhaseTimer();
     const network = spawn.network ? this.options.network : offlineNetworkName(this.options.network);
     await this.runtime.networks.ensure(network, spawn.network ? undefined : { internal: true });
     const choice = {
@@ -92,6 +94,7 @@ export class RunnerSpawner {
     if (!agentVolume && imageInfo.agentVersion) this.checkBakedAgent(spawn.image, imageInfo.agentVersion, log);
     log.debug({ delivery: agentVolume ? "injected" : "baked", agentVolume }, "agent delivery chosen");
     const { storage, freshAutoVolume } = await this.prepareStorage(plan);
+    timings.mark("prepareMs");
     let container: RunnerContainer;
     try {
       onProgress({ phase: "creating" });
@@ -130,6 +133,7 @@ export class RunnerSpawner {
         readOnly: bind.readOnly,
       });
     }
+    timings.mark("createStartMs");
     onProgress({ phase: "starting" });
     let client: AgentClient;
     try {
@@ -155,6 +159,7 @@ export class RunnerSpawner {
         { cause: error },
       );
     }
+    timings.mark("agentReadyMs");
     const changed = await verifyBinds(
       client,
       plan.binds,
@@ -177,6 +182,8 @@ export class RunnerSpawner {
     // Hardened runners cannot run apt (non-root, read-only root); offline ones could not reach a repository anyway.
     if (this.options.aptCache && spawn.network && spawn.profile !== "hardened")
       await this.options.aptCache.configureRunner(client, network);
+    timings.mark("finishMs");
+    log.debug({ timingsMs: timings.result() }, "runner created");
     onProgress({ phase: "ready" });
     return { container, client };
   }
@@ -229,5 +236,21 @@ export class RunnerSpawner {
           "could not remove the empty workspace volume of a runner that failed to start",
         ),
       );
+  }
+}
+
+/** Milliseconds between marks, by the name of the phase each mark ends. */
+class PhaseTimer {
+  private last = performance.now();
+  private readonly phases: Record<string, number> = {};
+
+  mark(phase: string): void {
+    const now = performance.now();
+    this.phases[phase] = Math.round((now - this.last) * 10) / 10;
+    this.last = now;
+  }
+
+  result(): Record<string, number> {
+    return { ...this.phases };
   }
 }
