@@ -24,6 +24,8 @@ export interface BenchOptions {
   sessionCounts: number[];
   sessionLines: number;
   memoryRunners: number;
+  /** Pairs of installs (first runner, second runner, each on a fresh control plane) in the apt cache scenario. */
+  aptSamples: number;
   /** Upper bound of one scenario's run; a scenario past it fails and the next one runs. */
   scenarioBudgetMs: number;
 }
@@ -48,6 +50,7 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       sessionCounts: [10],
       sessionLines: 200,
       memoryRunners: 5,
+      aptSamples: 1,
       scenarioBudgetMs: 60_000,
     };
   }
@@ -67,6 +70,7 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     sessionCounts: [10, 50, 100],
     sessionLines: 2000,
     memoryRunners: 50,
+    aptSamples: 5,
     scenarioBudgetMs: 600_000,
   };
 }

@@ -8,6 +8,7 @@ import { renderBenchReport, type ScenarioOutcome } from "./bench-report.ts";
 import { describeMachine } from "./machine.ts";
 import { closeOpenFixtures } from "./mcp-fixture.ts";
 import type { Scenario } from "./scenario.ts";
+import { aptCache } from "./scenarios/apt-cache.ts";
 import { authOverhead } from "./scenarios/auth-overhead.ts";
 import { execRoundTrip } from "./scenarios/exec-round-trip.ts";
 import { fileTransfer } from "./scenarios/file-transfer.ts";
@@ -28,6 +29,7 @@ const SCENARIOS: Scenario[] = [
   warmClaim,
   poolRefill,
   fileTransfer,
+  aptCache,
   resourceUpdates,
   mcpSessions,
   memory,
