@@ -53,6 +53,8 @@ export interface DirectRunner {
 export interface FixturePool {
   min: number;
   max?: number;
+  /** Memory of its runners (default limits.defaults.memory_mb): pooled runners together must fit in the host's memory. */
+  memoryMb?: number;
 }
 
 /** The real control plane process with one principal of its own, an MCP SDK client, and cleanup by label. */
@@ -95,7 +97,8 @@ export async function startMcpFixture(
     configEnv.DEVHATCHERY_CONFIG = join(configDir, "devhatchery.yaml");
     await writeFile(
       configEnv.DEVHATCHERY_CONFIG,
-      `pools:\n  - name: ${poolName}\n    image: ${image}\n    min: ${pool.min}\n    max: ${pool.max ?? pool.min}\n`,
+      `pools:\n  - name: ${poolName}\n    image: ${image}\n    min: ${pool.min}\n    max: ${pool.max ?? pool.min}\n` +
+        (pool.memoryMb ? `    memory_mb: ${pool.memoryMb}\n` : ""),
     );
   }
   const volumesBefore = await listAgentVolumes(docker);

@@ -12,6 +12,12 @@ const IMAGE = "devhatchery-test/runner:dev";
 const CLAIM = { image: IMAGE, storage: "tmpfs" };
 /** The same spawn but for more memory than the pool's runners have (limits.defaults, 2048 MiB): no pool matches. */
 const COLD = { ...CLAIM, memory_mb: 3072 };
+/**
+ * The refill burst's pool: 20 runners of 512 MiB, since pooled runners together must fit in the host's memory (20 of
+ * the default 2048 MiB would not on a 24 GiB machine), and the claims that match it.
+ */
+const REFILL_MEMORY_MB = 512;
+const REFILL_CLAIM = { ...CLAIM, memory_mb: REFILL_MEMORY_MB };
 const POOL_TIMEOUT_MS = 120_000;
 const POLL_MS = 20;
 
@@ -184,12 +190,12 @@ export const poolRefill: Scenario = {
   title: "Pool refill after a burst of claims",
   async run(options, signal) {
     const { refillClaims: count, burstConcurrency: concurrency } = options;
-    const fixture = await startMcpFixture(IMAGE, "refill", {}, { min: count });
+    const fixture = await startMcpFixture(IMAGE, "refill", {}, { min: count, memoryMb: REFILL_MEMORY_MB });
     const runners: string[] = [];
     try {
       await waitForPool(fixture, "filled", settled(count), signal);
       // Warm-up: one claim, then the pool full again.
-      const first = await timedSpawn(fixture, CLAIM);
+      const first = await timedSpawn(fixture, REFILL_CLAIM);
       await fixture.call("runner_remove", { runner: first.runnerId });
       const before = await waitForPool(fixture, "refilled", settled(count), signal);
       const latencies: number[] = [];
@@ -197,7 +203,7 @@ export const poolRefill: Scenario = {
       const started = performance.now();
       await runConcurrently(count, concurrency, async () => {
         signal.throwIfAborted();
-        const claim = await timedSpawn(fixture, CLAIM);
+        const claim = await timedSpawn(fixture, REFILL_CLAIM);
         runners.push(claim.runnerId);
         if (claim.pooled) latencies.push(claim.ms);
         else missed++;
@@ -208,8 +214,8 @@ export const poolRefill: Scenario = {
       const claims = summarize(latencies);
       return {
         lines: [
-          `A pool of ${count} \`${IMAGE}\` runners (min = max = ${count}), full and idle; then ${count} claims ` +
-            `(\`runner_spawn\` ${JSON.stringify(CLAIM)}), ${concurrency} at a time, by one principal. Refill = from the ` +
+          `A pool of ${count} \`${IMAGE}\` runners of ${REFILL_MEMORY_MB} MiB (min = max = ${count}), full and idle; then ${count} claims ` +
+            `(\`runner_spawn\` ${JSON.stringify(REFILL_CLAIM)}), ${concurrency} at a time, by one principal. Refill = from the ` +
             "burst's start until `system_status` shows the pool's ready count at min again (polled every " +
             `${POLL_MS} ms after the burst); the pool creates up to 4 runners at once. Claimed runners stay until the end.`,
           "",
