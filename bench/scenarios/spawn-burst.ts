@@ -3,34 +3,11 @@ import { latencyTable, ratio } from "../bench-table.ts";
 import { DOCKER_CLI, dockerRunDetached } from "../docker-peer.ts";
 import { startMcpFixture } from "../mcp-fixture.ts";
 import type { Scenario } from "../scenario.ts";
+import { burst } from "../burst.ts";
 import { formatMs, summarize } from "../stats.ts";
 import { dockerRunToReady, peerArgs, removeByLabel } from "./spawn-ready.ts";
 
 const IMAGE = "devhatchery-test/runner:dev";
-
-/** Runs `count` jobs, `concurrency` at a time; returns each one's duration (ms) and the wall time of all of them. */
-async function burst(
-  count: number,
-  concurrency: number,
-  job: () => Promise<void>,
-  signal: AbortSignal,
-): Promise<{ each: number[]; wallMs: number }> {
-  const each: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        next += 1;
-        signal.throwIfAborted();
-        const at = performance.now();
-        await job();
-        each.push(performance.now() - at);
-      }
-    }),
-  );
-  return { each, wallMs: performance.now() - started };
-}
 
 /** A burst of cold spawns through `runner_spawn` against the same burst of `docker run -d` plus readiness. */
 export const spawnBurst: Scenario = {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { latencyTable, ratio } from "../bench-table.ts";
 import { DOCKER_CLI, dockerRunDetached } from "../docker-peer.ts";
+import { burst } from "../burst.ts";
 import { startMcpFixture, type McpFixture } from "../mcp-fixture.ts";
 import type { Scenario } from "../scenario.ts";
 import { formatMs, summarize } from "../stats.ts";
@@ -172,19 +173,6 @@ export const warmClaim: Scenario = {
   },
 };
 
-/** Runs `count` jobs, `concurrency` at a time. */
-async function runConcurrently(count: number, concurrency: number, job: () => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(count, concurrency) }, async () => {
-      while (next < count) {
-        next += 1;
-        await job();
-      }
-    }),
-  );
-}
-
 /** A burst of claims emptying a full pool: the claims' latency and misses, and how long until min is ready again. */
 export const poolRefill: Scenario = {
   title: "Pool refill after a burst of claims",
@@ -201,14 +189,17 @@ export const poolRefill: Scenario = {
       const latencies: number[] = [];
       let missed = 0;
       const started = performance.now();
-      await runConcurrently(count, concurrency, async () => {
-        signal.throwIfAborted();
-        const claim = await timedSpawn(fixture, REFILL_CLAIM);
-        runners.push(claim.runnerId);
-        if (claim.pooled) latencies.push(claim.ms);
-        else missed++;
-      });
-      const burstMs = performance.now() - started;
+      const { wallMs: burstMs } = await burst(
+        count,
+        concurrency,
+        async () => {
+          const claim = await timedSpawn(fixture, REFILL_CLAIM);
+          runners.push(claim.runnerId);
+          if (claim.pooled) latencies.push(claim.ms);
+          else missed++;
+        },
+        signal,
+      );
       const after = await waitForPool(fixture, "back to min", (pool) => pool.ready >= pool.min, signal);
       const refillMs = performance.now() - started;
       const claims = summarize(latencies);

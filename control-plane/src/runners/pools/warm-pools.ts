@@ -156,7 +156,7 @@ export class WarmPools {
       spawn,
       binds,
     );
-    const pool = config && this.pools.find((candidate) => candidate.config === config);
+    const pool = config && this.stateOf(config);
     if (!pool) return undefined;
     pool.lastClaimAt = Date.now();
     const taken = pool.ready.shift();
@@ -171,7 +171,7 @@ export class WarmPools {
 
   /** Puts back a runner taken for a spawn that was refused before its claim (a quota, a conflict, a reused key). */
   giveBack(taken: TakenRunner): void {
-    const pool = this.pools.find((candidate) => candidate.config === taken.pool);
+    const pool = this.stateOf(taken.pool);
     if (!pool || this.closed) return void this.discard(taken, "the spawn it was taken for was refused");
     pool.ready.unshift(taken);
     this.report(pool);
@@ -191,7 +191,7 @@ export class WarmPools {
     try {
       return await this.claimTaken(taken, principal, spawn);
     } finally {
-      const state = this.pools.find((candidate) => candidate.config === taken.pool);
+      const state = this.stateOf(taken.pool);
       if (state) this.fill(state);
     }
   }
@@ -227,7 +227,7 @@ export class WarmPools {
       const container = await this.deps.runtime.containers.findRunner(runnerId);
       if (container?.state !== "running") throw new Error(`pooled runner ${runnerId} is no longer running`);
       this.deps.meter.poolClaim(pool.name, "claimed");
-      const state = this.pools.find((candidate) => candidate.config === pool);
+      const state = this.stateOf(pool);
       if (state) state.claims++;
       this.deps.audit.record({ action: "pool.claim", principal, outcome: "ok", runner: runnerId, pool: pool.name });
       return { container, client: taken.client };
@@ -263,6 +263,10 @@ export class WarmPools {
       if (pool.retryTimer) clearTimeout(pool.retryTimer);
       for (const runner of pool.ready) runner.client.close();
     }
+  }
+
+  private stateOf(config: PoolConfig): PoolState | undefined {
+    return this.pools.find((candidate) => candidate.config === config);
   }
 
   private adopt(runner: RecoveredRunner): void {

@@ -68,75 +68,89 @@ export class SpawnCoordinator {
   ): Promise<StartedSpawn> {
     const { store, runtime, inFlight } = this.deps;
     return this.deps.locks.run(`principal:${principal.id}`, async () => {
-      // A pooled runner keeps its id: the spawn's runner is the one taken. It goes back if the spawn is refused here.
+      // A pooled runner keeps its id: the spawn's runner is the one taken.
       const taken = this.deps.pools?.take(spawn, binds);
       const runnerId = taken?.runnerId ?? `r-${randomBytes(6).toString("hex")}`;
       const createdAt = new Date().toISOString();
       const key = spawn.idempotencyKey;
-      if (key !== undefined) {
-        const reused = await claimSpawnKey(store, runtime, inFlight, {
-          principal: principal.id,
-          key,
-          requestHash: spawnRequestHash(spawn),
-          runnerId,
-          createdAt,
-        }).catch((error: unknown) => {
-          if (taken) this.deps.pools?.giveBack(taken);
-          throw error;
-        });
-        if (reused) {
-          if (taken) this.deps.pools?.giveBack(taken);
-          return { ...reused, reused: true };
-        }
-      }
+      // Given back unless a spawn started with it: a reused key, a conflict or a quota refuses it.
+      let started = false;
       try {
-        const containers = await runtime.containers.listRunners(principal.id);
-        auditingDenials(this.deps.audit, principal, () =>
-          checkSpawnConflicts(spawn, containers, store.listSpawns(principal.id), this.deps.maxRunners(principal)),
-        );
-        await this.deps.checkQuotas?.(principal, containers, spawn);
-        const workspaceKey = spawn.storage === "volume" ? (spawn.workspaceKey ?? runnerId) : undefined;
-        const expiresAt = new Date(Date.parse(createdAt) + FAILED_SPAWN_TTL_MS).toISOString();
-        store.recordSpawn({
-          runnerId,
-          principal: principal.id,
-          image: spawn.image,
-          workspaceKey,
-          alias: spawn.alias,
-          status: "starting",
-          error: undefined,
-          createdAt,
-          expiresAt,
-        });
-        const info: RunnerInfo = {
-          runnerId,
-          image: spawn.image,
-          status: "starting",
-          createdAt,
-          alias: spawn.alias,
-          workspaceKey,
-          storage: spawn.storage,
-          limits: spawn.limits,
-          network: spawn.network,
-          profile: spawn.profile,
-        };
-        const token = randomBytes(32).toString("base64url");
-        const ready = this.create(
-          { principal: principal.id, runnerId, token, createdAt, spawn, binds, workspaceKey },
-          onProgress,
-          taken,
-        );
-        // The caller may never look at `ready` (wait: false); its failure is recorded, so it must not be unhandled.
-        ready.catch(() => undefined);
-        inFlight.set(runnerId, { principal: principal.id, info, ready });
-        this.deps.emitChange(principal.id, runnerId);
-        return { runner: info, ready, reused: false };
-      } catch (error) {
-        if (key !== undefined) store.releaseIdempotencyKey(principal.id, key);
-        if (taken) this.deps.pools?.giveBack(taken);
-        throw error;
+        if (key !== undefined) {
+          const reused = await claimSpawnKey(store, runtime, inFlight, {
+            principal: principal.id,
+            key,
+            requestHash: spawnRequestHash(spawn),
+            runnerId,
+            createdAt,
+          });
+          if (reused) return { ...reused, reused: true };
+        }
+        const spawned = await this.startClaimed(principal, spawn, binds, onProgress, { runnerId, createdAt, taken });
+        started = true;
+        return spawned;
+      } finally {
+        if (taken && !started) this.deps.pools?.giveBack(taken);
       }
     });
+  }
+
+  /** Under the principal's lock, with the key (if any) claimed: checks conflicts and quotas, records the spawn, starts it. */
+  private async startClaimed(
+    principal: Principal,
+    spawn: ValidSpawn,
+    binds: RunnerBind[],
+    onProgress: (progress: SpawnProgress) => void,
+    { runnerId, createdAt, taken }: { runnerId: string; createdAt: string; taken: TakenRunner | undefined },
+  ): Promise<StartedSpawn> {
+    const { store, runtime, inFlight } = this.deps;
+    const key = spawn.idempotencyKey;
+    try {
+      const containers = await runtime.containers.listRunners(principal.id);
+      auditingDenials(this.deps.audit, principal, () =>
+        checkSpawnConflicts(spawn, containers, store.listSpawns(principal.id), this.deps.maxRunners(principal)),
+      );
+      await this.deps.checkQuotas?.(principal, containers, spawn);
+      const workspaceKey = spawn.storage === "volume" ? (spawn.workspaceKey ?? runnerId) : undefined;
+      const expiresAt = new Date(Date.parse(createdAt) + FAILED_SPAWN_TTL_MS).toISOString();
+      store.recordSpawn({
+        runnerId,
+        principal: principal.id,
+        image: spawn.image,
+        workspaceKey,
+        alias: spawn.alias,
+        status: "starting",
+        error: undefined,
+        createdAt,
+        expiresAt,
+      });
+      const info: RunnerInfo = {
+        runnerId,
+        image: spawn.image,
+        status: "starting",
+        createdAt,
+        alias: spawn.alias,
+        workspaceKey,
+        storage: spawn.storage,
+        limits: spawn.limits,
+        network: spawn.network,
+        profile: spawn.profile,
+      };
+      const token = randomBytes(32).toString("base64url");
+      const ready = this.create(
+        { principal: principal.id, runnerId, token, createdAt, spawn, binds, workspaceKey },
+        onProgress,
+        taken,
+      );
+      // The caller may never look at `ready` (wait: false); its failure is recorded, so it must not be unhandled.
+      ready.catch(() => undefined);
+      inFlight.set(runnerId, { principal: principal.id, info, ready });
+      this.deps.emitChange(principal.id, runnerId);
+      return { runner: info, ready, reused: false };
+    } catch (error) {
+      if (key !== undefined) store.releaseIdempotencyKey(principal.id, key);
+      throw error;
+    }
   }
 
   /** A claimed pooled runner, or a new one when none was taken or its claim failed (the spawn then starts cold). */
