@@ -141,6 +141,35 @@ export interface PoolConfig {
   idleShrinkAfterS: number;
 }
 
+/** jobs.profiles[]: how a job starts its agent, defaults applied. */
+export interface JobProfileConfig {
+  name: string;
+  description: string | undefined;
+  image: string;
+  command: string[];
+  result: "file" | "stdout_json" | "none";
+  timeoutS: number;
+  network: boolean;
+  env: Record<string, string>;
+  /** Secrets its jobs need; `from` names the operator secret that supplies it. */
+  secrets: Array<{ name: string; from: string | undefined }>;
+}
+
+/** jobs.*: one-shot agent jobs. */
+export interface JobsConfig {
+  maxConcurrent: number;
+  maxQueued: number;
+  defaultTimeoutS: number;
+  maxTimeoutS: number;
+  keepForS: number;
+  outputMaxMb: number;
+  retentionS: number;
+  /** Operator secrets: read from `file` at each job, usable by the listed principals and groups ("*": all). */
+  secrets: Array<{ name: string; file: string; principals: string[] }>;
+  /** The profiles, the built-in "shell" included (unless the operator replaced it). */
+  profiles: JobProfileConfig[];
+}
+
 export interface ControlPlaneConfig {
   listen: { host: string; port: number };
   auth: { mode: AuthMode; tokens: BearerTokenEntry[]; oidc: OidcConfig | undefined };
@@ -191,6 +220,8 @@ export interface ControlPlaneConfig {
   aptCache: { enabled: boolean; port: number; maxMb: number; indexTtlS: number };
   /** Warm pools of ready runners that matching spawns claim (pools). */
   pools: PoolConfig[];
+  /** One-shot agent jobs (jobs.*). */
+  jobs: JobsConfig;
   /** Runner limits: what a spawn gets when it asks for nothing, and the most it may ask for. */
   limits: {
     defaults: { cpus: number; memoryMb: number; pids: number };

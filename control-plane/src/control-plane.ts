@@ -18,6 +18,7 @@ import { createReadinessChecks } from "./observability/readiness-checks.js";
 import { createExecOutputSubscriptionProvider } from "./mcp/resources/exec-output-resource.js";
 import { prepareDefaultImage } from "./runners/spawn/default-image-preparation.js";
 import { ExecService } from "./runners/exec/exec-service.js";
+import { JobService } from "./jobs/job-service.js";
 import { ExportService } from "./runners/exports/export-service.js";
 import { AptCache } from "./apt-cache/apt-cache.js";
 import { GarbageCollector } from "./runners/lifecycle/garbage-collector.js";
@@ -154,7 +155,10 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
     .then(() => runners.startPools())
     .catch((error: unknown) =>
       log.warn({ err: error }, "starting the warm pools failed; spawns start cold until the next start"),
-    );
+    )
+    // Jobs the previous process left running end cancelled once runners are known (their runners are removed).
+    .then(() => jobs.recover())
+    .catch((error: unknown) => log.warn({ err: error }, "recovering jobs failed; it runs again at the next start"));
   runners.startBackgroundWork(config.prepullImages, config.imagePull);
   // Readiness only observes; this start-up work prepares what it reports on (the default image and its agent).
   const defaultImage = prepareDefaultImage(runtime, config.defaultImage, log, config.imagePull);
@@ -194,6 +198,15 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
   );
   const execs = new ExecService(runners, log, audit, metrics);
   const files = new FileService(runners, log, audit, metrics);
+  const jobs = new JobService(
+    { runners, execs, exports, log: log.child({ component: "jobs" }) },
+    store.jobs,
+    config.jobs,
+    config.stateDir,
+    audit,
+    metrics,
+  );
+  jobs.start();
   const watches = new WatchService(runners, log);
   const fixtureSubscriptions = config.testFixtures ? [FIXTURE_SUBSCRIPTIONS] : [];
   const sessionDeps = (principal: Principal, sessionLog: Logger): SessionDeps => ({
@@ -201,6 +214,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
     execs,
     files,
     exports,
+    jobs,
     watches,
     subscriptionProviders: [createExecOutputSubscriptionProvider(execs, principal), ...fixtureSubscriptions],
     principal,
@@ -273,6 +287,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
       defaultImage.stop();
       stopGarbage();
       stopQuotaWatch();
+      jobs.close();
       runners.close();
       await aptCache?.close();
       store.close();

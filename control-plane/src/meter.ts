@@ -26,6 +26,10 @@ export interface Meter {
   aptCacheRequest(result: "hit" | "miss" | "pass" | "refused", bytesFromCache: number): void;
   /** Bytes the apt cache fetched from repositories. */
   aptCacheUpstreamBytes(bytes: number): void;
+  /** A job ended (succeeded, failed, timed_out, cancelled), after `seconds` from its submission. */
+  jobEnded(status: string, seconds: number): void;
+  /** Jobs waiting in the queue and running now: gauges. */
+  jobCounts(queued: number, running: number): void;
 }
 
 export type ExecOutcomeLabel =
@@ -46,4 +50,6 @@ export const NO_METER: Meter = {
   poolRefilled: () => undefined,
   aptCacheRequest: () => undefined,
   aptCacheUpstreamBytes: () => undefined,
+  jobEnded: () => undefined,
+  jobCounts: () => undefined,
 };

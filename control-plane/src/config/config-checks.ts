@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { z } from "zod";
 import { closestName } from "./closest-name.js";
 import { ENV } from "./config-env.js";
-import { BUILT_IN_POLICIES } from "./config-schema.js";
+import { BUILT_IN_POLICIES, JOB_PLACEHOLDERS } from "./config-schema.js";
 import { ALL_TOOLS, KNOWN_TOOLS, TOOL_SETS } from "./tool-sets.js";
 import { imageAdmission } from "./image-pattern.js";
 import { registryOf } from "./image-reference.js";
@@ -242,6 +242,69 @@ function checkPools(config: ConfigFile, issue: Issue): void {
   });
 }
 
+/** Job profiles: unique names, known placeholders, `from` naming an operator secret, allowed images. */
+function checkJobs(config: ConfigFile, issue: Issue): void {
+  const jobs = config.jobs;
+  if (!jobs) return;
+  const secretNames = new Set<string>();
+  entries<{ name?: unknown }>(jobs.secrets).forEach((secret, index) => {
+    if (typeof secret?.name !== "string") return;
+    if (secretNames.has(secret.name))
+      issue(["jobs", "secrets", index, "name"], `"${secret.name}" is listed twice; give each secret its own name`);
+    secretNames.add(secret.name);
+  });
+  const allowed = Array.isArray(config.images?.allowed)
+    ? config.images.allowed.filter((pattern) => typeof pattern === "string")
+    : [];
+  const profileNames = new Set<string>();
+  entries<{ name?: unknown; command?: unknown; secrets?: unknown; image?: unknown }>(jobs.profiles).forEach(
+    (profile, index) => {
+      if (!profile) return;
+      const at = (...key: Array<string | number>): Array<string | number> => ["jobs", "profiles", index, ...key];
+      if (typeof profile.name === "string") {
+        if (profileNames.has(profile.name))
+          issue(at("name"), `"${profile.name}" is listed twice; give each profile its own name`);
+        profileNames.add(profile.name);
+      }
+      (Array.isArray(profile.command) ? (profile.command as unknown[]) : []).forEach((word, wordIndex) => {
+        if (typeof word !== "string") return;
+        for (const [, name] of word.matchAll(/\{([^{}]*)\}/g)) {
+          if (!(JOB_PLACEHOLDERS as readonly string[]).includes(name ?? ""))
+            issue(
+              at("command", wordIndex),
+              `has the unknown placeholder {${name}}; use one of ${JOB_PLACEHOLDERS.map((known) => `{${known}}`).join(", ")}`,
+            );
+        }
+      });
+      entries<{ from?: unknown }>(profile.secrets).forEach((secret, secretIndex) => {
+        if (typeof secret?.from === "string" && !secretNames.has(secret.from))
+          issue(
+            at("secrets", secretIndex, "from"),
+            `names "${secret.from}", which is not in jobs.secrets; add it there (name and file) or drop from`,
+          );
+      });
+      if (
+        typeof profile.image === "string" &&
+        allowed.length > 0 &&
+        imageAdmission(profile.image, allowed) === "denied"
+      )
+        issue(
+          at("image"),
+          `"${profile.image}" is not matched by images.allowed (${allowed.join(", ")}); add a pattern for it or pick an allowed image`,
+        );
+    },
+  );
+  if (
+    typeof jobs.default_timeout_s === "number" &&
+    typeof jobs.max_timeout_s === "number" &&
+    jobs.default_timeout_s > jobs.max_timeout_s
+  )
+    issue(
+      ["jobs", "default_timeout_s"],
+      `is ${jobs.default_timeout_s}, above jobs.max_timeout_s (${jobs.max_timeout_s}); lower it or raise max_timeout_s`,
+    );
+}
+
 /** The schema of devhatchery.yaml plus the checks that span keys (auth vs listen, defaults vs max, images vs allowed). */
 export const checkedConfigSchema = configFileSchema.superRefine(
   (config, ctx) => {
@@ -252,6 +315,7 @@ export const checkedConfigSchema = configFileSchema.superRefine(
     checkImages(config, issue);
     checkRoots(config, issue);
     checkPools(config, issue);
+    checkJobs(config, issue);
     checkPolicies(config, issue);
   },
   { when: () => true },

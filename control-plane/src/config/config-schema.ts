@@ -311,6 +311,78 @@ const allowedRoot = z.strictObject({
   }),
 });
 
+/** Job profile and operator secret names: lower-case letters, digits, "_" and "-". */
+export const JOB_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** What a job profile's command may say in braces. */
+/** The built-in job profile. */
+export const SHELL_PROFILE = "shell";
+export const JOB_PLACEHOLDERS = ["task", "task_file", "result_file", "secrets_dir", "work", "job_id"] as const;
+const JOB_NAME_RULE = 'must be 1-64 lower-case letters, digits, "_" or "-", starting with a letter or digit';
+
+const jobSecretEntry = z.strictObject({
+  name: key(z.string().regex(JOB_NAME_PATTERN, JOB_NAME_RULE), {
+    description: "The name jobs and profiles refer to it by (`{ref: <name>}` in job_run, `from` in a profile).",
+    example: "anthropic",
+  }),
+  file: key(absolutePath, {
+    description:
+      "The file holding the value (read at each job, so rotating it needs no restart; surrounding whitespace is trimmed). Keep it readable by the control plane only.",
+    example: "/etc/devhatchery/secrets/anthropic-api-key",
+  }),
+  principals: key(z.array(z.string().min(1)).min(1), {
+    description:
+      'Principals (ids) or groups ("group:<name>") whose jobs may use it; "*" for everyone. Nobody else can, not even by name.',
+    example: ["*"],
+  }),
+});
+
+const jobProfileEntry = z.strictObject({
+  name: key(z.string().regex(JOB_NAME_PATTERN, JOB_NAME_RULE), {
+    description:
+      'What job_run\'s `profile` names, e.g. "claude-code". A profile named "shell" replaces the built-in one.',
+    example: "claude-code",
+  }),
+  description: key(z.string().max(500).optional(), { description: "One line for people (system_status lists it)." }),
+  image: key(imageName.optional(), {
+    description: "The image its jobs run in (it needs git for jobs with a repository); a job may name another one.",
+    defaultText: "images.default",
+  }),
+  command: key(z.array(z.string().min(1)).min(1), {
+    description:
+      "The agent's command line as a program and its arguments (no shell), run in /work. Placeholders: {task} (the task text), {task_file}, {result_file}, {secrets_dir}, {work}, {job_id}; the same values are in DEVHATCHERY_TASK_FILE, DEVHATCHERY_RESULT_FILE, DEVHATCHERY_SECRETS_DIR and DEVHATCHERY_JOB_ID.",
+    example: ["devhatchery-claude-job"],
+  }),
+  result: key(z.enum(["file", "stdout_json", "none"]).default("file"), {
+    description:
+      '"file": the agent writes JSON to {result_file} (/work/.devhatchery/result.json); "stdout_json": its standard output ends with a JSON document (e.g. claude -p --output-format json); "none".',
+  }),
+  timeout_s: key(z.number().int().min(1).max(604_800).optional(), {
+    description: "Its jobs' default timeout (job_run's timeout_s wins, up to jobs.max_timeout_s).",
+    defaultText: "jobs.default_timeout_s",
+  }),
+  network: key(z.boolean().default(true), {
+    description: "Whether its jobs have outbound network by default (needed to clone and to reach a model's API).",
+  }),
+  env: key(z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}), {
+    description: "Environment of its jobs (never secrets: those go in `secrets`).",
+  }),
+  secrets: key(
+    z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, "must be upper-case letters, digits and _"),
+          from: z.string().regex(JOB_NAME_PATTERN, JOB_NAME_RULE).optional(),
+        }),
+      )
+      .default([]),
+    {
+      description:
+        "Secrets its jobs need, as files in {secrets_dir}: with `from`, the operator secret of that name supplies it; without, every job_run must pass it.",
+      example: [{ name: "ANTHROPIC_API_KEY", from: "anthropic" }],
+    },
+  ),
+});
+
 /** A warm pool's name: it appears in metrics, labels and the owner `pool:<name>` of its unclaimed runners. */
 export const POOL_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
@@ -546,6 +618,39 @@ export const configFileSchema = z.strictObject({
       }),
     },
   ),
+  jobs: section("One-shot agent jobs (job_run): a runner per job, removed when it ends.", {
+    max_concurrent: key(z.number().int().min(1).max(1000).default(4), {
+      description:
+        "Jobs running at once on this control plane; later ones wait in a queue (job_get shows the position).",
+    }),
+    max_queued: key(z.number().int().min(0).max(100_000).default(100), {
+      description: "Jobs waiting at once; job_run is refused beyond it.",
+    }),
+    default_timeout_s: key(z.number().int().min(1).max(604_800).default(300), {
+      description:
+        "A job's timeout when neither job_run nor its profile says: the agent is killed and the job ends timed_out.",
+    }),
+    max_timeout_s: key(z.number().int().min(1).max(604_800).default(3600), {
+      description: "The longest timeout a job_run may ask for.",
+    }),
+    keep_for_s: key(z.number().int().min(1).max(604_800).default(600), {
+      description: "How long the runner of a job run with keep: true stays for inspection after the job ends.",
+    }),
+    output_max_mb: key(z.number().int().min(1).max(65_536).default(64), {
+      description:
+        "Output kept per job on the control plane's disk (<state dir>/jobs) for job_get; past it the output is cut (the tail is always kept).",
+    }),
+    retention_s: key(z.number().int().min(60).max(31_536_000).default(604_800), {
+      description: "How long an ended job (its record and output) is kept for job_get and job_list.",
+    }),
+    secrets: key(z.array(jobSecretEntry).default([]), {
+      description: "Secrets the operator keeps for jobs (for example a model API key), delivered to jobs as files.",
+    }),
+    profiles: key(z.array(jobProfileEntry).default([]), {
+      description:
+        'How jobs start an agent. "shell" is built in (the task is a shell script run by /bin/sh -lc in the default image).',
+    }),
+  }),
   allowed_roots: key(z.array(allowedRoot).default([]), {
     description: "Host folders runners may mount by alias, read-only unless the mode is rw and the caller asks for rw.",
     env: ENV.allowedRoots,

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import type { ControlPlaneConfig, OidcConfig, PolicyConfig } from "../config.js";
+import type { ControlPlaneConfig, JobProfileConfig, OidcConfig, PolicyConfig } from "../config.js";
 import { checkedConfigSchema, type CheckedConfig } from "./config-checks.js";
+import { SHELL_PROFILE } from "./config-schema.js";
 import { ENV } from "./config-env.js";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
 import { readConfigFile } from "./config-file.js";
@@ -155,6 +156,17 @@ function toControlPlaneConfig(file: CheckedConfig, env: NodeJS.ProcessEnv): Cont
       max: Math.max(pool.max ?? pool.min, pool.min, 1),
       idleShrinkAfterS: pool.idle_shrink_after_s,
     })),
+    jobs: {
+      maxConcurrent: file.jobs.max_concurrent,
+      maxQueued: file.jobs.max_queued,
+      defaultTimeoutS: file.jobs.default_timeout_s,
+      maxTimeoutS: Math.max(file.jobs.max_timeout_s, file.jobs.default_timeout_s),
+      keepForS: file.jobs.keep_for_s,
+      outputMaxMb: file.jobs.output_max_mb,
+      retentionS: file.jobs.retention_s,
+      secrets: file.jobs.secrets.map((secret) => ({ ...secret })),
+      profiles: jobProfiles(file.jobs.profiles, file.images.default, file.jobs.default_timeout_s),
+    },
     limits: {
       defaults: { cpus: limits.defaults.cpus, memoryMb: limits.defaults.memory_mb, pids: limits.defaults.pids },
       max: { cpus: limits.max.cpus, memoryMb: limits.max.memory_mb, pids: limits.max.pids },
@@ -216,4 +228,38 @@ export function loadConfig(
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toControlPlaneConfig(parsed.data, env);
+}
+
+/** The operator's job profiles with defaults applied, plus the built-in "shell" unless one of them is named so. */
+function jobProfiles(
+  profiles: CheckedConfig["jobs"]["profiles"],
+  defaultImage: string,
+  defaultTimeoutS: number,
+): JobProfileConfig[] {
+  const configured = profiles.map((profile): JobProfileConfig => ({
+    name: profile.name,
+    description: profile.description,
+    image: profile.image ?? defaultImage,
+    command: profile.command,
+    result: profile.result,
+    timeoutS: profile.timeout_s ?? defaultTimeoutS,
+    network: profile.network,
+    env: profile.env,
+    secrets: profile.secrets.map((secret) => ({ name: secret.name, from: secret.from })),
+  }));
+  if (configured.some((profile) => profile.name === SHELL_PROFILE)) return configured;
+  return [
+    {
+      name: SHELL_PROFILE,
+      description: "The task is a shell script, run by /bin/sh -lc in /work.",
+      image: defaultImage,
+      command: ["/bin/sh", "-lc", "{task}"],
+      result: "file",
+      timeoutS: defaultTimeoutS,
+      network: true,
+      env: {},
+      secrets: [],
+    },
+    ...configured,
+  ];
 }

@@ -18,6 +18,8 @@ export const TOOL_SETS = {
     "fs_changes",
     "export_list",
     "system_status",
+    "job_list",
+    "job_get",
   ],
   /** Run processes and talk to them. */
   exec: ["exec", "exec_write", "exec_signal"],
@@ -37,6 +39,8 @@ export const TOOL_SETS = {
   ],
   /** Write exports (archives and folders) out of runners. */
   export: ["export_create"],
+  /** Run and cancel one-shot agent jobs (each in a runner of its own). */
+  jobs: ["job_run", "job_cancel"],
 } as const;
 
 export type ToolSetName = keyof typeof TOOL_SETS;

@@ -1,3 +1,7 @@
+import { registerJobCancelTool } from "./tools/job-cancel.js";
+import { registerJobGetTool } from "./tools/job-get.js";
+import { registerJobListTool } from "./tools/job-list.js";
+import { registerJobRunTool } from "./tools/job-run.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { createClientLog } from "./client-log.js";
 import { registerConformanceFixtures } from "./conformance-fixtures/register-conformance-fixtures.js";
@@ -108,6 +112,10 @@ export function createMcpServer(sessionDeps: SessionDeps, version: string, optio
   registerSystemStatusTool(server, deps);
   registerExportCreateTool(server, deps);
   registerExportListTool(server, deps);
+  registerJobRunTool(server, deps);
+  registerJobGetTool(server, deps);
+  registerJobListTool(server, deps);
+  registerJobCancelTool(server, deps);
   announceRunnerChanges(server, deps, createClientLog(server));
   if (options.testFixtures) registerConformanceFixtures(server);
   // Last: it wraps the tools/call handler that every registration above has set up.

@@ -1,6 +1,7 @@
 import type { TaskStore } from "@modelcontextprotocol/sdk/experimental/tasks";
 import type { AuditLog } from "../audit.js";
 import type { Logger } from "../log.js";
+import type { JobService } from "../jobs/job-service.js";
 import type { ExecService } from "../runners/exec/exec-service.js";
 import type { ExportService } from "../runners/exports/export-service.js";
 import type { FileService } from "../runners/files/file-service.js";
@@ -17,6 +18,8 @@ export interface ToolDeps {
   execs: ExecService;
   files: FileService;
   exports: ExportService;
+  /** One-shot agent jobs (job_run and friends). */
+  jobs: JobService;
   principal: Principal;
   log: Logger;
   watches: WatchService;

@@ -32,6 +32,8 @@ export class PrometheusMetrics implements Meter {
   private readonly aptRequests: Counter<"result">;
   private readonly aptBytes: Counter<"source">;
   private readonly httpDuration: Histogram<"method" | "route" | "status">;
+  private readonly jobsEnded: Histogram<"status">;
+  private readonly jobs: Gauge<"state">;
 
   /** `countActiveRunners` asks Docker how many runners are running (cached a few seconds across scrapes). */
   constructor(countActiveRunners: () => Promise<number>) {
@@ -89,6 +91,19 @@ export class PrometheusMetrics implements Meter {
       name: "devhatchery_pool_size",
       help: "Runners of each warm pool by state: ready (claimable) or starting (being refilled).",
       labelNames: ["pool", "state"],
+      registers,
+    });
+    this.jobsEnded = new Histogram({
+      name: "devhatchery_job_duration_seconds",
+      help: "Jobs (job_run) that ended, by status (succeeded, failed, timed_out, cancelled): seconds from submission to the end.",
+      labelNames: ["status"],
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    });
+    this.jobs = new Gauge({
+      name: "devhatchery_jobs",
+      help: "Jobs by state: queued (waiting for a slot, jobs.max_concurrent) and running.",
+      labelNames: ["state"],
       registers,
     });
     this.poolClaims = new Counter({
@@ -193,6 +208,15 @@ export class PrometheusMetrics implements Meter {
   aptCacheRequest(result: "hit" | "miss" | "pass" | "refused", bytesFromCache: number): void {
     this.aptRequests.inc({ result });
     if (bytesFromCache > 0) this.aptBytes.inc({ source: "cache" }, bytesFromCache);
+  }
+
+  jobEnded(status: string, seconds: number): void {
+    this.jobsEnded.observe({ status }, seconds);
+  }
+
+  jobCounts(queued: number, running: number): void {
+    this.jobs.set({ state: "queued" }, queued);
+    this.jobs.set({ state: "running" }, running);
   }
 
   aptCacheUpstreamBytes(bytes: number): void {

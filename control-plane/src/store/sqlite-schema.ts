@@ -103,6 +103,24 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX runner_claims_principal ON runner_claims (principal);
   `,
+  // One-shot agent jobs (job_run): the request without secret values, status and outcome, and the runner kept for
+  // inspection until kept_until.
+  `
+  CREATE TABLE jobs (
+    job_id TEXT PRIMARY KEY,
+    principal TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL,
+    request TEXT NOT NULL,
+    outcome TEXT,
+    runner_id TEXT,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    ended_at TEXT,
+    kept_until TEXT
+  );
+  CREATE INDEX jobs_principal ON jobs (principal, created_at);
+  `,
 ];
 
 /** The schema version this build writes. */

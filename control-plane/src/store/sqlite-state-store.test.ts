@@ -105,7 +105,7 @@ describe("createSqliteStateStore", () => {
     open(join(dir, "v1.db")).close();
     const raw = new DatabaseSync(join(dir, "v1.db"));
     raw.exec(
-      "DROP TABLE runner_tokens; DROP TABLE runner_idle; DROP TABLE pulled_images; DROP TABLE runner_claims; UPDATE schema_version SET version = 1",
+      "DROP TABLE runner_tokens; DROP TABLE runner_idle; DROP TABLE pulled_images; DROP TABLE runner_claims; DROP TABLE jobs; UPDATE schema_version SET version = 1",
     );
     raw.close();
     const first = open(join(dir, "v1.db"));

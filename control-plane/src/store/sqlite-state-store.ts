@@ -1,6 +1,7 @@
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
 import { openSqliteDatabase } from "./sqlite-database.js";
 import { prepareStatements, type SqliteStatements } from "./sqlite-statements.js";
+import { SqliteJobs } from "./sqlite-jobs.js";
 import { SqliteRunnerClaims } from "./sqlite-runner-claims.js";
 import { SqliteRunnerTokens } from "./sqlite-runner-tokens.js";
 import { SqliteTaskTable } from "./sqlite-task-table.js";
@@ -10,6 +11,7 @@ import type {
   IdempotencyOutcome,
   IdempotencyRecord,
   RunnerClaims,
+  Jobs,
   RunnerTokens,
   SpawnRecord,
   StateStore,
@@ -33,12 +35,14 @@ class SqliteStateStore implements StateStore {
   private readonly tasks: SqliteTaskTable;
   readonly runnerTokens: RunnerTokens;
   readonly runnerClaims: RunnerClaims;
+  readonly jobs: Jobs;
 
   constructor(private readonly db: DatabaseSync) {
     this.statements = prepareStatements(db);
     this.tasks = new SqliteTaskTable(db);
     this.runnerTokens = new SqliteRunnerTokens(db);
     this.runnerClaims = new SqliteRunnerClaims(db);
+    this.jobs = new SqliteJobs(db);
   }
 
   claimIdempotencyKey(claim: IdempotencyClaim): IdempotencyOutcome {

@@ -1,3 +1,4 @@
+import type { JobOutcome, JobRecord, JobStatus } from "../jobs/job.js";
 /**
  * What Docker labels cannot hold, kept across control-plane restarts: idempotency keys, spawns in flight, runner
  * activity, workspace use and MCP task records. Every record is scoped to one principal; a lookup with another
@@ -51,6 +52,8 @@ export interface StateStore {
   readonly runnerTokens: RunnerTokens;
   /** Pooled runners and who claimed them (a pooled runner's labels name its pool, never its claimer). */
   readonly runnerClaims: RunnerClaims;
+  /** One-shot agent jobs (job_run), owned by a principal. */
+  readonly jobs: Jobs;
 
   /** MCP task records (runner_spawn as a task), owned by a principal. */
   createTask(task: TaskRecord): void;
@@ -69,6 +72,32 @@ export interface StateStore {
   /** True while the store is open and answers a trivial query (for /readyz). */
   isHealthy(): boolean;
   close(): void;
+}
+
+/** Jobs by id; get and list see only the principal's own. */
+export interface Jobs {
+  insert(job: JobRecord): void;
+  get(principal: string, jobId: string): JobRecord | undefined;
+  update(jobId: string, update: JobUpdate): void;
+  /** The principal's jobs, newest first. */
+  list(principal: string, options: { status?: JobStatus | undefined; limit: number }): JobRecord[];
+  /** Every principal's jobs not ended yet (at start-up: the previous process's). */
+  active(): JobRecord[];
+  /** Jobs whose runner is kept for inspection. */
+  kept(): JobRecord[];
+  /** Forgets jobs that ended before `before` (ISO time) and keep no runner; returns their ids. */
+  pruneEnded(before: string): string[];
+}
+
+/** Fields of a job record that change as it runs; null clears kept_until. */
+export interface JobUpdate {
+  status?: JobStatus;
+  message?: string;
+  runnerId?: string;
+  startedAt?: string;
+  endedAt?: string;
+  outcome?: JobOutcome;
+  keptUntil?: string | null;
 }
 
 /** Claims of pooled runners by runner id. */

@@ -2,14 +2,15 @@ import type { CreateTaskRequestHandlerExtra, ToolTaskHandler } from "@modelconte
 import type { CallToolResult, ProgressToken, ServerNotification } from "@modelcontextprotocol/sdk/types.js";
 import type { ProgressReporter } from "../progress.js";
 import type { ToolDeps } from "../tool-deps.js";
-import type { runnerSpawnInputShape, SpawnArgs } from "../tools/runner-spawn-schemas.js";
+import type { z } from "zod";
 
 /** How long a spawn task is kept when the client asks for no ttl: a day, like idempotency keys. */
 const DEFAULT_TASK_TTL_MS = 24 * 60 * 60 * 1000;
 /** The poll interval suggested to clients: spawns take about a second. */
 const TASK_POLL_INTERVAL_MS = 500;
 
-type Spawn = (args: SpawnArgs, report: ProgressReporter) => Promise<CallToolResult>;
+/** A tool's whole work as one call: the result a plain call returns and the task stores; `report` hears progress. */
+type Work<Args> = (args: Args, report: ProgressReporter) => Promise<CallToolResult>;
 /** Sends a notification on the session's standalone stream (the task's request is answered already). */
 export type SessionNotifier = (notification: ServerNotification) => Promise<void>;
 
@@ -21,35 +22,39 @@ export type SessionNotifier = (notification: ServerNotification) => Promise<void
  * The spawn's result, exactly what a plain call returns, is stored as "completed", or as "failed" (statusMessage =
  * the error text) for an error result.
  */
-export function createSpawnTaskHandler(
+export function createSpawnTaskHandler<Input extends z.ZodRawShape>(
   deps: ToolDeps,
-  spawn: Spawn,
+  spawn: Work<z.infer<z.ZodObject<Input>>>,
   notify: SessionNotifier,
-): ToolTaskHandler<typeof runnerSpawnInputShape> {
-  return {
-    async createTask(args, extra) {
+  toolName = "runner_spawn",
+): ToolTaskHandler<Input> {
+  const handler: ToolTaskHandler<z.ZodRawShape> = {
+    async createTask(args: unknown, extra: CreateTaskRequestHandlerExtra) {
       const task = await extra.taskStore.createTask({
         ttl: extra.taskRequestedTtl ?? DEFAULT_TASK_TTL_MS,
         pollInterval: TASK_POLL_INTERVAL_MS,
       });
       const log = deps.log.child({ task: task.taskId });
-      void runTask(deps, task.taskId, args, spawn, extra, notify).catch((error: unknown) =>
-        log.warn({ err: error }, "could not store the result of a runner_spawn task"),
+      void runTask(deps, task.taskId, args as z.infer<z.ZodObject<Input>>, spawn, extra, notify, toolName).catch(
+        (error: unknown) => log.warn({ err: error, tool: toolName }, "could not store the result of a task"),
       );
       return { task };
     },
     getTask: (_args, extra) => extra.taskStore.getTask(extra.taskId),
     getTaskResult: async (_args, extra) => (await extra.taskStore.getTaskResult(extra.taskId)) as CallToolResult,
   };
+  // The SDK types a task handler by its tool's shape; the handler never looks at the arguments' shape itself.
+  return handler as unknown as ToolTaskHandler<Input>;
 }
 
-async function runTask(
+async function runTask<Args>(
   deps: ToolDeps,
   taskId: string,
-  args: SpawnArgs,
-  spawn: Spawn,
+  args: Args,
+  spawn: Work<Args>,
   extra: CreateTaskRequestHandlerExtra,
   notify: SessionNotifier,
+  toolName: string,
 ): Promise<void> {
   // Through the request's task store, so the session also hears notifications/tasks/status; that store saves first and
   // then notifies, so a session gone meanwhile loses only the notification (the fallback below saves the result).
@@ -59,7 +64,7 @@ async function runTask(
   if (result.isError) {
     const first = result.content[0];
     await extra.taskStore
-      .updateTaskStatus(taskId, "working", first?.type === "text" ? first.text : "runner_spawn failed")
+      .updateTaskStatus(taskId, "working", first?.type === "text" ? first.text : `${toolName} failed`)
       .catch(() => undefined);
   }
   const outcome = result.isError ? "failed" : "completed";

@@ -94,6 +94,31 @@ const TOOL = {
       .describe(
         "The server's warm pools: a runner_spawn with storage \"tmpfs\", no mounts and a pool's image, profile and network claims a ready runner in milliseconds (pooled: true). Absent when there are none.",
       ),
+    jobs: z
+      .object({
+        queued: z.number().int().describe("Jobs (of everyone) waiting for a slot."),
+        running: z.number().int(),
+        max_concurrent: z.number().int().describe("Jobs that run at once; the rest wait in a queue."),
+        profiles: z
+          .array(
+            z.object({
+              name: z.string(),
+              description: z.string().optional(),
+              image: z.string(),
+              timeout_s: z.number().int(),
+              secrets: z
+                .array(
+                  z.object({
+                    name: z.string(),
+                    supplied: z.boolean().describe("The operator supplies it; you need not pass it."),
+                  }),
+                )
+                .describe("Secrets its agent needs."),
+            }),
+          )
+          .describe("What job_run's profile can name."),
+      })
+      .describe("One-shot agent jobs (job_run)."),
     error: z.string().optional().describe("What could not be counted, when Docker or the state store failed."),
   }),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -130,6 +155,19 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
       misses: pool.misses,
       ...(pool.lastError ? { last_error: pool.lastError } : {}),
     }));
+    const jobCounts = deps.jobs.counts();
+    const jobs = {
+      queued: jobCounts.queued,
+      running: jobCounts.running,
+      max_concurrent: jobCounts.maxConcurrent,
+      profiles: deps.jobs.profiles().map((profile) => ({
+        name: profile.name,
+        ...(profile.description ? { description: profile.description } : {}),
+        image: profile.image,
+        timeout_s: profile.timeoutS,
+        secrets: profile.secrets.map((secret) => ({ name: secret.name, supplied: secret.from !== undefined })),
+      })),
+    };
     const runnerCount = Object.values(counts).reduce((sum, count) => sum + count, 0);
     const summary =
       STATUSES.filter((status) => counts[status] > 0)
@@ -145,6 +183,7 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
         ...(quotas.length > 0 ? { quotas } : {}),
         ...(prepulls.length > 0 ? { prepulls } : {}),
         ...(pools.length > 0 ? { pools } : {}),
+        jobs,
         ...(error ? { error } : {}),
       },
       `DevHatchery ${deps.version}; Docker ${engineReachable ? "reachable" : "NOT reachable"}; your runners: ${summary}; workspaces: ${workspaceCount}` +
@@ -157,6 +196,7 @@ export function registerSystemStatusTool(server: McpServer, deps: ToolDeps): voi
         (pools.length > 0
           ? ` Warm pools: ${pools.map((pool) => `${pool.name} (${pool.image}) ${pool.ready} ready${pool.starting > 0 ? `, ${pool.starting} starting` : ""}`).join(", ")}.`
           : "") +
+        ` Jobs: ${jobs.running} running, ${jobs.queued} queued (at most ${jobs.max_concurrent} at once); profiles: ${jobs.profiles.map((profile) => profile.name).join(", ")}.` +
         (error ? ` (${error})` : ""),
     );
   });
