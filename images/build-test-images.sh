@@ -3,7 +3,8 @@
 #   devhatchery-test/debian:bookworm   a minimal Debian imported from debootstrap (Debian's archive only)
 #   devhatchery-test/node:24.21.0      the official Node binary taken from the npm registry package
 #   devhatchery-test/agent:dev, devhatchery-test/runner:dev   built by images/build-images.sh from those two
-# Idempotent: existing base images are kept; the agent and runner builds are cached by Docker.
+#   devhatchery-test/job-agent:dev     the runner plus git and a stand-in coding agent, for job tests
+# Idempotent: existing base images are kept; the agent, runner and job-agent builds are cached by Docker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,3 +39,8 @@ fi
 
 NODE_IMAGE="$NODE_TAG" BASE_IMAGE="$BASE_TAG" AGENT_TAG="devhatchery-test/agent:dev" RUNNER_TAG="devhatchery-test/runner:dev" \
   bash images/build-images.sh
+
+# Cached by Docker: only a rebuilt runner (a new agent) reinstalls git (about 30 s, from Debian's archive).
+echo "build-test-images: job agent devhatchery-test/job-agent:dev (base devhatchery-test/runner:dev)"
+DOCKER_BUILDKIT=0 "$docker_cli" build --quiet -t devhatchery-test/job-agent:dev \
+  --build-arg BASE=devhatchery-test/runner:dev images/test-job-agent >/dev/null

@@ -192,6 +192,14 @@ describe("the MCP Inspector CLI as a third-party client", () => {
       workspace_key: "inspector-ws",
       volume_removed: false,
     });
+    // A job: run to its end, then looked at, listed and (already ended) cancelled.
+    const job = await call("job_run", { task: "echo from a job", storage: "tmpfs" });
+    expect(job).toMatchObject({ status: "succeeded", exit_code: 0, output_tail: "from a job\n" });
+    expect(await call("job_get", { job: job.job_id, output_cursor: 0 })).toMatchObject({
+      output: { text: "from a job\n", eof: true },
+    });
+    expect((await call("job_list", {})).jobs).toMatchObject([{ job_id: job.job_id, status: "succeeded" }]);
+    expect(await call("job_cancel", { job: job.job_id })).toMatchObject({ status: "succeeded" });
     const workspaces = (await call("volume_list", { sizes: false })).workspaces as { workspace_key: string }[];
     expect(workspaces.map((workspace) => workspace.workspace_key)).toEqual(["inspector-ws"]);
     expect(await call("volume_remove", { workspace_key: "inspector-ws" })).toMatchObject({

@@ -35,6 +35,7 @@ describe("tool annotations hold for what the tools do", () => {
   let tools: Tool[] = [];
   let execId = "";
   let watchId = "";
+  let jobId = "";
 
   /** Everything a caller can observe of their runners, files, processes, workspaces, snapshots and exports, read with read-only tools. */
   const observe = async (): Promise<unknown> =>
@@ -59,6 +60,7 @@ describe("tool annotations hold for what the tools do", () => {
     await sh(alice, "scratch", "printf tmp > /work/scratch.txt");
     execId = (await ok(alice, "exec", { runner: "keep", command: "echo done" })).exec_id as string;
     watchId = (await ok(alice, "fs_watch", { runner: "keep", path: "/work" })).watch_id as string;
+    jobId = (await ok(alice, "job_run", { task: "echo done", storage: "tmpfs" })).job_id as string;
   });
 
   afterAll(async () => {
@@ -79,6 +81,8 @@ describe("tool annotations hold for what the tools do", () => {
       snapshot_list: {},
       export_list: {},
       system_status: {},
+      job_list: {},
+      job_get: { job: jobId, output_cursor: 0 },
     };
     // Every tool that claims to be read-only is called here, so a new one cannot claim it untested.
     expect(
@@ -104,6 +108,8 @@ describe("tool annotations hold for what the tools do", () => {
       fs_mkdir: { runner: "keep", path: "/work/new/dir", parents: true },
       fs_watch: { runner: "keep", path: "/work/src" },
       export_create: { runner: "keep", path: "/work/src", format: "tar" },
+      // A job's runner comes and goes; nothing that was there changes.
+      job_run: { task: "echo job", storage: "tmpfs" },
       // Frozen, then thawed: its processes and files are all still there.
       runner_pause: { runner: "keep" },
       runner_resume: { runner: "keep" },
