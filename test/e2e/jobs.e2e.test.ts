@@ -292,6 +292,16 @@ describe("jobs", () => {
     expect(await fails(mcp, "job_run", { task: "true", repository: { url: inUrl } })).toMatch(
       /carries credentials; put the password or token in a secret/,
     );
+    // Local paths, other schemes and option-shaped refs are refused before anything starts.
+    expect(await fails(mcp, "job_run", { task: "true", repository: { url: "file:///etc" } })).toMatch(
+      /only https, http and git URLs can be cloned/,
+    );
+    expect(await fails(mcp, "job_run", { task: "true", repository: { url: "ext::sh -c id" } })).toMatch(
+      /INVALID_ARGUMENT/,
+    );
+    expect(
+      await fails(mcp, "job_run", { task: "true", repository: { url: repoUrl, ref: "--upload-pack=touch /tmp/x" } }),
+    ).toMatch(/ref must be a branch, tag or commit name/);
     // A commit the repository does not have: clone_failed, naming it.
     const badRef = await ok(mcp, "job_run", {
       task: "true",
@@ -370,7 +380,7 @@ describe("jobs", () => {
     expect(await runnersOf(alice.id)).toEqual([]);
   });
 
-  it("runs as an MCP task, and a job the control plane died under ends cancelled with its runner removed", async () => {
+  it("runs as an MCP task (tasks/cancel cancels the job), and a job the control plane died under ends cancelled with its runner removed", async () => {
     const created = await mcp.request(
       {
         method: "tools/call",
@@ -386,6 +396,21 @@ describe("jobs", () => {
     );
     const result = await mcp.experimental.tasks.getTaskResult(taskId, CallToolResultSchema);
     expect(result.structuredContent).toMatchObject({ status: "succeeded", output_tail: "from a task\n" });
+
+    // tasks/cancel cancels the job behind the task.
+    const long = await mcp.request(
+      {
+        method: "tools/call",
+        params: { name: "job_run", arguments: { task: "sleep 300" }, task: { ttl: 600_000 } },
+      },
+      CreateTaskResultSchema,
+    );
+    const taskJob = await eventually("the task's job to run", async () => {
+      const running = (await ok(mcp, "job_list", { status: "running" })).jobs as Job[];
+      return running[0]?.job_id as string | undefined;
+    });
+    await mcp.experimental.tasks.cancelTask(long.task.taskId);
+    expect(await jobEnded(mcp, taskJob)).toMatchObject({ status: "cancelled", reason: "cancelled" });
 
     const orphan = await ok(mcp, "job_run", { task: "echo before; sleep 300", wait: false });
     const jobId = orphan.job_id as string;

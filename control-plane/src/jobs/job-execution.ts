@@ -222,7 +222,8 @@ async function collect(
       collected.resultError = `${collected.resultError ? `${collected.resultError}; ` : ""}the diff could not be collected: ${messageOf(error)}`;
     }
   }
-  if (job.request.artifacts.length > 0) {
+  // The patch is a file worth keeping whenever the agent changed something; asked-for artifacts go with it.
+  if (job.request.artifacts.length > 0 || (collected.changedFiles?.length ?? 0) > 0) {
     try {
       const record = await deps.exports.create(
         job.principal,

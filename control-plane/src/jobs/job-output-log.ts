@@ -66,7 +66,8 @@ export class JobOutputLog {
     this.total += bytes.length;
     this.tailText = (this.tailText + text).slice(-OUTPUT_TAIL_BYTES);
     const room = this.maxBytes - this.written;
-    if (room <= 0) return;
+    // Once output was cut, nothing later goes in: the file stays the start of the output, without gaps.
+    if (room <= 0 || this.total - bytes.length > this.written) return;
     const part = bytes.length <= room ? bytes : bytes.subarray(0, completeUtf8Length(bytes.subarray(0, room)));
     this.written += part.length;
     const end = this.written;

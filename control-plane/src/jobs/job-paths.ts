@@ -111,10 +111,8 @@ export function checkRepositoryUrl(url: string): URL {
 
 /** The git credential store line for `url`: scheme://user:password@host[:port]. */
 export function credentialLine(url: URL, username: string, password: string): string {
-  const line = new URL(`${url.protocol}//${url.host}`);
-  line.username = username;
-  line.password = password;
-  return `${line.protocol}//${line.username}:${line.password}@${line.host}\n`;
+  // git decodes every %XX in the store, so "%" must be encoded too (URL's username/password setters leave it).
+  return `${url.protocol}//${encodeURIComponent(username)}:${encodeURIComponent(password)}@${url.host}\n`;
 }
 
 /** Parses `git diff --name-status -z`: status, path (and for renames and copies, the old path first). */

@@ -10,7 +10,10 @@ const DEFAULT_TASK_TTL_MS = 24 * 60 * 60 * 1000;
 const TASK_POLL_INTERVAL_MS = 500;
 
 /** A tool's whole work as one call: the result a plain call returns and the task stores; `report` hears progress. */
-type Work<Args> = (args: Args, report: ProgressReporter) => Promise<CallToolResult>;
+type Work<Args> = (args: Args, report: ProgressReporter, cancelled: AbortSignal) => Promise<CallToolResult>;
+
+/** How often a running task checks whether its client cancelled it (tasks/cancel marks the stored task). */
+const CANCEL_CHECK_MS = 1000;
 /** Sends a notification on the session's standalone stream (the task's request is answered already). */
 export type SessionNotifier = (notification: ServerNotification) => Promise<void>;
 
@@ -59,8 +62,25 @@ async function runTask<Args>(
   // Through the request's task store, so the session also hears notifications/tasks/status; that store saves first and
   // then notifies, so a session gone meanwhile loses only the notification (the fallback below saves the result).
   const status = createStatusReporter(taskId, extra, extra._meta?.progressToken, notify);
-  const result = await spawn(args, status);
+  // tasks/cancel only marks the stored task; the work hears of it through `cancelled` (a job then stops, a spawn
+  // finishes: its runner is the caller's to remove).
+  const cancel = new AbortController();
+  const watch = setInterval(() => {
+    void deps.taskStore.getTask(taskId).then(
+      (task) => {
+        if (task?.status === "cancelled") cancel.abort();
+      },
+      () => undefined,
+    );
+  }, CANCEL_CHECK_MS);
+  let result: CallToolResult;
+  try {
+    result = await spawn(args, status, cancel.signal);
+  } finally {
+    clearInterval(watch);
+  }
   await status.flush();
+  if (cancel.signal.aborted) return;
   if (result.isError) {
     const first = result.content[0];
     await extra.taskStore

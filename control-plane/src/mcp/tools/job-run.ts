@@ -43,7 +43,7 @@ export function registerJobRunTool(server: McpServer, deps: ToolDeps): void {
     plain: (args, extra) => runJob(deps, args, createProgressReporter(extra)),
     task: createSpawnTaskHandler<typeof jobRunInputShape>(
       deps,
-      (args: JobRunArgs, report) => runJob(deps, { ...args, wait: true }, report),
+      (args: JobRunArgs, report, cancelled) => runJob(deps, { ...args, wait: true }, report, cancelled),
       (notification) => server.server.notification(notification),
       "job_run",
     ),
@@ -70,9 +70,22 @@ export function toSubmission(args: JobRunArgs): JobSubmission {
 }
 
 /** Submits the job and, with wait, follows it to its end: status changes and output as progress. */
-export async function runJob(deps: ToolDeps, args: JobRunArgs, report: ProgressReporter): Promise<CallToolResult> {
+export async function runJob(
+  deps: ToolDeps,
+  args: JobRunArgs,
+  report: ProgressReporter,
+  cancelled?: AbortSignal,
+): Promise<CallToolResult> {
   return settleTool(async () => {
     const submitted = await deps.jobs.submit(deps.principal, toSubmission(args));
+    // A cancelled MCP task cancels its job.
+    cancelled?.addEventListener(
+      "abort",
+      () => {
+        deps.jobs.cancel(deps.principal, submitted.jobId).catch(() => undefined);
+      },
+      { once: true },
+    );
     if (!args.wait)
       return toolSuccess(
         toJobOutput(submitted),
@@ -92,7 +105,8 @@ export async function runJob(deps: ToolDeps, args: JobRunArgs, report: ProgressR
     };
     const stop = deps.jobs.follow(deps.principal, submitted.jobId, (event) => {
       if (event.type === "output") {
-        batch += event.text;
+        // Only the end of a batch is sent: a fast agent must not grow it without bound between two notifications.
+        batch = (batch + event.text).slice(-OUTPUT_BATCH_CHARS - 1);
         timer ??= setTimeout(sendBatch, OUTPUT_BATCH_MS);
         return;
       }

@@ -106,7 +106,7 @@ export const jobRunInputShape = {
     .max(100)
     .optional()
     .describe(
-      'Globs (relative to /work) of files to export when the job ends, e.g. ["dist/**", "report.md"]: one tar.gz in your export folder (export_list), with the patch and result.json.',
+      'Globs (relative to /work) of files to export when the job ends, e.g. ["dist/**", "report.md"]: one tar.gz in your export folder (export_list), with the patch (.devhatchery/job.patch) and result.json. A job that changed its repository exports the patch and result even without artifacts.',
     ),
   wait: z
     .boolean()
