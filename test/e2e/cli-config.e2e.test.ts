@@ -197,6 +197,7 @@ describe("devhatchery plan", () => {
         "  retention    runners, workspaces, snapshots and exports are kept until removed",
         "  gc           every 300 s: expired objects, unused agent volumes of other versions, dangling helpers",
         `  apt cache    on: port 3142 on each runner network's gateway, up to 4096 MiB in ${join(dir, "state", "devhatchery", "apt-cache")}`,
+        `  jobs         at most 4 at once (100 queued), timeout 300 s (up to 3600); profiles shell (devhatchery-test/runner:dev); output in ${join(dir, "state", "devhatchery", "jobs")}`,
         `  network      ${network}: would be created on the first spawn (bridge, inter-container traffic off)`,
         `  network      ${network}-offline: would be created on the first spawn with network: false (internal bridge)`,
         "  image        devhatchery-test/runner:dev (default): present (amd64, agent 0.1.0 baked in)",

@@ -171,6 +171,10 @@ function hostLines(config: ControlPlaneConfig): Line[] {
         ? `on: port ${config.aptCache.port || "any free"} on each runner network's gateway, up to ${config.aptCache.maxMb} MiB in ${join(config.stateDir, "apt-cache")}`
         : "off (apt_cache.enabled): runners download packages directly",
     ],
+    [
+      "jobs",
+      `at most ${config.jobs.maxConcurrent} at once (${config.jobs.maxQueued} queued), timeout ${config.jobs.defaultTimeoutS} s (up to ${config.jobs.maxTimeoutS}); profiles ${config.jobs.profiles.map((profile) => `${profile.name} (${profile.image})`).join(", ")}; output in ${join(config.stateDir, "jobs")}`,
+    ],
     ...quotaLines(config),
     ...policyLines(config),
   ];
