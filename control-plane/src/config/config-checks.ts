@@ -268,7 +268,7 @@ function checkJobs(config: ConfigFile, issue: Issue): void {
       }
       (Array.isArray(profile.command) ? (profile.command as unknown[]) : []).forEach((word, wordIndex) => {
         if (typeof word !== "string") return;
-        for (const [, name] of word.matchAll(/\{([^{}]*)\}/g)) {
+        for (const [, name] of word.matchAll(/\{([a-z_]+)\}/g)) {
           if (!(JOB_PLACEHOLDERS as readonly string[]).includes(name ?? ""))
             issue(
               at("command", wordIndex),

@@ -255,6 +255,138 @@ describe("loadConfig with devhatchery.yaml", () => {
       expect(loadConfig({ [`DEVHATCHERY_QUOTA_${name.toUpperCase()}`]: "7" }, path).quotas[key]).toBe(7);
   });
 
+  it("defaults jobs to four at once, 300 s, and the built-in shell profile in the default image", () => {
+    const config = loadConfig({ HOME: "/h" });
+    expect(config.jobs).toEqual({
+      maxConcurrent: 4,
+      maxQueued: 100,
+      defaultTimeoutS: 300,
+      maxTimeoutS: 3600,
+      keepForS: 600,
+      outputMaxMb: 64,
+      retentionS: 604_800,
+      secrets: [],
+      profiles: [
+        {
+          name: "shell",
+          description: "The task is a shell script, run by /bin/sh -lc in /work.",
+          image: config.defaultImage,
+          command: ["/bin/sh", "-lc", "{task}"],
+          result: "file",
+          timeoutS: 300,
+          network: true,
+          env: {},
+          secrets: [],
+        },
+      ],
+    });
+    const shell = loadConfig({}, file("images:\n  default: img:1\njobs:\n  default_timeout_s: 120\n")).jobs.profiles[0];
+    expect(shell).toMatchObject({ name: "shell", image: "img:1", timeoutS: 120 });
+  });
+
+  it("takes operator job profiles and secrets with their defaults, after the built-in shell", () => {
+    const path = file(
+      [
+        "images:",
+        "  default: img:1",
+        "jobs:",
+        "  max_concurrent: 2",
+        "  default_timeout_s: 900",
+        "  secrets:",
+        '    - { name: anthropic, file: /etc/devhatchery/anthropic, principals: ["*"] }',
+        "  profiles:",
+        "    - name: claude-code",
+        "      description: Claude Code, headless",
+        "      image: img:claude",
+        '      command: [devhatchery-claude-job, "--task-file={task_file}"]',
+        "      result: stdout_json",
+        "      timeout_s: 1800",
+        "      network: false",
+        "      env: { CLAUDE_MODEL: opus }",
+        "      secrets: [{ name: ANTHROPIC_API_KEY, from: anthropic }, { name: GITHUB_TOKEN }]",
+        "    - { name: plain, command: [run-agent] }",
+      ].join("\n"),
+    );
+    const jobs = loadConfig({}, path).jobs;
+    expect(jobs.maxConcurrent).toBe(2);
+    expect(jobs.secrets).toEqual([{ name: "anthropic", file: "/etc/devhatchery/anthropic", principals: ["*"] }]);
+    expect(jobs.profiles.map((profile) => profile.name)).toEqual(["shell", "claude-code", "plain"]);
+    expect(jobs.profiles.slice(1)).toEqual([
+      {
+        name: "claude-code",
+        description: "Claude Code, headless",
+        image: "img:claude",
+        command: ["devhatchery-claude-job", "--task-file={task_file}"],
+        result: "stdout_json",
+        timeoutS: 1800,
+        network: false,
+        env: { CLAUDE_MODEL: "opus" },
+        secrets: [
+          { name: "ANTHROPIC_API_KEY", from: "anthropic" },
+          { name: "GITHUB_TOKEN", from: undefined },
+        ],
+      },
+      {
+        name: "plain",
+        description: undefined,
+        image: "img:1",
+        command: ["run-agent"],
+        result: "file",
+        timeoutS: 900,
+        network: true,
+        env: {},
+        secrets: [],
+      },
+    ]);
+  });
+
+  it('lets an operator profile named "shell" replace the built-in one', () => {
+    const path = file('jobs:\n  profiles:\n    - { name: shell, image: img:sh, command: [/bin/bash, -c, "{task}"] }\n');
+    expect(loadConfig({}, path).jobs.profiles).toEqual([
+      {
+        name: "shell",
+        description: undefined,
+        image: "img:sh",
+        command: ["/bin/bash", "-c", "{task}"],
+        result: "file",
+        timeoutS: 300,
+        network: true,
+        env: {},
+        secrets: [],
+      },
+    ]);
+  });
+
+  it("names every jobs problem with its fix", () => {
+    const path = file(
+      [
+        "images:",
+        '  allowed: ["devhatchery/*"]',
+        "  default: devhatchery/runner:1",
+        "jobs:",
+        "  default_timeout_s: 7200",
+        "  max_timeout_s: 3600",
+        "  secrets:",
+        '    - { name: anthropic, file: /etc/devhatchery/anthropic, principals: ["*"] }',
+        "    - { name: anthropic, file: /etc/devhatchery/other, principals: [alice] }",
+        "  profiles:",
+        "    - name: claude",
+        '      command: [claude, "{tsk}", "--out={result_file}"]',
+        "      secrets: [{ name: ANTHROPIC_API_KEY, from: anthropic }, { name: GITHUB_TOKEN, from: github }]",
+        "    - { name: claude, command: [agent], image: ubuntu:24.04 }",
+        "    - { name: allowed, command: [agent], image: devhatchery/agent:1 }",
+      ].join("\n"),
+    );
+    expect(problemsOf(() => loadConfig({}, path))).toEqual([
+      'jobs.secrets[1].name: "anthropic" is listed twice; give each secret its own name',
+      "jobs.profiles[0].command[1]: has the unknown placeholder {tsk}; use one of {task}, {task_file}, {result_file}, {secrets_dir}, {work}, {job_id}",
+      'jobs.profiles[0].secrets[1].from: names "github", which is not in jobs.secrets; add it there (name and file) or drop from',
+      'jobs.profiles[1].name: "claude" is listed twice; give each profile its own name',
+      'jobs.profiles[1].image: "ubuntu:24.04" is not matched by images.allowed (devhatchery/*); add a pattern for it or pick an allowed image',
+      "jobs.default_timeout_s: is 7200, above jobs.max_timeout_s (3600); lower it or raise max_timeout_s",
+    ]);
+  });
+
   it("names the variable for a bad value that came from the environment", () => {
     const path = file("limits:\n  max:\n    memory_mb: 4096\n");
     expect(problemsOf(() => loadConfig({ DEVHATCHERY_MAX_MEMORY_MB: "12x" }, path))).toEqual([

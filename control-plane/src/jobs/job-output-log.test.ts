@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { completeUtf8Length, JobOutputLog, OUTPUT_TAIL_BYTES, type JobOutputRead } from "./job-output-log.js";
+import { completeUtf8Length, JobOutputLog, OUTPUT_TAIL_CHARS, type JobOutputRead } from "./job-output-log.js";
 
 /** One character of each UTF-8 length: 1, 2, 3 and 4 bytes. */
 const MIXED = "aé€😀";
@@ -147,12 +147,12 @@ describe("JobOutputLog", () => {
     expect(await readFile(path, "utf8")).toBe("12345678");
   });
 
-  it(`keeps the last ${OUTPUT_TAIL_BYTES} characters as the tail`, async () => {
+  it(`keeps the last ${OUTPUT_TAIL_CHARS} characters as the tail`, async () => {
     const log = create(100);
-    log.append("x".repeat(OUTPUT_TAIL_BYTES));
+    log.append("x".repeat(OUTPUT_TAIL_CHARS));
     log.append("end");
-    expect(log.tail).toBe(`${"x".repeat(OUTPUT_TAIL_BYTES - 3)}end`);
-    expect(log.bytes).toBe(OUTPUT_TAIL_BYTES + 3);
+    expect(log.tail).toBe(`${"x".repeat(OUTPUT_TAIL_CHARS - 3)}end`);
+    expect(log.bytes).toBe(OUTPUT_TAIL_CHARS + 3);
   });
 
   it("tells listeners every text appended until they stop listening, and ignores empty text and text after end", async () => {

@@ -1,8 +1,8 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { open, rm, stat } from "node:fs/promises";
 
-/** The end of the output kept in memory for results and for jobs whose output outgrew the log. */
-export const OUTPUT_TAIL_BYTES = 16 * 1024;
+/** The end of the output kept in memory (in characters) for results and for jobs whose output outgrew the log. */
+export const OUTPUT_TAIL_CHARS = 16 * 1024;
 
 /** Output after a cursor: `eof` once the job ended and nothing more will come. */
 export interface JobOutputRead {
@@ -64,7 +64,7 @@ export class JobOutputLog {
     for (const listener of this.listeners) listener(text);
     const bytes = Buffer.from(text, "utf8");
     this.total += bytes.length;
-    this.tailText = (this.tailText + text).slice(-OUTPUT_TAIL_BYTES);
+    this.tailText = wholeStart((this.tailText + text).slice(-OUTPUT_TAIL_CHARS));
     const room = this.maxBytes - this.written;
     // Once output was cut, nothing later goes in: the file stays the start of the output, without gaps.
     if (room <= 0 || this.total - bytes.length > this.written) return;
@@ -131,4 +131,10 @@ export function completeUtf8Length(bytes: Buffer): number {
   const lead = bytes[start] ?? 0;
   const needed = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
   return bytes.length - start >= needed ? bytes.length : start;
+}
+
+/** `text` without a low surrogate at its start (the other half of a character cut off by a slice). */
+function wholeStart(text: string): string {
+  const first = text.charCodeAt(0);
+  return first >= 0xdc00 && first <= 0xdfff ? text.slice(1) : text;
 }

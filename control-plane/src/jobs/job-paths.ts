@@ -14,6 +14,9 @@ export const JOB_WORK_DIR = `${WORK_DIR}/.devhatchery`;
 export const RESULT_FILE = `${JOB_WORK_DIR}/result.json`;
 export const PATCH_FILE = `${JOB_WORK_DIR}/job.patch`;
 
+/** A placeholder in a profile's command word: lower-case letters and "_" in braces (`{}` and `${HOME}` are not). */
+export const PLACEHOLDER = /\{([a-z_]+)\}/g;
+
 /** The agent's command line: the profile's words with their placeholders filled (no shell in between). */
 export function agentCommand(profile: JobProfileConfig, jobId: string, task: string): string[] {
   const values: Record<string, string> = {
@@ -24,7 +27,9 @@ export function agentCommand(profile: JobProfileConfig, jobId: string, task: str
     work: WORK_DIR,
     job_id: jobId,
   };
-  return profile.command.map((word) => word.replace(/\{([a-z_]+)\}/g, (whole, name: string) => values[name] ?? whole));
+  return profile.command.map((word) =>
+    word.replace(PLACEHOLDER, (whole, name: string) => (Object.hasOwn(values, name) ? values[name]! : whole)),
+  );
 }
 
 /** What the agent finds in its environment besides the profile's and the job's own variables: paths, never secrets. */

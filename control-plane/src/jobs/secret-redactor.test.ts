@@ -93,6 +93,34 @@ describe("SecretRedactor", () => {
     }
   });
 
+  it("replaces a value containing another whole also when a chunk ends right after the inner one", () => {
+    const password = "hunter22";
+    const url = `postgres://app:${password}@db/app`;
+    const redactor = new SecretRedactor(
+      new Map([
+        ["DB_PASSWORD", password],
+        ["DATABASE_URL", url],
+      ]),
+    );
+    const out = [redactor.push("connect postgres://app:hunter22"), redactor.push("@db/app\n"), redactor.flush()];
+    expect(out.join("")).toBe("connect [secret DATABASE_URL]\n");
+    // The inner value alone, cut the same way, is still the inner value.
+    const alone = [redactor.push("pw hunter22"), redactor.push(" ok"), redactor.flush()].join("");
+    expect(alone).toBe("pw [secret DB_PASSWORD] ok");
+  });
+
+  it("never cuts a whole value when the end held back is the start of another", () => {
+    const redactor = new SecretRedactor(
+      new Map([
+        ["FIRST", "SECRETVALUE"],
+        ["SECOND", "LUEzzzz"],
+      ]),
+    );
+    const out = [redactor.push("xx SECRETVALUE"), redactor.push("yy"), redactor.flush()].join("");
+    expect(out).toBe("xx [secret FIRST]yy");
+    expect(out).not.toContain("SECRET" + "VAL");
+  });
+
   it("redacts a whole text at once without holding anything back", () => {
     const redactor = new SecretRedactor(new Map([["GITHUB_TOKEN", TOKEN]]));
     expect(redactor.redact(`{"error":"bad token ${TOKEN}"} ends with ghp_01`)).toBe(

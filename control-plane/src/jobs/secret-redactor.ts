@@ -19,15 +19,17 @@ export class SecretRedactor {
   /** The text that is safe to pass on now. */
   push(text: string): string {
     if (this.secrets.length === 0) return text;
-    const buffer = this.redact(this.carry + text);
-    const held = this.heldBack(buffer);
-    this.carry = buffer.slice(buffer.length - held);
-    return buffer.slice(0, buffer.length - held);
+    // Decided on the raw text, before anything is replaced: a value that contains another must not be cut after the
+    // shorter one. The held-back end stays raw (in memory only) until the next chunk decides it.
+    const raw = this.carry + text;
+    const split = this.safeEnd(raw);
+    this.carry = raw.slice(split);
+    return this.redact(raw.slice(0, split));
   }
 
-  /** What was held back (the stream ended, so it cannot become a secret any more). */
+  /** What was held back, redacted (the stream ended, so it cannot become more of a secret). */
   flush(): string {
-    const rest = this.carry;
+    const rest = this.redact(this.carry);
     this.carry = "";
     return rest;
   }
@@ -37,6 +39,26 @@ export class SecretRedactor {
     let redacted = text;
     for (const [name, value] of this.secrets) redacted = redacted.split(value).join(`[secret ${name}]`);
     return redacted;
+  }
+
+  /**
+   * Where the text that can go out now ends: before the longest end of `text` that could be the start of a value,
+   * and before any whole value that would be cut there (moved back until no value crosses the split).
+   */
+  private safeEnd(text: string): number {
+    let split = text.length - this.heldBack(text);
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const [, value] of this.secrets) {
+        for (let at = text.indexOf(value); at >= 0 && at < split; at = text.indexOf(value, at + 1)) {
+          if (at + value.length > split) {
+            split = at;
+            moved = true;
+          }
+        }
+      }
+    }
+    return split;
   }
 
   /** The length of the longest end of `text` that is a proper prefix of a secret. */

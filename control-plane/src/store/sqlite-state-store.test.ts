@@ -5,9 +5,10 @@ import { DatabaseSync } from "node:sqlite";
 import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ControlPlaneError } from "../errors.js";
+import type { JobOutcome, JobRecord } from "../jobs/job.js";
 import { SCHEMA_VERSION, schemaVersionOf } from "./sqlite-schema.js";
 import { createSqliteStateStore } from "./sqlite-state-store.js";
-import type { IdempotencyClaim, SpawnRecord, StateStore, TaskRecord } from "./state-store.js";
+import type { IdempotencyClaim, JobUpdate, SpawnRecord, StateStore, TaskRecord } from "./state-store.js";
 
 const HOUR_MS = 3_600_000;
 /** One clock reading for the whole file, so records built twice compare equal. */
@@ -57,6 +58,49 @@ function task(principal: string, taskId: string, overrides: Partial<TaskRecord> 
     ...overrides,
   };
 }
+
+function job(principal: string, jobId: string, overrides: Partial<JobRecord> = {}): JobRecord {
+  return {
+    jobId,
+    principal,
+    status: "queued",
+    message: "queued: position 1 of 1",
+    request: {
+      profile: "shell",
+      task: "npm test",
+      repository: { url: "https://github.com/devhatchery/devhatchery.git", ref: "main", credential: "GITHUB_TOKEN" },
+      secrets: { GITHUB_TOKEN: { source: "value" }, ANTHROPIC_API_KEY: { source: "operator", ref: "anthropic" } },
+      env: { CI: "1" },
+      storage: "tmpfs",
+      network: true,
+      timeoutS: 300,
+      keep: false,
+      keepForS: 600,
+      artifacts: ["dist/**"],
+    },
+    outcome: undefined,
+    runnerId: undefined,
+    createdAt: at(0),
+    startedAt: undefined,
+    endedAt: undefined,
+    keptUntil: undefined,
+    ...overrides,
+  };
+}
+
+const OUTCOME: JobOutcome = {
+  exitCode: 0,
+  signal: null,
+  reason: "exited",
+  message: "The agent exited with code 0.",
+  durationMs: 1234,
+  outputBytes: 42,
+  outputTruncated: false,
+  outputTail: "ok\n",
+  result: { summary: "done", files: ["a.ts"] },
+  baseCommit: "0123456789abcdef0123456789abcdef01234567",
+  changedFiles: [{ path: "b.ts", status: "R", previousPath: "a.ts" }],
+};
 
 function openError(path: string): ControlPlaneError {
   try {
@@ -475,6 +519,159 @@ describe("createSqliteStateStore", () => {
     expect(store.listTasks("alice", { limit: 10 }).map((record) => record.taskId)).toEqual(["forever", "fresh"]);
     expect(store.pruneExpired(new Date())).toBe(1);
     expect(store.getTask("alice", "forever")?.ttlMs).toBeNull();
+  });
+
+  it("keeps jobs per principal: another principal gets nothing for the same id", () => {
+    const store = open();
+    store.jobs.insert(job("alice", "j-00000000000a"));
+    expect(store.jobs.get("alice", "j-00000000000a")).toEqual(job("alice", "j-00000000000a"));
+    expect(store.jobs.get("mallory", "j-00000000000a")).toBeUndefined();
+    expect(store.jobs.get("alice", "j-0000000000ff")).toBeUndefined();
+    expect(store.jobs.list("mallory", { limit: 10 })).toEqual([]);
+    expect(() => store.jobs.insert(job("mallory", "j-00000000000a"))).toThrow(/UNIQUE constraint failed: jobs.job_id/);
+  });
+
+  it("updates each job field on its own, leaves the others, and clears keptUntil with null", () => {
+    const store = open();
+    const id = "j-00000000000a";
+    store.jobs.insert(job("alice", id));
+    let expected = job("alice", id);
+    const steps: Array<[JobUpdate, Partial<JobRecord>]> = [
+      [{ status: "starting" }, { status: "starting" }],
+      [{ message: "starting runner" }, { message: "starting runner" }],
+      [{ runnerId: "r-job-1" }, { runnerId: "r-job-1" }],
+      [{ startedAt: at(1000) }, { startedAt: at(1000) }],
+      [{ endedAt: at(5000) }, { endedAt: at(5000) }],
+      [{ outcome: OUTCOME }, { outcome: OUTCOME }],
+      [{ keptUntil: at(HOUR_MS) }, { keptUntil: at(HOUR_MS) }],
+      [{}, {}],
+      [{ keptUntil: null }, { keptUntil: undefined }],
+      [
+        { status: "succeeded", message: "succeeded in 4 s" },
+        { status: "succeeded", message: "succeeded in 4 s" },
+      ],
+    ];
+    for (const [update, changed] of steps) {
+      store.jobs.update(id, update);
+      expected = { ...expected, ...changed };
+      expect(store.jobs.get("alice", id), JSON.stringify(update)).toEqual(expected);
+    }
+    store.jobs.update("j-0000000000ff", { status: "failed" });
+    expect(store.jobs.get("alice", "j-0000000000ff")).toBeUndefined();
+  });
+
+  it("lists a principal's jobs newest first, filtered by status, up to the limit", () => {
+    const store = open();
+    store.jobs.insert(job("alice", "j-000000000001", { createdAt: at(1000) }));
+    store.jobs.insert(job("alice", "j-000000000002", { createdAt: at(3000) }));
+    store.jobs.insert(job("alice", "j-000000000003", { createdAt: at(2000) }));
+    // Same creation time: the larger id first, so pages are stable.
+    store.jobs.insert(job("alice", "j-000000000004", { createdAt: at(2000) }));
+    store.jobs.insert(job("bob", "j-000000000005", { createdAt: at(4000) }));
+    store.jobs.update("j-000000000001", { status: "failed" });
+    store.jobs.update("j-000000000003", { status: "failed" });
+    const ids = (records: JobRecord[]) => records.map((record) => record.jobId);
+    expect(ids(store.jobs.list("alice", { limit: 10 }))).toEqual([
+      "j-000000000002",
+      "j-000000000004",
+      "j-000000000003",
+      "j-000000000001",
+    ]);
+    expect(ids(store.jobs.list("alice", { limit: 2 }))).toEqual(["j-000000000002", "j-000000000004"]);
+    expect(ids(store.jobs.list("alice", { status: "failed", limit: 10 }))).toEqual([
+      "j-000000000003",
+      "j-000000000001",
+    ]);
+    expect(ids(store.jobs.list("alice", { status: "failed", limit: 1 }))).toEqual(["j-000000000003"]);
+    expect(ids(store.jobs.list("alice", { status: "running", limit: 10 }))).toEqual([]);
+    expect(ids(store.jobs.list("bob", { status: undefined, limit: 10 }))).toEqual(["j-000000000005"]);
+  });
+
+  it("finds every principal's jobs not ended yet, oldest first, and the jobs that keep a runner", () => {
+    const store = open();
+    const statuses = [
+      "queued",
+      "starting",
+      "cloning",
+      "running",
+      "collecting",
+      "succeeded",
+      "failed",
+      "timed_out",
+      "cancelled",
+    ] as const;
+    statuses.forEach((status, index) => {
+      const jobId = `j-00000000000${index}`;
+      store.jobs.insert(job(index % 2 === 0 ? "alice" : "bob", jobId, { createdAt: at(-index * 1000) }));
+      store.jobs.update(jobId, { status });
+    });
+    expect(store.jobs.active().map((record) => [record.jobId, record.status, record.principal])).toEqual([
+      ["j-000000000004", "collecting", "alice"],
+      ["j-000000000003", "running", "bob"],
+      ["j-000000000002", "cloning", "alice"],
+      ["j-000000000001", "starting", "bob"],
+      ["j-000000000000", "queued", "alice"],
+    ]);
+    expect(store.jobs.kept()).toEqual([]);
+    store.jobs.update("j-000000000005", { keptUntil: at(2 * HOUR_MS) });
+    store.jobs.update("j-000000000006", { keptUntil: at(HOUR_MS) });
+    expect(store.jobs.kept().map((record) => [record.jobId, record.keptUntil])).toEqual([
+      ["j-000000000006", at(HOUR_MS)],
+      ["j-000000000005", at(2 * HOUR_MS)],
+    ]);
+    store.jobs.update("j-000000000006", { keptUntil: null });
+    expect(store.jobs.kept().map((record) => record.jobId)).toEqual(["j-000000000005"]);
+  });
+
+  it("prunes jobs that ended before a time, keeping newer, kept and active ones", () => {
+    const store = open();
+    const ended = (jobId: string, endedAt: string, keptUntil?: string) => {
+      store.jobs.insert(job("alice", jobId));
+      store.jobs.update(jobId, { status: "succeeded", endedAt, ...(keptUntil ? { keptUntil } : {}) });
+    };
+    ended("j-000000000001", at(-2 * HOUR_MS));
+    ended("j-000000000002", at(-3 * HOUR_MS));
+    ended("j-000000000003", at(-2 * HOUR_MS), at(HOUR_MS));
+    ended("j-000000000004", at(0));
+    ended("j-000000000005", at(-HOUR_MS));
+    store.jobs.insert(job("alice", "j-000000000006", { createdAt: at(-5 * HOUR_MS) }));
+    store.jobs.update("j-000000000006", { status: "running", startedAt: at(-5 * HOUR_MS) });
+    expect(store.jobs.pruneEnded(at(-HOUR_MS)).sort()).toEqual(["j-000000000001", "j-000000000002"]);
+    expect(
+      store.jobs
+        .list("alice", { limit: 10 })
+        .map((record) => record.jobId)
+        .sort(),
+    ).toEqual(["j-000000000003", "j-000000000004", "j-000000000005", "j-000000000006"]);
+    expect(store.jobs.pruneEnded(at(-HOUR_MS))).toEqual([]);
+  });
+
+  it("keeps jobs with their outcome across reopening", () => {
+    const before = open();
+    before.jobs.insert(job("alice", "j-00000000000a"));
+    before.jobs.update("j-00000000000a", {
+      status: "succeeded",
+      runnerId: "r-job-1",
+      startedAt: at(1),
+      endedAt: at(2),
+      outcome: OUTCOME,
+      keptUntil: at(HOUR_MS),
+    });
+    before.jobs.insert(job("bob", "j-00000000000b"));
+    before.close();
+    const after = open();
+    expect(after.jobs.get("alice", "j-00000000000a")).toEqual(
+      job("alice", "j-00000000000a", {
+        status: "succeeded",
+        runnerId: "r-job-1",
+        startedAt: at(1),
+        endedAt: at(2),
+        outcome: OUTCOME,
+        keptUntil: at(HOUR_MS),
+      }),
+    );
+    expect(after.jobs.active().map((record) => record.jobId)).toEqual(["j-00000000000b"]);
+    expect(after.jobs.kept().map((record) => record.jobId)).toEqual(["j-00000000000a"]);
   });
 
   it("keeps every record across a close and a new store on the same file (the restart guarantee)", () => {

@@ -17,7 +17,8 @@ const TOOL = {
     max_bytes: z
       .number()
       .int()
-      .min(1)
+      // At least one whole UTF-8 character, so every read moves the cursor.
+      .min(4)
       .max(1024 * 1024)
       .default(64 * 1024)
       .describe("The most output bytes to return (default 64 KiB)."),
