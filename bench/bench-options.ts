@@ -18,6 +18,8 @@ export interface BenchOptions {
   warmClaims: number;
   /** Claims in the pool refill burst, `burstConcurrency` at a time; the pool's min is this many. */
   refillClaims: number;
+  /** Runs of each path (`job_run`, `docker run --rm`, spawn + exec + remove) in the job round trip scenario. */
+  jobSamples: number;
   fileMb: number;
   fileSamples: number;
   updateSamples: number;
@@ -44,6 +46,7 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       burstConcurrency: 3,
       warmClaims: 3,
       refillClaims: 5,
+      jobSamples: 1,
       fileMb: 4,
       fileSamples: 1,
       updateSamples: 3,
@@ -64,6 +67,7 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     burstConcurrency: 5,
     warmClaims: 50,
     refillClaims: 20,
+    jobSamples: 15,
     fileMb: 100,
     fileSamples: 5,
     updateSamples: 30,

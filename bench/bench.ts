@@ -12,6 +12,7 @@ import { aptCache } from "./scenarios/apt-cache.ts";
 import { authOverhead } from "./scenarios/auth-overhead.ts";
 import { execRoundTrip } from "./scenarios/exec-round-trip.ts";
 import { fileTransfer } from "./scenarios/file-transfer.ts";
+import { jobRoundTrip } from "./scenarios/job-round-trip.ts";
 import { mcpSessions } from "./scenarios/mcp-sessions.ts";
 import { memory } from "./scenarios/memory.ts";
 import { resourceUpdates } from "./scenarios/resource-updates.ts";
@@ -28,6 +29,7 @@ const SCENARIOS: Scenario[] = [
   spawnBurst,
   warmClaim,
   poolRefill,
+  jobRoundTrip,
   fileTransfer,
   aptCache,
   resourceUpdates,
