@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -47,13 +47,21 @@ describe("jobs", () => {
     clients.push(mcp, other);
   }
 
-  /** Every place a secret must never be: the control plane's log and its audit log. */
+  /** Every place a secret must never be: the control plane's log, its audit log and its state folder (state.db, job output). */
   async function assertNoSecretsLeaked(): Promise<void> {
     const logs = servers.map((running) => running.logs()).join("\n");
     const audit = await readFile(env.DEVHATCHERY_AUDIT_LOG!, "utf8").catch(() => "");
+    const stateFiles = (await readdir(env.DEVHATCHERY_STATE_DIR!, { recursive: true, withFileTypes: true }))
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name));
+    const state = Buffer.concat(
+      await Promise.all(stateFiles.map((file) => readFile(file).catch(() => Buffer.alloc(0)))),
+    );
+    expect(stateFiles.some((file) => file.endsWith("state.db"))).toBe(true);
     for (const value of [secret, operatorSecret, gitPassword]) {
       expect(logs.includes(value), "a secret in the control plane's log").toBe(false);
       expect(audit.includes(value), "a secret in the audit log").toBe(false);
+      expect(state.includes(value), "a secret in the state folder").toBe(false);
     }
   }
 
@@ -384,7 +392,11 @@ describe("jobs", () => {
     const created = await mcp.request(
       {
         method: "tools/call",
-        params: { name: "job_run", arguments: { task: "echo from a task" }, task: { ttl: 600_000 } },
+        params: {
+          name: "job_run",
+          arguments: { task: "echo from a task", secrets: { API_KEY: secret } },
+          task: { ttl: 600_000 },
+        },
       },
       CreateTaskResultSchema,
     );

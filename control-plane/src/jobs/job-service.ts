@@ -8,29 +8,14 @@ import { NO_METER, type Meter } from "../meter.js";
 import type { Jobs } from "../store/state-store.js";
 import type { Principal } from "../runners/runner.js";
 import { executeJob, type JobExecutionDeps, type LiveJob } from "./job-execution.js";
-import { isJobEnded, type JobOutcome, type JobRecord, type JobRepository, type JobStatus } from "./job.js";
+import { isJobEnded, type JobOutcome, type JobRecord, type JobStatus } from "./job.js";
 import { JobOutputLog, type JobOutputRead } from "./job-output-log.js";
-import { checkRepositoryUrl, SCRUB_SCRIPT } from "./job-paths.js";
-import { resolveJobSecrets, type GivenSecret } from "./job-secrets.js";
+import { JobJanitor } from "./job-janitor.js";
+import { SCRUB_SCRIPT } from "./job-paths.js";
+import { prepareJob, type JobSubmission } from "./job-submission.js";
 import { SecretRedactor } from "./secret-redactor.js";
 
-/** What job_run asks for (the tool's arguments, names as in the code). */
-export interface JobSubmission {
-  task: string;
-  profile?: string | undefined;
-  image?: string | undefined;
-  snapshot?: string | undefined;
-  repository?: JobRepository | undefined;
-  secrets?: Record<string, GivenSecret> | undefined;
-  env?: Record<string, string> | undefined;
-  storage?: "volume" | "tmpfs" | undefined;
-  cpus?: number | undefined;
-  memoryMb?: number | undefined;
-  network?: boolean | undefined;
-  timeoutS?: number | undefined;
-  keep?: boolean | undefined;
-  artifacts?: string[] | undefined;
-}
+export type { JobSubmission } from "./job-submission.js";
 
 /** Something a job did: its status changed, or it wrote output (redacted). */
 export type JobEvent = { type: "status"; status: JobStatus; message: string } | { type: "output"; text: string };
@@ -40,9 +25,6 @@ export interface JobView extends JobRecord {
   queuePosition: number | undefined;
   queueLength: number | undefined;
 }
-
-/** How often kept runners and old jobs are checked. */
-const SWEEP_INTERVAL_MS = 30_000;
 
 interface Handle {
   live: LiveJob;
@@ -63,8 +45,8 @@ export class JobService {
   private readonly handles = new Map<string, Handle>();
   private readonly queue: string[] = [];
   private running = 0;
-  private sweeper: NodeJS.Timeout | undefined;
   private readonly logDir: string;
+  private readonly janitor: JobJanitor;
 
   constructor(
     private readonly deps: JobExecutionDeps,
@@ -76,6 +58,7 @@ export class JobService {
   ) {
     this.logDir = join(stateDir, "jobs");
     mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
+    this.janitor = new JobJanitor(deps, store, config.retentionS, (jobId) => this.logPath(jobId), audit);
   }
 
   /** The profiles jobs can name. */
@@ -85,35 +68,7 @@ export class JobService {
 
   /** Validates and queues a job; it starts as soon as a slot is free. */
   async submit(principal: Principal, submission: JobSubmission): Promise<JobView> {
-    const profileName = submission.profile ?? "shell";
-    const profile = this.config.profiles.find((candidate) => candidate.name === profileName);
-    if (!profile)
-      throw new ControlPlaneError(
-        "INVALID_ARGUMENT",
-        `There is no job profile "${profileName}"; this server has ${this.config.profiles.map((known) => `"${known.name}"`).join(", ")} (system_status lists them).`,
-      );
-    const timeoutS = submission.timeoutS ?? profile.timeoutS;
-    if (timeoutS > this.config.maxTimeoutS)
-      throw new ControlPlaneError(
-        "INVALID_ARGUMENT",
-        `timeout_s ${timeoutS} is above this server's jobs.max_timeout_s (${this.config.maxTimeoutS}); ask for less.`,
-      );
-    const network = submission.network ?? profile.network;
-    const repository = submission.repository;
-    if (repository) {
-      checkRepositoryUrl(repository.url);
-      if (!network)
-        throw new ControlPlaneError(
-          "INVALID_ARGUMENT",
-          "A job with a repository needs network: true (its runner clones the repository).",
-        );
-    }
-    const secrets = await resolveJobSecrets(principal, submission.secrets ?? {}, profile, this.config.secrets);
-    if (repository?.credential !== undefined && !secrets.values.has(repository.credential))
-      throw new ControlPlaneError(
-        "INVALID_ARGUMENT",
-        `repository.credential names ${repository.credential}, which is not one of this job's secrets; pass it in secrets too.`,
-      );
+    const { profile, request, secrets } = await prepareJob(principal, submission, this.config);
     if (this.queue.length >= this.config.maxQueued)
       throw new ControlPlaneError(
         "RESOURCE_EXHAUSTED",
@@ -125,23 +80,7 @@ export class JobService {
       principal: principal.id,
       status: "queued",
       message: "queued",
-      request: {
-        profile: profile.name,
-        task: submission.task,
-        image: submission.image,
-        snapshot: submission.snapshot,
-        repository,
-        secrets: secrets.sources,
-        env: submission.env ?? {},
-        storage: submission.storage ?? "volume",
-        cpus: submission.cpus,
-        memoryMb: submission.memoryMb,
-        network,
-        timeoutS,
-        keep: submission.keep ?? false,
-        keepForS: this.config.keepForS,
-        artifacts: submission.artifacts ?? [],
-      },
+      request,
       outcome: undefined,
       runnerId: undefined,
       createdAt: new Date().toISOString(),
@@ -153,7 +92,6 @@ export class JobService {
     const abort = new AbortController();
     let finish: (record: JobRecord) => void = () => undefined;
     const done = new Promise<JobRecord>((resolve) => (finish = resolve));
-    const texts = new SecretRedactor(secrets.values);
     const handle: Handle = {
       record,
       abort,
@@ -170,7 +108,7 @@ export class JobService {
         redactor: {
           stdout: new SecretRedactor(secrets.values),
           stderr: new SecretRedactor(secrets.values),
-          text: texts,
+          text: new SecretRedactor(secrets.values),
         },
         signal: abort.signal,
         setStatus: (status, message) => this.setStatus(handle, status, message),
@@ -191,7 +129,7 @@ export class JobService {
       profile: profile.name,
       image: submission.snapshot ? undefined : (submission.image ?? profile.image),
       snapshot: submission.snapshot,
-      repository: repository?.url,
+      repository: request.repository?.url,
       // Names and where they came from, never values.
       secrets: Object.keys(secrets.sources),
     });
@@ -297,74 +235,23 @@ export class JobService {
     return read;
   }
 
-  /**
-   * At start-up: jobs the previous process left queued or running cannot go on (their secrets lived in its memory),
-   * so they end cancelled and their runners are removed; kept runners past their time are removed too.
-   */
+  /** At start-up: ends what the previous process left running (ADR 0018) and sweeps; returns how many ended. */
   async recover(): Promise<number> {
-    const orphans = this.store.active().filter((record) => !this.handles.has(record.jobId));
-    for (const record of orphans) {
-      const principal: Principal = { id: record.principal };
-      const runnerId = record.runnerId ?? (record.status === "queued" ? undefined : record.jobId);
-      const removed = runnerId ? await this.removeRunner(principal, runnerId) : true;
-      const outcome: JobOutcome = {
-        exitCode: null,
-        signal: null,
-        reason: "control_plane_restart",
-        message: `The control plane restarted while this job was ${record.status}; it was cancelled${runnerId ? (removed ? " and its runner removed" : "") : ""}. Run it again.`,
-        durationMs: 0,
-        outputBytes: 0,
-        outputTruncated: false,
-        outputTail: "",
-      };
-      this.store.update(record.jobId, {
-        status: "cancelled",
-        message: outcome.message,
-        endedAt: new Date().toISOString(),
-        outcome,
-      });
-      this.audit.record({
-        action: "job.end",
-        principal: record.principal,
-        outcome: "ok",
-        job: record.jobId,
-        status: "cancelled",
-        reason: outcome.reason,
-      });
-    }
-    if (orphans.length > 0)
-      this.deps.log.warn({ jobs: orphans.length }, "cancelled jobs the previous process left running");
-    await this.sweep();
-    return orphans.length;
+    return this.janitor.recover((jobId) => this.handles.has(jobId));
   }
 
-  /** Starts the sweeper (kept runners past their time, ended jobs past retention). */
+  /** Starts the sweep of kept runners past their time and of ended jobs past retention. */
   start(): void {
-    this.sweeper ??= setInterval(() => {
-      this.sweep().catch((error: unknown) => this.deps.log.warn({ err: error }, "the job sweep failed"));
-    }, SWEEP_INTERVAL_MS);
-    this.sweeper.unref();
+    this.janitor.start();
   }
 
   close(): void {
-    clearInterval(this.sweeper);
-    this.sweeper = undefined;
+    this.janitor.close();
   }
 
   /** Jobs waiting and running, for system_status. */
   counts(): { queued: number; running: number; maxConcurrent: number } {
     return { queued: this.queue.length, running: this.running, maxConcurrent: this.config.maxConcurrent };
-  }
-
-  private async sweep(): Promise<void> {
-    const now = new Date();
-    for (const record of this.store.kept()) {
-      if (record.keptUntil === undefined || new Date(record.keptUntil) > now) continue;
-      if (!record.runnerId || (await this.removeRunner({ id: record.principal }, record.runnerId)))
-        this.store.update(record.jobId, { keptUntil: null });
-    }
-    const before = new Date(now.getTime() - this.config.retentionS * 1000).toISOString();
-    for (const jobId of this.store.pruneEnded(before)) await JobOutputLog.remove(this.logPath(jobId));
   }
 
   private pump(): void {
@@ -409,7 +296,7 @@ export class JobService {
       const keep = record.request.keep;
       // A kept runner keeps /work and the processes, never the secrets or the task.
       if (keep) await this.scrub(live, finished.runnerId);
-      if (keep || !(await this.removeRunner(live.principal, finished.runnerId)))
+      if (keep || !(await this.janitor.removeRunner(live.principal, finished.runnerId)))
         keptUntil = new Date(Date.now() + (keep ? record.request.keepForS * 1000 : 0)).toISOString();
     }
     await live.output.end();
@@ -473,18 +360,6 @@ export class JobService {
         { err: error, job: live.jobId, runner: runnerId },
         "could not remove a kept job runner's secrets",
       );
-    }
-  }
-
-  /** Removes a job's runner and its workspace; false when that failed (the sweeper tries again). */
-  private async removeRunner(principal: Principal, runnerId: string): Promise<boolean> {
-    try {
-      await this.deps.runners.remove(principal, runnerId, { removeVolume: true });
-      return true;
-    } catch (error) {
-      if (error instanceof ControlPlaneError && error.code === "NOT_FOUND") return true;
-      this.deps.log.warn({ err: error, runner: runnerId }, "could not remove a job's runner; trying again later");
-      return false;
     }
   }
 
