@@ -138,6 +138,9 @@ describe("the MCP Inspector CLI as a third-party client", () => {
     expect(await call("fs_stat", { runner, path: "inspector/hello.txt" })).toMatchObject({
       file: { type: "file", size: 24 },
     });
+    expect(
+      await call("fs_edit", { runner, path: "inspector/hello.txt", old_string: "written", new_string: "Written" }),
+    ).toMatchObject({ replacements: 1, file: { path: "/work/inspector/hello.txt", size: 24 } });
     expect(await call("fs_mkdir", { runner, path: "inspector/sub" })).toMatchObject({
       directory: { path: "/work/inspector/sub" },
     });
@@ -147,6 +150,7 @@ describe("the MCP Inspector CLI as a third-party client", () => {
     expect(await call("fs_list", { runner, path: "inspector", depth: 2 })).toMatchObject({ path: "/work/inspector" });
     const changes = await call("fs_changes", { runner, watch_id: watchId, cursor: 0, wait_ms: 5_000 });
     expect(JSON.stringify(changes)).toContain("inspector");
+    expect(await call("fs_unwatch", { runner, watch_id: watchId })).toMatchObject({ watch_id: watchId, closed: true });
     const exported = await call("export_create", { runner, path: "inspector", format: "tar.gz" });
     expect(exported).toMatchObject({ format: "tar.gz", file_count: 1 });
     const exports = (await call("export_list", {})).exports as { export_id: string }[];

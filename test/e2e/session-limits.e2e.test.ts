@@ -138,12 +138,14 @@ describe("session limits and the watches a closed session leaves", () => {
     }
   });
 
-  it("refuses an fs_watch past sessions.max_watches, naming the limit", async () => {
+  it("refuses an fs_watch past sessions.max_watches, naming the limit, until fs_unwatch closes one", async () => {
     const watcher = await connectClient(server.url, token);
     try {
+      const watchIds: string[] = [];
       for (const path of ["/work", "/tmp"]) {
         const started = await callTool(watcher, "fs_watch", { runner, path });
         expect(started.result.isError, textOf(started.result)).toBeFalsy();
+        watchIds.push(started.structured.watch_id as string);
       }
       const refused = await callTool(watcher, "fs_watch", { runner, path: "/var" });
       expect(refused.result.isError).toBe(true);
@@ -153,6 +155,15 @@ describe("session limits and the watches a closed session leaves", () => {
       // Another session has its own count.
       const other = await callTool(client, "fs_watch", { runner, path: "/var" });
       expect(other.result.isError, textOf(other.result)).toBeFalsy();
+      const unknown = await callTool(watcher, "fs_unwatch", { runner, watch_id: "w-unknown" });
+      expect(textOf(unknown.result)).toMatch(/^Error NOT_FOUND/);
+      // fs_unwatch frees a place: the agent's watch is gone, and the next fs_watch is accepted.
+      const closed = await callTool(watcher, "fs_unwatch", { runner, watch_id: watchIds[0] });
+      expect(closed.structured).toMatchObject({ watch_id: watchIds[0], path: "/work", closed: true });
+      const gone = await callTool(watcher, "fs_changes", { runner, watch_id: watchIds[0], cursor: 0 });
+      expect(textOf(gone.result)).toMatch(/NOT_FOUND/);
+      const again = await callTool(watcher, "fs_watch", { runner, path: "/var" });
+      expect(again.result.isError, textOf(again.result)).toBeFalsy();
     } finally {
       await watcher.close();
     }

@@ -16,6 +16,7 @@ export const TOOL_SETS = {
     "fs_stat",
     "fs_watch",
     "fs_changes",
+    "fs_unwatch",
     "export_list",
     "system_status",
     "job_list",
@@ -24,7 +25,7 @@ export const TOOL_SETS = {
   /** Run processes and talk to them. */
   exec: ["exec", "exec_write", "exec_signal"],
   /** Change files. */
-  write: ["fs_write", "fs_mkdir", "fs_move", "fs_remove"],
+  write: ["fs_write", "fs_edit", "fs_mkdir", "fs_move", "fs_remove"],
   /** Create, start, stop and delete runners, workspaces and snapshots. */
   lifecycle: [
     "runner_spawn",

@@ -1,3 +1,5 @@
+import { registerFsEditTool } from "./tools/fs-edit.js";
+import { registerFsUnwatchTool } from "./tools/fs-unwatch.js";
 import { registerJobCancelTool } from "./tools/job-cancel.js";
 import { registerJobGetTool } from "./tools/job-get.js";
 import { registerJobListTool } from "./tools/job-list.js";
@@ -96,6 +98,7 @@ export function createMcpServer(sessionDeps: SessionDeps, version: string, optio
   registerExecOutputResource(server, deps);
   registerFsReadTool(server, deps);
   registerFsWriteTool(server, deps);
+  registerFsEditTool(server, deps);
   registerFsListTool(server, deps);
   registerFsStatTool(server, deps);
   registerFsMkdirTool(server, deps);
@@ -103,6 +106,7 @@ export function createMcpServer(sessionDeps: SessionDeps, version: string, optio
   registerFsRemoveTool(server, deps);
   registerFsWatchTool(server, deps);
   registerFsChangesTool(server, deps);
+  registerFsUnwatchTool(server, deps);
   registerRunnerRemoveTool(server, deps);
   registerVolumeListTool(server, deps);
   registerVolumeRemoveTool(server, deps);

@@ -13,7 +13,7 @@ describe("SessionWatches", () => {
       code: "RESOURCE_EXHAUSTED",
       message:
         "Cannot start another watch: this session has 2 open watches and the limit is 2 (sessions.max_watches); a watch closes after 10 minutes without fs_changes calls. " +
-        "Reuse a watch you have (one recursive watch covers a whole tree), or ask the operator to raise sessions.max_watches (DEVHATCHERY_MAX_WATCHES).",
+        "Close one you no longer need with fs_unwatch, reuse a watch you have (one recursive watch covers a whole tree), or ask the operator to raise sessions.max_watches (DEVHATCHERY_MAX_WATCHES).",
     });
     expect(started).toBe(false);
     // w1 was read just before it would have idled out; w2 was not read again and is closed by its agent.

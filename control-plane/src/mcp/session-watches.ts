@@ -25,10 +25,10 @@ export class SessionWatches {
       throw new ControlPlaneError(
         "RESOURCE_EXHAUSTED",
         `Cannot start another watch: this session has ${open} open watches and the limit is ${this.limit} (sessions.max_watches); ` +
-          `a watch closes after ${WATCH_IDLE_MS / 60_000} minutes without fs_changes calls. Reuse a watch you have (one recursive watch covers a whole tree), ` +
+          `a watch closes after ${WATCH_IDLE_MS / 60_000} minutes without fs_changes calls. Close one you no longer need with fs_unwatch, reuse a watch you have (one recursive watch covers a whole tree), ` +
           "or ask the operator to raise sessions.max_watches (DEVHATCHERY_MAX_WATCHES).",
         {
-          hint: `Keep reading a watch you have with fs_changes (one recursive fs_watch covers a whole tree); a watch left ${WATCH_IDLE_MS / 60_000} minutes without fs_changes closes and frees its place.`,
+          hint: `Close a watch you no longer need with fs_unwatch, or keep reading one you have with fs_changes (one recursive fs_watch covers a whole tree); a watch left ${WATCH_IDLE_MS / 60_000} minutes without fs_changes closes and frees its place.`,
         },
       );
     }
@@ -46,6 +46,12 @@ export class SessionWatches {
   used(runnerId: string, watchId: string): void {
     const id = key(runnerId, watchId);
     if (this.lastUsed.has(id)) this.lastUsed.set(id, this.now());
+  }
+
+  /** Whether this session started the watch (and it has not gone idle). */
+  has(runnerId: string, watchId: string): boolean {
+    this.forgetIdle();
+    return this.lastUsed.has(key(runnerId, watchId));
   }
 
   /** The watch is gone (its runner no longer has it). */

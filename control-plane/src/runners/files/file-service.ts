@@ -4,6 +4,8 @@ import { NO_AUDIT, type AuditLog } from "../../audit.js";
 import { ControlPlaneError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import { NO_METER, type Meter } from "../../meter.js";
+import { createPatch } from "diff";
+import { applyEdits, type FileEdit } from "./file-edits.js";
 import { withLegacyEtagMismatch } from "./legacy-etag-mismatch.js";
 import { detectMimeType } from "./mime-type.js";
 import type { Principal } from "../runner.js";
@@ -37,6 +39,17 @@ export const READ_CAP_BYTES = 1024 * 1024;
 export const WRITE_CAP_BYTES = 16 * 1024 * 1024;
 /** Bytes read from the start of a file to sniff its type when its name does not tell. */
 const SNIFF_BYTES = 8192;
+
+/** The largest file fs_edit changes (it reads, edits and writes the whole file). */
+export const EDIT_CAP_BYTES = 8 * 1024 * 1024;
+
+/** A file changed by edit: as written, the version it was read from, and the change as a unified diff. */
+export interface FileEditResult {
+  info: FileInfo;
+  previousEtag: string;
+  replacements: number;
+  diff: string;
+}
 
 /** Reads, writes, lists, moves and removes files in a principal's runners; relative paths resolve against /work. */
 export class FileService {
@@ -129,6 +142,65 @@ export class FileService {
       conditional: ifMatch !== "",
     });
     return info;
+  }
+
+  /**
+   * Applies exact-string replacements to a text file: read whole (with `ifMatch`, only that version), edited in
+   * memory, written back atomically only if the file is still the version read (ETAG_MISMATCH otherwise, nothing
+   * written). Keeps the file's mode.
+   */
+  async edit(
+    principal: Principal,
+    runnerRef: string,
+    path: string,
+    edits: readonly FileEdit[],
+    options: { ifMatch?: string | undefined } = {},
+  ): Promise<FileEditResult> {
+    const target = resolveRunnerPath(path);
+    const ifMatch = options.ifMatch ?? "";
+    const agent = await this.runners.connect(principal, runnerRef);
+    const { info: before, data } = await withLegacyEtagMismatch(ifMatch, () =>
+      agent.fs.read(target, 0, EDIT_CAP_BYTES + 1, ifMatch),
+    );
+    if (data.length > EDIT_CAP_BYTES)
+      throw new ControlPlaneError(
+        "RESOURCE_EXHAUSTED",
+        `File "${before.path}" is ${before.size} bytes, more than fs_edit's ${EDIT_CAP_BYTES}-byte cap; change it with a command (exec) instead.`,
+      );
+    const text = data.toString("utf8");
+    if (data.includes(0) || !Buffer.from(text, "utf8").equals(data))
+      throw new ControlPlaneError(
+        "INVALID_ARGUMENT",
+        `File "${before.path}" is not UTF-8 text; fs_edit changes text files (fs_write replaces binary ones).`,
+      );
+    const edited = applyEdits(text, edits, before.path);
+    const info = await agent.fs.write(target, Buffer.from(edited.text, "utf8"), {
+      createParents: false,
+      mode: 0,
+      ifMatch: before.etag,
+    });
+    this.log.info(
+      { runner: runnerRef, principal: principal.id, path: info.path, replacements: edited.replacements },
+      "file edited",
+    );
+    this.meter.fsOperation("write");
+    this.meter.bytesStreamed("from_runner", data.length);
+    this.meter.bytesStreamed("to_runner", info.size);
+    this.audit.record({
+      action: "fs.edit",
+      principal: principal.id,
+      outcome: "ok",
+      runner: agent.runnerId,
+      path: info.path,
+      size: info.size,
+      replacements: edited.replacements,
+    });
+    return {
+      info,
+      previousEtag: before.etag,
+      replacements: edited.replacements,
+      diff: createPatch(info.path, text, edited.text, before.etag, info.etag, { context: 3 }),
+    };
   }
 
   /** Lists a directory down to `depth` levels (1 = its own entries), at most `limit` entries. */

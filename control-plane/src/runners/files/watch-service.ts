@@ -76,7 +76,15 @@ export class WatchService {
 
   async close(principal: Principal, runnerRef: string, watchId: string): Promise<WatchInfo> {
     const agent = await this.runners.connect(principal, runnerRef);
-    return agent.watch.close(watchId);
+    return agent.watch.close(watchId).catch((error: unknown) => {
+      if (error instanceof ControlPlaneError && error.code === "NOT_FOUND")
+        throw new ControlPlaneError(
+          "NOT_FOUND",
+          `Watch "${watchId}" not found in runner "${runnerRef}": it is closed already (fs_unwatch, or 10 minutes without fs_changes calls), its runner restarted, or the id is wrong.`,
+          { cause: error, hint: "Nothing to close; fs_watch starts a new watch." },
+        );
+      throw error;
+    });
   }
 
   /**
