@@ -97,6 +97,45 @@ describe("exec, exec_read, exec_write, exec_signal, exec_list and the exec outpu
     );
   });
 
+  it("runs a command on a pty that resizes, with output keeping its cursor", async () => {
+    const started = await callTool(asAlice, "exec", {
+      runner,
+      command: 'test -t 0 && echo "tty $TERM"; stty size; read line; stty size; echo "got $line"',
+      pty: true,
+      cols: 100,
+      rows: 30,
+      yield_ms: 1000,
+    });
+    expect(started.structured).toMatchObject({ state: "running", stderr: "" });
+    expect(started.structured.stdout).toContain("tty xterm-256color\r\n30 100\r\n");
+    const execId = started.structured.exec_id as string;
+    const cursor = started.structured.next_cursor as number;
+    const listed = (await callTool(asAlice, "exec_list", { runner })).structured.execs as Array<
+      Record<string, unknown>
+    >;
+    expect(listed.find((exec) => exec.exec_id === execId)).toMatchObject({ pty: true, stdin_open: true });
+    const resized = await callTool(asAlice, "exec_resize", { runner, exec_id: execId, cols: 120, rows: 40 });
+    expect(resized.structured).toMatchObject({ runner_id: runner, exec: { exec_id: execId, pty: true } });
+    await callTool(asAlice, "exec_write", { runner, exec_id: execId, data: "typed\r" });
+    const rest = await readExecToEnd(asAlice, { runner, exec_id: execId, cursor }, READ_LIMITS);
+    // The terminal echoes what was typed; the program then sees the new size.
+    expect(rest.stdout).toContain("40 120\r\n");
+    expect(rest.stdout).toContain("got typed");
+    expect(rest.last).toMatchObject({ exit_code: 0, eof: true });
+    // A process without a pty has no terminal to resize.
+    const plain = await callTool(asAlice, "exec", { runner, command: "sleep 5", yield_ms: 0 });
+    const refused = await callTool(asAlice, "exec_resize", {
+      runner,
+      exec_id: plain.structured.exec_id,
+      cols: 80,
+      rows: 24,
+    });
+    expect(textOf(refused.result)).toMatch(
+      /^Error FAILED_PRECONDITION: .*\nOnly a process started with exec and pty: true/s,
+    );
+    await callTool(asAlice, "exec_signal", { runner, exec_id: plain.structured.exec_id, signal: "SIGKILL" });
+  });
+
   it("feeds stdin: text closed at once, or kept open for exec_write", async () => {
     const piped = await callTool(asAlice, "exec", { runner, command: "tr a-z A-Z", stdin: "shout\n" });
     expect(piped.structured).toMatchObject({ state: "exited", exit_code: 0, stdout: "SHOUT\n" });

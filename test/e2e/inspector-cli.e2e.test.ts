@@ -123,6 +123,11 @@ describe("the MCP Inspector CLI as a third-party client", () => {
     expect(await call("exec_read", { runner, exec_id: reader, cursor: 0, wait_ms: 10_000 })).toMatchObject({
       stdout: "hello inspector\n",
     });
+    const terminal = (await call("exec", { runner, command: "sleep 60", pty: true, yield_ms: 0 })).exec_id as string;
+    expect(await call("exec_resize", { runner, exec_id: terminal, cols: 120, rows: 40 })).toMatchObject({
+      exec: { exec_id: terminal, pty: true },
+    });
+    await call("exec_signal", { runner, exec_id: terminal, signal: "SIGKILL" });
     const sleeper = (await call("exec", { runner, command: "sleep 60", yield_ms: 0 })).exec_id as string;
     await call("exec_signal", { runner, exec_id: sleeper, signal: "SIGKILL" });
     const listed = (await call("exec_list", { runner })).execs as { exec_id: string }[];

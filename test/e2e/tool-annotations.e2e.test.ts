@@ -36,6 +36,7 @@ describe("tool annotations hold for what the tools do", () => {
   let execId = "";
   let watchId = "";
   let jobId = "";
+  let ptyExecId = "";
 
   /** Everything a caller can observe of their runners, files, processes, workspaces, snapshots and exports, read with read-only tools. */
   const observe = async (): Promise<unknown> =>
@@ -61,6 +62,8 @@ describe("tool annotations hold for what the tools do", () => {
     execId = (await ok(alice, "exec", { runner: "keep", command: "echo done" })).exec_id as string;
     watchId = (await ok(alice, "fs_watch", { runner: "keep", path: "/work" })).watch_id as string;
     jobId = (await ok(alice, "job_run", { task: "echo done", storage: "tmpfs" })).job_id as string;
+    ptyExecId = (await ok(alice, "exec", { runner: "keep", command: "sleep 600", pty: true, yield_ms: 0 }))
+      .exec_id as string;
   });
 
   afterAll(async () => {
@@ -108,6 +111,7 @@ describe("tool annotations hold for what the tools do", () => {
       fs_mkdir: { runner: "keep", path: "/work/new/dir", parents: true },
       fs_watch: { runner: "keep", path: "/work/src" },
       export_create: { runner: "keep", path: "/work/src", format: "tar" },
+      exec_resize: { runner: "keep", exec_id: ptyExecId, cols: 100, rows: 30 },
       // A job's runner comes and goes; nothing that was there changes.
       job_run: { task: "echo job", storage: "tmpfs" },
       // Frozen, then thawed: its processes and files are all still there.

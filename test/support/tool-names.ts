@@ -3,6 +3,7 @@ export const TOOL_NAMES = [
   "exec",
   "exec_list",
   "exec_read",
+  "exec_resize",
   "exec_signal",
   "exec_write",
   "export_create",

@@ -84,6 +84,14 @@ export class ExecClient {
     );
   }
 
+  /** Changes a pty process's terminal size (it gets SIGWINCH); FAILED_PRECONDITION for a process without a pty. */
+  resize(execId: string, rows: number, cols: number): Promise<void> {
+    return this.transport.unary(
+      (done) => this.transport.exec.resize({ execId, size: { rows, cols } }, this.transport.metadata(), done),
+      () => undefined,
+    );
+  }
+
   /** One process the agent holds; NOT_FOUND once it was removed or never existed. */
   get(execId: string): Promise<ExecInfo> {
     return this.transport.unary(

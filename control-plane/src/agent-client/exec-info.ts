@@ -37,6 +37,8 @@ export interface ExecInfo {
   command: string;
   cwd: string;
   stdinOpen: boolean;
+  /** It runs on a pseudo-terminal (exec_resize changes its size). */
+  pty: boolean;
   exit: ExecExit | null;
   startedAtMs: number;
   endedAtMs: number;

@@ -61,6 +61,7 @@ export function toExecInfo(info: ProtoExecInfo | undefined): ExecInfo {
     command: info?.command ?? "",
     cwd: info?.cwd ?? "",
     stdinOpen: info?.stdinOpen ?? false,
+    pty: info?.pty ?? false,
     exit: info?.exit ? toExecExit(info.exit) : null,
     startedAtMs: info?.startedAtMs ?? 0,
     endedAtMs: info?.endedAtMs ?? 0,

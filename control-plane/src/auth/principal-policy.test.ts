@@ -56,7 +56,7 @@ describe("PolicyResolver", () => {
     ]);
     expect(describePolicy(resolver.resolve("bot").policy)).toEqual([
       "runners ≤ 3",
-      "tools runner_list, volume_list, snapshot_list, exec_list, exec_read, fs_read, fs_list, fs_stat, fs_watch, fs_changes, fs_unwatch, export_list, system_status, job_list, job_get, exec, exec_write, exec_signal, fs_write",
+      "tools runner_list, volume_list, snapshot_list, exec_list, exec_read, fs_read, fs_list, fs_stat, fs_watch, fs_changes, fs_unwatch, export_list, system_status, job_list, job_get, exec, exec_write, exec_signal, exec_resize, fs_write",
     ]);
   });
 });

@@ -23,7 +23,7 @@ export const TOOL_SETS = {
     "job_get",
   ],
   /** Run processes and talk to them. */
-  exec: ["exec", "exec_write", "exec_signal"],
+  exec: ["exec", "exec_write", "exec_signal", "exec_resize"],
   /** Change files. */
   write: ["fs_write", "fs_edit", "fs_mkdir", "fs_move", "fs_remove"],
   /** Create, start, stop and delete runners, workspaces and snapshots. */

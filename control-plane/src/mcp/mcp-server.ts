@@ -1,3 +1,4 @@
+import { registerExecResizeTool } from "./tools/exec-resize.js";
 import { registerFsEditTool } from "./tools/fs-edit.js";
 import { registerFsUnwatchTool } from "./tools/fs-unwatch.js";
 import { registerJobCancelTool } from "./tools/job-cancel.js";
@@ -94,6 +95,7 @@ export function createMcpServer(sessionDeps: SessionDeps, version: string, optio
   registerExecReadTool(server, deps);
   registerExecWriteTool(server, deps);
   registerExecSignalTool(server, deps);
+  registerExecResizeTool(server, deps);
   registerExecListTool(server, deps);
   registerExecOutputResource(server, deps);
   registerFsReadTool(server, deps);

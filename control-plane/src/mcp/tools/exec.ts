@@ -46,6 +46,28 @@ const TOOL = {
       .describe(
         "Keep stdin open after `stdin` so exec_write can send more (for interactive programs). Default false: the program sees end of file.",
       ),
+    pty: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Run on a pseudo-terminal (like `docker exec -t`): for programs that need a terminal (editors, REPLs, progress bars, `sudo`, colour). " +
+          "Output then arrives as one stream (stdout, terminal escapes included), TERM is xterm-256color, and stdin stays open for exec_write " +
+          '(closing it types Ctrl-D; "\u0003" types Ctrl-C). Resize it with exec_resize.',
+      ),
+    cols: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(80)
+      .describe("With pty: the terminal's width in columns (default 80)."),
+    rows: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(24)
+      .describe("With pty: the terminal's height in rows (default 24)."),
     timeout_ms: z
       .number()
       .int()
@@ -105,7 +127,7 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
     server,
     "exec",
     TOOL,
-    async ({ runner, command, cwd, env, stdin, stdin_open, timeout_ms, yield_ms }, extra) => {
+    async ({ runner, command, cwd, env, stdin, stdin_open, pty, cols, rows, timeout_ms, yield_ms }, extra) => {
       const progress = createOutputProgress(extra);
       const start = async () => {
         const target = await canonicalRunner(deps, runner);
@@ -117,7 +139,8 @@ export function registerExecTool(server: McpServer, deps: ToolDeps): void {
             cwd: await deps.roots.resolvePath(target.id, cwd ?? ".", extra),
             env,
             stdin,
-            stdinOpen: stdin_open,
+            stdinOpen: stdin_open || pty,
+            pty: pty ? { rows, cols } : undefined,
             timeoutMs: timeout_ms,
           },
           { yieldMs: yield_ms, onOutput: (chunk) => progress.report(chunk), signal: extra.signal },

@@ -1,7 +1,7 @@
 import { ControlPlaneError, type ErrorCode } from "../../errors.js";
 
 /** A call on one process of a runner: what the process was asked to do. */
-export type ExecCall = "read" | "write" | "signal";
+export type ExecCall = "read" | "write" | "signal" | "resize";
 
 const NOT_FOUND_HINT =
   "exec_list shows this runner's processes, each with its exec_id; a process reaped since has lost its output, so run the command again with exec.";
@@ -13,6 +13,11 @@ const HINT_BY_CALL: Record<ExecCall, Partial<Record<ErrorCode, string>>> = {
     NOT_FOUND: NOT_FOUND_HINT,
     FAILED_PRECONDITION:
       "exec_read shows whether the process has ended and what it wrote; to feed it more input, run the command again with exec and stdin_open: true.",
+  },
+  resize: {
+    NOT_FOUND: NOT_FOUND_HINT,
+    FAILED_PRECONDITION:
+      "Only a process started with exec and pty: true has a terminal to resize, and only while it runs (exec_list shows which do).",
   },
   signal: {
     NOT_FOUND: NOT_FOUND_HINT,

@@ -96,6 +96,7 @@ function toAgentStart(command: ExecCommand): ExecRequest {
     timeoutMs: command.timeoutMs ?? 0,
     stdin: Buffer.from(command.stdin ?? "", "utf8"),
     stdinOpen: command.stdinOpen ?? false,
+    pty: command.pty,
   };
   if (typeof command.command === "string") {
     if (!command.command.trim())

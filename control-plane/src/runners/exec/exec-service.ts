@@ -157,6 +157,15 @@ export class ExecService {
     return info;
   }
 
+  /** Changes the terminal size of a process started with a pty. */
+  async resize(principal: Principal, runnerRef: string, execId: string, rows: number, cols: number): Promise<ExecInfo> {
+    const agent = await this.runners.connect(principal, runnerRef);
+    await agent.exec.resize(execId, rows, cols).catch((error: unknown) => {
+      throw execCallError(error, "resize");
+    });
+    return agent.exec.get(execId);
+  }
+
   /** The processes of a runner: running ones first, then finished ones the agent still holds. */
   async list(principal: Principal, runnerRef: string): Promise<ExecInfo[]> {
     return (await this.runners.connect(principal, runnerRef)).exec.list();

@@ -12,6 +12,8 @@ export interface ExecCommand {
   stdin?: string | undefined;
   /** Keep stdin open after `stdin` so later writes can feed it; otherwise it is closed. */
   stdinOpen?: boolean | undefined;
+  /** Run on a pseudo-terminal of this size: one output stream (stdout), stdin always open. */
+  pty?: { rows: number; cols: number } | undefined;
 }
 
 export interface ExecOutputChunk {
