@@ -181,6 +181,8 @@ describe("hostile inputs: every row is refused as stated, memory stays bounded, 
         (await victimClient.experimental.tasks.getTask(task.task.taskId)).status === "working" ? undefined : true,
       60_000,
     );
+    // A job whose runner has come and gone: its id is all that is left to name.
+    const job = await ok(victimClient, "job_run", { task: "echo victim-job", storage: "tmpfs" });
     const [container] = await docker.listContainers({
       all: true,
       filters: { label: [`io.devhatchery.owner=${victimPrincipal.id}`] },
@@ -201,6 +203,7 @@ describe("hostile inputs: every row is refused as stated, memory stays bounded, 
       snapshotImage: snapshot.image as string,
       snapshotImageId: (await docker.getImage(snapshot.image as string).inspect()).Id,
       taskId: task.task.taskId,
+      jobId: job.job_id as string,
       exportName: exported.name as string,
       sessionId: (victimClient.transport as StreamableHTTPClientTransport).sessionId as string,
     };

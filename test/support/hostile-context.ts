@@ -19,6 +19,7 @@ export interface VictimObjects {
   snapshotImage: string;
   snapshotImageId: string;
   taskId: string;
+  jobId: string;
   exportName: string;
   sessionId: string;
   token: string;
@@ -50,6 +51,7 @@ export function victimSecrets(victim: VictimObjects): string[] {
     victim.snapshotId,
     victim.snapshotName,
     victim.taskId,
+    victim.jobId,
     victim.exportName,
   ];
 }

@@ -10,16 +10,19 @@ export const RUNNER_TOOL_ARGS: Record<string, (victim: VictimObjects) => Record<
   exec: () => ({ command: "cat /work/secret.txt" }),
   exec_list: () => ({}),
   exec_read: (victim) => ({ exec_id: victim.execId, wait_ms: 0 }),
+  exec_resize: (victim) => ({ exec_id: victim.execId, cols: 100, rows: 30 }),
   exec_signal: (victim) => ({ exec_id: victim.execId, signal: "SIGKILL" }),
   exec_write: (victim) => ({ exec_id: victim.execId, data: "planted\n" }),
   export_create: () => ({ path: "/work" }),
   fs_changes: (victim) => ({ watch_id: victim.watchId, cursor: 0 }),
+  fs_edit: () => ({ path: "/work/secret.txt", old_string: "victim-only", new_string: "planted" }),
   fs_list: () => ({ path: "/work" }),
   fs_mkdir: () => ({ path: "/work/planted" }),
   fs_move: () => ({ source: "/work/secret.txt", destination: "/work/moved.txt" }),
   fs_read: () => ({ path: "/work/secret.txt" }),
   fs_remove: () => ({ path: "/work/secret.txt", recursive: true }),
   fs_stat: () => ({ path: "/work/secret.txt" }),
+  fs_unwatch: (victim) => ({ watch_id: victim.watchId }),
   fs_watch: () => ({ path: "/work" }),
   fs_write: () => ({ path: "/work/secret.txt", content: "overwritten" }),
   runner_attach: () => ({}),
@@ -71,6 +74,16 @@ const SECONDARY_IDS: {
     args: (victim) => ({ watch_id: victim.watchId, cursor: 0 }),
     expected: (victim) => `Watch "${victim.watchId}" not found`,
   },
+  {
+    tool: "fs_unwatch",
+    args: (victim) => ({ watch_id: victim.watchId }),
+    expected: (victim) => `Watch "${victim.watchId}" not found`,
+  },
+  {
+    tool: "exec_resize",
+    args: (victim) => ({ exec_id: victim.execId, cols: 100, rows: 30 }),
+    expected: (victim) => `Exec "${victim.execId}" not found`,
+  },
 ];
 
 /** Tools without a `runner` argument, each with the victim's names where it takes any. */
@@ -115,6 +128,35 @@ export const OTHER_TOOL_ROWS: Record<
       args: { workspace_key: victim.volume },
       expected: { tool: { code: "NOT_FOUND", text: `not found for this principal` } },
     },
+  ],
+  job_run: (victim) => [
+    {
+      name: "snapshot id",
+      args: { task: "true", snapshot: victim.snapshotId },
+      expected: { tool: { code: "NOT_FOUND", text: `Snapshot "${victim.snapshotId}" not found for this principal` } },
+    },
+    {
+      name: "snapshot name",
+      args: { task: "true", snapshot: victim.snapshotName },
+      expected: { tool: { code: "NOT_FOUND", text: `Snapshot "${victim.snapshotName}" not found for this principal` } },
+    },
+  ],
+  job_get: (victim) => [
+    {
+      name: "job id",
+      args: { job: victim.jobId, output_cursor: 0 },
+      expected: { tool: { code: "NOT_FOUND", text: `No job "${victim.jobId}" of yours` } },
+    },
+  ],
+  job_cancel: (victim) => [
+    {
+      name: "job id",
+      args: { job: victim.jobId },
+      expected: { tool: { code: "NOT_FOUND", text: `No job "${victim.jobId}" of yours` } },
+    },
+  ],
+  job_list: (victim) => [
+    { name: "lists nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } },
   ],
   runner_list: (victim) => [
     { name: "lists nothing of the victim", args: {}, expected: { reveals: victimSecrets(victim) } },

@@ -69,6 +69,21 @@ export class JobService {
   /** Validates and queues a job; it starts as soon as a slot is free. */
   async submit(principal: Principal, submission: JobSubmission): Promise<JobView> {
     const { profile, request, secrets } = await prepareJob(principal, submission, this.config);
+    // A snapshot that is not the caller's is refused now, as runner_spawn would, not as a failed job later.
+    if (request.snapshot !== undefined) {
+      const wanted = request.snapshot;
+      const own = await this.deps.runners.listSnapshots(principal);
+      if (!own.some((snapshot) => snapshot.snapshotId === wanted || snapshot.name === wanted))
+        throw new ControlPlaneError(
+          "NOT_FOUND",
+          `Snapshot "${wanted}" not found for this principal; list your snapshots with snapshot_list, or create one with snapshot_create.`,
+        );
+      if (request.image !== undefined)
+        throw new ControlPlaneError(
+          "INVALID_ARGUMENT",
+          `image "${request.image}" and snapshot "${wanted}" were both given; a job runs one of them.`,
+        );
+    }
     if (this.queue.length >= this.config.maxQueued)
       throw new ControlPlaneError(
         "RESOURCE_EXHAUSTED",
