@@ -22,6 +22,8 @@ export function workspaceVolumeName(principal: string, workspaceKey: string, ins
 const WORKSPACE_VOLUME_NOT_FOUND_HINT = "volume_list shows your workspaces and their volumes.";
 
 export class DockerWorkspaceVolumes implements WorkspaceVolumes {
+  private sizesInFlight: Promise<Map<string, number>> | undefined;
+
   constructor(
     private readonly docker: Docker,
     private readonly errors: DockerErrors,
@@ -152,7 +154,13 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
   }
 
   private async sizes(): Promise<Map<string, number>> {
-    const usage = (await this.errors.call("read the disk usage of volumes", () => this.docker.df())) as {
+    // One disk usage walk at a time serves every caller of this process that asks meanwhile.
+    this.sizesInFlight ??= this.readSizes().finally(() => (this.sizesInFlight = undefined));
+    return this.sizesInFlight;
+  }
+
+  private async readSizes(): Promise<Map<string, number>> {
+    const usage = (await this.errors.call("read the disk usage of volumes", () => diskUsage(this.docker))) as {
       Volumes?: Docker.VolumeInspectInfo[] | null;
     };
     const sizes = new Map<string, number>();
@@ -160,6 +168,26 @@ export class DockerWorkspaceVolumes implements WorkspaceVolumes {
       if (volume.UsageData && volume.UsageData.Size >= 0) sizes.set(volume.Name, volume.UsageData.Size);
     }
     return sizes;
+  }
+}
+
+/** How often, and how far apart, a disk usage walk refused because another one runs is tried again. */
+const DF_ATTEMPTS = 20;
+const DF_RETRY_MS = 250;
+
+/**
+ * `docker system df`. The engine (20.10) runs one disk usage walk at a time and answers any other with HTTP 500 "a
+ * disk usage operation is already running" (another control plane, a CLI): that one is waited out, for about 5 s.
+ */
+async function diskUsage(docker: Docker): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await docker.df();
+    } catch (error) {
+      const busy = /disk usage operation is already running/i.test(String((error as Error).message ?? error));
+      if (!busy || attempt >= DF_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, DF_RETRY_MS));
+    }
   }
 }
 
