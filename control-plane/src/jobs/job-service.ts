@@ -353,6 +353,8 @@ export class JobService {
   }
 
   private setStatus(handle: Handle, status: JobStatus, message: string): void {
+    // A pull reports often with the same words: the record and the followers hear of changes only.
+    if (handle.record.status === status && handle.record.message === message) return;
     handle.record.status = status;
     handle.record.message = message;
     this.store.update(handle.record.jobId, { status, message });
