@@ -93,7 +93,7 @@ function wireControlPlane(config: ControlPlaneConfig, log: Logger, stateLock: St
   const mountPolicy = new MountPolicy(config.allowedRoots);
   // Background work of MCP tasks died with the previous process; their clients must not poll "working" for a day.
   const failedTasks = store.failUnfinishedTasks(
-    "The control plane restarted while this task was running; check runner_list: the runner may exist (runner_attach reaches it).",
+    "The control plane restarted while this task was running; a runner_spawn's runner may exist (runner_list, runner_attach reaches it); a job_run's job ended cancelled (job_list).",
     new Date().toISOString(),
   );
   if (failedTasks > 0) log.warn({ failedTasks }, "marked tasks left working by the previous process as failed");
