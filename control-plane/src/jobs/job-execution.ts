@@ -6,7 +6,7 @@ import type { ExecOutcome } from "../runners/exec/exec.js";
 import type { ExportService } from "../runners/exports/export-service.js";
 import type { Principal } from "../runners/runner.js";
 import type { RunnerService } from "../runners/runner-service.js";
-import type { ChangedFile, JobOutcome, JobRequest, JobStatus } from "./job.js";
+import { jobOutcome, type ChangedFile, type JobOutcome, type JobRequest, type JobStatus } from "./job.js";
 import type { JobOutputLog } from "./job-output-log.js";
 import {
   agentCommand,
@@ -74,17 +74,7 @@ export async function executeJob(deps: JobExecutionDeps, job: LiveJob): Promise<
   const ended = (status: JobStatus, reason: string, message: string, extra: Partial<JobOutcome> = {}): FinishedJob => ({
     status,
     runnerId,
-    outcome: {
-      exitCode: null,
-      signal: null,
-      reason,
-      message: job.redactor.text.redact(message),
-      durationMs: Date.now() - startedAt,
-      outputBytes: job.output.bytes,
-      outputTruncated: job.output.truncated,
-      outputTail: job.output.tail,
-      ...extra,
-    },
+    outcome: jobOutcome(reason, job.redactor.text.redact(message), Date.now() - startedAt, extra),
   });
   const { request, profile } = job;
   const image = request.snapshot ? `snapshot ${request.snapshot}` : (request.image ?? profile.image);

@@ -2,7 +2,7 @@ import { NO_AUDIT, type AuditLog } from "../audit.js";
 import { ControlPlaneError } from "../errors.js";
 import type { Principal } from "../runners/runner.js";
 import type { Jobs } from "../store/state-store.js";
-import type { JobOutcome } from "./job.js";
+import { jobOutcome } from "./job.js";
 import type { JobExecutionDeps } from "./job-execution.js";
 import { JobOutputLog } from "./job-output-log.js";
 
@@ -34,16 +34,10 @@ export class JobJanitor {
       const principal: Principal = { id: record.principal };
       const runnerId = record.runnerId ?? (record.status === "queued" ? undefined : record.jobId);
       const removed = runnerId ? await this.removeRunner(principal, runnerId) : true;
-      const outcome: JobOutcome = {
-        exitCode: null,
-        signal: null,
-        reason: "control_plane_restart",
-        message: `The control plane restarted while this job was ${record.status}; it was cancelled${runnerId ? (removed ? " and its runner removed" : "") : ""}. Run it again.`,
-        durationMs: 0,
-        outputBytes: 0,
-        outputTruncated: false,
-        outputTail: "",
-      };
+      const outcome = jobOutcome(
+        "control_plane_restart",
+        `The control plane restarted while this job was ${record.status}; it was cancelled${runnerId ? (removed ? " and its runner removed" : "") : ""}. Run it again.`,
+      );
       this.store.update(record.jobId, {
         status: "cancelled",
         message: outcome.message,

@@ -8,7 +8,7 @@ import { NO_METER, type Meter } from "../meter.js";
 import type { Jobs } from "../store/state-store.js";
 import type { Principal } from "../runners/runner.js";
 import { executeJob, type JobExecutionDeps, type LiveJob } from "./job-execution.js";
-import { isJobEnded, type JobOutcome, type JobRecord, type JobStatus } from "./job.js";
+import { isJobEnded, jobOutcome, type JobOutcome, type JobRecord, type JobStatus } from "./job.js";
 import { JobOutputLog, type JobOutputRead } from "./job-output-log.js";
 import { JobJanitor } from "./job-janitor.js";
 import { SCRUB_SCRIPT } from "./job-paths.js";
@@ -23,7 +23,6 @@ export type JobEvent = { type: "status"; status: JobStatus; message: string } | 
 /** A job as job_get shows it: the record, and its place in the queue while it waits. */
 export interface JobView extends JobRecord {
   queuePosition: number | undefined;
-  queueLength: number | undefined;
 }
 
 interface Handle {
@@ -77,11 +76,6 @@ export class JobService {
         throw new ControlPlaneError(
           "NOT_FOUND",
           `Snapshot "${wanted}" not found for this principal; list your snapshots with snapshot_list, or create one with snapshot_create.`,
-        );
-      if (request.image !== undefined)
-        throw new ControlPlaneError(
-          "INVALID_ARGUMENT",
-          `image "${request.image}" and snapshot "${wanted}" were both given; a job runs one of them.`,
         );
     }
     if (this.queue.length >= this.config.maxQueued)
@@ -184,16 +178,7 @@ export class JobService {
       await this.end(handle, {
         status: "cancelled",
         runnerId: undefined,
-        outcome: {
-          exitCode: null,
-          signal: null,
-          reason: "cancelled",
-          message: "Cancelled while queued; it never started.",
-          durationMs: 0,
-          outputBytes: 0,
-          outputTruncated: false,
-          outputTail: "",
-        },
+        outcome: jobOutcome("cancelled", "Cancelled while queued; it never started."),
       });
       this.pump();
     } else {
@@ -300,7 +285,10 @@ export class JobService {
     }
   }
 
-  /** Settles a job: scrubs and keeps, or removes, its runner; stores the outcome; tells its followers. */
+  /**
+   * Settles a job: scrubs and keeps, or removes, its runner; stores the outcome with the output's size and tail (taken
+   * here, once the log is flushed); tells its followers.
+   */
   private async end(
     handle: Handle,
     finished: { status: JobStatus; runnerId: string | undefined; outcome: JobOutcome },
@@ -382,12 +370,11 @@ export class JobService {
 
   private view(record: JobRecord): JobView {
     const index = this.queue.indexOf(record.jobId);
-    if (index < 0) return { ...record, queuePosition: undefined, queueLength: undefined };
+    if (index < 0) return { ...record, queuePosition: undefined };
     return {
       ...record,
       message: queuedMessage(index, this.queue.length),
       queuePosition: index + 1,
-      queueLength: this.queue.length,
     };
   }
 

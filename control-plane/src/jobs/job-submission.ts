@@ -45,6 +45,11 @@ export async function prepareJob(
       "INVALID_ARGUMENT",
       `timeout_s ${timeoutS} is above this server's jobs.max_timeout_s (${config.maxTimeoutS}); ask for less.`,
     );
+  if (submission.image !== undefined && submission.snapshot !== undefined)
+    throw new ControlPlaneError(
+      "INVALID_ARGUMENT",
+      `image "${submission.image}" and snapshot "${submission.snapshot}" were both given; a job runs one of them.`,
+    );
   const network = submission.network ?? profile.network;
   const repository = submission.repository;
   if (repository) {

@@ -80,6 +80,29 @@ export interface JobOutcome {
   artifactsError?: string | undefined;
 }
 
+/**
+ * An outcome without a process exit or output: `reason` and `message` as given, the output fields empty (the job's
+ * end fills them from its output log).
+ */
+export function jobOutcome(
+  reason: string,
+  message: string,
+  durationMs = 0,
+  extra: Partial<JobOutcome> = {},
+): JobOutcome {
+  return {
+    exitCode: null,
+    signal: null,
+    reason,
+    message,
+    durationMs,
+    outputBytes: 0,
+    outputTruncated: false,
+    outputTail: "",
+    ...extra,
+  };
+}
+
 export interface JobRecord {
   jobId: string;
   principal: string;

@@ -11,6 +11,7 @@ export class SqliteJobs implements Jobs {
     StatementSync
   >;
   private readonly db: DatabaseSync;
+  private readonly updates = new Map<string, StatementSync>();
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -64,10 +65,11 @@ export class SqliteJobs implements Jobs {
     if (update.keptUntil !== undefined) columns.kept_until = update.keptUntil;
     const names = Object.keys(columns);
     if (names.length === 0) return;
-    // Column names come from the fixed list above, never from input.
-    this.db
-      .prepare(`UPDATE jobs SET ${names.map((name) => `${name} = $${name}`).join(", ")} WHERE job_id = $jobId`)
-      .run({ ...columns, jobId });
+    // Column names come from the fixed list above, never from input; a job's few update shapes are prepared once.
+    const sql = `UPDATE jobs SET ${names.map((name) => `${name} = $${name}`).join(", ")} WHERE job_id = $jobId`;
+    let statement = this.updates.get(sql);
+    if (!statement) this.updates.set(sql, (statement = this.db.prepare(sql)));
+    statement.run({ ...columns, jobId });
   }
 
   list(principal: string, options: { status?: JobStatus | undefined; limit: number }): JobRecord[] {

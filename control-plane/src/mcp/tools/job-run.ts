@@ -4,7 +4,7 @@ import type { JobSubmission } from "../../jobs/job-service.js";
 import { registerOptionalTaskTool } from "../optional-task-tool.js";
 import { createProgressReporter, type ProgressReporter } from "../progress.js";
 import { settleTool } from "../register-tool.js";
-import { createSpawnTaskHandler } from "../tasks/runner-spawn-task.js";
+import { createToolTaskHandler } from "../tasks/tool-task.js";
 import type { ToolDeps } from "../tool-deps.js";
 import { toolSuccess } from "../tool-result.js";
 import {
@@ -41,7 +41,7 @@ const OUTPUT_BATCH_CHARS = 4096;
 export function registerJobRunTool(server: McpServer, deps: ToolDeps): void {
   registerOptionalTaskTool(server, "job_run", TOOL, {
     plain: (args, extra) => runJob(deps, args, createProgressReporter(extra)),
-    task: createSpawnTaskHandler<typeof jobRunInputShape>(
+    task: createToolTaskHandler<typeof jobRunInputShape>(
       deps,
       (args: JobRunArgs, report, cancelled) => runJob(deps, { ...args, wait: true }, report, cancelled),
       (notification) => server.server.notification(notification),

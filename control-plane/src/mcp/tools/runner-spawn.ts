@@ -10,7 +10,7 @@ import { settleTool } from "../register-tool.js";
 import { toolSuccess } from "../tool-result.js";
 import { describeRunner, runnerOutputShape, toRunnerOutput } from "./runner-schemas.js";
 import { runnerSpawnInputSchema, toSpawnRequest, type SpawnArgs } from "./runner-spawn-schemas.js";
-import { createSpawnTaskHandler } from "../tasks/runner-spawn-task.js";
+import { createToolTaskHandler } from "../tasks/tool-task.js";
 
 const PHASE_PROGRESS: Record<SpawnProgress["phase"], number> = { pulling: 10, creating: 50, starting: 70, ready: 100 };
 
@@ -50,10 +50,11 @@ const TOOL = {
 export function registerRunnerSpawnTool(server: McpServer, deps: ToolDeps): void {
   registerOptionalTaskTool(server, "runner_spawn", TOOL, {
     plain: (args, extra) => spawnRunner(deps, args, createProgressReporter(extra)),
-    task: createSpawnTaskHandler(
+    task: createToolTaskHandler(
       deps,
       (args, report) => spawnRunner(deps, args, report),
       (notification) => server.server.notification(notification),
+      "runner_spawn",
     ),
   });
 }

@@ -18,18 +18,18 @@ const CANCEL_CHECK_MS = 1000;
 export type SessionNotifier = (notification: ServerNotification) => Promise<void>;
 
 /**
- * runner_spawn as an MCP task: createTask records a "working" task (in the principal's task store, so it survives
- * a restart and only its principal sees it), starts the spawn in the background and returns. The request is answered
- * by then, so progress goes into the task's statusMessage (one update per phase) and, when the request carried a
- * progressToken, into notifications/progress on the session's stream (a task keeps its token valid until it ends).
- * The spawn's result, exactly what a plain call returns, is stored as "completed", or as "failed" (statusMessage =
- * the error text) for an error result.
+ * A tool's work as an MCP task (runner_spawn, job_run): createTask records a "working" task (in the principal's task
+ * store, so it survives a restart and only its principal sees it), starts the work in the background and returns.
+ * The request is answered by then, so progress goes into the task's statusMessage (one update per phase) and, when the
+ * request carried a progressToken, into notifications/progress on the session's stream (a task keeps its token valid
+ * until it ends). The work's result, exactly what a plain call returns, is stored as "completed", or as "failed"
+ * (statusMessage = the error text) for an error result.
  */
-export function createSpawnTaskHandler<Input extends z.ZodRawShape>(
+export function createToolTaskHandler<Input extends z.ZodRawShape>(
   deps: ToolDeps,
-  spawn: Work<z.infer<z.ZodObject<Input>>>,
+  work: Work<z.infer<z.ZodObject<Input>>>,
   notify: SessionNotifier,
-  toolName = "runner_spawn",
+  toolName: string,
 ): ToolTaskHandler<Input> {
   const handler: ToolTaskHandler<z.ZodRawShape> = {
     async createTask(args: unknown, extra: CreateTaskRequestHandlerExtra) {
@@ -38,7 +38,7 @@ export function createSpawnTaskHandler<Input extends z.ZodRawShape>(
         pollInterval: TASK_POLL_INTERVAL_MS,
       });
       const log = deps.log.child({ task: task.taskId });
-      void runTask(deps, task.taskId, args as z.infer<z.ZodObject<Input>>, spawn, extra, notify, toolName).catch(
+      void runTask(deps, task.taskId, args as z.infer<z.ZodObject<Input>>, work, extra, notify, toolName).catch(
         (error: unknown) => log.warn({ err: error, tool: toolName }, "could not store the result of a task"),
       );
       return { task };
@@ -54,7 +54,7 @@ async function runTask<Args>(
   deps: ToolDeps,
   taskId: string,
   args: Args,
-  spawn: Work<Args>,
+  work: Work<Args>,
   extra: CreateTaskRequestHandlerExtra,
   notify: SessionNotifier,
   toolName: string,
@@ -75,7 +75,7 @@ async function runTask<Args>(
   }, CANCEL_CHECK_MS);
   let result: CallToolResult;
   try {
-    result = await spawn(args, status, cancel.signal);
+    result = await work(args, status, cancel.signal);
   } finally {
     clearInterval(watch);
   }
